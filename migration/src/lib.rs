@@ -1,0 +1,21 @@
+//! Database schema migrations for Fundi, one change per migration, runnable on SQLite and PostgreSQL.
+
+pub use sea_orm_migration::prelude::*;
+
+mod columns;
+mod m20261123_000001_create_accounts;
+mod m20261123_000002_create_notifications;
+mod m20261123_000003_create_outbox;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261123_000001_create_accounts::Migration),
+            Box::new(m20261123_000002_create_notifications::Migration),
+            Box::new(m20261123_000003_create_outbox::Migration),
+        ]
+    }
+}

@@ -1,0 +1,97 @@
+//! Assembling the application: services from settings, the HTTP server, and shutdown.
+
+use crate::config::Config;
+use crate::gateways::mail::{FileMailer, Mailer, SmtpMailer};
+use crate::graphql::build_schema;
+use crate::http::{HttpState, router};
+use crate::metrics::Metrics;
+use crate::realtime::{EventBus, outbox::OutboxRelay};
+use crate::services::{Clock, Services, tokens::TokenKeys};
+use anyhow::Context;
+use secrecy::ExposeSecret;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+/// How long in-flight work gets after a stop signal before the process exits anyway.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// Connects the database (running pending migrations), the event bus, the outbox relay and the mailer.
+pub async fn build_services(config: Config, shutdown: &CancellationToken) -> anyhow::Result<Services> {
+    let db = crate::db::connect(&config.database_url).await.context("FUNDI_DATABASE_URL: cannot open the database")?;
+    crate::db::migrate_up(&db).await.context("cannot apply database migrations")?;
+    let bus = match &config.redis_url {
+        Some(url) => EventBus::redis(url, &config.redis_channel_prefix, shutdown.clone()).context("FUNDI_REDIS_URL")?,
+        None => EventBus::in_process(),
+    };
+    let relay = OutboxRelay::spawn(db.clone(), bus.clone(), shutdown.clone());
+    let mailer: Arc<dyn Mailer> = match &config.smtp_url {
+        Some(url) => Arc::new(SmtpMailer::new(url.expose_secret(), &config.mail_from).context("FUNDI_SMTP_URL")?),
+        None => Arc::new(FileMailer::new(config.data_dir.join("mail"), &config.mail_from).context("FUNDI_DATA_DIR: mail directory")?),
+    };
+    let tokens = Arc::new(TokenKeys::new(config.jwt_secret_bytes()));
+    Ok(Services { config: Arc::new(config), db, bus, relay, mailer, clock: Clock::default(), tokens })
+}
+
+/// A server that is accepting connections.
+pub struct RunningServer {
+    pub addr: SocketAddr,
+    pub services: Services,
+    pub metrics: Metrics,
+    pub shutdown: CancellationToken,
+    handle: JoinHandle<std::io::Result<()>>,
+}
+
+impl RunningServer {
+    /// Stops accepting, closes WebSockets with 1001 and waits for in-flight requests, at most the grace period.
+    pub async fn stop(self) -> anyhow::Result<()> {
+        self.shutdown.cancel();
+        self.wait().await
+    }
+
+    /// Waits until the server has stopped (after `shutdown` is cancelled), bounded by the grace period.
+    pub async fn wait(self) -> anyhow::Result<()> {
+        let shutdown = self.shutdown.clone();
+        let mut handle = self.handle;
+        tokio::select! {
+            result = &mut handle => return Ok(result??),
+            _ = shutdown.cancelled() => {}
+        }
+        match tokio::time::timeout(SHUTDOWN_GRACE, &mut handle).await {
+            Ok(result) => Ok(result??),
+            Err(_) => {
+                tracing::warn!("in-flight requests did not finish within the grace period; exiting anyway");
+                handle.abort();
+                Ok(())
+            }
+        }
+    }
+}
+
+pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
+    let shutdown = CancellationToken::new();
+    let bind = config.bind.clone();
+    let services = build_services(config, &shutdown).await?;
+    start_with(services, &bind, shutdown).await
+}
+
+pub async fn start_with(services: Services, bind: &str, shutdown: CancellationToken) -> anyhow::Result<RunningServer> {
+    let metrics = Metrics::new();
+    let schema = build_schema(Some(services.clone()), Some(metrics.clone()), &services.config);
+    let listener = tokio::net::TcpListener::bind(bind).await.with_context(|| format!("FUNDI_BIND: cannot listen on {bind}"))?;
+    let addr = listener.local_addr()?;
+    let state = HttpState {
+        schema,
+        services: services.clone(),
+        metrics: metrics.clone(),
+        config: services.config.clone(),
+        shutdown: shutdown.clone(),
+    };
+    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    let signal = shutdown.clone().cancelled_owned();
+    let handle = tokio::spawn(async move { axum::serve(listener, app).with_graceful_shutdown(signal).await });
+    tracing::info!(%addr, "fundi is listening");
+    Ok(RunningServer { addr, services, metrics, shutdown, handle })
+}

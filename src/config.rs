@@ -1,0 +1,285 @@
+//! Every setting, read from FUNDI_* environment variables with embedded defaults and validated at start-up.
+
+use base64::Engine;
+use secrecy::{ExposeSecret, SecretString};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// One documented setting: its variable, default and meaning. `fundi --help` prints this table.
+pub struct Setting {
+    pub var: &'static str,
+    pub default: &'static str,
+    pub help: &'static str,
+}
+
+pub const SETTINGS: &[Setting] = &[
+    Setting { var: "FUNDI_BIND", default: "127.0.0.1:8080", help: "address and port the API listens on" },
+    Setting { var: "FUNDI_DATA_DIR", default: "./data", help: "directory for the SQLite file, generated secrets and mail files" },
+    Setting { var: "FUNDI_DATABASE_URL", default: "sqlite://<data dir>/fundi.db", help: "sqlite://... or postgres://user:pass@host/db" },
+    Setting { var: "FUNDI_REDIS_URL", default: "(unset)", help: "redis://host:6379 to share events across replicas; unset uses the in-process bus" },
+    Setting { var: "FUNDI_REDIS_CHANNEL_PREFIX", default: "fundi", help: "prefix of every Redis pub/sub channel" },
+    Setting { var: "FUNDI_JWT_SECRET", default: "(generated in development)", help: "HS256 signing secret, at least 32 bytes; required in production" },
+    Setting { var: "FUNDI_SMTP_URL", default: "(unset)", help: "smtp://user:pass@host:port (STARTTLS with ?tls=required) or smtps://...; unset writes mail as .eml files under <data dir>/mail" },
+    Setting { var: "FUNDI_MAIL_FROM", default: "Fundi <no-reply@fundi.local>", help: "sender address of outgoing mail" },
+    Setting { var: "FUNDI_LOG", default: "info", help: "log filter, e.g. info,fundi=debug" },
+    Setting { var: "FUNDI_LOG_FORMAT", default: "text", help: "text or json" },
+    Setting { var: "FUNDI_INTROSPECTION", default: "true", help: "allow schema introspection and serve GraphiQL" },
+    Setting { var: "FUNDI_ENV", default: "development", help: "development or production (production refuses generated secrets)" },
+    Setting { var: "FUNDI_ACCESS_TOKEN_MINUTES", default: "15", help: "lifetime of access tokens" },
+    Setting { var: "FUNDI_REFRESH_TOKEN_DAYS", default: "30", help: "lifetime of refresh tokens" },
+    Setting { var: "FUNDI_CORS_ORIGINS", default: "*", help: "comma-separated allowed browser origins, or *" },
+    Setting { var: "FUNDI_MAX_QUERY_DEPTH", default: "12", help: "deepest allowed GraphQL selection" },
+    Setting { var: "FUNDI_MAX_QUERY_COMPLEXITY", default: "1000", help: "highest allowed GraphQL query complexity" },
+];
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Environment {
+    Development,
+    Production,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Where the JWT secret came from; production refuses a generated one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SecretSource {
+    Environment,
+    Generated,
+}
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub bind: String,
+    pub data_dir: PathBuf,
+    pub database_url: String,
+    pub redis_url: Option<String>,
+    pub redis_channel_prefix: String,
+    pub jwt_secret: SecretString,
+    pub jwt_secret_source: SecretSource,
+    pub smtp_url: Option<SecretString>,
+    pub mail_from: String,
+    pub log_filter: String,
+    pub log_format: LogFormat,
+    pub introspection: bool,
+    pub environment: Environment,
+    pub access_token_ttl: Duration,
+    pub refresh_token_ttl: Duration,
+    pub cors_origins: Vec<String>,
+    pub max_query_depth: usize,
+    pub max_query_complexity: usize,
+}
+
+/// A bad setting: the message names the variable and fits on one line.
+#[derive(Debug, thiserror::Error)]
+#[error("{var}: {message}")]
+pub struct ConfigError {
+    pub var: &'static str,
+    pub message: String,
+}
+
+fn err(var: &'static str, message: impl Into<String>) -> ConfigError {
+    ConfigError { var, message: message.into() }
+}
+
+pub const MIN_SECRET_BYTES: usize = 32;
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok().filter(|v| !v.trim().is_empty()))
+    }
+
+    /// Reads settings through `lookup`, so tests can pass their own values without touching the process.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let environment = match lookup("FUNDI_ENV").as_deref().unwrap_or("development") {
+            "development" | "dev" => Environment::Development,
+            "production" | "prod" => Environment::Production,
+            other => return Err(err("FUNDI_ENV", format!("expected development or production, got {other:?}"))),
+        };
+        let data_dir = PathBuf::from(lookup("FUNDI_DATA_DIR").unwrap_or_else(|| "./data".into()));
+        let database_url = lookup("FUNDI_DATABASE_URL")
+            .unwrap_or_else(|| format!("sqlite://{}?mode=rwc", data_dir.join("fundi.db").display()));
+        if !(database_url.starts_with("sqlite:") || database_url.starts_with("postgres://") || database_url.starts_with("postgresql://")) {
+            return Err(err("FUNDI_DATABASE_URL", "expected a sqlite: or postgres:// URL"));
+        }
+        let redis_url = lookup("FUNDI_REDIS_URL");
+        if let Some(url) = &redis_url
+            && !(url.starts_with("redis://") || url.starts_with("rediss://"))
+        {
+            return Err(err("FUNDI_REDIS_URL", "expected a redis:// or rediss:// URL"));
+        }
+        let smtp_url = lookup("FUNDI_SMTP_URL");
+        if let Some(url) = &smtp_url
+            && !(url.starts_with("smtp://") || url.starts_with("smtps://"))
+        {
+            return Err(err("FUNDI_SMTP_URL", "expected an smtp:// or smtps:// URL"));
+        }
+        let log_format = match lookup("FUNDI_LOG_FORMAT").as_deref().unwrap_or("text") {
+            "text" => LogFormat::Text,
+            "json" => LogFormat::Json,
+            other => return Err(err("FUNDI_LOG_FORMAT", format!("expected text or json, got {other:?}"))),
+        };
+        let (jwt_secret, jwt_secret_source) = match lookup("FUNDI_JWT_SECRET") {
+            Some(secret) if secret.len() < MIN_SECRET_BYTES => {
+                return Err(err("FUNDI_JWT_SECRET", format!("must be at least {MIN_SECRET_BYTES} bytes long")));
+            }
+            Some(secret) => (SecretString::from(secret), SecretSource::Environment),
+            None if environment == Environment::Production => {
+                return Err(err("FUNDI_JWT_SECRET", "must be set in production (a generated secret is refused)"));
+            }
+            None => (load_or_generate_secret(&data_dir)?, SecretSource::Generated),
+        };
+        Ok(Config {
+            bind: lookup("FUNDI_BIND").unwrap_or_else(|| "127.0.0.1:8080".into()),
+            data_dir,
+            database_url,
+            redis_url,
+            redis_channel_prefix: lookup("FUNDI_REDIS_CHANNEL_PREFIX").unwrap_or_else(|| "fundi".into()),
+            jwt_secret,
+            jwt_secret_source,
+            smtp_url: smtp_url.map(SecretString::from),
+            mail_from: lookup("FUNDI_MAIL_FROM").unwrap_or_else(|| "Fundi <no-reply@fundi.local>".into()),
+            log_filter: lookup("FUNDI_LOG").unwrap_or_else(|| "info".into()),
+            log_format,
+            introspection: parse_bool(&lookup, "FUNDI_INTROSPECTION", true)?,
+            environment,
+            access_token_ttl: Duration::from_secs(60 * parse_num(&lookup, "FUNDI_ACCESS_TOKEN_MINUTES", 15, 1..=1440)?),
+            refresh_token_ttl: Duration::from_secs(86_400 * parse_num(&lookup, "FUNDI_REFRESH_TOKEN_DAYS", 30, 1..=365)?),
+            cors_origins: lookup("FUNDI_CORS_ORIGINS")
+                .unwrap_or_else(|| "*".into())
+                .split(',')
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .collect(),
+            max_query_depth: parse_num(&lookup, "FUNDI_MAX_QUERY_DEPTH", 12, 2..=64)? as usize,
+            max_query_complexity: parse_num(&lookup, "FUNDI_MAX_QUERY_COMPLEXITY", 1000, 10..=100_000)? as usize,
+        })
+    }
+
+    pub fn is_production(&self) -> bool {
+        self.environment == Environment::Production
+    }
+
+    pub fn jwt_secret_bytes(&self) -> &[u8] {
+        self.jwt_secret.expose_secret().as_bytes()
+    }
+}
+
+fn parse_bool(lookup: &impl Fn(&str) -> Option<String>, var: &'static str, default: bool) -> Result<bool, ConfigError> {
+    match lookup(var).map(|v| v.to_ascii_lowercase()).as_deref() {
+        None => Ok(default),
+        Some("1" | "true" | "on" | "yes") => Ok(true),
+        Some("0" | "false" | "off" | "no") => Ok(false),
+        Some(other) => Err(err(var, format!("expected true or false, got {other:?}"))),
+    }
+}
+
+fn parse_num(
+    lookup: &impl Fn(&str) -> Option<String>,
+    var: &'static str,
+    default: u64,
+    range: std::ops::RangeInclusive<u64>,
+) -> Result<u64, ConfigError> {
+    let Some(raw) = lookup(var) else { return Ok(default) };
+    let value: u64 = raw.trim().parse().map_err(|_| err(var, format!("expected a whole number, got {raw:?}")))?;
+    if !range.contains(&value) {
+        return Err(err(var, format!("must be between {} and {}", range.start(), range.end())));
+    }
+    Ok(value)
+}
+
+/// Development convenience: a random secret kept in the data directory so tokens survive restarts.
+fn load_or_generate_secret(data_dir: &Path) -> Result<SecretString, ConfigError> {
+    let path = data_dir.join("jwt-secret");
+    if let Ok(existing) = std::fs::read_to_string(&path) {
+        let existing = existing.trim().to_string();
+        if existing.len() >= MIN_SECRET_BYTES {
+            return Ok(SecretString::from(existing));
+        }
+    }
+    let mut bytes = [0u8; 48];
+    rand::fill(&mut bytes);
+    let secret = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+    std::fs::create_dir_all(data_dir)
+        .and_then(|_| write_private(&path, &secret))
+        .map_err(|e| err("FUNDI_DATA_DIR", format!("cannot store the generated JWT secret at {}: {e}", path.display())))?;
+    Ok(SecretString::from(secret))
+}
+
+fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)?.write_all(contents.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Config::from_lookup(move |name| map.get(name).cloned())
+    }
+
+    const SECRET: &str = "0123456789abcdef0123456789abcdef";
+
+    #[test]
+    fn defaults_apply_when_nothing_is_set() {
+        let dir = std::env::temp_dir().join(format!("fundi-config-{}", uuid::Uuid::now_v7()));
+        let c = config(&[("FUNDI_DATA_DIR", dir.to_str().unwrap())]).unwrap();
+        assert_eq!(c.bind, "127.0.0.1:8080");
+        assert!(c.database_url.starts_with("sqlite://"));
+        assert!(c.redis_url.is_none());
+        assert!(c.introspection);
+        assert_eq!(c.jwt_secret_source, SecretSource::Generated);
+        assert_eq!(c.access_token_ttl, Duration::from_secs(900));
+        let again = config(&[("FUNDI_DATA_DIR", dir.to_str().unwrap())]).unwrap();
+        assert_eq!(c.jwt_secret.expose_secret(), again.jwt_secret.expose_secret(), "generated secret survives restarts");
+        std::fs::remove_dir_all(dir).ok();
+    }
+
+    #[test]
+    fn short_jwt_secret_is_refused_naming_the_variable() {
+        let e = config(&[("FUNDI_JWT_SECRET", "short")]).unwrap_err();
+        assert_eq!(e.var, "FUNDI_JWT_SECRET");
+    }
+
+    #[test]
+    fn production_refuses_a_generated_secret() {
+        let e = config(&[("FUNDI_ENV", "production")]).unwrap_err();
+        assert_eq!(e.var, "FUNDI_JWT_SECRET");
+        assert!(config(&[("FUNDI_ENV", "production"), ("FUNDI_JWT_SECRET", SECRET)]).is_ok());
+    }
+
+    #[test]
+    fn bad_values_name_their_variable() {
+        for (var, value) in [
+            ("FUNDI_ENV", "staging"),
+            ("FUNDI_LOG_FORMAT", "xml"),
+            ("FUNDI_INTROSPECTION", "maybe"),
+            ("FUNDI_DATABASE_URL", "mysql://x"),
+            ("FUNDI_REDIS_URL", "http://x"),
+            ("FUNDI_SMTP_URL", "http://x"),
+            ("FUNDI_ACCESS_TOKEN_MINUTES", "0"),
+        ] {
+            let e = config(&[("FUNDI_JWT_SECRET", SECRET), (var, value)]).unwrap_err();
+            assert_eq!(e.var, var, "{var}={value}");
+        }
+    }
+
+    #[test]
+    fn every_setting_read_is_documented() {
+        let source = include_str!("config.rs");
+        for var in source.split('"').filter(|s| s.starts_with("FUNDI_") && !s.contains(' ')) {
+            assert!(SETTINGS.iter().any(|s| s.var == var), "{var} is read but not in SETTINGS");
+        }
+    }
+}

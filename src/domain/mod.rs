@@ -1,0 +1,9 @@
+//! Pure business rules: no I/O, no database, GraphQL or runtime imports; time and money are arguments.
+
+pub mod account;
+pub mod badges;
+pub mod booking_state;
+pub mod cancellation;
+pub mod geo;
+pub mod matching;
+pub mod pricing;

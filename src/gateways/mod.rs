@@ -1,0 +1,3 @@
+//! Outside services behind traits, each with a local provider for development and tests.
+
+pub mod mail;

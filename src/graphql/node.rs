@@ -1,0 +1,57 @@
+//! The Relay `Node` interface and `node(id)`, which authorizes like every other path to an object.
+
+use super::account_types::{Address, LoginEvent, User};
+use super::context::{services, viewer};
+use super::ids::{self, Kind};
+use super::notifications::Notification;
+use crate::db::entities::{address, login_attempt};
+use crate::error::AppError;
+use crate::services::{Viewer, accounts, notifications};
+use async_graphql::{Context, ID, Interface, Object, Result};
+use sea_orm::EntityTrait;
+use uuid::Uuid;
+
+#[derive(Interface)]
+#[graphql(field(name = "id", ty = "ID"))]
+pub enum Node {
+    User(User),
+    Notification(Notification),
+    LoginEvent(LoginEvent),
+    Address(Address),
+}
+
+/// Owners see their own objects, staff see accounts; for anyone else the object does not exist.
+fn visible(viewer: &Viewer, owner: Uuid, staff_may_see: bool) -> bool {
+    viewer.user_id == owner || (staff_may_see && viewer.is_staff())
+}
+
+#[derive(Default)]
+pub struct NodeQuery;
+
+#[Object]
+impl NodeQuery {
+    async fn node(&self, ctx: &Context<'_>, id: ID) -> Result<Node> {
+        let viewer = viewer(ctx).await?;
+        let db = &services(ctx).db;
+        let (kind, uuid) = ids::decode_any(&id, "id")?;
+        let not_found = || AppError::NotFound("node".into());
+        let node = match kind {
+            Kind::User => accounts::find(db, uuid).await?.filter(|u| visible(&viewer, u.id, true)).map(|u| Node::User(User(u))),
+            Kind::Notification => notifications::find(db, uuid)
+                .await?
+                .filter(|n| visible(&viewer, n.user_id, false))
+                .map(|n| Node::Notification(Notification(n))),
+            Kind::LoginEvent => login_attempt::Entity::find_by_id(uuid)
+                .one(db)
+                .await?
+                .filter(|e| e.user_id.is_some_and(|owner| visible(&viewer, owner, true)))
+                .map(|e| Node::LoginEvent(LoginEvent(e))),
+            Kind::Address => address::Entity::find_by_id(uuid)
+                .one(db)
+                .await?
+                .filter(|a| visible(&viewer, a.user_id, true))
+                .map(|a| Node::Address(Address(a))),
+        };
+        Ok(node.ok_or_else(not_found)?)
+    }
+}

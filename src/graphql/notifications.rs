@@ -1,0 +1,110 @@
+//! Notification queries, mutations and the `notificationAdded` subscription.
+
+use super::common::connection;
+use super::context::{services, viewer};
+use super::ids::{self, Kind};
+use crate::error::AppError;
+use crate::realtime::{SubscriptionItem, Topic};
+use crate::services::notifications::{self as notification_service, NotificationView};
+use crate::services::pagination::Page;
+use async_graphql::connection::Connection;
+use async_graphql::{Context, ID, Json, Object, Result, Subscription};
+use chrono::{DateTime, Utc};
+use futures_util::{Stream, StreamExt};
+
+pub struct Notification(pub NotificationView);
+
+#[Object]
+impl Notification {
+    pub async fn id(&self) -> ID {
+        ids::encode(Kind::Notification, self.0.id)
+    }
+    /// What happened, e.g. EMAIL_VERIFIED, PASSWORD_CHANGED, NEW_SIGN_IN.
+    async fn kind(&self) -> &str {
+        &self.0.kind
+    }
+    async fn title(&self) -> &str {
+        &self.0.title
+    }
+    async fn body(&self) -> &str {
+        &self.0.body
+    }
+    /// Extra structured detail for the client, such as the id of the object concerned.
+    async fn data(&self) -> Option<Json<serde_json::Value>> {
+        self.0.data.clone().map(Json)
+    }
+    async fn read(&self) -> bool {
+        self.0.read_at.is_some()
+    }
+    async fn read_at(&self) -> Option<DateTime<Utc>> {
+        self.0.read_at
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+}
+
+#[derive(Default)]
+pub struct NotificationQuery;
+
+#[Object]
+impl NotificationQuery {
+    /// The viewer's notifications, newest first.
+    async fn notifications(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        #[graphql(default)] unread_only: bool,
+    ) -> Result<Connection<String, Notification>> {
+        let viewer = viewer(ctx).await?;
+        let page = Page::parse(first, after.as_deref())?;
+        let slice = notification_service::list(&services(ctx).db, viewer.user_id, page, unread_only).await?;
+        Ok(connection(slice, page.after.is_some(), |n| n.id, Notification))
+    }
+
+    async fn unread_notification_count(&self, ctx: &Context<'_>) -> Result<u64> {
+        let viewer = viewer(ctx).await?;
+        Ok(notification_service::unread_count(&services(ctx).db, viewer.user_id).await?)
+    }
+}
+
+#[derive(Default)]
+pub struct NotificationMutation;
+
+#[Object]
+impl NotificationMutation {
+    /// Marks the viewer's notifications read and returns how many changed; others' ids are ignored.
+    async fn mark_notifications_read(&self, ctx: &Context<'_>, ids: Vec<ID>) -> Result<u64> {
+        let viewer = viewer(ctx).await?;
+        if ids.len() > 100 {
+            return Err(AppError::bad_input("ids", "at most 100 ids at once").into());
+        }
+        let uuids = ids.iter().map(|id| ids::decode(Kind::Notification, id, "ids")).collect::<Result<Vec<_>, _>>()?;
+        let services = services(ctx);
+        Ok(notification_service::mark_read(&services.db, viewer.user_id, &uuids, services.clock.now()).await?)
+    }
+}
+
+#[derive(Default)]
+pub struct NotificationSubscription;
+
+#[Subscription]
+impl NotificationSubscription {
+    /// New notifications for the viewer, as they are created.
+    async fn notification_added(&self, ctx: &Context<'_>) -> Result<impl Stream<Item = Result<Notification>> + use<>> {
+        let viewer = viewer(ctx).await?;
+        let subscription = services(ctx).bus.subscribe(&Topic::UserNotifications(viewer.user_id).key());
+        Ok(subscription.map(|item| match item {
+            SubscriptionItem::Message(message) => serde_json::from_value::<NotificationView>(message.payload.clone())
+                .map(Notification)
+                .map_err(|e| AppError::internal(e).into()),
+            SubscriptionItem::Lagged { missed } => Err(lagged(missed)),
+        }))
+    }
+}
+
+/// Told to a subscriber that fell behind: it should resubscribe and refetch with a query.
+pub fn lagged(missed: u64) -> async_graphql::Error {
+    AppError::RateLimited { message: format!("subscriber fell behind by {missed} events; resubscribe and refetch"), retry_after_secs: 0 }.into()
+}

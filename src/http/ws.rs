@@ -1,0 +1,133 @@
+//! GraphQL over WebSocket (graphql-transport-ws and the legacy graphql-ws): token in connection_init,
+//! a deadline for that init, and close code 1001 when the server shuts down so clients reconnect elsewhere.
+
+use super::HttpState;
+use super::graphql::client_info;
+use crate::graphql::context::RequestAuth;
+use crate::services::sessions::ClientInfo;
+use async_graphql::Data;
+use async_graphql::http::{ALL_WEBSOCKET_PROTOCOLS, WebSocketProtocols, WsMessage};
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{ConnectInfo, State};
+use axum::http::{HeaderMap, header};
+use axum::response::Response;
+use futures_util::{SinkExt, StreamExt, future};
+use std::net::SocketAddr;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+/// A socket that has not sent connection_init by then is closed (4408, as graphql-transport-ws says).
+pub const INIT_TIMEOUT: Duration = Duration::from_secs(10);
+
+pub async fn upgrade(
+    State(state): State<HttpState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    ws: WebSocketUpgrade,
+) -> Response {
+    let client = client_info(&headers, peer);
+    let protocol = protocol(&headers);
+    ws.protocols(ALL_WEBSOCKET_PROTOCOLS).on_upgrade(move |socket| serve(state, socket, protocol, client))
+}
+
+/// The first subprotocol offered that we speak; graphql-transport-ws when the client names none.
+fn protocol(headers: &HeaderMap) -> WebSocketProtocols {
+    headers
+        .get(header::SEC_WEBSOCKET_PROTOCOL)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|offered| offered.split(',').find_map(|p| WebSocketProtocols::from_str(p.trim()).ok()))
+        .unwrap_or(WebSocketProtocols::GraphQLWS)
+}
+
+/// Reads the token from the init payload: `{"authorization": "Bearer <token>"}` (any key case).
+fn bearer_from_payload(payload: &serde_json::Value) -> Option<String> {
+    let object = payload.as_object()?;
+    object.iter().find(|(key, _)| key.eq_ignore_ascii_case("authorization")).and_then(|(_, v)| v.as_str()).map(str::to_string)
+}
+
+struct OpenSocket(prometheus::IntGauge);
+
+impl Drop for OpenSocket {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
+}
+
+async fn serve(state: HttpState, socket: WebSocket, protocol: WebSocketProtocols, client: ClientInfo) {
+    state.metrics.open_websockets.inc();
+    let _open = OpenSocket(state.metrics.open_websockets.clone());
+    let (mut sink, stream) = socket.split();
+    let input = stream
+        .take_while(|message| future::ready(message.is_ok()))
+        .filter_map(|message| {
+            future::ready(match message {
+                Ok(Message::Text(text)) => Some(text.as_bytes().to_vec()),
+                Ok(Message::Binary(bytes)) => Some(bytes.to_vec()),
+                _ => None,
+            })
+        });
+
+    let initialised = Arc::new(AtomicBool::new(false));
+    let on_init = {
+        let (services, initialised) = (state.services.clone(), initialised.clone());
+        move |payload: serde_json::Value| async move {
+            let auth = RequestAuth::from_bearer(bearer_from_payload(&payload).as_deref(), &services, client);
+            if let crate::graphql::context::Credentials::Refused(reason) = &auth.credentials {
+                return Err(async_graphql::Error::new(reason.message()));
+            }
+            initialised.store(true, Ordering::SeqCst);
+            let mut data = Data::default();
+            data.insert(auth);
+            Ok(data)
+        }
+    };
+    let mut output = async_graphql::http::WebSocket::new(state.schema.clone(), input, protocol)
+        .on_connection_init(on_init)
+        .keepalive_timeout(None);
+    let init_deadline = tokio::time::sleep(INIT_TIMEOUT);
+    tokio::pin!(init_deadline);
+
+    let close = |code: u16, reason: &str| Message::Close(Some(CloseFrame { code, reason: reason.to_string().into() }));
+    loop {
+        tokio::select! {
+            next = output.next() => match next {
+                Some(WsMessage::Text(text)) => {
+                    if sink.send(Message::Text(text.into())).await.is_err() {
+                        break;
+                    }
+                }
+                Some(WsMessage::Close(code, reason)) => {
+                    let _ = sink.send(close(code, &reason)).await;
+                    break;
+                }
+                None => break,
+            },
+            _ = &mut init_deadline, if !initialised.load(Ordering::SeqCst) => {
+                let _ = sink.send(close(4408, "Connection initialisation timeout")).await;
+                break;
+            }
+            _ = state.shutdown.cancelled() => {
+                let _ = sink.send(close(1001, "server shutting down")).await;
+                break;
+            }
+        }
+    }
+    let _ = sink.close().await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_token_is_read_from_the_init_payload_in_any_key_case() {
+        for key in ["authorization", "Authorization", "AUTHORIZATION"] {
+            let payload = serde_json::json!({ key: "Bearer abc" });
+            assert_eq!(bearer_from_payload(&payload).as_deref(), Some("Bearer abc"));
+        }
+        assert_eq!(bearer_from_payload(&serde_json::json!({})), None);
+        assert_eq!(bearer_from_payload(&serde_json::Value::Null), None);
+    }
+}

@@ -1,0 +1,13 @@
+//! Fundi: a GraphQL API for hyperlocal home-services marketplaces.
+
+pub mod app;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod gateways;
+pub mod graphql;
+pub mod http;
+pub mod metrics;
+pub mod realtime;
+pub mod services;

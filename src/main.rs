@@ -1,0 +1,152 @@
+//! The `fundi` command line: serve (default), migrate, schema and create-admin.
+
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
+use fundi::config::{Config, LogFormat, SETTINGS};
+use fundi::domain::account::Role;
+use migration::{Migrator, MigratorTrait};
+use std::process::ExitCode;
+use tokio_util::sync::CancellationToken;
+
+#[derive(Parser)]
+#[command(name = "fundi", version, about = "GraphQL API for hyperlocal home-services marketplaces")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the API (the default): applies pending migrations, then listens on FUNDI_BIND.
+    Serve,
+    /// Apply, roll back or list database migrations.
+    Migrate {
+        #[command(subcommand)]
+        action: MigrateAction,
+    },
+    /// Print the GraphQL schema (SDL).
+    Schema,
+    /// Create a staff account (ADMIN by default, or SUPPORT).
+    CreateAdmin {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        password: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long, value_parser = ["admin", "support"], default_value = "admin")]
+        role: String,
+    },
+}
+
+#[derive(Subcommand, Clone, Copy)]
+enum MigrateAction {
+    /// Apply every pending migration.
+    Up,
+    /// Roll back the most recent migration.
+    Down,
+    /// List applied and pending migrations.
+    Status,
+}
+
+fn settings_help() -> String {
+    let mut text = String::from("Settings (environment variables):\n");
+    for s in SETTINGS {
+        text.push_str(&format!("  {:<30} {} [default: {}]\n", s.var, s.help, s.default));
+    }
+    text
+}
+
+fn init_logging(config: &Config) {
+    let filter = tracing_subscriber::EnvFilter::try_new(&config.log_filter).unwrap_or_else(|_| "info".into());
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match config.log_format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder.init(),
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let matches = Cli::command().after_help(settings_help()).get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    if let Some(Command::Schema) = cli.command {
+        print!("{}", fundi::graphql::sdl());
+        return ExitCode::SUCCESS;
+    }
+    let config = match Config::from_env() {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("fundi: bad setting {e}");
+            return ExitCode::from(2);
+        }
+    };
+    init_logging(&config);
+    let result = match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(config).await,
+        Command::Migrate { action } => migrate(config, action).await,
+        Command::CreateAdmin { email, password, name, role } => create_admin(config, &email, &password, &name, &role).await,
+        Command::Schema => unreachable!("handled above"),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("fundi: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let server = fundi::app::start(config).await?;
+    println!("Fundi is serving GraphQL on http://{}/graphql", server.addr);
+    let shutdown = server.shutdown.clone();
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        tracing::info!("stop signal received; draining");
+        shutdown.cancel();
+    });
+    server.wait().await
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = tokio::signal::ctrl_c() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+async fn migrate(config: Config, action: MigrateAction) -> anyhow::Result<()> {
+    let db = fundi::db::connect(&config.database_url).await?;
+    match action {
+        MigrateAction::Up => Migrator::up(&db, None).await?,
+        MigrateAction::Down => Migrator::down(&db, Some(1)).await?,
+        MigrateAction::Status => {
+            for m in Migrator::get_applied_migrations(&db).await? {
+                println!("applied  {}", m.name());
+            }
+            for m in Migrator::get_pending_migrations(&db).await? {
+                println!("pending  {}", m.name());
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn create_admin(config: Config, email: &str, password: &str, name: &str, role: &str) -> anyhow::Result<()> {
+    let role = if role == "support" { Role::Support } else { Role::Admin };
+    let shutdown = CancellationToken::new();
+    let services = fundi::app::build_services(config, &shutdown).await?;
+    let account = fundi::services::accounts::create_staff(&services, email, password, name, role)
+        .await
+        .map_err(|e| anyhow::anyhow!("{}", e.message()))?;
+    shutdown.cancel();
+    println!("created {} account {} ({})", role.as_str(), account.email, account.id);
+    Ok(())
+}

@@ -1,0 +1,232 @@
+//! The EventBus: publish and subscribe by topic, in-process or through Redis with one subscriber connection per process.
+
+use super::hub::Hub;
+use futures_util::{Stream, StreamExt};
+use redis::AsyncCommands;
+use serde::{Deserialize, Serialize};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Poll};
+use std::time::Duration;
+use tokio::sync::Mutex;
+use tokio_stream::wrappers::BroadcastStream;
+use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
+use tokio_util::sync::CancellationToken;
+
+/// One event on the bus. Durable events carry their per-topic sequence number; live ones carry none.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct BusMessage {
+    pub topic: String,
+    pub seq: Option<i64>,
+    pub payload: serde_json::Value,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BusError {
+    #[error("redis unavailable: {0}")]
+    Redis(#[from] redis::RedisError),
+    #[error("redis subscriber not connected")]
+    NotSubscribed,
+}
+
+#[derive(Clone)]
+pub struct EventBus {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    hub: Hub,
+    redis: Option<RedisLink>,
+}
+
+struct RedisLink {
+    client: redis::Client,
+    channel_prefix: String,
+    publisher: Mutex<Option<redis::aio::ConnectionManager>>,
+    /// True while this process's subscriber connection is subscribed, so what is published now reaches it.
+    subscribed: AtomicBool,
+}
+
+impl EventBus {
+    pub fn in_process() -> Self {
+        EventBus { inner: Arc::new(Inner { hub: Hub::default(), redis: None }) }
+    }
+
+    /// A bus shared through Redis. Start-up does not wait for Redis: the subscriber connects (and
+    /// reconnects) in the background, and `is_redis_subscribed` reports its state.
+    pub fn redis(url: &str, channel_prefix: &str, shutdown: CancellationToken) -> Result<Self, BusError> {
+        let client = redis::Client::open(url)?;
+        let bus = EventBus {
+            inner: Arc::new(Inner {
+                hub: Hub::default(),
+                redis: Some(RedisLink {
+                    client,
+                    channel_prefix: channel_prefix.to_string(),
+                    publisher: Mutex::new(None),
+                    subscribed: AtomicBool::new(false),
+                }),
+            }),
+        };
+        tokio::spawn(subscriber_loop(bus.inner.clone(), shutdown));
+        Ok(bus)
+    }
+
+    pub fn uses_redis(&self) -> bool {
+        self.inner.redis.is_some()
+    }
+
+    /// None for the in-process bus; otherwise whether the Redis subscriber is connected.
+    pub fn is_redis_subscribed(&self) -> Option<bool> {
+        self.inner.redis.as_ref().map(|r| r.subscribed.load(Ordering::SeqCst))
+    }
+
+    /// Whether a durable publish now would reach this process's own subscribers.
+    pub fn ready_for_durable(&self) -> bool {
+        self.is_redis_subscribed().unwrap_or(true)
+    }
+
+    pub async fn publish(&self, message: BusMessage) -> Result<(), BusError> {
+        let Some(redis) = &self.inner.redis else {
+            self.inner.hub.deliver(Arc::new(message));
+            return Ok(());
+        };
+        let mut connection = redis.publisher().await?;
+        let channel = format!("{}:{}", redis.channel_prefix, message.topic);
+        let body = serde_json::to_string(&message).expect("bus messages serialise");
+        let result: Result<(), redis::RedisError> = connection.publish(channel, body).await;
+        if let Err(e) = result {
+            // Drop the connection so the next publish dials afresh instead of retrying a dead socket.
+            *redis.publisher.lock().await = None;
+            return Err(e.into());
+        }
+        Ok(())
+    }
+
+    pub fn subscribe(&self, topic: &str) -> Subscription {
+        Subscription { inner: BroadcastStream::new(self.inner.hub.subscribe(topic)), done: false }
+    }
+}
+
+impl RedisLink {
+    async fn publisher(&self) -> Result<redis::aio::ConnectionManager, BusError> {
+        let mut slot = self.publisher.lock().await;
+        if let Some(connection) = slot.as_ref() {
+            return Ok(connection.clone());
+        }
+        let config = redis::aio::ConnectionManagerConfig::new()
+            .set_number_of_retries(1)
+            .set_connection_timeout(Some(Duration::from_secs(2)))
+            .set_response_timeout(Some(Duration::from_secs(2)));
+        let connection = redis::aio::ConnectionManager::new_with_config(self.client.clone(), config).await?;
+        *slot = Some(connection.clone());
+        Ok(connection)
+    }
+}
+
+/// Keeps ONE pattern subscription per process and fans what arrives out to local subscribers.
+async fn subscriber_loop(inner: Arc<Inner>, shutdown: CancellationToken) {
+    let redis = inner.redis.as_ref().expect("redis link");
+    let pattern = format!("{}:*", redis.channel_prefix);
+    let mut backoff = Duration::from_millis(100);
+    while !shutdown.is_cancelled() {
+        let connected = async {
+            let mut pubsub = redis.client.get_async_pubsub().await?;
+            pubsub.psubscribe(&pattern).await?;
+            Ok::<_, redis::RedisError>(pubsub)
+        };
+        let mut pubsub = match tokio::time::timeout(Duration::from_secs(3), connected).await {
+            Ok(Ok(pubsub)) => pubsub,
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "redis subscriber cannot connect; retrying");
+                tokio::select! { _ = tokio::time::sleep(backoff) => {}, _ = shutdown.cancelled() => break }
+                backoff = (backoff * 2).min(Duration::from_secs(2));
+                continue;
+            }
+            Err(_) => continue,
+        };
+        backoff = Duration::from_millis(100);
+        redis.subscribed.store(true, Ordering::SeqCst);
+        tracing::info!("redis subscriber connected");
+        let mut messages = pubsub.on_message();
+        loop {
+            tokio::select! {
+                next = messages.next() => match next {
+                    Some(msg) => {
+                        let Ok(body) = msg.get_payload::<String>() else { continue };
+                        match serde_json::from_str::<BusMessage>(&body) {
+                            Ok(message) => inner.hub.deliver(Arc::new(message)),
+                            _ => tracing::warn!("ignoring malformed bus message"),
+                        }
+                    }
+                    None => break,
+                },
+                _ = shutdown.cancelled() => break,
+            }
+        }
+        redis.subscribed.store(false, Ordering::SeqCst);
+        if !shutdown.is_cancelled() {
+            tracing::warn!("redis subscriber disconnected; reconnecting");
+        }
+    }
+}
+
+/// What a subscriber receives: a message, or word that it fell behind and should refetch.
+#[derive(Debug, Clone)]
+pub enum SubscriptionItem {
+    Message(Arc<BusMessage>),
+    Lagged { missed: u64 },
+}
+
+/// A stream of one topic's messages. After a `Lagged` item it ends: a subscriber that fell behind
+/// resubscribes and refetches by sequence number rather than silently missing events.
+pub struct Subscription {
+    inner: BroadcastStream<Arc<BusMessage>>,
+    done: bool,
+}
+
+impl Stream for Subscription {
+    type Item = SubscriptionItem;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        if self.done {
+            return Poll::Ready(None);
+        }
+        match Pin::new(&mut self.inner).poll_next(cx) {
+            Poll::Ready(Some(Ok(message))) => Poll::Ready(Some(SubscriptionItem::Message(message))),
+            Poll::Ready(Some(Err(BroadcastStreamRecvError::Lagged(missed)))) => {
+                self.done = true;
+                Poll::Ready(Some(SubscriptionItem::Lagged { missed }))
+            }
+            Poll::Ready(None) => Poll::Ready(None),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn in_process_publish_reaches_subscribers() {
+        let bus = EventBus::in_process();
+        let mut sub = bus.subscribe("t");
+        bus.publish(BusMessage { topic: "t".into(), seq: Some(1), payload: serde_json::json!({"x": 1}) }).await.unwrap();
+        match sub.next().await.unwrap() {
+            SubscriptionItem::Message(m) => assert_eq!(m.payload["x"], 1),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_lagging_subscription_is_told_and_ends() {
+        let bus = EventBus::in_process();
+        let mut sub = bus.subscribe("t");
+        for seq in 0..400 {
+            bus.publish(BusMessage { topic: "t".into(), seq: Some(seq), payload: serde_json::Value::Null }).await.unwrap();
+        }
+        assert!(matches!(sub.next().await, Some(SubscriptionItem::Lagged { .. })));
+        assert!(sub.next().await.is_none());
+    }
+}

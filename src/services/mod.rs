@@ -1,0 +1,71 @@
+//! Use cases: load, decide with domain rules, persist in one transaction, commit, then publish and notify.
+
+pub mod accounts;
+pub mod clock;
+pub mod codes;
+pub mod credentials;
+pub mod notifications;
+pub mod pagination;
+pub mod passwords;
+pub mod sessions;
+pub mod tokens;
+pub mod totp;
+pub mod viewer;
+
+use crate::config::Config;
+use crate::gateways::mail::{Mail, Mailer};
+use crate::realtime::{EventBus, outbox::OutboxRelay};
+use sea_orm::DatabaseConnection;
+use std::sync::Arc;
+
+pub use clock::Clock;
+pub use viewer::Viewer;
+
+/// Everything a use case needs, passed in rather than reached for.
+#[derive(Clone)]
+pub struct Services {
+    pub config: Arc<Config>,
+    pub db: DatabaseConnection,
+    pub bus: EventBus,
+    pub relay: OutboxRelay,
+    pub mailer: Arc<dyn Mailer>,
+    pub clock: Clock,
+    pub tokens: Arc<tokens::TokenKeys>,
+}
+
+/// Work that must wait until the transaction has committed.
+#[derive(Default)]
+pub struct Effects {
+    durable_events: bool,
+    mail: Vec<Mail>,
+}
+
+impl Effects {
+    /// Something was written to the outbox; the relay should look now.
+    pub fn event(&mut self) {
+        self.durable_events = true;
+    }
+
+    pub fn mail(&mut self, mail: Mail) {
+        self.mail.push(mail);
+    }
+}
+
+impl Services {
+    /// Runs effects in the one order used everywhere: publish (relay the outbox), then notify (mail).
+    /// Mail goes out in the background: a slow mail server must not hold up the API.
+    pub fn after_commit(&self, effects: Effects) {
+        if effects.durable_events {
+            self.relay.kick();
+        }
+        for mail in effects.mail {
+            let mailer = self.mailer.clone();
+            tokio::spawn(async move {
+                let to = mail.to.clone();
+                if let Err(e) = mailer.send(mail).await {
+                    tracing::warn!(to = %to, error = %e, "mail not sent");
+                }
+            });
+        }
+    }
+}
