@@ -55,11 +55,11 @@ impl NotificationQuery {
         ctx: &Context<'_>,
         first: Option<i32>,
         after: Option<String>,
-        #[graphql(default)] unread_only: bool,
+        unread_only: Option<bool>,
     ) -> Result<Connection<String, Notification>> {
         let viewer = viewer(ctx).await?;
         let page = Page::parse(first, after.as_deref())?;
-        let slice = notification_service::list(&services(ctx).db, viewer.user_id, page, unread_only).await?;
+        let slice = notification_service::list(&services(ctx).db, viewer.user_id, page, unread_only.unwrap_or(false)).await?;
         Ok(connection(slice, page.after.is_some(), |n| n.id, Notification))
     }
 

@@ -70,11 +70,13 @@ async fn serve(state: HttpState, socket: WebSocket, protocol: WebSocketProtocols
         });
 
     let initialised = Arc::new(AtomicBool::new(false));
+    let refused = Arc::new(AtomicBool::new(false));
     let on_init = {
-        let (services, initialised) = (state.services.clone(), initialised.clone());
+        let (services, initialised, refused) = (state.services.clone(), initialised.clone(), refused.clone());
         move |payload: serde_json::Value| async move {
             let auth = RequestAuth::from_bearer(bearer_from_payload(&payload).as_deref(), &services, client);
             if let crate::graphql::context::Credentials::Refused(reason) = &auth.credentials {
+                refused.store(true, Ordering::SeqCst);
                 return Err(async_graphql::Error::new(reason.message()));
             }
             initialised.store(true, Ordering::SeqCst);
@@ -99,6 +101,8 @@ async fn serve(state: HttpState, socket: WebSocket, protocol: WebSocketProtocols
                     }
                 }
                 Some(WsMessage::Close(code, reason)) => {
+                    // graphql-transport-ws names 4403 for a refused connection_init; the engine says 1002.
+                    let code = if code == 1002 && refused.load(Ordering::SeqCst) { 4403 } else { code };
                     let _ = sink.send(close(code, &reason)).await;
                     break;
                 }
