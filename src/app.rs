@@ -19,20 +19,41 @@ use tokio_util::sync::CancellationToken;
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
 /// Connects the database (running pending migrations), the event bus, the outbox relay and the mailer.
-pub async fn build_services(config: Config, shutdown: &CancellationToken) -> anyhow::Result<Services> {
-    let db = crate::db::connect(&config.database_url).await.context("FUNDI_DATABASE_URL: cannot open the database")?;
-    crate::db::migrate_up(&db).await.context("cannot apply database migrations")?;
+pub async fn build_services(
+    config: Config,
+    shutdown: &CancellationToken,
+) -> anyhow::Result<Services> {
+    let db = crate::db::connect(&config.database_url)
+        .await
+        .context("FUNDI_DATABASE_URL: cannot open the database")?;
+    crate::db::migrate_up(&db)
+        .await
+        .context("cannot apply database migrations")?;
     let bus = match &config.redis_url {
-        Some(url) => EventBus::redis(url, &config.redis_channel_prefix, shutdown.clone()).context("FUNDI_REDIS_URL")?,
+        Some(url) => EventBus::redis(url, &config.redis_channel_prefix, shutdown.clone())
+            .context("FUNDI_REDIS_URL")?,
         None => EventBus::in_process(),
     };
     let relay = OutboxRelay::spawn(db.clone(), bus.clone(), shutdown.clone());
     let mailer: Arc<dyn Mailer> = match &config.smtp_url {
-        Some(url) => Arc::new(SmtpMailer::new(url.expose_secret(), &config.mail_from).context("FUNDI_SMTP_URL")?),
-        None => Arc::new(FileMailer::new(config.data_dir.join("mail"), &config.mail_from).context("FUNDI_DATA_DIR: mail directory")?),
+        Some(url) => Arc::new(
+            SmtpMailer::new(url.expose_secret(), &config.mail_from).context("FUNDI_SMTP_URL")?,
+        ),
+        None => Arc::new(
+            FileMailer::new(config.data_dir.join("mail"), &config.mail_from)
+                .context("FUNDI_DATA_DIR: mail directory")?,
+        ),
     };
     let tokens = Arc::new(TokenKeys::new(config.jwt_secret_bytes()));
-    Ok(Services { config: Arc::new(config), db, bus, relay, mailer, clock: Clock::default(), tokens })
+    Ok(Services {
+        config: Arc::new(config),
+        db,
+        bus,
+        relay,
+        mailer,
+        clock: Clock::default(),
+        tokens,
+    })
 }
 
 /// A server that is accepting connections.
@@ -62,7 +83,9 @@ impl RunningServer {
         match tokio::time::timeout(SHUTDOWN_GRACE, &mut handle).await {
             Ok(result) => Ok(result??),
             Err(_) => {
-                tracing::warn!("in-flight requests did not finish within the grace period; exiting anyway");
+                tracing::warn!(
+                    "in-flight requests did not finish within the grace period; exiting anyway"
+                );
                 handle.abort();
                 Ok(())
             }
@@ -77,10 +100,20 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
     start_with(services, &bind, shutdown).await
 }
 
-pub async fn start_with(services: Services, bind: &str, shutdown: CancellationToken) -> anyhow::Result<RunningServer> {
+pub async fn start_with(
+    services: Services,
+    bind: &str,
+    shutdown: CancellationToken,
+) -> anyhow::Result<RunningServer> {
     let metrics = Metrics::new();
-    let schema = build_schema(Some(services.clone()), Some(metrics.clone()), &services.config);
-    let listener = tokio::net::TcpListener::bind(bind).await.with_context(|| format!("FUNDI_BIND: cannot listen on {bind}"))?;
+    let schema = build_schema(
+        Some(services.clone()),
+        Some(metrics.clone()),
+        &services.config,
+    );
+    let listener = tokio::net::TcpListener::bind(bind)
+        .await
+        .with_context(|| format!("FUNDI_BIND: cannot listen on {bind}"))?;
     let addr = listener.local_addr()?;
     let state = HttpState {
         schema,
@@ -91,7 +124,17 @@ pub async fn start_with(services: Services, bind: &str, shutdown: CancellationTo
     };
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
     let signal = shutdown.clone().cancelled_owned();
-    let handle = tokio::spawn(async move { axum::serve(listener, app).with_graceful_shutdown(signal).await });
+    let handle = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(signal)
+            .await
+    });
     tracing::info!(%addr, "fundi is listening");
-    Ok(RunningServer { addr, services, metrics, shutdown, handle })
+    Ok(RunningServer {
+        addr,
+        services,
+        metrics,
+        shutdown,
+        handle,
+    })
 }

@@ -13,23 +13,91 @@ pub struct Setting {
 }
 
 pub const SETTINGS: &[Setting] = &[
-    Setting { var: "FUNDI_BIND", default: "127.0.0.1:8080", help: "address and port the API listens on" },
-    Setting { var: "FUNDI_DATA_DIR", default: "./data", help: "directory for the SQLite file, generated secrets and mail files" },
-    Setting { var: "FUNDI_DATABASE_URL", default: "sqlite://<data dir>/fundi.db", help: "sqlite://... or postgres://user:pass@host/db" },
-    Setting { var: "FUNDI_REDIS_URL", default: "(unset)", help: "redis://host:6379 to share events across replicas; unset uses the in-process bus" },
-    Setting { var: "FUNDI_REDIS_CHANNEL_PREFIX", default: "fundi", help: "prefix of every Redis pub/sub channel" },
-    Setting { var: "FUNDI_JWT_SECRET", default: "(generated in development)", help: "HS256 signing secret, at least 32 bytes; required in production" },
-    Setting { var: "FUNDI_SMTP_URL", default: "(unset)", help: "smtp://user:pass@host:port (STARTTLS with ?tls=required) or smtps://...; unset writes mail as .eml files under <data dir>/mail" },
-    Setting { var: "FUNDI_MAIL_FROM", default: "Fundi <no-reply@fundi.local>", help: "sender address of outgoing mail" },
-    Setting { var: "FUNDI_LOG", default: "info", help: "log filter, e.g. info,fundi=debug" },
-    Setting { var: "FUNDI_LOG_FORMAT", default: "text", help: "text or json" },
-    Setting { var: "FUNDI_INTROSPECTION", default: "true", help: "allow schema introspection and serve GraphiQL" },
-    Setting { var: "FUNDI_ENV", default: "development", help: "development or production (production refuses generated secrets)" },
-    Setting { var: "FUNDI_ACCESS_TOKEN_MINUTES", default: "15", help: "lifetime of access tokens" },
-    Setting { var: "FUNDI_REFRESH_TOKEN_DAYS", default: "30", help: "lifetime of refresh tokens" },
-    Setting { var: "FUNDI_CORS_ORIGINS", default: "*", help: "comma-separated allowed browser origins, or *" },
-    Setting { var: "FUNDI_MAX_QUERY_DEPTH", default: "12", help: "deepest allowed GraphQL selection" },
-    Setting { var: "FUNDI_MAX_QUERY_COMPLEXITY", default: "1000", help: "highest allowed GraphQL query complexity" },
+    Setting {
+        var: "FUNDI_BIND",
+        default: "127.0.0.1:8080",
+        help: "address and port the API listens on",
+    },
+    Setting {
+        var: "FUNDI_DATA_DIR",
+        default: "./data",
+        help: "directory for the SQLite file, generated secrets and mail files",
+    },
+    Setting {
+        var: "FUNDI_DATABASE_URL",
+        default: "sqlite://<data dir>/fundi.db",
+        help: "sqlite://... or postgres://user:pass@host/db",
+    },
+    Setting {
+        var: "FUNDI_REDIS_URL",
+        default: "(unset)",
+        help: "redis://host:6379 to share events across replicas; unset uses the in-process bus",
+    },
+    Setting {
+        var: "FUNDI_REDIS_CHANNEL_PREFIX",
+        default: "fundi",
+        help: "prefix of every Redis pub/sub channel",
+    },
+    Setting {
+        var: "FUNDI_JWT_SECRET",
+        default: "(generated in development)",
+        help: "HS256 signing secret, at least 32 bytes; required in production",
+    },
+    Setting {
+        var: "FUNDI_SMTP_URL",
+        default: "(unset)",
+        help: "smtp://user:pass@host:port (STARTTLS with ?tls=required) or smtps://...; unset writes mail as .eml files under <data dir>/mail",
+    },
+    Setting {
+        var: "FUNDI_MAIL_FROM",
+        default: "Fundi <no-reply@fundi.local>",
+        help: "sender address of outgoing mail",
+    },
+    Setting {
+        var: "FUNDI_LOG",
+        default: "info",
+        help: "log filter, e.g. info,fundi=debug",
+    },
+    Setting {
+        var: "FUNDI_LOG_FORMAT",
+        default: "text",
+        help: "text or json",
+    },
+    Setting {
+        var: "FUNDI_INTROSPECTION",
+        default: "true",
+        help: "allow schema introspection and serve GraphiQL",
+    },
+    Setting {
+        var: "FUNDI_ENV",
+        default: "development",
+        help: "development or production (production refuses generated secrets)",
+    },
+    Setting {
+        var: "FUNDI_ACCESS_TOKEN_MINUTES",
+        default: "15",
+        help: "lifetime of access tokens",
+    },
+    Setting {
+        var: "FUNDI_REFRESH_TOKEN_DAYS",
+        default: "30",
+        help: "lifetime of refresh tokens",
+    },
+    Setting {
+        var: "FUNDI_CORS_ORIGINS",
+        default: "*",
+        help: "comma-separated allowed browser origins, or *",
+    },
+    Setting {
+        var: "FUNDI_MAX_QUERY_DEPTH",
+        default: "12",
+        help: "deepest allowed GraphQL selection",
+    },
+    Setting {
+        var: "FUNDI_MAX_QUERY_COMPLEXITY",
+        default: "1000",
+        help: "highest allowed GraphQL query complexity",
+    },
 ];
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -82,7 +150,10 @@ pub struct ConfigError {
 }
 
 fn err(var: &'static str, message: impl Into<String>) -> ConfigError {
-    ConfigError { var, message: message.into() }
+    ConfigError {
+        var,
+        message: message.into(),
+    }
 }
 
 pub const MIN_SECRET_BYTES: usize = 32;
@@ -98,19 +169,34 @@ impl Config {
         let environment = match lookup("FUNDI_ENV").as_deref().unwrap_or("development") {
             "development" | "dev" => Environment::Development,
             "production" | "prod" => Environment::Production,
-            other => return Err(err("FUNDI_ENV", format!("expected development or production, got {other:?}"))),
+            other => {
+                return Err(err(
+                    "FUNDI_ENV",
+                    format!("expected development or production, got {other:?}"),
+                ));
+            }
         };
         let data_dir = PathBuf::from(lookup("FUNDI_DATA_DIR").unwrap_or_else(|| "./data".into()));
-        let database_url = lookup("FUNDI_DATABASE_URL")
-            .unwrap_or_else(|| format!("sqlite://{}?mode=rwc", data_dir.join("fundi.db").display()));
-        if !(database_url.starts_with("sqlite:") || database_url.starts_with("postgres://") || database_url.starts_with("postgresql://")) {
-            return Err(err("FUNDI_DATABASE_URL", "expected a sqlite: or postgres:// URL"));
+        let database_url = lookup("FUNDI_DATABASE_URL").unwrap_or_else(|| {
+            format!("sqlite://{}?mode=rwc", data_dir.join("fundi.db").display())
+        });
+        if !(database_url.starts_with("sqlite:")
+            || database_url.starts_with("postgres://")
+            || database_url.starts_with("postgresql://"))
+        {
+            return Err(err(
+                "FUNDI_DATABASE_URL",
+                "expected a sqlite: or postgres:// URL",
+            ));
         }
         let redis_url = lookup("FUNDI_REDIS_URL");
         if let Some(url) = &redis_url
             && !(url.starts_with("redis://") || url.starts_with("rediss://"))
         {
-            return Err(err("FUNDI_REDIS_URL", "expected a redis:// or rediss:// URL"));
+            return Err(err(
+                "FUNDI_REDIS_URL",
+                "expected a redis:// or rediss:// URL",
+            ));
         }
         let smtp_url = lookup("FUNDI_SMTP_URL");
         if let Some(url) = &smtp_url
@@ -121,15 +207,26 @@ impl Config {
         let log_format = match lookup("FUNDI_LOG_FORMAT").as_deref().unwrap_or("text") {
             "text" => LogFormat::Text,
             "json" => LogFormat::Json,
-            other => return Err(err("FUNDI_LOG_FORMAT", format!("expected text or json, got {other:?}"))),
+            other => {
+                return Err(err(
+                    "FUNDI_LOG_FORMAT",
+                    format!("expected text or json, got {other:?}"),
+                ));
+            }
         };
         let (jwt_secret, jwt_secret_source) = match lookup("FUNDI_JWT_SECRET") {
             Some(secret) if secret.len() < MIN_SECRET_BYTES => {
-                return Err(err("FUNDI_JWT_SECRET", format!("must be at least {MIN_SECRET_BYTES} bytes long")));
+                return Err(err(
+                    "FUNDI_JWT_SECRET",
+                    format!("must be at least {MIN_SECRET_BYTES} bytes long"),
+                ));
             }
             Some(secret) => (SecretString::from(secret), SecretSource::Environment),
             None if environment == Environment::Production => {
-                return Err(err("FUNDI_JWT_SECRET", "must be set in production (a generated secret is refused)"));
+                return Err(err(
+                    "FUNDI_JWT_SECRET",
+                    "must be set in production (a generated secret is refused)",
+                ));
             }
             None => (load_or_generate_secret(&data_dir)?, SecretSource::Generated),
         };
@@ -138,17 +235,23 @@ impl Config {
             data_dir,
             database_url,
             redis_url,
-            redis_channel_prefix: lookup("FUNDI_REDIS_CHANNEL_PREFIX").unwrap_or_else(|| "fundi".into()),
+            redis_channel_prefix: lookup("FUNDI_REDIS_CHANNEL_PREFIX")
+                .unwrap_or_else(|| "fundi".into()),
             jwt_secret,
             jwt_secret_source,
             smtp_url: smtp_url.map(SecretString::from),
-            mail_from: lookup("FUNDI_MAIL_FROM").unwrap_or_else(|| "Fundi <no-reply@fundi.local>".into()),
+            mail_from: lookup("FUNDI_MAIL_FROM")
+                .unwrap_or_else(|| "Fundi <no-reply@fundi.local>".into()),
             log_filter: lookup("FUNDI_LOG").unwrap_or_else(|| "info".into()),
             log_format,
             introspection: parse_bool(&lookup, "FUNDI_INTROSPECTION", true)?,
             environment,
-            access_token_ttl: Duration::from_secs(60 * parse_num(&lookup, "FUNDI_ACCESS_TOKEN_MINUTES", 15, 1..=1440)?),
-            refresh_token_ttl: Duration::from_secs(86_400 * parse_num(&lookup, "FUNDI_REFRESH_TOKEN_DAYS", 30, 1..=365)?),
+            access_token_ttl: Duration::from_secs(
+                60 * parse_num(&lookup, "FUNDI_ACCESS_TOKEN_MINUTES", 15, 1..=1440)?,
+            ),
+            refresh_token_ttl: Duration::from_secs(
+                86_400 * parse_num(&lookup, "FUNDI_REFRESH_TOKEN_DAYS", 30, 1..=365)?,
+            ),
             cors_origins: lookup("FUNDI_CORS_ORIGINS")
                 .unwrap_or_else(|| "*".into())
                 .split(',')
@@ -156,7 +259,12 @@ impl Config {
                 .filter(|s| !s.is_empty())
                 .collect(),
             max_query_depth: parse_num(&lookup, "FUNDI_MAX_QUERY_DEPTH", 12, 2..=64)? as usize,
-            max_query_complexity: parse_num(&lookup, "FUNDI_MAX_QUERY_COMPLEXITY", 1000, 10..=100_000)? as usize,
+            max_query_complexity: parse_num(
+                &lookup,
+                "FUNDI_MAX_QUERY_COMPLEXITY",
+                1000,
+                10..=100_000,
+            )? as usize,
         })
     }
 
@@ -169,7 +277,11 @@ impl Config {
     }
 }
 
-fn parse_bool(lookup: &impl Fn(&str) -> Option<String>, var: &'static str, default: bool) -> Result<bool, ConfigError> {
+fn parse_bool(
+    lookup: &impl Fn(&str) -> Option<String>,
+    var: &'static str,
+    default: bool,
+) -> Result<bool, ConfigError> {
     match lookup(var).map(|v| v.to_ascii_lowercase()).as_deref() {
         None => Ok(default),
         Some("1" | "true" | "on" | "yes") => Ok(true),
@@ -184,10 +296,18 @@ fn parse_num(
     default: u64,
     range: std::ops::RangeInclusive<u64>,
 ) -> Result<u64, ConfigError> {
-    let Some(raw) = lookup(var) else { return Ok(default) };
-    let value: u64 = raw.trim().parse().map_err(|_| err(var, format!("expected a whole number, got {raw:?}")))?;
+    let Some(raw) = lookup(var) else {
+        return Ok(default);
+    };
+    let value: u64 = raw
+        .trim()
+        .parse()
+        .map_err(|_| err(var, format!("expected a whole number, got {raw:?}")))?;
     if !range.contains(&value) {
-        return Err(err(var, format!("must be between {} and {}", range.start(), range.end())));
+        return Err(err(
+            var,
+            format!("must be between {} and {}", range.start(), range.end()),
+        ));
     }
     Ok(value)
 }
@@ -206,7 +326,15 @@ fn load_or_generate_secret(data_dir: &Path) -> Result<SecretString, ConfigError>
     let secret = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
     std::fs::create_dir_all(data_dir)
         .and_then(|_| write_private(&path, &secret))
-        .map_err(|e| err("FUNDI_DATA_DIR", format!("cannot store the generated JWT secret at {}: {e}", path.display())))?;
+        .map_err(|e| {
+            err(
+                "FUNDI_DATA_DIR",
+                format!(
+                    "cannot store the generated JWT secret at {}: {e}",
+                    path.display()
+                ),
+            )
+        })?;
     Ok(SecretString::from(secret))
 }
 
@@ -225,7 +353,10 @@ mod tests {
     use std::collections::HashMap;
 
     fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         Config::from_lookup(move |name| map.get(name).cloned())
     }
 
@@ -242,7 +373,11 @@ mod tests {
         assert_eq!(c.jwt_secret_source, SecretSource::Generated);
         assert_eq!(c.access_token_ttl, Duration::from_secs(900));
         let again = config(&[("FUNDI_DATA_DIR", dir.to_str().unwrap())]).unwrap();
-        assert_eq!(c.jwt_secret.expose_secret(), again.jwt_secret.expose_secret(), "generated secret survives restarts");
+        assert_eq!(
+            c.jwt_secret.expose_secret(),
+            again.jwt_secret.expose_secret(),
+            "generated secret survives restarts"
+        );
         std::fs::remove_dir_all(dir).ok();
     }
 
@@ -278,8 +413,14 @@ mod tests {
     #[test]
     fn every_setting_read_is_documented() {
         let source = include_str!("config.rs");
-        for var in source.split('"').filter(|s| s.starts_with("FUNDI_") && s.len() > 6 && !s.contains(' ')) {
-            assert!(SETTINGS.iter().any(|s| s.var == var), "{var} is read but not in SETTINGS");
+        for var in source
+            .split('"')
+            .filter(|s| s.starts_with("FUNDI_") && s.len() > 6 && !s.contains(' '))
+        {
+            assert!(
+                SETTINGS.iter().any(|s| s.var == var),
+                "{var} is read but not in SETTINGS"
+            );
         }
     }
 }

@@ -13,11 +13,20 @@ tokio::task_local! {
 pub enum AppError {
     Unauthenticated(String),
     Forbidden(String),
-    BadInput { field: String, message: String },
+    BadInput {
+        field: String,
+        message: String,
+    },
     NotFound(String),
     Conflict(String),
-    InvalidTransition { message: String, allowed: Vec<String> },
-    RateLimited { message: String, retry_after_secs: i64 },
+    InvalidTransition {
+        message: String,
+        allowed: Vec<String>,
+    },
+    RateLimited {
+        message: String,
+        retry_after_secs: i64,
+    },
     Internal(anyhow::Error),
 }
 
@@ -25,7 +34,10 @@ pub type AppResult<T> = Result<T, AppError>;
 
 impl AppError {
     pub fn bad_input(field: impl Into<String>, message: impl Into<String>) -> Self {
-        AppError::BadInput { field: field.into(), message: message.into() }
+        AppError::BadInput {
+            field: field.into(),
+            message: message.into(),
+        }
     }
 
     pub fn unauthenticated() -> Self {
@@ -43,7 +55,9 @@ impl AppError {
     /// What the client is told. Internal causes are never part of it.
     pub fn message(&self) -> String {
         match self {
-            AppError::Unauthenticated(m) | AppError::Forbidden(m) | AppError::Conflict(m) => m.clone(),
+            AppError::Unauthenticated(m) | AppError::Forbidden(m) | AppError::Conflict(m) => {
+                m.clone()
+            }
             AppError::BadInput { message, .. }
             | AppError::InvalidTransition { message, .. }
             | AppError::RateLimited { message, .. } => message.clone(),
@@ -87,7 +101,9 @@ impl From<AppError> for async_graphql::Error {
         let code = e.code();
         let message = match &e {
             AppError::Internal(source) => {
-                let request_id = REQUEST_ID.try_with(Clone::clone).unwrap_or_else(|_| "-".into());
+                let request_id = REQUEST_ID
+                    .try_with(Clone::clone)
+                    .unwrap_or_else(|_| "-".into());
                 tracing::error!(request_id = %request_id, error = ?source, "internal error");
                 format!("internal error (request id {request_id})")
             }
@@ -98,7 +114,9 @@ impl From<AppError> for async_graphql::Error {
             match &e {
                 AppError::BadInput { field, .. } => ext.set("field", field.as_str()),
                 AppError::InvalidTransition { allowed, .. } => ext.set("allowed", allowed.clone()),
-                AppError::RateLimited { retry_after_secs, .. } => ext.set("retryAfterSeconds", *retry_after_secs),
+                AppError::RateLimited {
+                    retry_after_secs, ..
+                } => ext.set("retryAfterSeconds", *retry_after_secs),
                 AppError::Internal(_) => {
                     if let Ok(id) = REQUEST_ID.try_with(Clone::clone) {
                         ext.set("requestId", id);
@@ -130,7 +148,9 @@ mod tests {
 
     #[test]
     fn internal_errors_never_leak_their_cause() {
-        let (message, ext) = extensions(AppError::internal(anyhow::anyhow!("connection to 10.0.0.5:5432 refused")));
+        let (message, ext) = extensions(AppError::internal(anyhow::anyhow!(
+            "connection to 10.0.0.5:5432 refused"
+        )));
         assert!(message.starts_with("internal error"));
         assert!(!message.contains("10.0.0.5"));
         assert_eq!(ext["code"], "INTERNAL_SERVER_ERROR");
@@ -139,7 +159,9 @@ mod tests {
     #[tokio::test]
     async fn internal_errors_carry_the_request_id() {
         let (message, ext) = REQUEST_ID
-            .scope("req-42".into(), async { extensions(AppError::internal(anyhow::anyhow!("boom"))) })
+            .scope("req-42".into(), async {
+                extensions(AppError::internal(anyhow::anyhow!("boom")))
+            })
             .await;
         assert_eq!(message, "internal error (request id req-42)");
         assert_eq!(ext["requestId"], "req-42");
@@ -147,7 +169,10 @@ mod tests {
 
     #[test]
     fn invalid_transition_lists_allowed_targets() {
-        let (_, ext) = extensions(AppError::InvalidTransition { message: "no".into(), allowed: vec!["ACCEPTED".into()] });
+        let (_, ext) = extensions(AppError::InvalidTransition {
+            message: "no".into(),
+            allowed: vec!["ACCEPTED".into()],
+        });
         assert_eq!(ext["code"], "INVALID_TRANSITION");
         assert_eq!(ext["allowed"][0], "ACCEPTED");
     }

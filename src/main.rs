@@ -8,7 +8,11 @@ use std::process::ExitCode;
 use tokio_util::sync::CancellationToken;
 
 #[derive(Parser)]
-#[command(name = "fundi", version, about = "GraphQL API for hyperlocal home-services marketplaces")]
+#[command(
+    name = "fundi",
+    version,
+    about = "GraphQL API for hyperlocal home-services marketplaces"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -51,14 +55,20 @@ enum MigrateAction {
 fn settings_help() -> String {
     let mut text = String::from("Settings (environment variables):\n");
     for s in SETTINGS {
-        text.push_str(&format!("  {:<30} {} [default: {}]\n", s.var, s.help, s.default));
+        text.push_str(&format!(
+            "  {:<30} {} [default: {}]\n",
+            s.var, s.help, s.default
+        ));
     }
     text
 }
 
 fn init_logging(config: &Config) {
-    let filter = tracing_subscriber::EnvFilter::try_new(&config.log_filter).unwrap_or_else(|_| "info".into());
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let filter = tracing_subscriber::EnvFilter::try_new(&config.log_filter)
+        .unwrap_or_else(|_| "info".into());
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     match config.log_format {
         LogFormat::Json => builder.json().init(),
         LogFormat::Text => builder.init(),
@@ -84,7 +94,12 @@ async fn main() -> ExitCode {
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(config).await,
         Command::Migrate { action } => migrate(config, action).await,
-        Command::CreateAdmin { email, password, name, role } => create_admin(config, &email, &password, &name, &role).await,
+        Command::CreateAdmin {
+            email,
+            password,
+            name,
+            role,
+        } => create_admin(config, &email, &password, &name, &role).await,
         Command::Schema => unreachable!("handled above"),
     };
     match result {
@@ -139,14 +154,29 @@ async fn migrate(config: Config, action: MigrateAction) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn create_admin(config: Config, email: &str, password: &str, name: &str, role: &str) -> anyhow::Result<()> {
-    let role = if role == "support" { Role::Support } else { Role::Admin };
+async fn create_admin(
+    config: Config,
+    email: &str,
+    password: &str,
+    name: &str,
+    role: &str,
+) -> anyhow::Result<()> {
+    let role = if role == "support" {
+        Role::Support
+    } else {
+        Role::Admin
+    };
     let shutdown = CancellationToken::new();
     let services = fundi::app::build_services(config, &shutdown).await?;
     let account = fundi::services::accounts::create_staff(&services, email, password, name, role)
         .await
         .map_err(|e| anyhow::anyhow!("{}", e.message()))?;
     shutdown.cancel();
-    println!("created {} account {} ({})", role.as_str(), account.email, account.id);
+    println!(
+        "created {} account {} ({})",
+        role.as_str(),
+        account.email,
+        account.id
+    );
     Ok(())
 }

@@ -1,6 +1,8 @@
 //! Prometheus metrics kept per server instance (no global registry, so several servers can share a process).
 
-use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder};
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
+};
 
 #[derive(Clone)]
 pub struct Metrics {
@@ -22,23 +24,42 @@ impl Metrics {
     pub fn new() -> Self {
         let registry = Registry::new();
         let http_requests = IntCounterVec::new(
-            Opts::new("fundi_http_requests_total", "HTTP requests by method, route and status"),
+            Opts::new(
+                "fundi_http_requests_total",
+                "HTTP requests by method, route and status",
+            ),
             &["method", "route", "status"],
         )
         .expect("valid metric");
         let http_latency = HistogramVec::new(
-            HistogramOpts::new("fundi_http_request_duration_seconds", "HTTP request latency by route")
-                .buckets(vec![0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0]),
+            HistogramOpts::new(
+                "fundi_http_request_duration_seconds",
+                "HTTP request latency by route",
+            )
+            .buckets(vec![
+                0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+            ]),
             &["route"],
         )
         .expect("valid metric");
         let graphql_operations = IntCounterVec::new(
-            Opts::new("fundi_graphql_operations_total", "GraphQL operations by operation name and error code (OK when none)"),
+            Opts::new(
+                "fundi_graphql_operations_total",
+                "GraphQL operations by operation name and error code (OK when none)",
+            ),
             &["operation", "code"],
         )
         .expect("valid metric");
-        let open_subscriptions = IntGauge::new("fundi_graphql_open_subscriptions", "GraphQL subscriptions currently open").expect("valid metric");
-        let open_websockets = IntGauge::new("fundi_websocket_connections", "WebSocket connections currently open").expect("valid metric");
+        let open_subscriptions = IntGauge::new(
+            "fundi_graphql_open_subscriptions",
+            "GraphQL subscriptions currently open",
+        )
+        .expect("valid metric");
+        let open_websockets = IntGauge::new(
+            "fundi_websocket_connections",
+            "WebSocket connections currently open",
+        )
+        .expect("valid metric");
         for collector in [
             Box::new(http_requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(http_latency.clone()),
@@ -48,13 +69,22 @@ impl Metrics {
         ] {
             registry.register(collector).expect("unique metric names");
         }
-        Metrics { registry, http_requests, http_latency, graphql_operations, open_subscriptions, open_websockets }
+        Metrics {
+            registry,
+            http_requests,
+            http_latency,
+            graphql_operations,
+            open_subscriptions,
+            open_websockets,
+        }
     }
 
     /// The Prometheus text exposition of every metric.
     pub fn render(&self) -> String {
         let mut buffer = Vec::new();
-        TextEncoder::new().encode(&self.registry.gather(), &mut buffer).expect("text encoding cannot fail");
+        TextEncoder::new()
+            .encode(&self.registry.gather(), &mut buffer)
+            .expect("text encoding cannot fail");
         String::from_utf8(buffer).expect("prometheus text is UTF-8")
     }
 }

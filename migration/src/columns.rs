@@ -14,7 +14,11 @@ pub fn entity_table(name: &'static str) -> TableCreateStatement {
 }
 
 /// A foreign key from `table.column` to `target.id` that cascades deletes.
-pub fn owned_by(table: &'static str, column: &'static str, target: &'static str) -> ForeignKeyCreateStatement {
+pub fn owned_by(
+    table: &'static str,
+    column: &'static str,
+    target: &'static str,
+) -> ForeignKeyCreateStatement {
     ForeignKey::create()
         .name(format!("fk_{table}_{column}"))
         .from(table, column)
@@ -26,7 +30,8 @@ pub fn owned_by(table: &'static str, column: &'static str, target: &'static str)
 /// A (possibly unique) index over the given columns, named after them.
 pub fn index(table: &'static str, columns: &[&'static str], unique: bool) -> IndexCreateStatement {
     let mut stmt = Index::create();
-    stmt.name(format!("ix_{table}_{}", columns.join("_"))).table(table);
+    stmt.name(format!("ix_{table}_{}", columns.join("_")))
+        .table(table);
     for column in columns {
         stmt.col(*column);
     }

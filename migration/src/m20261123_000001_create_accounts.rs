@@ -26,8 +26,12 @@ impl MigrationTrait for Migration {
                     .take(),
             )
             .await?;
-        manager.create_index(index("users", &["email"], true)).await?;
-        manager.create_index(index("users", &["phone"], true)).await?;
+        manager
+            .create_index(index("users", &["email"], true))
+            .await?;
+        manager
+            .create_index(index("users", &["phone"], true))
+            .await?;
 
         manager
             .create_table(
@@ -46,7 +50,9 @@ impl MigrationTrait for Migration {
                     .take(),
             )
             .await?;
-        manager.create_index(index("addresses", &["user_id"], false)).await?;
+        manager
+            .create_index(index("addresses", &["user_id"], false))
+            .await?;
 
         manager
             .create_table(
@@ -61,7 +67,9 @@ impl MigrationTrait for Migration {
                     .take(),
             )
             .await?;
-        manager.create_index(index("sessions", &["user_id"], false)).await?;
+        manager
+            .create_index(index("sessions", &["user_id"], false))
+            .await?;
 
         manager
             .create_table(
@@ -74,8 +82,12 @@ impl MigrationTrait for Migration {
                     .take(),
             )
             .await?;
-        manager.create_index(index("refresh_tokens", &["token_hash"], true)).await?;
-        manager.create_index(index("refresh_tokens", &["session_id"], false)).await?;
+        manager
+            .create_index(index("refresh_tokens", &["token_hash"], true))
+            .await?;
+        manager
+            .create_index(index("refresh_tokens", &["session_id"], false))
+            .await?;
 
         manager
             .create_table(
@@ -90,7 +102,9 @@ impl MigrationTrait for Migration {
                     .take(),
             )
             .await?;
-        manager.create_index(index("login_attempts", &["user_id", "created_at"], false)).await?;
+        manager
+            .create_index(index("login_attempts", &["user_id", "created_at"], false))
+            .await?;
 
         manager
             .create_table(
@@ -106,13 +120,26 @@ impl MigrationTrait for Migration {
             )
             .await?;
         manager
-            .create_index(index("one_time_codes", &["user_id", "purpose", "created_at"], false))
+            .create_index(index(
+                "one_time_codes",
+                &["user_id", "purpose", "created_at"],
+                false,
+            ))
             .await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        for table in ["one_time_codes", "login_attempts", "refresh_tokens", "sessions", "addresses", "users"] {
-            manager.drop_table(Table::drop().table(table).take()).await?;
+        for table in [
+            "one_time_codes",
+            "login_attempts",
+            "refresh_tokens",
+            "sessions",
+            "addresses",
+            "users",
+        ] {
+            manager
+                .drop_table(Table::drop().table(table).take())
+                .await?;
         }
         Ok(())
     }

@@ -23,10 +23,14 @@ impl MigrationTrait for Migration {
                     .take(),
             )
             .await?;
-        manager.create_index(index("notifications", &["user_id", "id"], false)).await
+        manager
+            .create_index(index("notifications", &["user_id", "id"], false))
+            .await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager.drop_table(Table::drop().table("notifications").take()).await
+        manager
+            .drop_table(Table::drop().table("notifications").take())
+            .await
     }
 }

@@ -32,8 +32,12 @@ impl MigrationTrait for Migration {
                     .take(),
             )
             .await?;
-        manager.create_index(index("outbox", &["topic", "seq"], true)).await?;
-        manager.create_index(index("outbox", &["published_at", "id"], false)).await?;
+        manager
+            .create_index(index("outbox", &["topic", "seq"], true))
+            .await?;
+        manager
+            .create_index(index("outbox", &["published_at", "id"], false))
+            .await?;
         // One row per background duty that only one replica may perform at a time.
         manager
             .create_table(
@@ -48,8 +52,14 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager.drop_table(Table::drop().table("leases").take()).await?;
-        manager.drop_table(Table::drop().table("outbox").take()).await?;
-        manager.drop_table(Table::drop().table("topic_sequences").take()).await
+        manager
+            .drop_table(Table::drop().table("leases").take())
+            .await?;
+        manager
+            .drop_table(Table::drop().table("outbox").take())
+            .await?;
+        manager
+            .drop_table(Table::drop().table("topic_sequences").take())
+            .await
     }
 }

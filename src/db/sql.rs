@@ -18,9 +18,17 @@ mod tests {
 
     #[test]
     fn sqlite_gets_numbered_question_marks() {
-        let s = stmt(DbBackend::Sqlite, "SELECT $1, $2", [1i64.into(), 2i64.into()]);
+        let s = stmt(
+            DbBackend::Sqlite,
+            "SELECT $1, $2",
+            [1i64.into(), 2i64.into()],
+        );
         assert_eq!(s.sql, "SELECT ?1, ?2");
-        let p = stmt(DbBackend::Postgres, "SELECT $1, $2", [1i64.into(), 2i64.into()]);
+        let p = stmt(
+            DbBackend::Postgres,
+            "SELECT $1, $2",
+            [1i64.into(), 2i64.into()],
+        );
         assert_eq!(p.sql, "SELECT $1, $2");
     }
 }

@@ -149,7 +149,7 @@ pub fn check_password(password: &str, field: &'static str) -> Result<(), FieldEr
         ));
     }
     let lowered = password.to_lowercase();
-    let one_repeated_char = lowered.chars().all(|c| Some(c) == lowered.chars().next());
+    let one_repeated_char = lowered.chars().all(|c| lowered.starts_with(c));
     if one_repeated_char || COMMON_PASSWORDS.contains(&lowered.as_str()) {
         return Err(field_error(
             field,

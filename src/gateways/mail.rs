@@ -24,7 +24,10 @@ pub struct SmtpMailer {
 
 impl SmtpMailer {
     pub fn new(url: &str, from: &str) -> anyhow::Result<Self> {
-        Ok(SmtpMailer { from: from.parse()?, transport: AsyncSmtpTransport::<Tokio1Executor>::from_url(url)?.build() })
+        Ok(SmtpMailer {
+            from: from.parse()?,
+            transport: AsyncSmtpTransport::<Tokio1Executor>::from_url(url)?.build(),
+        })
     }
 }
 
@@ -46,7 +49,11 @@ pub struct FileMailer {
 impl FileMailer {
     pub fn new(dir: PathBuf, from: &str) -> anyhow::Result<Self> {
         std::fs::create_dir_all(&dir)?;
-        Ok(FileMailer { from: from.parse()?, transport: AsyncFileTransport::new(&dir), dir })
+        Ok(FileMailer {
+            from: from.parse()?,
+            transport: AsyncFileTransport::new(&dir),
+            dir,
+        })
     }
 }
 

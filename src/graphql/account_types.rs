@@ -57,7 +57,9 @@ impl User {
         &self.0.full_name
     }
     async fn role(&self) -> Role {
-        account::Role::parse(&self.0.role).map(Role::from).unwrap_or(Role::Customer)
+        account::Role::parse(&self.0.role)
+            .map(Role::from)
+            .unwrap_or(Role::Customer)
     }
     async fn email_verified(&self) -> bool {
         self.0.email_verified_at.is_some()
@@ -101,7 +103,10 @@ impl Address {
         self.0.postal_code.as_deref()
     }
     async fn location(&self) -> Option<LatLng> {
-        Some(LatLng { lat: self.0.lat?, lng: self.0.lng? })
+        Some(LatLng {
+            lat: self.0.lat?,
+            lng: self.0.lng?,
+        })
     }
     async fn is_default(&self) -> bool {
         self.0.is_default

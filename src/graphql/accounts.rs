@@ -3,7 +3,9 @@
 use super::account_types::*;
 use super::common::connection;
 use super::context::{client_info, services, viewer};
-use crate::services::accounts::{self as account_service, Credentials, ProfileUpdate, Registration, SignedIn};
+use crate::services::accounts::{
+    self as account_service, Credentials, ProfileUpdate, Registration, SignedIn,
+};
 use crate::services::pagination::Page;
 use crate::services::{credentials, sessions, totp};
 use async_graphql::connection::Connection;
@@ -30,11 +32,21 @@ impl AccountQuery {
     }
 
     /// The viewer's sign-in attempts, newest first.
-    async fn login_history(&self, ctx: &Context<'_>, first: Option<i32>, after: Option<String>) -> Result<Connection<String, LoginEvent>> {
+    async fn login_history(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Connection<String, LoginEvent>> {
         let viewer = viewer(ctx).await?;
         let page = Page::parse(first, after.as_deref())?;
         let slice = account_service::login_history(services(ctx), &viewer, page).await?;
-        Ok(connection(slice, page.after.is_some(), |row| row.id, LoginEvent))
+        Ok(connection(
+            slice,
+            page.after.is_some(),
+            |row| row.id,
+            LoginEvent,
+        ))
     }
 }
 
@@ -52,16 +64,28 @@ impl AccountMutation {
             phone: input.phone,
             role: input.role.into(),
         };
-        Ok(payload(account_service::register(services(ctx), registration, &client_info(ctx)).await?))
+        Ok(payload(
+            account_service::register(services(ctx), registration, &client_info(ctx)).await?,
+        ))
     }
 
     async fn login(&self, ctx: &Context<'_>, input: LoginInput) -> Result<AuthPayload> {
-        let credentials = Credentials { email: input.email, password: input.password, totp_code: input.totp_code };
-        Ok(payload(account_service::login(services(ctx), credentials, &client_info(ctx)).await?))
+        let credentials = Credentials {
+            email: input.email,
+            password: input.password,
+            totp_code: input.totp_code,
+        };
+        Ok(payload(
+            account_service::login(services(ctx), credentials, &client_info(ctx)).await?,
+        ))
     }
 
     /// Exchanges a refresh token for a new pair; each refresh token works once.
-    async fn refresh_session(&self, ctx: &Context<'_>, refresh_token: String) -> Result<AuthPayload> {
+    async fn refresh_session(
+        &self,
+        ctx: &Context<'_>,
+        refresh_token: String,
+    ) -> Result<AuthPayload> {
         let (tokens, user) = sessions::refresh(services(ctx), &refresh_token).await?;
         Ok(payload(SignedIn { tokens, user }))
     }
@@ -79,15 +103,29 @@ impl AccountMutation {
             MaybeUndefined::Null => Some(None),
             MaybeUndefined::Value(phone) => Some(Some(phone)),
         };
-        let addresses = input.addresses.map(|list| list.into_iter().map(Into::into).collect());
-        let update = ProfileUpdate { full_name: input.full_name, phone, addresses };
-        Ok(User(account_service::update_profile(services(ctx), &viewer, update).await?))
+        let addresses = input
+            .addresses
+            .map(|list| list.into_iter().map(Into::into).collect());
+        let update = ProfileUpdate {
+            full_name: input.full_name,
+            phone,
+            addresses,
+        };
+        Ok(User(
+            account_service::update_profile(services(ctx), &viewer, update).await?,
+        ))
     }
 
     /// Changes the password and signs out every other session.
-    async fn change_password(&self, ctx: &Context<'_>, current_password: String, new_password: String) -> Result<bool> {
+    async fn change_password(
+        &self,
+        ctx: &Context<'_>,
+        current_password: String,
+        new_password: String,
+    ) -> Result<bool> {
         let viewer = viewer(ctx).await?;
-        credentials::change_password(services(ctx), &viewer, &current_password, &new_password).await?;
+        credentials::change_password(services(ctx), &viewer, &current_password, &new_password)
+            .await?;
         Ok(true)
     }
 
@@ -100,7 +138,9 @@ impl AccountMutation {
 
     async fn verify_email(&self, ctx: &Context<'_>, code: String) -> Result<User> {
         let viewer = viewer(ctx).await?;
-        Ok(User(credentials::verify_email(services(ctx), &viewer, &code).await?))
+        Ok(User(
+            credentials::verify_email(services(ctx), &viewer, &code).await?,
+        ))
     }
 
     /// Mails a reset code if the account exists; the answer is the same either way.
@@ -111,7 +151,13 @@ impl AccountMutation {
 
     /// Sets a new password with a mailed code and signs out every session.
     async fn reset_password(&self, ctx: &Context<'_>, input: ResetPasswordInput) -> Result<bool> {
-        credentials::reset_password(services(ctx), &input.email, &input.code, &input.new_password).await?;
+        credentials::reset_password(
+            services(ctx),
+            &input.email,
+            &input.code,
+            &input.new_password,
+        )
+        .await?;
         Ok(true)
     }
 
@@ -119,7 +165,10 @@ impl AccountMutation {
     async fn setup_totp(&self, ctx: &Context<'_>) -> Result<TotpSetup> {
         let viewer = viewer(ctx).await?;
         let setup = totp::setup(services(ctx), &viewer).await?;
-        Ok(TotpSetup { secret: setup.secret, otpauth_uri: setup.otpauth_uri })
+        Ok(TotpSetup {
+            secret: setup.secret,
+            otpauth_uri: setup.otpauth_uri,
+        })
     }
 
     async fn enable_totp(&self, ctx: &Context<'_>, code: String) -> Result<bool> {
@@ -128,7 +177,12 @@ impl AccountMutation {
         Ok(true)
     }
 
-    async fn disable_totp(&self, ctx: &Context<'_>, password: String, code: String) -> Result<bool> {
+    async fn disable_totp(
+        &self,
+        ctx: &Context<'_>,
+        password: String,
+        code: String,
+    ) -> Result<bool> {
         let viewer = viewer(ctx).await?;
         totp::disable(services(ctx), &viewer, &password, &code).await?;
         Ok(true)

@@ -18,11 +18,21 @@ pub struct MoneyInput {
 }
 
 /// Builds a Relay connection from a keyset page; each node's cursor is its own id.
-pub fn connection<T, N>(slice: Slice<T>, had_cursor: bool, id: impl Fn(&T) -> Uuid, node: impl Fn(T) -> N) -> Connection<String, N>
+pub fn connection<T, N>(
+    slice: Slice<T>,
+    had_cursor: bool,
+    id: impl Fn(&T) -> Uuid,
+    node: impl Fn(T) -> N,
+) -> Connection<String, N>
 where
     N: OutputType,
 {
     let mut connection = Connection::new(had_cursor, slice.has_next);
-    connection.edges.extend(slice.items.into_iter().map(|item| Edge::new(encode_cursor(id(&item)), node(item))));
+    connection.edges.extend(
+        slice
+            .items
+            .into_iter()
+            .map(|item| Edge::new(encode_cursor(id(&item)), node(item))),
+    );
     connection
 }

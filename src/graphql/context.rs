@@ -23,14 +23,21 @@ pub struct RequestAuth {
 
 impl RequestAuth {
     pub fn new(credentials: Credentials, client: ClientInfo) -> Self {
-        RequestAuth { credentials, client, viewer: OnceCell::new() }
+        RequestAuth {
+            credentials,
+            client,
+            viewer: OnceCell::new(),
+        }
     }
 
     /// Reads `Bearer <token>` and verifies it; an absent header is anonymous, a bad one is refused.
     pub fn from_bearer(header: Option<&str>, services: &Services, client: ClientInfo) -> Self {
         let credentials = match header.map(str::trim).filter(|h| !h.is_empty()) {
             None => Credentials::Anonymous,
-            Some(value) => match value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("bearer ")) {
+            Some(value) => match value
+                .strip_prefix("Bearer ")
+                .or_else(|| value.strip_prefix("bearer "))
+            {
                 Some(token) => match services.tokens.verify(token.trim(), services.clock.now()) {
                     Ok(claims) => Credentials::Token(claims),
                     Err(e) => Credentials::Refused(e),
@@ -51,7 +58,9 @@ pub fn request_auth<'a>(ctx: &Context<'a>) -> Option<&'a RequestAuth> {
 }
 
 pub fn client_info(ctx: &Context<'_>) -> ClientInfo {
-    request_auth(ctx).map(|a| a.client.clone()).unwrap_or_default()
+    request_auth(ctx)
+        .map(|a| a.client.clone())
+        .unwrap_or_default()
 }
 
 /// The signed-in viewer, or UNAUTHENTICATED. Resolved once per request (or per WebSocket connection).
@@ -63,5 +72,8 @@ pub async fn viewer(ctx: &Context<'_>) -> AppResult<Viewer> {
         Credentials::Token(claims) => claims,
     };
     let services = services(ctx);
-    auth.viewer.get_or_try_init(|| crate::services::viewer::resolve(services, claims)).await.cloned()
+    auth.viewer
+        .get_or_try_init(|| crate::services::viewer::resolve(services, claims))
+        .await
+        .cloned()
 }

@@ -2,7 +2,9 @@
 //! error code, and keeps the open-subscription gauge.
 
 use crate::metrics::Metrics;
-use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextExecute, NextRequest, NextSubscribe};
+use async_graphql::extensions::{
+    Extension, ExtensionContext, ExtensionFactory, NextExecute, NextRequest, NextSubscribe,
+};
 use async_graphql::{Response, ServerError};
 use futures_util::StreamExt;
 use futures_util::stream::BoxStream;
@@ -20,7 +22,9 @@ impl Observability {
 
 impl ExtensionFactory for Observability {
     fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(ObservabilityExtension { metrics: self.metrics.clone() })
+        Arc::new(ObservabilityExtension {
+            metrics: self.metrics.clone(),
+        })
     }
 }
 
@@ -67,19 +71,35 @@ impl Extension for ObservabilityExtension {
         with_codes(next.run(ctx).await)
     }
 
-    async fn execute(&self, ctx: &ExtensionContext<'_>, operation_name: Option<&str>, next: NextExecute<'_>) -> Response {
+    async fn execute(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        operation_name: Option<&str>,
+        next: NextExecute<'_>,
+    ) -> Response {
         let response = next.run(ctx, operation_name).await;
         let operation = operation_name.unwrap_or("anonymous");
         if response.errors.is_empty() {
-            self.metrics.graphql_operations.with_label_values(&[operation, "OK"]).inc();
+            self.metrics
+                .graphql_operations
+                .with_label_values(&[operation, "OK"])
+                .inc();
         }
         for error in &response.errors {
-            self.metrics.graphql_operations.with_label_values(&[operation, error_code(error).as_str()]).inc();
+            self.metrics
+                .graphql_operations
+                .with_label_values(&[operation, error_code(error).as_str()])
+                .inc();
         }
         response
     }
 
-    fn subscribe<'s>(&self, ctx: &ExtensionContext<'_>, stream: BoxStream<'s, Response>, next: NextSubscribe<'_>) -> BoxStream<'s, Response> {
+    fn subscribe<'s>(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        stream: BoxStream<'s, Response>,
+        next: NextSubscribe<'_>,
+    ) -> BoxStream<'s, Response> {
         let gauge = self.metrics.open_subscriptions.clone();
         gauge.inc();
         let guard = OpenSubscription(gauge);

@@ -24,7 +24,14 @@ impl Kind {
     }
 
     fn parse(raw: &str) -> Option<Kind> {
-        [Kind::User, Kind::Notification, Kind::LoginEvent, Kind::Address].into_iter().find(|k| k.as_str() == raw)
+        [
+            Kind::User,
+            Kind::Notification,
+            Kind::LoginEvent,
+            Kind::Address,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == raw)
     }
 }
 
@@ -34,17 +41,25 @@ pub fn encode(kind: Kind, id: Uuid) -> ID {
 
 pub fn decode_any(id: &str, field: &str) -> AppResult<(Kind, Uuid)> {
     let malformed = || AppError::bad_input(field, "malformed id");
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(id).map_err(|_| malformed())?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(id)
+        .map_err(|_| malformed())?;
     let text = String::from_utf8(bytes).map_err(|_| malformed())?;
     let (kind, uuid) = text.split_once(':').ok_or_else(malformed)?;
-    Ok((Kind::parse(kind).ok_or_else(malformed)?, Uuid::parse_str(uuid).map_err(|_| malformed())?))
+    Ok((
+        Kind::parse(kind).ok_or_else(malformed)?,
+        Uuid::parse_str(uuid).map_err(|_| malformed())?,
+    ))
 }
 
 /// Decodes an id that must name an object of `kind`.
 pub fn decode(kind: Kind, id: &str, field: &str) -> AppResult<Uuid> {
     match decode_any(id, field)? {
         (found, uuid) if found == kind => Ok(uuid),
-        _ => Err(AppError::bad_input(field, format!("expected a {} id", kind.as_str()))),
+        _ => Err(AppError::bad_input(
+            field,
+            format!("expected a {} id", kind.as_str()),
+        )),
     }
 }
 

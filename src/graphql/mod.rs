@@ -15,22 +15,37 @@ use crate::services::Services;
 use async_graphql::{MergedObject, MergedSubscription, Schema};
 
 #[derive(MergedObject, Default)]
-pub struct QueryRoot(accounts::AccountQuery, notifications::NotificationQuery, node::NodeQuery);
+pub struct QueryRoot(
+    accounts::AccountQuery,
+    notifications::NotificationQuery,
+    node::NodeQuery,
+);
 
 #[derive(MergedObject, Default)]
-pub struct MutationRoot(accounts::AccountMutation, notifications::NotificationMutation);
+pub struct MutationRoot(
+    accounts::AccountMutation,
+    notifications::NotificationMutation,
+);
 
 #[derive(MergedSubscription, Default)]
 pub struct SubscriptionRoot(notifications::NotificationSubscription);
 
 pub type FundiSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
 
-pub fn build_schema(services: Option<Services>, metrics: Option<Metrics>, config: &Config) -> FundiSchema {
-    let mut builder = Schema::build(QueryRoot::default(), MutationRoot::default(), SubscriptionRoot::default())
-        .limit_depth(config.max_query_depth)
-        .limit_complexity(config.max_query_complexity)
-        .limit_recursive_depth(32)
-        .limit_directives(20);
+pub fn build_schema(
+    services: Option<Services>,
+    metrics: Option<Metrics>,
+    config: &Config,
+) -> FundiSchema {
+    let mut builder = Schema::build(
+        QueryRoot::default(),
+        MutationRoot::default(),
+        SubscriptionRoot::default(),
+    )
+    .limit_depth(config.max_query_depth)
+    .limit_complexity(config.max_query_complexity)
+    .limit_recursive_depth(32)
+    .limit_directives(20);
     if !config.introspection {
         builder = builder.disable_introspection();
         if config.is_production() {
@@ -38,7 +53,9 @@ pub fn build_schema(services: Option<Services>, metrics: Option<Metrics>, config
         }
     }
     if let Some(metrics) = metrics {
-        builder = builder.extension(extensions::Observability::new(metrics.clone())).data(metrics);
+        builder = builder
+            .extension(extensions::Observability::new(metrics.clone()))
+            .data(metrics);
     }
     if let Some(services) = services {
         builder = builder.data(services);
@@ -48,5 +65,11 @@ pub fn build_schema(services: Option<Services>, metrics: Option<Metrics>, config
 
 /// The SDL clients build against; `schema.graphql` at the repository root must equal it.
 pub fn sdl() -> String {
-    Schema::build(QueryRoot::default(), MutationRoot::default(), SubscriptionRoot::default()).finish().sdl()
+    Schema::build(
+        QueryRoot::default(),
+        MutationRoot::default(),
+        SubscriptionRoot::default(),
+    )
+    .finish()
+    .sdl()
 }

@@ -36,7 +36,10 @@ impl NodeQuery {
         let (kind, uuid) = ids::decode_any(&id, "id")?;
         let not_found = || AppError::NotFound("node".into());
         let node = match kind {
-            Kind::User => accounts::find(db, uuid).await?.filter(|u| visible(&viewer, u.id, true)).map(|u| Node::User(User(u))),
+            Kind::User => accounts::find(db, uuid)
+                .await?
+                .filter(|u| visible(&viewer, u.id, true))
+                .map(|u| Node::User(User(u))),
             Kind::Notification => notifications::find(db, uuid)
                 .await?
                 .filter(|n| visible(&viewer, n.user_id, false))

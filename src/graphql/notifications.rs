@@ -59,8 +59,19 @@ impl NotificationQuery {
     ) -> Result<Connection<String, Notification>> {
         let viewer = viewer(ctx).await?;
         let page = Page::parse(first, after.as_deref())?;
-        let slice = notification_service::list(&services(ctx).db, viewer.user_id, page, unread_only.unwrap_or(false)).await?;
-        Ok(connection(slice, page.after.is_some(), |n| n.id, Notification))
+        let slice = notification_service::list(
+            &services(ctx).db,
+            viewer.user_id,
+            page,
+            unread_only.unwrap_or(false),
+        )
+        .await?;
+        Ok(connection(
+            slice,
+            page.after.is_some(),
+            |n| n.id,
+            Notification,
+        ))
     }
 
     async fn unread_notification_count(&self, ctx: &Context<'_>) -> Result<u64> {
@@ -80,9 +91,18 @@ impl NotificationMutation {
         if ids.len() > 100 {
             return Err(AppError::bad_input("ids", "at most 100 ids at once").into());
         }
-        let uuids = ids.iter().map(|id| ids::decode(Kind::Notification, id, "ids")).collect::<Result<Vec<_>, _>>()?;
+        let uuids = ids
+            .iter()
+            .map(|id| ids::decode(Kind::Notification, id, "ids"))
+            .collect::<Result<Vec<_>, _>>()?;
         let services = services(ctx);
-        Ok(notification_service::mark_read(&services.db, viewer.user_id, &uuids, services.clock.now()).await?)
+        Ok(notification_service::mark_read(
+            &services.db,
+            viewer.user_id,
+            &uuids,
+            services.clock.now(),
+        )
+        .await?)
     }
 }
 
@@ -92,13 +112,20 @@ pub struct NotificationSubscription;
 #[Subscription]
 impl NotificationSubscription {
     /// New notifications for the viewer, as they are created.
-    async fn notification_added(&self, ctx: &Context<'_>) -> Result<impl Stream<Item = Result<Notification>> + use<>> {
+    async fn notification_added(
+        &self,
+        ctx: &Context<'_>,
+    ) -> Result<impl Stream<Item = Result<Notification>> + use<>> {
         let viewer = viewer(ctx).await?;
-        let subscription = services(ctx).bus.subscribe(&Topic::UserNotifications(viewer.user_id).key());
+        let subscription = services(ctx)
+            .bus
+            .subscribe(&Topic::UserNotifications(viewer.user_id).key());
         Ok(subscription.map(|item| match item {
-            SubscriptionItem::Message(message) => serde_json::from_value::<NotificationView>(message.payload.clone())
-                .map(Notification)
-                .map_err(|e| AppError::internal(e).into()),
+            SubscriptionItem::Message(message) => {
+                serde_json::from_value::<NotificationView>(message.payload.clone())
+                    .map(Notification)
+                    .map_err(|e| AppError::internal(e).into())
+            }
             SubscriptionItem::Lagged { missed } => Err(lagged(missed)),
         }))
     }
@@ -106,5 +133,9 @@ impl NotificationSubscription {
 
 /// Told to a subscriber that fell behind: it should resubscribe and refetch with a query.
 pub fn lagged(missed: u64) -> async_graphql::Error {
-    AppError::RateLimited { message: format!("subscriber fell behind by {missed} events; resubscribe and refetch"), retry_after_secs: 0 }.into()
+    AppError::RateLimited {
+        message: format!("subscriber fell behind by {missed} events; resubscribe and refetch"),
+        retry_after_secs: 0,
+    }
+    .into()
 }

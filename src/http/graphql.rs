@@ -23,20 +23,41 @@ enum Flavour {
 }
 
 fn flavour(headers: &HeaderMap) -> Flavour {
-    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("");
-    if accept.contains(GRAPHQL_RESPONSE_JSON) { Flavour::GraphqlResponse } else { Flavour::Json }
+    let accept = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if accept.contains(GRAPHQL_RESPONSE_JSON) {
+        Flavour::GraphqlResponse
+    } else {
+        Flavour::Json
+    }
 }
 
 pub fn client_info(headers: &HeaderMap, peer: SocketAddr) -> ClientInfo {
     ClientInfo {
         ip: Some(peer.ip().to_string()),
-        user_agent: headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(|s| s.to_string()),
+        user_agent: headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(|s| s.to_string()),
     }
 }
 
-fn with_auth(state: &HttpState, headers: &HeaderMap, peer: SocketAddr, request: Request) -> Request {
-    let bearer = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
-    request.data(RequestAuth::from_bearer(bearer, &state.services, client_info(headers, peer)))
+fn with_auth(
+    state: &HttpState,
+    headers: &HeaderMap,
+    peer: SocketAddr,
+    request: Request,
+) -> Request {
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    request.data(RequestAuth::from_bearer(
+        bearer,
+        &state.services,
+        client_info(headers, peer),
+    ))
 }
 
 /// An error before anything ran (bad JSON, too big a batch), shaped as a GraphQL response.
@@ -55,23 +76,41 @@ fn json_response(status: StatusCode, body: &BatchResponse, flavour: Flavour) -> 
         Flavour::Json => "application/json",
     };
     let bytes = serde_json::to_vec(body).expect("responses serialise");
-    (status, [(header::CONTENT_TYPE, HeaderValue::from_static(content_type))], bytes).into_response()
+    (
+        status,
+        [(header::CONTENT_TYPE, HeaderValue::from_static(content_type))],
+        bytes,
+    )
+        .into_response()
 }
 
 /// A response whose errors all came before execution: it has no data and no error has a path.
 fn failed_before_execution(response: &GqlResponse) -> bool {
-    !response.errors.is_empty() && response.data == async_graphql::Value::Null && response.errors.iter().all(|e| e.path.is_empty())
+    !response.errors.is_empty()
+        && response.data == async_graphql::Value::Null
+        && response.errors.iter().all(|e| e.path.is_empty())
 }
 
 fn status_for(response: &BatchResponse, flavour: Flavour) -> StatusCode {
     match (flavour, response) {
-        (Flavour::GraphqlResponse, BatchResponse::Single(single)) if failed_before_execution(single) => StatusCode::BAD_REQUEST,
+        (Flavour::GraphqlResponse, BatchResponse::Single(single))
+            if failed_before_execution(single) =>
+        {
+            StatusCode::BAD_REQUEST
+        }
         _ => StatusCode::OK,
     }
 }
 
-async fn execute(state: &HttpState, headers: &HeaderMap, batch: BatchRequest, flavour: Flavour) -> Response {
-    let response = REQUEST_ID.scope(request_id(headers), state.schema.execute_batch(batch)).await;
+async fn execute(
+    state: &HttpState,
+    headers: &HeaderMap,
+    batch: BatchRequest,
+    flavour: Flavour,
+) -> Response {
+    let response = REQUEST_ID
+        .scope(request_id(headers), state.schema.execute_batch(batch))
+        .await;
     json_response(status_for(&response, flavour), &response, flavour)
 }
 
@@ -82,22 +121,46 @@ pub async fn post_graphql(
     body: Bytes,
 ) -> Response {
     let flavour = flavour(&headers);
-    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
-    if !content_type.starts_with("application/json") && !content_type.starts_with(GRAPHQL_RESPONSE_JSON) {
-        return request_error(StatusCode::UNSUPPORTED_MEDIA_TYPE, "send GraphQL requests as application/json", flavour);
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if !content_type.starts_with("application/json")
+        && !content_type.starts_with(GRAPHQL_RESPONSE_JSON)
+    {
+        return request_error(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "send GraphQL requests as application/json",
+            flavour,
+        );
     }
     let batch: BatchRequest = match serde_json::from_slice(&body) {
         Ok(batch) => batch,
-        Err(_) => return request_error(StatusCode::BAD_REQUEST, "the body is not a GraphQL request in JSON", flavour),
+        Err(_) => {
+            return request_error(
+                StatusCode::BAD_REQUEST,
+                "the body is not a GraphQL request in JSON",
+                flavour,
+            );
+        }
     };
     let batch = match batch {
-        BatchRequest::Single(request) => BatchRequest::Single(with_auth(&state, &headers, peer, request)),
+        BatchRequest::Single(request) => {
+            BatchRequest::Single(with_auth(&state, &headers, peer, request))
+        }
         BatchRequest::Batch(requests) if requests.len() > MAX_BATCH => {
-            return request_error(StatusCode::BAD_REQUEST, &format!("at most {MAX_BATCH} operations per batch"), flavour);
+            return request_error(
+                StatusCode::BAD_REQUEST,
+                &format!("at most {MAX_BATCH} operations per batch"),
+                flavour,
+            );
         }
-        BatchRequest::Batch(requests) => {
-            BatchRequest::Batch(requests.into_iter().map(|r| with_auth(&state, &headers, peer, r)).collect())
-        }
+        BatchRequest::Batch(requests) => BatchRequest::Batch(
+            requests
+                .into_iter()
+                .map(|r| with_auth(&state, &headers, peer, r))
+                .collect(),
+        ),
     };
     execute(&state, &headers, batch, flavour).await
 }
@@ -107,7 +170,9 @@ fn operation_type(request: &Request) -> Option<OperationType> {
     let document = async_graphql::parser::parse_query(&request.query).ok()?;
     let operations: Vec<_> = document.operations.iter().collect();
     let chosen = match &request.operation_name {
-        Some(name) => operations.into_iter().find(|(n, _)| n.map(|n| n.as_str()) == Some(name.as_str())),
+        Some(name) => operations
+            .into_iter()
+            .find(|(n, _)| n.map(|n| n.as_str()) == Some(name.as_str())),
         None if operations.len() == 1 => operations.into_iter().next(),
         None => None,
     };
@@ -121,21 +186,43 @@ pub async fn get_graphql(
     uri: Uri,
 ) -> Response {
     let flavour = flavour(&headers);
-    let wants_html = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("text/html"));
+    let wants_html = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("text/html"));
     let query_string = uri.query().unwrap_or("");
     if wants_html && !query_string.contains("query=") {
         if !state.config.introspection {
-            return (StatusCode::NOT_FOUND, "GraphiQL is turned off on this server").into_response();
+            return (
+                StatusCode::NOT_FOUND,
+                "GraphiQL is turned off on this server",
+            )
+                .into_response();
         }
         return graphiql::page("/graphql", "/graphql/ws").into_response();
     }
     let request = match async_graphql::http::parse_query_string(query_string) {
         Ok(request) => request,
-        Err(_) => return request_error(StatusCode::BAD_REQUEST, "GET needs ?query=... (and optional variables, operationName)", flavour),
+        Err(_) => {
+            return request_error(
+                StatusCode::BAD_REQUEST,
+                "GET needs ?query=... (and optional variables, operationName)",
+                flavour,
+            );
+        }
     };
-    if matches!(operation_type(&request), Some(OperationType::Mutation | OperationType::Subscription)) {
-        let mut response = request_error(StatusCode::METHOD_NOT_ALLOWED, "mutations must be sent with POST", flavour);
-        response.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
+    if matches!(
+        operation_type(&request),
+        Some(OperationType::Mutation | OperationType::Subscription)
+    ) {
+        let mut response = request_error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "mutations must be sent with POST",
+            flavour,
+        );
+        response
+            .headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("POST"));
         return response;
     }
     let request = with_auth(&state, &headers, peer, request);

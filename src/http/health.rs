@@ -20,7 +20,11 @@ pub async fn readyz(State(state): State<HttpState>) -> impl IntoResponse {
         Some(true) => "ok",
         Some(false) => "unavailable",
     };
-    let status = if database && !state.shutdown.is_cancelled() { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let status = if database && !state.shutdown.is_cancelled() {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
     let body = serde_json::json!({
         "database": if database { "ok" } else { "unavailable" },
         "redis": redis,
@@ -30,5 +34,11 @@ pub async fn readyz(State(state): State<HttpState>) -> impl IntoResponse {
 }
 
 pub async fn metrics(State(state): State<HttpState>) -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], state.metrics.render())
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        state.metrics.render(),
+    )
 }

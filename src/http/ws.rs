@@ -29,7 +29,8 @@ pub async fn upgrade(
 ) -> Response {
     let client = client_info(&headers, peer);
     let protocol = protocol(&headers);
-    ws.protocols(ALL_WEBSOCKET_PROTOCOLS).on_upgrade(move |socket| serve(state, socket, protocol, client))
+    ws.protocols(ALL_WEBSOCKET_PROTOCOLS)
+        .on_upgrade(move |socket| serve(state, socket, protocol, client))
 }
 
 /// The first subprotocol offered that we speak; graphql-transport-ws when the client names none.
@@ -37,14 +38,22 @@ fn protocol(headers: &HeaderMap) -> WebSocketProtocols {
     headers
         .get(header::SEC_WEBSOCKET_PROTOCOL)
         .and_then(|v| v.to_str().ok())
-        .and_then(|offered| offered.split(',').find_map(|p| WebSocketProtocols::from_str(p.trim()).ok()))
+        .and_then(|offered| {
+            offered
+                .split(',')
+                .find_map(|p| WebSocketProtocols::from_str(p.trim()).ok())
+        })
         .unwrap_or(WebSocketProtocols::GraphQLWS)
 }
 
 /// Reads the token from the init payload: `{"authorization": "Bearer <token>"}` (any key case).
 fn bearer_from_payload(payload: &serde_json::Value) -> Option<String> {
     let object = payload.as_object()?;
-    object.iter().find(|(key, _)| key.eq_ignore_ascii_case("authorization")).and_then(|(_, v)| v.as_str()).map(str::to_string)
+    object
+        .iter()
+        .find(|(key, _)| key.eq_ignore_ascii_case("authorization"))
+        .and_then(|(_, v)| v.as_str())
+        .map(str::to_string)
 }
 
 struct OpenSocket(prometheus::IntGauge);
@@ -55,7 +64,12 @@ impl Drop for OpenSocket {
     }
 }
 
-async fn serve(state: HttpState, socket: WebSocket, protocol: WebSocketProtocols, client: ClientInfo) {
+async fn serve(
+    state: HttpState,
+    socket: WebSocket,
+    protocol: WebSocketProtocols,
+    client: ClientInfo,
+) {
     state.metrics.open_websockets.inc();
     let _open = OpenSocket(state.metrics.open_websockets.clone());
     let (mut sink, stream) = socket.split();
@@ -72,9 +86,14 @@ async fn serve(state: HttpState, socket: WebSocket, protocol: WebSocketProtocols
     let initialised = Arc::new(AtomicBool::new(false));
     let refused = Arc::new(AtomicBool::new(false));
     let on_init = {
-        let (services, initialised, refused) = (state.services.clone(), initialised.clone(), refused.clone());
+        let (services, initialised, refused) =
+            (state.services.clone(), initialised.clone(), refused.clone());
         move |payload: serde_json::Value| async move {
-            let auth = RequestAuth::from_bearer(bearer_from_payload(&payload).as_deref(), &services, client);
+            let auth = RequestAuth::from_bearer(
+                bearer_from_payload(&payload).as_deref(),
+                &services,
+                client,
+            );
             if let crate::graphql::context::Credentials::Refused(reason) = &auth.credentials {
                 refused.store(true, Ordering::SeqCst);
                 return Err(async_graphql::Error::new(reason.message()));
@@ -91,7 +110,12 @@ async fn serve(state: HttpState, socket: WebSocket, protocol: WebSocketProtocols
     let init_deadline = tokio::time::sleep(INIT_TIMEOUT);
     tokio::pin!(init_deadline);
 
-    let close = |code: u16, reason: &str| Message::Close(Some(CloseFrame { code, reason: reason.to_string().into() }));
+    let close = |code: u16, reason: &str| {
+        Message::Close(Some(CloseFrame {
+            code,
+            reason: reason.to_string().into(),
+        }))
+    };
     loop {
         tokio::select! {
             next = output.next() => match next {

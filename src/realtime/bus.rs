@@ -50,12 +50,21 @@ struct RedisLink {
 
 impl EventBus {
     pub fn in_process() -> Self {
-        EventBus { inner: Arc::new(Inner { hub: Hub::default(), redis: None }) }
+        EventBus {
+            inner: Arc::new(Inner {
+                hub: Hub::default(),
+                redis: None,
+            }),
+        }
     }
 
     /// A bus shared through Redis. Start-up does not wait for Redis: the subscriber connects (and
     /// reconnects) in the background, and `is_redis_subscribed` reports its state.
-    pub fn redis(url: &str, channel_prefix: &str, shutdown: CancellationToken) -> Result<Self, BusError> {
+    pub fn redis(
+        url: &str,
+        channel_prefix: &str,
+        shutdown: CancellationToken,
+    ) -> Result<Self, BusError> {
         let client = redis::Client::open(url)?;
         let bus = EventBus {
             inner: Arc::new(Inner {
@@ -78,7 +87,10 @@ impl EventBus {
 
     /// None for the in-process bus; otherwise whether the Redis subscriber is connected.
     pub fn is_redis_subscribed(&self) -> Option<bool> {
-        self.inner.redis.as_ref().map(|r| r.subscribed.load(Ordering::SeqCst))
+        self.inner
+            .redis
+            .as_ref()
+            .map(|r| r.subscribed.load(Ordering::SeqCst))
     }
 
     /// Whether a durable publish now would reach this process's own subscribers.
@@ -104,7 +116,10 @@ impl EventBus {
     }
 
     pub fn subscribe(&self, topic: &str) -> Subscription {
-        Subscription { inner: BroadcastStream::new(self.inner.hub.subscribe(topic)), done: false }
+        Subscription {
+            inner: BroadcastStream::new(self.inner.hub.subscribe(topic)),
+            done: false,
+        }
     }
 }
 
@@ -118,7 +133,8 @@ impl RedisLink {
             .set_number_of_retries(1)
             .set_connection_timeout(Some(Duration::from_secs(2)))
             .set_response_timeout(Some(Duration::from_secs(2)));
-        let connection = redis::aio::ConnectionManager::new_with_config(self.client.clone(), config).await?;
+        let connection =
+            redis::aio::ConnectionManager::new_with_config(self.client.clone(), config).await?;
         *slot = Some(connection.clone());
         Ok(connection)
     }
@@ -212,7 +228,13 @@ mod tests {
     async fn in_process_publish_reaches_subscribers() {
         let bus = EventBus::in_process();
         let mut sub = bus.subscribe("t");
-        bus.publish(BusMessage { topic: "t".into(), seq: Some(1), payload: serde_json::json!({"x": 1}) }).await.unwrap();
+        bus.publish(BusMessage {
+            topic: "t".into(),
+            seq: Some(1),
+            payload: serde_json::json!({"x": 1}),
+        })
+        .await
+        .unwrap();
         match sub.next().await.unwrap() {
             SubscriptionItem::Message(m) => assert_eq!(m.payload["x"], 1),
             other => panic!("unexpected {other:?}"),
@@ -224,9 +246,18 @@ mod tests {
         let bus = EventBus::in_process();
         let mut sub = bus.subscribe("t");
         for seq in 0..400 {
-            bus.publish(BusMessage { topic: "t".into(), seq: Some(seq), payload: serde_json::Value::Null }).await.unwrap();
+            bus.publish(BusMessage {
+                topic: "t".into(),
+                seq: Some(seq),
+                payload: serde_json::Value::Null,
+            })
+            .await
+            .unwrap();
         }
-        assert!(matches!(sub.next().await, Some(SubscriptionItem::Lagged { .. })));
+        assert!(matches!(
+            sub.next().await,
+            Some(SubscriptionItem::Lagged { .. })
+        ));
         assert!(sub.next().await.is_none());
     }
 }

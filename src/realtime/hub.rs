@@ -43,7 +43,11 @@ mod tests {
     use super::*;
 
     fn msg(topic: &str, seq: i64) -> Arc<BusMessage> {
-        Arc::new(BusMessage { topic: topic.into(), seq: Some(seq), payload: serde_json::json!({}) })
+        Arc::new(BusMessage {
+            topic: topic.into(),
+            seq: Some(seq),
+            payload: serde_json::json!({}),
+        })
     }
 
     #[tokio::test]
@@ -73,6 +77,9 @@ mod tests {
             hub.deliver(msg("a", seq));
             assert_eq!(fast.recv().await.unwrap().seq, Some(seq));
         }
-        assert!(matches!(slow.recv().await, Err(broadcast::error::RecvError::Lagged(_))));
+        assert!(matches!(
+            slow.recv().await,
+            Err(broadcast::error::RecvError::Lagged(_))
+        ));
     }
 }

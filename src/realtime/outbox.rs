@@ -13,7 +13,11 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 /// Records a durable event inside the caller's transaction and returns its per-topic sequence number.
-pub async fn enqueue(db: &impl ConnectionTrait, topic: Topic, payload: &serde_json::Value) -> Result<i64, DbErr> {
+pub async fn enqueue(
+    db: &impl ConnectionTrait,
+    topic: Topic,
+    payload: &serde_json::Value,
+) -> Result<i64, DbErr> {
     let backend = db.get_database_backend();
     let key = topic.key();
     // The upsert takes the topic's row lock, so concurrent writers to one topic get consecutive numbers
@@ -31,7 +35,12 @@ pub async fn enqueue(db: &impl ConnectionTrait, topic: Topic, payload: &serde_js
     db.execute_raw(stmt(
         backend,
         "INSERT INTO outbox (topic, seq, payload, created_at) VALUES ($1, $2, $3, $4)",
-        [key.into(), seq.into(), payload.to_string().into(), Utc::now().into()],
+        [
+            key.into(),
+            seq.into(),
+            payload.to_string().into(),
+            Utc::now().into(),
+        ],
     ))
     .await?;
     Ok(seq)
@@ -61,7 +70,12 @@ impl OutboxRelay {
     }
 }
 
-async fn run(db: DatabaseConnection, bus: EventBus, kick: Arc<Notify>, shutdown: CancellationToken) {
+async fn run(
+    db: DatabaseConnection,
+    bus: EventBus,
+    kick: Arc<Notify>,
+    shutdown: CancellationToken,
+) {
     let holder = Uuid::now_v7();
     let mut last_cleanup = std::time::Instant::now();
     loop {
@@ -73,7 +87,15 @@ async fn run(db: DatabaseConnection, bus: EventBus, kick: Arc<Notify>, shutdown:
         if !bus.ready_for_durable() {
             continue;
         }
-        match lease::acquire(&db, LEASE, holder, Utc::now(), chrono::Duration::seconds(10)).await {
+        match lease::acquire(
+            &db,
+            LEASE,
+            holder,
+            Utc::now(),
+            chrono::Duration::seconds(10),
+        )
+        .await
+        {
             Ok(true) => {}
             Ok(false) => continue,
             Err(e) => {

@@ -23,6 +23,9 @@ mod tests {
     #[test]
     fn topic_keys_name_their_owner() {
         let id = Uuid::nil();
-        assert_eq!(Topic::UserNotifications(id).key(), format!("user.{id}.notifications"));
+        assert_eq!(
+            Topic::UserNotifications(id).key(),
+            format!("user.{id}.notifications")
+        );
     }
 }

@@ -6,13 +6,15 @@ use super::sessions::{self, ClientInfo, TokenPair};
 use super::{Effects, Services, Viewer, passwords, totp};
 use crate::db::entities::{address, login_attempt, user};
 use crate::db::{begin_write, is_unique_violation};
-use crate::domain::account::{Email, FieldError, Phone, Role, ThrottlePolicy, check_full_name, check_password};
+use crate::domain::account::{
+    Email, FieldError, Phone, Role, ThrottlePolicy, check_full_name, check_password,
+};
 use crate::error::{AppError, AppResult};
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect,
 };
 use uuid::Uuid;
 
@@ -41,26 +43,60 @@ pub struct SignedIn {
     pub user: user::Model,
 }
 
-pub async fn register(services: &Services, input: Registration, client: &ClientInfo) -> AppResult<SignedIn> {
+pub async fn register(
+    services: &Services,
+    input: Registration,
+    client: &ClientInfo,
+) -> AppResult<SignedIn> {
     if !input.role.may_self_register() {
-        return Err(AppError::bad_input("role", "only CUSTOMER and TECHNICIAN accounts can register"));
+        return Err(AppError::bad_input(
+            "role",
+            "only CUSTOMER and TECHNICIAN accounts can register",
+        ));
     }
     let prepared = prepare_account(services, input).await?;
     let now = services.clock.now();
     let txn = begin_write(&services.db).await?;
     let account = insert_account(&txn, prepared).await?;
     let tokens = sessions::start(&txn, services, &account, client, now).await?;
-    record_attempt(&txn, Some(account.id), &account.email, true, None, client, now).await?;
+    record_attempt(
+        &txn,
+        Some(account.id),
+        &account.email,
+        true,
+        None,
+        client,
+        now,
+    )
+    .await?;
     txn.commit().await?;
-    Ok(SignedIn { tokens, user: account })
+    Ok(SignedIn {
+        tokens,
+        user: account,
+    })
 }
 
 /// Creates an ADMIN or SUPPORT account; only the operator's command line calls this.
-pub async fn create_staff(services: &Services, email: &str, password: &str, full_name: &str, role: Role) -> AppResult<user::Model> {
+pub async fn create_staff(
+    services: &Services,
+    email: &str,
+    password: &str,
+    full_name: &str,
+    role: Role,
+) -> AppResult<user::Model> {
     if !role.is_staff() {
-        return Err(AppError::bad_input("role", "staff accounts are ADMIN or SUPPORT"));
+        return Err(AppError::bad_input(
+            "role",
+            "staff accounts are ADMIN or SUPPORT",
+        ));
     }
-    let input = Registration { email: email.into(), password: password.into(), full_name: full_name.into(), phone: None, role };
+    let input = Registration {
+        email: email.into(),
+        password: password.into(),
+        full_name: full_name.into(),
+        phone: None,
+        role,
+    };
     let prepared = prepare_account(services, input).await?;
     insert_account(&services.db, prepared).await
 }
@@ -70,17 +106,37 @@ async fn prepare_account(services: &Services, input: Registration) -> AppResult<
     let email = Email::parse(&input.email, "email")?;
     check_password(&input.password, "password")?;
     let full_name = check_full_name(&input.full_name, "fullName")?;
-    let phone = input.phone.as_deref().filter(|p| !p.trim().is_empty()).map(|p| Phone::parse(p, "phone")).transpose()?;
-    let taken = user::Entity::find().filter(user::Column::Email.eq(email.as_str())).count(&services.db).await?;
+    let phone = input
+        .phone
+        .as_deref()
+        .filter(|p| !p.trim().is_empty())
+        .map(|p| Phone::parse(p, "phone"))
+        .transpose()?;
+    let taken = user::Entity::find()
+        .filter(user::Column::Email.eq(email.as_str()))
+        .count(&services.db)
+        .await?;
     if taken > 0 {
-        return Err(AppError::bad_input("email", "an account with this email already exists"));
+        return Err(AppError::bad_input(
+            "email",
+            "an account with this email already exists",
+        ));
     }
     if let Some(phone) = &phone
-        && user::Entity::find().filter(user::Column::Phone.eq(phone.as_str())).count(&services.db).await? > 0
+        && user::Entity::find()
+            .filter(user::Column::Phone.eq(phone.as_str()))
+            .count(&services.db)
+            .await?
+            > 0
     {
-        return Err(AppError::bad_input("phone", "an account with this phone number already exists"));
+        return Err(AppError::bad_input(
+            "phone",
+            "an account with this phone number already exists",
+        ));
     }
-    let password_hash = passwords::hash(input.password).await.map_err(AppError::internal)?;
+    let password_hash = passwords::hash(input.password)
+        .await
+        .map_err(AppError::internal)?;
     let now = services.clock.now();
     Ok(user::ActiveModel {
         id: Set(Uuid::now_v7()),
@@ -99,13 +155,23 @@ async fn prepare_account(services: &Services, input: Registration) -> AppResult<
     })
 }
 
-async fn insert_account(db: &impl ConnectionTrait, model: user::ActiveModel) -> AppResult<user::Model> {
+async fn insert_account(
+    db: &impl ConnectionTrait,
+    model: user::ActiveModel,
+) -> AppResult<user::Model> {
     // The unique indexes are the real guard: two registrations racing past the checks above meet here.
     match user::Entity::insert(model).exec_with_returning(db).await {
         Ok(account) => Ok(account),
         Err(e) if is_unique_violation(&e) => {
-            let field = if e.to_string().contains("phone") { "phone" } else { "email" };
-            Err(AppError::bad_input(field, format!("an account with this {field} already exists")))
+            let field = if e.to_string().contains("phone") {
+                "phone"
+            } else {
+                "email"
+            };
+            Err(AppError::bad_input(
+                field,
+                format!("an account with this {field} already exists"),
+            ))
         }
         Err(e) => Err(e.into()),
     }
@@ -115,49 +181,110 @@ fn wrong_credentials() -> AppError {
     AppError::Unauthenticated("wrong email or password".into())
 }
 
-pub async fn login(services: &Services, input: Credentials, client: &ClientInfo) -> AppResult<SignedIn> {
+pub async fn login(
+    services: &Services,
+    input: Credentials,
+    client: &ClientInfo,
+) -> AppResult<SignedIn> {
     let now = services.clock.now();
-    let email = Email::parse(&input.email, "email").map(|e| e.as_str().to_string()).unwrap_or_else(|_| input.email.trim().to_lowercase());
-    let found = user::Entity::find().filter(user::Column::Email.eq(&email)).one(&services.db).await?;
+    let email = Email::parse(&input.email, "email")
+        .map(|e| e.as_str().to_string())
+        .unwrap_or_else(|_| input.email.trim().to_lowercase());
+    let found = user::Entity::find()
+        .filter(user::Column::Email.eq(&email))
+        .one(&services.db)
+        .await?;
     let Some(account) = found else {
         // Spend the same time as a real check so response times do not reveal which emails exist.
         let _ = passwords::verify(input.password, passwords::DUMMY_HASH.into()).await;
-        record_attempt(&services.db, None, &email, false, Some("unknown email"), client, now).await?;
+        record_attempt(
+            &services.db,
+            None,
+            &email,
+            false,
+            Some("unknown email"),
+            client,
+            now,
+        )
+        .await?;
         return Err(wrong_credentials());
     };
     if let Some(until) = account.login_locked_until.filter(|until| *until > now) {
-        record_attempt(&services.db, Some(account.id), &email, false, Some("throttled"), client, now).await?;
+        record_attempt(
+            &services.db,
+            Some(account.id),
+            &email,
+            false,
+            Some("throttled"),
+            client,
+            now,
+        )
+        .await?;
         return Err(AppError::RateLimited {
             message: "too many failed sign-ins; try again later".into(),
             retry_after_secs: (until - now).num_seconds().max(1),
         });
     }
-    let password_ok = passwords::verify(input.password, account.password_hash.clone()).await.map_err(AppError::internal)?;
+    let password_ok = passwords::verify(input.password, account.password_hash.clone())
+        .await
+        .map_err(AppError::internal)?;
     if !password_ok {
-        return fail_login(services, &account, "wrong password", wrong_credentials(), client, now).await;
+        return fail_login(
+            services,
+            &account,
+            "wrong password",
+            wrong_credentials(),
+            client,
+            now,
+        )
+        .await;
     }
     let txn = begin_write(&services.db).await?;
     if account.totp_secret.is_some() {
         let Some(code) = input.totp_code.filter(|c| !c.trim().is_empty()) else {
-            return Err(AppError::Unauthenticated("two-factor code required (totpCode)".into()));
+            return Err(AppError::Unauthenticated(
+                "two-factor code required (totpCode)".into(),
+            ));
         };
         if !totp::accept_code(&txn, &account, &code, now).await? {
             drop(txn);
             let refused = AppError::Unauthenticated("wrong or already used two-factor code".into());
-            return fail_login(services, &account, "wrong two-factor code", refused, client, now).await;
+            return fail_login(
+                services,
+                &account,
+                "wrong two-factor code",
+                refused,
+                client,
+                now,
+            )
+            .await;
         }
     }
     let mut effects = Effects::default();
     let tokens = sessions::start(&txn, services, &account, client, now).await?;
     record_attempt(&txn, Some(account.id), &email, true, None, client, now).await?;
     if account.totp_secret.is_none() {
-        let where_from = client.user_agent.clone().unwrap_or_else(|| "an unknown device".into());
-        let body = format!("New sign-in from {where_from}. If this was not you, change your password and turn on two-factor sign-in.");
-        notifications::create(&txn, &mut effects, now, NewNotification::new(account.id, Kind::NewSignIn, "New sign-in", body)).await?;
+        let where_from = client
+            .user_agent
+            .clone()
+            .unwrap_or_else(|| "an unknown device".into());
+        let body = format!(
+            "New sign-in from {where_from}. If this was not you, change your password and turn on two-factor sign-in."
+        );
+        notifications::create(
+            &txn,
+            &mut effects,
+            now,
+            NewNotification::new(account.id, Kind::NewSignIn, "New sign-in", body),
+        )
+        .await?;
     }
     txn.commit().await?;
     services.after_commit(effects);
-    Ok(SignedIn { tokens, user: account })
+    Ok(SignedIn {
+        tokens,
+        user: account,
+    })
 }
 
 /// Records a failed sign-in and locks the account when the window's failures reach the limit.
@@ -171,10 +298,21 @@ async fn fail_login(
 ) -> AppResult<SignedIn> {
     let policy = ThrottlePolicy::default();
     let txn = begin_write(&services.db).await?;
-    record_attempt(&txn, Some(account.id), &account.email, false, Some(reason), client, now).await?;
+    record_attempt(
+        &txn,
+        Some(account.id),
+        &account.email,
+        false,
+        Some(reason),
+        client,
+        now,
+    )
+    .await?;
     // Failures before the end of a previous lock do not count again.
     let window_start = now - chrono::Duration::seconds(policy.window_secs);
-    let since = account.login_locked_until.map_or(window_start, |until| until.max(window_start));
+    let since = account
+        .login_locked_until
+        .map_or(window_start, |until| until.max(window_start));
     let failures = login_attempt::Entity::find()
         .filter(login_attempt::Column::UserId.eq(account.id))
         .filter(login_attempt::Column::Success.eq(false))
@@ -184,7 +322,10 @@ async fn fail_login(
         .await?;
     if policy.locks_after(failures as u32) {
         user::Entity::update_many()
-            .col_expr(user::Column::LoginLockedUntil, Expr::value(now + chrono::Duration::seconds(policy.lock_secs)))
+            .col_expr(
+                user::Column::LoginLockedUntil,
+                Expr::value(now + chrono::Duration::seconds(policy.lock_secs)),
+            )
             .filter(user::Column::Id.eq(account.id))
             .exec(&txn)
             .await?;
@@ -210,7 +351,10 @@ async fn record_attempt(
         success: Set(success),
         failure_reason: Set(failure_reason.map(Into::into)),
         ip: Set(client.ip.clone()),
-        user_agent: Set(client.user_agent.as_ref().map(|ua| ua.chars().take(512).collect())),
+        user_agent: Set(client
+            .user_agent
+            .as_ref()
+            .map(|ua| ua.chars().take(512).collect())),
         created_at: Set(now),
         updated_at: Set(now),
     })
@@ -224,15 +368,26 @@ pub async fn find(db: &impl ConnectionTrait, id: Uuid) -> AppResult<Option<user:
 }
 
 pub async fn me(services: &Services, viewer: &Viewer) -> AppResult<user::Model> {
-    find(&services.db, viewer.user_id).await?.ok_or_else(AppError::unauthenticated)
+    find(&services.db, viewer.user_id)
+        .await?
+        .ok_or_else(AppError::unauthenticated)
 }
 
-pub async fn login_history(services: &Services, viewer: &Viewer, page: Page) -> AppResult<Slice<login_attempt::Model>> {
-    let mut query = login_attempt::Entity::find().filter(login_attempt::Column::UserId.eq(viewer.user_id));
+pub async fn login_history(
+    services: &Services,
+    viewer: &Viewer,
+    page: Page,
+) -> AppResult<Slice<login_attempt::Model>> {
+    let mut query =
+        login_attempt::Entity::find().filter(login_attempt::Column::UserId.eq(viewer.user_id));
     if let Some(after) = page.after {
         query = query.filter(login_attempt::Column::Id.lt(after));
     }
-    let rows = query.order_by_desc(login_attempt::Column::Id).limit(page.limit + 1).all(&services.db).await?;
+    let rows = query
+        .order_by_desc(login_attempt::Column::Id)
+        .limit(page.limit + 1)
+        .all(&services.db)
+        .await?;
     Ok(Slice::from_probe(rows, page.limit))
 }
 
@@ -256,17 +411,33 @@ pub struct ProfileUpdate {
 
 pub const MAX_ADDRESSES: usize = 10;
 
-pub async fn update_profile(services: &Services, viewer: &Viewer, update: ProfileUpdate) -> AppResult<user::Model> {
+pub async fn update_profile(
+    services: &Services,
+    viewer: &Viewer,
+    update: ProfileUpdate,
+) -> AppResult<user::Model> {
     let now = services.clock.now();
-    let full_name = update.full_name.as_deref().map(|n| check_full_name(n, "fullName")).transpose()?;
+    let full_name = update
+        .full_name
+        .as_deref()
+        .map(|n| check_full_name(n, "fullName"))
+        .transpose()?;
     let phone = match &update.phone {
-        Some(Some(raw)) if !raw.trim().is_empty() => Some(Some(Phone::parse(raw, "phone")?.as_str().to_string())),
+        Some(Some(raw)) if !raw.trim().is_empty() => {
+            Some(Some(Phone::parse(raw, "phone")?.as_str().to_string()))
+        }
         Some(_) => Some(None),
         None => None,
     };
-    let addresses = update.addresses.map(|list| validate_addresses(list, viewer.user_id, now)).transpose()?;
+    let addresses = update
+        .addresses
+        .map(|list| validate_addresses(list, viewer.user_id, now))
+        .transpose()?;
     let txn = begin_write(&services.db).await?;
-    let account = user::Entity::find_by_id(viewer.user_id).one(&txn).await?.ok_or_else(AppError::unauthenticated)?;
+    let account = user::Entity::find_by_id(viewer.user_id)
+        .one(&txn)
+        .await?
+        .ok_or_else(AppError::unauthenticated)?;
     let mut active: user::ActiveModel = account.into();
     if let Some(name) = full_name {
         active.full_name = Set(name);
@@ -277,11 +448,19 @@ pub async fn update_profile(services: &Services, viewer: &Viewer, update: Profil
     active.updated_at = Set(now);
     let updated = match active.update(&txn).await {
         Ok(updated) => updated,
-        Err(e) if is_unique_violation(&e) => return Err(AppError::bad_input("phone", "an account with this phone number already exists")),
+        Err(e) if is_unique_violation(&e) => {
+            return Err(AppError::bad_input(
+                "phone",
+                "an account with this phone number already exists",
+            ));
+        }
         Err(e) => return Err(e.into()),
     };
     if let Some(addresses) = addresses {
-        address::Entity::delete_many().filter(address::Column::UserId.eq(viewer.user_id)).exec(&txn).await?;
+        address::Entity::delete_many()
+            .filter(address::Column::UserId.eq(viewer.user_id))
+            .exec(&txn)
+            .await?;
         if !addresses.is_empty() {
             address::Entity::insert_many(addresses).exec(&txn).await?;
         }
@@ -290,12 +469,22 @@ pub async fn update_profile(services: &Services, viewer: &Viewer, update: Profil
     Ok(updated)
 }
 
-fn validate_addresses(list: Vec<AddressInput>, user_id: Uuid, now: DateTime<Utc>) -> AppResult<Vec<address::ActiveModel>> {
+fn validate_addresses(
+    list: Vec<AddressInput>,
+    user_id: Uuid,
+    now: DateTime<Utc>,
+) -> AppResult<Vec<address::ActiveModel>> {
     if list.len() > MAX_ADDRESSES {
-        return Err(AppError::bad_input("addresses", format!("at most {MAX_ADDRESSES} addresses")));
+        return Err(AppError::bad_input(
+            "addresses",
+            format!("at most {MAX_ADDRESSES} addresses"),
+        ));
     }
     if list.iter().filter(|a| a.is_default).count() > 1 {
-        return Err(AppError::bad_input("addresses", "only one address can be the default"));
+        return Err(AppError::bad_input(
+            "addresses",
+            "only one address can be the default",
+        ));
     }
     let only_one = list.len() == 1;
     list.into_iter()
@@ -304,19 +493,32 @@ fn validate_addresses(list: Vec<AddressInput>, user_id: Uuid, now: DateTime<Utc>
             let text = |value: &str, name: &str, max: usize| -> AppResult<String> {
                 let v = value.trim();
                 if v.is_empty() || v.chars().count() > max {
-                    return Err(AppError::bad_input(format!("addresses[{i}].{name}"), format!("{name} must be 1 to {max} characters")));
+                    return Err(AppError::bad_input(
+                        format!("addresses[{i}].{name}"),
+                        format!("{name} must be 1 to {max} characters"),
+                    ));
                 }
                 Ok(v.to_string())
             };
-            let optional = |value: Option<String>, name: &str, max: usize| -> AppResult<Option<String>> {
-                value.filter(|v| !v.trim().is_empty()).map(|v| text(&v, name, max)).transpose()
-            };
+            let optional =
+                |value: Option<String>, name: &str, max: usize| -> AppResult<Option<String>> {
+                    value
+                        .filter(|v| !v.trim().is_empty())
+                        .map(|v| text(&v, name, max))
+                        .transpose()
+                };
             if let Some((lat, lng)) = a.location {
                 if !(lat.is_finite() && (-90.0..=90.0).contains(&lat)) {
-                    return Err(AppError::bad_input(format!("addresses[{i}].location.lat"), "latitude must be between -90 and 90"));
+                    return Err(AppError::bad_input(
+                        format!("addresses[{i}].location.lat"),
+                        "latitude must be between -90 and 90",
+                    ));
                 }
                 if !(lng.is_finite() && (-180.0..=180.0).contains(&lng)) {
-                    return Err(AppError::bad_input(format!("addresses[{i}].location.lng"), "longitude must be between -180 and 180"));
+                    return Err(AppError::bad_input(
+                        format!("addresses[{i}].location.lng"),
+                        "longitude must be between -180 and 180",
+                    ));
                 }
             }
             Ok(address::ActiveModel {

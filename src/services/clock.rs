@@ -16,6 +16,7 @@ impl Clock {
 
     /// Moves this clock (and every copy of it) forward, for tests of expiry and throttling windows.
     pub fn advance(&self, by: chrono::Duration) {
-        self.offset_ms.fetch_add(by.num_milliseconds(), Ordering::Relaxed);
+        self.offset_ms
+            .fetch_add(by.num_milliseconds(), Ordering::Relaxed);
     }
 }

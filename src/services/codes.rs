@@ -6,7 +6,9 @@ use crate::error::{AppError, AppResult};
 use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
 use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+};
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
 use uuid::Uuid;
@@ -64,7 +66,11 @@ pub async fn issue(
         .filter(one_time_code::Column::ConsumedAt.is_null())
         .exec(txn)
         .await?;
-    let code = format!("{:0width$}", rand::random_range(0..10u32.pow(policy.digits as u32)), width = policy.digits);
+    let code = format!(
+        "{:0width$}",
+        rand::random_range(0..10u32.pow(policy.digits as u32)),
+        width = policy.digits
+    );
     one_time_code::Entity::insert(one_time_code::ActiveModel {
         id: Set(Uuid::now_v7()),
         user_id: Set(user_id),
@@ -98,9 +104,17 @@ pub async fn check(
     now: DateTime<Utc>,
 ) -> AppResult<Outcome> {
     let policy = CodePolicy::default();
-    let invalid = || AppError::bad_input("code", "the code is wrong or has expired; request a new one");
+    let invalid = || {
+        AppError::bad_input(
+            "code",
+            "the code is wrong or has expired; request a new one",
+        )
+    };
     let Some(code) = policy.normalise(code) else {
-        return Ok(Outcome::Refused(AppError::bad_input("code", format!("the code has {} digits", policy.digits))));
+        return Ok(Outcome::Refused(AppError::bad_input(
+            "code",
+            format!("the code has {} digits", policy.digits),
+        )));
     };
     let current = one_time_code::Entity::find()
         .filter(one_time_code::Column::UserId.eq(user_id))
@@ -127,10 +141,17 @@ pub async fn check(
             .filter(one_time_code::Column::ConsumedAt.is_null())
             .exec(txn)
             .await?;
-        return Ok(if used.rows_affected == 1 { Outcome::Accepted } else { Outcome::Refused(invalid()) });
+        return Ok(if used.rows_affected == 1 {
+            Outcome::Accepted
+        } else {
+            Outcome::Refused(invalid())
+        });
     }
     one_time_code::Entity::update_many()
-        .col_expr(one_time_code::Column::Attempts, Expr::col(one_time_code::Column::Attempts).add(1))
+        .col_expr(
+            one_time_code::Column::Attempts,
+            Expr::col(one_time_code::Column::Attempts).add(1),
+        )
         .filter(one_time_code::Column::Id.eq(current.id))
         .filter(one_time_code::Column::Attempts.lt(policy.max_attempts))
         .exec(txn)
@@ -146,10 +167,22 @@ mod tests {
     fn code_hashes_depend_on_key_user_purpose_and_code() {
         let user = Uuid::now_v7();
         let base = hash_code(b"k1", user, Purpose::EmailVerification, "123456");
-        assert_ne!(base, hash_code(b"k2", user, Purpose::EmailVerification, "123456"));
-        assert_ne!(base, hash_code(b"k1", Uuid::now_v7(), Purpose::EmailVerification, "123456"));
-        assert_ne!(base, hash_code(b"k1", user, Purpose::PasswordReset, "123456"));
-        assert_ne!(base, hash_code(b"k1", user, Purpose::EmailVerification, "123457"));
+        assert_ne!(
+            base,
+            hash_code(b"k2", user, Purpose::EmailVerification, "123456")
+        );
+        assert_ne!(
+            base,
+            hash_code(b"k1", Uuid::now_v7(), Purpose::EmailVerification, "123456")
+        );
+        assert_ne!(
+            base,
+            hash_code(b"k1", user, Purpose::PasswordReset, "123456")
+        );
+        assert_ne!(
+            base,
+            hash_code(b"k1", user, Purpose::EmailVerification, "123457")
+        );
         assert!(!base.contains("123456"));
     }
 }

@@ -10,16 +10,32 @@ use crate::error::{AppError, AppResult};
 use crate::gateways::mail::Mail;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
 
-pub async fn change_password(services: &Services, viewer: &Viewer, current: &str, new: &str) -> AppResult<()> {
+pub async fn change_password(
+    services: &Services,
+    viewer: &Viewer,
+    current: &str,
+    new: &str,
+) -> AppResult<()> {
     let account = super::accounts::me(services, viewer).await?;
-    if !passwords::verify(current.to_string(), account.password_hash.clone()).await.map_err(AppError::internal)? {
-        return Err(AppError::bad_input("currentPassword", "the current password is wrong"));
+    if !passwords::verify(current.to_string(), account.password_hash.clone())
+        .await
+        .map_err(AppError::internal)?
+    {
+        return Err(AppError::bad_input(
+            "currentPassword",
+            "the current password is wrong",
+        ));
     }
     check_password(new, "newPassword")?;
     if current == new {
-        return Err(AppError::bad_input("newPassword", "the new password must differ from the current one"));
+        return Err(AppError::bad_input(
+            "newPassword",
+            "the new password must differ from the current one",
+        ));
     }
-    let hash = passwords::hash(new.to_string()).await.map_err(AppError::internal)?;
+    let hash = passwords::hash(new.to_string())
+        .await
+        .map_err(AppError::internal)?;
     let now = services.clock.now();
     let txn = begin_write(&services.db).await?;
     let mut effects = Effects::default();
@@ -28,7 +44,14 @@ pub async fn change_password(services: &Services, viewer: &Viewer, current: &str
     active.password_hash = Set(hash);
     active.updated_at = Set(now);
     active.update(&txn).await?;
-    sessions::revoke_all(&txn, viewer.user_id, Some(viewer.session_id), "password changed", now).await?;
+    sessions::revoke_all(
+        &txn,
+        viewer.user_id,
+        Some(viewer.session_id),
+        "password changed",
+        now,
+    )
+    .await?;
     password_changed(&txn, &mut effects, viewer.user_id, &email, now).await?;
     txn.commit().await?;
     services.after_commit(effects);
@@ -43,19 +66,38 @@ async fn password_changed(
     now: chrono::DateTime<chrono::Utc>,
 ) -> AppResult<()> {
     let body = "Your Fundi password was changed and your other sessions were signed out. If this was not you, reset your password now.";
-    notifications::create(txn, effects, now, NewNotification::new(user_id, Kind::PasswordChanged, "Password changed", body)).await?;
-    effects.mail(Mail { to: email.into(), subject: "Your Fundi password was changed".into(), body: body.into() });
+    notifications::create(
+        txn,
+        effects,
+        now,
+        NewNotification::new(user_id, Kind::PasswordChanged, "Password changed", body),
+    )
+    .await?;
+    effects.mail(Mail {
+        to: email.into(),
+        subject: "Your Fundi password was changed".into(),
+        body: body.into(),
+    });
     Ok(())
 }
 
 pub async fn request_email_verification(services: &Services, viewer: &Viewer) -> AppResult<()> {
     let account = super::accounts::me(services, viewer).await?;
     if account.email_verified_at.is_some() {
-        return Err(AppError::Conflict("this email address is already verified".into()));
+        return Err(AppError::Conflict(
+            "this email address is already verified".into(),
+        ));
     }
     let now = services.clock.now();
     let txn = begin_write(&services.db).await?;
-    let code = codes::issue(&txn, services.config.jwt_secret_bytes(), account.id, Purpose::EmailVerification, now).await?;
+    let code = codes::issue(
+        &txn,
+        services.config.jwt_secret_bytes(),
+        account.id,
+        Purpose::EmailVerification,
+        now,
+    )
+    .await?;
     txn.commit().await?;
     let mut effects = Effects::default();
     effects.mail(Mail {
@@ -67,14 +109,27 @@ pub async fn request_email_verification(services: &Services, viewer: &Viewer) ->
     Ok(())
 }
 
-pub async fn verify_email(services: &Services, viewer: &Viewer, code: &str) -> AppResult<user::Model> {
+pub async fn verify_email(
+    services: &Services,
+    viewer: &Viewer,
+    code: &str,
+) -> AppResult<user::Model> {
     let now = services.clock.now();
     let account = super::accounts::me(services, viewer).await?;
     if account.email_verified_at.is_some() {
         return Ok(account);
     }
     let txn = begin_write(&services.db).await?;
-    if let Outcome::Refused(error) = codes::check(&txn, services.config.jwt_secret_bytes(), account.id, Purpose::EmailVerification, code, now).await? {
+    if let Outcome::Refused(error) = codes::check(
+        &txn,
+        services.config.jwt_secret_bytes(),
+        account.id,
+        Purpose::EmailVerification,
+        code,
+        now,
+    )
+    .await?
+    {
         txn.commit().await?;
         return Err(error);
     }
@@ -83,7 +138,12 @@ pub async fn verify_email(services: &Services, viewer: &Viewer, code: &str) -> A
     active.email_verified_at = Set(Some(now));
     active.updated_at = Set(now);
     let updated = active.update(&txn).await?;
-    let note = NewNotification::new(viewer.user_id, Kind::EmailVerified, "Email verified", format!("{} is now verified.", updated.email));
+    let note = NewNotification::new(
+        viewer.user_id,
+        Kind::EmailVerified,
+        "Email verified",
+        format!("{} is now verified.", updated.email),
+    );
     notifications::create(&txn, &mut effects, now, note).await?;
     txn.commit().await?;
     services.after_commit(effects);
@@ -92,13 +152,27 @@ pub async fn verify_email(services: &Services, viewer: &Viewer, code: &str) -> A
 
 /// Always answers the same, whether or not the account exists, so it cannot be used to probe for emails.
 pub async fn request_password_reset(services: &Services, email: &str) -> AppResult<()> {
-    let Ok(email) = Email::parse(email, "email") else { return Ok(()) };
-    let Some(account) = user::Entity::find().filter(user::Column::Email.eq(email.as_str())).one(&services.db).await? else {
+    let Ok(email) = Email::parse(email, "email") else {
+        return Ok(());
+    };
+    let Some(account) = user::Entity::find()
+        .filter(user::Column::Email.eq(email.as_str()))
+        .one(&services.db)
+        .await?
+    else {
         return Ok(());
     };
     let now = services.clock.now();
     let txn = begin_write(&services.db).await?;
-    let code = match codes::issue(&txn, services.config.jwt_secret_bytes(), account.id, Purpose::PasswordReset, now).await {
+    let code = match codes::issue(
+        &txn,
+        services.config.jwt_secret_bytes(),
+        account.id,
+        Purpose::PasswordReset,
+        now,
+    )
+    .await
+    {
         Ok(code) => code,
         // A second request within the resend interval is quietly ignored: the first code still works.
         Err(AppError::RateLimited { .. }) => return Ok(()),
@@ -115,19 +189,40 @@ pub async fn request_password_reset(services: &Services, email: &str) -> AppResu
     Ok(())
 }
 
-pub async fn reset_password(services: &Services, email: &str, code: &str, new_password: &str) -> AppResult<()> {
+pub async fn reset_password(
+    services: &Services,
+    email: &str,
+    code: &str,
+    new_password: &str,
+) -> AppResult<()> {
     check_password(new_password, "newPassword")?;
-    let invalid = || AppError::bad_input("code", "the code is wrong or has expired; request a new one");
+    let invalid = || {
+        AppError::bad_input(
+            "code",
+            "the code is wrong or has expired; request a new one",
+        )
+    };
     let email = Email::parse(email, "email")?;
     let account = user::Entity::find()
         .filter(user::Column::Email.eq(email.as_str()))
         .one(&services.db)
         .await?
         .ok_or_else(invalid)?;
-    let hash = passwords::hash(new_password.to_string()).await.map_err(AppError::internal)?;
+    let hash = passwords::hash(new_password.to_string())
+        .await
+        .map_err(AppError::internal)?;
     let now = services.clock.now();
     let txn = begin_write(&services.db).await?;
-    if let Outcome::Refused(error) = codes::check(&txn, services.config.jwt_secret_bytes(), account.id, Purpose::PasswordReset, code, now).await? {
+    if let Outcome::Refused(error) = codes::check(
+        &txn,
+        services.config.jwt_secret_bytes(),
+        account.id,
+        Purpose::PasswordReset,
+        code,
+        now,
+    )
+    .await?
+    {
         txn.commit().await?;
         return Err(error);
     }

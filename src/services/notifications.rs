@@ -7,7 +7,10 @@ use crate::error::AppResult;
 use crate::realtime::{Topic, outbox};
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, PaginatorTrait};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect,
+};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -68,8 +71,19 @@ pub struct NewNotification {
 }
 
 impl NewNotification {
-    pub fn new(user_id: Uuid, kind: Kind, title: impl Into<String>, body: impl Into<String>) -> Self {
-        NewNotification { user_id, kind, title: title.into(), body: body.into(), data: None }
+    pub fn new(
+        user_id: Uuid,
+        kind: Kind,
+        title: impl Into<String>,
+        body: impl Into<String>,
+    ) -> Self {
+        NewNotification {
+            user_id,
+            kind,
+            title: title.into(),
+            body: body.into(),
+            data: None,
+        }
     }
 }
 
@@ -92,15 +106,27 @@ pub async fn create(
         created_at: Set(now),
         updated_at: Set(now),
     };
-    let stored = notification::Entity::insert(model).exec_with_returning(txn).await?;
+    let stored = notification::Entity::insert(model)
+        .exec_with_returning(txn)
+        .await?;
     let view = NotificationView::from(stored);
-    outbox::enqueue(txn, Topic::UserNotifications(user_id), &serde_json::to_value(&view).expect("serialisable")).await?;
+    outbox::enqueue(
+        txn,
+        Topic::UserNotifications(user_id),
+        &serde_json::to_value(&view).expect("serialisable"),
+    )
+    .await?;
     effects.event();
     Ok(view)
 }
 
 /// The viewer's notifications, newest first.
-pub async fn list(db: &impl ConnectionTrait, user_id: Uuid, page: Page, unread_only: bool) -> AppResult<Slice<NotificationView>> {
+pub async fn list(
+    db: &impl ConnectionTrait,
+    user_id: Uuid,
+    page: Page,
+    unread_only: bool,
+) -> AppResult<Slice<NotificationView>> {
     let mut query = notification::Entity::find().filter(notification::Column::UserId.eq(user_id));
     if unread_only {
         query = query.filter(notification::Column::ReadAt.is_null());
@@ -108,16 +134,31 @@ pub async fn list(db: &impl ConnectionTrait, user_id: Uuid, page: Page, unread_o
     if let Some(after) = page.after {
         query = query.filter(notification::Column::Id.lt(after));
     }
-    let rows = query.order_by_desc(notification::Column::Id).limit(page.limit + 1).all(db).await?;
-    Ok(Slice::from_probe(rows.into_iter().map(Into::into).collect(), page.limit))
+    let rows = query
+        .order_by_desc(notification::Column::Id)
+        .limit(page.limit + 1)
+        .all(db)
+        .await?;
+    Ok(Slice::from_probe(
+        rows.into_iter().map(Into::into).collect(),
+        page.limit,
+    ))
 }
 
 pub async fn find(db: &impl ConnectionTrait, id: Uuid) -> AppResult<Option<NotificationView>> {
-    Ok(notification::Entity::find_by_id(id).one(db).await?.map(Into::into))
+    Ok(notification::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .map(Into::into))
 }
 
 /// Marks the given notifications read; ids that are not the viewer's are ignored. Returns how many changed.
-pub async fn mark_read(db: &impl ConnectionTrait, user_id: Uuid, ids: &[Uuid], now: DateTime<Utc>) -> AppResult<u64> {
+pub async fn mark_read(
+    db: &impl ConnectionTrait,
+    user_id: Uuid,
+    ids: &[Uuid],
+    now: DateTime<Utc>,
+) -> AppResult<u64> {
     if ids.is_empty() {
         return Ok(0);
     }

@@ -18,10 +18,16 @@ impl Page {
     pub fn parse(first: Option<i32>, after: Option<&str>) -> AppResult<Page> {
         let first = first.unwrap_or(DEFAULT_PAGE_SIZE);
         if !(1..=MAX_PAGE_SIZE).contains(&first) {
-            return Err(AppError::bad_input("first", format!("first must be between 1 and {MAX_PAGE_SIZE}")));
+            return Err(AppError::bad_input(
+                "first",
+                format!("first must be between 1 and {MAX_PAGE_SIZE}"),
+            ));
         }
         let after = after.map(decode_cursor).transpose()?;
-        Ok(Page { limit: first as u64, after })
+        Ok(Page {
+            limit: first as u64,
+            after,
+        })
     }
 }
 
@@ -48,7 +54,10 @@ impl<T> Slice<T> {
     pub fn from_probe(mut rows: Vec<T>, limit: u64) -> Self {
         let has_next = rows.len() as u64 > limit;
         rows.truncate(limit as usize);
-        Slice { items: rows, has_next }
+        Slice {
+            items: rows,
+            has_next,
+        }
     }
 }
 
@@ -68,7 +77,9 @@ mod tests {
     fn cursors_round_trip_and_garbage_is_refused() {
         let id = Uuid::now_v7();
         assert_eq!(decode_cursor(&encode_cursor(id)).unwrap(), id);
-        assert!(matches!(decode_cursor("not-a-cursor"), Err(AppError::BadInput { field, .. }) if field == "after"));
+        assert!(
+            matches!(decode_cursor("not-a-cursor"), Err(AppError::BadInput { field, .. }) if field == "after")
+        );
     }
 
     #[test]

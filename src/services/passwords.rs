@@ -1,7 +1,9 @@
 //! Password hashing with Argon2id (the crate's defaults are OWASP's parameters), off the async threads.
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng};
 use argon2::Argon2;
+use argon2::password_hash::{
+    PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng,
+};
 
 pub async fn hash(password: String) -> anyhow::Result<String> {
     tokio::task::spawn_blocking(move || {
@@ -16,8 +18,11 @@ pub async fn hash(password: String) -> anyhow::Result<String> {
 
 pub async fn verify(password: String, stored: String) -> anyhow::Result<bool> {
     tokio::task::spawn_blocking(move || {
-        let parsed = PasswordHash::new(&stored).map_err(|e| anyhow::anyhow!("stored hash unreadable: {e}"))?;
-        Ok(Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+        let parsed = PasswordHash::new(&stored)
+            .map_err(|e| anyhow::anyhow!("stored hash unreadable: {e}"))?;
+        Ok(Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok())
     })
     .await?
 }
@@ -33,12 +38,20 @@ mod tests {
     async fn hashes_verify_only_the_right_password() {
         let h = hash("correct horse battery".into()).await.unwrap();
         assert!(h.starts_with("$argon2id$"));
-        assert!(verify("correct horse battery".into(), h.clone()).await.unwrap());
+        assert!(
+            verify("correct horse battery".into(), h.clone())
+                .await
+                .unwrap()
+        );
         assert!(!verify("wrong horse battery".into(), h).await.unwrap());
     }
 
     #[tokio::test]
     async fn the_dummy_hash_is_well_formed() {
-        assert!(!verify("anything at all".into(), DUMMY_HASH.into()).await.unwrap());
+        assert!(
+            !verify("anything at all".into(), DUMMY_HASH.into())
+                .await
+                .unwrap()
+        );
     }
 }

@@ -32,7 +32,8 @@ pub async fn start(
     now: DateTime<Utc>,
 ) -> AppResult<TokenPair> {
     let session_id = Uuid::now_v7();
-    let expires = now + chrono::Duration::from_std(services.config.refresh_token_ttl).expect("ttl fits");
+    let expires =
+        now + chrono::Duration::from_std(services.config.refresh_token_ttl).expect("ttl fits");
     session::Entity::insert(session::ActiveModel {
         id: Set(session_id),
         user_id: Set(account.id),
@@ -61,15 +62,27 @@ async fn issue_pair(
         id: Set(Uuid::now_v7()),
         session_id: Set(session_id),
         token_hash: Set(hash_refresh_token(&refresh)),
-        expires_at: Set(now + chrono::Duration::from_std(services.config.refresh_token_ttl).expect("ttl fits")),
+        expires_at: Set(
+            now + chrono::Duration::from_std(services.config.refresh_token_ttl).expect("ttl fits")
+        ),
         rotated_at: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
     })
     .exec(txn)
     .await?;
-    let (access, expires) = services.tokens.issue(account.id, session_id, &account.role, now, services.config.access_token_ttl);
-    Ok(TokenPair { access_token: access, access_token_expires_at: expires, refresh_token: refresh })
+    let (access, expires) = services.tokens.issue(
+        account.id,
+        session_id,
+        &account.role,
+        now,
+        services.config.access_token_ttl,
+    );
+    Ok(TokenPair {
+        access_token: access,
+        access_token_expires_at: expires,
+        refresh_token: refresh,
+    })
 }
 
 fn refused() -> AppError {
@@ -86,7 +99,10 @@ pub async fn refresh(services: &Services, presented: &str) -> AppResult<(TokenPa
         .one(&txn)
         .await?
         .ok_or_else(refused)?;
-    let session = session::Entity::find_by_id(token.session_id).one(&txn).await?.ok_or_else(refused)?;
+    let session = session::Entity::find_by_id(token.session_id)
+        .one(&txn)
+        .await?
+        .ok_or_else(refused)?;
     if session.revoked_at.is_some() || session.expires_at <= now || token.expires_at <= now {
         return Err(refused());
     }
@@ -102,7 +118,10 @@ pub async fn refresh(services: &Services, presented: &str) -> AppResult<(TokenPa
         tracing::warn!(session = %session.id, "refresh token reuse detected; session revoked");
         return Err(refused());
     }
-    let account = user::Entity::find_by_id(session.user_id).one(&txn).await?.ok_or_else(refused)?;
+    let account = user::Entity::find_by_id(session.user_id)
+        .one(&txn)
+        .await?
+        .ok_or_else(refused)?;
     let pair = issue_pair(&txn, services, &account, session.id, now).await?;
     txn.commit().await?;
     Ok((pair, account))
@@ -115,12 +134,23 @@ pub async fn logout(services: &Services, presented: &str) -> AppResult<()> {
         .one(&services.db)
         .await?;
     if let Some(token) = token {
-        revoke_session(&services.db, token.session_id, "logout", services.clock.now()).await?;
+        revoke_session(
+            &services.db,
+            token.session_id,
+            "logout",
+            services.clock.now(),
+        )
+        .await?;
     }
     Ok(())
 }
 
-pub async fn revoke_session(db: &impl ConnectionTrait, session_id: Uuid, reason: &str, now: DateTime<Utc>) -> AppResult<()> {
+pub async fn revoke_session(
+    db: &impl ConnectionTrait,
+    session_id: Uuid,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
     session::Entity::update_many()
         .col_expr(session::Column::RevokedAt, Expr::value(now))
         .col_expr(session::Column::RevokedReason, Expr::value(reason))

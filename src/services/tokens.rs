@@ -55,10 +55,21 @@ impl TokenKeys {
         validation.set_required_spec_claims(&["exp", "iat", "iss", "aud", "sub"]);
         // Expiry is checked against the service clock below, so tests can move time.
         validation.validate_exp = false;
-        TokenKeys { encoding: EncodingKey::from_secret(secret), decoding: DecodingKey::from_secret(secret), validation }
+        TokenKeys {
+            encoding: EncodingKey::from_secret(secret),
+            decoding: DecodingKey::from_secret(secret),
+            validation,
+        }
     }
 
-    pub fn issue(&self, user: Uuid, session: Uuid, role: &str, now: DateTime<Utc>, ttl: std::time::Duration) -> (String, DateTime<Utc>) {
+    pub fn issue(
+        &self,
+        user: Uuid,
+        session: Uuid,
+        role: &str,
+        now: DateTime<Utc>,
+        ttl: std::time::Duration,
+    ) -> (String, DateTime<Utc>) {
         let expires = now + chrono::Duration::from_std(ttl).expect("token ttl fits");
         let claims = Claims {
             iss: ISSUER.into(),
@@ -70,12 +81,14 @@ impl TokenKeys {
             iat: now.timestamp(),
             exp: expires.timestamp(),
         };
-        let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding).expect("HS256 signing cannot fail");
+        let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+            .expect("HS256 signing cannot fail");
         (token, expires)
     }
 
     pub fn verify(&self, token: &str, now: DateTime<Utc>) -> Result<Claims, TokenError> {
-        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation).map_err(|_| TokenError::Invalid)?;
+        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
+            .map_err(|_| TokenError::Invalid)?;
         let claims = data.claims;
         if claims.typ != ACCESS_TOKEN_TYPE {
             return Err(TokenError::Invalid);
@@ -112,7 +125,13 @@ mod tests {
     #[test]
     fn issued_tokens_verify() {
         let now = Utc::now();
-        let (token, _) = keys().issue(Uuid::now_v7(), Uuid::now_v7(), "CUSTOMER", now, std::time::Duration::from_secs(900));
+        let (token, _) = keys().issue(
+            Uuid::now_v7(),
+            Uuid::now_v7(),
+            "CUSTOMER",
+            now,
+            std::time::Duration::from_secs(900),
+        );
         let claims = keys().verify(&token, now).unwrap();
         assert_eq!(claims.role, "CUSTOMER");
         assert_eq!(claims.typ, "access");
@@ -121,26 +140,45 @@ mod tests {
     #[test]
     fn expired_tokens_are_refused() {
         let now = Utc::now();
-        let (token, _) = keys().issue(Uuid::now_v7(), Uuid::now_v7(), "CUSTOMER", now, std::time::Duration::from_secs(900));
-        assert_eq!(keys().verify(&token, now + chrono::Duration::seconds(901)), Err(TokenError::Expired));
+        let (token, _) = keys().issue(
+            Uuid::now_v7(),
+            Uuid::now_v7(),
+            "CUSTOMER",
+            now,
+            std::time::Duration::from_secs(900),
+        );
+        assert_eq!(
+            keys().verify(&token, now + chrono::Duration::seconds(901)),
+            Err(TokenError::Expired)
+        );
     }
 
     #[test]
     fn tokens_signed_with_another_secret_are_refused() {
         let now = Utc::now();
         let other = TokenKeys::new(b"another-secret-another-secret-xx");
-        let (token, _) = other.issue(Uuid::now_v7(), Uuid::now_v7(), "ADMIN", now, std::time::Duration::from_secs(900));
+        let (token, _) = other.issue(
+            Uuid::now_v7(),
+            Uuid::now_v7(),
+            "ADMIN",
+            now,
+            std::time::Duration::from_secs(900),
+        );
         assert_eq!(keys().verify(&token, now), Err(TokenError::Invalid));
     }
 
     #[test]
     fn alg_none_is_refused() {
         let now = Utc::now();
-        let header = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(r#"{"alg":"none","typ":"JWT"}"#);
+        let header = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(r#"{"alg":"none","typ":"JWT"}"#);
         let claims = serde_json::json!({"iss": ISSUER, "aud": AUDIENCE, "sub": Uuid::now_v7(), "sid": Uuid::now_v7(),
             "role": "ADMIN", "typ": "access", "iat": now.timestamp(), "exp": now.timestamp() + 600});
         let body = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(claims.to_string());
-        assert_eq!(keys().verify(&format!("{header}.{body}."), now), Err(TokenError::Invalid));
+        assert_eq!(
+            keys().verify(&format!("{header}.{body}."), now),
+            Err(TokenError::Invalid)
+        );
     }
 
     #[test]
@@ -157,8 +195,17 @@ mod tests {
                 iat: now.timestamp(),
                 exp: now.timestamp() + 600,
             };
-            let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &EncodingKey::from_secret(SECRET)).unwrap();
-            assert_eq!(keys().verify(&token, now), Err(TokenError::Invalid), "{aud}/{typ}");
+            let token = jsonwebtoken::encode(
+                &Header::new(Algorithm::HS256),
+                &claims,
+                &EncodingKey::from_secret(SECRET),
+            )
+            .unwrap();
+            assert_eq!(
+                keys().verify(&token, now),
+                Err(TokenError::Invalid),
+                "{aud}/{typ}"
+            );
         }
     }
 

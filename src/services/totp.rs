@@ -7,15 +7,28 @@ use crate::db::entities::user;
 use crate::error::{AppError, AppResult};
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Condition, Expr};
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
+};
 use totp_rs::{Algorithm, Secret, TOTP};
 
 const STEP_SECS: u64 = 30;
 const ISSUER: &str = "Fundi";
 
 fn totp(secret_base32: &str, account: &str) -> AppResult<TOTP> {
-    let bytes = Secret::Encoded(secret_base32.to_string()).to_bytes().map_err(|e| AppError::internal(anyhow::anyhow!("{e:?}")))?;
-    TOTP::new(Algorithm::SHA1, 6, 1, STEP_SECS, bytes, Some(ISSUER.into()), account.to_string()).map_err(AppError::internal)
+    let bytes = Secret::Encoded(secret_base32.to_string())
+        .to_bytes()
+        .map_err(|e| AppError::internal(anyhow::anyhow!("{e:?}")))?;
+    TOTP::new(
+        Algorithm::SHA1,
+        6,
+        1,
+        STEP_SECS,
+        bytes,
+        Some(ISSUER.into()),
+        account.to_string(),
+    )
+    .map_err(AppError::internal)
 }
 
 /// The time step a code belongs to, allowing one step of clock drift either side.
@@ -29,13 +42,26 @@ fn matching_step(totp: &TOTP, code: &str, now: DateTime<Utc>) -> Option<i64> {
 }
 
 /// Accepts a code for the user's enabled secret once per time step: a replayed code is refused.
-pub async fn accept_code(txn: &impl ConnectionTrait, account: &user::Model, code: &str, now: DateTime<Utc>) -> AppResult<bool> {
-    let Some(secret) = &account.totp_secret else { return Ok(false) };
-    let Some(step) = matching_step(&totp(secret, &account.email)?, code, now) else { return Ok(false) };
+pub async fn accept_code(
+    txn: &impl ConnectionTrait,
+    account: &user::Model,
+    code: &str,
+    now: DateTime<Utc>,
+) -> AppResult<bool> {
+    let Some(secret) = &account.totp_secret else {
+        return Ok(false);
+    };
+    let Some(step) = matching_step(&totp(secret, &account.email)?, code, now) else {
+        return Ok(false);
+    };
     let claimed = user::Entity::update_many()
         .col_expr(user::Column::TotpLastStep, Expr::value(step))
         .filter(user::Column::Id.eq(account.id))
-        .filter(Condition::any().add(user::Column::TotpLastStep.is_null()).add(user::Column::TotpLastStep.lt(step)))
+        .filter(
+            Condition::any()
+                .add(user::Column::TotpLastStep.is_null())
+                .add(user::Column::TotpLastStep.lt(step)),
+        )
         .exec(txn)
         .await?;
     Ok(claimed.rows_affected == 1)
@@ -49,7 +75,9 @@ pub struct TotpSetup {
 pub async fn setup(services: &Services, viewer: &Viewer) -> AppResult<TotpSetup> {
     let account = load(services, viewer).await?;
     if account.totp_secret.is_some() {
-        return Err(AppError::Conflict("two-factor sign-in is already enabled".into()));
+        return Err(AppError::Conflict(
+            "two-factor sign-in is already enabled".into(),
+        ));
     }
     let secret = Secret::generate_secret().to_encoded().to_string();
     let uri = totp(&secret, &account.email)?.get_url();
@@ -57,7 +85,10 @@ pub async fn setup(services: &Services, viewer: &Viewer) -> AppResult<TotpSetup>
     active.totp_pending_secret = Set(Some(secret.clone()));
     active.updated_at = Set(services.clock.now());
     active.update(&services.db).await?;
-    Ok(TotpSetup { secret, otpauth_uri: uri })
+    Ok(TotpSetup {
+        secret,
+        otpauth_uri: uri,
+    })
 }
 
 pub async fn enable(services: &Services, viewer: &Viewer, code: &str) -> AppResult<()> {
@@ -67,8 +98,12 @@ pub async fn enable(services: &Services, viewer: &Viewer, code: &str) -> AppResu
         .totp_pending_secret
         .clone()
         .ok_or_else(|| AppError::Conflict("call setupTotp first".into()))?;
-    let step = matching_step(&totp(&pending, &account.email)?, code, now)
-        .ok_or_else(|| AppError::bad_input("code", "the code does not match; check the authenticator app's clock"))?;
+    let step = matching_step(&totp(&pending, &account.email)?, code, now).ok_or_else(|| {
+        AppError::bad_input(
+            "code",
+            "the code does not match; check the authenticator app's clock",
+        )
+    })?;
     let txn = begin_write(&services.db).await?;
     let mut effects = Effects::default();
     let mut active: user::ActiveModel = account.into();
@@ -77,25 +112,43 @@ pub async fn enable(services: &Services, viewer: &Viewer, code: &str) -> AppResu
     active.totp_last_step = Set(Some(step));
     active.updated_at = Set(now);
     active.update(&txn).await?;
-    let note = NewNotification::new(viewer.user_id, Kind::TwoFactorChanged, "Two-factor sign-in enabled", "Signing in now needs a code from your authenticator app.");
+    let note = NewNotification::new(
+        viewer.user_id,
+        Kind::TwoFactorChanged,
+        "Two-factor sign-in enabled",
+        "Signing in now needs a code from your authenticator app.",
+    );
     notifications::create(&txn, &mut effects, now, note).await?;
     txn.commit().await?;
     services.after_commit(effects);
     Ok(())
 }
 
-pub async fn disable(services: &Services, viewer: &Viewer, password: &str, code: &str) -> AppResult<()> {
+pub async fn disable(
+    services: &Services,
+    viewer: &Viewer,
+    password: &str,
+    code: &str,
+) -> AppResult<()> {
     let now = services.clock.now();
     let account = load(services, viewer).await?;
     if account.totp_secret.is_none() {
-        return Err(AppError::Conflict("two-factor sign-in is not enabled".into()));
+        return Err(AppError::Conflict(
+            "two-factor sign-in is not enabled".into(),
+        ));
     }
-    if !passwords::verify(password.to_string(), account.password_hash.clone()).await.map_err(AppError::internal)? {
+    if !passwords::verify(password.to_string(), account.password_hash.clone())
+        .await
+        .map_err(AppError::internal)?
+    {
         return Err(AppError::bad_input("password", "wrong password"));
     }
     let txn = begin_write(&services.db).await?;
     if !accept_code(&txn, &account, code, now).await? {
-        return Err(AppError::bad_input("code", "the code is wrong or was already used"));
+        return Err(AppError::bad_input(
+            "code",
+            "the code is wrong or was already used",
+        ));
     }
     let mut effects = Effects::default();
     let mut active: user::ActiveModel = account.into();
@@ -103,7 +156,12 @@ pub async fn disable(services: &Services, viewer: &Viewer, password: &str, code:
     active.totp_pending_secret = Set(None);
     active.updated_at = Set(now);
     active.update(&txn).await?;
-    let note = NewNotification::new(viewer.user_id, Kind::TwoFactorChanged, "Two-factor sign-in disabled", "If this was not you, change your password now.");
+    let note = NewNotification::new(
+        viewer.user_id,
+        Kind::TwoFactorChanged,
+        "Two-factor sign-in disabled",
+        "If this was not you, change your password now.",
+    );
     notifications::create(&txn, &mut effects, now, note).await?;
     txn.commit().await?;
     services.after_commit(effects);
@@ -111,7 +169,10 @@ pub async fn disable(services: &Services, viewer: &Viewer, password: &str, code:
 }
 
 async fn load(services: &Services, viewer: &Viewer) -> AppResult<user::Model> {
-    user::Entity::find_by_id(viewer.user_id).one(&services.db).await?.ok_or_else(AppError::unauthenticated)
+    user::Entity::find_by_id(viewer.user_id)
+        .one(&services.db)
+        .await?
+        .ok_or_else(AppError::unauthenticated)
 }
 
 /// Test and CLI helper: the code an authenticator would show now for a base32 secret.

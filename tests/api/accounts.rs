@@ -12,13 +12,25 @@ fn registration(email: &str, password: &str, phone: Option<&str>) -> serde_json:
 #[tokio::test]
 async fn register_normalises_the_email_and_signs_in() {
     let s = TestServer::start().await;
-    let data = s.ok(None, REGISTER, registration("  Wanjiru@Example.COM ", PASSWORD, Some("+254 712 345 678"))).await;
+    let data = s
+        .ok(
+            None,
+            REGISTER,
+            registration("  Wanjiru@Example.COM ", PASSWORD, Some("+254 712 345 678")),
+        )
+        .await;
     let user = &data["register"]["user"];
     assert_eq!(user["email"], "wanjiru@example.com");
     assert_eq!(user["role"], "CUSTOMER");
     assert_eq!(user["phone"], "+254712345678");
     let token = data["register"]["accessToken"].as_str().unwrap();
-    let me = s.ok(Some(token), "{ me { email emailVerified totpEnabled } }", json!({})).await;
+    let me = s
+        .ok(
+            Some(token),
+            "{ me { email emailVerified totpEnabled } }",
+            json!({}),
+        )
+        .await;
     assert_eq!(me["me"]["email"], "wanjiru@example.com");
     assert_eq!(me["me"]["emailVerified"], false);
 }
@@ -29,10 +41,22 @@ async fn register_rejects_each_bad_field_naming_it() {
     let cases = [
         (registration("not-an-email", PASSWORD, None), "email"),
         (registration("a@example.com", "short", None), "password"),
-        (registration("a@example.com", "password123", None), "password"),
-        (registration("a@example.com", PASSWORD, Some("0712345678")), "phone"),
-        (json!({"input": {"email": "a@example.com", "password": PASSWORD, "fullName": "   "}}), "fullName"),
-        (json!({"input": {"email": "a@example.com", "password": PASSWORD, "fullName": "Boss", "role": "ADMIN"}}), "role"),
+        (
+            registration("a@example.com", "password123", None),
+            "password",
+        ),
+        (
+            registration("a@example.com", PASSWORD, Some("0712345678")),
+            "phone",
+        ),
+        (
+            json!({"input": {"email": "a@example.com", "password": PASSWORD, "fullName": "   "}}),
+            "fullName",
+        ),
+        (
+            json!({"input": {"email": "a@example.com", "password": PASSWORD, "fullName": "Boss", "role": "ADMIN"}}),
+            "role",
+        ),
     ];
     for (variables, field) in cases {
         let error = s.err(None, REGISTER, variables.clone()).await;
@@ -40,17 +64,45 @@ async fn register_rejects_each_bad_field_naming_it() {
         assert_eq!(error["extensions"]["field"], field, "{variables}");
     }
     // Nothing was written by the refused attempts: the email is still free.
-    s.ok(None, REGISTER, registration("a@example.com", PASSWORD, None)).await;
+    s.ok(
+        None,
+        REGISTER,
+        registration("a@example.com", PASSWORD, None),
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn duplicate_email_or_phone_is_refused() {
     let s = TestServer::start().await;
-    s.ok(None, REGISTER, registration("dup@example.com", PASSWORD, Some("+254700000001"))).await;
-    let error = s.err(None, REGISTER, registration("DUP@example.com", PASSWORD, None)).await;
-    assert_eq!((code(&error), error["extensions"]["field"].as_str()), ("BAD_USER_INPUT", Some("email")));
-    let error = s.err(None, REGISTER, registration("other@example.com", PASSWORD, Some("+254700000001"))).await;
-    assert_eq!((code(&error), error["extensions"]["field"].as_str()), ("BAD_USER_INPUT", Some("phone")));
+    s.ok(
+        None,
+        REGISTER,
+        registration("dup@example.com", PASSWORD, Some("+254700000001")),
+    )
+    .await;
+    let error = s
+        .err(
+            None,
+            REGISTER,
+            registration("DUP@example.com", PASSWORD, None),
+        )
+        .await;
+    assert_eq!(
+        (code(&error), error["extensions"]["field"].as_str()),
+        ("BAD_USER_INPUT", Some("email"))
+    );
+    let error = s
+        .err(
+            None,
+            REGISTER,
+            registration("other@example.com", PASSWORD, Some("+254700000001")),
+        )
+        .await;
+    assert_eq!(
+        (code(&error), error["extensions"]["field"].as_str()),
+        ("BAD_USER_INPUT", Some("phone"))
+    );
 }
 
 #[tokio::test]
@@ -60,7 +112,10 @@ async fn wrong_password_and_unknown_email_get_the_same_error() {
     let wrong_password = s.login("known@example.com", "not the password").await;
     let unknown = s.login("nobody@example.com", PASSWORD).await;
     assert_eq!(code(&wrong_password["errors"][0]), "UNAUTHENTICATED");
-    assert_eq!(wrong_password["errors"][0]["message"], unknown["errors"][0]["message"]);
+    assert_eq!(
+        wrong_password["errors"][0]["message"],
+        unknown["errors"][0]["message"]
+    );
     assert_eq!(code(&unknown["errors"][0]), "UNAUTHENTICATED");
     let ok = s.login("KNOWN@example.com", PASSWORD).await;
     assert!(ok["data"]["login"]["accessToken"].is_string(), "{ok}");
@@ -75,9 +130,16 @@ async fn ten_failed_logins_throttle_the_account_for_fifteen_minutes() {
         assert_eq!(code(&r["errors"][0]), "UNAUTHENTICATED");
     }
     let throttled = s.login("target@example.com", PASSWORD).await;
-    assert_eq!(code(&throttled["errors"][0]), "RATE_LIMITED", "even the right password waits: {throttled}");
+    assert_eq!(
+        code(&throttled["errors"][0]),
+        "RATE_LIMITED",
+        "even the right password waits: {throttled}"
+    );
     s.advance_clock(chrono::Duration::minutes(14));
-    assert_eq!(code(&s.login("target@example.com", PASSWORD).await["errors"][0]), "RATE_LIMITED");
+    assert_eq!(
+        code(&s.login("target@example.com", PASSWORD).await["errors"][0]),
+        "RATE_LIMITED"
+    );
     s.advance_clock(chrono::Duration::minutes(2));
     let ok = s.login("target@example.com", PASSWORD).await;
     assert!(ok["data"]["login"]["accessToken"].is_string(), "{ok}");
@@ -137,9 +199,15 @@ async fn update_me_changes_name_phone_and_addresses() {
     assert_eq!(me["phone"], "+254711000111");
     assert_eq!(me["addresses"][0]["location"]["lat"], -1.2921);
     assert_eq!(me["addresses"][1]["isDefault"], true);
-    let cleared = s.ok(session.token(), mutation, json!({"input": {"phone": null}})).await;
+    let cleared = s
+        .ok(session.token(), mutation, json!({"input": {"phone": null}}))
+        .await;
     assert_eq!(cleared["updateMe"]["phone"], serde_json::Value::Null);
-    assert_eq!(cleared["updateMe"]["addresses"].as_array().unwrap().len(), 2, "addresses untouched when left out");
+    assert_eq!(
+        cleared["updateMe"]["addresses"].as_array().unwrap().len(),
+        2,
+        "addresses untouched when left out"
+    );
 }
 
 #[tokio::test]
@@ -148,29 +216,75 @@ async fn update_me_rejects_bad_addresses_and_writes_nothing() {
     let session = s.register("badaddr@example.com").await;
     let mutation = "mutation($input: UpdateMeInput!) { updateMe(input: $input) { fullName } }";
     let cases = [
-        (json!([{"label": "Home", "line": "x", "city": "Nairobi", "location": {"lat": 91.0, "lng": 0.0}}]), "addresses[0].location.lat"),
-        (json!([{"label": "", "line": "x", "city": "Nairobi"}]), "addresses[0].label"),
-        (json!([{"label": "A", "line": "x", "city": "N", "isDefault": true}, {"label": "B", "line": "y", "city": "N", "isDefault": true}]), "addresses"),
+        (
+            json!([{"label": "Home", "line": "x", "city": "Nairobi", "location": {"lat": 91.0, "lng": 0.0}}]),
+            "addresses[0].location.lat",
+        ),
+        (
+            json!([{"label": "", "line": "x", "city": "Nairobi"}]),
+            "addresses[0].label",
+        ),
+        (
+            json!([{"label": "A", "line": "x", "city": "N", "isDefault": true}, {"label": "B", "line": "y", "city": "N", "isDefault": true}]),
+            "addresses",
+        ),
     ];
     for (addresses, field) in cases {
-        let error = s.err(session.token(), mutation, json!({"input": {"fullName": "Changed", "addresses": addresses}})).await;
+        let error = s
+            .err(
+                session.token(),
+                mutation,
+                json!({"input": {"fullName": "Changed", "addresses": addresses}}),
+            )
+            .await;
         assert_eq!(error["extensions"]["field"], field);
     }
-    let me = s.ok(session.token(), "{ me { fullName } }", json!({})).await;
-    assert_eq!(me["me"]["fullName"], "Test Person", "a refused update leaves the name as it was");
+    let me = s
+        .ok(session.token(), "{ me { fullName } }", json!({}))
+        .await;
+    assert_eq!(
+        me["me"]["fullName"], "Test Person",
+        "a refused update leaves the name as it was"
+    );
 }
 
 #[tokio::test]
 async fn change_password_signs_out_other_sessions_only() {
     let s = TestServer::start().await;
     let first = s.register("change@example.com").await;
-    let second = crate::support::Session::from_payload(&s.login("change@example.com", PASSWORD).await["data"]["login"]);
+    let second = crate::support::Session::from_payload(
+        &s.login("change@example.com", PASSWORD).await["data"]["login"],
+    );
     let mutation = "mutation($c: String!, $n: String!) { changePassword(currentPassword: $c, newPassword: $n) }";
-    let wrong = s.err(first.token(), mutation, json!({"c": "not my password", "n": "a brand new passphrase"})).await;
+    let wrong = s
+        .err(
+            first.token(),
+            mutation,
+            json!({"c": "not my password", "n": "a brand new passphrase"}),
+        )
+        .await;
     assert_eq!(wrong["extensions"]["field"], "currentPassword");
-    s.ok(first.token(), mutation, json!({"c": PASSWORD, "n": "a brand new passphrase"})).await;
-    assert!(s.ok(first.token(), "{ me { id } }", json!({})).await["me"]["id"].is_string(), "the session that changed it stays");
-    assert_eq!(code(&s.err(second.token(), "{ me { id } }", json!({})).await), "UNAUTHENTICATED");
-    assert_eq!(code(&s.login("change@example.com", PASSWORD).await["errors"][0]), "UNAUTHENTICATED");
-    assert!(s.login("change@example.com", "a brand new passphrase").await["data"]["login"].is_object());
+    s.ok(
+        first.token(),
+        mutation,
+        json!({"c": PASSWORD, "n": "a brand new passphrase"}),
+    )
+    .await;
+    assert!(
+        s.ok(first.token(), "{ me { id } }", json!({})).await["me"]["id"].is_string(),
+        "the session that changed it stays"
+    );
+    assert_eq!(
+        code(&s.err(second.token(), "{ me { id } }", json!({})).await),
+        "UNAUTHENTICATED"
+    );
+    assert_eq!(
+        code(&s.login("change@example.com", PASSWORD).await["errors"][0]),
+        "UNAUTHENTICATED"
+    );
+    assert!(
+        s.login("change@example.com", "a brand new passphrase")
+            .await["data"]["login"]
+            .is_object()
+    );
 }

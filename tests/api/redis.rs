@@ -10,16 +10,76 @@ async fn a_subscriber_on_one_instance_receives_what_another_instance_publishes()
     let redis = require_redis();
     let backend = Arc::new(Backend::new().await);
     let prefix = format!("fundi-test-{}", uuid::Uuid::now_v7().simple());
-    let options = || Options { redis_url: Some(redis.clone()), channel_prefix: prefix.clone(), extra: Vec::new() };
+    let options = || Options {
+        redis_url: Some(redis.clone()),
+        channel_prefix: prefix.clone(),
+        extra: Vec::new(),
+    };
     let a = TestServer::start_on(backend.clone(), options()).await;
     let b = TestServer::start_on(backend.clone(), options()).await;
     let session = a.register("replica@example.com").await;
     let mut ws = WsClient::connect(&a.ws_url, "graphql-transport-ws").await;
     ws.init(session.token()).await;
-    ws.subscribe("1", "subscription { notificationAdded { kind } }").await;
+    ws.subscribe("1", "subscription { notificationAdded { kind } }")
+        .await;
     tokio::time::sleep(Duration::from_millis(200)).await;
     let login = b.login("replica@example.com", PASSWORD).await;
     assert!(login["data"]["login"].is_object(), "{login}");
     let payload = ws.next_payload(Duration::from_secs(10)).await;
-    assert_eq!(payload["data"]["notificationAdded"]["kind"], "NEW_SIGN_IN", "{payload}");
+    assert_eq!(
+        payload["data"]["notificationAdded"]["kind"], "NEW_SIGN_IN",
+        "{payload}"
+    );
+}
+
+#[tokio::test]
+#[ignore = "needs FUNDI_TEST_REDIS_URL: Redis cut off and restored through a local proxy"]
+async fn events_committed_while_redis_is_down_arrive_when_it_returns() {
+    let redis = require_redis();
+    let target = redis
+        .trim_start_matches("redis://")
+        .split('/')
+        .next()
+        .unwrap()
+        .to_string();
+    let proxy = Proxy::start(&target).await;
+    let backend = Arc::new(Backend::new().await);
+    let options = Options {
+        redis_url: Some(format!("redis://{}", proxy.addr)),
+        ..Options::default()
+    };
+    let s = TestServer::start_on(backend, options).await;
+    let session = s.register("outage@example.com").await;
+    let mut ws = WsClient::connect(&s.ws_url, "graphql-transport-ws").await;
+    ws.init(session.token()).await;
+    ws.subscribe("1", "subscription { notificationAdded { kind } }")
+        .await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    proxy.cut();
+    wait_until(Duration::from_secs(10), || {
+        s.services().bus.is_redis_subscribed() == Some(false)
+    })
+    .await;
+    let login = s.login("outage@example.com", PASSWORD).await;
+    assert!(
+        login["data"]["login"].is_object(),
+        "the change commits while Redis is down: {login}"
+    );
+    let early = tokio::time::timeout(
+        Duration::from_millis(700),
+        ws.next_payload(Duration::from_secs(1)),
+    )
+    .await;
+    assert!(
+        early.is_err(),
+        "nothing can be delivered while Redis is away"
+    );
+
+    proxy.restore();
+    let payload = ws.next_payload(Duration::from_secs(15)).await;
+    assert_eq!(
+        payload["data"]["notificationAdded"]["kind"], "NEW_SIGN_IN",
+        "{payload}"
+    );
 }

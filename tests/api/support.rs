@@ -25,11 +25,18 @@ impl Drop for PgDatabase {
         let (admin_url, name) = (self.admin_url.clone(), self.name.clone());
         // The test's runtime is going away; drop the database from a runtime of our own.
         let _ = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
             runtime.block_on(async {
                 if let Ok(db) = sea_orm::Database::connect(&admin_url).await {
                     use sea_orm::ConnectionTrait;
-                    let _ = db.execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")).await;
+                    let _ = db
+                        .execute_unprepared(&format!(
+                            "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
+                        ))
+                        .await;
                 }
             });
         })
@@ -47,18 +54,40 @@ pub struct Backend {
 impl Backend {
     pub async fn new() -> Backend {
         let data_dir = tempfile::tempdir().expect("temp dir");
-        match std::env::var("FUNDI_TEST_DATABASE_URL").ok().filter(|v| !v.is_empty()) {
+        match std::env::var("FUNDI_TEST_DATABASE_URL")
+            .ok()
+            .filter(|v| !v.is_empty())
+        {
             Some(admin_url) => {
                 let name = format!("fundi_test_{}", uuid::Uuid::now_v7().simple());
-                let admin = sea_orm::Database::connect(&admin_url).await.expect("FUNDI_TEST_DATABASE_URL must reach PostgreSQL");
+                let admin = sea_orm::Database::connect(&admin_url)
+                    .await
+                    .expect("FUNDI_TEST_DATABASE_URL must reach PostgreSQL");
                 use sea_orm::ConnectionTrait;
-                admin.execute_unprepared(&format!("CREATE DATABASE \"{name}\"")).await.expect("create test database");
-                let base = admin_url.rsplit_once('/').map(|(base, _)| base).expect("database URL with a path");
-                Backend { database_url: format!("{base}/{name}"), data_dir, _pg: Some(PgDatabase { admin_url, name }) }
+                admin
+                    .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+                    .await
+                    .expect("create test database");
+                let base = admin_url
+                    .rsplit_once('/')
+                    .map(|(base, _)| base)
+                    .expect("database URL with a path");
+                Backend {
+                    database_url: format!("{base}/{name}"),
+                    data_dir,
+                    _pg: Some(PgDatabase { admin_url, name }),
+                }
             }
             None => {
-                let url = format!("sqlite://{}?mode=rwc", data_dir.path().join("fundi.db").display());
-                Backend { database_url: url, data_dir, _pg: None }
+                let url = format!(
+                    "sqlite://{}?mode=rwc",
+                    data_dir.path().join("fundi.db").display()
+                );
+                Backend {
+                    database_url: url,
+                    data_dir,
+                    _pg: None,
+                }
             }
         }
     }
@@ -66,11 +95,15 @@ impl Backend {
 
 /// Redis for the suite when FUNDI_TEST_REDIS_URL is set; tests that need it fail without it.
 pub fn test_redis_url() -> Option<String> {
-    std::env::var("FUNDI_TEST_REDIS_URL").ok().filter(|v| !v.is_empty())
+    std::env::var("FUNDI_TEST_REDIS_URL")
+        .ok()
+        .filter(|v| !v.is_empty())
 }
 
 pub fn require_redis() -> String {
-    test_redis_url().expect("this test needs FUNDI_TEST_REDIS_URL (a Redis server); run it with the variable set")
+    test_redis_url().expect(
+        "this test needs FUNDI_TEST_REDIS_URL (a Redis server); run it with the variable set",
+    )
 }
 
 pub struct Options {
@@ -108,7 +141,10 @@ impl TestServer {
     pub async fn start_on(backend: std::sync::Arc<Backend>, options: Options) -> TestServer {
         let mut vars: HashMap<&str, String> = HashMap::from([
             ("FUNDI_BIND", "127.0.0.1:0".to_string()),
-            ("FUNDI_DATA_DIR", backend.data_dir.path().display().to_string()),
+            (
+                "FUNDI_DATA_DIR",
+                backend.data_dir.path().display().to_string(),
+            ),
             ("FUNDI_DATABASE_URL", backend.database_url.clone()),
             ("FUNDI_JWT_SECRET", JWT_SECRET.to_string()),
             ("FUNDI_REDIS_CHANNEL_PREFIX", options.channel_prefix.clone()),
@@ -121,10 +157,17 @@ impl TestServer {
         }
         let config = Config::from_lookup(|name| vars.get(name).cloned()).expect("test config");
         let shutdown = CancellationToken::new();
-        let services = fundi::app::build_services(config, &shutdown).await.expect("services start");
-        let server = fundi::app::start_with(services, "127.0.0.1:0", shutdown).await.expect("server starts");
+        let services = fundi::app::build_services(config, &shutdown)
+            .await
+            .expect("services start");
+        let server = fundi::app::start_with(services, "127.0.0.1:0", shutdown)
+            .await
+            .expect("server starts");
         if server.services.bus.uses_redis() {
-            wait_until(Duration::from_secs(10), || server.services.bus.is_redis_subscribed() == Some(true)).await;
+            wait_until(Duration::from_secs(10), || {
+                server.services.bus.is_redis_subscribed() == Some(true)
+            })
+            .await;
         }
         let addr = server.addr;
         TestServer {
@@ -151,7 +194,10 @@ impl TestServer {
 
     /// POSTs one operation and returns the whole response body.
     pub async fn gql(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
-        let mut request = self.http.post(self.url("/graphql")).json(&json!({"query": query, "variables": variables}));
+        let mut request = self
+            .http
+            .post(self.url("/graphql"))
+            .json(&json!({"query": query, "variables": variables}));
         if let Some(token) = token {
             request = request.bearer_auth(token);
         }
@@ -205,18 +251,27 @@ impl TestServer {
                 for entry in entries.flatten() {
                     let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
                     if text.contains(to) && text.contains(subject) {
-                        let modified = entry.metadata().and_then(|m| m.modified()).unwrap_or(std::time::UNIX_EPOCH);
+                        let modified = entry
+                            .metadata()
+                            .and_then(|m| m.modified())
+                            .unwrap_or(std::time::UNIX_EPOCH);
                         found.push((modified, text));
                     }
                 }
             }
             found.sort_by_key(|(modified, _)| *modified);
             if let Some((_, text)) = found.last()
-                && let Some(code) = text.split("code is ").nth(1).map(|rest| rest.chars().take(6).collect::<String>())
+                && let Some(code) = text
+                    .split("code is ")
+                    .nth(1)
+                    .map(|rest| rest.chars().take(6).collect::<String>())
             {
                 return code;
             }
-            assert!(std::time::Instant::now() < deadline, "no mail to {to} about {subject:?}");
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no mail to {to} about {subject:?}"
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
@@ -242,8 +297,14 @@ pub struct Session {
 impl Session {
     pub fn from_payload(payload: &Value) -> Session {
         Session {
-            access: payload["accessToken"].as_str().expect("access token").to_string(),
-            refresh: payload["refreshToken"].as_str().expect("refresh token").to_string(),
+            access: payload["accessToken"]
+                .as_str()
+                .expect("access token")
+                .to_string(),
+            refresh: payload["refreshToken"]
+                .as_str()
+                .expect("refresh token")
+                .to_string(),
             user_id: payload["user"]["id"].as_str().expect("user id").to_string(),
         }
     }
@@ -260,12 +321,16 @@ pub fn code(error: &Value) -> &str {
 pub async fn wait_until(limit: Duration, mut condition: impl FnMut() -> bool) {
     let deadline = std::time::Instant::now() + limit;
     while !condition() {
-        assert!(std::time::Instant::now() < deadline, "condition not met in {limit:?}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "condition not met in {limit:?}"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
 
-pub type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+pub type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 /// A GraphQL WebSocket client speaking `protocol` (graphql-transport-ws or graphql-ws).
 pub struct WsClient {
@@ -276,19 +341,28 @@ pub struct WsClient {
 impl WsClient {
     pub async fn connect(url: &str, protocol: &'static str) -> WsClient {
         let mut request = url.into_client_request().expect("ws request");
-        request.headers_mut().insert("Sec-WebSocket-Protocol", protocol.parse().expect("header"));
-        let (socket, _) = tokio_tungstenite::connect_async(request).await.expect("ws connects");
+        request
+            .headers_mut()
+            .insert("Sec-WebSocket-Protocol", protocol.parse().expect("header"));
+        let (socket, _) = tokio_tungstenite::connect_async(request)
+            .await
+            .expect("ws connects");
         WsClient { socket, protocol }
     }
 
     pub async fn send(&mut self, message: Value) {
-        self.socket.send(Message::Text(message.to_string().into())).await.expect("ws send");
+        self.socket
+            .send(Message::Text(message.to_string().into()))
+            .await
+            .expect("ws send");
     }
 
     /// The next JSON message, skipping keep-alives; None when the server closed the socket.
     pub async fn next_json(&mut self, limit: Duration) -> Option<Value> {
         loop {
-            let message = tokio::time::timeout(limit, self.socket.next()).await.expect("ws message in time")?;
+            let message = tokio::time::timeout(limit, self.socket.next())
+                .await
+                .expect("ws message in time")?;
             match message.ok()? {
                 Message::Text(text) => {
                     let value: Value = serde_json::from_str(&text).expect("JSON frame");
@@ -306,7 +380,10 @@ impl WsClient {
     /// Waits for the close frame and returns its code.
     pub async fn close_code(&mut self, limit: Duration) -> Option<u16> {
         loop {
-            match tokio::time::timeout(limit, self.socket.next()).await.expect("close in time") {
+            match tokio::time::timeout(limit, self.socket.next())
+                .await
+                .expect("close in time")
+            {
                 Some(Ok(Message::Close(frame))) => return frame.map(|f| u16::from(f.code)),
                 Some(Ok(_)) => continue,
                 _ => return None,
@@ -319,13 +396,21 @@ impl WsClient {
             Some(token) => json!({"authorization": format!("Bearer {token}")}),
             None => json!({}),
         };
-        self.send(json!({"type": "connection_init", "payload": payload})).await;
-        self.next_json(Duration::from_secs(5)).await.unwrap_or(Value::Null)
+        self.send(json!({"type": "connection_init", "payload": payload}))
+            .await;
+        self.next_json(Duration::from_secs(5))
+            .await
+            .unwrap_or(Value::Null)
     }
 
     pub async fn subscribe(&mut self, id: &str, query: &str) {
-        let kind = if self.protocol == "graphql-ws" { "start" } else { "subscribe" };
-        self.send(json!({"id": id, "type": kind, "payload": {"query": query}})).await;
+        let kind = if self.protocol == "graphql-ws" {
+            "start"
+        } else {
+            "subscribe"
+        };
+        self.send(json!({"id": id, "type": kind, "payload": {"query": query}}))
+            .await;
     }
 
     /// The next payload delivered for a subscription (`next`, or `data` on the legacy protocol).
@@ -338,5 +423,50 @@ impl WsClient {
                 _ => continue,
             }
         }
+    }
+}
+
+/// A TCP proxy that can cut every connection and refuse new ones, to simulate a dependency outage.
+pub struct Proxy {
+    pub addr: std::net::SocketAddr,
+    up: tokio::sync::watch::Sender<bool>,
+}
+
+impl Proxy {
+    pub async fn start(target: &str) -> Proxy {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("proxy binds");
+        let addr = listener.local_addr().unwrap();
+        let (up, _) = tokio::sync::watch::channel(true);
+        let watcher = up.clone();
+        let target = target.to_string();
+        tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                let mut state = watcher.subscribe();
+                if !*state.borrow() {
+                    continue; // dropped: refused while down
+                }
+                let target = target.clone();
+                tokio::spawn(async move {
+                    let Ok(mut outbound) = tokio::net::TcpStream::connect(&target).await else {
+                        return;
+                    };
+                    tokio::select! {
+                        _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
+                        _ = state.wait_for(|up| !*up) => {}
+                    }
+                });
+            }
+        });
+        Proxy { addr, up }
+    }
+
+    pub fn cut(&self) {
+        self.up.send_replace(false);
+    }
+
+    pub fn restore(&self) {
+        self.up.send_replace(true);
     }
 }

@@ -16,7 +16,10 @@ async fn notification_reaches_subscriber(protocol: &'static str) {
     tokio::time::sleep(Duration::from_millis(200)).await;
     s.login("ws@example.com", PASSWORD).await;
     let payload = ws.next_payload(Duration::from_secs(10)).await;
-    assert_eq!(payload["data"]["notificationAdded"]["kind"], "NEW_SIGN_IN", "{payload}");
+    assert_eq!(
+        payload["data"]["notificationAdded"]["kind"], "NEW_SIGN_IN",
+        "{payload}"
+    );
 }
 
 #[tokio::test]
@@ -36,7 +39,10 @@ async fn a_subscription_without_a_token_is_refused() {
     assert_eq!(ws.init(None).await["type"], "connection_ack");
     ws.subscribe("1", ADDED).await;
     let payload = ws.next_payload(Duration::from_secs(5)).await;
-    assert_eq!(payload["errors"][0]["extensions"]["code"], "UNAUTHENTICATED", "{payload}");
+    assert_eq!(
+        payload["errors"][0]["extensions"]["code"], "UNAUTHENTICATED",
+        "{payload}"
+    );
 }
 
 #[tokio::test]
@@ -66,7 +72,10 @@ async fn shutdown_closes_sockets_with_1001() {
     tokio::time::sleep(Duration::from_millis(100)).await;
     let stopping = tokio::spawn(s.stop());
     assert_eq!(ws.close_code(Duration::from_secs(5)).await, Some(1001));
-    tokio::time::timeout(Duration::from_secs(10), stopping).await.expect("stops within 10 s").unwrap();
+    tokio::time::timeout(Duration::from_secs(10), stopping)
+        .await
+        .expect("stops within 10 s")
+        .unwrap();
 }
 
 #[tokio::test]
@@ -77,7 +86,13 @@ async fn open_subscriptions_are_counted() {
     ws.init(session.token()).await;
     ws.subscribe("1", ADDED).await;
     let metrics = s.server.as_ref().unwrap().metrics.clone();
-    wait_until(Duration::from_secs(5), || metrics.open_subscriptions.get() == 1).await;
+    wait_until(Duration::from_secs(5), || {
+        metrics.open_subscriptions.get() == 1
+    })
+    .await;
     ws.send(json!({"id": "1", "type": "complete"})).await;
-    wait_until(Duration::from_secs(5), || metrics.open_subscriptions.get() == 0).await;
+    wait_until(Duration::from_secs(5), || {
+        metrics.open_subscriptions.get() == 0
+    })
+    .await;
 }
