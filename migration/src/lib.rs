@@ -6,6 +6,7 @@ mod columns;
 mod m20261123_000001_create_accounts;
 mod m20261123_000002_create_notifications;
 mod m20261123_000003_create_outbox;
+mod m20261123_000004_create_technicians;
 
 pub struct Migrator;
 
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000001_create_accounts::Migration),
             Box::new(m20261123_000002_create_notifications::Migration),
             Box::new(m20261123_000003_create_outbox::Migration),
+            Box::new(m20261123_000004_create_technicians::Migration),
         ]
     }
 }

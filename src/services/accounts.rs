@@ -58,6 +58,9 @@ pub async fn register(
     let now = services.clock.now();
     let txn = begin_write(&services.db).await?;
     let account = insert_account(&txn, prepared).await?;
+    if input_role_is_technician(&account) {
+        super::technicians::create_profile(&txn, account.id, now).await?;
+    }
     let tokens = sessions::start(&txn, services, &account, client, now).await?;
     record_attempt(
         &txn,
@@ -74,6 +77,10 @@ pub async fn register(
         tokens,
         user: account,
     })
+}
+
+fn input_role_is_technician(account: &user::Model) -> bool {
+    Role::parse(&account.role) == Some(Role::Technician)
 }
 
 /// Creates an ADMIN or SUPPORT account; only the operator's command line calls this.

@@ -8,6 +8,7 @@ pub mod notifications;
 pub mod pagination;
 pub mod passwords;
 pub mod sessions;
+pub mod technicians;
 pub mod technician_index;
 pub mod tokens;
 pub mod totp;
