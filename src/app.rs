@@ -18,7 +18,7 @@ use tokio_util::sync::CancellationToken;
 /// How long in-flight work gets after a stop signal before the process exits anyway.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
-/// Connects the database (running pending migrations), the event bus, the outbox relay and the mailer.
+/// Connects the database (running pending migrations), the event bus, the outbox relay, the mailer and the file store.
 pub async fn build_services(
     config: Config,
     shutdown: &CancellationToken,
@@ -45,15 +45,27 @@ pub async fn build_services(
         ),
     };
     let tokens = Arc::new(TokenKeys::new(config.jwt_secret_bytes()));
-    Ok(Services {
+    let storage = crate::services::storage::build(&config)?;
+    let clock = Clock::default();
+    crate::services::catalogue::seed_defaults(&db, clock.now())
+        .await
+        .map_err(|e| anyhow::anyhow!("seeding categories: {}", e.message()))?;
+    let matching = crate::services::matching::load_index(&db)
+        .await
+        .map_err(|e| anyhow::anyhow!("loading technicians: {}", e.message()))?;
+    let services = Services {
         config: Arc::new(config),
         db,
         bus,
         relay,
         mailer,
-        clock: Clock::default(),
+        clock,
         tokens,
-    })
+        storage,
+        matching: Arc::new(matching),
+    };
+    crate::services::matching::spawn_listener(services.clone(), shutdown.clone());
+    Ok(services)
 }
 
 /// A server that is accepting connections.

@@ -98,6 +98,31 @@ pub const SETTINGS: &[Setting] = &[
         default: "1000",
         help: "highest allowed GraphQL query complexity",
     },
+    Setting {
+        var: "FUNDI_S3_BUCKET",
+        default: "(unset)",
+        help: "S3 bucket for uploaded files; unset keeps them under <data dir>/uploads",
+    },
+    Setting {
+        var: "FUNDI_S3_ENDPOINT",
+        default: "(AWS)",
+        help: "http(s):// endpoint of an S3-compatible store such as MinIO; unset uses AWS",
+    },
+    Setting {
+        var: "FUNDI_S3_REGION",
+        default: "us-east-1",
+        help: "region of the S3 bucket",
+    },
+    Setting {
+        var: "FUNDI_S3_ACCESS_KEY_ID",
+        default: "(unset)",
+        help: "S3 access key id; unset uses the instance's role credentials",
+    },
+    Setting {
+        var: "FUNDI_S3_SECRET_ACCESS_KEY",
+        default: "(unset)",
+        help: "S3 secret access key, set together with FUNDI_S3_ACCESS_KEY_ID",
+    },
 ];
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -139,6 +164,18 @@ pub struct Config {
     pub cors_origins: Vec<String>,
     pub max_query_depth: usize,
     pub max_query_complexity: usize,
+    /// Where uploaded files go: an S3-compatible bucket, or (None) the local data directory.
+    pub s3: Option<S3Config>,
+}
+
+/// An S3-compatible object store for uploaded files.
+#[derive(Clone, Debug)]
+pub struct S3Config {
+    pub bucket: String,
+    pub endpoint: Option<String>,
+    pub region: String,
+    pub access_key_id: Option<String>,
+    pub secret_access_key: Option<SecretString>,
 }
 
 /// A bad setting: the message names the variable and fits on one line.
@@ -230,6 +267,7 @@ impl Config {
             }
             None => (load_or_generate_secret(&data_dir)?, SecretSource::Generated),
         };
+        let s3 = s3_config(&lookup)?;
         Ok(Config {
             bind: lookup("FUNDI_BIND").unwrap_or_else(|| "127.0.0.1:8080".into()),
             data_dir,
@@ -265,6 +303,7 @@ impl Config {
                 1000,
                 10..=100_000,
             )? as usize,
+            s3,
         })
     }
 
@@ -275,6 +314,54 @@ impl Config {
     pub fn jwt_secret_bytes(&self) -> &[u8] {
         self.jwt_secret.expose_secret().as_bytes()
     }
+}
+
+/// The S3 settings, present only when a bucket is named. Keys come in pairs, and settings without a
+/// bucket are refused rather than ignored, so a typo cannot silently leave uploads on local disk.
+fn s3_config(lookup: &impl Fn(&str) -> Option<String>) -> Result<Option<S3Config>, ConfigError> {
+    let endpoint = lookup("FUNDI_S3_ENDPOINT");
+    let region = lookup("FUNDI_S3_REGION");
+    let access_key_id = lookup("FUNDI_S3_ACCESS_KEY_ID");
+    let secret_access_key = lookup("FUNDI_S3_SECRET_ACCESS_KEY");
+    let Some(bucket) = lookup("FUNDI_S3_BUCKET") else {
+        if endpoint.is_some() || access_key_id.is_some() || secret_access_key.is_some() {
+            return Err(err(
+                "FUNDI_S3_BUCKET",
+                "must be set when other FUNDI_S3_ settings are",
+            ));
+        }
+        return Ok(None);
+    };
+    if let Some(url) = &endpoint
+        && !(url.starts_with("http://") || url.starts_with("https://"))
+    {
+        return Err(err(
+            "FUNDI_S3_ENDPOINT",
+            "expected an http:// or https:// URL",
+        ));
+    }
+    match (&access_key_id, &secret_access_key) {
+        (Some(_), None) => {
+            return Err(err(
+                "FUNDI_S3_SECRET_ACCESS_KEY",
+                "must be set together with FUNDI_S3_ACCESS_KEY_ID",
+            ));
+        }
+        (None, Some(_)) => {
+            return Err(err(
+                "FUNDI_S3_ACCESS_KEY_ID",
+                "must be set together with FUNDI_S3_SECRET_ACCESS_KEY",
+            ));
+        }
+        _ => {}
+    }
+    Ok(Some(S3Config {
+        bucket: bucket.trim().to_string(),
+        endpoint,
+        region: region.unwrap_or_else(|| "us-east-1".into()),
+        access_key_id,
+        secret_access_key: secret_access_key.map(SecretString::from),
+    }))
 }
 
 fn parse_bool(
@@ -408,6 +495,42 @@ mod tests {
             let e = config(&[("FUNDI_JWT_SECRET", SECRET), (var, value)]).unwrap_err();
             assert_eq!(e.var, var, "{var}={value}");
         }
+    }
+
+    #[test]
+    fn s3_settings_need_a_bucket_and_paired_keys() {
+        let base = [("FUNDI_JWT_SECRET", SECRET)];
+        assert!(config(&base).unwrap().s3.is_none());
+        let s3 = config(&[
+            base[0],
+            ("FUNDI_S3_BUCKET", "kyc"),
+            ("FUNDI_S3_ENDPOINT", "http://127.0.0.1:9000"),
+            ("FUNDI_S3_ACCESS_KEY_ID", "id"),
+            ("FUNDI_S3_SECRET_ACCESS_KEY", "secret"),
+        ])
+        .unwrap()
+        .s3
+        .unwrap();
+        assert_eq!(
+            (s3.bucket.as_str(), s3.region.as_str()),
+            ("kyc", "us-east-1")
+        );
+        let e = config(&[
+            base[0],
+            ("FUNDI_S3_BUCKET", "kyc"),
+            ("FUNDI_S3_ACCESS_KEY_ID", "id"),
+        ])
+        .unwrap_err();
+        assert_eq!(e.var, "FUNDI_S3_SECRET_ACCESS_KEY");
+        let e = config(&[
+            base[0],
+            ("FUNDI_S3_BUCKET", "kyc"),
+            ("FUNDI_S3_ENDPOINT", "minio:9000"),
+        ])
+        .unwrap_err();
+        assert_eq!(e.var, "FUNDI_S3_ENDPOINT");
+        let e = config(&[base[0], ("FUNDI_S3_ENDPOINT", "http://127.0.0.1:9000")]).unwrap_err();
+        assert_eq!(e.var, "FUNDI_S3_BUCKET");
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! The `fundi` command line: serve (default), migrate, schema and create-admin.
+//! The `fundi` command line: serve (default), migrate, schema, seed --demo and create-admin.
 
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use fundi::config::{Config, LogFormat, SETTINGS};
@@ -29,6 +29,20 @@ enum Command {
     },
     /// Print the GraphQL schema (SDL).
     Schema,
+    /// Fill an empty database with a demo city: an admin, 20 customers and 300 technicians.
+    Seed {
+        /// Required: this command only makes demo data.
+        #[arg(long)]
+        demo: bool,
+        /// Centre of the demo city (default: Nairobi).
+        #[arg(long, default_value_t = -1.2921, allow_hyphen_values = true)]
+        lat: f64,
+        #[arg(long, default_value_t = 36.8219, allow_hyphen_values = true)]
+        lng: f64,
+        /// Add the demo city even when the database already has users.
+        #[arg(long)]
+        force: bool,
+    },
     /// Create a staff account (ADMIN by default, or SUPPORT).
     CreateAdmin {
         #[arg(long)]
@@ -100,6 +114,12 @@ async fn main() -> ExitCode {
             name,
             role,
         } => create_admin(config, &email, &password, &name, &role).await,
+        Command::Seed {
+            demo,
+            lat,
+            lng,
+            force,
+        } => seed(config, demo, (lat, lng), force).await,
         Command::Schema => unreachable!("handled above"),
     };
     match result {
@@ -151,6 +171,38 @@ async fn migrate(config: Config, action: MigrateAction) -> anyhow::Result<()> {
             }
         }
     }
+    Ok(())
+}
+
+async fn seed(config: Config, demo: bool, centre: (f64, f64), force: bool) -> anyhow::Result<()> {
+    anyhow::ensure!(demo, "say --demo: seed only makes demo data");
+    anyhow::ensure!(
+        (-90.0..=90.0).contains(&centre.0) && (-180.0..=180.0).contains(&centre.1),
+        "--lat/--lng out of range"
+    );
+    let shutdown = CancellationToken::new();
+    let services = fundi::app::build_services(config, &shutdown).await?;
+    let logins = fundi::services::demo::seed(&services, centre, force)
+        .await
+        .map_err(|e| anyhow::anyhow!("{}", e.message()))?;
+    shutdown.cancel();
+    println!(
+        "Demo city ready around {:.4}, {:.4}. Every demo account's password is: {}",
+        centre.0,
+        centre.1,
+        fundi::services::demo::DEMO_PASSWORD
+    );
+    println!("  admin:       {}", logins.admin);
+    println!(
+        "  customers:   {} .. {}",
+        logins.customers[0],
+        logins.customers[logins.customers.len() - 1]
+    );
+    println!(
+        "  technicians: {} .. {}",
+        logins.technicians[0],
+        logins.technicians[logins.technicians.len() - 1]
+    );
     Ok(())
 }
 

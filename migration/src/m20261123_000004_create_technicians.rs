@@ -9,7 +9,6 @@ use sea_orm_migration::schema::*;
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
-
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
@@ -25,7 +24,9 @@ impl MigrationTrait for Migration {
                     .take(),
             )
             .await?;
-        manager.create_index(index("service_categories", &["slug"], true)).await?;
+        manager
+            .create_index(index("service_categories", &["slug"], true))
+            .await?;
 
         manager
             .create_table(
@@ -56,7 +57,13 @@ impl MigrationTrait for Migration {
                     .take(),
             )
             .await?;
-        manager.create_index(index("technician_profiles", &["kyc_status", "availability"], false)).await?;
+        manager
+            .create_index(index(
+                "technician_profiles",
+                &["kyc_status", "availability"],
+                false,
+            ))
+            .await?;
 
         manager
             .create_table(
@@ -64,7 +71,11 @@ impl MigrationTrait for Migration {
                     .col(uuid("technician_id"))
                     .col(uuid("category_id"))
                     .col(integer("years"))
-                    .foreign_key(&mut owned_by("technician_skills", "technician_id", "technician_profiles"))
+                    .foreign_key(&mut owned_by(
+                        "technician_skills",
+                        "technician_id",
+                        "technician_profiles",
+                    ))
                     .foreign_key(
                         &mut ForeignKey::create()
                             .name("fk_technician_skills_category_id")
@@ -76,7 +87,13 @@ impl MigrationTrait for Migration {
                     .take(),
             )
             .await?;
-        manager.create_index(index("technician_skills", &["technician_id", "category_id"], true)).await?;
+        manager
+            .create_index(index(
+                "technician_skills",
+                &["technician_id", "category_id"],
+                true,
+            ))
+            .await?;
 
         manager
             .create_table(
@@ -86,11 +103,17 @@ impl MigrationTrait for Migration {
                     .col(string("issuer"))
                     .col(integer_null("year"))
                     .col(integer("position"))
-                    .foreign_key(&mut owned_by("certifications", "technician_id", "technician_profiles"))
+                    .foreign_key(&mut owned_by(
+                        "certifications",
+                        "technician_id",
+                        "technician_profiles",
+                    ))
                     .take(),
             )
             .await?;
-        manager.create_index(index("certifications", &["technician_id"], false)).await?;
+        manager
+            .create_index(index("certifications", &["technician_id"], false))
+            .await?;
 
         manager
             .create_table(
@@ -99,11 +122,17 @@ impl MigrationTrait for Migration {
                     .col(integer("weekday"))
                     .col(integer("start_minute"))
                     .col(integer("end_minute"))
-                    .foreign_key(&mut owned_by("working_hours", "technician_id", "technician_profiles"))
+                    .foreign_key(&mut owned_by(
+                        "working_hours",
+                        "technician_id",
+                        "technician_profiles",
+                    ))
                     .take(),
             )
             .await?;
-        manager.create_index(index("working_hours", &["technician_id"], false)).await?;
+        manager
+            .create_index(index("working_hours", &["technician_id"], false))
+            .await?;
 
         manager
             .create_table(
@@ -114,11 +143,21 @@ impl MigrationTrait for Migration {
                     .col(integer_null("start_minute"))
                     .col(integer_null("end_minute"))
                     .col(string_null("note"))
-                    .foreign_key(&mut owned_by("availability_exceptions", "technician_id", "technician_profiles"))
+                    .foreign_key(&mut owned_by(
+                        "availability_exceptions",
+                        "technician_id",
+                        "technician_profiles",
+                    ))
                     .take(),
             )
             .await?;
-        manager.create_index(index("availability_exceptions", &["technician_id", "date"], false)).await?;
+        manager
+            .create_index(index(
+                "availability_exceptions",
+                &["technician_id", "date"],
+                false,
+            ))
+            .await?;
 
         manager
             .create_table(
@@ -130,7 +169,13 @@ impl MigrationTrait for Migration {
                     .take(),
             )
             .await?;
-        manager.create_index(index("technician_blocks", &["customer_id", "technician_id"], true)).await?;
+        manager
+            .create_index(index(
+                "technician_blocks",
+                &["customer_id", "technician_id"],
+                true,
+            ))
+            .await?;
 
         manager
             .create_table(
@@ -140,12 +185,20 @@ impl MigrationTrait for Migration {
                     .col(text_null("feedback"))
                     .col(uuid_null("reviewed_by"))
                     .col(timestamp_with_time_zone_null("reviewed_at"))
-                    .foreign_key(&mut owned_by("kyc_submissions", "technician_id", "technician_profiles"))
+                    .foreign_key(&mut owned_by(
+                        "kyc_submissions",
+                        "technician_id",
+                        "technician_profiles",
+                    ))
                     .take(),
             )
             .await?;
-        manager.create_index(index("kyc_submissions", &["status", "created_at"], false)).await?;
-        manager.create_index(index("kyc_submissions", &["technician_id"], false)).await?;
+        manager
+            .create_index(index("kyc_submissions", &["status", "created_at"], false))
+            .await?;
+        manager
+            .create_index(index("kyc_submissions", &["technician_id"], false))
+            .await?;
 
         manager
             .create_table(
@@ -157,12 +210,22 @@ impl MigrationTrait for Migration {
                     .col(string("content_type"))
                     .col(big_integer("size_bytes"))
                     .col(string("sha256"))
-                    .foreign_key(&mut owned_by("kyc_documents", "technician_id", "technician_profiles"))
-                    .foreign_key(&mut owned_by("kyc_documents", "submission_id", "kyc_submissions"))
+                    .foreign_key(&mut owned_by(
+                        "kyc_documents",
+                        "technician_id",
+                        "technician_profiles",
+                    ))
+                    .foreign_key(&mut owned_by(
+                        "kyc_documents",
+                        "submission_id",
+                        "kyc_submissions",
+                    ))
                     .take(),
             )
             .await?;
-        manager.create_index(index("kyc_documents", &["submission_id"], false)).await?;
+        manager
+            .create_index(index("kyc_documents", &["submission_id"], false))
+            .await?;
 
         manager
             .create_table(
@@ -172,14 +235,27 @@ impl MigrationTrait for Migration {
                     .col(string("to_status"))
                     .col(uuid_null("actor_id"))
                     .col(text_null("note"))
-                    .foreign_key(&mut owned_by("kyc_events", "technician_id", "technician_profiles"))
+                    .foreign_key(&mut owned_by(
+                        "kyc_events",
+                        "technician_id",
+                        "technician_profiles",
+                    ))
                     .take(),
             )
             .await?;
-        manager.create_index(index("kyc_events", &["technician_id"], false)).await?;
+        manager
+            .create_index(index("kyc_events", &["technician_id"], false))
+            .await?;
 
         manager
-            .create_table(Table::create().table("settings").col(string("key").primary_key()).col(text("value")).col(timestamp_with_time_zone("updated_at")).take())
+            .create_table(
+                Table::create()
+                    .table("settings")
+                    .col(string("key").primary_key())
+                    .col(text("value"))
+                    .col(timestamp_with_time_zone("updated_at"))
+                    .take(),
+            )
             .await?;
         manager
             .create_table(
@@ -206,7 +282,9 @@ impl MigrationTrait for Migration {
             "technician_profiles",
             "service_categories",
         ] {
-            manager.drop_table(Table::drop().table(table).take()).await?;
+            manager
+                .drop_table(Table::drop().table(table).take())
+                .await?;
         }
         Ok(())
     }

@@ -6,4 +6,6 @@ pub mod booking_state;
 pub mod cancellation;
 pub mod geo;
 pub mod matching;
+pub mod money;
 pub mod pricing;
+pub mod schedule;

@@ -2,7 +2,7 @@
 
 use crate::services::pagination::{Slice, encode_cursor};
 use async_graphql::connection::{Connection, Edge};
-use async_graphql::{InputObject, OutputType};
+use async_graphql::{InputObject, OutputType, SimpleObject};
 use uuid::Uuid;
 
 #[derive(InputObject, Clone, Copy, Debug)]
@@ -15,6 +15,25 @@ pub struct LatLngInput {
 pub struct MoneyInput {
     pub amount_minor: i64,
     pub currency: String,
+}
+
+/// An amount in integer minor units of an ISO 4217 currency, with a display string.
+#[derive(SimpleObject, Clone, Debug, PartialEq)]
+pub struct Money {
+    pub amount_minor: i64,
+    pub currency: String,
+    /// For people, by the currency's convention: `KSh 1,234.00`, `₹1,23,456.00`.
+    pub formatted: String,
+}
+
+impl Money {
+    pub fn new(amount_minor: i64, currency: &str) -> Money {
+        Money {
+            amount_minor,
+            currency: currency.to_string(),
+            formatted: crate::domain::money::format(amount_minor, currency),
+        }
+    }
 }
 
 /// Builds a Relay connection from a keyset page; each node's cursor is its own id.

@@ -11,27 +11,42 @@ pub enum Kind {
     Notification,
     LoginEvent,
     Address,
+    KycSubmission,
+    KycDocument,
+    Technician,
+    ServiceCategory,
+    AvailabilityException,
 }
 
 impl Kind {
+    const ALL: [Kind; 9] = [
+        Kind::User,
+        Kind::Notification,
+        Kind::LoginEvent,
+        Kind::Address,
+        Kind::KycSubmission,
+        Kind::KycDocument,
+        Kind::Technician,
+        Kind::ServiceCategory,
+        Kind::AvailabilityException,
+    ];
+
     fn as_str(self) -> &'static str {
         match self {
             Kind::User => "User",
             Kind::Notification => "Notification",
             Kind::LoginEvent => "LoginEvent",
             Kind::Address => "Address",
+            Kind::KycSubmission => "KycSubmission",
+            Kind::KycDocument => "KycDocument",
+            Kind::Technician => "Technician",
+            Kind::ServiceCategory => "ServiceCategory",
+            Kind::AvailabilityException => "AvailabilityException",
         }
     }
 
     fn parse(raw: &str) -> Option<Kind> {
-        [
-            Kind::User,
-            Kind::Notification,
-            Kind::LoginEvent,
-            Kind::Address,
-        ]
-        .into_iter()
-        .find(|k| k.as_str() == raw)
+        Self::ALL.into_iter().find(|k| k.as_str() == raw)
     }
 }
 

@@ -6,8 +6,13 @@ pub mod common;
 pub mod context;
 pub mod extensions;
 pub mod ids;
+pub mod kyc;
+pub mod loaders;
+pub mod matching;
 pub mod node;
 pub mod notifications;
+pub mod technician_types;
+pub mod technicians;
 
 use crate::config::Config;
 use crate::metrics::Metrics;
@@ -18,6 +23,9 @@ use async_graphql::{MergedObject, MergedSubscription, Schema};
 pub struct QueryRoot(
     accounts::AccountQuery,
     notifications::NotificationQuery,
+    kyc::KycQuery,
+    technicians::TechnicianQuery,
+    matching::MatchingQuery,
     node::NodeQuery,
 );
 
@@ -25,6 +33,9 @@ pub struct QueryRoot(
 pub struct MutationRoot(
     accounts::AccountMutation,
     notifications::NotificationMutation,
+    kyc::KycMutation,
+    technicians::TechnicianMutation,
+    matching::MatchingMutation,
 );
 
 #[derive(MergedSubscription, Default)]

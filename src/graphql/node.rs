@@ -3,10 +3,13 @@
 use super::account_types::{Address, LoginEvent, User};
 use super::context::{services, viewer};
 use super::ids::{self, Kind};
+use super::kyc::{KycDocument, KycSubmission};
 use super::notifications::Notification;
-use crate::db::entities::{address, login_attempt};
+use super::technician_types::{AvailabilityException, ServiceCategory, Technician};
+use super::technicians::technician_view;
+use crate::db::entities::{address, availability_exception, login_attempt};
 use crate::error::AppError;
-use crate::services::{Viewer, accounts, notifications};
+use crate::services::{Viewer, accounts, catalogue, kyc, notifications};
 use async_graphql::{Context, ID, Interface, Object, Result};
 use sea_orm::EntityTrait;
 use uuid::Uuid;
@@ -17,7 +20,12 @@ pub enum Node {
     User(User),
     Notification(Notification),
     LoginEvent(LoginEvent),
+    Technician(Technician),
+    ServiceCategory(ServiceCategory),
+    AvailabilityException(AvailabilityException),
     Address(Address),
+    KycSubmission(KycSubmission),
+    KycDocument(KycDocument),
 }
 
 /// Owners see their own objects, staff see accounts; for anyone else the object does not exist.
@@ -54,6 +62,22 @@ impl NodeQuery {
                 .await?
                 .filter(|a| visible(&viewer, a.user_id, true))
                 .map(|a| Node::Address(Address(a))),
+            // KYC records: their technician and staff, the same rule as kycDocument.
+            Kind::KycSubmission => kyc::find_submission(services(ctx), &viewer, uuid)
+                .await?
+                .map(|s| Node::KycSubmission(KycSubmission(s))),
+            Kind::KycDocument => kyc::find_document(services(ctx), &viewer, uuid)
+                .await?
+                .map(|d| Node::KycDocument(KycDocument(d))),
+            Kind::Technician => technician_view(ctx, uuid).await?.map(Node::Technician),
+            Kind::ServiceCategory => catalogue::find(db, uuid)
+                .await?
+                .map(|c| Node::ServiceCategory(ServiceCategory(c))),
+            Kind::AvailabilityException => availability_exception::Entity::find_by_id(uuid)
+                .one(db)
+                .await?
+                .filter(|e| visible(&viewer, e.technician_id, true))
+                .map(|e| Node::AvailabilityException(AvailabilityException(e))),
         };
         Ok(node.ok_or_else(not_found)?)
     }

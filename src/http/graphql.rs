@@ -1,15 +1,23 @@
-//! GraphQL over HTTP: POST with JSON (single or batched), GET for queries and the GraphiQL page, status codes by the spec.
+//! GraphQL over HTTP: POST with JSON (single or batched) or multipart uploads, GET for queries and the GraphiQL page, status codes by the spec.
 
-use super::{HttpState, MAX_BATCH, graphiql, request_id};
+use super::{
+    HttpState, MAX_BATCH, MAX_BODY_BYTES, MAX_UPLOAD_BODY_BYTES, MAX_UPLOAD_FILE_BYTES,
+    MAX_UPLOAD_FILES, graphiql, request_id,
+};
 use crate::error::REQUEST_ID;
 use crate::graphql::context::RequestAuth;
 use crate::services::sessions::ClientInfo;
+use crate::services::storage::MAX_DOCUMENT_BYTES;
+use async_graphql::http::MultipartOptions;
 use async_graphql::parser::types::OperationType;
-use async_graphql::{BatchRequest, BatchResponse, Request, Response as GqlResponse, ServerError};
-use axum::body::Bytes;
+use async_graphql::{
+    BatchRequest, BatchResponse, ParseRequestError, Request, Response as GqlResponse, ServerError,
+};
+use axum::body::{Body, Bytes};
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
+use http_body_util::{BodyExt, LengthLimitError, Limited};
 use std::net::SocketAddr;
 
 const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
@@ -53,11 +61,12 @@ fn with_auth(
     let bearer = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
-    request.data(RequestAuth::from_bearer(
+    let request = request.data(RequestAuth::from_bearer(
         bearer,
         &state.services,
         client_info(headers, peer),
-    ))
+    ));
+    crate::graphql::loaders::attach(request, &state.services)
 }
 
 /// An error before anything ran (bad JSON, too big a batch), shaped as a GraphQL response.
@@ -114,34 +123,117 @@ async fn execute(
     json_response(status_for(&response, flavour), &response, flavour)
 }
 
+/// Reads at most `limit` bytes of body; a larger one is refused with 413 without reading it all.
+async fn read_body(
+    headers: &HeaderMap,
+    body: Body,
+    limit: usize,
+    flavour: Flavour,
+) -> Result<Bytes, Response> {
+    let too_large = || {
+        request_error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            &format!(
+                "the request body is larger than {} MB",
+                limit / (1024 * 1024)
+            ),
+            flavour,
+        )
+    };
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|length| length > limit as u64) {
+        return Err(too_large());
+    }
+    match Limited::new(body, limit).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(e) if e.is::<LengthLimitError>() => Err(too_large()),
+        Err(_) => Err(request_error(
+            StatusCode::BAD_REQUEST,
+            "the request body could not be read",
+            flavour,
+        )),
+    }
+}
+
+/// Parses a GraphQL multipart request (operations, map, then the files) with per-file limits.
+async fn parse_multipart(
+    content_type: &str,
+    body: &[u8],
+    flavour: Flavour,
+) -> Result<BatchRequest, Response> {
+    let options = MultipartOptions::default()
+        .max_file_size(MAX_UPLOAD_FILE_BYTES)
+        .max_num_files(MAX_UPLOAD_FILES);
+    async_graphql::http::receive_batch_body(Some(content_type), body, options)
+        .await
+        .map_err(|e| match e {
+            ParseRequestError::PayloadTooLarge => request_error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                &format!(
+                    "an uploaded file is too large; at most {MAX_UPLOAD_FILES} files of {} MB each",
+                    MAX_DOCUMENT_BYTES / (1024 * 1024)
+                ),
+                flavour,
+            ),
+            other => request_error(
+                StatusCode::BAD_REQUEST,
+                &format!("not a GraphQL multipart request: {other}"),
+                flavour,
+            ),
+        })
+}
+
 pub async fn post_graphql(
     State(state): State<HttpState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Response {
     let flavour = flavour(&headers);
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    if !content_type.starts_with("application/json")
+    // Uploads follow the GraphQL multipart request spec. Tokens travel in the Authorization header,
+    // never in cookies, so a cross-site form cannot submit one on a signed-in user's behalf.
+    let multipart = content_type.starts_with("multipart/form-data");
+    if !multipart
+        && !content_type.starts_with("application/json")
         && !content_type.starts_with(GRAPHQL_RESPONSE_JSON)
     {
         return request_error(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "send GraphQL requests as application/json",
+            "send GraphQL requests as application/json (or multipart/form-data with files)",
             flavour,
         );
     }
-    let batch: BatchRequest = match serde_json::from_slice(&body) {
-        Ok(batch) => batch,
-        Err(_) => {
-            return request_error(
-                StatusCode::BAD_REQUEST,
-                "the body is not a GraphQL request in JSON",
-                flavour,
-            );
+    let limit = if multipart {
+        MAX_UPLOAD_BODY_BYTES
+    } else {
+        MAX_BODY_BYTES
+    };
+    let body = match read_body(&headers, body, limit, flavour).await {
+        Ok(body) => body,
+        Err(refusal) => return refusal,
+    };
+    let batch: BatchRequest = if multipart {
+        match parse_multipart(content_type, &body, flavour).await {
+            Ok(batch) => batch,
+            Err(refusal) => return refusal,
+        }
+    } else {
+        match serde_json::from_slice(&body) {
+            Ok(batch) => batch,
+            Err(_) => {
+                return request_error(
+                    StatusCode::BAD_REQUEST,
+                    "the body is not a GraphQL request in JSON",
+                    flavour,
+                );
+            }
         }
     };
     let batch = match batch {

@@ -101,6 +101,7 @@ async fn serve(
             initialised.store(true, Ordering::SeqCst);
             let mut data = Data::default();
             data.insert(auth);
+            data.insert(crate::graphql::loaders::technician_loader(&services, false));
             Ok(data)
         }
     };

@@ -6,12 +6,18 @@ use uuid::Uuid;
 pub enum Topic {
     /// New in-app notifications for one user.
     UserNotifications(Uuid),
+    /// A technician's matching facts changed (profile, availability, hours); replicas reload them.
+    TechnicianDirectory,
+    /// Live technician positions, for every replica's matching directory.
+    TechnicianPositions,
 }
 
 impl Topic {
     pub fn key(&self) -> String {
         match self {
             Topic::UserNotifications(user) => format!("user.{user}.notifications"),
+            Topic::TechnicianDirectory => "technicians.directory".into(),
+            Topic::TechnicianPositions => "technicians.positions".into(),
         }
     }
 }

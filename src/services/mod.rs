@@ -1,15 +1,22 @@
 //! Use cases: load, decide with domain rules, persist in one transaction, commit, then publish and notify.
 
 pub mod accounts;
+pub mod catalogue;
 pub mod clock;
 pub mod codes;
 pub mod credentials;
+pub mod demo;
+pub mod kyc;
+pub mod matching;
+pub mod matching_index;
 pub mod notifications;
 pub mod pagination;
 pub mod passwords;
 pub mod sessions;
-pub mod technicians;
+pub mod storage;
 pub mod technician_index;
+pub mod technician_profiles;
+pub mod technicians;
 pub mod tokens;
 pub mod totp;
 pub mod viewer;
@@ -33,6 +40,10 @@ pub struct Services {
     pub mailer: Arc<dyn Mailer>,
     pub clock: Clock,
     pub tokens: Arc<tokens::TokenKeys>,
+    /// Uploaded files (KYC documents): a local directory or an S3-compatible bucket.
+    pub storage: Arc<dyn object_store::ObjectStore>,
+    /// This replica's in-memory directory of matchable technicians.
+    pub matching: Arc<matching_index::MatchingIndex>,
 }
 
 /// Work that must wait until the transaction has committed.

@@ -21,6 +21,9 @@ pub enum Kind {
     PasswordChanged,
     NewSignIn,
     TwoFactorChanged,
+    KycSubmitted,
+    KycApproved,
+    KycRejected,
 }
 
 impl Kind {
@@ -30,6 +33,9 @@ impl Kind {
             Kind::PasswordChanged => "PASSWORD_CHANGED",
             Kind::NewSignIn => "NEW_SIGN_IN",
             Kind::TwoFactorChanged => "TWO_FACTOR_CHANGED",
+            Kind::KycSubmitted => "KYC_SUBMITTED",
+            Kind::KycApproved => "KYC_APPROVED",
+            Kind::KycRejected => "KYC_REJECTED",
         }
     }
 }

@@ -147,3 +147,36 @@ async fn migrations_roll_back_one_at_a_time_and_reapply() {
     let (_, status, _) = run(fundi(&backend).args(["migrate", "status"]));
     assert!(!status.contains("pending"), "{status}");
 }
+
+#[tokio::test]
+async fn seed_demo_fills_an_empty_database_once() {
+    let backend = Arc::new(Backend::new().await);
+    let (ok, stdout, stderr) = run(fundi(&backend).args(["seed", "--demo"]));
+    assert!(ok, "{stderr}");
+    let customer = stdout
+        .split_whitespace()
+        .find(|w| w.starts_with("customer01+"))
+        .expect("demo logins printed")
+        .to_string();
+    let (ok, _, stderr) = run(fundi(&backend).args(["seed", "--demo"]));
+    assert!(!ok, "a second run is refused");
+    assert!(stderr.contains("--force"), "{stderr}");
+    let s = TestServer::start_on(backend, Options::default()).await;
+    let login = s
+        .login(&customer, fundi::services::demo::DEMO_PASSWORD)
+        .await;
+    let session = crate::support::Session::from_payload(&login["data"]["login"]);
+    let found = crate::fixtures::matches(
+        &s,
+        &session,
+        crate::fixtures::NAIROBI,
+        serde_json::json!({"first": 50}),
+    )
+    .await;
+    assert!(!found.is_empty(), "demo technicians are matchable");
+    assert_eq!(
+        s.services().matching.len(),
+        200,
+        "two in three demo technicians are available"
+    );
+}

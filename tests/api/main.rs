@@ -2,11 +2,15 @@
 
 mod accounts;
 mod cli;
+mod fixtures;
 mod http;
+mod kyc;
+mod matching;
 mod notifications;
 mod redis;
 mod sessions;
 mod support;
+mod technicians;
 mod two_factor;
 mod verification;
 mod websocket;

@@ -83,3 +83,62 @@ async fn events_committed_while_redis_is_down_arrive_when_it_returns() {
         "{payload}"
     );
 }
+
+#[tokio::test]
+#[ignore = "needs FUNDI_TEST_REDIS_URL: two server instances sharing one Redis"]
+async fn a_position_update_on_one_instance_reaches_matching_on_another() {
+    use crate::fixtures::*;
+    let redis = require_redis();
+    let backend = Arc::new(Backend::new().await);
+    let prefix = format!("fundi-test-{}", uuid::Uuid::now_v7().simple());
+    let options = || Options {
+        redis_url: Some(redis.clone()),
+        channel_prefix: prefix.clone(),
+        extra: Vec::new(),
+    };
+    let a = TestServer::start_on(backend.clone(), options()).await;
+    let b = TestServer::start_on(backend.clone(), options()).await;
+    let tech = ready(
+        &a,
+        "roaming@example.com",
+        north_of(NAIROBI, 30.0),
+        serde_json::json!({"serviceRadiusKm": 50.0}),
+    )
+    .await;
+    let customer = b.register("watcher@example.com").await;
+    // B learns of the technician through the directory event A published when they went available.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while b.services().matching.get(tech.uuid).is_none() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "directory change never reached the other instance"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        matches(&b, &customer, NAIROBI, serde_json::json!({"radiusKm": 5.0}))
+            .await
+            .is_empty()
+    );
+    let moved =
+        "mutation($lat: Float!, $lng: Float!) { updateLocation(lat: $lat, lng: $lng) { id } }";
+    a.ok(
+        tech.session.token(),
+        moved,
+        serde_json::json!({"lat": NAIROBI.0, "lng": NAIROBI.1}),
+    )
+    .await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let found =
+            ids(&matches(&b, &customer, NAIROBI, serde_json::json!({"radiusKm": 5.0})).await);
+        if found == vec![tech.id.clone()] {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the position never reached the other instance"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
