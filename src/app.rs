@@ -65,6 +65,7 @@ pub async fn build_services(
         matching: Arc::new(matching),
     };
     crate::services::matching::spawn_listener(services.clone(), shutdown.clone());
+    crate::services::booking_worker::spawn(services.clone(), shutdown.clone());
     Ok(services)
 }
 

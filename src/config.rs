@@ -123,6 +123,56 @@ pub const SETTINGS: &[Setting] = &[
         default: "(unset)",
         help: "S3 secret access key, set together with FUNDI_S3_ACCESS_KEY_ID",
     },
+    Setting {
+        var: "FUNDI_OFFER_EXPIRY_ASAP_SECONDS",
+        default: "120",
+        help: "how long a technician has to answer an offer for an as-soon-as-possible job",
+    },
+    Setting {
+        var: "FUNDI_OFFER_EXPIRY_SCHEDULED_SECONDS",
+        default: "1800",
+        help: "how long a technician has to answer an offer for a scheduled job",
+    },
+    Setting {
+        var: "FUNDI_DISPATCH_CANDIDATES",
+        default: "5",
+        help: "how many technicians automatic dispatch offers a job to, one at a time",
+    },
+    Setting {
+        var: "FUNDI_AUTO_VERIFY_HOURS",
+        default: "48",
+        help: "a completed job the customer has not verified is verified by the system after this",
+    },
+    Setting {
+        var: "FUNDI_SURGE_HIGH_BP",
+        default: "1000",
+        help: "surge for HIGH priority, in basis points (1000 = 10%)",
+    },
+    Setting {
+        var: "FUNDI_SURGE_URGENT_BP",
+        default: "2000",
+        help: "surge for URGENT priority, in basis points",
+    },
+    Setting {
+        var: "FUNDI_PLATFORM_FEE_BP",
+        default: "1500",
+        help: "platform's share of the job price, in basis points (the technician gets the rest)",
+    },
+    Setting {
+        var: "FUNDI_TAX_BP",
+        default: "0",
+        help: "tax (GST/VAT) on the job price, in basis points",
+    },
+    Setting {
+        var: "FUNDI_DEPOSIT_BP",
+        default: "2000",
+        help: "deposit held in escrow, in basis points of the total (0 disables)",
+    },
+    Setting {
+        var: "FUNDI_CANCELLATION_TIERS",
+        default: "86400:0,21600:2500,7200:5000,0:7500",
+        help: "cancellation fee after acceptance: seconds-left-more-than:basis-points, longest first",
+    },
 ];
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -164,6 +214,7 @@ pub struct Config {
     pub cors_origins: Vec<String>,
     pub max_query_depth: usize,
     pub max_query_complexity: usize,
+    pub bookings: BookingSettings,
     /// Where uploaded files go: an S3-compatible bucket, or (None) the local data directory.
     pub s3: Option<S3Config>,
 }
@@ -304,6 +355,7 @@ impl Config {
                 10..=100_000,
             )? as usize,
             s3,
+            bookings: BookingSettings::from_lookup(&lookup)?,
         })
     }
 
@@ -314,6 +366,94 @@ impl Config {
     pub fn jwt_secret_bytes(&self) -> &[u8] {
         self.jwt_secret.expose_secret().as_bytes()
     }
+}
+
+/// Dispatch, timing and pricing rules for bookings; every number from the product's rules is a setting.
+#[derive(Clone, Debug)]
+pub struct BookingSettings {
+    pub offer_expiry_asap_secs: i64,
+    pub offer_expiry_scheduled_secs: i64,
+    pub dispatch_candidates: usize,
+    pub auto_verify_secs: i64,
+    pub pricing: crate::domain::pricing::PricingPolicy,
+    pub cancellation: crate::domain::cancellation::CancellationPolicy,
+}
+
+impl BookingSettings {
+    fn from_lookup(lookup: &impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let bp = |var: &'static str, default: u64| {
+            parse_num(lookup, var, default, 0..=10_000).map(|v| v as u32)
+        };
+        let pricing = crate::domain::pricing::PricingPolicy {
+            high_surge_bp: bp("FUNDI_SURGE_HIGH_BP", 1000)?,
+            urgent_surge_bp: bp("FUNDI_SURGE_URGENT_BP", 2000)?,
+            platform_fee_bp: bp("FUNDI_PLATFORM_FEE_BP", 1500)?,
+            tax_bp: bp("FUNDI_TAX_BP", 0)?,
+            deposit_bp: bp("FUNDI_DEPOSIT_BP", 2000)?,
+        };
+        pricing
+            .validate()
+            .map_err(|e| err("FUNDI_PLATFORM_FEE_BP", format!("{e:?}")))?;
+        Ok(BookingSettings {
+            offer_expiry_asap_secs: parse_num(
+                lookup,
+                "FUNDI_OFFER_EXPIRY_ASAP_SECONDS",
+                120,
+                10..=86_400,
+            )? as i64,
+            offer_expiry_scheduled_secs: parse_num(
+                lookup,
+                "FUNDI_OFFER_EXPIRY_SCHEDULED_SECONDS",
+                1800,
+                10..=604_800,
+            )? as i64,
+            dispatch_candidates: parse_num(lookup, "FUNDI_DISPATCH_CANDIDATES", 5, 1..=50)?
+                as usize,
+            auto_verify_secs: 3600
+                * parse_num(lookup, "FUNDI_AUTO_VERIFY_HOURS", 48, 1..=720)? as i64,
+            pricing,
+            cancellation: parse_tiers(lookup("FUNDI_CANCELLATION_TIERS").as_deref())?,
+        })
+    }
+}
+
+fn parse_tiers(
+    raw: Option<&str>,
+) -> Result<crate::domain::cancellation::CancellationPolicy, ConfigError> {
+    use crate::domain::cancellation::{CancellationPolicy, FeeTier};
+    let Some(raw) = raw else {
+        return Ok(CancellationPolicy::default());
+    };
+    let bad = || {
+        err(
+            "FUNDI_CANCELLATION_TIERS",
+            "expected seconds:basis-points pairs, longest first, ending with 0:bp",
+        )
+    };
+    let mut pairs = Vec::new();
+    for part in raw.split(',') {
+        let (secs, bp) = part.trim().split_once(':').ok_or_else(bad)?;
+        pairs.push((
+            secs.trim().parse::<i64>().map_err(|_| bad())?,
+            bp.trim().parse::<u32>().map_err(|_| bad())?,
+        ));
+    }
+    let (last_secs, otherwise) = pairs.pop().ok_or_else(bad)?;
+    if last_secs != 0 {
+        return Err(bad());
+    }
+    let policy = CancellationPolicy {
+        tiers: pairs
+            .into_iter()
+            .map(|(more_than_secs, fee_bp)| FeeTier {
+                more_than_secs,
+                fee_bp,
+            })
+            .collect(),
+        otherwise_fee_bp: otherwise,
+    };
+    policy.validate().map_err(|_| bad())?;
+    Ok(policy)
 }
 
 /// The S3 settings, present only when a bucket is named. Keys come in pairs, and settings without a

@@ -7,6 +7,7 @@ mod m20261123_000001_create_accounts;
 mod m20261123_000002_create_notifications;
 mod m20261123_000003_create_outbox;
 mod m20261123_000004_create_technicians;
+mod m20261123_000005_create_bookings;
 
 pub struct Migrator;
 
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000002_create_notifications::Migration),
             Box::new(m20261123_000003_create_outbox::Migration),
             Box::new(m20261123_000004_create_technicians::Migration),
+            Box::new(m20261123_000005_create_bookings::Migration),
         ]
     }
 }

@@ -16,10 +16,12 @@ pub enum Kind {
     Technician,
     ServiceCategory,
     AvailabilityException,
+    Booking,
+    Quote,
 }
 
 impl Kind {
-    const ALL: [Kind; 9] = [
+    const ALL: [Kind; 11] = [
         Kind::User,
         Kind::Notification,
         Kind::LoginEvent,
@@ -29,6 +31,8 @@ impl Kind {
         Kind::Technician,
         Kind::ServiceCategory,
         Kind::AvailabilityException,
+        Kind::Booking,
+        Kind::Quote,
     ];
 
     fn as_str(self) -> &'static str {
@@ -42,6 +46,8 @@ impl Kind {
             Kind::Technician => "Technician",
             Kind::ServiceCategory => "ServiceCategory",
             Kind::AvailabilityException => "AvailabilityException",
+            Kind::Booking => "Booking",
+            Kind::Quote => "Quote",
         }
     }
 

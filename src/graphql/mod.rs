@@ -2,6 +2,9 @@
 
 pub mod account_types;
 pub mod accounts;
+pub mod booking_extras;
+pub mod booking_types;
+pub mod bookings;
 pub mod common;
 pub mod context;
 pub mod extensions;
@@ -26,6 +29,8 @@ pub struct QueryRoot(
     kyc::KycQuery,
     technicians::TechnicianQuery,
     matching::MatchingQuery,
+    bookings::BookingQuery,
+    booking_extras::BookingExtrasQuery,
     node::NodeQuery,
 );
 
@@ -36,10 +41,15 @@ pub struct MutationRoot(
     kyc::KycMutation,
     technicians::TechnicianMutation,
     matching::MatchingMutation,
+    bookings::BookingMutation,
+    booking_extras::BookingExtrasMutation,
 );
 
 #[derive(MergedSubscription, Default)]
-pub struct SubscriptionRoot(notifications::NotificationSubscription);
+pub struct SubscriptionRoot(
+    notifications::NotificationSubscription,
+    bookings::BookingSubscription,
+);
 
 pub type FundiSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
 

@@ -1,6 +1,8 @@
 //! The Relay `Node` interface and `node(id)`, which authorizes like every other path to an object.
 
 use super::account_types::{Address, LoginEvent, User};
+use super::booking_extras::Quote;
+use super::booking_types::Booking;
 use super::context::{services, viewer};
 use super::ids::{self, Kind};
 use super::kyc::{KycDocument, KycSubmission};
@@ -9,7 +11,7 @@ use super::technician_types::{AvailabilityException, ServiceCategory, Technician
 use super::technicians::technician_view;
 use crate::db::entities::{address, availability_exception, login_attempt};
 use crate::error::AppError;
-use crate::services::{Viewer, accounts, catalogue, kyc, notifications};
+use crate::services::{Viewer, accounts, bookings, catalogue, kyc, notifications, quotes};
 use async_graphql::{Context, ID, Interface, Object, Result};
 use sea_orm::EntityTrait;
 use uuid::Uuid;
@@ -23,6 +25,8 @@ pub enum Node {
     Technician(Technician),
     ServiceCategory(ServiceCategory),
     AvailabilityException(AvailabilityException),
+    Booking(Booking),
+    Quote(Quote),
     Address(Address),
     KycSubmission(KycSubmission),
     KycDocument(KycDocument),
@@ -78,6 +82,11 @@ impl NodeQuery {
                 .await?
                 .filter(|e| visible(&viewer, e.technician_id, true))
                 .map(|e| Node::AvailabilityException(AvailabilityException(e))),
+            Kind::Booking => bookings::visible(services(ctx), &viewer, uuid)
+                .await
+                .ok()
+                .map(|b| Node::Booking(Booking(b))),
+            Kind::Quote => quotes::visible(services(ctx), &viewer, uuid).await.ok().map(|q| Node::Quote(Quote(q))),
         };
         Ok(node.ok_or_else(not_found)?)
     }

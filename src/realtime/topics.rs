@@ -10,6 +10,10 @@ pub enum Topic {
     TechnicianDirectory,
     /// Live technician positions, for every replica's matching directory.
     TechnicianPositions,
+    /// Every change to one booking, in order.
+    Booking(Uuid),
+    /// New job offers for one technician.
+    TechnicianOffers(Uuid),
 }
 
 impl Topic {
@@ -18,6 +22,8 @@ impl Topic {
             Topic::UserNotifications(user) => format!("user.{user}.notifications"),
             Topic::TechnicianDirectory => "technicians.directory".into(),
             Topic::TechnicianPositions => "technicians.positions".into(),
+            Topic::Booking(booking) => format!("booking.{booking}"),
+            Topic::TechnicianOffers(technician) => format!("technician.{technician}.offers"),
         }
     }
 }

@@ -11,7 +11,7 @@ use crate::db::entities::{
 use crate::domain::account::Role;
 use crate::domain::geo::{DEFAULT_MINUTES_PER_KM, eta_minutes, validate_lat_lng};
 use crate::domain::matching::{MatchFacts, MatchScore, Weights, score};
-use crate::domain::pricing::{PricingPolicy, Priority, apply_bp};
+use crate::domain::pricing::{Priority, apply_bp};
 use crate::domain::schedule::{Exception, ExceptionKind, Interval, works_at};
 use crate::error::{AppError, AppResult};
 use crate::realtime::{BusMessage, SubscriptionItem, Topic, outbox};
@@ -441,30 +441,63 @@ pub async fn match_technicians(
         None => None,
     };
     let category = catalogue::active_by_slug(&services.db, &request.category, "category").await?;
-    let weights = match customer_weights(&services.db, viewer.user_id).await? {
+    let search = Search {
+        customer: viewer.user_id,
+        category: category.id,
+        point: (lat, lng),
+        radius_km: radius,
+        priority: request.priority,
+        budget,
+        preferred_start: request.preferred_start,
+        first: first as usize,
+    };
+    rank(services, &search, &HashSet::new()).await
+}
+
+/// What to rank technicians for: a customer's job at a point.
+pub struct Search {
+    pub customer: Uuid,
+    pub category: Uuid,
+    pub point: (f64, f64),
+    pub radius_km: f64,
+    pub priority: Priority,
+    pub budget: Option<(i64, String)>,
+    pub preferred_start: Option<DateTime<Utc>>,
+    pub first: usize,
+}
+
+/// Scores the nearest candidates and returns the best, skipping blocked and `exclude`d technicians.
+/// Shared by `matchTechnicians` and automatic dispatch, so both rank alike.
+pub async fn rank(
+    services: &Services,
+    search: &Search,
+    exclude: &HashSet<Uuid>,
+) -> AppResult<Vec<TechnicianMatch>> {
+    let weights = match customer_weights(&services.db, search.customer).await? {
         Some(own) => own,
         None => platform_weights(&services.db).await?,
     };
     let blocked: HashSet<Uuid> = technician_block::Entity::find()
-        .filter(technician_block::Column::CustomerId.eq(viewer.user_id))
+        .filter(technician_block::Column::CustomerId.eq(search.customer))
         .all(&services.db)
         .await?
         .into_iter()
         .map(|b| b.technician_id)
         .collect();
     let now = services.clock.now();
+    let surge = services.config.bookings.pricing.surge_bp(search.priority);
     // Rank nearest-first from the spatial index, then score only those candidates.
-    let pool = (first as usize * 5).max(100);
+    let pool = (search.first * 5).max(100);
     let mut matches: Vec<TechnicianMatch> = services
         .matching
-        .near((lat, lng), radius, category.id, pool, now)
+        .near(search.point, search.radius_km, search.category, pool, now)
         .into_iter()
-        .filter(|(c, _)| !blocked.contains(&c.id))
+        .filter(|(c, _)| !blocked.contains(&c.id) && !exclude.contains(&c.id))
         .map(|(c, distance_km)| {
             let years_in_category = c
                 .skills
                 .iter()
-                .find(|(id, _)| *id == category.id)
+                .find(|(id, _)| *id == search.category)
                 .map_or(0, |(_, y)| *y);
             let facts = MatchFacts {
                 has_skill: true,
@@ -472,15 +505,14 @@ pub async fn match_technicians(
                 distance_km,
                 service_radius_km: c.service_radius_km,
                 available_now: true,
-                works_at_preferred_start: request
-                    .preferred_start
-                    .map(|at| works_at_instant(&c, at)),
+                works_at_preferred_start: search.preferred_start.map(|at| works_at_instant(&c, at)),
                 rating_average: c.rating_average,
                 rating_count: c.rating_count,
                 years_of_experience: c.years_of_experience,
-                // A budget in another currency says nothing about this rate.
                 hourly_rate_minor: c.hourly_rate_minor,
-                budget_minor: budget
+                // A budget in another currency says nothing about this rate.
+                budget_minor: search
+                    .budget
                     .as_ref()
                     .filter(|(_, cur)| *cur == c.currency)
                     .map(|(amount, _)| *amount),
@@ -489,7 +521,6 @@ pub async fn match_technicians(
                 hired_before: false,
                 favourited: false,
             };
-            let surge = PricingPolicy::default().surge_bp(request.priority);
             let quoted = c.hourly_rate_minor + apply_bp(c.hourly_rate_minor, surge).unwrap_or(0);
             TechnicianMatch {
                 technician_id: c.id,
@@ -506,6 +537,6 @@ pub async fn match_technicians(
             .total_cmp(&a.score.total)
             .then(a.distance_km.total_cmp(&b.distance_km))
     });
-    matches.truncate(first as usize);
+    matches.truncate(search.first);
     Ok(matches)
 }

@@ -1,17 +1,25 @@
 //! Use cases: load, decide with domain rules, persist in one transaction, commit, then publish and notify.
 
 pub mod accounts;
+pub mod booking_flow;
+pub mod booking_worker;
+pub mod bookings;
 pub mod catalogue;
 pub mod clock;
 pub mod codes;
 pub mod credentials;
+pub mod dashboards;
 pub mod demo;
+pub mod dispatch;
+pub mod disputes;
 pub mod kyc;
 pub mod matching;
 pub mod matching_index;
 pub mod notifications;
 pub mod pagination;
 pub mod passwords;
+pub mod quotes;
+pub mod reschedule;
 pub mod sessions;
 pub mod storage;
 pub mod technician_index;

@@ -24,6 +24,8 @@ pub enum Kind {
     KycSubmitted,
     KycApproved,
     KycRejected,
+    BookingUpdate,
+    QuoteUpdate,
 }
 
 impl Kind {
@@ -36,6 +38,8 @@ impl Kind {
             Kind::KycSubmitted => "KYC_SUBMITTED",
             Kind::KycApproved => "KYC_APPROVED",
             Kind::KycRejected => "KYC_REJECTED",
+            Kind::BookingUpdate => "BOOKING_UPDATE",
+            Kind::QuoteUpdate => "QUOTE_UPDATE",
         }
     }
 }

@@ -1,6 +1,8 @@
 //! Integration tests: each starts the real server on 127.0.0.1:0 with its own database and talks HTTP and WebSocket to it.
 
 mod accounts;
+mod booking_extras;
+mod bookings;
 mod cli;
 mod fixtures;
 mod http;

@@ -1,0 +1,282 @@
+//! Booking extras: quotes, rescheduling, disputes, and the customer's and technician's dashboards.
+
+use super::booking_types::Booking;
+use super::common::{Money, MoneyInput};
+use super::context::{services, viewer};
+use super::ids::{self, Kind};
+use crate::db::entities::{dispute, quote};
+use crate::services::quotes::{self, Decision, LineItemInput, NewQuote};
+use crate::services::{dashboards, disputes, reschedule};
+use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject};
+use chrono::{DateTime, Utc};
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+pub enum QuoteLineKind {
+    Labour,
+    Material,
+    Fee,
+}
+
+impl QuoteLineKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            QuoteLineKind::Labour => "LABOUR",
+            QuoteLineKind::Material => "MATERIAL",
+            QuoteLineKind::Fee => "FEE",
+        }
+    }
+}
+
+#[derive(InputObject)]
+pub struct QuoteLineItemInput {
+    pub kind: QuoteLineKind,
+    pub description: String,
+    /// 1 to 1000.
+    pub quantity: i32,
+    /// In the booking's currency; zero is allowed (a free part), negative is not.
+    pub unit_price: MoneyInput,
+}
+
+#[derive(InputObject)]
+pub struct QuoteInput {
+    /// 1 to 50 lines.
+    pub line_items: Vec<QuoteLineItemInput>,
+    /// After this the customer can no longer accept the quote.
+    pub valid_until: DateTime<Utc>,
+    pub note: Option<String>,
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+pub enum QuoteDecision {
+    Accept,
+    Reject,
+}
+
+#[derive(SimpleObject)]
+pub struct QuoteLineItem {
+    /// LABOUR, MATERIAL or FEE.
+    pub kind: String,
+    pub description: String,
+    pub quantity: i32,
+    pub unit_price: Money,
+    /// quantity × unitPrice.
+    pub total: Money,
+}
+
+/// A technician's itemised price for a booking (also used for a vehicle-service analysis report:
+/// findings in the descriptions and note, prices in the lines).
+pub struct Quote(pub quote::Model);
+
+#[Object]
+impl Quote {
+    pub async fn id(&self) -> ID {
+        ids::encode(Kind::Quote, self.0.id)
+    }
+    async fn booking_id(&self) -> ID {
+        ids::encode(Kind::Booking, self.0.booking_id)
+    }
+    /// OPEN, ACCEPTED, REJECTED, SUPERSEDED (a newer quote replaced it) or EXPIRED.
+    async fn status(&self) -> &str {
+        &self.0.status
+    }
+    async fn line_items(&self) -> Vec<QuoteLineItem> {
+        let money = |amount| Money::new(amount, &self.0.currency);
+        quotes::line_items(&self.0)
+            .into_iter()
+            .map(|l| QuoteLineItem { total: money(l.total_minor()), unit_price: money(l.unit_price_minor), kind: l.kind, description: l.description, quantity: l.quantity })
+            .collect()
+    }
+    /// Sum of the lines; on acceptance it becomes the booking's base price (surge, fee and tax follow).
+    async fn subtotal(&self) -> Money {
+        Money::new(self.0.subtotal_minor, &self.0.currency)
+    }
+    async fn valid_until(&self) -> DateTime<Utc> {
+        self.0.valid_until
+    }
+    async fn note(&self) -> Option<&str> {
+        self.0.note.as_deref()
+    }
+    async fn responded_at(&self) -> Option<DateTime<Utc>> {
+        self.0.responded_at
+    }
+    async fn response_note(&self) -> Option<&str> {
+        self.0.response_note.as_deref()
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+pub enum DisputeOutcome {
+    ReleaseToTechnician,
+    RefundCustomer,
+    Split,
+}
+
+impl From<DisputeOutcome> for disputes::Outcome {
+    fn from(o: DisputeOutcome) -> Self {
+        match o {
+            DisputeOutcome::ReleaseToTechnician => disputes::Outcome::ReleaseToTechnician,
+            DisputeOutcome::RefundCustomer => disputes::Outcome::RefundCustomer,
+            DisputeOutcome::Split => disputes::Outcome::Split,
+        }
+    }
+}
+
+#[derive(InputObject)]
+pub struct DisputeResolutionInput {
+    pub outcome: DisputeOutcome,
+    /// The customer's share for SPLIT, 1 to 99; not allowed otherwise.
+    pub customer_refund_percent: Option<i32>,
+    pub note: Option<String>,
+}
+
+pub struct Dispute(pub dispute::Model);
+
+#[Object]
+impl Dispute {
+    async fn opened_by(&self) -> ID {
+        ids::encode(Kind::User, self.0.opened_by)
+    }
+    async fn reason(&self) -> &str {
+        &self.0.reason
+    }
+    async fn details(&self) -> &str {
+        &self.0.details
+    }
+    /// OPEN or RESOLVED.
+    async fn status(&self) -> &str {
+        &self.0.status
+    }
+    /// RELEASE_TO_TECHNICIAN, REFUND_CUSTOMER or SPLIT once resolved.
+    async fn outcome(&self) -> Option<&str> {
+        self.0.outcome.as_deref()
+    }
+    async fn customer_refund_percent(&self) -> Option<i32> {
+        self.0.customer_refund_percent
+    }
+    async fn resolution_note(&self) -> Option<&str> {
+        self.0.resolution_note.as_deref()
+    }
+    async fn opened_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    async fn resolved_at(&self) -> Option<DateTime<Utc>> {
+        self.0.resolved_at
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct CustomerDashboard {
+    /// Bookings not yet completed, cancelled or refunded.
+    pub active: i64,
+    /// COMPLETED, VERIFIED, PAYMENT_PENDING or PAID.
+    pub completed: i64,
+    pub cancelled: i64,
+    /// Paid bookings in the currency the customer uses most.
+    pub total_spent: Money,
+}
+
+#[derive(SimpleObject)]
+pub struct TechnicianDashboard {
+    pub offers_waiting: i64,
+    pub active_jobs: i64,
+    pub completed_this_week: i64,
+    pub completed_this_month: i64,
+    /// Accepted offers over answered or expired ones, 0 to 1; null before any.
+    pub acceptance_rate: Option<f64>,
+    /// Median seconds from offer to answer; null before any answer.
+    pub median_response_seconds: Option<i64>,
+}
+
+#[derive(Default)]
+pub struct BookingExtrasQuery;
+
+#[Object]
+impl BookingExtrasQuery {
+    /// Every quote on a booking, oldest first; for its participants and staff.
+    async fn booking_quotes(&self, ctx: &Context<'_>, booking_id: ID) -> Result<Vec<Quote>> {
+        let viewer = viewer(ctx).await?;
+        let uuid = ids::decode(Kind::Booking, &booking_id, "bookingId")?;
+        Ok(quotes::for_booking(services(ctx), &viewer, uuid).await?.into_iter().map(Quote).collect())
+    }
+
+    /// The booking's dispute, if any; for its participants and staff.
+    async fn booking_dispute(&self, ctx: &Context<'_>, booking_id: ID) -> Result<Option<Dispute>> {
+        let viewer = viewer(ctx).await?;
+        let uuid = ids::decode(Kind::Booking, &booking_id, "bookingId")?;
+        Ok(disputes::for_booking(services(ctx), &viewer, uuid).await?.map(Dispute))
+    }
+
+    /// The signed-in customer's bookings at a glance.
+    async fn customer_dashboard(&self, ctx: &Context<'_>) -> Result<CustomerDashboard> {
+        let viewer = viewer(ctx).await?;
+        let d = dashboards::customer(services(ctx), &viewer).await?;
+        let total_spent = Money::new(d.total_spent_minor, &d.currency);
+        Ok(CustomerDashboard { active: d.active, completed: d.completed, cancelled: d.cancelled, total_spent })
+    }
+
+    /// The signed-in technician's offers and jobs at a glance.
+    async fn technician_dashboard(&self, ctx: &Context<'_>) -> Result<TechnicianDashboard> {
+        let viewer = viewer(ctx).await?;
+        let d = dashboards::technician(services(ctx), &viewer).await?;
+        Ok(TechnicianDashboard {
+            offers_waiting: d.offers_waiting,
+            active_jobs: d.active_jobs,
+            completed_this_week: d.completed_this_week,
+            completed_this_month: d.completed_this_month,
+            acceptance_rate: d.acceptance_rate,
+            median_response_seconds: d.median_response_seconds,
+        })
+    }
+}
+
+#[derive(Default)]
+pub struct BookingExtrasMutation;
+
+#[Object]
+impl BookingExtrasMutation {
+    /// The assigned technician prices the job while on it; older open quotes are superseded.
+    async fn submit_quote(&self, ctx: &Context<'_>, booking_id: ID, input: QuoteInput) -> Result<Quote> {
+        let viewer = viewer(ctx).await?;
+        let uuid = ids::decode(Kind::Booking, &booking_id, "bookingId")?;
+        let line_items = input
+            .line_items
+            .into_iter()
+            .map(|l| LineItemInput { kind: l.kind.as_str().into(), description: l.description, quantity: l.quantity, unit_price: (l.unit_price.amount_minor, l.unit_price.currency) })
+            .collect();
+        let new = NewQuote { line_items, valid_until: input.valid_until, note: input.note };
+        Ok(Quote(quotes::submit(services(ctx), &viewer, uuid, new).await?))
+    }
+
+    /// The customer accepts (the quote becomes the booking's price) or rejects an open quote.
+    async fn respond_to_quote(&self, ctx: &Context<'_>, quote_id: ID, decision: QuoteDecision, note: Option<String>) -> Result<Quote> {
+        let viewer = viewer(ctx).await?;
+        let uuid = ids::decode(Kind::Quote, &quote_id, "quoteId")?;
+        let decision = if decision == QuoteDecision::Accept { Decision::Accept } else { Decision::Reject };
+        Ok(Quote(quotes::respond(services(ctx), &viewer, uuid, decision, note.as_deref()).await?))
+    }
+
+    /// Moves the start, before the technician sets off; the other party is notified.
+    async fn reschedule_booking(&self, ctx: &Context<'_>, id: ID, new_start: DateTime<Utc>, reason: Option<String>) -> Result<Booking> {
+        let viewer = viewer(ctx).await?;
+        let uuid = ids::decode(Kind::Booking, &id, "id")?;
+        Ok(Booking(reschedule::reschedule(services(ctx), &viewer, uuid, new_start, reason.as_deref()).await?))
+    }
+
+    /// The customer or technician disputes a completed job (a paid one within 7 days of payment).
+    async fn open_dispute(&self, ctx: &Context<'_>, booking_id: ID, reason: String, details: Option<String>) -> Result<Booking> {
+        let viewer = viewer(ctx).await?;
+        let uuid = ids::decode(Kind::Booking, &booking_id, "bookingId")?;
+        Ok(Booking(disputes::open(services(ctx), &viewer, uuid, &reason, details.as_deref()).await?))
+    }
+
+    /// Admins only: settles the open dispute (PAID, REFUNDED, or PAID with a recorded split).
+    async fn resolve_dispute(&self, ctx: &Context<'_>, booking_id: ID, input: DisputeResolutionInput) -> Result<Booking> {
+        let viewer = viewer(ctx).await?;
+        let uuid = ids::decode(Kind::Booking, &booking_id, "bookingId")?;
+        let resolution = disputes::Resolution { outcome: input.outcome.into(), customer_refund_percent: input.customer_refund_percent, note: input.note };
+        Ok(Booking(disputes::resolve(services(ctx), &viewer, uuid, resolution).await?))
+    }
+}

@@ -1,0 +1,278 @@
+//! GraphQL types for bookings: the booking with its price, events and allowed moves, offers and inputs.
+
+use super::common::{LatLngInput, Money, MoneyInput};
+use super::context::{services, viewer};
+use super::ids::{self, Kind};
+use super::matching::Priority;
+use super::technician_types::{ServiceCategory, Technician};
+use super::technicians::technician_view;
+use crate::db::entities::{booking, booking_event, job_offer};
+use crate::domain::booking_state::{Role as ActorRole, Status};
+use crate::services::{accounts, bookings, catalogue};
+use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject};
+use chrono::{DateTime, Utc};
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+pub enum BookingStatus {
+    Pending,
+    Matching,
+    Assigned,
+    Accepted,
+    Rejected,
+    EnRoute,
+    Arrived,
+    InProgress,
+    Paused,
+    Completed,
+    Verified,
+    PaymentPending,
+    Paid,
+    Disputed,
+    Refunded,
+    Cancelled,
+}
+
+impl From<Status> for BookingStatus {
+    fn from(s: Status) -> Self {
+        match s {
+            Status::Pending => BookingStatus::Pending,
+            Status::Matching => BookingStatus::Matching,
+            Status::Assigned => BookingStatus::Assigned,
+            Status::Accepted => BookingStatus::Accepted,
+            Status::Rejected => BookingStatus::Rejected,
+            Status::EnRoute => BookingStatus::EnRoute,
+            Status::Arrived => BookingStatus::Arrived,
+            Status::InProgress => BookingStatus::InProgress,
+            Status::Paused => BookingStatus::Paused,
+            Status::Completed => BookingStatus::Completed,
+            Status::Verified => BookingStatus::Verified,
+            Status::PaymentPending => BookingStatus::PaymentPending,
+            Status::Paid => BookingStatus::Paid,
+            Status::Disputed => BookingStatus::Disputed,
+            Status::Refunded => BookingStatus::Refunded,
+            Status::Cancelled => BookingStatus::Cancelled,
+        }
+    }
+}
+
+impl From<BookingStatus> for Status {
+    fn from(s: BookingStatus) -> Self {
+        Status::ALL
+            .into_iter()
+            .find(|status| BookingStatus::from(*status) == s)
+            .expect("every status maps")
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct PriceBreakdown {
+    pub base: Money,
+    /// +10% for HIGH, +20% for URGENT.
+    pub surge: Money,
+    /// The platform's share of the job price (the technician gets the rest).
+    pub platform_fee: Money,
+    pub tax: Money,
+    pub total: Money,
+    /// Held in escrow up front.
+    pub deposit: Money,
+}
+
+/// The other party as a booking shows them.
+#[derive(SimpleObject)]
+pub struct Person {
+    pub id: ID,
+    pub full_name: String,
+}
+
+pub struct BookingEvent(pub booking_event::Model);
+
+#[Object]
+impl BookingEvent {
+    async fn from(&self) -> Option<BookingStatus> {
+        self.0
+            .from_status
+            .as_deref()
+            .and_then(Status::parse)
+            .map(Into::into)
+    }
+    async fn to(&self) -> Option<BookingStatus> {
+        Status::parse(&self.0.to_status).map(Into::into)
+    }
+    /// CUSTOMER, TECHNICIAN, ADMIN, SUPPORT or SYSTEM.
+    async fn role(&self) -> &str {
+        &self.0.actor_role
+    }
+    async fn actor_id(&self) -> Option<ID> {
+        self.0.actor_id.map(|id| ids::encode(Kind::User, id))
+    }
+    async fn reason(&self) -> Option<&str> {
+        self.0.reason.as_deref()
+    }
+    async fn at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+}
+
+pub struct Booking(pub booking::Model);
+
+#[Object]
+impl Booking {
+    pub async fn id(&self) -> ID {
+        ids::encode(Kind::Booking, self.0.id)
+    }
+    async fn status(&self) -> BookingStatus {
+        bookings_status(&self.0).into()
+    }
+    /// Increases with every change; compare with `bookingUpdated` events.
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
+    async fn title(&self) -> &str {
+        &self.0.title
+    }
+    async fn description(&self) -> &str {
+        &self.0.description
+    }
+    async fn address(&self) -> &str {
+        &self.0.address
+    }
+    async fn location(&self) -> super::account_types::LatLng {
+        super::account_types::LatLng {
+            lat: self.0.lat,
+            lng: self.0.lng,
+        }
+    }
+    async fn priority(&self) -> Priority {
+        match self.0.priority.as_str() {
+            "LOW" => Priority::Low,
+            "HIGH" => Priority::High,
+            "URGENT" => Priority::Urgent,
+            _ => Priority::Medium,
+        }
+    }
+    async fn budget_min(&self) -> Money {
+        Money::new(self.0.budget_min_minor, &self.0.currency)
+    }
+    async fn budget_max(&self) -> Money {
+        Money::new(self.0.budget_max_minor, &self.0.currency)
+    }
+    /// Null for as-soon-as-possible jobs.
+    async fn scheduled_start(&self) -> Option<DateTime<Utc>> {
+        self.0.scheduled_start
+    }
+    async fn estimated_duration_minutes(&self) -> i32 {
+        self.0.estimated_duration_minutes
+    }
+    async fn category(&self, ctx: &Context<'_>) -> Result<Option<ServiceCategory>> {
+        Ok(catalogue::find(&services(ctx).db, self.0.category_id)
+            .await?
+            .map(ServiceCategory))
+    }
+    async fn customer(&self, ctx: &Context<'_>) -> Result<Option<Person>> {
+        let user = accounts::find(&services(ctx).db, self.0.customer_id).await?;
+        Ok(user.map(|u| Person {
+            id: ids::encode(Kind::User, u.id),
+            full_name: u.full_name,
+        }))
+    }
+    async fn technician(&self, ctx: &Context<'_>) -> Result<Option<Technician>> {
+        match self.0.technician_id {
+            Some(id) => technician_view(ctx, id).await,
+            None => Ok(None),
+        }
+    }
+    /// The 4-digit code the customer tells the technician to start work; only the customer sees it.
+    async fn start_code(&self, ctx: &Context<'_>) -> Result<Option<String>> {
+        let viewer = viewer(ctx).await?;
+        Ok(
+            (bookings::actor_role(&viewer, &self.0) == Some(ActorRole::Customer))
+                .then(|| self.0.start_code.clone()),
+        )
+    }
+    /// The statuses the viewer may move this booking to now.
+    async fn available_transitions(&self, ctx: &Context<'_>) -> Result<Vec<BookingStatus>> {
+        let viewer = viewer(ctx).await?;
+        Ok(bookings::available_transitions(&viewer, &self.0)
+            .into_iter()
+            .map(Into::into)
+            .collect())
+    }
+    /// Every transition: from, to, who, why and when.
+    async fn events(&self, ctx: &Context<'_>) -> Result<Vec<BookingEvent>> {
+        Ok(bookings::events(&services(ctx).db, self.0.id)
+            .await?
+            .into_iter()
+            .map(BookingEvent)
+            .collect())
+    }
+    async fn price(&self) -> PriceBreakdown {
+        let m = |amount: i64| Money::new(amount, &self.0.currency);
+        PriceBreakdown {
+            base: m(self.0.price_base),
+            surge: m(self.0.price_surge),
+            platform_fee: m(self.0.price_platform_fee),
+            tax: m(self.0.price_tax),
+            total: m(self.0.price_total),
+            deposit: m(self.0.price_deposit),
+        }
+    }
+    /// Set once cancelled.
+    async fn cancellation_fee(&self) -> Option<Money> {
+        self.0
+            .cancellation_fee_minor
+            .map(|fee| Money::new(fee, &self.0.currency))
+    }
+    async fn cancellation_reason(&self) -> Option<&str> {
+        self.0.cancellation_reason.as_deref()
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+}
+
+fn bookings_status(b: &booking::Model) -> Status {
+    crate::services::booking_flow::status_of(b)
+}
+
+pub struct JobOffer {
+    pub offer: job_offer::Model,
+    pub booking: booking::Model,
+}
+
+#[Object]
+impl JobOffer {
+    async fn booking(&self) -> Booking {
+        Booking(self.booking.clone())
+    }
+    async fn offered_at(&self) -> Option<DateTime<Utc>> {
+        self.offer.offered_at
+    }
+    /// Answer with transitionBooking to ACCEPTED or REJECTED before this.
+    async fn expires_at(&self) -> Option<DateTime<Utc>> {
+        self.offer.expires_at
+    }
+}
+
+#[derive(InputObject)]
+pub struct ServiceRequestInput {
+    /// Category slug, e.g. `plumbing`.
+    pub category: String,
+    pub title: String,
+    #[graphql(default)]
+    pub description: String,
+    pub address: String,
+    pub location: LatLngInput,
+    pub priority: Priority,
+    pub budget_min: MoneyInput,
+    pub budget_max: MoneyInput,
+    /// Null means as soon as possible (HIGH and URGENT only).
+    pub scheduled_start: Option<DateTime<Utc>>,
+    pub estimated_duration_minutes: i32,
+    /// A technician chosen from matchTechnicians; without one, dispatch is automatic.
+    pub technician_id: Option<ID>,
+    /// A retry with the same key returns the same booking.
+    pub idempotency_key: String,
+}

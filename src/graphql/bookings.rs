@@ -1,0 +1,203 @@
+//! Booking queries, mutations and subscriptions: requests, the state machine, offers and live updates.
+
+use super::booking_types::*;
+use super::common::connection;
+use super::context::{services, viewer};
+use super::ids::{self, Kind};
+use crate::error::AppError;
+use crate::realtime::{SubscriptionItem, Topic};
+use crate::services::booking_flow::BookingChange;
+use crate::services::bookings::{self, NewRequest};
+use crate::services::pagination::Page;
+use async_graphql::connection::Connection;
+use async_graphql::{Context, ID, Object, Result, SimpleObject, Subscription};
+use futures_util::{Stream, StreamExt};
+
+#[derive(Default)]
+pub struct BookingQuery;
+
+#[Object]
+impl BookingQuery {
+    /// A booking the viewer takes part in (staff: any); NOT_FOUND for everyone else.
+    async fn booking(&self, ctx: &Context<'_>, id: ID) -> Result<Booking> {
+        let viewer = viewer(ctx).await?;
+        let uuid = ids::decode(Kind::Booking, &id, "id")?;
+        Ok(Booking(
+            bookings::visible(services(ctx), &viewer, uuid).await?,
+        ))
+    }
+
+    /// Customers: their own; technicians: those assigned to them; staff: all. Newest first.
+    async fn bookings(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        status: Option<BookingStatus>,
+    ) -> Result<Connection<String, Booking>> {
+        let viewer = viewer(ctx).await?;
+        let page = Page::parse(first, after.as_deref())?;
+        let slice = bookings::list(services(ctx), &viewer, page, status.map(Into::into)).await?;
+        Ok(connection(slice, page.after.is_some(), |b| b.id, Booking))
+    }
+
+    /// The technician's offers waiting for an answer.
+    async fn job_offers(&self, ctx: &Context<'_>) -> Result<Vec<JobOffer>> {
+        let viewer = viewer(ctx).await?;
+        let offers = bookings::open_offers(services(ctx), &viewer).await?;
+        Ok(offers
+            .into_iter()
+            .map(|(offer, booking)| JobOffer { offer, booking })
+            .collect())
+    }
+}
+
+#[derive(Default)]
+pub struct BookingMutation;
+
+#[Object]
+impl BookingMutation {
+    /// Posts a job: validated, priced, and offered to the chosen technician or dispatched automatically.
+    async fn create_service_request(
+        &self,
+        ctx: &Context<'_>,
+        input: ServiceRequestInput,
+    ) -> Result<Booking> {
+        let viewer = viewer(ctx).await?;
+        let technician_id = input
+            .technician_id
+            .as_deref()
+            .map(|id| ids::decode(Kind::Technician, id, "technicianId"))
+            .transpose()?;
+        let request = NewRequest {
+            category: input.category,
+            title: input.title,
+            description: input.description,
+            address: input.address,
+            location: (input.location.lat, input.location.lng),
+            priority: input.priority.into(),
+            budget_min: (input.budget_min.amount_minor, input.budget_min.currency),
+            budget_max: (input.budget_max.amount_minor, input.budget_max.currency),
+            scheduled_start: input.scheduled_start,
+            estimated_duration_minutes: input.estimated_duration_minutes,
+            technician_id,
+            idempotency_key: input.idempotency_key,
+        };
+        Ok(Booking(
+            bookings::create(services(ctx), &viewer, request).await?,
+        ))
+    }
+
+    /// Moves a booking; INVALID_TRANSITION lists what is allowed, CONFLICT means someone moved it first.
+    async fn transition_booking(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        to: BookingStatus,
+        reason: Option<String>,
+        start_code: Option<String>,
+    ) -> Result<Booking> {
+        let viewer = viewer(ctx).await?;
+        let uuid = ids::decode(Kind::Booking, &id, "id")?;
+        let booking = bookings::transition(
+            services(ctx),
+            &viewer,
+            uuid,
+            to.into(),
+            reason.as_deref(),
+            start_code.as_deref(),
+        )
+        .await?;
+        Ok(Booking(booking))
+    }
+
+    /// Cancels on the customer's side; `cancellationFee` says what it costs.
+    async fn cancel_booking(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        reason: Option<String>,
+    ) -> Result<Booking> {
+        let viewer = viewer(ctx).await?;
+        let uuid = ids::decode(Kind::Booking, &id, "id")?;
+        Ok(Booking(
+            bookings::cancel(services(ctx), &viewer, uuid, reason.as_deref()).await?,
+        ))
+    }
+}
+
+/// One change to a booking, in order: `sequence` grows by one per change.
+#[derive(SimpleObject)]
+pub struct BookingUpdate {
+    pub sequence: i64,
+    /// STATUS, SCHEDULE, QUOTE or PRICE.
+    pub kind: String,
+    pub booking: Booking,
+}
+
+#[derive(Default)]
+pub struct BookingSubscription;
+
+#[Subscription]
+impl BookingSubscription {
+    /// Every change to a booking, for its customer, its technician and staff.
+    async fn booking_updated(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+    ) -> Result<impl Stream<Item = Result<BookingUpdate>> + use<>> {
+        let viewer = viewer(ctx).await?;
+        let uuid = ids::decode(Kind::Booking, &id, "id")?;
+        bookings::visible(services(ctx), &viewer, uuid).await?;
+        let stream = services(ctx).bus.subscribe(&Topic::Booking(uuid).key());
+        Ok(stream.map(|item| match item {
+            SubscriptionItem::Message(message) => {
+                serde_json::from_value::<BookingChange>(message.payload.clone())
+                    .map(|change| BookingUpdate {
+                        sequence: message.seq.unwrap_or(0),
+                        kind: change.kind,
+                        booking: Booking(change.booking),
+                    })
+                    .map_err(|e| AppError::internal(e).into())
+            }
+            SubscriptionItem::Lagged { missed } => Err(super::notifications::lagged(missed)),
+        }))
+    }
+
+    /// New offers for the signed-in technician.
+    async fn job_offer_added(
+        &self,
+        ctx: &Context<'_>,
+    ) -> Result<impl Stream<Item = Result<JobOffer>> + use<>> {
+        let viewer = viewer(ctx).await?;
+        viewer.require_role(&[crate::domain::account::Role::Technician])?;
+        let services = services(ctx).clone();
+        let stream = services
+            .bus
+            .subscribe(&Topic::TechnicianOffers(viewer.user_id).key());
+        Ok(stream.then(move |item| {
+            let (services, viewer) = (services.clone(), viewer.clone());
+            async move {
+                match item {
+                    SubscriptionItem::Message(message) => {
+                        let booking_id = message.payload["bookingId"]
+                            .as_str()
+                            .and_then(|s| uuid::Uuid::parse_str(s).ok());
+                        let offers = bookings::open_offers(&services, &viewer).await?;
+                        offers
+                            .into_iter()
+                            .find(|(offer, _)| Some(offer.booking_id) == booking_id)
+                            .map(|(offer, booking)| JobOffer { offer, booking })
+                            .ok_or_else(|| {
+                                AppError::NotFound("offer (already answered or expired)".into())
+                                    .into()
+                            })
+                    }
+                    SubscriptionItem::Lagged { missed } => {
+                        Err(super::notifications::lagged(missed))
+                    }
+                }
+            }
+        }))
+    }
+}
