@@ -47,6 +47,24 @@ pub struct QuoteInput {
 }
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+pub enum QuoteStatus {
+    /// Waiting for the customer's answer.
+    Open,
+    Accepted,
+    Rejected,
+    /// A newer quote replaced it before it was answered.
+    Superseded,
+    /// Its validUntil passed before it was accepted.
+    Expired,
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+pub enum DisputeStatus {
+    Open,
+    Resolved,
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
 pub enum QuoteDecision {
     Accept,
     Reject,
@@ -75,15 +93,26 @@ impl Quote {
     async fn booking_id(&self) -> ID {
         ids::encode(Kind::Booking, self.0.booking_id)
     }
-    /// OPEN, ACCEPTED, REJECTED, SUPERSEDED (a newer quote replaced it) or EXPIRED.
-    async fn status(&self) -> &str {
-        &self.0.status
+    async fn status(&self) -> QuoteStatus {
+        match self.0.status.as_str() {
+            quotes::status::ACCEPTED => QuoteStatus::Accepted,
+            quotes::status::REJECTED => QuoteStatus::Rejected,
+            quotes::status::SUPERSEDED => QuoteStatus::Superseded,
+            quotes::status::EXPIRED => QuoteStatus::Expired,
+            _ => QuoteStatus::Open,
+        }
     }
     async fn line_items(&self) -> Vec<QuoteLineItem> {
         let money = |amount| Money::new(amount, &self.0.currency);
         quotes::line_items(&self.0)
             .into_iter()
-            .map(|l| QuoteLineItem { total: money(l.total_minor()), unit_price: money(l.unit_price_minor), kind: l.kind, description: l.description, quantity: l.quantity })
+            .map(|l| QuoteLineItem {
+                total: money(l.total_minor()),
+                unit_price: money(l.unit_price_minor),
+                kind: l.kind,
+                description: l.description,
+                quantity: l.quantity,
+            })
             .collect()
     }
     /// Sum of the lines; on acceptance it becomes the booking's base price (surge, fee and tax follow).
@@ -145,13 +174,21 @@ impl Dispute {
     async fn details(&self) -> &str {
         &self.0.details
     }
-    /// OPEN or RESOLVED.
-    async fn status(&self) -> &str {
-        &self.0.status
+    async fn status(&self) -> DisputeStatus {
+        if self.0.status == disputes::status::RESOLVED {
+            DisputeStatus::Resolved
+        } else {
+            DisputeStatus::Open
+        }
     }
-    /// RELEASE_TO_TECHNICIAN, REFUND_CUSTOMER or SPLIT once resolved.
-    async fn outcome(&self) -> Option<&str> {
-        self.0.outcome.as_deref()
+    /// Set once resolved.
+    async fn outcome(&self) -> Option<DisputeOutcome> {
+        match self.0.outcome.as_deref()? {
+            "RELEASE_TO_TECHNICIAN" => Some(DisputeOutcome::ReleaseToTechnician),
+            "REFUND_CUSTOMER" => Some(DisputeOutcome::RefundCustomer),
+            "SPLIT" => Some(DisputeOutcome::Split),
+            _ => None,
+        }
     }
     async fn customer_refund_percent(&self) -> Option<i32> {
         self.0.customer_refund_percent
@@ -199,14 +236,20 @@ impl BookingExtrasQuery {
     async fn booking_quotes(&self, ctx: &Context<'_>, booking_id: ID) -> Result<Vec<Quote>> {
         let viewer = viewer(ctx).await?;
         let uuid = ids::decode(Kind::Booking, &booking_id, "bookingId")?;
-        Ok(quotes::for_booking(services(ctx), &viewer, uuid).await?.into_iter().map(Quote).collect())
+        Ok(quotes::for_booking(services(ctx), &viewer, uuid)
+            .await?
+            .into_iter()
+            .map(Quote)
+            .collect())
     }
 
     /// The booking's dispute, if any; for its participants and staff.
     async fn booking_dispute(&self, ctx: &Context<'_>, booking_id: ID) -> Result<Option<Dispute>> {
         let viewer = viewer(ctx).await?;
         let uuid = ids::decode(Kind::Booking, &booking_id, "bookingId")?;
-        Ok(disputes::for_booking(services(ctx), &viewer, uuid).await?.map(Dispute))
+        Ok(disputes::for_booking(services(ctx), &viewer, uuid)
+            .await?
+            .map(Dispute))
     }
 
     /// The signed-in customer's bookings at a glance.
@@ -214,7 +257,12 @@ impl BookingExtrasQuery {
         let viewer = viewer(ctx).await?;
         let d = dashboards::customer(services(ctx), &viewer).await?;
         let total_spent = Money::new(d.total_spent_minor, &d.currency);
-        Ok(CustomerDashboard { active: d.active, completed: d.completed, cancelled: d.cancelled, total_spent })
+        Ok(CustomerDashboard {
+            active: d.active,
+            completed: d.completed,
+            cancelled: d.cancelled,
+            total_spent,
+        })
     }
 
     /// The signed-in technician's offers and jobs at a glance.
@@ -238,45 +286,101 @@ pub struct BookingExtrasMutation;
 #[Object]
 impl BookingExtrasMutation {
     /// The assigned technician prices the job while on it; older open quotes are superseded.
-    async fn submit_quote(&self, ctx: &Context<'_>, booking_id: ID, input: QuoteInput) -> Result<Quote> {
+    async fn submit_quote(
+        &self,
+        ctx: &Context<'_>,
+        booking_id: ID,
+        input: QuoteInput,
+    ) -> Result<Quote> {
         let viewer = viewer(ctx).await?;
         let uuid = ids::decode(Kind::Booking, &booking_id, "bookingId")?;
         let line_items = input
             .line_items
             .into_iter()
-            .map(|l| LineItemInput { kind: l.kind.as_str().into(), description: l.description, quantity: l.quantity, unit_price: (l.unit_price.amount_minor, l.unit_price.currency) })
+            .map(|l| LineItemInput {
+                kind: l.kind.as_str().into(),
+                description: l.description,
+                quantity: l.quantity,
+                unit_price: (l.unit_price.amount_minor, l.unit_price.currency),
+            })
             .collect();
-        let new = NewQuote { line_items, valid_until: input.valid_until, note: input.note };
-        Ok(Quote(quotes::submit(services(ctx), &viewer, uuid, new).await?))
+        let new = NewQuote {
+            line_items,
+            valid_until: input.valid_until,
+            note: input.note,
+        };
+        Ok(Quote(
+            quotes::submit(services(ctx), &viewer, uuid, new).await?,
+        ))
     }
 
     /// The customer accepts (the quote becomes the booking's price) or rejects an open quote.
-    async fn respond_to_quote(&self, ctx: &Context<'_>, quote_id: ID, decision: QuoteDecision, note: Option<String>) -> Result<Quote> {
+    async fn respond_to_quote(
+        &self,
+        ctx: &Context<'_>,
+        quote_id: ID,
+        decision: QuoteDecision,
+        note: Option<String>,
+    ) -> Result<Quote> {
         let viewer = viewer(ctx).await?;
         let uuid = ids::decode(Kind::Quote, &quote_id, "quoteId")?;
-        let decision = if decision == QuoteDecision::Accept { Decision::Accept } else { Decision::Reject };
-        Ok(Quote(quotes::respond(services(ctx), &viewer, uuid, decision, note.as_deref()).await?))
+        let decision = if decision == QuoteDecision::Accept {
+            Decision::Accept
+        } else {
+            Decision::Reject
+        };
+        Ok(Quote(
+            quotes::respond(services(ctx), &viewer, uuid, decision, note.as_deref()).await?,
+        ))
     }
 
     /// Moves the start, before the technician sets off; the other party is notified.
-    async fn reschedule_booking(&self, ctx: &Context<'_>, id: ID, new_start: DateTime<Utc>, reason: Option<String>) -> Result<Booking> {
+    async fn reschedule_booking(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        new_start: DateTime<Utc>,
+        reason: Option<String>,
+    ) -> Result<Booking> {
         let viewer = viewer(ctx).await?;
         let uuid = ids::decode(Kind::Booking, &id, "id")?;
-        Ok(Booking(reschedule::reschedule(services(ctx), &viewer, uuid, new_start, reason.as_deref()).await?))
+        Ok(Booking(
+            reschedule::reschedule(services(ctx), &viewer, uuid, new_start, reason.as_deref())
+                .await?,
+        ))
     }
 
     /// The customer or technician disputes a completed job (a paid one within 7 days of payment).
-    async fn open_dispute(&self, ctx: &Context<'_>, booking_id: ID, reason: String, details: Option<String>) -> Result<Booking> {
+    async fn open_dispute(
+        &self,
+        ctx: &Context<'_>,
+        booking_id: ID,
+        reason: String,
+        details: Option<String>,
+    ) -> Result<Booking> {
         let viewer = viewer(ctx).await?;
         let uuid = ids::decode(Kind::Booking, &booking_id, "bookingId")?;
-        Ok(Booking(disputes::open(services(ctx), &viewer, uuid, &reason, details.as_deref()).await?))
+        Ok(Booking(
+            disputes::open(services(ctx), &viewer, uuid, &reason, details.as_deref()).await?,
+        ))
     }
 
     /// Admins only: settles the open dispute (PAID, REFUNDED, or PAID with a recorded split).
-    async fn resolve_dispute(&self, ctx: &Context<'_>, booking_id: ID, input: DisputeResolutionInput) -> Result<Booking> {
+    async fn resolve_dispute(
+        &self,
+        ctx: &Context<'_>,
+        booking_id: ID,
+        input: DisputeResolutionInput,
+    ) -> Result<Booking> {
         let viewer = viewer(ctx).await?;
         let uuid = ids::decode(Kind::Booking, &booking_id, "bookingId")?;
-        let resolution = disputes::Resolution { outcome: input.outcome.into(), customer_refund_percent: input.customer_refund_percent, note: input.note };
-        Ok(Booking(disputes::resolve(services(ctx), &viewer, uuid, resolution).await?))
+        let resolution = disputes::Resolution {
+            outcome: input.outcome.into(),
+            customer_refund_percent: input.customer_refund_percent,
+            note: input.note,
+        };
+        Ok(Booking(
+            disputes::resolve(services(ctx), &viewer, uuid, resolution).await?,
+        ))
     }
 }

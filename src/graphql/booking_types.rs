@@ -216,6 +216,18 @@ impl Booking {
             deposit: m(self.0.price_deposit),
         }
     }
+    /// The technician's quotes for this job, oldest first.
+    async fn quotes(&self, ctx: &Context<'_>) -> Result<Vec<super::booking_extras::Quote>> {
+        let viewer = viewer(ctx).await?;
+        let rows = crate::services::quotes::for_booking(services(ctx), &viewer, self.0.id).await?;
+        Ok(rows.into_iter().map(super::booking_extras::Quote).collect())
+    }
+    /// The dispute about this job, if one was opened.
+    async fn dispute(&self, ctx: &Context<'_>) -> Result<Option<super::booking_extras::Dispute>> {
+        let viewer = viewer(ctx).await?;
+        let row = crate::services::disputes::for_booking(services(ctx), &viewer, self.0.id).await?;
+        Ok(row.map(super::booking_extras::Dispute))
+    }
     /// Set once cancelled.
     async fn cancellation_fee(&self) -> Option<Money> {
         self.0

@@ -86,7 +86,10 @@ impl NodeQuery {
                 .await
                 .ok()
                 .map(|b| Node::Booking(Booking(b))),
-            Kind::Quote => quotes::visible(services(ctx), &viewer, uuid).await.ok().map(|q| Node::Quote(Quote(q))),
+            Kind::Quote => quotes::visible(services(ctx), &viewer, uuid)
+                .await
+                .ok()
+                .map(|q| Node::Quote(Quote(q))),
         };
         Ok(node.ok_or_else(not_found)?)
     }

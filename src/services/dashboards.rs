@@ -36,12 +36,18 @@ pub struct TechnicianDashboard {
 
 /// Work done, whether or not it has been paid for yet.
 fn is_completed(status: Status) -> bool {
-    matches!(status, Status::Completed | Status::Verified | Status::PaymentPending | Status::Paid)
+    matches!(
+        status,
+        Status::Completed | Status::Verified | Status::PaymentPending | Status::Paid
+    )
 }
 
 pub async fn customer(services: &Services, viewer: &Viewer) -> AppResult<CustomerDashboard> {
     viewer.require_role(&[Role::Customer])?;
-    let rows = booking::Entity::find().filter(booking::Column::CustomerId.eq(viewer.user_id)).all(&services.db).await?;
+    let rows = booking::Entity::find()
+        .filter(booking::Column::CustomerId.eq(viewer.user_id))
+        .all(&services.db)
+        .await?;
     Ok(customer_summary(&rows))
 }
 
@@ -71,7 +77,13 @@ fn customer_summary(rows: &[booking::Model]) -> CustomerDashboard {
         .filter(|r| status_of(r) == Status::Paid && r.currency == currency)
         .map(|r| r.price_total)
         .fold(0i64, i64::saturating_add);
-    CustomerDashboard { active, completed, cancelled, total_spent_minor, currency }
+    CustomerDashboard {
+        active,
+        completed,
+        cancelled,
+        total_spent_minor,
+        currency,
+    }
 }
 
 pub async fn technician(services: &Services, viewer: &Viewer) -> AppResult<TechnicianDashboard> {
@@ -83,15 +95,35 @@ pub async fn technician(services: &Services, viewer: &Viewer) -> AppResult<Techn
         .filter(job_offer::Column::Status.eq(offer_status::OFFERED))
         .count(db)
         .await? as i64;
-    let jobs = booking::Entity::find().filter(booking::Column::TechnicianId.eq(viewer.user_id)).all(db).await?;
-    let active_jobs = jobs.iter().filter(|b| status_of(b).technician_is_busy()).count() as i64;
-    let completed_since = |days: i64| jobs.iter().filter(|b| b.completed_at.is_some_and(|at| at >= now - Duration::days(days))).count() as i64;
-    let answered = job_offer::Entity::find()
-        .filter(job_offer::Column::TechnicianId.eq(viewer.user_id))
-        .filter(job_offer::Column::Status.is_in([offer_status::ACCEPTED, offer_status::REJECTED, offer_status::EXPIRED]))
+    let jobs = booking::Entity::find()
+        .filter(booking::Column::TechnicianId.eq(viewer.user_id))
         .all(db)
         .await?;
-    let accepted = answered.iter().filter(|o| o.status == offer_status::ACCEPTED).count();
+    let active_jobs = jobs
+        .iter()
+        .filter(|b| status_of(b).technician_is_busy())
+        .count() as i64;
+    let completed_since = |days: i64| {
+        jobs.iter()
+            .filter(|b| {
+                b.completed_at
+                    .is_some_and(|at| at >= now - Duration::days(days))
+            })
+            .count() as i64
+    };
+    let answered = job_offer::Entity::find()
+        .filter(job_offer::Column::TechnicianId.eq(viewer.user_id))
+        .filter(job_offer::Column::Status.is_in([
+            offer_status::ACCEPTED,
+            offer_status::REJECTED,
+            offer_status::EXPIRED,
+        ]))
+        .all(db)
+        .await?;
+    let accepted = answered
+        .iter()
+        .filter(|o| o.status == offer_status::ACCEPTED)
+        .count();
     let acceptance_rate = (!answered.is_empty()).then(|| accepted as f64 / answered.len() as f64);
     // Expired offers were never answered, so they say nothing about how fast the technician responds.
     let seconds: Vec<i64> = answered
@@ -116,7 +148,11 @@ pub fn median(mut values: Vec<i64>) -> Option<i64> {
     }
     values.sort_unstable();
     let mid = values.len() / 2;
-    Some(if values.len() % 2 == 1 { values[mid] } else { (values[mid - 1] + values[mid]).div_euclid(2) })
+    Some(if values.len() % 2 == 1 {
+        values[mid]
+    } else {
+        (values[mid - 1] + values[mid]).div_euclid(2)
+    })
 }
 
 #[cfg(test)]

@@ -8,10 +8,14 @@ use super::{Effects, Services, Viewer};
 use crate::db::begin_write;
 use crate::db::entities::{booking, dispute};
 use crate::domain::account::Role;
-use crate::domain::booking_state::{self, Role as ActorRole, Status, TransitionError, TransitionRequest};
+use crate::domain::booking_state::{
+    self, Role as ActorRole, Status, TransitionError, TransitionRequest,
+};
 use crate::error::{AppError, AppResult};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+};
 use uuid::Uuid;
 
 pub mod status {
@@ -58,7 +62,10 @@ fn refused(e: TransitionError, from: Status) -> AppError {
             allowed: vec![],
         },
         _ => AppError::InvalidTransition {
-            message: format!("a booking that is {} cannot be disputed or resolved now", from.as_str()),
+            message: format!(
+                "a booking that is {} cannot be disputed or resolved now",
+                from.as_str()
+            ),
             allowed: vec![],
         },
     }
@@ -68,7 +75,10 @@ fn bounded(value: &str, field: &str, min: usize, max: usize) -> AppResult<String
     let v = value.trim();
     let n = v.chars().count();
     if n < min || n > max {
-        return Err(AppError::bad_input(field, format!("{field} must be {min} to {max} characters")));
+        return Err(AppError::bad_input(
+            field,
+            format!("{field} must be {min} to {max} characters"),
+        ));
     }
     Ok(v.to_string())
 }
@@ -78,11 +88,19 @@ fn bounded(value: &str, field: &str, min: usize, max: usize) -> AppResult<String
 /// The state table lets the customer dispute, so a technician's dispute is checked against the
 /// customer's rule (same states, same 7-day window after payment) but recorded in the event log with
 /// the technician's own id and role TECHNICIAN, so the history says who really raised it.
-pub async fn open(services: &Services, viewer: &Viewer, booking_id: Uuid, reason: &str, details: Option<&str>) -> AppResult<booking::Model> {
+pub async fn open(
+    services: &Services,
+    viewer: &Viewer,
+    booking_id: Uuid,
+    reason: &str,
+    details: Option<&str>,
+) -> AppResult<booking::Model> {
     let booking = visible(services, viewer, booking_id).await?;
     let role = actor_role(viewer, &booking).expect("visible bookings have a role");
     if !matches!(role, ActorRole::Customer | ActorRole::Technician) {
-        return Err(AppError::Forbidden("only the customer or the technician opens a dispute".into()));
+        return Err(AppError::Forbidden(
+            "only the customer or the technician opens a dispute".into(),
+        ));
     }
     let reason = bounded(reason, "reason", 3, 200)?;
     let details = bounded(details.unwrap_or(""), "details", 0, 4000)?;
@@ -98,14 +116,32 @@ pub async fn open(services: &Services, viewer: &Viewer, booking_id: Uuid, reason
     };
     booking_state::apply(from, request).map_err(|e| refused(e, from))?;
     // One dispute per booking: a resolution is final, not the start of another round.
-    let earlier = dispute::Entity::find().filter(dispute::Column::BookingId.eq(booking.id)).count(&services.db).await?;
+    let earlier = dispute::Entity::find()
+        .filter(dispute::Column::BookingId.eq(booking.id))
+        .count(&services.db)
+        .await?;
     if earlier > 0 {
-        return Err(AppError::Conflict("this booking has already been disputed".into()));
+        return Err(AppError::Conflict(
+            "this booking has already been disputed".into(),
+        ));
     }
     let txn = begin_write(&services.db).await?;
     let mut effects = Effects::default();
-    let actor = Actor { user_id: Some(viewer.user_id), role };
-    let after = booking_flow::apply(&txn, &mut effects, now, &booking, Status::Disputed, actor, Some(&reason), vec![]).await?;
+    let actor = Actor {
+        user_id: Some(viewer.user_id),
+        role,
+    };
+    let after = booking_flow::apply(
+        &txn,
+        &mut effects,
+        now,
+        &booking,
+        Status::Disputed,
+        actor,
+        Some(&reason),
+        vec![],
+    )
+    .await?;
     dispute::Entity::insert(dispute::ActiveModel {
         id: Set(Uuid::now_v7()),
         booking_id: Set(booking.id),
@@ -129,13 +165,28 @@ pub async fn open(services: &Services, viewer: &Viewer, booking_id: Uuid, reason
 }
 
 /// An admin settles the open dispute; the booking moves to PAID or REFUNDED and the outcome is kept.
-pub async fn resolve(services: &Services, viewer: &Viewer, booking_id: Uuid, resolution: Resolution) -> AppResult<booking::Model> {
+pub async fn resolve(
+    services: &Services,
+    viewer: &Viewer,
+    booking_id: Uuid,
+    resolution: Resolution,
+) -> AppResult<booking::Model> {
     viewer.require_role(&[Role::Admin])?;
     let percent = match (resolution.outcome, resolution.customer_refund_percent) {
         (Outcome::Split, Some(p)) if (1..=99).contains(&p) => Some(p),
-        (Outcome::Split, _) => return Err(AppError::bad_input("customerRefundPercent", "a split needs the customer's share, 1 to 99 percent")),
+        (Outcome::Split, _) => {
+            return Err(AppError::bad_input(
+                "customerRefundPercent",
+                "a split needs the customer's share, 1 to 99 percent",
+            ));
+        }
         (_, None) => None,
-        (_, Some(_)) => return Err(AppError::bad_input("customerRefundPercent", "only a SPLIT takes a refund percent")),
+        (_, Some(_)) => {
+            return Err(AppError::bad_input(
+                "customerRefundPercent",
+                "only a SPLIT takes a refund percent",
+            ));
+        }
     };
     let note = match resolution.note.as_deref() {
         Some(n) => Some(bounded(n, "note", 0, 2000)?).filter(|n| !n.is_empty()),
@@ -145,7 +196,14 @@ pub async fn resolve(services: &Services, viewer: &Viewer, booking_id: Uuid, res
     let from = status_of(&booking);
     let to = resolution.outcome.target();
     let now = services.clock.now();
-    let request = TransitionRequest { to, role: ActorRole::Admin, reason: note.as_deref(), start_code_ok: false, now: now.timestamp(), paid_at: None };
+    let request = TransitionRequest {
+        to,
+        role: ActorRole::Admin,
+        reason: note.as_deref(),
+        start_code_ok: false,
+        now: now.timestamp(),
+        paid_at: None,
+    };
     booking_state::apply(from, request).map_err(|e| refused(e, from))?;
     let open = dispute::Entity::find()
         .filter(dispute::Column::BookingId.eq(booking.id))
@@ -158,7 +216,10 @@ pub async fn resolve(services: &Services, viewer: &Viewer, booking_id: Uuid, res
     let mut effects = Effects::default();
     let changed = dispute::Entity::update_many()
         .col_expr(dispute::Column::Status, Expr::value(status::RESOLVED))
-        .col_expr(dispute::Column::Outcome, Expr::value(resolution.outcome.as_str()))
+        .col_expr(
+            dispute::Column::Outcome,
+            Expr::value(resolution.outcome.as_str()),
+        )
         .col_expr(dispute::Column::CustomerRefundPercent, Expr::value(percent))
         .col_expr(dispute::Column::ResolutionNote, Expr::value(note.clone()))
         .col_expr(dispute::Column::ResolvedBy, Expr::value(viewer.user_id))
@@ -169,17 +230,48 @@ pub async fn resolve(services: &Services, viewer: &Viewer, booking_id: Uuid, res
         .exec(&txn)
         .await?;
     if changed.rows_affected != 1 {
-        return Err(AppError::Conflict("this dispute was resolved meanwhile".into()));
+        return Err(AppError::Conflict(
+            "this dispute was resolved meanwhile".into(),
+        ));
     }
-    let extra = if to == Status::Paid { vec![(booking::Column::PaidAt, Expr::value(now))] } else { vec![] };
-    let actor = Actor { user_id: Some(viewer.user_id), role: ActorRole::Admin };
-    let reason = note.clone().unwrap_or_else(|| format!("dispute resolved: {}", resolution.outcome.as_str()));
-    let after = booking_flow::apply(&txn, &mut effects, now, &booking, to, actor, Some(&reason), extra).await?;
+    let extra = if to == Status::Paid {
+        vec![(booking::Column::PaidAt, Expr::value(now))]
+    } else {
+        vec![]
+    };
+    let actor = Actor {
+        user_id: Some(viewer.user_id),
+        role: ActorRole::Admin,
+    };
+    let reason = note
+        .clone()
+        .unwrap_or_else(|| format!("dispute resolved: {}", resolution.outcome.as_str()));
+    let after = booking_flow::apply(
+        &txn,
+        &mut effects,
+        now,
+        &booking,
+        to,
+        actor,
+        Some(&reason),
+        extra,
+    )
+    .await?;
     // The state change notifies nobody for PAID or REFUNDED, but both sides are waiting on this answer.
-    for recipient in [Some(booking.customer_id), booking.technician_id].into_iter().flatten() {
+    for recipient in [Some(booking.customer_id), booking.technician_id]
+        .into_iter()
+        .flatten()
+    {
         let title = format!("Dispute resolved: {}", booking.title);
-        let mut message = NewNotification::new(recipient, Kind::BookingUpdate, title, format!("Outcome: {}", resolution.outcome.as_str()));
-        message.data = Some(serde_json::json!({"bookingId": booking.id, "outcome": resolution.outcome.as_str(), "customerRefundPercent": percent}));
+        let mut message = NewNotification::new(
+            recipient,
+            Kind::BookingUpdate,
+            title,
+            format!("Outcome: {}", resolution.outcome.as_str()),
+        );
+        message.data = Some(
+            serde_json::json!({"bookingId": booking.id, "outcome": resolution.outcome.as_str(), "customerRefundPercent": percent}),
+        );
         notifications::create(&txn, &mut effects, now, message).await?;
     }
     txn.commit().await?;
@@ -188,7 +280,11 @@ pub async fn resolve(services: &Services, viewer: &Viewer, booking_id: Uuid, res
 }
 
 /// The booking's dispute, if it has one, for its participants and staff.
-pub async fn for_booking(services: &Services, viewer: &Viewer, booking_id: Uuid) -> AppResult<Option<dispute::Model>> {
+pub async fn for_booking(
+    services: &Services,
+    viewer: &Viewer,
+    booking_id: Uuid,
+) -> AppResult<Option<dispute::Model>> {
     visible(services, viewer, booking_id).await?;
     Ok(dispute::Entity::find()
         .filter(dispute::Column::BookingId.eq(booking_id))

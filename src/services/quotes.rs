@@ -71,9 +71,14 @@ pub fn line_items(quote: &quote::Model) -> Vec<LineItem> {
 }
 
 fn note(value: Option<&str>, field: &str) -> AppResult<Option<String>> {
-    let Some(v) = value.map(str::trim).filter(|v| !v.is_empty()) else { return Ok(None) };
+    let Some(v) = value.map(str::trim).filter(|v| !v.is_empty()) else {
+        return Ok(None);
+    };
     if v.chars().count() > 2000 {
-        return Err(AppError::bad_input(field, format!("{field} must be at most 2000 characters")));
+        return Err(AppError::bad_input(
+            field,
+            format!("{field} must be at most 2000 characters"),
+        ));
     }
     Ok(Some(v.to_string()))
 }
@@ -81,52 +86,96 @@ fn note(value: Option<&str>, field: &str) -> AppResult<Option<String>> {
 /// Checks every line and returns them with the subtotal; all amounts must be in the booking's currency.
 fn checked_items(items: Vec<LineItemInput>, currency: &str) -> AppResult<(Vec<LineItem>, i64)> {
     if items.is_empty() || items.len() > MAX_LINE_ITEMS {
-        return Err(AppError::bad_input("lineItems", format!("a quote has 1 to {MAX_LINE_ITEMS} line items")));
+        return Err(AppError::bad_input(
+            "lineItems",
+            format!("a quote has 1 to {MAX_LINE_ITEMS} line items"),
+        ));
     }
     let mut subtotal: i64 = 0;
     let mut checked = Vec::with_capacity(items.len());
     for (i, item) in items.into_iter().enumerate() {
         let field = |name: &str| format!("lineItems[{i}].{name}");
         if !matches!(item.kind.as_str(), "LABOUR" | "MATERIAL" | "FEE") {
-            return Err(AppError::bad_input(field("kind"), "kind must be LABOUR, MATERIAL or FEE"));
+            return Err(AppError::bad_input(
+                field("kind"),
+                "kind must be LABOUR, MATERIAL or FEE",
+            ));
         }
         let description = item.description.trim();
         if description.is_empty() || description.chars().count() > 300 {
-            return Err(AppError::bad_input(field("description"), "description must be 1 to 300 characters"));
+            return Err(AppError::bad_input(
+                field("description"),
+                "description must be 1 to 300 characters",
+            ));
         }
         if !(1..=MAX_QUANTITY).contains(&item.quantity) {
-            return Err(AppError::bad_input(field("quantity"), format!("quantity must be 1 to {MAX_QUANTITY}")));
+            return Err(AppError::bad_input(
+                field("quantity"),
+                format!("quantity must be 1 to {MAX_QUANTITY}"),
+            ));
         }
         let (amount, raw_currency) = item.unit_price;
         if catalogue::check_currency(&raw_currency, &field("unitPrice.currency"))? != currency {
-            return Err(AppError::bad_input(field("unitPrice.currency"), format!("every price must be in the booking's currency, {currency}")));
+            return Err(AppError::bad_input(
+                field("unitPrice.currency"),
+                format!("every price must be in the booking's currency, {currency}"),
+            ));
         }
         if amount < 0 {
-            return Err(AppError::bad_input(field("unitPrice.amountMinor"), "a unit price cannot be negative"));
+            return Err(AppError::bad_input(
+                field("unitPrice.amountMinor"),
+                "a unit price cannot be negative",
+            ));
         }
-        let line = LineItem { kind: item.kind, description: description.to_string(), quantity: item.quantity, unit_price_minor: amount };
+        let line = LineItem {
+            kind: item.kind,
+            description: description.to_string(),
+            quantity: item.quantity,
+            unit_price_minor: amount,
+        };
         // Checked, so an absurd quote is refused rather than wrapped round to a small price.
         subtotal = amount
             .checked_mul(line.quantity as i64)
             .and_then(|total| subtotal.checked_add(total))
-            .ok_or_else(|| AppError::bad_input(field("unitPrice.amountMinor"), "the quote total is too large"))?;
+            .ok_or_else(|| {
+                AppError::bad_input(
+                    field("unitPrice.amountMinor"),
+                    "the quote total is too large",
+                )
+            })?;
         checked.push(line);
     }
     Ok((checked, subtotal))
 }
 
 /// The assigned technician quotes while on the job; the newest open quote is the only one that counts.
-pub async fn submit(services: &Services, viewer: &Viewer, booking_id: Uuid, new: NewQuote) -> AppResult<quote::Model> {
+pub async fn submit(
+    services: &Services,
+    viewer: &Viewer,
+    booking_id: Uuid,
+    new: NewQuote,
+) -> AppResult<quote::Model> {
     let booking = visible_booking(services, viewer, booking_id).await?;
     if actor_role(viewer, &booking) != Some(ActorRole::Technician) {
-        return Err(AppError::Forbidden("only the booking's technician can quote".into()));
+        return Err(AppError::Forbidden(
+            "only the booking's technician can quote".into(),
+        ));
     }
-    if !matches!(status_of(&booking), Status::Accepted | Status::Arrived | Status::InProgress) {
-        return Err(AppError::Conflict(format!("a quote can be given while the booking is ACCEPTED, ARRIVED or IN_PROGRESS, not {}", booking.status)));
+    if !matches!(
+        status_of(&booking),
+        Status::Accepted | Status::Arrived | Status::InProgress
+    ) {
+        return Err(AppError::Conflict(format!(
+            "a quote can be given while the booking is ACCEPTED, ARRIVED or IN_PROGRESS, not {}",
+            booking.status
+        )));
     }
     let now = services.clock.now();
     if new.valid_until <= now {
-        return Err(AppError::bad_input("validUntil", "validUntil must be in the future"));
+        return Err(AppError::bad_input(
+            "validUntil",
+            "validUntil must be in the future",
+        ));
     }
     let (items, subtotal) = checked_items(new.line_items, &booking.currency)?;
     let note = note(new.note.as_deref(), "note")?;
@@ -158,51 +207,103 @@ pub async fn submit(services: &Services, viewer: &Viewer, booking_id: Uuid, new:
     quote::Entity::insert(active).exec(&txn).await?;
     booking_flow::publish(&txn, &mut effects, &booking, "QUOTE").await?;
     let headline = format!("New quote for {}", booking.title);
-    notify(&txn, &mut effects, now, booking.customer_id, headline, &model).await?;
+    notify(
+        &txn,
+        &mut effects,
+        now,
+        booking.customer_id,
+        headline,
+        &model,
+    )
+    .await?;
     txn.commit().await?;
     services.after_commit(effects);
     Ok(model)
 }
 
 /// The customer answers the open quote; accepting makes its subtotal the booking's base price.
-pub async fn respond(services: &Services, viewer: &Viewer, quote_id: Uuid, decision: Decision, response: Option<&str>) -> AppResult<quote::Model> {
+pub async fn respond(
+    services: &Services,
+    viewer: &Viewer,
+    quote_id: Uuid,
+    decision: Decision,
+    response: Option<&str>,
+) -> AppResult<quote::Model> {
     let quote = visible(services, viewer, quote_id).await?;
     let booking = visible_booking(services, viewer, quote.booking_id).await?;
     if actor_role(viewer, &booking) != Some(ActorRole::Customer) {
-        return Err(AppError::Forbidden("only the booking's customer answers a quote".into()));
+        return Err(AppError::Forbidden(
+            "only the booking's customer answers a quote".into(),
+        ));
     }
     let response = note(response, "note")?;
     if quote.status != status::OPEN {
-        return Err(AppError::Conflict(format!("this quote is {} and can no longer be answered", quote.status)));
+        return Err(AppError::Conflict(format!(
+            "this quote is {} and can no longer be answered",
+            quote.status
+        )));
     }
     let now = services.clock.now();
     if quote.valid_until < now {
         // Recorded so both sides see why it cannot be accepted; the answer is still a refusal.
         set_status(&services.db, &quote, status::EXPIRED, now, None).await?;
-        return Err(AppError::Conflict("this quote has expired; ask the technician for a new one".into()));
+        return Err(AppError::Conflict(
+            "this quote has expired; ask the technician for a new one".into(),
+        ));
     }
     if decision == Decision::Accept && !status_of(&booking).technician_is_busy() {
-        return Err(AppError::Conflict(format!("the booking is {}; a quote can be accepted only while the job is under way", booking.status)));
+        return Err(AppError::Conflict(format!(
+            "the booking is {}; a quote can be accepted only while the job is under way",
+            booking.status
+        )));
     }
     let txn = begin_write(&services.db).await?;
     let mut effects = Effects::default();
-    let to = if decision == Decision::Accept { status::ACCEPTED } else { status::REJECTED };
+    let to = if decision == Decision::Accept {
+        status::ACCEPTED
+    } else {
+        status::REJECTED
+    };
     set_status(&txn, &quote, to, now, response.clone()).await?;
     let mut after = booking.clone();
     if decision == Decision::Accept {
         after = agree_price(&txn, services, now, &booking, quote.subtotal_minor).await?;
     }
     booking_flow::publish(&txn, &mut effects, &after, "QUOTE").await?;
-    let verb = if decision == Decision::Accept { "accepted" } else { "rejected" };
-    let updated = quote::Model { status: to.into(), responded_at: Some(now), response_note: response, updated_at: now, ..quote };
-    notify(&txn, &mut effects, now, quote.technician_id, format!("Quote {verb}: {}", booking.title), &updated).await?;
+    let verb = if decision == Decision::Accept {
+        "accepted"
+    } else {
+        "rejected"
+    };
+    let updated = quote::Model {
+        status: to.into(),
+        responded_at: Some(now),
+        response_note: response,
+        updated_at: now,
+        ..quote
+    };
+    notify(
+        &txn,
+        &mut effects,
+        now,
+        quote.technician_id,
+        format!("Quote {verb}: {}", booking.title),
+        &updated,
+    )
+    .await?;
     txn.commit().await?;
     services.after_commit(effects);
     Ok(updated)
 }
 
 /// Moves an open quote on, refusing if someone answered or superseded it meanwhile.
-async fn set_status(db: &impl ConnectionTrait, quote: &quote::Model, to: &str, now: DateTime<Utc>, response: Option<String>) -> AppResult<()> {
+async fn set_status(
+    db: &impl ConnectionTrait,
+    quote: &quote::Model,
+    to: &str,
+    now: DateTime<Utc>,
+    response: Option<String>,
+) -> AppResult<()> {
     let mut update = quote::Entity::update_many()
         .col_expr(quote::Column::Status, Expr::value(to))
         .col_expr(quote::Column::UpdatedAt, Expr::value(now));
@@ -211,55 +312,100 @@ async fn set_status(db: &impl ConnectionTrait, quote: &quote::Model, to: &str, n
             .col_expr(quote::Column::RespondedAt, Expr::value(now))
             .col_expr(quote::Column::ResponseNote, Expr::value(response));
     }
-    let changed = update.filter(quote::Column::Id.eq(quote.id)).filter(quote::Column::Status.eq(status::OPEN)).exec(db).await?;
+    let changed = update
+        .filter(quote::Column::Id.eq(quote.id))
+        .filter(quote::Column::Status.eq(status::OPEN))
+        .exec(db)
+        .await?;
     if changed.rows_affected != 1 {
-        return Err(AppError::Conflict("this quote changed meanwhile; reload it".into()));
+        return Err(AppError::Conflict(
+            "this quote changed meanwhile; reload it".into(),
+        ));
     }
     Ok(())
 }
 
 /// Reprices the booking from the quote's subtotal with the usual surge, fee, tax and deposit rules,
 /// on the version the customer saw.
-async fn agree_price(txn: &impl ConnectionTrait, services: &Services, now: DateTime<Utc>, booking: &booking::Model, subtotal: i64) -> AppResult<booking::Model> {
+async fn agree_price(
+    txn: &impl ConnectionTrait,
+    services: &Services,
+    now: DateTime<Utc>,
+    booking: &booking::Model,
+    subtotal: i64,
+) -> AppResult<booking::Model> {
     let priority = Priority::parse(&booking.priority).unwrap_or_default();
     let price = price_for_base(subtotal, priority, &services.config.bookings.pricing)
         .map_err(|e| AppError::Conflict(format!("this quote cannot be priced: {e:?}")))?;
     let changed = booking::Entity::update_many()
         .col_expr(booking::Column::PriceBase, Expr::value(price.base))
         .col_expr(booking::Column::PriceSurge, Expr::value(price.surge))
-        .col_expr(booking::Column::PricePlatformFee, Expr::value(price.platform_fee))
+        .col_expr(
+            booking::Column::PricePlatformFee,
+            Expr::value(price.platform_fee),
+        )
         .col_expr(booking::Column::PriceTax, Expr::value(price.tax))
         .col_expr(booking::Column::PriceTotal, Expr::value(price.total))
         .col_expr(booking::Column::PriceDeposit, Expr::value(price.deposit))
-        .col_expr(booking::Column::Version, Expr::col(booking::Column::Version).add(1))
+        .col_expr(
+            booking::Column::Version,
+            Expr::col(booking::Column::Version).add(1),
+        )
         .col_expr(booking::Column::UpdatedAt, Expr::value(now))
         .filter(booking::Column::Id.eq(booking.id))
         .filter(booking::Column::Version.eq(booking.version))
         .exec(txn)
         .await?;
     if changed.rows_affected != 1 {
-        return Err(AppError::Conflict("the booking changed meanwhile; reload it and try again".into()));
+        return Err(AppError::Conflict(
+            "the booking changed meanwhile; reload it and try again".into(),
+        ));
     }
-    booking::Entity::find_by_id(booking.id).one(txn).await?.ok_or_else(|| AppError::NotFound("booking".into()))
+    booking::Entity::find_by_id(booking.id)
+        .one(txn)
+        .await?
+        .ok_or_else(|| AppError::NotFound("booking".into()))
 }
 
-async fn notify(txn: &impl ConnectionTrait, effects: &mut Effects, now: DateTime<Utc>, to: Uuid, title: String, quote: &quote::Model) -> AppResult<()> {
-    let body = format!("Quote {}: {}", quote.status, crate::domain::money::format(quote.subtotal_minor, &quote.currency));
+async fn notify(
+    txn: &impl ConnectionTrait,
+    effects: &mut Effects,
+    now: DateTime<Utc>,
+    to: Uuid,
+    title: String,
+    quote: &quote::Model,
+) -> AppResult<()> {
+    let body = format!(
+        "Quote {}: {}",
+        quote.status,
+        crate::domain::money::format(quote.subtotal_minor, &quote.currency)
+    );
     let mut note = NewNotification::new(to, Kind::QuoteUpdate, title, body);
-    note.data = Some(serde_json::json!({"bookingId": quote.booking_id, "quoteId": quote.id, "status": quote.status}));
+    note.data = Some(
+        serde_json::json!({"bookingId": quote.booking_id, "quoteId": quote.id, "status": quote.status}),
+    );
     notifications::create(txn, effects, now, note).await?;
     Ok(())
 }
 
 /// A quote whose booking the viewer may see; for anyone else it does not exist.
 pub async fn visible(services: &Services, viewer: &Viewer, id: Uuid) -> AppResult<quote::Model> {
-    let quote = quote::Entity::find_by_id(id).one(&services.db).await?.ok_or_else(|| AppError::NotFound("quote".into()))?;
-    visible_booking(services, viewer, quote.booking_id).await.map_err(|_| AppError::NotFound("quote".into()))?;
+    let quote = quote::Entity::find_by_id(id)
+        .one(&services.db)
+        .await?
+        .ok_or_else(|| AppError::NotFound("quote".into()))?;
+    visible_booking(services, viewer, quote.booking_id)
+        .await
+        .map_err(|_| AppError::NotFound("quote".into()))?;
     Ok(quote)
 }
 
 /// Every quote on a booking, oldest first, for its participants and staff.
-pub async fn for_booking(services: &Services, viewer: &Viewer, booking_id: Uuid) -> AppResult<Vec<quote::Model>> {
+pub async fn for_booking(
+    services: &Services,
+    viewer: &Viewer,
+    booking_id: Uuid,
+) -> AppResult<Vec<quote::Model>> {
     visible_booking(services, viewer, booking_id).await?;
     Ok(quote::Entity::find()
         .filter(quote::Column::BookingId.eq(booking_id))
@@ -273,12 +419,18 @@ mod tests {
     use super::*;
 
     fn line(quantity: i32, amount: i64, currency: &str) -> LineItemInput {
-        LineItemInput { kind: "LABOUR".into(), description: "Replace washer".into(), quantity, unit_price: (amount, currency.into()) }
+        LineItemInput {
+            kind: "LABOUR".into(),
+            description: "Replace washer".into(),
+            quantity,
+            unit_price: (amount, currency.into()),
+        }
     }
 
     #[test]
     fn the_subtotal_is_quantity_times_unit_price_summed() {
-        let (items, subtotal) = checked_items(vec![line(2, 500, "KES"), line(1, 1000, "kes")], "KES").unwrap();
+        let (items, subtotal) =
+            checked_items(vec![line(2, 500, "KES"), line(1, 1000, "kes")], "KES").unwrap();
         assert_eq!(subtotal, 2000);
         assert_eq!(items[0].total_minor(), 1000);
     }
@@ -289,10 +441,22 @@ mod tests {
             Err(AppError::BadInput { field, .. }) => field,
             other => panic!("expected bad input, got {other:?}"),
         };
-        assert_eq!(field(checked_items(vec![line(1, 100, "USD")], "KES")), "lineItems[0].unitPrice.currency");
-        assert_eq!(field(checked_items(vec![line(0, 100, "KES")], "KES")), "lineItems[0].quantity");
-        assert_eq!(field(checked_items(vec![line(1, -1, "KES")], "KES")), "lineItems[0].unitPrice.amountMinor");
+        assert_eq!(
+            field(checked_items(vec![line(1, 100, "USD")], "KES")),
+            "lineItems[0].unitPrice.currency"
+        );
+        assert_eq!(
+            field(checked_items(vec![line(0, 100, "KES")], "KES")),
+            "lineItems[0].quantity"
+        );
+        assert_eq!(
+            field(checked_items(vec![line(1, -1, "KES")], "KES")),
+            "lineItems[0].unitPrice.amountMinor"
+        );
         assert_eq!(field(checked_items(vec![], "KES")), "lineItems");
-        assert_eq!(field(checked_items(vec![line(1000, i64::MAX / 10, "KES")], "KES")), "lineItems[0].unitPrice.amountMinor");
+        assert_eq!(
+            field(checked_items(vec![line(1000, i64::MAX / 10, "KES")], "KES")),
+            "lineItems[0].unitPrice.amountMinor"
+        );
     }
 }

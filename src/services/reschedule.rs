@@ -15,28 +15,58 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
 /// Statuses in which the start can still move: nobody has set off yet.
-pub const RESCHEDULABLE: [Status; 5] = [Status::Pending, Status::Matching, Status::Assigned, Status::Accepted, Status::Rejected];
+pub const RESCHEDULABLE: [Status; 5] = [
+    Status::Pending,
+    Status::Matching,
+    Status::Assigned,
+    Status::Accepted,
+    Status::Rejected,
+];
 
 /// Statuses in which a technician's time is taken by a job.
-const COMMITTED: [Status; 4] = [Status::Accepted, Status::EnRoute, Status::Arrived, Status::InProgress];
+const COMMITTED: [Status; 4] = [
+    Status::Accepted,
+    Status::EnRoute,
+    Status::Arrived,
+    Status::InProgress,
+];
 
 /// Whether [a_start, a_end) and [b_start, b_end) share any instant.
-pub fn overlaps(a_start: DateTime<Utc>, a_end: DateTime<Utc>, b_start: DateTime<Utc>, b_end: DateTime<Utc>) -> bool {
+pub fn overlaps(
+    a_start: DateTime<Utc>,
+    a_end: DateTime<Utc>,
+    b_start: DateTime<Utc>,
+    b_end: DateTime<Utc>,
+) -> bool {
     a_start < b_end && b_start < a_end
 }
 
 fn window(booking: &booking::Model) -> (DateTime<Utc>, DateTime<Utc>) {
     // An as-soon-as-possible job has no scheduled start; it occupies the technician from acceptance.
-    let start = booking.scheduled_start.or(booking.accepted_at).unwrap_or(booking.created_at);
-    (start, start + Duration::minutes(booking.estimated_duration_minutes as i64))
+    let start = booking
+        .scheduled_start
+        .or(booking.accepted_at)
+        .unwrap_or(booking.created_at);
+    (
+        start,
+        start + Duration::minutes(booking.estimated_duration_minutes as i64),
+    )
 }
 
 /// The customer or the assigned technician moves the start; the other party is told.
-pub async fn reschedule(services: &Services, viewer: &Viewer, id: Uuid, new_start: DateTime<Utc>, reason: Option<&str>) -> AppResult<booking::Model> {
+pub async fn reschedule(
+    services: &Services,
+    viewer: &Viewer,
+    id: Uuid,
+    new_start: DateTime<Utc>,
+    reason: Option<&str>,
+) -> AppResult<booking::Model> {
     let booking = visible(services, viewer, id).await?;
     let role = actor_role(viewer, &booking).expect("visible bookings have a role");
     if !matches!(role, ActorRole::Customer | ActorRole::Technician) {
-        return Err(AppError::Forbidden("only the customer or the assigned technician reschedules a booking".into()));
+        return Err(AppError::Forbidden(
+            "only the customer or the assigned technician reschedules a booking".into(),
+        ));
     }
     let status = status_of(&booking);
     if !RESCHEDULABLE.contains(&status) {
@@ -45,38 +75,74 @@ pub async fn reschedule(services: &Services, viewer: &Viewer, id: Uuid, new_star
             status.as_str()
         )));
     }
+    // A technician who refused or withdrew keeps no say over the customer's booking.
+    if role == ActorRole::Technician && !matches!(status, Status::Assigned | Status::Accepted) {
+        return Err(AppError::Forbidden(
+            "only the assigned technician reschedules a booking".into(),
+        ));
+    }
     let now = services.clock.now();
     if new_start <= now {
-        return Err(AppError::bad_input("newStart", "the new start must be in the future"));
+        return Err(AppError::bad_input(
+            "newStart",
+            "the new start must be in the future",
+        ));
     }
-    let reason = reason.map(str::trim).filter(|r| !r.is_empty()).map(|r| r.chars().take(500).collect::<String>());
-    let technician = booking.technician_id.filter(|_| matches!(status, Status::Assigned | Status::Accepted));
+    let reason = reason
+        .map(str::trim)
+        .filter(|r| !r.is_empty())
+        .map(|r| r.chars().take(500).collect::<String>());
+    let technician = booking
+        .technician_id
+        .filter(|_| matches!(status, Status::Assigned | Status::Accepted));
     if let Some(technician) = technician {
         check_free(services, technician, &booking, new_start).await?;
     }
     let txn = begin_write(&services.db).await?;
     let mut effects = Effects::default();
     let changed = booking::Entity::update_many()
-        .col_expr(booking::Column::ScheduledStart, Expr::value(Some(new_start)))
-        .col_expr(booking::Column::Version, Expr::col(booking::Column::Version).add(1))
+        .col_expr(
+            booking::Column::ScheduledStart,
+            Expr::value(Some(new_start)),
+        )
+        .col_expr(
+            booking::Column::Version,
+            Expr::col(booking::Column::Version).add(1),
+        )
         .col_expr(booking::Column::UpdatedAt, Expr::value(now))
         .filter(booking::Column::Id.eq(booking.id))
         .filter(booking::Column::Version.eq(booking.version))
         .exec(&txn)
         .await?;
     if changed.rows_affected != 1 {
-        return Err(AppError::Conflict("the booking changed meanwhile; reload it and try again".into()));
+        return Err(AppError::Conflict(
+            "the booking changed meanwhile; reload it and try again".into(),
+        ));
     }
-    let after = booking::Entity::find_by_id(booking.id).one(&txn).await?.ok_or_else(|| AppError::NotFound("booking".into()))?;
+    let after = booking::Entity::find_by_id(booking.id)
+        .one(&txn)
+        .await?
+        .ok_or_else(|| AppError::NotFound("booking".into()))?;
     booking_flow::publish(&txn, &mut effects, &after, "SCHEDULE").await?;
-    let other = if role == ActorRole::Customer { technician } else { Some(booking.customer_id) };
+    let other = if role == ActorRole::Customer {
+        technician
+    } else {
+        Some(booking.customer_id)
+    };
     if let Some(recipient) = other {
         let body = match &reason {
             Some(r) => format!("New start {}: {r}", new_start.to_rfc3339()),
             None => format!("New start {}", new_start.to_rfc3339()),
         };
-        let mut note = NewNotification::new(recipient, Kind::BookingUpdate, format!("Booking rescheduled: {}", booking.title), body);
-        note.data = Some(serde_json::json!({"bookingId": booking.id, "scheduledStart": new_start, "reason": reason}));
+        let mut note = NewNotification::new(
+            recipient,
+            Kind::BookingUpdate,
+            format!("Booking rescheduled: {}", booking.title),
+            body,
+        );
+        note.data = Some(
+            serde_json::json!({"bookingId": booking.id, "scheduledStart": new_start, "reason": reason}),
+        );
         notifications::create(&txn, &mut effects, now, note).await?;
     }
     txn.commit().await?;
@@ -86,7 +152,12 @@ pub async fn reschedule(services: &Services, viewer: &Viewer, id: Uuid, new_star
 
 /// Refuses a start that collides with the technician's other committed jobs or falls outside
 /// their working hours (judged only when they have set any).
-async fn check_free(services: &Services, technician: Uuid, booking: &booking::Model, new_start: DateTime<Utc>) -> AppResult<()> {
+async fn check_free(
+    services: &Services,
+    technician: Uuid,
+    booking: &booking::Model,
+    new_start: DateTime<Utc>,
+) -> AppResult<()> {
     let new_end = new_start + Duration::minutes(booking.estimated_duration_minutes as i64);
     let others = booking::Entity::find()
         .filter(booking::Column::TechnicianId.eq(technician))
@@ -98,11 +169,17 @@ async fn check_free(services: &Services, technician: Uuid, booking: &booking::Mo
         let (start, end) = window(other);
         overlaps(new_start, new_end, start, end)
     }) {
-        return Err(AppError::Conflict("the technician already has a job at that time".into()));
+        return Err(AppError::Conflict(
+            "the technician already has a job at that time".into(),
+        ));
     }
-    let has_hours = !technicians::week(&services.db, technician).await?.is_empty();
+    let has_hours = !technicians::week(&services.db, technician)
+        .await?
+        .is_empty();
     if has_hours && !technicians::works_at_instant(&services.db, technician, new_start).await? {
-        return Err(AppError::Conflict("the technician does not work at that time".into()));
+        return Err(AppError::Conflict(
+            "the technician does not work at that time".into(),
+        ));
     }
     Ok(())
 }

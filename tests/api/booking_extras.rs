@@ -18,7 +18,13 @@ const RESOLVE: &str = "mutation($id: ID!, $input: DisputeResolutionInput!) { res
 const DISPUTE: &str = "query($id: ID!) { bookingDispute(bookingId: $id) { status outcome customerRefundPercent reason } }";
 const NOTES: &str = "{ notifications(first: 20) { edges { node { kind title } } } }";
 
-async fn booking(s: &TestServer, customer: &Session, tech: &Tech, key: &str, start: Option<chrono::DateTime<Utc>>) -> (Value, String) {
+async fn booking(
+    s: &TestServer,
+    customer: &Session,
+    tech: &Tech,
+    key: &str,
+    start: Option<chrono::DateTime<Utc>>,
+) -> (Value, String) {
     let mut input = json!({
         "category": "plumbing", "title": "Leaking kitchen tap", "address": "12 Ngong Road, Nairobi",
         "location": {"lat": NAIROBI.0, "lng": NAIROBI.1}, "priority": "URGENT",
@@ -28,17 +34,34 @@ async fn booking(s: &TestServer, customer: &Session, tech: &Tech, key: &str, sta
     if let Some(start) = start {
         input["scheduledStart"] = json!(start.to_rfc3339());
     }
-    let created = s.ok(customer.token(), CREATE, json!({"input": input})).await["createServiceRequest"].clone();
+    let created = s
+        .ok(customer.token(), CREATE, json!({"input": input}))
+        .await["createServiceRequest"]
+        .clone();
     assert_eq!(created["status"], "ASSIGNED", "{created}");
-    (created["id"].clone(), created["startCode"].as_str().unwrap().to_string())
+    (
+        created["id"].clone(),
+        created["startCode"].as_str().unwrap().to_string(),
+    )
 }
 
 async fn step(s: &TestServer, who: &Session, id: &Value, to: &str, code: Option<&str>) {
-    let answer = s.gql(who.token(), MOVE, json!({"id": id, "to": to, "code": code})).await;
-    assert_eq!(answer["data"]["transitionBooking"]["status"], to, "{to}: {answer}");
+    let answer = s
+        .gql(who.token(), MOVE, json!({"id": id, "to": to, "code": code}))
+        .await;
+    assert_eq!(
+        answer["data"]["transitionBooking"]["status"], to,
+        "{to}: {answer}"
+    );
 }
 
-async fn accepted(s: &TestServer, customer: &Session, tech: &Tech, key: &str, start: Option<chrono::DateTime<Utc>>) -> Value {
+async fn accepted(
+    s: &TestServer,
+    customer: &Session,
+    tech: &Tech,
+    key: &str,
+    start: Option<chrono::DateTime<Utc>>,
+) -> Value {
     let (id, _) = booking(s, customer, tech, key, start).await;
     step(s, &tech.session, &id, "ACCEPTED", None).await;
     id
@@ -46,15 +69,36 @@ async fn accepted(s: &TestServer, customer: &Session, tech: &Tech, key: &str, st
 
 async fn completed(s: &TestServer, customer: &Session, tech: &Tech, key: &str) -> Value {
     let (id, code) = booking(s, customer, tech, key, None).await;
-    for to in ["ACCEPTED", "EN_ROUTE", "ARRIVED", "IN_PROGRESS", "COMPLETED"] {
-        step(s, &tech.session, &id, to, (to == "IN_PROGRESS").then_some(code.as_str())).await;
+    for to in [
+        "ACCEPTED",
+        "EN_ROUTE",
+        "ARRIVED",
+        "IN_PROGRESS",
+        "COMPLETED",
+    ] {
+        step(
+            s,
+            &tech.session,
+            &id,
+            to,
+            (to == "IN_PROGRESS").then_some(code.as_str()),
+        )
+        .await;
     }
     id
 }
 
 async fn admin(s: &TestServer) -> Session {
     let email = "dispute-admin@example.com";
-    fundi::services::accounts::create_staff(s.services(), email, PASSWORD, "Admin", fundi::domain::account::Role::Admin).await.unwrap();
+    fundi::services::accounts::create_staff(
+        s.services(),
+        email,
+        PASSWORD,
+        "Admin",
+        fundi::domain::account::Role::Admin,
+    )
+    .await
+    .unwrap();
     Session::from_payload(&s.login(email, PASSWORD).await["data"]["login"])
 }
 
@@ -70,11 +114,18 @@ fn quote_input(s: &TestServer, labour: i64, valid_for: Span) -> Value {
 }
 
 async fn quote(s: &TestServer, tech: &Tech, id: &Value, labour: i64, valid_for: Span) -> Value {
-    s.ok(tech.session.token(), QUOTE, json!({"id": id, "input": quote_input(s, labour, valid_for)})).await["submitQuote"].clone()
+    s.ok(
+        tech.session.token(),
+        QUOTE,
+        json!({"id": id, "input": quote_input(s, labour, valid_for)}),
+    )
+    .await["submitQuote"]
+        .clone()
 }
 
 async fn respond(s: &TestServer, who: &Session, quote_id: &Value, decision: &str) -> Value {
-    s.gql(who.token(), RESPOND, json!({"id": quote_id, "d": decision})).await
+    s.gql(who.token(), RESPOND, json!({"id": quote_id, "d": decision}))
+        .await
 }
 
 /// Signs in again after the clock has moved past the access token's lifetime.
@@ -83,7 +134,12 @@ async fn relogin(s: &TestServer, email: &str) -> Session {
 }
 
 fn titles(notes: &Value) -> Vec<String> {
-    notes["notifications"]["edges"].as_array().unwrap().iter().map(|e| e["node"]["title"].as_str().unwrap().to_string()).collect()
+    notes["notifications"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["node"]["title"].as_str().unwrap().to_string())
+        .collect()
 }
 
 #[tokio::test]
@@ -101,10 +157,16 @@ async fn accepting_a_quote_makes_it_the_booking_price_and_publishes_the_change()
 
     let q = quote(&s, &tech, &id, 150000, Span::hours(2)).await;
     assert_eq!(q["status"], "OPEN");
-    assert_eq!(q["subtotal"]["amountMinor"], 350000, "2 × 1,500 + 500 shillings");
+    assert_eq!(
+        q["subtotal"]["amountMinor"], 350000,
+        "2 × 1,500 + 500 shillings"
+    );
     assert_eq!(q["lineItems"][0]["total"]["amountMinor"], 300000);
     let answer = respond(&s, &customer, &q["id"], "ACCEPT").await;
-    assert_eq!(answer["data"]["respondToQuote"]["status"], "ACCEPTED", "{answer}");
+    assert_eq!(
+        answer["data"]["respondToQuote"]["status"], "ACCEPTED",
+        "{answer}"
+    );
 
     let after = s.ok(customer.token(), VIEW, json!({"id": id})).await["booking"].clone();
     assert_eq!(after["price"]["base"]["amountMinor"], 350000);
@@ -118,14 +180,33 @@ async fn accepting_a_quote_makes_it_the_booking_price_and_publishes_the_change()
     while kinds.len() < 2 {
         let payload = ws.next_payload(Duration::from_secs(10)).await;
         let update = payload["data"]["bookingUpdated"].clone();
-        kinds.push((update["kind"].as_str().unwrap().to_string(), update["booking"]["price"]["total"]["amountMinor"].as_i64().unwrap()));
+        kinds.push((
+            update["kind"].as_str().unwrap().to_string(),
+            update["booking"]["price"]["total"]["amountMinor"]
+                .as_i64()
+                .unwrap(),
+        ));
     }
     assert_eq!(kinds[0].0, "QUOTE", "the new quote is announced");
-    assert_eq!(kinds[1], ("QUOTE".to_string(), 420000), "the agreed price is published");
+    assert_eq!(
+        kinds[1],
+        ("QUOTE".to_string(), 420000),
+        "the agreed price is published"
+    );
     let tech_notes = s.ok(tech.session.token(), NOTES, json!({})).await;
-    assert!(titles(&tech_notes).iter().any(|t| t.starts_with("Quote accepted")), "{tech_notes}");
+    assert!(
+        titles(&tech_notes)
+            .iter()
+            .any(|t| t.starts_with("Quote accepted")),
+        "{tech_notes}"
+    );
     let customer_notes = s.ok(customer.token(), NOTES, json!({})).await;
-    assert!(titles(&customer_notes).iter().any(|t| t.starts_with("New quote")), "{customer_notes}");
+    assert!(
+        titles(&customer_notes)
+            .iter()
+            .any(|t| t.starts_with("New quote")),
+        "{customer_notes}"
+    );
 }
 
 #[tokio::test]
@@ -137,10 +218,20 @@ async fn a_rejected_quote_leaves_the_price_alone() {
     let before = s.ok(customer.token(), VIEW, json!({"id": id})).await["booking"]["price"].clone();
     let q = quote(&s, &tech, &id, 150000, Span::hours(2)).await;
     let answer = respond(&s, &customer, &q["id"], "REJECT").await;
-    assert_eq!(answer["data"]["respondToQuote"]["status"], "REJECTED", "{answer}");
-    assert_eq!(s.ok(customer.token(), VIEW, json!({"id": id})).await["booking"]["price"], before);
+    assert_eq!(
+        answer["data"]["respondToQuote"]["status"], "REJECTED",
+        "{answer}"
+    );
+    assert_eq!(
+        s.ok(customer.token(), VIEW, json!({"id": id})).await["booking"]["price"],
+        before
+    );
     let again = respond(&s, &customer, &q["id"], "ACCEPT").await;
-    assert_eq!(code(&again["errors"][0]), "CONFLICT", "an answered quote stays answered: {again}");
+    assert_eq!(
+        code(&again["errors"][0]),
+        "CONFLICT",
+        "an answered quote stays answered: {again}"
+    );
 }
 
 #[tokio::test]
@@ -151,14 +242,20 @@ async fn an_expired_quote_cannot_be_accepted_and_is_marked_expired() {
     let id = accepted(&s, &customer, &tech, "quote-expired-1", None).await;
     let q = quote(&s, &tech, &id, 150000, Span::hours(1)).await;
     s.advance_clock(Span::hours(2));
-    let (customer, tech_session) = (relogin(&s, "quote-expired@example.com").await, relogin(&s, "quote-expired-tech@example.com").await);
+    let (customer, tech_session) = (
+        relogin(&s, "quote-expired@example.com").await,
+        relogin(&s, "quote-expired-tech@example.com").await,
+    );
     let answer = respond(&s, &customer, &q["id"], "ACCEPT").await;
     assert_eq!(code(&answer["errors"][0]), "CONFLICT", "{answer}");
     let quotes = s.ok(customer.token(), QUOTES, json!({"id": id})).await;
     assert_eq!(quotes["bookingQuotes"][0]["status"], "EXPIRED");
     let past = json!({"id": id, "input": quote_input(&s, 1000, Span::hours(-1))});
     let error = s.err(tech_session.token(), QUOTE, past).await;
-    assert_eq!((code(&error), error["extensions"]["field"].as_str()), ("BAD_USER_INPUT", Some("validUntil")));
+    assert_eq!(
+        (code(&error), error["extensions"]["field"].as_str()),
+        ("BAD_USER_INPUT", Some("validUntil"))
+    );
 }
 
 #[tokio::test]
@@ -169,14 +266,18 @@ async fn a_newer_quote_supersedes_the_open_one() {
     let id = accepted(&s, &customer, &tech, "quote-newer-1", None).await;
     let first = quote(&s, &tech, &id, 150000, Span::hours(2)).await;
     let second = quote(&s, &tech, &id, 120000, Span::hours(2)).await;
-    let quotes = s.ok(tech.session.token(), QUOTES, json!({"id": id})).await["bookingQuotes"].clone();
+    let quotes =
+        s.ok(tech.session.token(), QUOTES, json!({"id": id})).await["bookingQuotes"].clone();
     assert_eq!(quotes[0]["id"], first["id"]);
     assert_eq!(quotes[0]["status"], "SUPERSEDED");
     assert_eq!(quotes[1]["status"], "OPEN");
     let stale = respond(&s, &customer, &first["id"], "ACCEPT").await;
     assert_eq!(code(&stale["errors"][0]), "CONFLICT", "{stale}");
     let answer = respond(&s, &customer, &second["id"], "ACCEPT").await;
-    assert_eq!(answer["data"]["respondToQuote"]["status"], "ACCEPTED", "{answer}");
+    assert_eq!(
+        answer["data"]["respondToQuote"]["status"], "ACCEPTED",
+        "{answer}"
+    );
 }
 
 #[tokio::test]
@@ -187,17 +288,33 @@ async fn only_the_assigned_technician_can_quote_and_only_in_the_booking_currency
     let stranger = ready(&s, "quote-who-other@example.com", NAIROBI, json!({})).await;
     let (id, _) = booking(&s, &customer, &tech, "quote-who-1", None).await;
     let vars = || json!({"id": id, "input": quote_input(&s, 1000, Span::hours(2))});
-    assert_eq!(code(&s.err(tech.session.token(), QUOTE, vars()).await), "CONFLICT", "not before the job is accepted");
+    assert_eq!(
+        code(&s.err(tech.session.token(), QUOTE, vars()).await),
+        "CONFLICT",
+        "not before the job is accepted"
+    );
     step(&s, &tech.session, &id, "ACCEPTED", None).await;
-    assert_eq!(code(&s.err(customer.token(), QUOTE, vars()).await), "FORBIDDEN");
-    assert_eq!(code(&s.err(stranger.session.token(), QUOTE, vars()).await), "NOT_FOUND");
+    assert_eq!(
+        code(&s.err(customer.token(), QUOTE, vars()).await),
+        "FORBIDDEN"
+    );
+    assert_eq!(
+        code(&s.err(stranger.session.token(), QUOTE, vars()).await),
+        "NOT_FOUND"
+    );
     let mut dollars = vars();
     dollars["input"]["lineItems"][1]["unitPrice"]["currency"] = json!("USD");
     let error = s.err(tech.session.token(), QUOTE, dollars).await;
-    assert_eq!((code(&error), error["extensions"]["field"].as_str()), ("BAD_USER_INPUT", Some("lineItems[1].unitPrice.currency")));
+    assert_eq!(
+        (code(&error), error["extensions"]["field"].as_str()),
+        ("BAD_USER_INPUT", Some("lineItems[1].unitPrice.currency"))
+    );
     let mut none = vars();
     none["input"]["lineItems"] = json!([]);
-    assert_eq!(s.err(tech.session.token(), QUOTE, none).await["extensions"]["field"], "lineItems");
+    assert_eq!(
+        s.err(tech.session.token(), QUOTE, none).await["extensions"]["field"],
+        "lineItems"
+    );
 }
 
 /// The next `weekday` at least two days away, at `hour`:00 UTC.
@@ -216,12 +333,34 @@ async fn a_reschedule_onto_another_accepted_job_of_the_technician_is_refused() {
     let tech = ready(&s, "move-overlap-tech@example.com", NAIROBI, json!({})).await;
     let morning = next(Weekday::Tue, 6);
     let _first = accepted(&s, &customer, &tech, "move-overlap-1", Some(morning)).await;
-    let second = accepted(&s, &customer, &tech, "move-overlap-2", Some(morning + Span::hours(5))).await;
-    let clash = s.gql(customer.token(), RESCHEDULE, json!({"id": second, "at": (morning + Span::hours(1)).to_rfc3339()})).await;
+    let second = accepted(
+        &s,
+        &customer,
+        &tech,
+        "move-overlap-2",
+        Some(morning + Span::hours(5)),
+    )
+    .await;
+    let clash = s
+        .gql(
+            customer.token(),
+            RESCHEDULE,
+            json!({"id": second, "at": (morning + Span::hours(1)).to_rfc3339()}),
+        )
+        .await;
     assert_eq!(code(&clash["errors"][0]), "CONFLICT", "{clash}");
     let after = morning + Span::hours(2);
-    let moved = s.ok(customer.token(), RESCHEDULE, json!({"id": second, "at": after.to_rfc3339()})).await;
-    assert_eq!(moved["rescheduleBooking"]["status"], "ACCEPTED", "back to back is fine");
+    let moved = s
+        .ok(
+            customer.token(),
+            RESCHEDULE,
+            json!({"id": second, "at": after.to_rfc3339()}),
+        )
+        .await;
+    assert_eq!(
+        moved["rescheduleBooking"]["status"], "ACCEPTED",
+        "back to back is fine"
+    );
 }
 
 #[tokio::test]
@@ -230,12 +369,31 @@ async fn a_reschedule_outside_the_technicians_working_hours_is_refused() {
     let customer = s.register("move-hours@example.com").await;
     let tech = ready(&s, "move-hours-tech@example.com", NAIROBI, json!({})).await;
     let id = accepted(&s, &customer, &tech, "move-hours-1", None).await;
-    let hours: Vec<_> = (1..=5).map(|d| json!({"weekday": d, "start": "09:00", "end": "17:00"})).collect();
-    s.ok(tech.session.token(), "mutation($h: [WorkingHoursInput!]!) { setWorkingHours(hours: $h) { weekday } }", json!({"h": hours})).await;
+    let hours: Vec<_> = (1..=5)
+        .map(|d| json!({"weekday": d, "start": "09:00", "end": "17:00"}))
+        .collect();
+    s.ok(
+        tech.session.token(),
+        "mutation($h: [WorkingHoursInput!]!) { setWorkingHours(hours: $h) { weekday } }",
+        json!({"h": hours}),
+    )
+    .await;
     // Nairobi is UTC+3: Sunday 09:00 UTC is noon on a day off; Monday 07:00 UTC is 10:00 at work.
-    let sunday = s.gql(customer.token(), RESCHEDULE, json!({"id": id, "at": next(Weekday::Sun, 9).to_rfc3339()})).await;
+    let sunday = s
+        .gql(
+            customer.token(),
+            RESCHEDULE,
+            json!({"id": id, "at": next(Weekday::Sun, 9).to_rfc3339()}),
+        )
+        .await;
     assert_eq!(code(&sunday["errors"][0]), "CONFLICT", "{sunday}");
-    let monday = s.ok(customer.token(), RESCHEDULE, json!({"id": id, "at": next(Weekday::Mon, 7).to_rfc3339()})).await;
+    let monday = s
+        .ok(
+            customer.token(),
+            RESCHEDULE,
+            json!({"id": id, "at": next(Weekday::Mon, 7).to_rfc3339()}),
+        )
+        .await;
     assert_eq!(monday["rescheduleBooking"]["status"], "ACCEPTED");
 }
 
@@ -246,17 +404,50 @@ async fn a_reschedule_moves_the_start_and_notifies_the_other_party() {
     let tech = ready(&s, "move-ok-tech@example.com", NAIROBI, json!({})).await;
     let id = accepted(&s, &customer, &tech, "move-ok-1", None).await;
     let at = next(Weekday::Wed, 8);
-    let past = s.err(customer.token(), RESCHEDULE, json!({"id": id, "at": "2020-01-01T00:00:00Z"})).await;
-    assert_eq!((code(&past), past["extensions"]["field"].as_str()), ("BAD_USER_INPUT", Some("newStart")));
-    let moved = s.ok(customer.token(), RESCHEDULE, json!({"id": id, "at": at.to_rfc3339(), "reason": "Away that morning"})).await;
-    let start = moved["rescheduleBooking"]["scheduledStart"].as_str().unwrap();
+    let past = s
+        .err(
+            customer.token(),
+            RESCHEDULE,
+            json!({"id": id, "at": "2020-01-01T00:00:00Z"}),
+        )
+        .await;
+    assert_eq!(
+        (code(&past), past["extensions"]["field"].as_str()),
+        ("BAD_USER_INPUT", Some("newStart"))
+    );
+    let moved = s
+        .ok(
+            customer.token(),
+            RESCHEDULE,
+            json!({"id": id, "at": at.to_rfc3339(), "reason": "Away that morning"}),
+        )
+        .await;
+    let start = moved["rescheduleBooking"]["scheduledStart"]
+        .as_str()
+        .unwrap();
     assert_eq!(chrono::DateTime::parse_from_rfc3339(start).unwrap(), at);
     let notes = s.ok(tech.session.token(), NOTES, json!({})).await;
-    assert!(titles(&notes).iter().any(|t| t.starts_with("Booking rescheduled")), "{notes}");
-    let back = s.ok(tech.session.token(), RESCHEDULE, json!({"id": id, "at": (at + Span::hours(1)).to_rfc3339()})).await;
+    assert!(
+        titles(&notes)
+            .iter()
+            .any(|t| t.starts_with("Booking rescheduled")),
+        "{notes}"
+    );
+    let back = s
+        .ok(
+            tech.session.token(),
+            RESCHEDULE,
+            json!({"id": id, "at": (at + Span::hours(1)).to_rfc3339()}),
+        )
+        .await;
     assert_eq!(back["rescheduleBooking"]["status"], "ACCEPTED");
     let notes = s.ok(customer.token(), NOTES, json!({})).await;
-    assert!(titles(&notes).iter().any(|t| t.starts_with("Booking rescheduled")), "{notes}");
+    assert!(
+        titles(&notes)
+            .iter()
+            .any(|t| t.starts_with("Booking rescheduled")),
+        "{notes}"
+    );
 }
 
 #[tokio::test]
@@ -266,9 +457,21 @@ async fn rescheduling_after_the_technician_sets_off_is_refused() {
     let tech = ready(&s, "move-late-tech@example.com", NAIROBI, json!({})).await;
     let id = accepted(&s, &customer, &tech, "move-late-1", None).await;
     step(&s, &tech.session, &id, "EN_ROUTE", None).await;
-    let error = s.err(customer.token(), RESCHEDULE, json!({"id": id, "at": next(Weekday::Wed, 8).to_rfc3339()})).await;
+    let error = s
+        .err(
+            customer.token(),
+            RESCHEDULE,
+            json!({"id": id, "at": next(Weekday::Wed, 8).to_rfc3339()}),
+        )
+        .await;
     assert_eq!(code(&error), "CONFLICT", "{error}");
-    assert!(error["message"].as_str().unwrap().contains("before the technician sets off"), "{error}");
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap()
+            .contains("before the technician sets off"),
+        "{error}"
+    );
 }
 
 #[tokio::test]
@@ -277,29 +480,73 @@ async fn the_customer_disputes_a_completed_job_and_only_an_admin_resolves_it() {
     let customer = s.register("dispute-open@example.com").await;
     let tech = ready(&s, "dispute-open-tech@example.com", NAIROBI, json!({})).await;
     let early = accepted(&s, &customer, &tech, "dispute-early", None).await;
-    let refused = s.err(customer.token(), OPEN_DISPUTE, json!({"id": early, "reason": "Not happy"})).await;
-    assert_eq!(code(&refused), "INVALID_TRANSITION", "no dispute before the work is done: {refused}");
-    s.ok(customer.token(), "mutation($id: ID!) { cancelBooking(id: $id) { status } }", json!({"id": early})).await;
+    let refused = s
+        .err(
+            customer.token(),
+            OPEN_DISPUTE,
+            json!({"id": early, "reason": "Not happy"}),
+        )
+        .await;
+    assert_eq!(
+        code(&refused),
+        "INVALID_TRANSITION",
+        "no dispute before the work is done: {refused}"
+    );
+    s.ok(
+        customer.token(),
+        "mutation($id: ID!) { cancelBooking(id: $id) { status } }",
+        json!({"id": early}),
+    )
+    .await;
 
     let id = completed(&s, &customer, &tech, "dispute-open-1").await;
-    let opened = s.ok(customer.token(), OPEN_DISPUTE, json!({"id": id, "reason": "Still leaking"})).await;
+    let opened = s
+        .ok(
+            customer.token(),
+            OPEN_DISPUTE,
+            json!({"id": id, "reason": "Still leaking"}),
+        )
+        .await;
     assert_eq!(opened["openDispute"]["status"], "DISPUTED");
-    let dispute = s.ok(tech.session.token(), DISPUTE, json!({"id": id})).await["bookingDispute"].clone();
-    assert_eq!((dispute["status"].as_str(), dispute["reason"].as_str()), (Some("OPEN"), Some("Still leaking")));
+    let dispute =
+        s.ok(tech.session.token(), DISPUTE, json!({"id": id})).await["bookingDispute"].clone();
+    assert_eq!(
+        (dispute["status"].as_str(), dispute["reason"].as_str()),
+        (Some("OPEN"), Some("Still leaking"))
+    );
 
     let split = |percent: Option<i32>| json!({"id": id, "input": {"outcome": "SPLIT", "customerRefundPercent": percent}});
-    assert_eq!(code(&s.err(customer.token(), RESOLVE, split(Some(30))).await), "FORBIDDEN");
-    assert_eq!(code(&s.err(tech.session.token(), RESOLVE, split(Some(30))).await), "FORBIDDEN");
+    assert_eq!(
+        code(&s.err(customer.token(), RESOLVE, split(Some(30))).await),
+        "FORBIDDEN"
+    );
+    assert_eq!(
+        code(&s.err(tech.session.token(), RESOLVE, split(Some(30))).await),
+        "FORBIDDEN"
+    );
     let admin = admin(&s).await;
     for missing in [None, Some(0), Some(100)] {
         let error = s.err(admin.token(), RESOLVE, split(missing)).await;
-        assert_eq!((code(&error), error["extensions"]["field"].as_str()), ("BAD_USER_INPUT", Some("customerRefundPercent")));
+        assert_eq!(
+            (code(&error), error["extensions"]["field"].as_str()),
+            ("BAD_USER_INPUT", Some("customerRefundPercent"))
+        );
     }
     let resolved = s.ok(admin.token(), RESOLVE, split(Some(30))).await;
     assert_eq!(resolved["resolveDispute"]["status"], "PAID");
-    let dispute = s.ok(customer.token(), DISPUTE, json!({"id": id})).await["bookingDispute"].clone();
-    assert_eq!(dispute, json!({"status": "RESOLVED", "outcome": "SPLIT", "customerRefundPercent": 30, "reason": "Still leaking"}));
-    let again = s.err(customer.token(), OPEN_DISPUTE, json!({"id": id, "reason": "Again"})).await;
+    let dispute =
+        s.ok(customer.token(), DISPUTE, json!({"id": id})).await["bookingDispute"].clone();
+    assert_eq!(
+        dispute,
+        json!({"status": "RESOLVED", "outcome": "SPLIT", "customerRefundPercent": 30, "reason": "Still leaking"})
+    );
+    let again = s
+        .err(
+            customer.token(),
+            OPEN_DISPUTE,
+            json!({"id": id, "reason": "Again"}),
+        )
+        .await;
     assert_eq!(code(&again), "CONFLICT", "a resolution is final: {again}");
 }
 
@@ -309,18 +556,42 @@ async fn an_admin_can_release_to_the_technician_or_refund_the_customer() {
     let customer = s.register("dispute-outcomes@example.com").await;
     let tech = ready(&s, "dispute-outcomes-tech@example.com", NAIROBI, json!({})).await;
     let admin = admin(&s).await;
-    for (key, outcome, status) in [("dispute-release", "RELEASE_TO_TECHNICIAN", "PAID"), ("dispute-refund", "REFUND_CUSTOMER", "REFUNDED")] {
+    for (key, outcome, status) in [
+        ("dispute-release", "RELEASE_TO_TECHNICIAN", "PAID"),
+        ("dispute-refund", "REFUND_CUSTOMER", "REFUNDED"),
+    ] {
         let id = completed(&s, &customer, &tech, key).await;
         // The technician may raise it too; it is checked by the customer's rule.
-        s.ok(tech.session.token(), OPEN_DISPUTE, json!({"id": id, "reason": "Customer will not verify"})).await;
-        let resolved = s.ok(admin.token(), RESOLVE, json!({"id": id, "input": {"outcome": outcome, "note": "Photos reviewed"}})).await;
+        s.ok(
+            tech.session.token(),
+            OPEN_DISPUTE,
+            json!({"id": id, "reason": "Customer will not verify"}),
+        )
+        .await;
+        let resolved = s
+            .ok(
+                admin.token(),
+                RESOLVE,
+                json!({"id": id, "input": {"outcome": outcome, "note": "Photos reviewed"}}),
+            )
+            .await;
         assert_eq!(resolved["resolveDispute"]["status"], status, "{outcome}");
-        let with_percent = s.err(admin.token(), RESOLVE, json!({"id": id, "input": {"outcome": outcome}})).await;
-        assert!(matches!(code(&with_percent), "CONFLICT" | "INVALID_TRANSITION"), "resolved once: {with_percent}");
+        let with_percent = s
+            .err(
+                admin.token(),
+                RESOLVE,
+                json!({"id": id, "input": {"outcome": outcome}}),
+            )
+            .await;
+        assert!(
+            matches!(code(&with_percent), "CONFLICT" | "INVALID_TRANSITION"),
+            "resolved once: {with_percent}"
+        );
     }
 }
 
-const CUSTOMER_DASHBOARD: &str = "{ customerDashboard { active completed cancelled totalSpent { amountMinor currency } } }";
+const CUSTOMER_DASHBOARD: &str =
+    "{ customerDashboard { active completed cancelled totalSpent { amountMinor currency } } }";
 const TECHNICIAN_DASHBOARD: &str = "{ technicianDashboard { offersWaiting activeJobs completedThisWeek completedThisMonth acceptanceRate medianResponseSeconds } }";
 
 #[tokio::test]
@@ -328,32 +599,90 @@ async fn dashboards_count_bookings_offers_and_money_spent() {
     let s = TestServer::start().await;
     let customer = s.register("dash@example.com").await;
     let tech = ready(&s, "dash-tech@example.com", NAIROBI, json!({})).await;
-    let fresh = s.ok(tech.session.token(), TECHNICIAN_DASHBOARD, json!({})).await["technicianDashboard"].clone();
-    assert_eq!((fresh["acceptanceRate"].clone(), fresh["medianResponseSeconds"].clone()), (Value::Null, Value::Null));
-    let empty = s.ok(customer.token(), CUSTOMER_DASHBOARD, json!({})).await["customerDashboard"].clone();
-    assert_eq!(empty, json!({"active": 0, "completed": 0, "cancelled": 0, "totalSpent": {"amountMinor": 0, "currency": "KES"}}));
+    let fresh = s
+        .ok(tech.session.token(), TECHNICIAN_DASHBOARD, json!({}))
+        .await["technicianDashboard"]
+        .clone();
+    assert_eq!(
+        (
+            fresh["acceptanceRate"].clone(),
+            fresh["medianResponseSeconds"].clone()
+        ),
+        (Value::Null, Value::Null)
+    );
+    let empty =
+        s.ok(customer.token(), CUSTOMER_DASHBOARD, json!({})).await["customerDashboard"].clone();
+    assert_eq!(
+        empty,
+        json!({"active": 0, "completed": 0, "cancelled": 0, "totalSpent": {"amountMinor": 0, "currency": "KES"}})
+    );
 
     let admin = admin(&s).await;
     let paid = completed(&s, &customer, &tech, "dash-paid-1").await;
-    s.ok(customer.token(), OPEN_DISPUTE, json!({"id": paid, "reason": "Check the work"})).await;
-    s.ok(admin.token(), RESOLVE, json!({"id": paid, "input": {"outcome": "RELEASE_TO_TECHNICIAN"}})).await;
+    s.ok(
+        customer.token(),
+        OPEN_DISPUTE,
+        json!({"id": paid, "reason": "Check the work"}),
+    )
+    .await;
+    s.ok(
+        admin.token(),
+        RESOLVE,
+        json!({"id": paid, "input": {"outcome": "RELEASE_TO_TECHNICIAN"}}),
+    )
+    .await;
     let total = s.ok(customer.token(), VIEW, json!({"id": paid})).await["booking"]["price"]["total"]["amountMinor"].clone();
     let (cancelled, _) = booking(&s, &customer, &tech, "dash-cancel-1", None).await;
-    s.ok(customer.token(), "mutation($id: ID!) { cancelBooking(id: $id) { status } }", json!({"id": cancelled})).await;
+    s.ok(
+        customer.token(),
+        "mutation($id: ID!) { cancelBooking(id: $id) { status } }",
+        json!({"id": cancelled}),
+    )
+    .await;
     let (_waiting, _) = booking(&s, &customer, &tech, "dash-waiting-1", None).await;
     let _active = accepted(&s, &customer, &tech, "dash-active-1", None).await;
 
-    let mine = s.ok(customer.token(), CUSTOMER_DASHBOARD, json!({})).await["customerDashboard"].clone();
-    assert_eq!(mine, json!({"active": 2, "completed": 1, "cancelled": 1, "totalSpent": {"amountMinor": total, "currency": "KES"}}));
-    let work = s.ok(tech.session.token(), TECHNICIAN_DASHBOARD, json!({})).await["technicianDashboard"].clone();
+    let mine =
+        s.ok(customer.token(), CUSTOMER_DASHBOARD, json!({})).await["customerDashboard"].clone();
+    assert_eq!(
+        mine,
+        json!({"active": 2, "completed": 1, "cancelled": 1, "totalSpent": {"amountMinor": total, "currency": "KES"}})
+    );
+    let work = s
+        .ok(tech.session.token(), TECHNICIAN_DASHBOARD, json!({}))
+        .await["technicianDashboard"]
+        .clone();
     assert_eq!(work["offersWaiting"], 1, "{work}");
     assert_eq!(work["activeJobs"], 1, "{work}");
-    assert_eq!((work["completedThisWeek"].clone(), work["completedThisMonth"].clone()), (json!(1), json!(1)));
-    assert_eq!(work["acceptanceRate"], 1.0, "both answered offers were accepted (a withdrawn one is not an answer)");
-    assert!(work["medianResponseSeconds"].as_i64().is_some_and(|n| n >= 0), "{work}");
+    assert_eq!(
+        (
+            work["completedThisWeek"].clone(),
+            work["completedThisMonth"].clone()
+        ),
+        (json!(1), json!(1))
+    );
+    assert_eq!(
+        work["acceptanceRate"], 1.0,
+        "both answered offers were accepted (a withdrawn one is not an answer)"
+    );
+    assert!(
+        work["medianResponseSeconds"]
+            .as_i64()
+            .is_some_and(|n| n >= 0),
+        "{work}"
+    );
 
     s.advance_clock(Span::days(8));
     let tech_session = relogin(&s, "dash-tech@example.com").await;
-    let later = s.ok(tech_session.token(), TECHNICIAN_DASHBOARD, json!({})).await["technicianDashboard"].clone();
-    assert_eq!((later["completedThisWeek"].clone(), later["completedThisMonth"].clone()), (json!(0), json!(1)));
+    let later = s
+        .ok(tech_session.token(), TECHNICIAN_DASHBOARD, json!({}))
+        .await["technicianDashboard"]
+        .clone();
+    assert_eq!(
+        (
+            later["completedThisWeek"].clone(),
+            later["completedThisMonth"].clone()
+        ),
+        (json!(0), json!(1))
+    );
 }
