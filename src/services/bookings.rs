@@ -40,7 +40,8 @@ pub struct NewRequest {
     pub idempotency_key: String,
 }
 
-fn text(value: &str, field: &str, min: usize, max: usize) -> AppResult<String> {
+/// A trimmed text whose length in characters lies within bounds.
+pub fn text(value: &str, field: &str, min: usize, max: usize) -> AppResult<String> {
     let v = value.trim();
     let n = v.chars().count();
     if n < min || n > max {
@@ -320,7 +321,8 @@ pub fn available_transitions(viewer: &Viewer, booking: &booking::Model) -> Vec<S
         .unwrap_or_default()
 }
 
-fn transition_error(e: TransitionError, from: Status) -> AppError {
+/// The client-facing error for a move the state table refuses.
+pub fn transition_error(e: TransitionError, from: Status) -> AppError {
     match e {
         TransitionError::NotAllowed { allowed } => AppError::InvalidTransition {
             message: format!("this move is not allowed from {}", from.as_str()),

@@ -2,15 +2,13 @@
 //! the technician, refunding the customer, or splitting it (the money itself moves later, with payments).
 
 use super::booking_flow::{self, Actor, status_of};
-use super::bookings::{actor_role, visible};
+use super::bookings::{actor_role, text, transition_error, visible};
 use super::notifications::{self, Kind, NewNotification};
 use super::{Effects, Services, Viewer};
 use crate::db::begin_write;
 use crate::db::entities::{booking, dispute};
 use crate::domain::account::Role;
-use crate::domain::booking_state::{
-    self, Role as ActorRole, Status, TransitionError, TransitionRequest,
-};
+use crate::domain::booking_state::{self, Role as ActorRole, Status, TransitionRequest};
 use crate::error::{AppError, AppResult};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
@@ -55,34 +53,6 @@ pub struct Resolution {
     pub note: Option<String>,
 }
 
-fn refused(e: TransitionError, from: Status) -> AppError {
-    match e {
-        TransitionError::DisputeWindowClosed => AppError::InvalidTransition {
-            message: "disputes can be opened up to 7 days after payment".into(),
-            allowed: vec![],
-        },
-        _ => AppError::InvalidTransition {
-            message: format!(
-                "a booking that is {} cannot be disputed or resolved now",
-                from.as_str()
-            ),
-            allowed: vec![],
-        },
-    }
-}
-
-fn bounded(value: &str, field: &str, min: usize, max: usize) -> AppResult<String> {
-    let v = value.trim();
-    let n = v.chars().count();
-    if n < min || n > max {
-        return Err(AppError::bad_input(
-            field,
-            format!("{field} must be {min} to {max} characters"),
-        ));
-    }
-    Ok(v.to_string())
-}
-
 /// A participant disputes a completed (or recently paid) job.
 ///
 /// The state table lets the customer dispute, so a technician's dispute is checked against the
@@ -102,8 +72,8 @@ pub async fn open(
             "only the customer or the technician opens a dispute".into(),
         ));
     }
-    let reason = bounded(reason, "reason", 3, 200)?;
-    let details = bounded(details.unwrap_or(""), "details", 0, 4000)?;
+    let reason = text(reason, "reason", 3, 200)?;
+    let details = text(details.unwrap_or(""), "details", 0, 4000)?;
     let from = status_of(&booking);
     let now = services.clock.now();
     let request = TransitionRequest {
@@ -114,7 +84,7 @@ pub async fn open(
         now: now.timestamp(),
         paid_at: booking.paid_at.map(|t| t.timestamp()),
     };
-    booking_state::apply(from, request).map_err(|e| refused(e, from))?;
+    booking_state::apply(from, request).map_err(|e| transition_error(e, from))?;
     // One dispute per booking: a resolution is final, not the start of another round.
     let earlier = dispute::Entity::find()
         .filter(dispute::Column::BookingId.eq(booking.id))
@@ -189,7 +159,7 @@ pub async fn resolve(
         }
     };
     let note = match resolution.note.as_deref() {
-        Some(n) => Some(bounded(n, "note", 0, 2000)?).filter(|n| !n.is_empty()),
+        Some(n) => Some(text(n, "note", 0, 2000)?).filter(|n| !n.is_empty()),
         None => None,
     };
     let booking = visible(services, viewer, booking_id).await?;
@@ -204,7 +174,7 @@ pub async fn resolve(
         now: now.timestamp(),
         paid_at: None,
     };
-    booking_state::apply(from, request).map_err(|e| refused(e, from))?;
+    booking_state::apply(from, request).map_err(|e| transition_error(e, from))?;
     let open = dispute::Entity::find()
         .filter(dispute::Column::BookingId.eq(booking.id))
         .filter(dispute::Column::Status.eq(status::OPEN))
