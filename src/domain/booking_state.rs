@@ -359,7 +359,8 @@ pub struct Timeouts {
 impl Default for Timeouts {
     fn default() -> Self {
         Timeouts {
-            offer_expiry_secs: 15 * 60,
+            // The as-soon-as-possible default; scheduled jobs wait longer (FUNDI_OFFER_EXPIRY_*).
+            offer_expiry_secs: 2 * 60,
             auto_verify_secs: 48 * 60 * 60,
         }
     }
@@ -782,7 +783,7 @@ mod tests {
             timer(Assigned, NOW, &t),
             Some(Timer {
                 to: Rejected,
-                due_at: NOW + 15 * 60
+                due_at: NOW + 2 * 60
             })
         );
         assert_eq!(
