@@ -142,3 +142,55 @@ async fn a_position_update_on_one_instance_reaches_matching_on_another() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+#[tokio::test]
+#[ignore = "needs FUNDI_TEST_REDIS_URL: two server instances sharing one Redis"]
+async fn a_booking_change_on_one_instance_reaches_its_subscriber_on_another() {
+    use crate::fixtures::*;
+    use serde_json::json;
+    let redis = require_redis();
+    let backend = Arc::new(Backend::new().await);
+    let prefix = format!("fundi-test-{}", uuid::Uuid::now_v7().simple());
+    let options = || Options {
+        redis_url: Some(redis.clone()),
+        channel_prefix: prefix.clone(),
+        extra: Vec::new(),
+    };
+    let a = TestServer::start_on(backend.clone(), options()).await;
+    let b = TestServer::start_on(backend.clone(), options()).await;
+    let customer = a.register("replica-booking@example.com").await;
+    let tech = ready(&a, "replica-booking-tech@example.com", NAIROBI, json!({})).await;
+    let create =
+        "mutation($input: ServiceRequestInput!) { createServiceRequest(input: $input) { id } }";
+    let input = json!({"input": {"category": "plumbing", "title": "Burst pipe", "address": "1 Moi Avenue",
+        "location": {"lat": NAIROBI.0, "lng": NAIROBI.1}, "priority": "URGENT",
+        "budgetMin": {"amountMinor": 0, "currency": "KES"}, "budgetMax": {"amountMinor": 500000, "currency": "KES"},
+        "estimatedDurationMinutes": 60, "technicianId": tech.id, "idempotencyKey": "replica-booking-1"}});
+    let id = a.ok(customer.token(), create, input).await["createServiceRequest"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut ws = WsClient::connect(&b.ws_url, "graphql-transport-ws").await;
+    ws.init(customer.token()).await;
+    ws.subscribe(
+        "1",
+        &format!(
+            "subscription {{ bookingUpdated(id: \"{id}\") {{ sequence booking {{ status }} }} }}"
+        ),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let accept = "mutation($id: ID!) { transitionBooking(id: $id, to: ACCEPTED) { status } }";
+    a.ok(tech.session.token(), accept, json!({"id": id})).await;
+    loop {
+        let payload = ws.next_payload(Duration::from_secs(10)).await;
+        let status = payload["data"]["bookingUpdated"]["booking"]["status"].clone();
+        if status == "ACCEPTED" {
+            break;
+        }
+        assert_eq!(
+            status, "ASSIGNED",
+            "only the offer may arrive before the acceptance: {payload}"
+        );
+    }
+}
