@@ -4,9 +4,8 @@ use crate::support::*;
 use std::sync::Arc;
 use std::time::Duration;
 
-#[tokio::test]
-#[ignore = "needs FUNDI_TEST_REDIS_URL: two server instances sharing one Redis"]
-async fn a_subscriber_on_one_instance_receives_what_another_instance_publishes() {
+/// Two server instances on one database and one Redis, as two replicas behind a load balancer.
+async fn replicas() -> (TestServer, TestServer) {
     let redis = require_redis();
     let backend = Arc::new(Backend::new().await);
     let prefix = format!("fundi-test-{}", uuid::Uuid::now_v7().simple());
@@ -16,7 +15,14 @@ async fn a_subscriber_on_one_instance_receives_what_another_instance_publishes()
         extra: Vec::new(),
     };
     let a = TestServer::start_on(backend.clone(), options()).await;
-    let b = TestServer::start_on(backend.clone(), options()).await;
+    let b = TestServer::start_on(backend, options()).await;
+    (a, b)
+}
+
+#[tokio::test]
+#[ignore = "needs FUNDI_TEST_REDIS_URL: two server instances sharing one Redis"]
+async fn a_subscriber_on_one_instance_receives_what_another_instance_publishes() {
+    let (a, b) = replicas().await;
     let session = a.register("replica@example.com").await;
     let mut ws = WsClient::connect(&a.ws_url, "graphql-transport-ws").await;
     ws.init(session.token()).await;
@@ -88,16 +94,7 @@ async fn events_committed_while_redis_is_down_arrive_when_it_returns() {
 #[ignore = "needs FUNDI_TEST_REDIS_URL: two server instances sharing one Redis"]
 async fn a_position_update_on_one_instance_reaches_matching_on_another() {
     use crate::fixtures::*;
-    let redis = require_redis();
-    let backend = Arc::new(Backend::new().await);
-    let prefix = format!("fundi-test-{}", uuid::Uuid::now_v7().simple());
-    let options = || Options {
-        redis_url: Some(redis.clone()),
-        channel_prefix: prefix.clone(),
-        extra: Vec::new(),
-    };
-    let a = TestServer::start_on(backend.clone(), options()).await;
-    let b = TestServer::start_on(backend.clone(), options()).await;
+    let (a, b) = replicas().await;
     let tech = ready(
         &a,
         "roaming@example.com",
@@ -148,16 +145,7 @@ async fn a_position_update_on_one_instance_reaches_matching_on_another() {
 async fn a_booking_change_on_one_instance_reaches_its_subscriber_on_another() {
     use crate::fixtures::*;
     use serde_json::json;
-    let redis = require_redis();
-    let backend = Arc::new(Backend::new().await);
-    let prefix = format!("fundi-test-{}", uuid::Uuid::now_v7().simple());
-    let options = || Options {
-        redis_url: Some(redis.clone()),
-        channel_prefix: prefix.clone(),
-        extra: Vec::new(),
-    };
-    let a = TestServer::start_on(backend.clone(), options()).await;
-    let b = TestServer::start_on(backend.clone(), options()).await;
+    let (a, b) = replicas().await;
     let customer = a.register("replica-booking@example.com").await;
     let tech = ready(&a, "replica-booking-tech@example.com", NAIROBI, json!({})).await;
     let create =
