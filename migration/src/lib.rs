@@ -8,6 +8,7 @@ mod m20261123_000002_create_notifications;
 mod m20261123_000003_create_outbox;
 mod m20261123_000004_create_technicians;
 mod m20261123_000005_create_bookings;
+mod m20261123_000006_outbox_sequence_keys;
 
 pub struct Migrator;
 
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000003_create_outbox::Migration),
             Box::new(m20261123_000004_create_technicians::Migration),
             Box::new(m20261123_000005_create_bookings::Migration),
+            Box::new(m20261123_000006_outbox_sequence_keys::Migration),
         ]
     }
 }

@@ -18,6 +18,17 @@ pub async fn enqueue(
     topic: Topic,
     payload: &serde_json::Value,
 ) -> Result<i64, DbErr> {
+    enqueue_sequenced(db, topic, &topic.key(), payload).await
+}
+
+/// Like `enqueue`, numbering the event within `sequence_key` rather than the whole topic, for busy
+/// shared channels where only the order per subject matters (one technician's directory changes).
+pub async fn enqueue_sequenced(
+    db: &impl ConnectionTrait,
+    topic: Topic,
+    sequence_key: &str,
+    payload: &serde_json::Value,
+) -> Result<i64, DbErr> {
     let backend = db.get_database_backend();
     let key = topic.key();
     // The upsert takes the topic's row lock, so concurrent writers to one topic get consecutive numbers
@@ -27,7 +38,7 @@ pub async fn enqueue(
             backend,
             "INSERT INTO topic_sequences (topic, last_seq) VALUES ($1, 1) \
              ON CONFLICT (topic) DO UPDATE SET last_seq = topic_sequences.last_seq + 1 RETURNING last_seq",
-            [key.clone().into()],
+            [sequence_key.into()],
         ))
         .await?
         .ok_or_else(|| DbErr::Custom("sequence upsert returned no row".into()))?;
@@ -48,6 +59,7 @@ pub async fn enqueue(
 
 const BATCH: u64 = 200;
 const LEASE: &str = "outbox-relay";
+const LEASE_TTL: Duration = Duration::from_secs(10);
 
 /// Moves committed outbox rows onto the bus, in id order, from one replica at a time (a lease), so
 /// each topic's events arrive in sequence. Services `kick` it after commit; it also polls, which picks
@@ -77,6 +89,7 @@ async fn run(
     shutdown: CancellationToken,
 ) {
     let holder = Uuid::now_v7();
+    let mut held_until: Option<std::time::Instant> = None;
     let mut last_cleanup = std::time::Instant::now();
     loop {
         tokio::select! {
@@ -87,20 +100,31 @@ async fn run(
         if !bus.ready_for_durable() {
             continue;
         }
-        match lease::acquire(
-            &db,
-            LEASE,
-            holder,
-            Utc::now(),
-            chrono::Duration::seconds(10),
-        )
-        .await
-        {
-            Ok(true) => {}
-            Ok(false) => continue,
-            Err(e) => {
-                tracing::warn!(error = %e, "outbox relay cannot take its lease");
-                continue;
+        // Renew the lease only when half of it is used up, not on every commit: the relay runs after
+        // each one, and a write per run would double its cost under load.
+        let renew = held_until.is_none_or(|until| {
+            until.saturating_duration_since(std::time::Instant::now()) < LEASE_TTL / 2
+        });
+        if renew {
+            match lease::acquire(
+                &db,
+                LEASE,
+                holder,
+                Utc::now(),
+                chrono::Duration::from_std(LEASE_TTL).expect("ttl fits"),
+            )
+            .await
+            {
+                Ok(true) => held_until = Some(std::time::Instant::now() + LEASE_TTL),
+                Ok(false) => {
+                    held_until = None;
+                    continue;
+                }
+                Err(e) => {
+                    held_until = None;
+                    tracing::warn!(error = %e, "outbox relay cannot take its lease");
+                    continue;
+                }
             }
         }
         if let Err(e) = relay_pending(&db, &bus).await {

@@ -184,7 +184,9 @@ pub async fn directory_changed(
     technician_id: Uuid,
 ) -> AppResult<()> {
     let payload = serde_json::to_value(DirectoryEvent { technician_id }).expect("serialisable");
-    outbox::enqueue(txn, Topic::TechnicianDirectory, &payload).await?;
+    // Numbered per technician: one global counter would make every such change wait on one row.
+    let sequence_key = format!("technicians.directory.{technician_id}");
+    outbox::enqueue_sequenced(txn, Topic::TechnicianDirectory, &sequence_key, &payload).await?;
     effects.event();
     Ok(())
 }
