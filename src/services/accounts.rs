@@ -497,15 +497,8 @@ fn validate_addresses(
     list.into_iter()
         .enumerate()
         .map(|(i, a)| {
-            let text = |value: &str, name: &str, max: usize| -> AppResult<String> {
-                let v = value.trim();
-                if v.is_empty() || v.chars().count() > max {
-                    return Err(AppError::bad_input(
-                        format!("addresses[{i}].{name}"),
-                        format!("{name} must be 1 to {max} characters"),
-                    ));
-                }
-                Ok(v.to_string())
+            let text = |value: &str, name: &str, max: usize| {
+                super::validation::text(value, format!("addresses[{i}].{name}"), name, 1, max)
             };
             let optional =
                 |value: Option<String>, name: &str, max: usize| -> AppResult<Option<String>> {
@@ -515,18 +508,12 @@ fn validate_addresses(
                         .transpose()
                 };
             if let Some((lat, lng)) = a.location {
-                if !(lat.is_finite() && (-90.0..=90.0).contains(&lat)) {
-                    return Err(AppError::bad_input(
-                        format!("addresses[{i}].location.lat"),
-                        "latitude must be between -90 and 90",
-                    ));
-                }
-                if !(lng.is_finite() && (-180.0..=180.0).contains(&lng)) {
-                    return Err(AppError::bad_input(
-                        format!("addresses[{i}].location.lng"),
-                        "longitude must be between -180 and 180",
-                    ));
-                }
+                crate::domain::geo::validate_lat_lng(lat, lng).map_err(|e| {
+                    AppError::bad_input(
+                        format!("addresses[{i}].location.{}", e.field()),
+                        e.to_string(),
+                    )
+                })?;
             }
             Ok(address::ActiveModel {
                 id: Set(Uuid::now_v7()),

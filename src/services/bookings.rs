@@ -4,6 +4,7 @@
 use super::booking_flow::{self, Actor, status_of};
 use super::pagination::{Page, Slice};
 use super::technicians::kyc_status;
+use super::validation::text;
 use super::{Effects, Services, Viewer, catalogue, dispatch};
 use crate::db::begin_write;
 use crate::db::entities::{
@@ -40,19 +41,6 @@ pub struct NewRequest {
     pub idempotency_key: String,
 }
 
-/// A trimmed text whose length in characters lies within bounds.
-pub fn text(value: &str, field: &str, min: usize, max: usize) -> AppResult<String> {
-    let v = value.trim();
-    let n = v.chars().count();
-    if n < min || n > max {
-        return Err(AppError::bad_input(
-            field,
-            format!("{field} must be {min} to {max} characters"),
-        ));
-    }
-    Ok(v.to_string())
-}
-
 /// Creates a request, prices it and starts dispatch; the same idempotency key returns the first booking.
 pub async fn create(
     services: &Services,
@@ -60,14 +48,20 @@ pub async fn create(
     request: NewRequest,
 ) -> AppResult<booking::Model> {
     viewer.require_role(&[Role::Customer])?;
-    let key = text(&request.idempotency_key, "idempotencyKey", 8, 100)?;
+    let key = text(
+        &request.idempotency_key,
+        "idempotencyKey",
+        "idempotencyKey",
+        8,
+        100,
+    )?;
     if let Some(existing) = find_by_key(&services.db, viewer.user_id, &key).await? {
         return Ok(existing);
     }
     let now = services.clock.now();
-    let title = text(&request.title, "title", 3, 120)?;
-    let description = text(&request.description, "description", 0, 2000)?;
-    let address = text(&request.address, "address", 3, 300)?;
+    let title = text(&request.title, "title", "title", 3, 120)?;
+    let description = text(&request.description, "description", "description", 0, 2000)?;
+    let address = text(&request.address, "address", "address", 3, 300)?;
     let (lat, lng) = request.location;
     validate_lat_lng(lat, lng)
         .map_err(|e| AppError::bad_input(format!("location.{}", e.field()), e.to_string()))?;
@@ -527,18 +521,4 @@ pub async fn open_offers(
                 .map(|b| (o, b))
         })
         .collect())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn texts_are_trimmed_and_bounded() {
-        assert_eq!(text("  Leaky tap ", "title", 3, 120).unwrap(), "Leaky tap");
-        assert!(
-            matches!(text("ab", "title", 3, 120), Err(AppError::BadInput { field, .. }) if field == "title")
-        );
-        assert!(text(&"x".repeat(121), "title", 3, 120).is_err());
-    }
 }

@@ -179,14 +179,7 @@ fn check_slug(slug: &str) -> AppResult<String> {
 }
 
 fn check_text(value: &str, field: &str, max: usize) -> AppResult<String> {
-    let value = value.trim();
-    if value.is_empty() || value.chars().count() > max {
-        return Err(AppError::bad_input(
-            field,
-            format!("{field} must be 1 to {max} characters"),
-        ));
-    }
-    Ok(value.to_string())
+    super::validation::text(value, field, field, 1, max)
 }
 
 pub fn check_currency(value: &str, field: &str) -> AppResult<String> {

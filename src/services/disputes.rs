@@ -2,8 +2,9 @@
 //! the technician, refunding the customer, or splitting it (the money itself moves later, with payments).
 
 use super::booking_flow::{self, Actor, status_of};
-use super::bookings::{actor_role, text, transition_error, visible};
+use super::bookings::{actor_role, transition_error, visible};
 use super::notifications::{self, Kind, NewNotification};
+use super::validation::text;
 use super::{Effects, Services, Viewer};
 use crate::db::begin_write;
 use crate::db::entities::{booking, dispute};
@@ -72,8 +73,8 @@ pub async fn open(
             "only the customer or the technician opens a dispute".into(),
         ));
     }
-    let reason = text(reason, "reason", 3, 200)?;
-    let details = text(details.unwrap_or(""), "details", 0, 4000)?;
+    let reason = text(reason, "reason", "reason", 3, 200)?;
+    let details = text(details.unwrap_or(""), "details", "details", 0, 4000)?;
     let from = status_of(&booking);
     let now = services.clock.now();
     let request = TransitionRequest {
@@ -159,7 +160,7 @@ pub async fn resolve(
         }
     };
     let note = match resolution.note.as_deref() {
-        Some(n) => Some(text(n, "note", 0, 2000)?).filter(|n| !n.is_empty()),
+        Some(n) => Some(text(n, "note", "note", 0, 2000)?).filter(|n| !n.is_empty()),
         None => None,
     };
     let booking = visible(services, viewer, booking_id).await?;

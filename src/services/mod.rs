@@ -27,6 +27,7 @@ pub mod technician_profiles;
 pub mod technicians;
 pub mod tokens;
 pub mod totp;
+pub mod validation;
 pub mod viewer;
 
 use crate::config::Config;

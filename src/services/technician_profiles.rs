@@ -105,15 +105,8 @@ fn check_certifications(
     list.into_iter()
         .enumerate()
         .map(|(i, c)| {
-            let text = |value: &str, name: &str| -> AppResult<String> {
-                let v = value.trim();
-                if v.is_empty() || v.chars().count() > 120 {
-                    return Err(AppError::bad_input(
-                        format!("certifications[{i}].{name}"),
-                        format!("{name} must be 1 to 120 characters"),
-                    ));
-                }
-                Ok(v.to_string())
+            let text = |value: &str, name: &str| {
+                super::validation::text(value, format!("certifications[{i}].{name}"), name, 1, 120)
             };
             if let Some(year) = c.year
                 && !(1950..=now.year()).contains(&year)

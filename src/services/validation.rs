@@ -1,0 +1,47 @@
+//! Input checks shared by every use case: bounded free text, named after the field it came from.
+
+use crate::error::{AppError, AppResult};
+
+/// Trims `value` and requires `min..=max` characters; the error names `field` and says it as `label`.
+pub fn text(
+    value: &str,
+    field: impl Into<String>,
+    label: &str,
+    min: usize,
+    max: usize,
+) -> AppResult<String> {
+    let v = value.trim();
+    let n = v.chars().count();
+    if n < min || n > max {
+        return Err(AppError::bad_input(
+            field,
+            format!("{label} must be {min} to {max} characters"),
+        ));
+    }
+    Ok(v.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn texts_are_trimmed_and_bounded_in_characters() {
+        assert_eq!(
+            text("  Leaky tap ", "title", "title", 3, 120).unwrap(),
+            "Leaky tap"
+        );
+        assert!(
+            matches!(text("ab", "title", "title", 3, 120), Err(AppError::BadInput { field, .. }) if field == "title")
+        );
+        assert!(text(&"x".repeat(121), "title", "title", 3, 120).is_err());
+        assert!(
+            text("ñandú", "name", "name", 5, 5).is_ok(),
+            "characters, not bytes"
+        );
+        let nested = text("", "addresses[2].city", "city", 1, 100).unwrap_err();
+        assert!(
+            matches!(nested, AppError::BadInput { field, message } if field == "addresses[2].city" && message.starts_with("city "))
+        );
+    }
+}
