@@ -30,6 +30,11 @@ async fn create(s: &TestServer, customer: &Session, key: &str, extra: Value) -> 
     s.ok(customer.token(), CREATE, request(key, extra)).await["createServiceRequest"].clone()
 }
 
+/// A request offered straight to `tech`, as after picking them from matchTechnicians.
+async fn direct(s: &TestServer, customer: &Session, tech: &Tech, key: &str) -> Value {
+    create(s, customer, key, json!({"technicianId": tech.id})).await
+}
+
 async fn step(s: &TestServer, who: &Session, id: &Value, to: &str, code: Option<&str>) -> Value {
     s.gql(who.token(), MOVE, json!({"id": id, "to": to, "code": code}))
         .await
@@ -48,13 +53,7 @@ async fn the_whole_job_runs_and_the_subscriber_sees_every_change_in_order() {
     let s = TestServer::start().await;
     let customer = s.register("happy@example.com").await;
     let tech = ready(&s, "happy-tech@example.com", NAIROBI, json!({})).await;
-    let booking = create(
-        &s,
-        &customer,
-        "happy-path-1",
-        json!({"technicianId": tech.id}),
-    )
-    .await;
+    let booking = direct(&s, &customer, &tech, "happy-path-1").await;
     let id = booking["id"].clone();
     assert_eq!(booking["status"], "ASSIGNED");
     let code = booking["startCode"].as_str().unwrap().to_string();
@@ -233,13 +232,7 @@ async fn every_role_is_held_to_its_own_moves() {
     let s = TestServer::start().await;
     let customer = s.register("roles@example.com").await;
     let tech = ready(&s, "roles-tech@example.com", NAIROBI, json!({})).await;
-    let booking = create(
-        &s,
-        &customer,
-        "roles-key-01",
-        json!({"technicianId": tech.id}),
-    )
-    .await;
+    let booking = direct(&s, &customer, &tech, "roles-key-01").await;
     let id = booking["id"].clone();
     let refused = step(&s, &customer, &id, "ACCEPTED", None).await;
     assert_eq!(code(&refused["errors"][0]), "INVALID_TRANSITION");
@@ -311,13 +304,7 @@ async fn of_two_concurrent_accepts_exactly_one_wins() {
     let s = TestServer::start().await;
     let customer = s.register("race-customer@example.com").await;
     let tech = ready(&s, "race-tech@example.com", NAIROBI, json!({})).await;
-    let booking = create(
-        &s,
-        &customer,
-        "race-key-001",
-        json!({"technicianId": tech.id}),
-    )
-    .await;
+    let booking = direct(&s, &customer, &tech, "race-key-001").await;
     let id = booking["id"].clone();
     let (a, b) = tokio::join!(
         step(&s, &tech.session, &id, "ACCEPTED", None),
@@ -509,13 +496,7 @@ async fn strangers_cannot_read_list_subscribe_to_or_move_someone_elses_booking()
         json!({}),
     )
     .await;
-    let booking = create(
-        &s,
-        &customer,
-        "private-key1",
-        json!({"technicianId": tech.id}),
-    )
-    .await;
+    let booking = direct(&s, &customer, &tech, "private-key1").await;
     let id = booking["id"].clone();
     for who in [&stranger, &other_tech.session] {
         assert_eq!(
@@ -586,13 +567,7 @@ async fn completed_jobs_are_verified_by_the_system_after_48_hours() {
     let s = TestServer::start().await;
     let customer = s.register("auto-verify@example.com").await;
     let tech = ready(&s, "auto-tech@example.com", NAIROBI, json!({})).await;
-    let booking = create(
-        &s,
-        &customer,
-        "auto-verify1",
-        json!({"technicianId": tech.id}),
-    )
-    .await;
+    let booking = direct(&s, &customer, &tech, "auto-verify1").await;
     let id = booking["id"].clone();
     let code = booking["startCode"].as_str().unwrap().to_string();
     for to in [
