@@ -1,52 +1,14 @@
 //! Bookings: requests, dispatch, the state machine by role, start codes, concurrency, expiry,
 //! cancellation fees, privacy, and live updates over subscriptions.
 
+use crate::booking_fixtures::*;
 use crate::fixtures::*;
 use crate::support::*;
 use serde_json::{Value, json};
 use std::time::Duration;
 
-const CREATE: &str = "mutation($input: ServiceRequestInput!) { createServiceRequest(input: $input) {
-  id status startCode technician { id } price { base { amountMinor } surge { amountMinor } platformFee { amountMinor } tax { amountMinor } total { amountMinor } deposit { amountMinor } } } }";
-const MOVE: &str = "mutation($id: ID!, $to: BookingStatus!, $reason: String, $code: String) {
-  transitionBooking(id: $id, to: $to, reason: $reason, startCode: $code) { id status availableTransitions } }";
 const VIEW: &str = "query($id: ID!) { booking(id: $id) { status startCode availableTransitions cancellationFee { amountMinor }
   events { from to role reason } technician { id } } }";
-
-fn request(key: &str, extra: Value) -> Value {
-    let mut input = json!({
-        "category": "plumbing", "title": "Leaking kitchen tap", "description": "Drips all night",
-        "address": "12 Ngong Road, Nairobi", "location": {"lat": NAIROBI.0, "lng": NAIROBI.1},
-        "priority": "URGENT", "budgetMin": {"amountMinor": 100000, "currency": "KES"},
-        "budgetMax": {"amountMinor": 300000, "currency": "KES"}, "estimatedDurationMinutes": 60, "idempotencyKey": key,
-    });
-    for (k, v) in extra.as_object().cloned().unwrap_or_default() {
-        input[k] = v;
-    }
-    json!({"input": input})
-}
-
-async fn create(s: &TestServer, customer: &Session, key: &str, extra: Value) -> Value {
-    s.ok(customer.token(), CREATE, request(key, extra)).await["createServiceRequest"].clone()
-}
-
-/// A request offered straight to `tech`, as after picking them from matchTechnicians.
-async fn direct(s: &TestServer, customer: &Session, tech: &Tech, key: &str) -> Value {
-    create(s, customer, key, json!({"technicianId": tech.id})).await
-}
-
-async fn step(s: &TestServer, who: &Session, id: &Value, to: &str, code: Option<&str>) -> Value {
-    s.gql(who.token(), MOVE, json!({"id": id, "to": to, "code": code}))
-        .await
-}
-
-async fn ok_step(s: &TestServer, who: &Session, id: &Value, to: &str, code: Option<&str>) {
-    let answer = step(s, who, id, to, code).await;
-    assert_eq!(
-        answer["data"]["transitionBooking"]["status"], to,
-        "{to}: {answer}"
-    );
-}
 
 #[tokio::test]
 async fn the_whole_job_runs_and_the_subscriber_sees_every_change_in_order() {
@@ -410,25 +372,6 @@ async fn a_request_with_no_candidates_is_cancelled_at_once() {
         view["booking"]["cancellationReason"],
         "NO_TECHNICIAN_AVAILABLE"
     );
-}
-
-async fn accepted_booking(
-    s: &TestServer,
-    customer: &Session,
-    tech: &Tech,
-    key: &str,
-    start_in: chrono::Duration,
-) -> Value {
-    let start = (chrono::Utc::now() + start_in).to_rfc3339();
-    let booking = create(
-        s,
-        customer,
-        key,
-        json!({"technicianId": tech.id, "scheduledStart": start, "priority": "MEDIUM"}),
-    )
-    .await;
-    ok_step(s, &tech.session, &booking["id"], "ACCEPTED", None).await;
-    booking
 }
 
 #[tokio::test]

@@ -2,6 +2,7 @@
 
 mod accounts;
 mod booking_extras;
+mod booking_fixtures;
 mod bookings;
 mod cli;
 mod fixtures;

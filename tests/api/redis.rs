@@ -4,21 +4,6 @@ use crate::support::*;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Two server instances on one database and one Redis, as two replicas behind a load balancer.
-async fn replicas() -> (TestServer, TestServer) {
-    let redis = require_redis();
-    let backend = Arc::new(Backend::new().await);
-    let prefix = format!("fundi-test-{}", uuid::Uuid::now_v7().simple());
-    let options = || Options {
-        redis_url: Some(redis.clone()),
-        channel_prefix: prefix.clone(),
-        extra: Vec::new(),
-    };
-    let a = TestServer::start_on(backend.clone(), options()).await;
-    let b = TestServer::start_on(backend, options()).await;
-    (a, b)
-}
-
 #[tokio::test]
 #[ignore = "needs FUNDI_TEST_REDIS_URL: two server instances sharing one Redis"]
 async fn a_subscriber_on_one_instance_receives_what_another_instance_publishes() {

@@ -470,3 +470,18 @@ impl Proxy {
         self.up.send_replace(true);
     }
 }
+
+/// Two server instances on one database and one Redis, as two replicas behind a load balancer.
+pub async fn replicas() -> (TestServer, TestServer) {
+    let redis = require_redis();
+    let backend = std::sync::Arc::new(Backend::new().await);
+    let prefix = format!("fundi-test-{}", uuid::Uuid::now_v7().simple());
+    let options = || Options {
+        redis_url: Some(redis.clone()),
+        channel_prefix: prefix.clone(),
+        extra: Vec::new(),
+    };
+    let a = TestServer::start_on(backend.clone(), options()).await;
+    let b = TestServer::start_on(backend, options()).await;
+    (a, b)
+}
