@@ -63,9 +63,13 @@ pub async fn build_services(
         tokens,
         storage,
         matching: Arc::new(matching),
+        tracking: Arc::default(),
+        deliveries: Arc::default(),
     };
     crate::services::matching::spawn_listener(services.clone(), shutdown.clone());
     crate::services::booking_worker::spawn(services.clone(), shutdown.clone());
+    crate::services::chat_delivery::spawn(services.clone(), shutdown.clone());
+    crate::services::retention::spawn(services.clone(), shutdown.clone());
     Ok(services)
 }
 

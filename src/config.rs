@@ -169,6 +169,36 @@ pub const SETTINGS: &[Setting] = &[
         help: "deposit held in escrow, in basis points of the total (0 disables)",
     },
     Setting {
+        var: "FUNDI_CHAT_RETENTION_DAYS",
+        default: "90",
+        help: "chat messages (and their attachments) older than this are deleted",
+    },
+    Setting {
+        var: "FUNDI_CHAT_CLOSE_AFTER_DAYS",
+        default: "7",
+        help: "a finished booking's conversation stays readable but takes no new messages after this",
+    },
+    Setting {
+        var: "FUNDI_TRACKING_SPEED_KMH",
+        default: "20",
+        help: "average travel speed for ETAs (20 km/h = 3 minutes per km; at least 5 minutes)",
+    },
+    Setting {
+        var: "FUNDI_ARRIVAL_GEOFENCE_METERS",
+        default: "100",
+        help: "a technician en route this close to the job is marked ARRIVED",
+    },
+    Setting {
+        var: "FUNDI_TRAIL_INTERVAL_SECONDS",
+        default: "15",
+        help: "at most one stored trail point per booking per this many seconds",
+    },
+    Setting {
+        var: "FUNDI_TRAIL_RETENTION_DAYS",
+        default: "30",
+        help: "a finished booking's location trail is deleted after this",
+    },
+    Setting {
         var: "FUNDI_CANCELLATION_TIERS",
         default: "86400:0,21600:2500,7200:5000,0:7500",
         help: "cancellation fee after acceptance: seconds-left-more-than:basis-points, longest first",
@@ -215,6 +245,7 @@ pub struct Config {
     pub max_query_depth: usize,
     pub max_query_complexity: usize,
     pub bookings: BookingSettings,
+    pub realtime: RealtimeSettings,
     /// Where uploaded files go: an S3-compatible bucket, or (None) the local data directory.
     pub s3: Option<S3Config>,
 }
@@ -356,6 +387,7 @@ impl Config {
             )? as usize,
             s3,
             bookings: BookingSettings::from_lookup(&lookup)?,
+            realtime: RealtimeSettings::from_lookup(&lookup)?,
         })
     }
 
@@ -413,6 +445,35 @@ impl BookingSettings {
                 * parse_num(lookup, "FUNDI_AUTO_VERIFY_HOURS", 48, 1..=720)? as i64,
             pricing,
             cancellation: parse_tiers(lookup("FUNDI_CANCELLATION_TIERS").as_deref())?,
+        })
+    }
+}
+
+/// Chat and live tracking: retention, closing, ETA speed, arrival geofence and trail thinning.
+#[derive(Clone, Debug)]
+pub struct RealtimeSettings {
+    pub chat_retention_days: i64,
+    pub chat_close_after_days: i64,
+    pub tracking_speed_kmh: f64,
+    pub arrival_geofence_m: f64,
+    pub trail_interval_secs: i64,
+    pub trail_retention_days: i64,
+}
+
+impl RealtimeSettings {
+    fn from_lookup(lookup: &impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        Ok(RealtimeSettings {
+            chat_retention_days: parse_num(lookup, "FUNDI_CHAT_RETENTION_DAYS", 90, 1..=3650)?
+                as i64,
+            chat_close_after_days: parse_num(lookup, "FUNDI_CHAT_CLOSE_AFTER_DAYS", 7, 0..=365)?
+                as i64,
+            tracking_speed_kmh: parse_num(lookup, "FUNDI_TRACKING_SPEED_KMH", 20, 1..=200)? as f64,
+            arrival_geofence_m: parse_num(lookup, "FUNDI_ARRIVAL_GEOFENCE_METERS", 100, 10..=5000)?
+                as f64,
+            trail_interval_secs: parse_num(lookup, "FUNDI_TRAIL_INTERVAL_SECONDS", 15, 1..=3600)?
+                as i64,
+            trail_retention_days: parse_num(lookup, "FUNDI_TRAIL_RETENTION_DAYS", 30, 1..=3650)?
+                as i64,
         })
     }
 }

@@ -9,6 +9,8 @@ mod m20261123_000003_create_outbox;
 mod m20261123_000004_create_technicians;
 mod m20261123_000005_create_bookings;
 mod m20261123_000006_outbox_sequence_keys;
+mod m20261123_000007_create_chat;
+mod m20261123_000008_create_tracking;
 
 pub struct Migrator;
 
@@ -22,6 +24,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000004_create_technicians::Migration),
             Box::new(m20261123_000005_create_bookings::Migration),
             Box::new(m20261123_000006_outbox_sequence_keys::Migration),
+            Box::new(m20261123_000007_create_chat::Migration),
+            Box::new(m20261123_000008_create_tracking::Migration),
         ]
     }
 }

@@ -80,6 +80,12 @@ impl Status {
         matches!(self, Status::Cancelled | Status::Refunded)
     }
 
+    /// The job is over: paid, refunded or cancelled. A paid job may still be disputed for a while,
+    /// which is why the periods that start here (chat closing, trail retention) outlast that window.
+    pub fn job_is_over(self) -> bool {
+        matches!(self, Status::Paid | Status::Refunded | Status::Cancelled)
+    }
+
     /// The assigned technician is committed to this job and should not be offered another.
     pub fn technician_is_busy(self) -> bool {
         matches!(

@@ -228,6 +228,10 @@ impl Booking {
         let row = crate::services::disputes::for_booking(services(ctx), &viewer, self.0.id).await?;
         Ok(row.map(super::booking_extras::Dispute))
     }
+    /// The technician's stored route on this job, oldest first (one point per trail interval).
+    async fn trail(&self, ctx: &Context<'_>) -> Result<Vec<super::tracking::TrackingPoint>> {
+        super::tracking::trail(ctx, &self.0).await
+    }
     /// Set once cancelled.
     async fn cancellation_fee(&self) -> Option<Money> {
         self.0

@@ -151,15 +151,16 @@ impl BookingSubscription {
         bookings::visible(services(ctx), &viewer, uuid).await?;
         let stream = services(ctx).bus.subscribe(&Topic::Booking(uuid).key());
         Ok(stream.map(|item| match item {
-            SubscriptionItem::Message(message) => {
-                serde_json::from_value::<BookingChange>(message.payload.clone())
-                    .map(|change| BookingUpdate {
-                        sequence: message.seq.unwrap_or(0),
-                        kind: change.kind,
-                        booking: Booking(change.booking),
-                    })
-                    .map_err(|e| AppError::internal(e).into())
-            }
+            SubscriptionItem::Message(message) => message
+                .decode::<BookingChange>()
+                .map(|change| BookingUpdate {
+                    sequence: message.seq.unwrap_or(0),
+                    kind: change.kind.clone(),
+                    booking: Booking(change.booking.clone()),
+                })
+                .ok_or_else(|| {
+                    AppError::internal(anyhow::anyhow!("malformed booking event")).into()
+                }),
             SubscriptionItem::Lagged { missed } => Err(super::notifications::lagged(missed)),
         }))
     }

@@ -18,10 +18,11 @@ pub enum Kind {
     AvailabilityException,
     Booking,
     Quote,
+    Message,
 }
 
 impl Kind {
-    const ALL: [Kind; 11] = [
+    const ALL: [Kind; 12] = [
         Kind::User,
         Kind::Notification,
         Kind::LoginEvent,
@@ -33,6 +34,7 @@ impl Kind {
         Kind::AvailabilityException,
         Kind::Booking,
         Kind::Quote,
+        Kind::Message,
     ];
 
     fn as_str(self) -> &'static str {
@@ -48,6 +50,7 @@ impl Kind {
             Kind::AvailabilityException => "AvailabilityException",
             Kind::Booking => "Booking",
             Kind::Quote => "Quote",
+            Kind::Message => "Message",
         }
     }
 

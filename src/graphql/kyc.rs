@@ -153,8 +153,13 @@ impl KycOverview {
     }
 }
 
-/// Reads an uploaded file, at most one byte past the limit so the service can tell it is too large.
-async fn read_upload(ctx: &Context<'_>, upload: &Upload, field: &str) -> AppResult<Vec<u8>> {
+/// Reads an uploaded file, at most one byte past `limit` so the service can tell it is too large.
+pub(super) async fn read_upload(
+    ctx: &Context<'_>,
+    upload: &Upload,
+    field: &str,
+    limit: usize,
+) -> AppResult<Vec<u8>> {
     let value = upload
         .value(ctx)
         .map_err(|_| AppError::bad_input(field, "the file is missing from the request"))?;
@@ -163,8 +168,7 @@ async fn read_upload(ctx: &Context<'_>, upload: &Upload, field: &str) -> AppResu
         // Two variables may map to one uploaded file and share its cursor; read from the start.
         file.rewind()?;
         let mut bytes = Vec::new();
-        file.take(MAX_DOCUMENT_BYTES as u64 + 1)
-            .read_to_end(&mut bytes)?;
+        file.take(limit as u64 + 1).read_to_end(&mut bytes)?;
         Ok::<_, std::io::Error>(bytes)
     });
     read.await
@@ -239,8 +243,9 @@ impl KycMutation {
     ) -> Result<KycSubmission> {
         let viewer = viewer(ctx).await?;
         let files = Files {
-            government_id: read_upload(ctx, &government_id, "governmentId").await?,
-            selfie: read_upload(ctx, &selfie, "selfie").await?,
+            government_id: read_upload(ctx, &government_id, "governmentId", MAX_DOCUMENT_BYTES)
+                .await?,
+            selfie: read_upload(ctx, &selfie, "selfie", MAX_DOCUMENT_BYTES).await?,
         };
         Ok(KycSubmission(
             kyc_service::submit(services(ctx), &viewer, files).await?,

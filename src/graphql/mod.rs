@@ -5,6 +5,8 @@ pub mod accounts;
 pub mod booking_extras;
 pub mod booking_types;
 pub mod bookings;
+pub mod chat;
+pub mod chat_types;
 pub mod common;
 pub mod context;
 pub mod extensions;
@@ -16,6 +18,7 @@ pub mod node;
 pub mod notifications;
 pub mod technician_types;
 pub mod technicians;
+pub mod tracking;
 
 use crate::config::Config;
 use crate::metrics::Metrics;
@@ -31,6 +34,7 @@ pub struct QueryRoot(
     matching::MatchingQuery,
     bookings::BookingQuery,
     booking_extras::BookingExtrasQuery,
+    chat::ChatQuery,
     node::NodeQuery,
 );
 
@@ -43,12 +47,16 @@ pub struct MutationRoot(
     matching::MatchingMutation,
     bookings::BookingMutation,
     booking_extras::BookingExtrasMutation,
+    chat::ChatMutation,
+    tracking::TrackingMutation,
 );
 
 #[derive(MergedSubscription, Default)]
 pub struct SubscriptionRoot(
     notifications::NotificationSubscription,
     bookings::BookingSubscription,
+    chat::ChatSubscription,
+    tracking::TrackingSubscription,
 );
 
 pub type FundiSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;

@@ -3,6 +3,7 @@
 use super::account_types::{Address, LoginEvent, User};
 use super::booking_extras::Quote;
 use super::booking_types::Booking;
+use super::chat_types::{Message, MessageContext};
 use super::context::{services, viewer};
 use super::ids::{self, Kind};
 use super::kyc::{KycDocument, KycSubmission};
@@ -11,7 +12,9 @@ use super::technician_types::{AvailabilityException, ServiceCategory, Technician
 use super::technicians::technician_view;
 use crate::db::entities::{address, availability_exception, login_attempt};
 use crate::error::AppError;
-use crate::services::{Viewer, accounts, bookings, catalogue, kyc, notifications, quotes};
+use crate::services::{
+    Viewer, accounts, bookings, catalogue, chat_history, kyc, notifications, quotes,
+};
 use async_graphql::{Context, ID, Interface, Object, Result};
 use sea_orm::EntityTrait;
 use uuid::Uuid;
@@ -27,6 +30,7 @@ pub enum Node {
     AvailabilityException(AvailabilityException),
     Booking(Booking),
     Quote(Quote),
+    Message(Message),
     Address(Address),
     KycSubmission(KycSubmission),
     KycDocument(KycDocument),
@@ -90,6 +94,15 @@ impl NodeQuery {
                 .await
                 .ok()
                 .map(|q| Node::Quote(Quote(q))),
+            // Messages: whoever may read the booking's conversation.
+            Kind::Message => chat_history::find(services(ctx), &viewer, uuid).await?.map(
+                |(conversation, row)| {
+                    Node::Message(Message {
+                        row,
+                        context: MessageContext::new(&conversation),
+                    })
+                },
+            ),
         };
         Ok(node.ok_or_else(not_found)?)
     }

@@ -1,8 +1,10 @@
-//! File downloads through signed links: `GET /files/kyc/{documentId}?expires=..&sig=..`.
+//! File downloads through signed links: `GET /files/kyc/{documentId}` and
+//! `GET /files/chat/{messageId}`, each with `?expires=..&sig=..`.
 
 use super::HttpState;
 use crate::error::AppError;
-use crate::services::kyc;
+use crate::error::AppResult;
+use crate::services::{chat, kyc};
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -23,6 +25,29 @@ pub async fn kyc_document(
     Path(id): Path<String>,
     Query(params): Query<LinkParams>,
 ) -> Response {
+    serve(id, params, |id, expires, sig| async move {
+        kyc::open_download(&state.services, id, expires, &sig).await
+    })
+    .await
+}
+
+/// Streams a chat image, on the same terms as KYC documents.
+pub async fn chat_attachment(
+    State(state): State<HttpState>,
+    Path(id): Path<String>,
+    Query(params): Query<LinkParams>,
+) -> Response {
+    serve(id, params, |id, expires, sig| async move {
+        chat::open_attachment(&state.services, id, expires, &sig).await
+    })
+    .await
+}
+
+async fn serve<F, Fut>(id: String, params: LinkParams, open: F) -> Response
+where
+    F: FnOnce(Uuid, i64, String) -> Fut,
+    Fut: std::future::Future<Output = AppResult<kyc::Download>>,
+{
     let Ok(id) = Uuid::parse_str(&id) else {
         return refusal(StatusCode::NOT_FOUND, "no such file");
     };
@@ -32,7 +57,7 @@ pub async fn kyc_document(
     ) else {
         return refusal(StatusCode::FORBIDDEN, "this download link is invalid");
     };
-    let download = match kyc::open_download(&state.services, id, expires, &sig).await {
+    let download = match open(id, expires, sig).await {
         Ok(download) => download,
         Err(AppError::Forbidden(message)) => return refusal(StatusCode::FORBIDDEN, &message),
         Err(AppError::NotFound(_)) => return refusal(StatusCode::NOT_FOUND, "no such file"),

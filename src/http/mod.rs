@@ -57,6 +57,7 @@ pub fn router(state: HttpState) -> Router {
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
         .route("/files/kyc/{document_id}", get(files::kyc_document))
+        .route("/files/chat/{message_id}", get(files::chat_attachment))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         // Added after the limit layers, so they do not cover it: POST /graphql bounds its own body,

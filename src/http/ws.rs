@@ -21,6 +21,11 @@ use std::time::Duration;
 /// A socket that has not sent connection_init by then is closed (4408, as graphql-transport-ws says).
 pub const INIT_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Bytes read from a socket at a time. tungstenite's default (128 KiB) is zero-filled on the first
+/// read, so every idle socket held 128 KiB; GraphQL messages are small, and a larger frame still
+/// gets a buffer of its own size. See benches/idle_subscriptions.rs.
+pub const READ_BUFFER_SIZE: usize = 4 * 1024;
+
 pub async fn upgrade(
     State(state): State<HttpState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -30,6 +35,7 @@ pub async fn upgrade(
     let client = client_info(&headers, peer);
     let protocol = protocol(&headers);
     ws.protocols(ALL_WEBSOCKET_PROTOCOLS)
+        .read_buffer_size(READ_BUFFER_SIZE)
         .on_upgrade(move |socket| serve(state, socket, protocol, client))
 }
 

@@ -4,9 +4,10 @@ use super::hub::Hub;
 use futures_util::{Stream, StreamExt};
 use redis::AsyncCommands;
 use serde::{Deserialize, Serialize};
+use std::any::Any;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
 use std::time::Duration;
 use tokio::sync::Mutex;
@@ -20,6 +21,67 @@ pub struct BusMessage {
     pub topic: String,
     pub seq: Option<i64>,
     pub payload: serde_json::Value,
+    #[serde(skip)]
+    decoded: Decoded,
+}
+
+impl BusMessage {
+    pub fn new(topic: impl Into<String>, seq: Option<i64>, payload: serde_json::Value) -> Self {
+        BusMessage {
+            topic: topic.into(),
+            seq,
+            payload,
+            decoded: Decoded::default(),
+        }
+    }
+
+    /// The payload as a `T`, decoded by the first subscriber that asks and shared with the rest: a
+    /// message fanned out to a thousand subscribers is parsed once, not a thousand times.
+    pub fn decode<T>(&self) -> Option<Arc<T>>
+    where
+        T: serde::de::DeserializeOwned + Send + Sync + 'static,
+    {
+        let parse = || {
+            serde_json::from_value::<T>(self.payload.clone())
+                .ok()
+                .map(Arc::new)
+        };
+        let cached = self
+            .decoded
+            .0
+            .get_or_init(|| Arc::new(parse()) as Arc<dyn Any + Send + Sync>);
+        match cached.downcast_ref::<Option<Arc<T>>>() {
+            Some(value) => value.clone(),
+            // Someone decoded it as another type first; this rare reader parses for itself.
+            None => parse(),
+        }
+    }
+}
+
+/// A message's payload in decoded form, cached once per process. Never sent, never compared.
+#[derive(Default)]
+struct Decoded(OnceLock<Arc<dyn Any + Send + Sync>>);
+
+impl Clone for Decoded {
+    fn clone(&self) -> Self {
+        Decoded(self.0.clone())
+    }
+}
+
+impl PartialEq for Decoded {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl std::fmt::Debug for Decoded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.get().is_some() {
+            "decoded"
+        } else {
+            "raw"
+        })
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -228,17 +290,32 @@ mod tests {
     async fn in_process_publish_reaches_subscribers() {
         let bus = EventBus::in_process();
         let mut sub = bus.subscribe("t");
-        bus.publish(BusMessage {
-            topic: "t".into(),
-            seq: Some(1),
-            payload: serde_json::json!({"x": 1}),
-        })
-        .await
-        .unwrap();
+        bus.publish(BusMessage::new("t", Some(1), serde_json::json!({"x": 1})))
+            .await
+            .unwrap();
         match sub.next().await.unwrap() {
             SubscriptionItem::Message(m) => assert_eq!(m.payload["x"], 1),
             other => panic!("unexpected {other:?}"),
         }
+    }
+
+    #[test]
+    fn a_payload_is_decoded_once_and_shared() {
+        #[derive(Deserialize, PartialEq, Debug)]
+        struct Point {
+            x: i64,
+        }
+        let message = BusMessage::new("t", None, serde_json::json!({"x": 7}));
+        let first = message.decode::<Point>().unwrap();
+        let copy = message.clone();
+        let again = copy.decode::<Point>().unwrap();
+        assert!(Arc::ptr_eq(&first, &again), "clones share the decoded form");
+        // Another shape still decodes, just without the cache; a wrong one is None.
+        assert_eq!(
+            *message.decode::<serde_json::Value>().unwrap(),
+            serde_json::json!({"x": 7})
+        );
+        assert!(message.decode::<Vec<i64>>().is_none());
     }
 
     #[tokio::test]
@@ -246,13 +323,9 @@ mod tests {
         let bus = EventBus::in_process();
         let mut sub = bus.subscribe("t");
         for seq in 0..400 {
-            bus.publish(BusMessage {
-                topic: "t".into(),
-                seq: Some(seq),
-                payload: serde_json::Value::Null,
-            })
-            .await
-            .unwrap();
+            bus.publish(BusMessage::new("t", Some(seq), serde_json::Value::Null))
+                .await
+                .unwrap();
         }
         assert!(matches!(
             sub.next().await,

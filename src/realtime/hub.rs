@@ -43,11 +43,7 @@ mod tests {
     use super::*;
 
     fn msg(topic: &str, seq: i64) -> Arc<BusMessage> {
-        Arc::new(BusMessage {
-            topic: topic.into(),
-            seq: Some(seq),
-            payload: serde_json::json!({}),
-        })
+        Arc::new(BusMessage::new(topic, Some(seq), serde_json::json!({})))
     }
 
     #[tokio::test]

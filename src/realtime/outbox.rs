@@ -161,11 +161,11 @@ pub async fn relay_pending(db: &DatabaseConnection, bus: &EventBus) -> anyhow::R
         for row in &rows {
             let id: i64 = row.try_get("", "id")?;
             let payload: String = row.try_get("", "payload")?;
-            let message = BusMessage {
-                topic: row.try_get("", "topic")?,
-                seq: Some(row.try_get("", "seq")?),
-                payload: serde_json::from_str(&payload)?,
-            };
+            let message = BusMessage::new(
+                row.try_get::<String>("", "topic")?,
+                Some(row.try_get("", "seq")?),
+                serde_json::from_str(&payload)?,
+            );
             if let Err(e) = bus.publish(message).await {
                 failure = Some(e);
                 break;

@@ -14,6 +14,10 @@ pub enum Topic {
     Booking(Uuid),
     /// New job offers for one technician.
     TechnicianOffers(Uuid),
+    /// One booking's conversation: messages and receipts (durable), typing (live).
+    Chat(Uuid),
+    /// The technician's live position on one booking (live only).
+    Tracking(Uuid),
 }
 
 impl Topic {
@@ -24,6 +28,8 @@ impl Topic {
             Topic::TechnicianPositions => "technicians.positions".into(),
             Topic::Booking(booking) => format!("booking.{booking}"),
             Topic::TechnicianOffers(technician) => format!("technician.{technician}.offers"),
+            Topic::Chat(booking) => format!("booking.{booking}.chat"),
+            Topic::Tracking(booking) => format!("booking.{booking}.tracking"),
         }
     }
 }

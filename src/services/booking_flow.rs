@@ -116,6 +116,7 @@ pub async fn apply(
         .ok_or_else(|| AppError::NotFound("booking".into()))?;
     technician_effects(txn, effects, now, before, &after, to).await?;
     publish(txn, effects, &after, "STATUS").await?;
+    super::chat::record_status(txn, effects, now, &after, to).await?;
     notify(txn, effects, now, &after, to, actor).await?;
     Ok(after)
 }

@@ -20,7 +20,7 @@ use crate::domain::geo::validate_lat_lng;
 use crate::domain::pricing::{Priority, apply_bp, price_for_duration};
 use crate::error::{AppError, AppResult};
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, SimpleExpr};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use std::collections::HashSet;
 use subtle::ConstantTimeEq;
@@ -371,6 +371,8 @@ pub async fn transition(
     match to {
         Status::Accepted => extra.push((booking::Column::AcceptedAt, Expr::value(now))),
         Status::Completed => extra.push((booking::Column::CompletedAt, Expr::value(now))),
+        // The same fee and reason as cancelBooking, so neither path is a way around the other.
+        Status::Cancelled => extra = cancellation_columns(services, &booking, now, reason),
         _ => {}
     }
     let mut after =
@@ -436,6 +438,23 @@ pub fn cancellation_fee(services: &Services, booking: &booking::Model, now: Date
     apply_bp(booking.price_total, bp).unwrap_or(0)
 }
 
+/// What a cancellation records on the booking: the fee owed now and the reason given.
+fn cancellation_columns(
+    services: &Services,
+    booking: &booking::Model,
+    now: DateTime<Utc>,
+    reason: Option<&str>,
+) -> Vec<(booking::Column, SimpleExpr)> {
+    let fee = cancellation_fee(services, booking, now);
+    vec![
+        (booking::Column::CancellationFeeMinor, Expr::value(fee)),
+        (
+            booking::Column::CancellationReason,
+            Expr::value(reason.map(|r| r.chars().take(500).collect::<String>())),
+        ),
+    ]
+}
+
 pub async fn cancel(
     services: &Services,
     viewer: &Viewer,
@@ -464,16 +483,9 @@ pub async fn cancel(
         paid_at: None,
     };
     booking_state::apply(from, request).map_err(|e| transition_error(e, from))?;
-    let fee = cancellation_fee(services, &booking, now);
+    let extra = cancellation_columns(services, &booking, now, reason);
     let txn = begin_write(&services.db).await?;
     let mut effects = Effects::default();
-    let extra = vec![
-        (booking::Column::CancellationFeeMinor, Expr::value(fee)),
-        (
-            booking::Column::CancellationReason,
-            Expr::value(reason.map(|r| r.chars().take(500).collect::<String>())),
-        ),
-    ];
     let actor = Actor {
         user_id: Some(viewer.user_id),
         role,

@@ -514,7 +514,12 @@ pub async fn find_submission(
 }
 
 fn with_link(services: &Services, row: kyc_document::Model, now: DateTime<Utc>) -> DocumentView {
-    let link = storage::download_link(services.config.jwt_secret_bytes(), row.id, now);
+    let link = storage::download_link(
+        services.config.jwt_secret_bytes(),
+        storage::LinkKind::KycDocument,
+        row.id,
+        now,
+    );
     DocumentView { row, link }
 }
 
@@ -575,7 +580,14 @@ pub async fn open_download(
     sig: &str,
 ) -> AppResult<Download> {
     let now = services.clock.now();
-    if !storage::link_is_valid(services.config.jwt_secret_bytes(), id, expires, sig, now) {
+    if !storage::link_is_valid(
+        services.config.jwt_secret_bytes(),
+        storage::LinkKind::KycDocument,
+        id,
+        expires,
+        sig,
+        now,
+    ) {
         return Err(AppError::Forbidden(
             "this download link is invalid or has expired".into(),
         ));

@@ -219,11 +219,7 @@ pub async fn publish_position(
         at,
     })
     .expect("serialisable");
-    let message = BusMessage {
-        topic: Topic::TechnicianPositions.key(),
-        seq: None,
-        payload,
-    };
+    let message = BusMessage::new(Topic::TechnicianPositions.key(), None, payload);
     if let Err(e) = services.bus.publish(message).await {
         tracing::warn!(error = %e, "position not shared with other replicas");
     }

@@ -5,6 +5,9 @@ pub mod booking_flow;
 pub mod booking_worker;
 pub mod bookings;
 pub mod catalogue;
+pub mod chat;
+pub mod chat_delivery;
+pub mod chat_history;
 pub mod clock;
 pub mod codes;
 pub mod credentials;
@@ -20,6 +23,7 @@ pub mod pagination;
 pub mod passwords;
 pub mod quotes;
 pub mod reschedule;
+pub mod retention;
 pub mod sessions;
 pub mod storage;
 pub mod technician_index;
@@ -27,6 +31,7 @@ pub mod technician_profiles;
 pub mod technicians;
 pub mod tokens;
 pub mod totp;
+pub mod tracking;
 pub mod validation;
 pub mod viewer;
 
@@ -53,6 +58,10 @@ pub struct Services {
     pub storage: Arc<dyn object_store::ObjectStore>,
     /// This replica's in-memory directory of matchable technicians.
     pub matching: Arc<matching_index::MatchingIndex>,
+    /// This replica's short-lived view of tracked bookings and their last accepted points.
+    pub tracking: Arc<tracking::Tracker>,
+    /// Chat deliveries seen by this replica's subscriptions, waiting to be recorded.
+    pub deliveries: Arc<chat_delivery::DeliveryMarks>,
 }
 
 /// Work that must wait until the transaction has committed.

@@ -19,8 +19,32 @@ use uuid::Uuid;
 pub const MAX_DOCUMENT_BYTES: usize = 5 * 1024 * 1024;
 /// How long a signed download link works.
 pub const DOWNLOAD_LINK_SECS: i64 = 300;
-/// Keeps download signatures apart from every other use of the signing secret (tokens, mailed codes).
-const DOWNLOAD_DOMAIN: &str = "kyc-document-download";
+/// Largest chat image accepted.
+pub const MAX_IMAGE_BYTES: usize = 5 * 1024 * 1024;
+
+/// What a signed link opens. Each kind signs under its own domain, so a link for one kind of file
+/// never opens another, and signatures stay apart from every other use of the secret.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkKind {
+    KycDocument,
+    ChatAttachment,
+}
+
+impl LinkKind {
+    fn domain(self) -> &'static str {
+        match self {
+            LinkKind::KycDocument => "kyc-document-download",
+            LinkKind::ChatAttachment => "chat-attachment-download",
+        }
+    }
+
+    fn path(self) -> &'static str {
+        match self {
+            LinkKind::KycDocument => "/files/kyc",
+            LinkKind::ChatAttachment => "/files/chat",
+        }
+    }
+}
 
 /// The object store configured by the settings: S3 when FUNDI_S3_BUCKET is set, otherwise
 /// `<data dir>/uploads` on local disk.
@@ -98,6 +122,33 @@ pub fn sniff(bytes: &[u8]) -> Result<DocumentType, String> {
     }
 }
 
+/// A chat image's type, judged by content: JPEG, PNG or WebP.
+pub fn check_image(field: &str, bytes: &[u8]) -> AppResult<&'static str> {
+    if bytes.is_empty() {
+        return Err(AppError::bad_input(field, "the image is empty"));
+    }
+    if bytes.len() > MAX_IMAGE_BYTES {
+        return Err(AppError::bad_input(
+            field,
+            format!(
+                "the image is larger than {} MB",
+                MAX_IMAGE_BYTES / (1024 * 1024)
+            ),
+        ));
+    }
+    match infer::get(bytes).map(|t| t.mime_type()) {
+        Some(found @ ("image/jpeg" | "image/png" | "image/webp")) => Ok(found),
+        Some(other) => Err(AppError::bad_input(
+            field,
+            format!("the image must be a JPEG, PNG or WebP; its content is {other}"),
+        )),
+        None => Err(AppError::bad_input(
+            field,
+            "the image must be a JPEG, PNG or WebP; its content is unrecognised data",
+        )),
+    }
+}
+
 pub fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
@@ -152,17 +203,17 @@ pub struct SignedLink {
     pub expires_at: DateTime<Utc>,
 }
 
-fn signature(key: &[u8], document_id: Uuid, expires: i64) -> Vec<u8> {
+fn signature(key: &[u8], kind: LinkKind, file_id: Uuid, expires: i64) -> Vec<u8> {
     let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes any key length");
-    mac.update(format!("{DOWNLOAD_DOMAIN}|{document_id}|{expires}").as_bytes());
+    mac.update(format!("{}|{file_id}|{expires}", kind.domain()).as_bytes());
     mac.finalize().into_bytes().to_vec()
 }
 
-pub fn download_link(key: &[u8], document_id: Uuid, now: DateTime<Utc>) -> SignedLink {
+pub fn download_link(key: &[u8], kind: LinkKind, file_id: Uuid, now: DateTime<Utc>) -> SignedLink {
     let expires = now.timestamp() + DOWNLOAD_LINK_SECS;
-    let sig = hex::encode(signature(key, document_id, expires));
+    let sig = hex::encode(signature(key, kind, file_id, expires));
     SignedLink {
-        url: format!("/files/kyc/{document_id}?expires={expires}&sig={sig}"),
+        url: format!("{}/{file_id}?expires={expires}&sig={sig}", kind.path()),
         expires_at: DateTime::from_timestamp(expires, 0).unwrap_or(now),
     }
 }
@@ -171,7 +222,8 @@ pub fn download_link(key: &[u8], document_id: Uuid, now: DateTime<Utc>) -> Signe
 /// however many bytes match, so a forger learns nothing from timing.
 pub fn link_is_valid(
     key: &[u8],
-    document_id: Uuid,
+    kind: LinkKind,
+    file_id: Uuid,
     expires: i64,
     sig: &str,
     now: DateTime<Utc>,
@@ -179,7 +231,7 @@ pub fn link_is_valid(
     let Ok(given) = hex::decode(sig) else {
         return false;
     };
-    let expected = signature(key, document_id, expires);
+    let expected = signature(key, kind, file_id, expires);
     let genuine: bool = expected.ct_eq(&given).into();
     genuine && now.timestamp() <= expires
 }
@@ -254,34 +306,72 @@ mod tests {
         let key = b"0123456789abcdef0123456789abcdef";
         let now = Utc::now();
         let doc = Uuid::now_v7();
-        let link = download_link(key, doc, now);
+        let link = download_link(key, LinkKind::KycDocument, doc, now);
         let (id, expires, sig) = parts(&link.url);
         assert_eq!(id, doc);
         assert_eq!(link.expires_at.timestamp(), expires);
-        assert!(link_is_valid(key, doc, expires, &sig, now));
         assert!(link_is_valid(
             key,
+            LinkKind::KycDocument,
+            doc,
+            expires,
+            &sig,
+            now
+        ));
+        assert!(link_is_valid(
+            key,
+            LinkKind::KycDocument,
             doc,
             expires,
             &sig,
             now + chrono::Duration::seconds(DOWNLOAD_LINK_SECS - 1)
         ));
         let later = now + chrono::Duration::seconds(DOWNLOAD_LINK_SECS + 1);
-        assert!(!link_is_valid(key, doc, expires, &sig, later));
-        assert!(!link_is_valid(key, doc, expires + 3600, &sig, now));
-        assert!(!link_is_valid(key, Uuid::now_v7(), expires, &sig, now));
+        assert!(!link_is_valid(
+            key,
+            LinkKind::KycDocument,
+            doc,
+            expires,
+            &sig,
+            later
+        ));
+        assert!(!link_is_valid(
+            key,
+            LinkKind::KycDocument,
+            doc,
+            expires + 3600,
+            &sig,
+            now
+        ));
+        assert!(!link_is_valid(
+            key,
+            LinkKind::KycDocument,
+            Uuid::now_v7(),
+            expires,
+            &sig,
+            now
+        ));
         assert!(!link_is_valid(
             b"another key entirely, 32 bytes!!",
+            LinkKind::KycDocument,
             doc,
             expires,
             &sig,
             now
         ));
-        assert!(!link_is_valid(key, doc, expires, "zz", now));
+        assert!(!link_is_valid(
+            key,
+            LinkKind::KycDocument,
+            doc,
+            expires,
+            "zz",
+            now
+        ));
         let mut flipped = sig.clone().into_bytes();
         flipped[0] = if flipped[0] == b'0' { b'1' } else { b'0' };
         assert!(!link_is_valid(
             key,
+            LinkKind::KycDocument,
             doc,
             expires,
             std::str::from_utf8(&flipped).unwrap(),

@@ -7,6 +7,7 @@ use crate::db::entities::{availability_exception, technician_block, user, workin
 use crate::domain::account::Role;
 use crate::domain::geo::validate_lat_lng;
 use crate::domain::schedule::{Interval, validate_week, works_at};
+use crate::domain::tracking::validate_motion;
 use crate::error::AppError;
 use crate::error::AppResult;
 use chrono::{DateTime, Utc};
@@ -367,6 +368,14 @@ pub struct PositionReport {
     pub speed_kmh: Option<f64>,
 }
 
+/// Checks a reported position: coordinates, then accuracy, heading and speed when given.
+pub fn check_report(report: &PositionReport) -> AppResult<()> {
+    validate_lat_lng(report.lat, report.lng)
+        .map_err(|e| AppError::bad_input(e.field(), e.to_string()))?;
+    validate_motion(report.accuracy_m, report.heading_deg, report.speed_kmh)
+        .map_err(|e| AppError::bad_input(e.field, e.to_string()))
+}
+
 /// Stores the technician's last known position and shares it with every replica's matching directory.
 pub async fn update_location(
     services: &Services,
@@ -374,38 +383,36 @@ pub async fn update_location(
     report: PositionReport,
 ) -> AppResult<technician_profile::Model> {
     viewer.require_role(&[Role::Technician])?;
-    validate_lat_lng(report.lat, report.lng)
-        .map_err(|e| AppError::bad_input(e.field(), e.to_string()))?;
-    let check =
-        |value: Option<f64>, field: &str, range: std::ops::RangeInclusive<f64>| -> AppResult<()> {
-            match value {
-                Some(v) if !v.is_finite() || !range.contains(&v) => Err(AppError::bad_input(
-                    field,
-                    format!(
-                        "{field} must be between {} and {}",
-                        range.start(),
-                        range.end()
-                    ),
-                )),
-                _ => Ok(()),
-            }
-        };
-    check(report.accuracy_m, "accuracyM", 0.0..=10_000.0)?;
-    check(report.heading_deg, "headingDeg", 0.0..=360.0)?;
-    check(report.speed_kmh, "speedKmh", 0.0..=300.0)?;
-    let now = services.clock.now();
-    let existing = profile(&services.db, viewer.user_id).await?;
-    let mut active: technician_profile::ActiveModel = existing.into();
-    active.live_lat = Set(Some(report.lat));
-    active.live_lng = Set(Some(report.lng));
-    active.live_accuracy_m = Set(report.accuracy_m);
-    active.live_heading_deg = Set(report.heading_deg);
-    active.live_speed_kmh = Set(report.speed_kmh);
-    active.live_at = Set(Some(now));
-    active.updated_at = Set(now);
-    let updated = active.update(&services.db).await?;
-    matching::publish_position(services, viewer.user_id, report.lat, report.lng, now).await;
-    Ok(updated)
+    check_report(&report)?;
+    record_position(services, viewer.user_id, &report, services.clock.now()).await?;
+    profile(&services.db, viewer.user_id).await
+}
+
+/// Writes a checked position to the profile (one UPDATE, no read) and hands it to matching;
+/// `updateLocation` and live tracking both go through here.
+pub async fn record_position(
+    services: &Services,
+    technician_id: Uuid,
+    report: &PositionReport,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    use technician_profile::Column;
+    let updated = technician_profile::Entity::update_many()
+        .col_expr(Column::LiveLat, Expr::value(report.lat))
+        .col_expr(Column::LiveLng, Expr::value(report.lng))
+        .col_expr(Column::LiveAccuracyM, Expr::value(report.accuracy_m))
+        .col_expr(Column::LiveHeadingDeg, Expr::value(report.heading_deg))
+        .col_expr(Column::LiveSpeedKmh, Expr::value(report.speed_kmh))
+        .col_expr(Column::LiveAt, Expr::value(now))
+        .col_expr(Column::UpdatedAt, Expr::value(now))
+        .filter(Column::Id.eq(technician_id))
+        .exec(&services.db)
+        .await?;
+    if updated.rows_affected != 1 {
+        return Err(AppError::NotFound("technician".into()));
+    }
+    matching::publish_position(services, technician_id, report.lat, report.lng, now).await;
+    Ok(())
 }
 
 /// A customer never sees or gets matched with technicians they blocked.

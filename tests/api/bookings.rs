@@ -427,6 +427,33 @@ async fn cancellation_fees_follow_the_time_left() {
 }
 
 #[tokio::test]
+async fn cancelling_through_transition_booking_costs_the_same_fee_as_cancel_booking() {
+    let s = TestServer::start().await;
+    let customer = s.register("fee-path@example.com").await;
+    let tech = ready(&s, "fee-path-tech@example.com", NAIROBI, json!({})).await;
+    // Total 100,000; under 2 hours left after acceptance: 75%.
+    let start_in = chrono::Duration::hours(1);
+    let booking = accepted_booking(&s, &customer, &tech, "fee-path-01", start_in).await;
+    let moved = s
+        .ok(
+            customer.token(),
+            "mutation($id: ID!) { transitionBooking(id: $id, to: CANCELLED, reason: \"plans changed\") {
+               status cancellationFee { amountMinor } cancellationReason } }",
+            json!({"id": booking["id"]}),
+        )
+        .await;
+    assert_eq!(moved["transitionBooking"]["status"], "CANCELLED");
+    assert_eq!(
+        moved["transitionBooking"]["cancellationFee"]["amountMinor"], 75_000,
+        "{moved}"
+    );
+    assert_eq!(
+        moved["transitionBooking"]["cancellationReason"],
+        "plans changed"
+    );
+}
+
+#[tokio::test]
 async fn strangers_cannot_read_list_subscribe_to_or_move_someone_elses_booking() {
     let s = TestServer::start().await;
     let customer = s.register("owner-b@example.com").await;

@@ -3,7 +3,10 @@
 mod accounts;
 mod booking_extras;
 mod booking_fixtures;
+mod booking_roles;
 mod bookings;
+mod chat;
+mod chat_replicas;
 mod cli;
 mod fixtures;
 mod http;
@@ -14,6 +17,7 @@ mod redis;
 mod sessions;
 mod support;
 mod technicians;
+mod tracking;
 mod two_factor;
 mod verification;
 mod websocket;

@@ -1,0 +1,365 @@
+//! Booking chat operations: messages and conversations, sending, read receipts, typing, and the
+//! messageAdded and chatEvents subscriptions.
+
+use super::chat_types::{
+    ChatEvent, Conversation, Message, MessageAddedEvent, MessageContext, MessageInput,
+    MessagesDelivered, MessagesRead, TypingStarted, TypingStopped,
+};
+use super::context::{services, viewer};
+use super::ids::{self, Kind};
+use super::kyc::read_upload;
+use crate::domain::chat::TYPING_TTL;
+use crate::error::AppError;
+use crate::realtime::{Subscription as BusSubscription, SubscriptionItem, Topic};
+use crate::services::chat::{self, ChatEvent as Event, NewMessage};
+use crate::services::chat_history::{self, Window};
+use crate::services::pagination::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
+use crate::services::storage::MAX_IMAGE_BYTES;
+use crate::services::{Services, Viewer};
+use async_graphql::connection::{Connection, Edge};
+use async_graphql::{Context, ID, Object, Result, Subscription};
+use futures_util::{Stream, StreamExt};
+use std::collections::HashMap;
+use std::sync::Arc;
+use tokio::time::Instant;
+use uuid::Uuid;
+
+fn page_size(value: Option<i32>, field: &str) -> Result<Option<u64>, AppError> {
+    match value {
+        None => Ok(None),
+        Some(n) if (1..=MAX_PAGE_SIZE).contains(&n) => Ok(Some(n as u64)),
+        Some(_) => Err(AppError::bad_input(
+            field,
+            format!("{field} must be between 1 and {MAX_PAGE_SIZE}"),
+        )),
+    }
+}
+
+fn sequence_cursor(value: Option<&str>, field: &str) -> Result<Option<i64>, AppError> {
+    value
+        .map(|v| {
+            v.parse::<i64>()
+                .ok()
+                .filter(|n| *n >= 0)
+                .ok_or_else(|| AppError::bad_input(field, "malformed cursor"))
+        })
+        .transpose()
+}
+
+/// Reads Relay arguments as a window over sequence numbers; with none, the newest page.
+fn window(
+    first: Option<i32>,
+    after: Option<String>,
+    last: Option<i32>,
+    before: Option<String>,
+    after_sequence: Option<i64>,
+) -> Result<Window, AppError> {
+    let first = page_size(first, "first")?;
+    let last = page_size(last, "last")?;
+    let after = sequence_cursor(after.as_deref(), "after")?;
+    let before = sequence_cursor(before.as_deref(), "before")?;
+    if after_sequence.is_some_and(|n| n < 0) {
+        return Err(AppError::bad_input(
+            "afterSequence",
+            "afterSequence must not be negative",
+        ));
+    }
+    let forward = first.is_some() || after.is_some() || after_sequence.is_some();
+    let backward = last.is_some() || before.is_some();
+    if forward && backward {
+        return Err(AppError::bad_input(
+            "last",
+            "page forward (first, after, afterSequence) or backward (last, before), not both",
+        ));
+    }
+    let size = DEFAULT_PAGE_SIZE as u64;
+    Ok(if forward {
+        Window::Forward {
+            after: after.or(after_sequence).unwrap_or(0),
+            first: first.unwrap_or(size),
+        }
+    } else {
+        Window::Backward {
+            before,
+            last: last.unwrap_or(size),
+        }
+    })
+}
+
+#[derive(Default)]
+pub struct ChatQuery;
+
+#[Object]
+impl ChatQuery {
+    /// A booking's messages, oldest first. Cursors are sequence numbers; `afterSequence` returns
+    /// everything after the last message a client saw. Without arguments, the newest 20.
+    #[allow(clippy::too_many_arguments)]
+    async fn messages(
+        &self,
+        ctx: &Context<'_>,
+        booking_id: ID,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        after_sequence: Option<i64>,
+    ) -> Result<Connection<String, Message>> {
+        let viewer = viewer(ctx).await?;
+        let uuid = ids::decode(Kind::Booking, &booking_id, "bookingId")?;
+        let window = window(first, after, last, before, after_sequence)?;
+        let (conversation, page) = chat_history::list(services(ctx), &viewer, uuid, window).await?;
+        let context = MessageContext::new(&conversation);
+        let mut connection = Connection::new(page.has_previous, page.has_next);
+        connection.edges.extend(page.items.into_iter().map(|row| {
+            Edge::new(
+                row.seq.to_string(),
+                Message {
+                    row,
+                    context: context.clone(),
+                },
+            )
+        }));
+        Ok(connection)
+    }
+
+    /// A booking's conversation: whether it is open, its newest sequence and your unread count.
+    async fn conversation(&self, ctx: &Context<'_>, booking_id: ID) -> Result<Conversation> {
+        let viewer = viewer(ctx).await?;
+        let uuid = ids::decode(Kind::Booking, &booking_id, "bookingId")?;
+        Ok(Conversation {
+            record: chat::conversation(services(ctx), &viewer, uuid).await?,
+        })
+    }
+
+    /// Unread messages across all your bookings' conversations.
+    async fn unread_message_count(&self, ctx: &Context<'_>) -> Result<i64> {
+        let viewer = viewer(ctx).await?;
+        Ok(chat_history::total_unread(&services(ctx).db, viewer.user_id).await?)
+    }
+}
+
+#[derive(Default)]
+pub struct ChatMutation;
+
+#[Object]
+impl ChatMutation {
+    /// Posts to a booking's conversation. Staff posts are marked as such.
+    async fn send_message(
+        &self,
+        ctx: &Context<'_>,
+        booking_id: ID,
+        input: MessageInput,
+    ) -> Result<Message> {
+        let viewer = viewer(ctx).await?;
+        let uuid = ids::decode(Kind::Booking, &booking_id, "bookingId")?;
+        let image = match &input.attachment {
+            Some(upload) => Some(read_upload(ctx, upload, "attachment", MAX_IMAGE_BYTES).await?),
+            None => None,
+        };
+        let message = NewMessage {
+            kind: input.kind.into(),
+            body: input.body,
+            image,
+            location: input.location.map(|l| (l.lat, l.lng)),
+            client_message_id: input.client_message_id,
+        };
+        let services = services(ctx);
+        let row = chat::send(services, &viewer, uuid, message).await?;
+        let conversation = chat::conversation(services, &viewer, uuid).await?;
+        Ok(Message {
+            row,
+            context: MessageContext::new(&conversation),
+        })
+    }
+
+    /// Marks every message up to and including `upToMessageId` as read by you.
+    async fn mark_messages_read(
+        &self,
+        ctx: &Context<'_>,
+        booking_id: ID,
+        up_to_message_id: ID,
+    ) -> Result<Conversation> {
+        let viewer = viewer(ctx).await?;
+        let uuid = ids::decode(Kind::Booking, &booking_id, "bookingId")?;
+        let message = ids::decode(Kind::Message, &up_to_message_id, "upToMessageId")?;
+        Ok(Conversation {
+            record: chat_history::mark_read(services(ctx), &viewer, uuid, message).await?,
+        })
+    }
+
+    /// Shows (or stops showing) that you are typing; lapses after 5 seconds unless renewed.
+    async fn set_typing(&self, ctx: &Context<'_>, booking_id: ID, typing: bool) -> Result<bool> {
+        let viewer = viewer(ctx).await?;
+        let uuid = ids::decode(Kind::Booking, &booking_id, "bookingId")?;
+        Ok(chat::set_typing(services(ctx), &viewer, uuid, typing).await?)
+    }
+}
+
+/// One subscriber's view of a conversation's topic.
+struct ChatFeed {
+    services: Services,
+    viewer: Viewer,
+    booking_id: Uuid,
+    context: Arc<MessageContext>,
+    is_participant: bool,
+}
+
+impl ChatFeed {
+    async fn open(ctx: &Context<'_>, booking_id: &ID) -> Result<(ChatFeed, BusSubscription)> {
+        let viewer = viewer(ctx).await?;
+        let uuid = ids::decode(Kind::Booking, booking_id, "bookingId")?;
+        let services = services(ctx).clone();
+        let conversation = chat::conversation(&services, &viewer, uuid).await?;
+        let subscription = services.bus.subscribe(&Topic::Chat(uuid).key());
+        let feed = ChatFeed {
+            is_participant: conversation.viewer_is_participant(),
+            context: MessageContext::new(&conversation),
+            services,
+            viewer,
+            booking_id: uuid,
+        };
+        Ok((feed, subscription))
+    }
+
+    /// A message as this subscriber receives it; receiving it is its delivery to them.
+    fn message(&self, row: crate::db::entities::message::Model) -> Message {
+        if self.is_participant && row.sender_id != Some(self.viewer.user_id) {
+            self.services
+                .deliveries
+                .delivered(self.booking_id, self.viewer.user_id, row.seq);
+        }
+        Message {
+            row,
+            context: self.context.clone(),
+        }
+    }
+}
+
+#[derive(Default)]
+pub struct ChatSubscription;
+
+#[Subscription]
+impl ChatSubscription {
+    /// New messages in a booking's conversation, for its participants and staff.
+    async fn message_added(
+        &self,
+        ctx: &Context<'_>,
+        booking_id: ID,
+    ) -> Result<impl Stream<Item = Result<Message>> + use<>> {
+        let (feed, subscription) = ChatFeed::open(ctx, &booking_id).await?;
+        Ok(subscription.filter_map(move |item| {
+            let out = match item {
+                SubscriptionItem::Message(bus) => match Event::from_bus(&bus).as_deref() {
+                    Some(Event::MessageAdded { message }) => {
+                        Some(Ok(feed.message(message.as_ref().clone())))
+                    }
+                    _ => None,
+                },
+                SubscriptionItem::Lagged { missed } => {
+                    Some(Err(super::notifications::lagged(missed)))
+                }
+            };
+            std::future::ready(out)
+        }))
+    }
+
+    /// Everything happening in a booking's conversation: messages, receipts and typing. Typing
+    /// lapses with a TypingStopped 5 seconds after its last renewal.
+    async fn chat_events(
+        &self,
+        ctx: &Context<'_>,
+        booking_id: ID,
+    ) -> Result<impl Stream<Item = Result<ChatEvent>> + use<>> {
+        let (feed, subscription) = ChatFeed::open(ctx, &booking_id).await?;
+        let state = (feed, subscription, HashMap::<Uuid, Instant>::new());
+        Ok(futures_util::stream::unfold(
+            state,
+            |(feed, mut subscription, mut typing)| async move {
+                let event = next_event(&feed, &mut subscription, &mut typing).await?;
+                Some((event, (feed, subscription, typing)))
+            },
+        ))
+    }
+}
+
+/// Waits for the next event worth telling: a bus event, or a typing indicator lapsing.
+async fn next_event(
+    feed: &ChatFeed,
+    subscription: &mut BusSubscription,
+    typing: &mut HashMap<Uuid, Instant>,
+) -> Option<Result<ChatEvent>> {
+    loop {
+        let lapse = typing
+            .iter()
+            .min_by_key(|(_, at)| **at)
+            .map(|(u, at)| (*u, *at));
+        let item = match lapse {
+            Some((user, at)) => tokio::select! {
+                item = subscription.next() => item,
+                _ = tokio::time::sleep_until(at) => {
+                    typing.remove(&user);
+                    return Some(Ok(stopped(user)));
+                }
+            },
+            None => subscription.next().await,
+        };
+        let bus = match item? {
+            SubscriptionItem::Message(bus) => bus,
+            SubscriptionItem::Lagged { missed } => {
+                return Some(Err(super::notifications::lagged(missed)));
+            }
+        };
+        let user_id = |u: Uuid| ids::encode(Kind::User, u);
+        let event = match Event::from_bus(&bus).as_deref() {
+            Some(Event::MessageAdded { message }) => {
+                // A message ends its sender's typing; the message itself says so.
+                if let Some(sender) = message.sender_id {
+                    typing.remove(&sender);
+                }
+                ChatEvent::MessageAdded(MessageAddedEvent {
+                    message: Box::new(feed.message(message.as_ref().clone())),
+                })
+            }
+            Some(Event::Delivered { user_id: u, up_to }) => {
+                ChatEvent::MessagesDelivered(MessagesDelivered {
+                    user_id: user_id(*u),
+                    up_to_sequence: *up_to,
+                })
+            }
+            Some(Event::Read { user_id: u, up_to }) => ChatEvent::MessagesRead(MessagesRead {
+                user_id: user_id(*u),
+                up_to_sequence: *up_to,
+            }),
+            // Your own typing is not news to you.
+            Some(Event::Typing { user_id: u, .. }) if *u == feed.viewer.user_id => continue,
+            Some(Event::Typing {
+                user_id: u,
+                typing: true,
+            }) => {
+                typing.insert(*u, Instant::now() + TYPING_TTL);
+                ChatEvent::TypingStarted(TypingStarted {
+                    user_id: user_id(*u),
+                    expires_at: feed.services.clock.now()
+                        + chrono::Duration::from_std(TYPING_TTL).expect("fits"),
+                })
+            }
+            Some(Event::Typing {
+                user_id: u,
+                typing: false,
+            }) => {
+                if typing.remove(u).is_none() {
+                    continue;
+                }
+                stopped(*u)
+            }
+            None => continue,
+        };
+        return Some(Ok(event));
+    }
+}
+
+fn stopped(user: Uuid) -> ChatEvent {
+    ChatEvent::TypingStopped(TypingStopped {
+        user_id: ids::encode(Kind::User, user),
+    })
+}
