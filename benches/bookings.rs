@@ -156,9 +156,10 @@ async fn main() {
     for (c, (customer, technician, technician_id)) in pairs.into_iter().enumerate() {
         let client = client.clone();
         tasks.push(tokio::spawn(async move {
-            let mut samples = Vec::with_capacity(per_client * 7);
+            let mut samples = Vec::with_capacity(per_client * 9);
             let create = "mutation($i: ServiceRequestInput!) { createServiceRequest(input: $i) { id startCode } }";
             let step = "mutation($id: ID!, $to: BookingStatus!, $code: String) { transitionBooking(id: $id, to: $to, startCode: $code) { status } }";
+            let pay = "mutation($i: PayBookingInput!) { payBooking(input: $i) { status } }";
             for n in 0..per_client {
                 let input = json!({"i": {"category": "plumbing", "title": "Bench job", "address": "Bench Street 1",
                     "location": {"lat": NAIROBI.0, "lng": NAIROBI.1}, "priority": "URGENT",
@@ -167,6 +168,11 @@ async fn main() {
                 let (data, took) = client.call(&customer, create, input).await;
                 samples.push(took);
                 let id = data["createServiceRequest"]["id"].clone();
+                // The deposit starts dispatch.
+                let deposit = json!({"i": {"bookingId": id, "kind": "DEPOSIT", "method": "SANDBOX",
+                    "idempotencyKey": format!("bench-deposit-{c}-{n}")}});
+                let (_, took) = client.call(&customer, pay, deposit).await;
+                samples.push(took);
                 let code = data["createServiceRequest"]["startCode"].clone();
                 for to in ["ACCEPTED", "EN_ROUTE", "ARRIVED", "IN_PROGRESS", "COMPLETED"] {
                     let code = if to == "IN_PROGRESS" { code.clone() } else { Value::Null };

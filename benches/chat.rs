@@ -247,6 +247,15 @@ async fn main() {
         call(
             &http,
             &gql,
+            Some(&customer),
+            "mutation($i: PayBookingInput!) { payBooking(input: $i) { status } }",
+            json!({"i": {"bookingId": booking, "kind": "DEPOSIT", "method": "SANDBOX",
+                "idempotencyKey": format!("chat-bench-deposit-{subscribers}")}}),
+        )
+        .await;
+        call(
+            &http,
+            &gql,
             Some(&technician),
             "mutation($id: ID!) { transitionBooking(id: $id, to: ACCEPTED) { status } }",
             json!({"id": booking}),

@@ -169,6 +169,11 @@ pub const SETTINGS: &[Setting] = &[
         help: "deposit held in escrow, in basis points of the total (0 disables)",
     },
     Setting {
+        var: "FUNDI_EARNINGS_HOLD_HOURS",
+        default: "48",
+        help: "a technician's earnings stay pending this long (a dispute can still reverse them)",
+    },
+    Setting {
         var: "FUNDI_CHAT_RETENTION_DAYS",
         default: "90",
         help: "chat messages (and their attachments) older than this are deleted",
@@ -407,6 +412,7 @@ pub struct BookingSettings {
     pub offer_expiry_scheduled_secs: i64,
     pub dispatch_candidates: usize,
     pub auto_verify_secs: i64,
+    pub earnings_hold_secs: i64,
     pub pricing: crate::domain::pricing::PricingPolicy,
     pub cancellation: crate::domain::cancellation::CancellationPolicy,
 }
@@ -443,6 +449,8 @@ impl BookingSettings {
                 as usize,
             auto_verify_secs: 3600
                 * parse_num(lookup, "FUNDI_AUTO_VERIFY_HOURS", 48, 1..=720)? as i64,
+            earnings_hold_secs: 3600
+                * parse_num(lookup, "FUNDI_EARNINGS_HOLD_HOURS", 48, 0..=720)? as i64,
             pricing,
             cancellation: parse_tiers(lookup("FUNDI_CANCELLATION_TIERS").as_deref())?,
         })

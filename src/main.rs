@@ -1,4 +1,4 @@
-//! The `fundi` command line: serve (default), migrate, schema, seed --demo and create-admin.
+//! The `fundi` command line: serve (default), migrate, schema, seed --demo, create-admin and ledger verify.
 
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use fundi::config::{Config, LogFormat, SETTINGS};
@@ -54,6 +54,11 @@ enum Command {
         #[arg(long, value_parser = ["admin", "support"], default_value = "admin")]
         role: String,
     },
+    /// Check the money ledger.
+    Ledger {
+        #[command(subcommand)]
+        action: LedgerAction,
+    },
 }
 
 #[derive(Subcommand, Clone, Copy)]
@@ -64,6 +69,12 @@ enum MigrateAction {
     Down,
     /// List applied and pending migrations.
     Status,
+}
+
+#[derive(Subcommand, Clone, Copy)]
+enum LedgerAction {
+    /// Recompute every balance from the postings; exits non-zero naming the first broken invariant.
+    Verify,
 }
 
 fn settings_help() -> String {
@@ -120,6 +131,7 @@ async fn main() -> ExitCode {
             lng,
             force,
         } => seed(config, demo, (lat, lng), force).await,
+        Command::Ledger { action } => ledger(config, action).await,
         Command::Schema => unreachable!("handled above"),
     };
     match result {
@@ -168,6 +180,25 @@ async fn migrate(config: Config, action: MigrateAction) -> anyhow::Result<()> {
             }
             for m in Migrator::get_pending_migrations(&db).await? {
                 println!("pending  {}", m.name());
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn ledger(config: Config, action: LedgerAction) -> anyhow::Result<()> {
+    let db = fundi::db::connect(&config.database_url).await?;
+    match action {
+        LedgerAction::Verify => {
+            let outcome = fundi::services::ledger::verify_snapshot(&db)
+                .await
+                .map_err(|e| match e {
+                    fundi::error::AppError::Internal(cause) => cause,
+                    other => anyhow::anyhow!("{}", other.message()),
+                })?;
+            match outcome {
+                Ok(report) => println!("{report}"),
+                Err(broken) => anyhow::bail!("ledger invariant broken: {broken}"),
             }
         }
     }

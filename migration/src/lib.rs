@@ -11,6 +11,8 @@ mod m20261123_000005_create_bookings;
 mod m20261123_000006_outbox_sequence_keys;
 mod m20261123_000007_create_chat;
 mod m20261123_000008_create_tracking;
+mod m20261123_000009_create_ledger;
+mod m20261123_000010_create_payments;
 
 pub struct Migrator;
 
@@ -26,6 +28,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000006_outbox_sequence_keys::Migration),
             Box::new(m20261123_000007_create_chat::Migration),
             Box::new(m20261123_000008_create_tracking::Migration),
+            Box::new(m20261123_000009_create_ledger::Migration),
+            Box::new(m20261123_000010_create_payments::Migration),
         ]
     }
 }

@@ -1,3 +1,4 @@
 //! Outside services behind traits, each with a local provider for development and tests.
 
 pub mod mail;
+pub mod payments;

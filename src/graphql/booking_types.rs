@@ -232,6 +232,27 @@ impl Booking {
     async fn trail(&self, ctx: &Context<'_>) -> Result<Vec<super::tracking::TrackingPoint>> {
         super::tracking::trail(ctx, &self.0).await
     }
+    /// Payments into this booking, oldest first.
+    async fn payments(&self, ctx: &Context<'_>) -> Result<Vec<super::payments::Payment>> {
+        let viewer = viewer(ctx).await?;
+        let rows =
+            crate::services::payments::for_booking(services(ctx), &viewer, self.0.id).await?;
+        Ok(rows.into_iter().map(super::payments::Payment).collect())
+    }
+    /// What escrow holds for this booking now.
+    async fn escrow(&self, ctx: &Context<'_>) -> Result<Money> {
+        let due = crate::services::payments::due_of(&services(ctx).db, &self.0).await?;
+        Ok(Money::new(due.escrow, &self.0.currency))
+    }
+    /// What the customer owes now: the deposit before dispatch, the rest of the total once the work
+    /// is completed, otherwise nothing.
+    async fn amount_due(&self, ctx: &Context<'_>) -> Result<Money> {
+        let due = crate::services::payments::due_of(&services(ctx).db, &self.0).await?;
+        Ok(Money::new(
+            crate::domain::payments::outstanding(due),
+            &self.0.currency,
+        ))
+    }
     /// Set once cancelled.
     async fn cancellation_fee(&self) -> Option<Money> {
         self.0

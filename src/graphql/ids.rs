@@ -19,10 +19,11 @@ pub enum Kind {
     Booking,
     Quote,
     Message,
+    Payment,
 }
 
 impl Kind {
-    const ALL: [Kind; 12] = [
+    const ALL: [Kind; 13] = [
         Kind::User,
         Kind::Notification,
         Kind::LoginEvent,
@@ -35,6 +36,7 @@ impl Kind {
         Kind::Booking,
         Kind::Quote,
         Kind::Message,
+        Kind::Payment,
     ];
 
     fn as_str(self) -> &'static str {
@@ -51,6 +53,7 @@ impl Kind {
             Kind::Booking => "Booking",
             Kind::Quote => "Quote",
             Kind::Message => "Message",
+            Kind::Payment => "Payment",
         }
     }
 

@@ -12,10 +12,12 @@ pub mod context;
 pub mod extensions;
 pub mod ids;
 pub mod kyc;
+pub mod ledger;
 pub mod loaders;
 pub mod matching;
 pub mod node;
 pub mod notifications;
+pub mod payments;
 pub mod technician_types;
 pub mod technicians;
 pub mod tracking;
@@ -35,6 +37,7 @@ pub struct QueryRoot(
     bookings::BookingQuery,
     booking_extras::BookingExtrasQuery,
     chat::ChatQuery,
+    ledger::LedgerQuery,
     node::NodeQuery,
 );
 
@@ -48,6 +51,7 @@ pub struct MutationRoot(
     bookings::BookingMutation,
     booking_extras::BookingExtrasMutation,
     chat::ChatMutation,
+    payments::PaymentMutation,
     tracking::TrackingMutation,
 );
 

@@ -8,6 +8,7 @@ use super::context::{services, viewer};
 use super::ids::{self, Kind};
 use super::kyc::{KycDocument, KycSubmission};
 use super::notifications::Notification;
+use super::payments::Payment;
 use super::technician_types::{AvailabilityException, ServiceCategory, Technician};
 use super::technicians::technician_view;
 use crate::db::entities::{address, availability_exception, login_attempt};
@@ -31,6 +32,7 @@ pub enum Node {
     Booking(Booking),
     Quote(Quote),
     Message(Message),
+    Payment(Payment),
     Address(Address),
     KycSubmission(KycSubmission),
     KycDocument(KycDocument),
@@ -94,6 +96,14 @@ impl NodeQuery {
                 .await
                 .ok()
                 .map(|q| Node::Quote(Quote(q))),
+            // Payments: whoever may see the booking.
+            Kind::Payment => match crate::services::payments::find(db, uuid).await {
+                Ok(p) => bookings::visible(services(ctx), &viewer, p.booking_id)
+                    .await
+                    .ok()
+                    .map(|_| Node::Payment(Payment(p))),
+                Err(_) => None,
+            },
             // Messages: whoever may read the booking's conversation.
             Kind::Message => chat_history::find(services(ctx), &viewer, uuid).await?.map(
                 |(conversation, row)| {

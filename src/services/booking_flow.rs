@@ -115,6 +115,9 @@ pub async fn apply(
         .await?
         .ok_or_else(|| AppError::NotFound("booking".into()))?;
     technician_effects(txn, effects, now, before, &after, to).await?;
+    if to == Status::Disputed {
+        super::settlement::freeze(txn, before.id, now).await?;
+    }
     publish(txn, effects, &after, "STATUS").await?;
     super::chat::record_status(txn, effects, now, &after, to).await?;
     notify(txn, effects, now, &after, to, actor).await?;

@@ -1,5 +1,5 @@
 //! Timed booking transitions: expiring unanswered offers (then re-dispatching) and verifying completed
-//! jobs the customer left unverified. Safe with many replicas: each item is claimed by a conditional
+//! jobs the customer left unverified, and making held earnings available. Safe with many replicas: each item is claimed by a conditional
 //! update, so no job runs twice.
 
 use super::booking_flow::{self, Actor, status_of};
@@ -33,7 +33,9 @@ pub fn spawn(services: Services, shutdown: CancellationToken) {
 
 /// Everything due now; returns how many items were handled.
 pub async fn run_due(services: &Services) -> AppResult<usize> {
-    Ok(expire_offers(services).await? + auto_verify(services).await?)
+    Ok(expire_offers(services).await?
+        + auto_verify(services).await?
+        + super::settlement::release_due_holds(services).await?)
 }
 
 async fn expire_offers(services: &Services) -> AppResult<usize> {

@@ -5,7 +5,7 @@ use super::booking_flow::{self, Actor, status_of};
 use super::pagination::{Page, Slice};
 use super::technicians::kyc_status;
 use super::validation::text;
-use super::{Effects, Services, Viewer, catalogue, dispatch};
+use super::{Effects, Services, Viewer, catalogue, dispatch, settlement};
 use crate::db::begin_write;
 use crate::db::entities::{
     booking, booking_event, job_offer, technician_profile, technician_skill,
@@ -179,7 +179,7 @@ pub async fn create(
         updated_at: now,
     };
     // Candidates are ranked before the transaction so it holds its locks only for writing.
-    let queue = if request.technician_id.is_none() {
+    let queue = if request.technician_id.is_none() && draft.price_deposit == 0 {
         dispatch::candidates(services, &draft, &HashSet::new()).await?
     } else {
         vec![]
@@ -208,10 +208,15 @@ pub async fn create(
     )
     .await?;
     let mut effects = Effects::default();
-    let dispatched = dispatch::begin(&txn, services, &mut effects, now, &draft, &queue).await?;
+    // With a deposit due, dispatch waits for it to succeed (payments starts it then).
+    let created = if draft.price_deposit > 0 {
+        draft
+    } else {
+        dispatch::begin(&txn, services, &mut effects, now, &draft, &queue).await?
+    };
     txn.commit().await?;
     services.after_commit(effects);
-    Ok(dispatched)
+    Ok(created)
 }
 
 /// A technician a customer asks for by name must be approved and offer the category.
@@ -261,6 +266,14 @@ pub fn actor_role(viewer: &Viewer, booking: &booking::Model) -> Option<ActorRole
         }
         _ => None,
     }
+}
+
+/// A booking by id, whoever asks; for use cases that have already checked access.
+pub async fn load(db: &impl ConnectionTrait, id: Uuid) -> AppResult<booking::Model> {
+    booking::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::NotFound("booking".into()))
 }
 
 /// A booking the viewer may see; for anyone else it does not exist.
@@ -383,8 +396,9 @@ pub async fn transition(
     Ok(after)
 }
 
-/// Moves the system makes at once after some states: re-dispatch after a refusal, and settlement
-/// after verification (PAYMENT_PENDING while anything is owed, which is everything until paid).
+/// What the system does at once after some states: re-dispatch after a refusal, settlement after
+/// verification (PAID when escrow holds the total, PAYMENT_PENDING until then), and the money of a
+/// cancellation.
 pub async fn follow_up(
     txn: &impl ConnectionTrait,
     services: &Services,
@@ -394,36 +408,13 @@ pub async fn follow_up(
 ) -> AppResult<booking::Model> {
     match status_of(booking) {
         Status::Rejected => dispatch::redispatch(txn, services, effects, now, booking).await,
-        Status::Verified => {
-            let next = if balance_due(booking) > 0 {
-                Status::PaymentPending
-            } else {
-                Status::Paid
-            };
-            let extra = if next == Status::Paid {
-                vec![(booking::Column::PaidAt, Expr::value(now))]
-            } else {
-                vec![]
-            };
-            booking_flow::apply(
-                txn,
-                effects,
-                now,
-                booking,
-                next,
-                Actor::system(),
-                None,
-                extra,
-            )
-            .await
+        Status::Verified => settlement::settle(txn, services, effects, now, booking).await,
+        Status::Cancelled => {
+            settlement::on_cancelled(txn, services, now, booking).await?;
+            Ok(booking.clone())
         }
         _ => Ok(booking.clone()),
     }
-}
-
-/// What the customer still owes: the total, as no payment is recorded against bookings yet.
-pub fn balance_due(booking: &booking::Model) -> i64 {
-    booking.price_total
 }
 
 /// The fee a customer pays to cancel now: free until a technician accepts, then by time left.
@@ -501,6 +492,7 @@ pub async fn cancel(
         extra,
     )
     .await?;
+    settlement::on_cancelled(&txn, services, now, &after).await?;
     txn.commit().await?;
     services.after_commit(effects);
     Ok(after)

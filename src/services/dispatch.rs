@@ -171,7 +171,7 @@ pub async fn offer_next(
         }
         None => {
             let reason = Some(NO_TECHNICIAN_AVAILABLE);
-            booking_flow::apply(
+            let cancelled = booking_flow::apply(
                 txn,
                 effects,
                 now,
@@ -184,7 +184,10 @@ pub async fn offer_next(
                     Expr::value(NO_TECHNICIAN_AVAILABLE),
                 )],
             )
-            .await
+            .await?;
+            // Nobody took the job: whatever was paid goes back in full.
+            super::settlement::on_cancelled(txn, services, now, &cancelled).await?;
+            Ok(cancelled)
         }
     }
 }

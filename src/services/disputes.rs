@@ -228,6 +228,12 @@ pub async fn resolve(
         extra,
     )
     .await?;
+    let refund_percent = match resolution.outcome {
+        Outcome::RefundCustomer => 100,
+        Outcome::ReleaseToTechnician => 0,
+        Outcome::Split => i64::from(percent.unwrap_or(0)),
+    };
+    super::settlement::on_dispute_resolved(&txn, services, now, &after, refund_percent).await?;
     // The state change notifies nobody for PAID or REFUNDED, but both sides are waiting on this answer.
     for recipient in [Some(booking.customer_id), booking.technician_id]
         .into_iter()

@@ -38,7 +38,8 @@ async fn booking(
         .ok(customer.token(), CREATE, json!({"input": input}))
         .await["createServiceRequest"]
         .clone();
-    assert_eq!(created["status"], "ASSIGNED", "{created}");
+    assert_eq!(created["status"], "PENDING", "{created}");
+    crate::booking_fixtures::pay_deposit(s, customer, &created["id"]).await;
     (
         created["id"].clone(),
         created["startCode"].as_str().unwrap().to_string(),

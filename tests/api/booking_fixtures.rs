@@ -6,6 +6,9 @@ use serde_json::{Value, json};
 
 pub const CREATE: &str = "mutation($input: ServiceRequestInput!) { createServiceRequest(input: $input) {
   id status startCode technician { id } price { base { amountMinor } surge { amountMinor } platformFee { amountMinor } tax { amountMinor } total { amountMinor } deposit { amountMinor } } } }";
+const FIELDS: &str = "id status startCode technician { id } price { base { amountMinor } surge { amountMinor } platformFee { amountMinor } tax { amountMinor } total { amountMinor } deposit { amountMinor } }";
+pub const PAY: &str = "mutation($input: PayBookingInput!) { payBooking(input: $input) {
+  id kind method status amount { amountMinor currency } refunded { amountMinor } gatewayReference nextAction failureReason } }";
 pub const MOVE: &str = "mutation($id: ID!, $to: BookingStatus!, $reason: String, $code: String) {
   transitionBooking(id: $id, to: $to, reason: $reason, startCode: $code) { id status availableTransitions } }";
 pub fn request(key: &str, extra: Value) -> Value {
@@ -21,8 +24,35 @@ pub fn request(key: &str, extra: Value) -> Value {
     json!({"input": input})
 }
 
+/// Creates a request and, as a customer's app does, pays its deposit so dispatch starts; returns the
+/// booking as it then is.
 pub async fn create(s: &TestServer, customer: &Session, key: &str, extra: Value) -> Value {
+    let created = create_unpaid(s, customer, key, extra).await;
+    if created["status"] != "PENDING" {
+        return created;
+    }
+    let paid = pay_deposit(s, customer, &created["id"]).await;
+    // REFUNDED when nobody could take the job: dispatch ran and gave the deposit back.
+    assert!(
+        paid["status"] == "SUCCEEDED" || paid["status"] == "REFUNDED",
+        "{paid}"
+    );
+    let view = format!("query($id: ID!) {{ booking(id: $id) {{ {FIELDS} }} }}");
+    s.ok(customer.token(), &view, json!({"id": created["id"]}))
+        .await["booking"]
+        .clone()
+}
+
+/// Creates a request and leaves its deposit unpaid (the booking waits in PENDING).
+pub async fn create_unpaid(s: &TestServer, customer: &Session, key: &str, extra: Value) -> Value {
     s.ok(customer.token(), CREATE, request(key, extra)).await["createServiceRequest"].clone()
+}
+
+/// Pays a booking's deposit through the sandbox.
+pub async fn pay_deposit(s: &TestServer, customer: &Session, booking: &Value) -> Value {
+    let input = json!({"bookingId": booking, "kind": "DEPOSIT", "method": "SANDBOX",
+        "idempotencyKey": format!("deposit-{}", booking.as_str().unwrap())});
+    s.ok(customer.token(), PAY, json!({"input": input})).await["payBooking"].clone()
 }
 
 /// A request offered straight to `tech`, as after picking them from matchTechnicians.

@@ -143,6 +143,7 @@ async fn a_booking_change_on_one_instance_reaches_its_subscriber_on_another() {
         .as_str()
         .unwrap()
         .to_string();
+    crate::booking_fixtures::pay_deposit(&a, &customer, &json!(id)).await;
     let mut ws = WsClient::connect(&b.ws_url, "graphql-transport-ws").await;
     ws.init(customer.token()).await;
     ws.subscribe(

@@ -1,0 +1,33 @@
+//! The `payments` table: money a customer pays into a booking's escrow or as a tip.
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[sea_orm(table_name = "payments")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub booking_id: Uuid,
+    pub customer_id: Uuid,
+    pub kind: String,
+    pub method: String,
+    pub status: String,
+    pub amount_minor: i64,
+    pub refunded_minor: i64,
+    pub currency: String,
+    pub gateway_reference: Option<String>,
+    pub next_action: Option<String>,
+    pub failure_reason: Option<String>,
+    pub phone: Option<String>,
+    pub idempotency_key: String,
+    /// What was asked for, so a reused key with different input is told apart from a retry.
+    pub fingerprint: String,
+    pub succeeded_at: Option<DateTimeUtc>,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,304 @@
+//! Payment rules: what each kind of payment is for, when it may be made, how much is due, and how
+//! the money a cancellation keeps and returns is divided.
+
+use super::booking_state::Status;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PaymentKind {
+    /// A share of the estimated total, due before dispatch starts.
+    Deposit,
+    /// What is still owed once the work is done.
+    Balance,
+    /// Any amount after completion, all of it for the technician.
+    Tip,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    Sandbox,
+    Cash,
+    Mpesa,
+    Stripe,
+    Razorpay,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PaymentStatus {
+    Initiated,
+    Pending,
+    Succeeded,
+    Failed,
+    Refunded,
+    PartiallyRefunded,
+}
+
+macro_rules! names {
+    ($ty:ty { $($variant:ident => $name:literal),+ $(,)? }) => {
+        impl $ty {
+            pub const ALL: &'static [$ty] = &[$(<$ty>::$variant),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $(<$ty>::$variant => $name),+ }
+            }
+
+            pub fn parse(name: &str) -> Option<$ty> {
+                Self::ALL.iter().copied().find(|v| v.as_str() == name)
+            }
+        }
+    };
+}
+
+names!(PaymentKind { Deposit => "DEPOSIT", Balance => "BALANCE", Tip => "TIP" });
+names!(Method { Sandbox => "SANDBOX", Cash => "CASH", Mpesa => "MPESA", Stripe => "STRIPE", Razorpay => "RAZORPAY" });
+names!(PaymentStatus {
+    Initiated => "INITIATED",
+    Pending => "PENDING",
+    Succeeded => "SUCCEEDED",
+    Failed => "FAILED",
+    Refunded => "REFUNDED",
+    PartiallyRefunded => "PARTIALLY_REFUNDED",
+});
+
+/// Why a payment cannot be made now; each names the input at fault.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    pub field: &'static str,
+    pub message: String,
+}
+
+fn refuse(field: &'static str, message: impl Into<String>) -> Refusal {
+    Refusal {
+        field,
+        message: message.into(),
+    }
+}
+
+/// Largest tip accepted, in minor units: a typo guard, not a policy.
+pub const MAX_TIP_MINOR: i64 = 100_000_000;
+
+/// What the booking looks like to a payment: its state and the money already held for it.
+#[derive(Debug, Clone, Copy)]
+pub struct Due {
+    pub status: Status,
+    pub total: i64,
+    pub deposit: i64,
+    /// What escrow holds for the booking now.
+    pub escrow: i64,
+    /// Whether a deposit has already succeeded.
+    pub deposit_paid: bool,
+}
+
+/// The amount the server charges for a payment of `kind`; the client names an amount only for tips.
+pub fn amount_due(kind: PaymentKind, due: Due, tip: Option<i64>) -> Result<i64, Refusal> {
+    if kind != PaymentKind::Tip && tip.is_some() {
+        return Err(refuse(
+            "amount",
+            "the server computes this amount; send amount only with a TIP",
+        ));
+    }
+    match kind {
+        PaymentKind::Deposit => {
+            if due.deposit <= 0 {
+                Err(refuse("kind", "no deposit is required on this booking"))
+            } else if due.deposit_paid {
+                Err(refuse("kind", "the deposit is already paid"))
+            } else if due.status != Status::Pending {
+                Err(refuse("kind", "a deposit is paid before dispatch starts"))
+            } else {
+                Ok(due.deposit)
+            }
+        }
+        PaymentKind::Balance => {
+            if !matches!(
+                due.status,
+                Status::Completed | Status::Verified | Status::PaymentPending
+            ) {
+                return Err(refuse(
+                    "kind",
+                    "the balance is due once the work is completed",
+                ));
+            }
+            let owed = due.total - due.escrow;
+            if owed <= 0 {
+                Err(refuse("kind", "nothing is owed on this booking"))
+            } else {
+                Ok(owed)
+            }
+        }
+        PaymentKind::Tip => {
+            if !matches!(
+                due.status,
+                Status::Completed | Status::Verified | Status::PaymentPending | Status::Paid
+            ) {
+                return Err(refuse("kind", "tips are given after the work is completed"));
+            }
+            match tip {
+                None => Err(refuse("amount", "a TIP needs an amount")),
+                Some(a) if a <= 0 => Err(refuse("amount", "a tip must be more than zero")),
+                Some(a) if a > MAX_TIP_MINOR => Err(refuse("amount", "this tip is too large")),
+                Some(a) => Ok(a),
+            }
+        }
+    }
+}
+
+/// What the customer owes at this moment: the deposit while dispatch waits for it, the rest of the
+/// total once the work is done, otherwise nothing.
+pub fn outstanding(due: Due) -> i64 {
+    [PaymentKind::Deposit, PaymentKind::Balance]
+        .into_iter()
+        .find_map(|kind| amount_due(kind, due, None).ok())
+        .unwrap_or(0)
+}
+
+/// Cash changes hands at the job, so it pays what is owed there: the balance or a tip.
+pub fn method_allowed(method: Method, kind: PaymentKind) -> Result<(), Refusal> {
+    if method == Method::Cash && kind == PaymentKind::Deposit {
+        return Err(refuse("method", "a deposit cannot be paid in cash"));
+    }
+    Ok(())
+}
+
+/// The sandbox's deterministic answer: amounts ending in 13 minor units fail, everything else succeeds.
+pub fn sandbox_succeeds(amount_minor: i64) -> bool {
+    amount_minor % 100 != 13
+}
+
+/// How a cancellation divides what escrow holds: the fee kept (never more than is held) and the
+/// refund of the rest.
+pub fn cancellation_split(fee: i64, escrow: i64) -> (i64, i64) {
+    let kept = fee.clamp(0, escrow.max(0));
+    (kept, escrow.max(0) - kept)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn due(status: Status, escrow: i64, deposit_paid: bool) -> Due {
+        Due {
+            status,
+            total: 100_000,
+            deposit: 20_000,
+            escrow,
+            deposit_paid,
+        }
+    }
+
+    #[test]
+    fn amounts_follow_the_kind_and_the_booking() {
+        use PaymentKind::*;
+        type Case = (PaymentKind, Due, Option<i64>, Result<i64, &'static str>);
+        let cases: Vec<Case> = vec![
+            (Deposit, due(Status::Pending, 0, false), None, Ok(20_000)),
+            (
+                Deposit,
+                due(Status::Pending, 20_000, true),
+                None,
+                Err("kind"),
+            ),
+            (Deposit, due(Status::Assigned, 0, false), None, Err("kind")),
+            (
+                Deposit,
+                due(Status::Pending, 0, false),
+                Some(5),
+                Err("amount"),
+            ),
+            (
+                Balance,
+                due(Status::Completed, 20_000, true),
+                None,
+                Ok(80_000),
+            ),
+            (
+                Balance,
+                due(Status::PaymentPending, 0, false),
+                None,
+                Ok(100_000),
+            ),
+            (
+                Balance,
+                due(Status::Verified, 100_000, true),
+                None,
+                Err("kind"),
+            ),
+            (
+                Balance,
+                due(Status::InProgress, 20_000, true),
+                None,
+                Err("kind"),
+            ),
+            (Tip, due(Status::Paid, 0, true), Some(5_000), Ok(5_000)),
+            (Tip, due(Status::Completed, 0, true), None, Err("amount")),
+            (Tip, due(Status::Completed, 0, true), Some(0), Err("amount")),
+            (
+                Tip,
+                due(Status::Completed, 0, true),
+                Some(MAX_TIP_MINOR + 1),
+                Err("amount"),
+            ),
+            (Tip, due(Status::EnRoute, 0, true), Some(5_000), Err("kind")),
+        ];
+        for (kind, d, tip, expected) in cases {
+            let got = amount_due(kind, d, tip).map_err(|r| r.field);
+            assert_eq!(got, expected, "{kind:?} {:?} {tip:?}", d.status);
+        }
+        let no_deposit = Due {
+            deposit: 0,
+            ..due(Status::Pending, 0, false)
+        };
+        assert_eq!(
+            amount_due(Deposit, no_deposit, None).map_err(|r| r.field),
+            Err("kind")
+        );
+    }
+
+    #[test]
+    fn outstanding_is_the_deposit_then_the_balance() {
+        assert_eq!(outstanding(due(Status::Pending, 0, false)), 20_000);
+        assert_eq!(outstanding(due(Status::Assigned, 20_000, true)), 0);
+        assert_eq!(outstanding(due(Status::Completed, 20_000, true)), 80_000);
+        assert_eq!(outstanding(due(Status::Paid, 0, true)), 0);
+    }
+
+    #[test]
+    fn the_sandbox_fails_amounts_ending_in_13() {
+        for (amount, ok) in [
+            (10_000, true),
+            (10_013, false),
+            (13, false),
+            (113, false),
+            (130, true),
+        ] {
+            assert_eq!(sandbox_succeeds(amount), ok, "{amount}");
+        }
+    }
+
+    #[test]
+    fn a_cancellation_keeps_at_most_what_escrow_holds() {
+        let cases = [
+            ((0, 20_000), (0, 20_000)),
+            ((15_000, 20_000), (15_000, 5_000)),
+            ((75_000, 20_000), (20_000, 0)),
+            ((5_000, 0), (0, 0)),
+        ];
+        for ((fee, escrow), expected) in cases {
+            assert_eq!(cancellation_split(fee, escrow), expected, "{fee} {escrow}");
+        }
+    }
+
+    #[test]
+    fn names_round_trip() {
+        for k in PaymentKind::ALL {
+            assert_eq!(PaymentKind::parse(k.as_str()), Some(*k));
+        }
+        for m in Method::ALL {
+            assert_eq!(Method::parse(m.as_str()), Some(*m));
+        }
+        for s in PaymentStatus::ALL {
+            assert_eq!(PaymentStatus::parse(s.as_str()), Some(*s));
+        }
+        assert!(method_allowed(Method::Cash, PaymentKind::Deposit).is_err());
+        assert!(method_allowed(Method::Cash, PaymentKind::Balance).is_ok());
+    }
+}

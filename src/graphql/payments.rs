@@ -1,0 +1,168 @@
+//! Payments: paying into a booking's escrow, confirming cash, admin refunds, and a booking's payments.
+
+use super::common::{Money, MoneyInput};
+use super::context::{services, viewer};
+use super::ids::{self, Kind};
+use crate::db::entities::payment;
+use crate::domain::payments as rules;
+use crate::services::payments::{self as service, PayRequest};
+use async_graphql::{Context, Enum, ID, InputObject, Object, Result};
+use chrono::{DateTime, Utc};
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+pub enum PaymentKind {
+    Deposit,
+    Balance,
+    Tip,
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+pub enum PaymentMethod {
+    Sandbox,
+    Cash,
+    Mpesa,
+    Stripe,
+    Razorpay,
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+pub enum PaymentStatus {
+    Initiated,
+    Pending,
+    Succeeded,
+    Failed,
+    Refunded,
+    PartiallyRefunded,
+}
+
+impl From<PaymentKind> for rules::PaymentKind {
+    fn from(k: PaymentKind) -> Self {
+        match k {
+            PaymentKind::Deposit => rules::PaymentKind::Deposit,
+            PaymentKind::Balance => rules::PaymentKind::Balance,
+            PaymentKind::Tip => rules::PaymentKind::Tip,
+        }
+    }
+}
+
+impl From<PaymentMethod> for rules::Method {
+    fn from(m: PaymentMethod) -> Self {
+        match m {
+            PaymentMethod::Sandbox => rules::Method::Sandbox,
+            PaymentMethod::Cash => rules::Method::Cash,
+            PaymentMethod::Mpesa => rules::Method::Mpesa,
+            PaymentMethod::Stripe => rules::Method::Stripe,
+            PaymentMethod::Razorpay => rules::Method::Razorpay,
+        }
+    }
+}
+
+#[derive(InputObject)]
+pub struct PayBookingInput {
+    pub booking_id: ID,
+    pub kind: PaymentKind,
+    pub method: PaymentMethod,
+    /// Only for a TIP; the server computes every other amount.
+    pub amount: Option<MoneyInput>,
+    /// The M-Pesa phone number, E.164.
+    pub phone: Option<String>,
+    /// A retry with the same key returns the first result; the same key with other input is CONFLICT.
+    pub idempotency_key: String,
+}
+
+pub struct Payment(pub payment::Model);
+
+#[Object]
+impl Payment {
+    pub async fn id(&self) -> ID {
+        ids::encode(Kind::Payment, self.0.id)
+    }
+    async fn booking_id(&self) -> ID {
+        ids::encode(Kind::Booking, self.0.booking_id)
+    }
+    async fn kind(&self) -> &str {
+        &self.0.kind
+    }
+    async fn method(&self) -> &str {
+        &self.0.method
+    }
+    async fn status(&self) -> PaymentStatus {
+        match rules::PaymentStatus::parse(&self.0.status) {
+            Some(rules::PaymentStatus::Initiated) | None => PaymentStatus::Initiated,
+            Some(rules::PaymentStatus::Pending) => PaymentStatus::Pending,
+            Some(rules::PaymentStatus::Succeeded) => PaymentStatus::Succeeded,
+            Some(rules::PaymentStatus::Failed) => PaymentStatus::Failed,
+            Some(rules::PaymentStatus::Refunded) => PaymentStatus::Refunded,
+            Some(rules::PaymentStatus::PartiallyRefunded) => PaymentStatus::PartiallyRefunded,
+        }
+    }
+    async fn amount(&self) -> Money {
+        Money::new(self.0.amount_minor, &self.0.currency)
+    }
+    async fn refunded(&self) -> Money {
+        Money::new(self.0.refunded_minor, &self.0.currency)
+    }
+    async fn gateway_reference(&self) -> Option<&str> {
+        self.0.gateway_reference.as_deref()
+    }
+    /// What the customer must still do: PAY_TECHNICIAN_IN_CASH, or a gateway's next step.
+    async fn next_action(&self) -> Option<&str> {
+        self.0.next_action.as_deref()
+    }
+    async fn failure_reason(&self) -> Option<&str> {
+        self.0.failure_reason.as_deref()
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    async fn succeeded_at(&self) -> Option<DateTime<Utc>> {
+        self.0.succeeded_at
+    }
+}
+
+#[derive(Default)]
+pub struct PaymentMutation;
+
+#[Object]
+impl PaymentMutation {
+    /// Pays a DEPOSIT, the BALANCE or a TIP into a booking. Only its customer pays.
+    async fn pay_booking(&self, ctx: &Context<'_>, input: PayBookingInput) -> Result<Payment> {
+        let viewer = viewer(ctx).await?;
+        let booking_id = ids::decode(Kind::Booking, &input.booking_id, "bookingId")?;
+        let request = PayRequest {
+            booking_id,
+            kind: input.kind.into(),
+            method: input.method.into(),
+            amount: input.amount.map(|m| (m.amount_minor, m.currency)),
+            phone: input.phone,
+            idempotency_key: input.idempotency_key,
+        };
+        Ok(Payment(
+            service::pay(services(ctx), &viewer, request).await?,
+        ))
+    }
+
+    /// The booking's technician confirms they received a cash payment.
+    async fn confirm_cash_payment(&self, ctx: &Context<'_>, payment_id: ID) -> Result<Payment> {
+        let viewer = viewer(ctx).await?;
+        let id = ids::decode(Kind::Payment, &payment_id, "paymentId")?;
+        Ok(Payment(
+            service::confirm_cash(services(ctx), &viewer, id).await?,
+        ))
+    }
+
+    /// ADMIN: refunds part or all of a payment through its own gateway.
+    async fn refund_payment(
+        &self,
+        ctx: &Context<'_>,
+        payment_id: ID,
+        amount: MoneyInput,
+        reason: String,
+    ) -> Result<Payment> {
+        let viewer = viewer(ctx).await?;
+        let id = ids::decode(Kind::Payment, &payment_id, "paymentId")?;
+        Ok(Payment(
+            service::refund(services(ctx), &viewer, id, amount.amount_minor, &reason).await?,
+        ))
+    }
+}

@@ -1,0 +1,482 @@
+//! Paying into escrow: deposits, balances and tips through a gateway, idempotent by key, with every
+//! success posted to the ledger in the transaction that records it, and what a success sets off
+//! (dispatch after a deposit, settlement after the balance).
+
+use super::booking_flow::status_of;
+use super::validation::text;
+use super::{Effects, Services, Viewer, bookings, dispatch, settlement};
+use crate::db::begin_write;
+use crate::db::entities::{booking, payment};
+use crate::domain::account::Role;
+use crate::domain::booking_state::Status;
+use crate::domain::ledger::{AccountKey, Posting};
+use crate::domain::payments::{
+    Due, Method, PaymentKind, PaymentStatus, Refusal, amount_due, method_allowed,
+};
+use crate::error::{AppError, AppResult};
+use crate::gateways::payments::{Cash, ChargeOutcome, ChargeRequest, PaymentGateway, Sandbox};
+use crate::services::ledger::{self, JournalEntry};
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use std::collections::HashSet;
+use uuid::Uuid;
+
+/// A payment as the customer asks for it.
+#[derive(Debug, Clone)]
+pub struct PayRequest {
+    pub booking_id: Uuid,
+    pub kind: PaymentKind,
+    pub method: Method,
+    /// Only for tips (minor units, currency); every other amount is the server's to compute.
+    pub amount: Option<(i64, String)>,
+    pub phone: Option<String>,
+    pub idempotency_key: String,
+}
+
+impl PayRequest {
+    /// What was asked, so a reused key with different input is told apart from a retry.
+    fn fingerprint(&self) -> String {
+        format!(
+            "{}|{}|{}|{}|{}",
+            self.booking_id,
+            self.kind.as_str(),
+            self.method.as_str(),
+            self.amount
+                .as_ref()
+                .map(|(a, c)| format!("{a} {c}"))
+                .unwrap_or_default(),
+            self.phone.as_deref().unwrap_or_default()
+        )
+    }
+}
+
+fn refusal(r: Refusal) -> AppError {
+    AppError::bad_input(r.field, r.message)
+}
+
+/// The gateway for a method, as this server is configured.
+pub fn gateway_for(services: &Services, method: Method) -> AppResult<Box<dyn PaymentGateway>> {
+    match method {
+        Method::Sandbox if services.config.is_production() => Err(AppError::bad_input(
+            "method",
+            "the SANDBOX gateway is disabled in production",
+        )),
+        Method::Sandbox => Ok(Box::new(Sandbox)),
+        Method::Cash => Ok(Box::new(Cash)),
+        Method::Mpesa | Method::Stripe | Method::Razorpay => Err(AppError::bad_input(
+            "method",
+            format!("{} is not set up on this server", method.as_str()),
+        )),
+    }
+}
+
+/// What escrow holds for a booking and whether its deposit is in.
+pub async fn due_of(db: &impl ConnectionTrait, booking: &booking::Model) -> AppResult<Due> {
+    let escrow = ledger::balance(db, &AccountKey::escrow(booking.id, &booking.currency)).await?;
+    let deposit_paid = payment::Entity::find()
+        .filter(payment::Column::BookingId.eq(booking.id))
+        .filter(payment::Column::Kind.eq(PaymentKind::Deposit.as_str()))
+        .filter(payment::Column::Status.ne(PaymentStatus::Failed.as_str()))
+        .filter(payment::Column::Status.ne(PaymentStatus::Initiated.as_str()))
+        .filter(payment::Column::Status.ne(PaymentStatus::Pending.as_str()))
+        .one(db)
+        .await?
+        .is_some();
+    Ok(Due {
+        status: status_of(booking),
+        total: booking.price_total,
+        deposit: booking.price_deposit,
+        escrow,
+        deposit_paid,
+    })
+}
+
+async fn find_by_key(
+    db: &impl ConnectionTrait,
+    customer: Uuid,
+    key: &str,
+) -> AppResult<Option<payment::Model>> {
+    Ok(payment::Entity::find()
+        .filter(payment::Column::CustomerId.eq(customer))
+        .filter(payment::Column::IdempotencyKey.eq(key))
+        .one(db)
+        .await?)
+}
+
+fn replay(existing: payment::Model, fingerprint: &str) -> AppResult<payment::Model> {
+    if existing.fingerprint == fingerprint {
+        Ok(existing)
+    } else {
+        Err(AppError::Conflict(
+            "this idempotencyKey was used for a different payment".into(),
+        ))
+    }
+}
+
+/// Pays into a booking. Only its customer pays; the same key returns the first result.
+pub async fn pay(
+    services: &Services,
+    viewer: &Viewer,
+    request: PayRequest,
+) -> AppResult<payment::Model> {
+    let booking = bookings::visible(services, viewer, request.booking_id).await?;
+    if viewer.role != Role::Customer || booking.customer_id != viewer.user_id {
+        return Err(AppError::Forbidden(
+            "only the booking's customer pays for it".into(),
+        ));
+    }
+    let key = text(
+        &request.idempotency_key,
+        "idempotencyKey",
+        "idempotencyKey",
+        8,
+        100,
+    )?;
+    let fingerprint = request.fingerprint();
+    if let Some(existing) = find_by_key(&services.db, viewer.user_id, &key).await? {
+        return replay(existing, &fingerprint);
+    }
+    method_allowed(request.method, request.kind).map_err(refusal)?;
+    let gateway = gateway_for(services, request.method)?;
+    let due = due_of(&services.db, &booking).await?;
+    if let Some((_, currency)) = &request.amount
+        && currency.trim().to_uppercase() != booking.currency
+    {
+        return Err(AppError::bad_input(
+            "amount.currency",
+            format!("this booking is paid in {}", booking.currency),
+        ));
+    }
+    let tip = request.amount.as_ref().map(|(a, _)| *a);
+    let amount = amount_due(request.kind, due, tip).map_err(refusal)?;
+    let now = services.clock.now();
+    let row = payment::Model {
+        id: Uuid::now_v7(),
+        booking_id: booking.id,
+        customer_id: viewer.user_id,
+        kind: request.kind.as_str().into(),
+        method: request.method.as_str().into(),
+        status: PaymentStatus::Initiated.as_str().into(),
+        amount_minor: amount,
+        refunded_minor: 0,
+        currency: booking.currency.clone(),
+        gateway_reference: None,
+        next_action: None,
+        failure_reason: None,
+        phone: request.phone.clone(),
+        idempotency_key: key.clone(),
+        fingerprint: fingerprint.clone(),
+        succeeded_at: None,
+        created_at: now,
+        updated_at: now,
+    };
+    let active: payment::ActiveModel = row.clone().into();
+    if let Err(e) = payment::Entity::insert(active).exec(&services.db).await {
+        if crate::db::is_unique_violation(&e)
+            && let Some(existing) = find_by_key(&services.db, viewer.user_id, &key).await?
+        {
+            // A concurrent retry got there first: it is the one that charges.
+            return replay(existing, &fingerprint);
+        }
+        return Err(e.into());
+    }
+    let charge = ChargeRequest {
+        payment_id: row.id,
+        amount_minor: amount,
+        currency: row.currency.clone(),
+        phone: row.phone.clone(),
+    };
+    let outcome = match gateway.charge(&charge).await {
+        Ok(outcome) => outcome,
+        Err(e) => {
+            tracing::warn!(error = %e, payment = %row.id, "gateway call failed");
+            ChargeOutcome::Failed {
+                reason: "the payment provider could not be reached".into(),
+            }
+        }
+    };
+    record_outcome(services, row.id, outcome).await
+}
+
+/// Records what the gateway said, once: only a payment still INITIATED or PENDING moves.
+pub async fn record_outcome(
+    services: &Services,
+    payment_id: Uuid,
+    outcome: ChargeOutcome,
+) -> AppResult<payment::Model> {
+    let now = services.clock.now();
+    let current = find(&services.db, payment_id).await?;
+    // Dispatch ranks technicians outside the write transaction, as creation does.
+    let queue = match (&outcome, PaymentKind::parse(&current.kind)) {
+        (ChargeOutcome::Succeeded { .. }, Some(PaymentKind::Deposit)) => {
+            let booking = bookings::load(&services.db, current.booking_id).await?;
+            if booking.dispatch_mode == dispatch::AUTOMATIC {
+                dispatch::candidates(services, &booking, &HashSet::new()).await?
+            } else {
+                vec![]
+            }
+        }
+        _ => vec![],
+    };
+    let mut effects = Effects::default();
+    let txn = begin_write(&services.db).await?;
+    let (status, reference, next_action, failure) = match &outcome {
+        ChargeOutcome::Succeeded { reference } => (
+            PaymentStatus::Succeeded,
+            Some(reference.clone()),
+            None,
+            None,
+        ),
+        ChargeOutcome::Pending {
+            reference,
+            next_action,
+        } => (
+            PaymentStatus::Pending,
+            reference.clone(),
+            Some(next_action.clone()),
+            None,
+        ),
+        ChargeOutcome::Failed { reason } => {
+            (PaymentStatus::Failed, None, None, Some(reason.clone()))
+        }
+    };
+    let mut update = payment::Entity::update_many()
+        .col_expr(payment::Column::Status, Expr::value(status.as_str()))
+        .col_expr(payment::Column::NextAction, Expr::value(next_action))
+        .col_expr(payment::Column::FailureReason, Expr::value(failure))
+        .col_expr(payment::Column::UpdatedAt, Expr::value(now));
+    if let Some(reference) = reference {
+        update = update.col_expr(payment::Column::GatewayReference, Expr::value(reference));
+    }
+    if status == PaymentStatus::Succeeded {
+        update = update.col_expr(payment::Column::SucceededAt, Expr::value(now));
+    }
+    let moved = update
+        .filter(payment::Column::Id.eq(payment_id))
+        .filter(payment::Column::Status.is_in([
+            PaymentStatus::Initiated.as_str(),
+            PaymentStatus::Pending.as_str(),
+        ]))
+        .exec(&txn)
+        .await?;
+    if moved.rows_affected == 1 && status == PaymentStatus::Succeeded {
+        let paid = find(&txn, payment_id).await?;
+        on_succeeded(&txn, services, &mut effects, now, &paid, &queue).await?;
+    }
+    txn.commit().await?;
+    services.after_commit(effects);
+    find(&services.db, payment_id).await
+}
+
+/// Books a successful payment and sets off what it unblocks, inside the caller's transaction.
+async fn on_succeeded(
+    txn: &impl ConnectionTrait,
+    services: &Services,
+    effects: &mut Effects,
+    now: DateTime<Utc>,
+    paid: &payment::Model,
+    queue: &[Uuid],
+) -> AppResult<()> {
+    let booking = bookings::load(txn, paid.booking_id).await?;
+    let kind = PaymentKind::parse(&paid.kind).unwrap_or(PaymentKind::Balance);
+    let clearing = AccountKey::clearing(&paid.method, &paid.currency);
+    if kind == PaymentKind::Tip {
+        let technician = booking
+            .technician_id
+            .ok_or_else(|| AppError::Conflict("this booking has no technician to tip".into()))?;
+        ledger::post(
+            txn,
+            now,
+            JournalEntry {
+                kind: "TIP".into(),
+                booking_id: Some(booking.id),
+                reference: Some(format!("payment:{}", paid.id)),
+                memo: None,
+                postings: vec![
+                    Posting {
+                        account: clearing,
+                        amount_minor: -paid.amount_minor,
+                    },
+                    Posting {
+                        account: AccountKey::technician_pending(technician, &paid.currency),
+                        amount_minor: paid.amount_minor,
+                    },
+                ],
+            },
+        )
+        .await?;
+        return settlement::hold(txn, services, now, &booking, technician, paid.amount_minor).await;
+    }
+    ledger::post(
+        txn,
+        now,
+        JournalEntry {
+            kind: "PAYMENT".into(),
+            booking_id: Some(booking.id),
+            reference: Some(format!("payment:{}", paid.id)),
+            memo: Some(paid.kind.clone()),
+            postings: vec![
+                Posting {
+                    account: clearing,
+                    amount_minor: -paid.amount_minor,
+                },
+                Posting {
+                    account: AccountKey::escrow(booking.id, &paid.currency),
+                    amount_minor: paid.amount_minor,
+                },
+            ],
+        },
+    )
+    .await?;
+    match (kind, status_of(&booking)) {
+        (PaymentKind::Deposit, Status::Pending) => {
+            dispatch::begin(txn, services, effects, now, &booking, queue).await?;
+        }
+        (PaymentKind::Balance, Status::PaymentPending) => {
+            settlement::settle(txn, services, effects, now, &booking).await?;
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// The technician confirms the customer paid them in cash; the customer is notified.
+pub async fn confirm_cash(
+    services: &Services,
+    viewer: &Viewer,
+    payment_id: Uuid,
+) -> AppResult<payment::Model> {
+    let row = find(&services.db, payment_id).await?;
+    let booking = bookings::visible(services, viewer, row.booking_id)
+        .await
+        .map_err(|_| AppError::NotFound("payment".into()))?;
+    if booking.technician_id != Some(viewer.user_id) {
+        return Err(AppError::Forbidden(
+            "only the booking's technician confirms a cash payment".into(),
+        ));
+    }
+    if row.method != Method::Cash.as_str() || row.status != PaymentStatus::Pending.as_str() {
+        return Err(AppError::bad_input(
+            "paymentId",
+            "only a pending cash payment can be confirmed",
+        ));
+    }
+    if !matches!(
+        status_of(&booking),
+        Status::Completed | Status::Verified | Status::PaymentPending | Status::Paid
+    ) {
+        return Err(AppError::bad_input(
+            "paymentId",
+            "cash is confirmed after the work is completed",
+        ));
+    }
+    let reference = format!("cash_{}", row.id.simple());
+    let confirmed =
+        record_outcome(services, row.id, ChargeOutcome::Succeeded { reference }).await?;
+    let mut note = super::notifications::NewNotification::new(
+        booking.customer_id,
+        super::notifications::Kind::BookingUpdate,
+        format!("Cash payment confirmed: {}", booking.title),
+        format!(
+            "Your technician confirmed receiving {}",
+            crate::domain::money::format(confirmed.amount_minor, &confirmed.currency)
+        ),
+    );
+    note.data = Some(serde_json::json!({"bookingId": booking.id, "paymentId": confirmed.id}));
+    let mut effects = Effects::default();
+    super::notifications::create(&services.db, &mut effects, services.clock.now(), note).await?;
+    services.after_commit(effects);
+    Ok(confirmed)
+}
+
+pub async fn find(db: &impl ConnectionTrait, id: Uuid) -> AppResult<payment::Model> {
+    payment::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::NotFound("payment".into()))
+}
+
+/// A booking's payments, oldest first, for whoever may see the booking.
+pub async fn for_booking(
+    services: &Services,
+    viewer: &Viewer,
+    booking_id: Uuid,
+) -> AppResult<Vec<payment::Model>> {
+    bookings::visible(services, viewer, booking_id).await?;
+    Ok(payment::Entity::find()
+        .filter(payment::Column::BookingId.eq(booking_id))
+        .all(&services.db)
+        .await?)
+}
+
+/// Marks `amount` of a payment refunded (fully or partly) and returns the new row's status name.
+pub async fn mark_refunded(
+    txn: &impl ConnectionTrait,
+    now: DateTime<Utc>,
+    paid: &payment::Model,
+    amount: i64,
+) -> AppResult<()> {
+    let refunded = paid.refunded_minor + amount;
+    let status = if refunded >= paid.amount_minor {
+        PaymentStatus::Refunded
+    } else {
+        PaymentStatus::PartiallyRefunded
+    };
+    let mut active: payment::ActiveModel = paid.clone().into();
+    active.refunded_minor = Set(refunded);
+    active.status = Set(status.as_str().into());
+    active.updated_at = Set(now);
+    sea_orm::ActiveModelTrait::update(active, txn).await?;
+    Ok(())
+}
+
+/// An admin refunds part or all of a payment through its own gateway, from what escrow still holds.
+pub async fn refund(
+    services: &Services,
+    viewer: &Viewer,
+    payment_id: Uuid,
+    amount: i64,
+    reason: &str,
+) -> AppResult<payment::Model> {
+    viewer.require_role(&[Role::Admin])?;
+    let reason = text(reason, "reason", "reason", 3, 500)?;
+    let paid = find(&services.db, payment_id).await?;
+    if !matches!(
+        PaymentStatus::parse(&paid.status),
+        Some(PaymentStatus::Succeeded | PaymentStatus::PartiallyRefunded)
+    ) || paid.kind == PaymentKind::Tip.as_str()
+    {
+        return Err(AppError::bad_input(
+            "paymentId",
+            "only a succeeded deposit or balance payment can be refunded",
+        ));
+    }
+    let refundable = paid.amount_minor - paid.refunded_minor;
+    if amount <= 0 || amount > refundable {
+        return Err(AppError::bad_input(
+            "amount",
+            format!("the refund must be 1 to {refundable} minor units"),
+        ));
+    }
+    let now = services.clock.now();
+    let txn = begin_write(&services.db).await?;
+    let current = find(&txn, payment_id).await?;
+    if current.refunded_minor != paid.refunded_minor {
+        return Err(AppError::Conflict(
+            "this payment was refunded meanwhile; reload it".into(),
+        ));
+    }
+    let escrow =
+        ledger::balance(&txn, &AccountKey::escrow(paid.booking_id, &paid.currency)).await?;
+    if escrow < amount {
+        return Err(AppError::Conflict(
+            "escrow no longer holds this much; a paid job is refunded by resolving a dispute"
+                .into(),
+        ));
+    }
+    tracing::info!(payment = %paid.id, amount, reason = %reason, "refund by an admin");
+    settlement::refund_payment(&txn, services, now, &current, amount).await?;
+    txn.commit().await?;
+    find(&services.db, payment_id).await
+}
