@@ -26,6 +26,10 @@ pub const INIT_TIMEOUT: Duration = Duration::from_secs(10);
 /// gets a buffer of its own size. See benches/idle_subscriptions.rs.
 pub const READ_BUFFER_SIZE: usize = 4 * 1024;
 
+/// Largest message a client may send, the same cap as a JSON body over HTTP: GraphQL operations
+/// are small, and the default (64 MiB) would let one socket hold a great deal of memory.
+pub const MAX_MESSAGE_BYTES: usize = 1024 * 1024;
+
 pub async fn upgrade(
     State(state): State<HttpState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -36,6 +40,8 @@ pub async fn upgrade(
     let protocol = protocol(&headers);
     ws.protocols(ALL_WEBSOCKET_PROTOCOLS)
         .read_buffer_size(READ_BUFFER_SIZE)
+        .max_message_size(MAX_MESSAGE_BYTES)
+        .max_frame_size(MAX_MESSAGE_BYTES)
         .on_upgrade(move |socket| serve(state, socket, protocol, client))
 }
 
@@ -79,8 +85,23 @@ async fn serve(
     state.metrics.open_websockets.inc();
     let _open = OpenSocket(state.metrics.open_websockets.clone());
     let (mut sink, stream) = socket.split();
+    // Set when the client sent more than MAX_MESSAGE_BYTES: the socket is then closed with 1009.
+    let too_big = Arc::new(AtomicBool::new(false));
     let input = stream
-        .take_while(|message| future::ready(message.is_ok()))
+        .take_while({
+            let too_big = too_big.clone();
+            move |message| {
+                if let Err(e) = message {
+                    // axum does not expose tungstenite's error type; its capacity error reads
+                    // "Space limit exceeded: Message too long: <size> > <max>".
+                    let text = e.to_string();
+                    if text.contains("too long") || text.contains("Space limit") {
+                        too_big.store(true, Ordering::SeqCst);
+                    }
+                }
+                future::ready(message.is_ok())
+            }
+        })
         .filter_map(|message| {
             future::ready(match message {
                 Ok(Message::Text(text)) => Some(text.as_bytes().to_vec()),
@@ -137,7 +158,12 @@ async fn serve(
                     let _ = sink.send(close(code, &reason)).await;
                     break;
                 }
-                None => break,
+                None => {
+                    if too_big.load(Ordering::SeqCst) {
+                        let _ = sink.send(close(1009, "message too big")).await;
+                    }
+                    break;
+                }
             },
             _ = &mut init_deadline, if !initialised.load(Ordering::SeqCst) => {
                 let _ = sink.send(close(4408, "Connection initialisation timeout")).await;

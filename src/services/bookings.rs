@@ -374,6 +374,25 @@ pub async fn transition(
         paid_at: booking.paid_at.map(|t| t.timestamp()),
     };
     booking_state::apply(from, request).map_err(|e| transition_error(e, from))?;
+    // Disputes carry a record and money of their own: the same move through transitionBooking
+    // takes the dispute path, so neither is a way around the other.
+    if to == Status::Disputed {
+        let reason = reason.unwrap_or("disputed through transitionBooking");
+        return super::disputes::open(services, viewer, id, reason, None).await;
+    }
+    if from == Status::Disputed {
+        let outcome = if to == Status::Refunded {
+            super::disputes::Outcome::RefundCustomer
+        } else {
+            super::disputes::Outcome::ReleaseToTechnician
+        };
+        let resolution = super::disputes::Resolution {
+            outcome,
+            customer_refund_percent: None,
+            note: reason.map(str::to_string),
+        };
+        return super::disputes::resolve(services, viewer, id, resolution).await;
+    }
     let txn = begin_write(&services.db).await?;
     let mut effects = Effects::default();
     let actor = Actor {

@@ -89,16 +89,42 @@ struct CachedBooking {
 /// This replica's short-lived memory of tracked bookings and their last accepted points.
 #[derive(Default)]
 pub struct Tracker {
-    bookings: Mutex<HashMap<Uuid, CachedBooking>>,
-    heads: Mutex<HashMap<Uuid, StoredHead>>,
+    bookings: Mutex<Swept<CachedBooking>>,
+    heads: Mutex<Swept<StoredHead>>,
+}
+
+/// A map swept of stale entries when it has grown: at `CACHE_SWEEP_AT` entries, then again only
+/// once it has doubled since the last sweep, so a city with more live jobs than the threshold
+/// does not rescan the whole map on every point.
+struct Swept<T> {
+    map: HashMap<Uuid, T>,
+    next_sweep: usize,
+}
+
+impl<T> Default for Swept<T> {
+    fn default() -> Self {
+        Swept {
+            map: HashMap::new(),
+            next_sweep: CACHE_SWEEP_AT,
+        }
+    }
+}
+
+impl<T> Swept<T> {
+    fn sweep_if_grown(&mut self, keep: impl FnMut(&Uuid, &mut T) -> bool) {
+        if self.map.len() >= self.next_sweep {
+            self.map.retain(keep);
+            self.next_sweep = (self.map.len() * 2).max(CACHE_SWEEP_AT);
+        }
+    }
 }
 
 impl Tracker {
     fn cached_booking(&self, id: Uuid, now: DateTime<Utc>) -> Option<Arc<booking::Model>> {
         let mut bookings = self.bookings.lock().expect("tracker lock");
-        let entry = bookings.get_mut(&id)?;
+        let entry = bookings.map.get_mut(&id)?;
         if expired(entry.fetched_at, now) || saw_change(&mut entry.changes) {
-            bookings.remove(&id);
+            bookings.map.remove(&id);
             return None;
         }
         Some(entry.booking.clone())
@@ -111,11 +137,9 @@ impl Tracker {
         changes: Subscription,
     ) {
         let mut bookings = self.bookings.lock().expect("tracker lock");
-        if bookings.len() >= CACHE_SWEEP_AT {
-            bookings.retain(|_, e| !expired(e.fetched_at, now));
-        }
+        bookings.sweep_if_grown(|_, e| !expired(e.fetched_at, now));
         let fetched_at = now;
-        bookings.insert(
+        bookings.map.insert(
             booking.id,
             CachedBooking {
                 booking,
@@ -127,20 +151,23 @@ impl Tracker {
 
     /// Drops what this replica knows about a booking it just changed itself.
     fn forget_booking(&self, id: Uuid) {
-        self.bookings.lock().expect("tracker lock").remove(&id);
+        self.bookings.lock().expect("tracker lock").map.remove(&id);
     }
 
     fn cached_head(&self, id: Uuid) -> Option<StoredHead> {
-        self.heads.lock().expect("tracker lock").get(&id).copied()
+        self.heads
+            .lock()
+            .expect("tracker lock")
+            .map
+            .get(&id)
+            .copied()
     }
 
     fn remember_head(&self, id: Uuid, stored: StoredHead) {
         let mut heads = self.heads.lock().expect("tracker lock");
-        if heads.len() >= CACHE_SWEEP_AT {
-            let idle_before = stored.head.accepted_ms - HEAD_CACHE_IDLE_MS;
-            heads.retain(|_, h| h.head.accepted_ms >= idle_before);
-        }
-        heads.insert(id, stored);
+        let idle_before = stored.head.accepted_ms - HEAD_CACHE_IDLE_MS;
+        heads.sweep_if_grown(|_, h| h.head.accepted_ms >= idle_before);
+        heads.map.insert(id, stored);
     }
 }
 
@@ -608,4 +635,32 @@ pub async fn purge_expired(services: &Services) -> AppResult<usize> {
         .exec(&services.db)
         .await?;
     Ok(points.rows_affected as usize)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_busy_cache_is_swept_again_only_after_it_doubles() {
+        let mut cache = Swept::<u32>::default();
+        let mut sweeps = 0;
+        for n in 0..(CACHE_SWEEP_AT * 3) {
+            cache.sweep_if_grown(|_, _| {
+                sweeps += 1;
+                true
+            });
+            cache.map.insert(Uuid::from_u128(n as u128), 0);
+        }
+        // Every entry is live, so nothing goes; the scans happen at 10k and 20k entries only.
+        assert_eq!(cache.map.len(), CACHE_SWEEP_AT * 3);
+        assert_eq!(sweeps, CACHE_SWEEP_AT + CACHE_SWEEP_AT * 2);
+        assert_eq!(cache.next_sweep, CACHE_SWEEP_AT * 4);
+        // Once stale entries go, the threshold follows what is left.
+        cache.map.retain(|id, _| id.as_u128() < 100);
+        cache.next_sweep = 50;
+        cache.sweep_if_grown(|id, _| id.as_u128() < 10);
+        assert_eq!(cache.map.len(), 10);
+        assert_eq!(cache.next_sweep, CACHE_SWEEP_AT);
+    }
 }

@@ -549,3 +549,53 @@ async fn an_admin_refunds_part_of_a_payment_from_escrow() {
     );
     ledger_is_sound(&s).await;
 }
+
+#[tokio::test]
+async fn disputing_through_transition_booking_takes_the_dispute_path_and_its_money() {
+    let s = TestServer::start().await;
+    let customer = s.register("pay-via-move@example.com").await;
+    let tech = ready(&s, "pay-via-move-tech@example.com", NAIROBI, json!({})).await;
+    let admin = staff(&s, "pay-via-move-admin@example.com", Role::Admin).await;
+    let id = completed(&s, &customer, &tech, "pay-via-move-01").await;
+    let moved = step(&s, &customer, &id, "DISPUTED", None).await;
+    assert_eq!(
+        moved["data"]["transitionBooking"]["status"], "DISPUTED",
+        "{moved}"
+    );
+    let dispute = s
+        .ok(
+            customer.token(),
+            "query($id: ID!) { bookingDispute(bookingId: $id) { status } }",
+            json!({"id": id}),
+        )
+        .await;
+    assert_eq!(
+        dispute["bookingDispute"]["status"], "OPEN",
+        "a dispute record exists"
+    );
+    let again = step(&s, &customer, &id, "DISPUTED", None).await;
+    assert!(again["errors"].is_array(), "one dispute at a time: {again}");
+    let refunded = s
+        .gql(
+            admin.token(),
+            MOVE,
+            json!({"id": id, "to": "REFUNDED", "reason": "work not done"}),
+        )
+        .await;
+    assert_eq!(
+        refunded["data"]["transitionBooking"]["status"], "REFUNDED",
+        "{refunded}"
+    );
+    let dispute = s
+        .ok(
+            customer.token(),
+            "query($id: ID!) { bookingDispute(bookingId: $id) { status outcome } }",
+            json!({"id": id}),
+        )
+        .await;
+    assert_eq!(dispute["bookingDispute"]["outcome"], "REFUND_CUSTOMER");
+    let seen = view(&s, &customer, &id).await;
+    assert_eq!(seen["escrow"]["amountMinor"], 0);
+    assert_eq!(seen["payments"][0]["status"], "REFUNDED", "{seen}");
+    ledger_is_sound(&s).await;
+}

@@ -96,3 +96,15 @@ async fn open_subscriptions_are_counted() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_message_over_one_megabyte_closes_the_socket() {
+    let s = TestServer::start().await;
+    let session = s.register("big-frame@example.com").await;
+    let mut ws = WsClient::connect(&s.ws_url, "graphql-transport-ws").await;
+    ws.init(session.token()).await;
+    let query = format!("{{ me {{ id }} }} # {}", "x".repeat(1024 * 1024));
+    ws.send(serde_json::json!({"id": "1", "type": "subscribe", "payload": {"query": query}}))
+        .await;
+    assert_eq!(ws.close_code(Duration::from_secs(5)).await, Some(1009));
+}
