@@ -5,6 +5,9 @@
 //! Run with PostgreSQL: `FUNDI_BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres cargo bench --bench bookings`
 //! (without it the bench uses SQLite). `FUNDI_BENCH_BOOKINGS` and `FUNDI_BENCH_CLIENTS` change the size.
 
+mod common;
+use common::{database_url, drop_database, percentile};
+
 use fundi::config::Config;
 use sea_orm::{ConnectionTrait, Statement};
 use serde_json::{Value, json};
@@ -52,24 +55,6 @@ impl Client {
             .as_str()
             .expect("registered")
             .to_string()
-    }
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
-}
-
-async fn database_url(dir: &std::path::Path) -> String {
-    match std::env::var("FUNDI_BENCH_DATABASE_URL") {
-        Ok(admin) => {
-            let name = format!("fundi_bench_{}", uuid::Uuid::now_v7().simple());
-            let db = sea_orm::Database::connect(&admin).await.expect("postgres");
-            db.execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
-                .await
-                .expect("create database");
-            format!("{}/{name}", admin.rsplit_once('/').unwrap().0)
-        }
-        Err(_) => format!("sqlite://{}?mode=rwc", dir.join("bench.db").display()),
     }
 }
 
@@ -242,14 +227,6 @@ async fn main() {
     assert_eq!(broken, 0);
     assert_eq!(paths.len(), per_client * clients);
     server.stop().await.unwrap();
-    if let (Ok(admin), Some((_, name))) = (
-        std::env::var("FUNDI_BENCH_DATABASE_URL"),
-        url.rsplit_once('/'),
-    ) {
-        drop(services);
-        let db = sea_orm::Database::connect(&admin).await.unwrap();
-        db.execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
-            .await
-            .unwrap();
-    }
+    drop(services);
+    drop_database(&url).await;
 }

@@ -8,6 +8,9 @@
 //! `FUNDI_BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres FUNDI_BENCH_REDIS_URL=redis://127.0.0.1:6379 cargo bench --bench chat`.
 //! `FUNDI_BENCH_SECONDS` sets each step's length (default 5).
 
+mod common;
+use common::{database_url, drop_database, percentile};
+
 use fundi::config::Config;
 use futures_util::{SinkExt, StreamExt};
 use sea_orm::{ConnectionTrait, Statement};
@@ -59,27 +62,6 @@ async fn register(http: &reqwest::Client, url: &str, email: &str, role: &str) ->
         .as_str()
         .unwrap()
         .to_string()
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
-}
-
-async fn database_url(dir: &std::path::Path) -> String {
-    match std::env::var("FUNDI_BENCH_DATABASE_URL") {
-        Ok(admin) => {
-            let name = format!("fundi_bench_{}", uuid::Uuid::now_v7().simple());
-            let db = sea_orm::Database::connect(&admin).await.expect("postgres");
-            db.execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
-                .await
-                .expect("create database");
-            format!("{}/{name}", admin.rsplit_once('/').unwrap().0)
-        }
-        Err(_) => format!("sqlite://{}?mode=rwc", dir.join("bench.db").display()),
-    }
 }
 
 async fn instance(
@@ -228,9 +210,9 @@ async fn main() {
     println!("|---|---|---|---|---|---|");
     let mut best: HashMap<usize, f64> = HashMap::new();
     for (subscribers, rates) in [
-        (1usize, vec![50.0, 200.0, 500.0]),
-        (100, vec![10.0, 50.0, 100.0, 200.0]),
-        (1000, vec![1.0, 5.0, 10.0, 20.0]),
+        (1usize, vec![50.0, 200.0, 500.0, 1000.0]),
+        (100, vec![10.0, 50.0, 100.0, 200.0, 400.0]),
+        (1000, vec![1.0, 5.0, 10.0, 20.0, 40.0]),
     ] {
         // A fresh booking per group, so each group starts with an empty conversation.
         let created = call(&http, &gql, Some(&customer),
@@ -338,13 +320,6 @@ async fn main() {
         );
     }
     shutdown.cancel();
-    if let Ok(admin) = std::env::var("FUNDI_BENCH_DATABASE_URL") {
-        let name = url.rsplit_once('/').unwrap().1.to_string();
-        drop(services);
-        tokio::time::sleep(Duration::from_millis(500)).await;
-        let db = sea_orm::Database::connect(&admin).await.expect("postgres");
-        let _ = db
-            .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
-            .await;
-    }
+    drop(services);
+    drop_database(&url).await;
 }

@@ -25,6 +25,9 @@
 //! dropped): `FUNDI_BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres cargo bench --bench tracking`;
 //! add `FUNDI_BENCH_REDIS_URL=redis://127.0.0.1:6379` to route every point through Redis.
 
+mod common;
+use common::{database_url, drop_database, percentile};
+
 use chrono::{DateTime, Utc};
 use fundi::config::Config;
 use fundi::db::entities::{booking, session, technician_profile, tracking_head, user};
@@ -57,29 +60,8 @@ fn env_num<T: std::str::FromStr>(name: &str, default: T) -> T {
         .unwrap_or(default)
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
-}
-
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
-}
-
-async fn database_url(dir: &std::path::Path) -> String {
-    match std::env::var("FUNDI_BENCH_DATABASE_URL") {
-        Ok(admin) => {
-            let name = format!("fundi_bench_{}", Uuid::now_v7().simple());
-            let db = sea_orm::Database::connect(&admin).await.expect("postgres");
-            db.execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
-                .await
-                .expect("create database");
-            format!("{}/{name}", admin.rsplit_once('/').unwrap().0)
-        }
-        Err(_) => format!("sqlite://{}?mode=rwc", dir.join("bench.db").display()),
-    }
 }
 
 /// The points sent for one booking not yet matched by both subscribers: recordedAt (unix ms), when
@@ -857,13 +839,6 @@ async fn main() {
 
     drop((parties, http));
     server.stop().await.unwrap();
-    if let Ok(admin) = std::env::var("FUNDI_BENCH_DATABASE_URL") {
-        let name = url.rsplit_once('/').unwrap().1.to_string();
-        drop(services);
-        tokio::time::sleep(Duration::from_millis(500)).await;
-        let db = sea_orm::Database::connect(&admin).await.expect("postgres");
-        let _ = db
-            .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
-            .await;
-    }
+    drop(services);
+    drop_database(&url).await;
 }
