@@ -47,6 +47,12 @@ pub async fn build_services(
     let tokens = Arc::new(TokenKeys::new(config.jwt_secret_bytes()));
     let storage = crate::services::storage::build(&config)?;
     let clock = Clock::default();
+    let mpesa = match &config.mpesa {
+        Some(settings) => Some(Arc::new(crate::gateways::mpesa::Mpesa::new(
+            settings.clone(),
+        )?)),
+        None => None,
+    };
     crate::services::catalogue::seed_defaults(&db, clock.now())
         .await
         .map_err(|e| anyhow::anyhow!("seeding categories: {}", e.message()))?;
@@ -65,6 +71,7 @@ pub async fn build_services(
         matching: Arc::new(matching),
         tracking: Arc::default(),
         deliveries: Arc::default(),
+        mpesa,
     };
     crate::services::matching::spawn_listener(services.clone(), shutdown.clone());
     crate::services::booking_worker::spawn(services.clone(), shutdown.clone());

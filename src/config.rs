@@ -124,6 +124,21 @@ pub const SETTINGS: &[Setting] = &[
         help: "S3 secret access key, set together with FUNDI_S3_ACCESS_KEY_ID",
     },
     Setting {
+        var: "FUNDI_STRIPE_SECRET_KEY",
+        default: "(unset)",
+        help: "Stripe secret API key (sk_...); unset turns the STRIPE payment method off",
+    },
+    Setting {
+        var: "FUNDI_STRIPE_WEBHOOK_SECRET",
+        default: "(unset)",
+        help: "signing secret (whsec_...) of the Stripe endpoint POST /webhooks/stripe; required with the key",
+    },
+    Setting {
+        var: "FUNDI_STRIPE_API_BASE",
+        default: "https://api.stripe.com",
+        help: "base URL of the Stripe API (a local mock in tests)",
+    },
+    Setting {
         var: "FUNDI_OFFER_EXPIRY_ASAP_SECONDS",
         default: "120",
         help: "how long a technician has to answer an offer for an as-soon-as-possible job",
@@ -208,6 +223,41 @@ pub const SETTINGS: &[Setting] = &[
         default: "86400:0,21600:2500,7200:5000,0:7500",
         help: "cancellation fee after acceptance: seconds-left-more-than:basis-points, longest first",
     },
+    Setting {
+        var: "FUNDI_MPESA_CONSUMER_KEY",
+        default: "(unset)",
+        help: "Safaricom Daraja app consumer key; unset turns the MPESA method off",
+    },
+    Setting {
+        var: "FUNDI_MPESA_CONSUMER_SECRET",
+        default: "(unset)",
+        help: "Daraja app consumer secret, set together with the key",
+    },
+    Setting {
+        var: "FUNDI_MPESA_SHORTCODE",
+        default: "(unset)",
+        help: "paybill or till number (BusinessShortCode) customers pay",
+    },
+    Setting {
+        var: "FUNDI_MPESA_PASSKEY",
+        default: "(unset)",
+        help: "Lipa na M-Pesa Online passkey of the shortcode",
+    },
+    Setting {
+        var: "FUNDI_MPESA_CALLBACK_TOKEN",
+        default: "(unset)",
+        help: "secret path segment of the callback route /webhooks/mpesa/<token>, at least 16 characters",
+    },
+    Setting {
+        var: "FUNDI_MPESA_CALLBACK_BASE_URL",
+        default: "(unset)",
+        help: "public https:// prefix Safaricom reaches this API on, e.g. https://api.example.com",
+    },
+    Setting {
+        var: "FUNDI_MPESA_API_BASE",
+        default: "https://sandbox.safaricom.co.ke",
+        help: "Daraja API base: the sandbox, or https://api.safaricom.co.ke in production",
+    },
 ];
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -253,6 +303,32 @@ pub struct Config {
     pub realtime: RealtimeSettings,
     /// Where uploaded files go: an S3-compatible bucket, or (None) the local data directory.
     pub s3: Option<S3Config>,
+    /// The STRIPE payment method, present only when a secret key is set.
+    pub stripe: Option<StripeSettings>,
+    /// The MPESA payment method (Safaricom Daraja STK Push), present only when a consumer key is set.
+    pub mpesa: Option<MpesaSettings>,
+}
+
+/// Safaricom Daraja (M-Pesa STK Push) credentials and where its callback reaches this API.
+#[derive(Clone, Debug)]
+pub struct MpesaSettings {
+    pub consumer_key: String,
+    pub consumer_secret: SecretString,
+    pub shortcode: String,
+    pub passkey: SecretString,
+    pub callback_token: SecretString,
+    /// Public prefix, without a trailing slash, that `/webhooks/mpesa/<token>` is appended to.
+    pub callback_base_url: String,
+    /// Daraja's base URL, without a trailing slash.
+    pub api_base: String,
+}
+
+/// Stripe's API key, the webhook signing secret and where the API lives.
+#[derive(Clone, Debug)]
+pub struct StripeSettings {
+    pub secret_key: SecretString,
+    pub webhook_secret: SecretString,
+    pub api_base: String,
 }
 
 /// An S3-compatible object store for uploaded files.
@@ -355,6 +431,8 @@ impl Config {
             None => (load_or_generate_secret(&data_dir)?, SecretSource::Generated),
         };
         let s3 = s3_config(&lookup)?;
+        let stripe = stripe_settings(&lookup)?;
+        let mpesa = mpesa_settings(&lookup)?;
         Ok(Config {
             bind: lookup("FUNDI_BIND").unwrap_or_else(|| "127.0.0.1:8080".into()),
             data_dir,
@@ -391,6 +469,8 @@ impl Config {
                 10..=100_000,
             )? as usize,
             s3,
+            stripe,
+            mpesa,
             bookings: BookingSettings::from_lookup(&lookup)?,
             realtime: RealtimeSettings::from_lookup(&lookup)?,
         })
@@ -525,6 +605,43 @@ fn parse_tiers(
     Ok(policy)
 }
 
+/// Stripe, present only when a secret key is set. The webhook secret is required with it: without
+/// webhooks no Stripe payment would ever complete, and a lone webhook secret is a typo'd key.
+fn stripe_settings(
+    lookup: &impl Fn(&str) -> Option<String>,
+) -> Result<Option<StripeSettings>, ConfigError> {
+    let key = lookup("FUNDI_STRIPE_SECRET_KEY");
+    let webhook_secret = lookup("FUNDI_STRIPE_WEBHOOK_SECRET");
+    let api_base = lookup("FUNDI_STRIPE_API_BASE");
+    let Some(key) = key else {
+        if webhook_secret.is_some() || api_base.is_some() {
+            return Err(err(
+                "FUNDI_STRIPE_SECRET_KEY",
+                "must be set when other FUNDI_STRIPE_ settings are",
+            ));
+        }
+        return Ok(None);
+    };
+    let webhook_secret = webhook_secret.ok_or_else(|| {
+        err(
+            "FUNDI_STRIPE_WEBHOOK_SECRET",
+            "must be set together with FUNDI_STRIPE_SECRET_KEY",
+        )
+    })?;
+    let api_base = api_base.unwrap_or_else(|| "https://api.stripe.com".into());
+    if !(api_base.starts_with("http://") || api_base.starts_with("https://")) {
+        return Err(err(
+            "FUNDI_STRIPE_API_BASE",
+            "expected an http:// or https:// URL",
+        ));
+    }
+    Ok(Some(StripeSettings {
+        secret_key: SecretString::from(key.trim().to_string()),
+        webhook_secret: SecretString::from(webhook_secret.trim().to_string()),
+        api_base: api_base.trim().trim_end_matches('/').to_string(),
+    }))
+}
+
 /// The S3 settings, present only when a bucket is named. Keys come in pairs, and settings without a
 /// bucket are refused rather than ignored, so a typo cannot silently leave uploads on local disk.
 fn s3_config(lookup: &impl Fn(&str) -> Option<String>) -> Result<Option<S3Config>, ConfigError> {
@@ -570,6 +687,63 @@ fn s3_config(lookup: &impl Fn(&str) -> Option<String>) -> Result<Option<S3Config
         region: region.unwrap_or_else(|| "us-east-1".into()),
         access_key_id,
         secret_access_key: secret_access_key.map(SecretString::from),
+    }))
+}
+
+/// The M-Pesa settings, present only when a consumer key is set; then every other one but the API
+/// base is required, so a half-configured gateway fails at start-up rather than at a customer's payment.
+fn mpesa_settings(
+    lookup: &impl Fn(&str) -> Option<String>,
+) -> Result<Option<MpesaSettings>, ConfigError> {
+    let Some(consumer_key) = lookup("FUNDI_MPESA_CONSUMER_KEY") else {
+        return Ok(None);
+    };
+    let required = |var: &'static str| {
+        lookup(var)
+            .map(|v| v.trim().to_string())
+            .ok_or_else(|| err(var, "must be set when FUNDI_MPESA_CONSUMER_KEY is"))
+    };
+    let consumer_secret = required("FUNDI_MPESA_CONSUMER_SECRET")?;
+    let shortcode = required("FUNDI_MPESA_SHORTCODE")?;
+    if shortcode.is_empty() || !shortcode.chars().all(|c| c.is_ascii_digit()) {
+        return Err(err("FUNDI_MPESA_SHORTCODE", "expected digits"));
+    }
+    let passkey = required("FUNDI_MPESA_PASSKEY")?;
+    let callback_token = required("FUNDI_MPESA_CALLBACK_TOKEN")?;
+    // The token is the callback's only credential (Daraja does not sign callbacks), so it must be unguessable.
+    if callback_token.len() < 16
+        || !callback_token
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        return Err(err(
+            "FUNDI_MPESA_CALLBACK_TOKEN",
+            "expected at least 16 letters, digits, - or _",
+        ));
+    }
+    let http_url = |var: &'static str, value: String| {
+        if value.starts_with("http://") || value.starts_with("https://") {
+            Ok(value.trim_end_matches('/').to_string())
+        } else {
+            Err(err(var, "expected an http:// or https:// URL"))
+        }
+    };
+    let callback_base_url = http_url(
+        "FUNDI_MPESA_CALLBACK_BASE_URL",
+        required("FUNDI_MPESA_CALLBACK_BASE_URL")?,
+    )?;
+    let api_base = http_url(
+        "FUNDI_MPESA_API_BASE",
+        lookup("FUNDI_MPESA_API_BASE").unwrap_or_else(|| "https://sandbox.safaricom.co.ke".into()),
+    )?;
+    Ok(Some(MpesaSettings {
+        consumer_key: consumer_key.trim().to_string(),
+        consumer_secret: SecretString::from(consumer_secret),
+        shortcode,
+        passkey: SecretString::from(passkey),
+        callback_token: SecretString::from(callback_token),
+        callback_base_url,
+        api_base,
     }))
 }
 
@@ -740,6 +914,59 @@ mod tests {
         assert_eq!(e.var, "FUNDI_S3_ENDPOINT");
         let e = config(&[base[0], ("FUNDI_S3_ENDPOINT", "http://127.0.0.1:9000")]).unwrap_err();
         assert_eq!(e.var, "FUNDI_S3_BUCKET");
+    }
+
+    #[test]
+    fn stripe_needs_its_key_and_webhook_secret_together() {
+        let base = [("FUNDI_JWT_SECRET", SECRET)];
+        assert!(config(&base).unwrap().stripe.is_none());
+        let stripe = config(&[
+            base[0],
+            ("FUNDI_STRIPE_SECRET_KEY", "sk_test_1"),
+            ("FUNDI_STRIPE_WEBHOOK_SECRET", "whsec_1"),
+        ])
+        .unwrap()
+        .stripe
+        .unwrap();
+        assert_eq!(stripe.api_base, "https://api.stripe.com");
+        let e = config(&[base[0], ("FUNDI_STRIPE_SECRET_KEY", "sk_test_1")]).unwrap_err();
+        assert_eq!(e.var, "FUNDI_STRIPE_WEBHOOK_SECRET");
+        let e = config(&[base[0], ("FUNDI_STRIPE_WEBHOOK_SECRET", "whsec_1")]).unwrap_err();
+        assert_eq!(e.var, "FUNDI_STRIPE_SECRET_KEY");
+        let e = config(&[
+            base[0],
+            ("FUNDI_STRIPE_SECRET_KEY", "sk_test_1"),
+            ("FUNDI_STRIPE_WEBHOOK_SECRET", "whsec_1"),
+            ("FUNDI_STRIPE_API_BASE", "api.stripe.com"),
+        ])
+        .unwrap_err();
+        assert_eq!(e.var, "FUNDI_STRIPE_API_BASE");
+    }
+
+    #[test]
+    fn mpesa_settings_are_all_or_nothing() {
+        let base = [("FUNDI_JWT_SECRET", SECRET)];
+        assert!(config(&base).unwrap().mpesa.is_none());
+        let full = [
+            base[0],
+            ("FUNDI_MPESA_CONSUMER_KEY", "key"),
+            ("FUNDI_MPESA_CONSUMER_SECRET", "secret"),
+            ("FUNDI_MPESA_SHORTCODE", "174379"),
+            ("FUNDI_MPESA_PASSKEY", "passkey"),
+            ("FUNDI_MPESA_CALLBACK_TOKEN", "0123456789abcdef"),
+            ("FUNDI_MPESA_CALLBACK_BASE_URL", "https://api.example.com/"),
+        ];
+        let mpesa = config(&full).unwrap().mpesa.unwrap();
+        assert_eq!(mpesa.api_base, "https://sandbox.safaricom.co.ke");
+        assert_eq!(mpesa.callback_base_url, "https://api.example.com");
+        let e = config(&full[..3]).unwrap_err();
+        assert_eq!(e.var, "FUNDI_MPESA_SHORTCODE");
+        let mut short_token = full;
+        short_token[5].1 = "short";
+        assert_eq!(
+            config(&short_token).unwrap_err().var,
+            "FUNDI_MPESA_CALLBACK_TOKEN"
+        );
     }
 
     #[test]

@@ -13,6 +13,7 @@ mod m20261123_000007_create_chat;
 mod m20261123_000008_create_tracking;
 mod m20261123_000009_create_ledger;
 mod m20261123_000010_create_payments;
+mod m20261123_000011_payment_gateway_fields;
 
 pub struct Migrator;
 
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000008_create_tracking::Migration),
             Box::new(m20261123_000009_create_ledger::Migration),
             Box::new(m20261123_000010_create_payments::Migration),
+            Box::new(m20261123_000011_payment_gateway_fields::Migration),
         ]
     }
 }

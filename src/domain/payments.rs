@@ -171,6 +171,42 @@ pub fn cancellation_split(fee: i64, escrow: i64) -> (i64, i64) {
     (kept, escrow.max(0) - kept)
 }
 
+/// The Safaricom number an M-Pesa prompt goes to: Kenyan E.164 (+2547XXXXXXXX or +2541XXXXXXXX),
+/// spaces allowed, returned without them. Other forms (07..., 2547...) are refused rather than
+/// guessed at, so the number the customer sees back is the one that was charged.
+pub fn mpesa_phone(raw: Option<&str>) -> Result<String, Refusal> {
+    let Some(raw) = raw else {
+        return Err(refuse("phone", "M-Pesa needs the phone number to prompt"));
+    };
+    let phone: String = raw.chars().filter(|c| !c.is_whitespace()).collect();
+    let valid = phone.len() == 13
+        && (phone.starts_with("+2547") || phone.starts_with("+2541"))
+        && phone[1..].chars().all(|c| c.is_ascii_digit());
+    if valid {
+        Ok(phone)
+    } else {
+        Err(refuse(
+            "phone",
+            "expected a Kenyan mobile number such as +254712345678",
+        ))
+    }
+}
+
+/// The whole shillings M-Pesa charges for `amount_minor` cents. M-Pesa takes whole shillings only;
+/// rounding up would charge more than escrow records, so an amount with cents is refused instead.
+pub fn mpesa_shillings(amount_minor: i64, currency: &str) -> Result<i64, Refusal> {
+    if currency != "KES" {
+        return Err(refuse("method", "M-Pesa takes Kenyan shillings (KES) only"));
+    }
+    if amount_minor <= 0 || amount_minor % 100 != 0 {
+        return Err(refuse(
+            "amount",
+            "M-Pesa takes whole shillings; this amount has cents, so pay it another way",
+        ));
+    }
+    Ok(amount_minor / 100)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -300,5 +336,37 @@ mod tests {
         }
         assert!(method_allowed(Method::Cash, PaymentKind::Deposit).is_err());
         assert!(method_allowed(Method::Cash, PaymentKind::Balance).is_ok());
+    }
+
+    #[test]
+    fn mpesa_phones_must_be_kenyan_mobile_numbers() {
+        for (raw, expected) in [
+            (Some("+254712345678"), Ok("+254712345678")),
+            (Some("+254 712 345 678"), Ok("+254712345678")),
+            (Some("+254112345678"), Ok("+254112345678")),
+            (Some("0712345678"), Err(())),
+            (Some("254712345678"), Err(())),
+            (Some("+254212345678"), Err(())),
+            (Some("+25471234567"), Err(())),
+            (Some("+2547123456789"), Err(())),
+            (Some("+25471234567a"), Err(())),
+            (Some("+15551234567"), Err(())),
+            (Some(""), Err(())),
+            (None, Err(())),
+        ] {
+            let got = mpesa_phone(raw);
+            match expected {
+                Ok(phone) => assert_eq!(got.as_deref(), Ok(phone), "{raw:?}"),
+                Err(()) => assert_eq!(got.unwrap_err().field, "phone", "{raw:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn mpesa_charges_whole_shillings_only() {
+        assert_eq!(mpesa_shillings(150_000, "KES"), Ok(1_500));
+        assert_eq!(mpesa_shillings(150_050, "KES").unwrap_err().field, "amount");
+        assert_eq!(mpesa_shillings(0, "KES").unwrap_err().field, "amount");
+        assert_eq!(mpesa_shillings(150_000, "USD").unwrap_err().field, "method");
     }
 }

@@ -1,5 +1,6 @@
 //! Payment gateways behind one trait. The sandbox answers at once for development and tests;
-//! cash is settled by the technician confirming receipt, so it never calls out.
+//! cash is settled by the technician confirming receipt, so it never calls out. Stripe lives in
+//! its own module.
 
 use crate::domain::payments::{Method, sandbox_succeeds};
 use async_trait::async_trait;
@@ -24,6 +25,8 @@ pub enum ChargeOutcome {
     Pending {
         reference: Option<String>,
         next_action: String,
+        /// What the customer's app confirms a card payment with (Stripe); None elsewhere.
+        client_secret: Option<String>,
     },
     Failed {
         reason: String,
@@ -32,8 +35,17 @@ pub enum ChargeOutcome {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RefundOutcome {
-    Refunded { reference: String },
-    Failed { reason: String },
+    Refunded {
+        reference: String,
+    },
+    /// The provider has no refund call: the refund is booked now and staff send the money back
+    /// by hand, as `instructions` say.
+    Manual {
+        instructions: String,
+    },
+    Failed {
+        reason: String,
+    },
 }
 
 #[async_trait]
@@ -93,6 +105,7 @@ impl PaymentGateway for Cash {
         Ok(ChargeOutcome::Pending {
             reference: None,
             next_action: "PAY_TECHNICIAN_IN_CASH".into(),
+            client_secret: None,
         })
     }
 

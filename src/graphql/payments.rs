@@ -109,6 +109,14 @@ impl Payment {
     async fn next_action(&self) -> Option<&str> {
         self.0.next_action.as_deref()
     }
+    /// What the customer's app confirms a STRIPE payment with (Stripe.js or a mobile SDK); only
+    /// the paying customer sees it.
+    async fn client_secret(&self, ctx: &Context<'_>) -> Result<Option<String>> {
+        let viewer = viewer(ctx).await?;
+        Ok((viewer.user_id == self.0.customer_id)
+            .then(|| self.0.client_secret.clone())
+            .flatten())
+    }
     async fn failure_reason(&self) -> Option<&str> {
         self.0.failure_reason.as_deref()
     }

@@ -4,6 +4,8 @@ pub mod files;
 pub mod graphiql;
 pub mod graphql;
 pub mod health;
+pub mod mpesa;
+pub mod webhooks;
 pub mod ws;
 
 use crate::config::Config;
@@ -58,6 +60,8 @@ pub fn router(state: HttpState) -> Router {
         .route("/metrics", get(health::metrics))
         .route("/files/kyc/{document_id}", get(files::kyc_document))
         .route("/files/chat/{message_id}", get(files::chat_attachment))
+        .route("/webhooks/stripe", post(webhooks::stripe))
+        .route("/webhooks/mpesa/{token}", post(mpesa::callback))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         // Added after the limit layers, so they do not cover it: POST /graphql bounds its own body,

@@ -1,5 +1,6 @@
 //! Timed booking transitions: expiring unanswered offers (then re-dispatching) and verifying completed
-//! jobs the customer left unverified, and making held earnings available. Safe with many replicas: each item is claimed by a conditional
+//! jobs the customer left unverified, making held earnings available, and asking M-Pesa about prompts
+//! whose callback never came. Safe with many replicas: each item is claimed by a conditional
 //! update, so no job runs twice.
 
 use super::booking_flow::{self, Actor, status_of};
@@ -31,11 +32,29 @@ pub fn spawn(services: Services, shutdown: CancellationToken) {
     });
 }
 
-/// Everything due now; returns how many items were handled.
+/// Everything due now; returns how many items were handled. Each kind of work runs even when an
+/// earlier one fails, so one stuck item cannot stop the rest; the first failure is returned.
 pub async fn run_due(services: &Services) -> AppResult<usize> {
-    Ok(expire_offers(services).await?
-        + auto_verify(services).await?
-        + super::settlement::release_due_holds(services).await?)
+    let results = [
+        expire_offers(services).await,
+        auto_verify(services).await,
+        super::settlement::release_due_holds(services).await,
+        super::mpesa_checks::check_pending(services).await,
+    ];
+    let mut handled = 0;
+    let mut first_failure = None;
+    for result in results {
+        match result {
+            Ok(n) => handled += n,
+            Err(e) => {
+                first_failure.get_or_insert(e);
+            }
+        }
+    }
+    match first_failure {
+        Some(e) => Err(e),
+        None => Ok(handled),
+    }
 }
 
 async fn expire_offers(services: &Services) -> AppResult<usize> {

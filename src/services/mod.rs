@@ -19,6 +19,7 @@ pub mod kyc;
 pub mod ledger;
 pub mod matching;
 pub mod matching_index;
+pub mod mpesa_checks;
 pub mod notifications;
 pub mod pagination;
 pub mod passwords;
@@ -37,6 +38,7 @@ pub mod totp;
 pub mod tracking;
 pub mod validation;
 pub mod viewer;
+pub mod webhooks;
 
 use crate::config::Config;
 use crate::gateways::mail::{Mail, Mailer};
@@ -65,6 +67,8 @@ pub struct Services {
     pub tracking: Arc<tracking::Tracker>,
     /// Chat deliveries seen by this replica's subscriptions, waiting to be recorded.
     pub deliveries: Arc<chat_delivery::DeliveryMarks>,
+    /// The Daraja client when M-Pesa is configured; shared so its OAuth token is fetched once an hour.
+    pub mpesa: Option<Arc<crate::gateways::mpesa::Mpesa>>,
 }
 
 /// Work that must wait until the transaction has committed.

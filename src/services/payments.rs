@@ -11,10 +11,12 @@ use crate::domain::account::Role;
 use crate::domain::booking_state::Status;
 use crate::domain::ledger::{AccountKey, Posting};
 use crate::domain::payments::{
-    Due, Method, PaymentKind, PaymentStatus, Refusal, amount_due, method_allowed,
+    Due, Method, PaymentKind, PaymentStatus, Refusal, amount_due, method_allowed, mpesa_phone,
+    mpesa_shillings,
 };
 use crate::error::{AppError, AppResult};
 use crate::gateways::payments::{Cash, ChargeOutcome, ChargeRequest, PaymentGateway, Sandbox};
+use crate::gateways::stripe::StripeGateway;
 use crate::services::ledger::{self, JournalEntry};
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
@@ -64,11 +66,23 @@ pub fn gateway_for(services: &Services, method: Method) -> AppResult<Box<dyn Pay
         )),
         Method::Sandbox => Ok(Box::new(Sandbox)),
         Method::Cash => Ok(Box::new(Cash)),
-        Method::Mpesa | Method::Stripe | Method::Razorpay => Err(AppError::bad_input(
-            "method",
-            format!("{} is not set up on this server", method.as_str()),
-        )),
+        Method::Stripe => match &services.config.stripe {
+            Some(settings) => Ok(Box::new(StripeGateway::new(settings))),
+            None => Err(not_set_up(method)),
+        },
+        Method::Mpesa => match &services.mpesa {
+            Some(mpesa) => Ok(Box::new(mpesa.clone())),
+            None => Err(not_set_up(method)),
+        },
+        Method::Razorpay => Err(not_set_up(method)),
     }
+}
+
+fn not_set_up(method: Method) -> AppError {
+    AppError::bad_input(
+        "method",
+        format!("{} is not set up on this server", method.as_str()),
+    )
 }
 
 /// What escrow holds for a booking and whether its deposit is in.
@@ -118,7 +132,7 @@ fn replay(existing: payment::Model, fingerprint: &str) -> AppResult<payment::Mod
 pub async fn pay(
     services: &Services,
     viewer: &Viewer,
-    request: PayRequest,
+    mut request: PayRequest,
 ) -> AppResult<payment::Model> {
     let booking = bookings::visible(services, viewer, request.booking_id).await?;
     if viewer.role != Role::Customer || booking.customer_id != viewer.user_id {
@@ -139,6 +153,10 @@ pub async fn pay(
     }
     method_allowed(request.method, request.kind).map_err(refusal)?;
     let gateway = gateway_for(services, request.method)?;
+    if request.method == Method::Mpesa {
+        // Checked before anything is stored: a payment row means a prompt was (or is being) sent.
+        request.phone = Some(mpesa_phone(request.phone.as_deref()).map_err(refusal)?);
+    }
     let due = due_of(&services.db, &booking).await?;
     if let Some((_, currency)) = &request.amount
         && currency.trim().to_uppercase() != booking.currency
@@ -150,6 +168,9 @@ pub async fn pay(
     }
     let tip = request.amount.as_ref().map(|(a, _)| *a);
     let amount = amount_due(request.kind, due, tip).map_err(refusal)?;
+    if request.method == Method::Mpesa {
+        mpesa_shillings(amount, &booking.currency).map_err(refusal)?;
+    }
     let now = services.clock.now();
     let row = payment::Model {
         id: Uuid::now_v7(),
@@ -164,6 +185,7 @@ pub async fn pay(
         gateway_reference: None,
         next_action: None,
         failure_reason: None,
+        client_secret: None,
         phone: request.phone.clone(),
         idempotency_key: key.clone(),
         fingerprint: fingerprint.clone(),
@@ -205,41 +227,63 @@ pub async fn record_outcome(
     payment_id: Uuid,
     outcome: ChargeOutcome,
 ) -> AppResult<payment::Model> {
-    let now = services.clock.now();
-    let current = find(&services.db, payment_id).await?;
-    // Dispatch ranks technicians outside the write transaction, as creation does.
-    let queue = match (&outcome, PaymentKind::parse(&current.kind)) {
-        (ChargeOutcome::Succeeded { .. }, Some(PaymentKind::Deposit)) => {
-            let booking = bookings::load(&services.db, current.booking_id).await?;
-            if booking.dispatch_mode == dispatch::AUTOMATIC {
-                dispatch::candidates(services, &booking, &HashSet::new()).await?
-            } else {
-                vec![]
-            }
-        }
-        _ => vec![],
-    };
+    let queue = dispatch_queue(services, payment_id, &outcome).await?;
     let mut effects = Effects::default();
     let txn = begin_write(&services.db).await?;
-    let (status, reference, next_action, failure) = match &outcome {
-        ChargeOutcome::Succeeded { reference } => (
-            PaymentStatus::Succeeded,
-            Some(reference.clone()),
-            None,
-            None,
-        ),
+    record_outcome_in(&txn, services, &mut effects, payment_id, outcome, &queue).await?;
+    txn.commit().await?;
+    services.after_commit(effects);
+    find(&services.db, payment_id).await
+}
+
+/// The technicians a deposit's success would offer the job to. Dispatch ranks them outside the
+/// write transaction, as creation does, so callers of [`record_outcome_in`] ask first.
+pub async fn dispatch_queue(
+    services: &Services,
+    payment_id: Uuid,
+    outcome: &ChargeOutcome,
+) -> AppResult<Vec<Uuid>> {
+    let current = find(&services.db, payment_id).await?;
+    if !matches!(outcome, ChargeOutcome::Succeeded { .. })
+        || PaymentKind::parse(&current.kind) != Some(PaymentKind::Deposit)
+    {
+        return Ok(vec![]);
+    }
+    let booking = bookings::load(&services.db, current.booking_id).await?;
+    if booking.dispatch_mode == dispatch::AUTOMATIC {
+        dispatch::candidates(services, &booking, &HashSet::new()).await
+    } else {
+        Ok(vec![])
+    }
+}
+
+/// [`record_outcome`] inside the caller's transaction, so a webhook's dedupe record and the payment
+/// change commit together. Returns whether the payment moved.
+pub async fn record_outcome_in(
+    txn: &impl ConnectionTrait,
+    services: &Services,
+    effects: &mut Effects,
+    payment_id: Uuid,
+    outcome: ChargeOutcome,
+    queue: &[Uuid],
+) -> AppResult<bool> {
+    let now = services.clock.now();
+    let (status, reference, next_action, failure, client_secret) = match outcome {
+        ChargeOutcome::Succeeded { reference } => {
+            (PaymentStatus::Succeeded, Some(reference), None, None, None)
+        }
         ChargeOutcome::Pending {
             reference,
             next_action,
+            client_secret,
         } => (
             PaymentStatus::Pending,
-            reference.clone(),
-            Some(next_action.clone()),
+            reference,
+            Some(next_action),
             None,
+            client_secret,
         ),
-        ChargeOutcome::Failed { reason } => {
-            (PaymentStatus::Failed, None, None, Some(reason.clone()))
-        }
+        ChargeOutcome::Failed { reason } => (PaymentStatus::Failed, None, None, Some(reason), None),
     };
     let mut update = payment::Entity::update_many()
         .col_expr(payment::Column::Status, Expr::value(status.as_str()))
@@ -248,6 +292,9 @@ pub async fn record_outcome(
         .col_expr(payment::Column::UpdatedAt, Expr::value(now));
     if let Some(reference) = reference {
         update = update.col_expr(payment::Column::GatewayReference, Expr::value(reference));
+    }
+    if let Some(secret) = client_secret {
+        update = update.col_expr(payment::Column::ClientSecret, Expr::value(secret));
     }
     if status == PaymentStatus::Succeeded {
         update = update.col_expr(payment::Column::SucceededAt, Expr::value(now));
@@ -258,15 +305,15 @@ pub async fn record_outcome(
             PaymentStatus::Initiated.as_str(),
             PaymentStatus::Pending.as_str(),
         ]))
-        .exec(&txn)
-        .await?;
-    if moved.rows_affected == 1 && status == PaymentStatus::Succeeded {
-        let paid = find(&txn, payment_id).await?;
-        on_succeeded(&txn, services, &mut effects, now, &paid, &queue).await?;
+        .exec(txn)
+        .await?
+        .rows_affected
+        == 1;
+    if moved && status == PaymentStatus::Succeeded {
+        let paid = find(txn, payment_id).await?;
+        on_succeeded(txn, services, effects, now, &paid, queue).await?;
     }
-    txn.commit().await?;
-    services.after_commit(effects);
-    find(&services.db, payment_id).await
+    Ok(moved)
 }
 
 /// Books a successful payment and sets off what it unblocks, inside the caller's transaction.
@@ -410,12 +457,14 @@ pub async fn for_booking(
         .await?)
 }
 
-/// Marks `amount` of a payment refunded (fully or partly) and returns the new row's status name.
+/// Marks `amount` of a payment refunded (fully or partly); `staff_action` says what staff must
+/// still do when the provider cannot send refunds itself.
 pub async fn mark_refunded(
     txn: &impl ConnectionTrait,
     now: DateTime<Utc>,
     paid: &payment::Model,
     amount: i64,
+    staff_action: Option<String>,
 ) -> AppResult<()> {
     let refunded = paid.refunded_minor + amount;
     let status = if refunded >= paid.amount_minor {
@@ -426,6 +475,10 @@ pub async fn mark_refunded(
     let mut active: payment::ActiveModel = paid.clone().into();
     active.refunded_minor = Set(refunded);
     active.status = Set(status.as_str().into());
+    if staff_action.is_some() {
+        // Shown as the payment's nextAction, so staff see which refunds to send by hand.
+        active.next_action = Set(staff_action);
+    }
     active.updated_at = Set(now);
     sea_orm::ActiveModelTrait::update(active, txn).await?;
     Ok(())

@@ -431,18 +431,22 @@ pub async fn refund_payment(
     let method = Method::parse(&paid.method).unwrap_or(Method::Sandbox);
     let gateway = gateway_for(services, method)?;
     let reference = paid.gateway_reference.clone().unwrap_or_default();
-    match gateway
+    let staff_action = match gateway
         .refund(&reference, amount)
         .await
         .map_err(AppError::internal)?
     {
-        RefundOutcome::Refunded { .. } => {}
+        RefundOutcome::Refunded { .. } => None,
+        RefundOutcome::Manual { instructions } => {
+            tracing::warn!(payment = %paid.id, amount, "refund booked; staff must send it by hand");
+            Some(instructions)
+        }
         RefundOutcome::Failed { reason } => {
             return Err(AppError::Conflict(format!(
                 "the gateway refused the refund: {reason}"
             )));
         }
-    }
+    };
     ledger::post(
         txn,
         now,
@@ -464,5 +468,5 @@ pub async fn refund_payment(
         },
     )
     .await?;
-    payments::mark_refunded(txn, now, paid, amount).await
+    payments::mark_refunded(txn, now, paid, amount, staff_action).await
 }

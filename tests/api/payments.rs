@@ -9,24 +9,30 @@ use fundi::domain::account::Role;
 use fundi::domain::ledger::AccountKey;
 use serde_json::{Value, json};
 
-const VIEW: &str = "query($id: ID!) { booking(id: $id) { status escrow { amountMinor } amountDue { amountMinor }
+pub const VIEW: &str = "query($id: ID!) { booking(id: $id) { status escrow { amountMinor } amountDue { amountMinor }
   price { total { amountMinor } deposit { amountMinor } platformFee { amountMinor } tax { amountMinor } }
   payments { kind status amount { amountMinor } refunded { amountMinor } } } }";
 
-async fn balance(s: &TestServer, account: AccountKey) -> i64 {
+pub async fn balance(s: &TestServer, account: AccountKey) -> i64 {
     fundi::services::ledger::balance(&s.services().db, &account)
         .await
         .unwrap()
 }
 
-async fn ledger_is_sound(s: &TestServer) {
+pub async fn ledger_is_sound(s: &TestServer) {
     let verdict = fundi::services::ledger::verify(&s.services().db)
         .await
         .unwrap();
     assert!(verdict.is_ok(), "{:?}", verdict.err());
 }
 
-fn pay_input(booking: &Value, kind: &str, method: &str, key: &str, amount: Option<i64>) -> Value {
+pub fn pay_input(
+    booking: &Value,
+    kind: &str,
+    method: &str,
+    key: &str,
+    amount: Option<i64>,
+) -> Value {
     let mut input =
         json!({"bookingId": booking, "kind": kind, "method": method, "idempotencyKey": key});
     if let Some(amount) = amount {
@@ -39,12 +45,12 @@ async fn pay(s: &TestServer, who: &Session, input: Value) -> Value {
     s.gql(who.token(), PAY, input).await
 }
 
-async fn view(s: &TestServer, who: &Session, id: &Value) -> Value {
+pub async fn view(s: &TestServer, who: &Session, id: &Value) -> Value {
     s.ok(who.token(), VIEW, json!({"id": id})).await["booking"].clone()
 }
 
 /// A direct booking taken through to COMPLETED, its deposit paid.
-async fn completed(s: &TestServer, customer: &Session, tech: &Tech, key: &str) -> Value {
+pub async fn completed(s: &TestServer, customer: &Session, tech: &Tech, key: &str) -> Value {
     let booking = direct(s, customer, tech, key).await;
     let id = booking["id"].clone();
     let code = booking["startCode"].as_str().unwrap().to_string();

@@ -29,4 +29,5 @@ pub mod technician_skill;
 pub mod tracking_head;
 pub mod tracking_point;
 pub mod user;
+pub mod webhook_event;
 pub mod working_hours;

@@ -18,6 +18,8 @@ pub struct Model {
     pub gateway_reference: Option<String>,
     pub next_action: Option<String>,
     pub failure_reason: Option<String>,
+    /// What the customer's app confirms a card payment with (Stripe); shown only to that customer.
+    pub client_secret: Option<String>,
     pub phone: Option<String>,
     pub idempotency_key: String,
     /// What was asked for, so a reused key with different input is told apart from a retry.
