@@ -605,3 +605,32 @@ async fn disputing_through_transition_booking_takes_the_dispute_path_and_its_mon
     assert_eq!(seen["payments"][0]["status"], "REFUNDED", "{seen}");
     ledger_is_sound(&s).await;
 }
+
+#[tokio::test]
+async fn the_sandbox_is_refused_in_production() {
+    let backend = std::sync::Arc::new(Backend::new().await);
+    let options = Options {
+        extra: vec![("FUNDI_ENV", "production".to_string())],
+        ..Default::default()
+    };
+    let s = TestServer::start_on(backend, options).await;
+    let customer = s.register("pay-production@example.com").await;
+    let booking = create_unpaid(&s, &customer, "pay-production-01", json!({})).await;
+    assert_eq!(booking["status"], "PENDING");
+    let refused = pay(
+        &s,
+        &customer,
+        pay_input(
+            &booking["id"],
+            "DEPOSIT",
+            "SANDBOX",
+            "pay-production-key",
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(code(&refused["errors"][0]), "BAD_USER_INPUT", "{refused}");
+    assert_eq!(refused["errors"][0]["extensions"]["field"], "method");
+    let seen = view(&s, &customer, &booking["id"]).await;
+    assert!(seen["payments"].as_array().unwrap().is_empty(), "{seen}");
+}
