@@ -480,13 +480,11 @@ pub async fn cancel(
     }
     let from = status_of(&booking);
     let now = services.clock.now();
+    // Admins are held to their own rules (any customer move, and stopping work in progress), with
+    // the reason every move on someone's behalf needs.
     let request = TransitionRequest {
         to: Status::Cancelled,
-        role: if role == ActorRole::Admin {
-            ActorRole::Customer
-        } else {
-            role
-        },
+        role,
         reason,
         start_code_ok: false,
         now: now.timestamp(),

@@ -590,3 +590,50 @@ async fn completed_jobs_are_verified_by_the_system_after_48_hours() {
             .any(|e| e["to"] == "VERIFIED" && e["role"] == "SYSTEM")
     );
 }
+
+#[tokio::test]
+async fn an_admin_stops_work_in_progress_through_cancel_booking() {
+    let s = TestServer::start().await;
+    let customer = s.register("admin-cancel@example.com").await;
+    let tech = ready(&s, "admin-cancel-tech@example.com", NAIROBI, json!({})).await;
+    let booking = direct(&s, &customer, &tech, "admin-cancel-01").await;
+    let id = booking["id"].clone();
+    let code = booking["startCode"].as_str().unwrap().to_string();
+    for to in ["ACCEPTED", "EN_ROUTE", "ARRIVED", "IN_PROGRESS"] {
+        let code = (to == "IN_PROGRESS").then_some(code.as_str());
+        ok_step(&s, &tech.session, &id, to, code).await;
+    }
+    fundi::services::accounts::create_staff(
+        s.services(),
+        "admin-cancel-admin@example.com",
+        PASSWORD,
+        "Admin",
+        fundi::domain::account::Role::Admin,
+    )
+    .await
+    .unwrap();
+    let admin = Session::from_payload(
+        &s.login("admin-cancel-admin@example.com", PASSWORD).await["data"]["login"],
+    );
+    let cancel = "mutation($id: ID!, $reason: String) { cancelBooking(id: $id, reason: $reason) { status } }";
+    let done = s
+        .ok(
+            admin.token(),
+            cancel,
+            json!({"id": id, "reason": "unsafe site"}),
+        )
+        .await;
+    assert_eq!(done["cancelBooking"]["status"], "CANCELLED");
+    let refused = s
+        .gql(
+            customer.token(),
+            cancel,
+            json!({"id": id, "reason": "again"}),
+        )
+        .await;
+    assert_eq!(code_of_first(&refused), "INVALID_TRANSITION");
+}
+
+fn code_of_first(answer: &Value) -> &str {
+    code(&answer["errors"][0])
+}
