@@ -139,6 +139,26 @@ pub const SETTINGS: &[Setting] = &[
         help: "base URL of the Stripe API (a local mock in tests)",
     },
     Setting {
+        var: "FUNDI_RAZORPAY_KEY_ID",
+        default: "(unset)",
+        help: "Razorpay API key id (rzp_...); unset turns the RAZORPAY payment method off",
+    },
+    Setting {
+        var: "FUNDI_RAZORPAY_KEY_SECRET",
+        default: "(unset)",
+        help: "Razorpay API key secret; required with the key id, also signs Checkout's payment signatures",
+    },
+    Setting {
+        var: "FUNDI_RAZORPAY_WEBHOOK_SECRET",
+        default: "(unset)",
+        help: "secret of the Razorpay webhook POST /webhooks/razorpay; required with the key id",
+    },
+    Setting {
+        var: "FUNDI_RAZORPAY_API_BASE",
+        default: "https://api.razorpay.com",
+        help: "base URL of the Razorpay API (a local mock in tests)",
+    },
+    Setting {
         var: "FUNDI_OFFER_EXPIRY_ASAP_SECONDS",
         default: "120",
         help: "how long a technician has to answer an offer for an as-soon-as-possible job",
@@ -305,6 +325,8 @@ pub struct Config {
     pub s3: Option<S3Config>,
     /// The STRIPE payment method, present only when a secret key is set.
     pub stripe: Option<StripeSettings>,
+    /// The RAZORPAY payment method (Orders and Checkout), present only when a key id is set.
+    pub razorpay: Option<RazorpaySettings>,
     /// The MPESA payment method (Safaricom Daraja STK Push), present only when a consumer key is set.
     pub mpesa: Option<MpesaSettings>,
 }
@@ -327,6 +349,16 @@ pub struct MpesaSettings {
 #[derive(Clone, Debug)]
 pub struct StripeSettings {
     pub secret_key: SecretString,
+    pub webhook_secret: SecretString,
+    pub api_base: String,
+}
+
+/// Razorpay's API key pair (HTTP Basic; the secret also signs Checkout's answer), the webhook
+/// secret and where the API lives.
+#[derive(Clone, Debug)]
+pub struct RazorpaySettings {
+    pub key_id: String,
+    pub key_secret: SecretString,
     pub webhook_secret: SecretString,
     pub api_base: String,
 }
@@ -432,6 +464,7 @@ impl Config {
         };
         let s3 = s3_config(&lookup)?;
         let stripe = stripe_settings(&lookup)?;
+        let razorpay = razorpay_settings(&lookup)?;
         let mpesa = mpesa_settings(&lookup)?;
         Ok(Config {
             bind: lookup("FUNDI_BIND").unwrap_or_else(|| "127.0.0.1:8080".into()),
@@ -470,6 +503,7 @@ impl Config {
             )? as usize,
             s3,
             stripe,
+            razorpay,
             mpesa,
             bookings: BookingSettings::from_lookup(&lookup)?,
             realtime: RealtimeSettings::from_lookup(&lookup)?,
@@ -637,6 +671,52 @@ fn stripe_settings(
     }
     Ok(Some(StripeSettings {
         secret_key: SecretString::from(key.trim().to_string()),
+        webhook_secret: SecretString::from(webhook_secret.trim().to_string()),
+        api_base: api_base.trim().trim_end_matches('/').to_string(),
+    }))
+}
+
+/// Razorpay, present only when a key id is set; then the key secret and the webhook secret are
+/// required too, for the same reasons as Stripe's: a payment whose app never verifies it completes
+/// only by webhook, and a lone secret is a typo'd key id.
+fn razorpay_settings(
+    lookup: &impl Fn(&str) -> Option<String>,
+) -> Result<Option<RazorpaySettings>, ConfigError> {
+    let key_id = lookup("FUNDI_RAZORPAY_KEY_ID");
+    let key_secret = lookup("FUNDI_RAZORPAY_KEY_SECRET");
+    let webhook_secret = lookup("FUNDI_RAZORPAY_WEBHOOK_SECRET");
+    let api_base = lookup("FUNDI_RAZORPAY_API_BASE");
+    let Some(key_id) = key_id else {
+        if key_secret.is_some() || webhook_secret.is_some() || api_base.is_some() {
+            return Err(err(
+                "FUNDI_RAZORPAY_KEY_ID",
+                "must be set when other FUNDI_RAZORPAY_ settings are",
+            ));
+        }
+        return Ok(None);
+    };
+    let key_secret = key_secret.ok_or_else(|| {
+        err(
+            "FUNDI_RAZORPAY_KEY_SECRET",
+            "must be set together with FUNDI_RAZORPAY_KEY_ID",
+        )
+    })?;
+    let webhook_secret = webhook_secret.ok_or_else(|| {
+        err(
+            "FUNDI_RAZORPAY_WEBHOOK_SECRET",
+            "must be set together with FUNDI_RAZORPAY_KEY_ID",
+        )
+    })?;
+    let api_base = api_base.unwrap_or_else(|| "https://api.razorpay.com".into());
+    if !(api_base.starts_with("http://") || api_base.starts_with("https://")) {
+        return Err(err(
+            "FUNDI_RAZORPAY_API_BASE",
+            "expected an http:// or https:// URL",
+        ));
+    }
+    Ok(Some(RazorpaySettings {
+        key_id: key_id.trim().to_string(),
+        key_secret: SecretString::from(key_secret.trim().to_string()),
         webhook_secret: SecretString::from(webhook_secret.trim().to_string()),
         api_base: api_base.trim().trim_end_matches('/').to_string(),
     }))
@@ -941,6 +1021,39 @@ mod tests {
         ])
         .unwrap_err();
         assert_eq!(e.var, "FUNDI_STRIPE_API_BASE");
+    }
+
+    #[test]
+    fn razorpay_needs_its_key_pair_and_webhook_secret_together() {
+        let base = [("FUNDI_JWT_SECRET", SECRET)];
+        assert!(config(&base).unwrap().razorpay.is_none());
+        let full = [
+            base[0],
+            ("FUNDI_RAZORPAY_KEY_ID", "rzp_test_1"),
+            ("FUNDI_RAZORPAY_KEY_SECRET", "secret"),
+            ("FUNDI_RAZORPAY_WEBHOOK_SECRET", "whsecret"),
+        ];
+        let razorpay = config(&full).unwrap().razorpay.unwrap();
+        assert_eq!(razorpay.api_base, "https://api.razorpay.com");
+        assert_eq!(razorpay.key_id, "rzp_test_1");
+        assert_eq!(
+            config(&full[..2]).unwrap_err().var,
+            "FUNDI_RAZORPAY_KEY_SECRET"
+        );
+        assert_eq!(
+            config(&full[..3]).unwrap_err().var,
+            "FUNDI_RAZORPAY_WEBHOOK_SECRET"
+        );
+        assert_eq!(
+            config(&[base[0], full[3]]).unwrap_err().var,
+            "FUNDI_RAZORPAY_KEY_ID"
+        );
+        let mut bad_base = full.to_vec();
+        bad_base.push(("FUNDI_RAZORPAY_API_BASE", "api.razorpay.com"));
+        assert_eq!(
+            config(&bad_base).unwrap_err().var,
+            "FUNDI_RAZORPAY_API_BASE"
+        );
     }
 
     #[test]

@@ -14,6 +14,7 @@ mod m20261123_000008_create_tracking;
 mod m20261123_000009_create_ledger;
 mod m20261123_000010_create_payments;
 mod m20261123_000011_payment_gateway_fields;
+mod m20261123_000013_create_invoices;
 
 pub struct Migrator;
 
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000009_create_ledger::Migration),
             Box::new(m20261123_000010_create_payments::Migration),
             Box::new(m20261123_000011_payment_gateway_fields::Migration),
+            Box::new(m20261123_000013_create_invoices::Migration),
         ]
     }
 }

@@ -6,6 +6,7 @@ pub mod booking_state;
 pub mod cancellation;
 pub mod chat;
 pub mod geo;
+pub mod invoices;
 pub mod ledger;
 pub mod matching;
 pub mod money;

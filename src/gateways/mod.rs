@@ -3,4 +3,5 @@
 pub mod mail;
 pub mod mpesa;
 pub mod payments;
+pub mod razorpay;
 pub mod stripe;

@@ -1,6 +1,6 @@
 //! Payment gateways behind one trait. The sandbox answers at once for development and tests;
 //! cash is settled by the technician confirming receipt, so it never calls out. Stripe lives in
-//! its own module.
+//! its own module, as does Razorpay.
 
 use crate::domain::payments::{Method, sandbox_succeeds};
 use async_trait::async_trait;

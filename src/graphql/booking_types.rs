@@ -239,6 +239,13 @@ impl Booking {
             crate::services::payments::for_booking(services(ctx), &viewer, self.0.id).await?;
         Ok(rows.into_iter().map(super::payments::Payment).collect())
     }
+    /// The booking's invoice and credit notes, oldest first.
+    async fn invoices(&self, ctx: &Context<'_>) -> Result<Vec<super::invoices::Invoice>> {
+        let viewer = viewer(ctx).await?;
+        let rows =
+            crate::services::invoices::for_booking(services(ctx), &viewer, self.0.id).await?;
+        Ok(rows.into_iter().map(super::invoices::Invoice).collect())
+    }
     /// What escrow holds for this booking now.
     async fn escrow(&self, ctx: &Context<'_>) -> Result<Money> {
         let due = crate::services::payments::due_of(&services(ctx).db, &self.0).await?;

@@ -11,6 +11,7 @@ pub mod common;
 pub mod context;
 pub mod extensions;
 pub mod ids;
+pub mod invoices;
 pub mod kyc;
 pub mod ledger;
 pub mod loaders;
@@ -37,6 +38,7 @@ pub struct QueryRoot(
     bookings::BookingQuery,
     booking_extras::BookingExtrasQuery,
     chat::ChatQuery,
+    invoices::InvoiceQuery,
     ledger::LedgerQuery,
     node::NodeQuery,
 );

@@ -1,4 +1,5 @@
-//! Payments: paying into a booking's escrow, confirming cash, admin refunds, and a booking's payments.
+//! Payments: paying into a booking's escrow, confirming cash, verifying a Razorpay payment, admin
+//! refunds, and a booking's payments.
 
 use super::common::{Money, MoneyInput};
 use super::context::{services, viewer};
@@ -156,6 +157,30 @@ impl PaymentMutation {
         let id = ids::decode(Kind::Payment, &payment_id, "paymentId")?;
         Ok(Payment(
             service::confirm_cash(services(ctx), &viewer, id).await?,
+        ))
+    }
+
+    /// The paying customer hands back what Razorpay Checkout answered: the Razorpay payment id and
+    /// its signature over the payment's order (`gatewayReference`). A valid signature makes the
+    /// payment SUCCEEDED; a wrong one is BAD_USER_INPUT on `signature` and changes nothing.
+    async fn verify_razorpay_payment(
+        &self,
+        ctx: &Context<'_>,
+        payment_id: ID,
+        razorpay_payment_id: String,
+        signature: String,
+    ) -> Result<Payment> {
+        let viewer = viewer(ctx).await?;
+        let id = ids::decode(Kind::Payment, &payment_id, "paymentId")?;
+        Ok(Payment(
+            crate::services::razorpay::verify_payment(
+                services(ctx),
+                &viewer,
+                id,
+                &razorpay_payment_id,
+                &signature,
+            )
+            .await?,
         ))
     }
 

@@ -61,6 +61,7 @@ pub fn router(state: HttpState) -> Router {
         .route("/files/kyc/{document_id}", get(files::kyc_document))
         .route("/files/chat/{message_id}", get(files::chat_attachment))
         .route("/webhooks/stripe", post(webhooks::stripe))
+        .route("/webhooks/razorpay", post(webhooks::razorpay))
         .route("/webhooks/mpesa/{token}", post(mpesa::callback))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))

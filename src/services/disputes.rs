@@ -234,6 +234,9 @@ pub async fn resolve(
         Outcome::Split => i64::from(percent.unwrap_or(0)),
     };
     super::settlement::on_dispute_resolved(&txn, services, now, &after, refund_percent).await?;
+    if to == Status::Paid {
+        super::invoices::invoice_paid_booking(&txn, services, &mut effects, now, &after).await?;
+    }
     // The state change notifies nobody for PAID or REFUNDED, but both sides are waiting on this answer.
     for recipient in [Some(booking.customer_id), booking.technician_id]
         .into_iter()

@@ -16,6 +16,7 @@ use crate::domain::payments::{
 };
 use crate::error::{AppError, AppResult};
 use crate::gateways::payments::{Cash, ChargeOutcome, ChargeRequest, PaymentGateway, Sandbox};
+use crate::gateways::razorpay::RazorpayGateway;
 use crate::gateways::stripe::StripeGateway;
 use crate::services::ledger::{self, JournalEntry};
 use chrono::{DateTime, Utc};
@@ -74,7 +75,10 @@ pub fn gateway_for(services: &Services, method: Method) -> AppResult<Box<dyn Pay
             Some(mpesa) => Ok(Box::new(mpesa.clone())),
             None => Err(not_set_up(method)),
         },
-        Method::Razorpay => Err(not_set_up(method)),
+        Method::Razorpay => match &services.config.razorpay {
+            Some(settings) => Ok(Box::new(RazorpayGateway::new(settings))),
+            None => Err(not_set_up(method)),
+        },
     }
 }
 

@@ -3,6 +3,7 @@
 //! outcomes, and refunds through each payment's own gateway.
 
 use super::booking_flow::{self, Actor, status_of};
+use super::invoices;
 use super::payments::{self, gateway_for};
 use super::{Effects, Services};
 use crate::db::begin_write;
@@ -63,7 +64,7 @@ pub async fn settle(
         return Ok(booking.clone());
     }
     release(txn, services, now, booking, booking.price_total).await?;
-    booking_flow::apply(
+    let paid = booking_flow::apply(
         txn,
         effects,
         now,
@@ -73,7 +74,9 @@ pub async fn settle(
         None,
         vec![(booking::Column::PaidAt, Expr::value(now))],
     )
-    .await
+    .await?;
+    invoices::invoice_paid_booking(txn, services, effects, now, &paid).await?;
+    Ok(paid)
 }
 
 /// Pays `amount` of escrow out as a job: the technician's share (held), the platform fee and the
@@ -468,5 +471,6 @@ pub async fn refund_payment(
         },
     )
     .await?;
+    invoices::credit_refund(txn, services, now, paid, amount).await?;
     payments::mark_refunded(txn, now, paid, amount, staff_action).await
 }

@@ -1,5 +1,6 @@
-//! Payment provider events (Stripe's, once their signature is checked): each event id applied at
-//! most once, its dedupe record committed in the same transaction as the payment it moves.
+//! Payment provider events (Stripe's and Razorpay's, once their signature is checked): each event
+//! id applied at most once, its dedupe record committed in the same transaction as the payment it
+//! moves.
 
 use super::payments::{dispatch_queue, record_outcome_in};
 use super::{Effects, Services};
@@ -13,6 +14,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 pub const STRIPE: &str = "stripe";
+pub const RAZORPAY: &str = "razorpay";
 
 /// The parts of a Stripe event this server reads.
 #[derive(Debug, Deserialize)]
@@ -103,16 +105,97 @@ pub async fn apply_stripe_event(services: &Services, event: &StripeEvent) -> App
         Some(_) => stripe_payment(&services.db, &event.data.object).await?,
         None => None,
     };
-    let queue = match (&outcome, &paid) {
-        (Some(outcome), Some(paid)) => dispatch_queue(services, paid.id, outcome).await?,
-        _ => vec![],
+    let applied = apply_once(services, STRIPE, &event.id, outcome.zip(paid)).await?;
+    if applied == Applied::Ignored {
+        tracing::info!(event = %event.id, kind = %event.kind, "Stripe event ignored");
+    }
+    Ok(applied)
+}
+
+/// The parts of a Razorpay event this server reads. Razorpay's event id comes in the
+/// `X-Razorpay-Event-Id` header, not in the body.
+#[derive(Debug, Deserialize)]
+pub struct RazorpayEvent {
+    pub event: String,
+    #[serde(default)]
+    pub payload: serde_json::Value,
+}
+
+/// The order an event is about and the outcome it reports, for the event types that move a
+/// payment: `payment.captured` and `order.paid` (SUCCEEDED, with the Razorpay payment id as the new
+/// reference, as refunds need it).
+fn razorpay_outcome(event: &RazorpayEvent) -> Option<(String, ChargeOutcome)> {
+    let paid = &event.payload["payment"]["entity"];
+    let order_id = paid["order_id"]
+        .as_str()
+        .or_else(|| event.payload["order"]["entity"]["id"].as_str())?
+        .to_string();
+    let outcome = match event.event.as_str() {
+        "payment.captured" | "order.paid" => ChargeOutcome::Succeeded {
+            // order.paid always carries the payment; the order id is only a last resort.
+            reference: paid["id"].as_str().unwrap_or(&order_id).to_string(),
+        },
+        // A failed attempt does not close a Razorpay order: Checkout lets the customer try again
+        // within it, so the payment stays PENDING and a later capture still settles it.
+        _ => return None,
+    };
+    Some((order_id, outcome))
+}
+
+/// The RAZORPAY payment still waiting on `order_id`. Once it has succeeded its reference is the
+/// Razorpay payment id, so later events about the order find nothing, which is what they should do.
+async fn razorpay_payment(
+    db: &impl ConnectionTrait,
+    order_id: &str,
+) -> AppResult<Option<payment::Model>> {
+    Ok(payment::Entity::find()
+        .filter(payment::Column::Method.eq(Method::Razorpay.as_str()))
+        .filter(payment::Column::GatewayReference.eq(order_id))
+        .one(db)
+        .await?)
+}
+
+/// Applies a verified Razorpay event once, by its event id, like a Stripe event.
+pub async fn apply_razorpay_event(
+    services: &Services,
+    event_id: &str,
+    event: &RazorpayEvent,
+) -> AppResult<Applied> {
+    if seen(&services.db, RAZORPAY, event_id).await? {
+        return Ok(Applied::Replayed);
+    }
+    let target = match razorpay_outcome(event) {
+        Some((order_id, outcome)) => razorpay_payment(&services.db, &order_id)
+            .await?
+            .map(|paid| (outcome, paid)),
+        None => None,
+    };
+    let applied = apply_once(services, RAZORPAY, event_id, target).await?;
+    if applied == Applied::Ignored {
+        tracing::info!(event = %event_id, kind = %event.event, "Razorpay event ignored");
+    }
+    Ok(applied)
+}
+
+/// Records `event_id` as seen and, when the event moves a payment, records the outcome in the same
+/// transaction. A concurrent delivery of the same event loses on the unique (provider, event_id)
+/// index and changes nothing.
+async fn apply_once(
+    services: &Services,
+    provider: &str,
+    event_id: &str,
+    target: Option<(ChargeOutcome, payment::Model)>,
+) -> AppResult<Applied> {
+    let queue = match &target {
+        Some((outcome, paid)) => dispatch_queue(services, paid.id, outcome).await?,
+        None => vec![],
     };
     let now = services.clock.now();
     let txn = begin_write(&services.db).await?;
     let record = webhook_event::ActiveModel {
         id: Set(Uuid::now_v7()),
-        provider: Set(STRIPE.into()),
-        event_id: Set(event.id.clone()),
+        provider: Set(provider.into()),
+        event_id: Set(event_id.to_string()),
         received_at: Set(now),
         created_at: Set(now),
         updated_at: Set(now),
@@ -126,17 +209,14 @@ pub async fn apply_stripe_event(services: &Services, event: &StripeEvent) -> App
         };
     }
     let mut effects = Effects::default();
-    let moved = match (outcome, &paid) {
-        (Some(outcome), Some(paid)) => {
+    let moved = match target {
+        Some((outcome, paid)) => {
             record_outcome_in(&txn, services, &mut effects, paid.id, outcome, &queue).await?
         }
-        _ => false,
+        None => false,
     };
     txn.commit().await?;
     services.after_commit(effects);
-    if paid.is_none() {
-        tracing::info!(event = %event.id, kind = %event.kind, "Stripe event ignored");
-    }
     Ok(if moved {
         Applied::Moved
     } else {

@@ -10,6 +10,7 @@ pub mod conversation;
 pub mod customer_preference;
 pub mod dispute;
 pub mod earnings_hold;
+pub mod invoice;
 pub mod job_offer;
 pub mod kyc_document;
 pub mod kyc_event;

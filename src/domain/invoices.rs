@@ -1,0 +1,109 @@
+//! Invoice rules: the yearly number format and what an invoice or a credit note lists.
+
+/// `FND-2026-000001`: the prefix, the year, and the year's sequence number.
+pub fn number(year: i32, sequence: i64) -> String {
+    format!("FND-{year}-{sequence:06}")
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LineKind {
+    Labour,
+    Tip,
+    Refund,
+}
+
+impl LineKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LineKind::Labour => "LABOUR",
+            LineKind::Tip => "TIP",
+            LineKind::Refund => "REFUND",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Line {
+    pub kind: String,
+    pub description: String,
+    pub amount_minor: i64,
+}
+
+/// An invoice's body: lines before tax, the tax, and the total.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Totals {
+    pub lines: Vec<Line>,
+    pub subtotal: i64,
+    pub tax: i64,
+    pub total: i64,
+}
+
+/// The invoice of a paid job: the work at its agreed price (tax shown apart) and each tip.
+pub fn job_invoice(title: &str, total: i64, tax: i64, tips: &[i64]) -> Totals {
+    let mut lines = vec![Line {
+        kind: LineKind::Labour.as_str().into(),
+        description: title.to_string(),
+        amount_minor: total - tax,
+    }];
+    lines.extend(tips.iter().map(|&tip| Line {
+        kind: LineKind::Tip.as_str().into(),
+        description: "Tip for the technician".into(),
+        amount_minor: tip,
+    }));
+    let subtotal = lines.iter().map(|l| l.amount_minor).sum();
+    Totals {
+        lines,
+        subtotal,
+        tax,
+        total: subtotal + tax,
+    }
+}
+
+/// The credit note of a refund: the amount returned, as a negative line, tax included in it.
+pub fn credit_note(description: &str, refunded: i64) -> Totals {
+    Totals {
+        lines: vec![Line {
+            kind: LineKind::Refund.as_str().into(),
+            description: description.to_string(),
+            amount_minor: -refunded,
+        }],
+        subtotal: -refunded,
+        tax: 0,
+        total: -refunded,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_are_zero_padded_per_year() {
+        assert_eq!(number(2026, 1), "FND-2026-000001");
+        assert_eq!(number(2027, 123_456), "FND-2027-123456");
+        assert_eq!(number(2026, 1_234_567), "FND-2026-1234567");
+    }
+
+    #[test]
+    fn a_job_invoice_adds_up_to_what_was_paid() {
+        let cases = [
+            (100_000, 0, vec![], (100_000, 0, 100_000)),
+            (116_000, 16_000, vec![], (100_000, 16_000, 116_000)),
+            (100_000, 0, vec![5_000, 2_500], (107_500, 0, 107_500)),
+        ];
+        for (total, tax, tips, (subtotal, t, grand)) in cases {
+            let invoice = job_invoice("Leaking tap", total, tax, &tips);
+            assert_eq!(
+                (invoice.subtotal, invoice.tax, invoice.total),
+                (subtotal, t, grand)
+            );
+            assert_eq!(invoice.lines.len(), 1 + tips.len());
+            assert_eq!(
+                invoice.lines.iter().map(|l| l.amount_minor).sum::<i64>(),
+                invoice.subtotal
+            );
+        }
+        let credit = credit_note("Refund", 20_000);
+        assert_eq!(credit.total, -20_000);
+    }
+}

@@ -1,0 +1,99 @@
+//! Invoices and credit notes of a booking, as its customer, its technician and staff see them.
+
+use super::booking_types::Person;
+use super::common::Money;
+use super::context::{services, viewer};
+use super::ids::{self, Kind};
+use crate::db::entities::{invoice, user};
+use crate::domain::invoices::Line;
+use crate::services::invoices::{self as service, kind};
+use async_graphql::{Context, ID, Object, Result, SimpleObject};
+use chrono::{DateTime, Utc};
+use sea_orm::EntityTrait;
+
+pub struct Invoice(pub invoice::Model);
+
+#[derive(SimpleObject)]
+pub struct InvoiceLine {
+    /// LABOUR, TIP or REFUND.
+    pub kind: String,
+    pub description: String,
+    pub amount: Money,
+}
+
+async fn person(ctx: &Context<'_>, id: Option<uuid::Uuid>) -> Result<Option<Person>> {
+    let Some(id) = id else { return Ok(None) };
+    Ok(user::Entity::find_by_id(id)
+        .one(&services(ctx).db)
+        .await?
+        .map(|u| Person {
+            id: ids::encode(Kind::User, u.id),
+            full_name: u.full_name,
+        }))
+}
+
+#[Object]
+impl Invoice {
+    /// FND-<year>-<six digits>, one sequence per year without gaps.
+    async fn number(&self) -> &str {
+        &self.0.number
+    }
+    /// INVOICE or CREDIT_NOTE.
+    async fn kind(&self) -> &str {
+        &self.0.kind
+    }
+    async fn booking_id(&self) -> ID {
+        ids::encode(Kind::Booking, self.0.booking_id)
+    }
+    /// The technician who did the work.
+    async fn seller(&self, ctx: &Context<'_>) -> Result<Option<Person>> {
+        person(ctx, self.0.seller_id).await
+    }
+    async fn buyer(&self, ctx: &Context<'_>) -> Result<Option<Person>> {
+        person(ctx, Some(self.0.buyer_id)).await
+    }
+    async fn lines(&self) -> Vec<InvoiceLine> {
+        let lines: Vec<Line> = serde_json::from_str(&self.0.lines).unwrap_or_default();
+        lines
+            .into_iter()
+            .map(|l| InvoiceLine {
+                kind: l.kind,
+                description: l.description,
+                amount: Money::new(l.amount_minor, &self.0.currency),
+            })
+            .collect()
+    }
+    async fn subtotal(&self) -> Money {
+        Money::new(self.0.subtotal_minor, &self.0.currency)
+    }
+    /// Tax rate in basis points (1,600 = 16%).
+    async fn tax_basis_points(&self) -> i32 {
+        self.0.tax_bp
+    }
+    async fn tax(&self) -> Money {
+        Money::new(self.0.tax_minor, &self.0.currency)
+    }
+    async fn total(&self) -> Money {
+        Money::new(self.0.total_minor, &self.0.currency)
+    }
+    async fn issued_at(&self) -> DateTime<Utc> {
+        self.0.issued_at
+    }
+}
+
+#[derive(Default)]
+pub struct InvoiceQuery;
+
+#[Object]
+impl InvoiceQuery {
+    /// The invoice of a paid booking; null until it is paid.
+    async fn invoice(&self, ctx: &Context<'_>, booking_id: ID) -> Result<Option<Invoice>> {
+        let viewer = viewer(ctx).await?;
+        let uuid = ids::decode(Kind::Booking, &booking_id, "bookingId")?;
+        let documents = service::for_booking(services(ctx), &viewer, uuid).await?;
+        Ok(documents
+            .into_iter()
+            .find(|d| d.kind == kind::INVOICE)
+            .map(Invoice))
+    }
+}
