@@ -64,7 +64,6 @@ async fn mock_daraja(query_result: Option<&str>) -> MockServer {
 }
 
 async fn mpesa_server(mock: &MockServer) -> TestServer {
-    let backend = std::sync::Arc::new(Backend::new().await);
     let extra = vec![
         ("FUNDI_MPESA_CONSUMER_KEY", KEY.to_string()),
         ("FUNDI_MPESA_CONSUMER_SECRET", SECRET.to_string()),
@@ -77,14 +76,7 @@ async fn mpesa_server(mock: &MockServer) -> TestServer {
         ),
         ("FUNDI_MPESA_API_BASE", mock.uri()),
     ];
-    TestServer::start_on(
-        backend,
-        Options {
-            extra,
-            ..Default::default()
-        },
-    )
-    .await
+    TestServer::start_with(extra).await
 }
 
 /// The JSON bodies (with their Authorization headers) Daraja received at `at`.

@@ -608,12 +608,7 @@ async fn disputing_through_transition_booking_takes_the_dispute_path_and_its_mon
 
 #[tokio::test]
 async fn the_sandbox_is_refused_in_production() {
-    let backend = std::sync::Arc::new(Backend::new().await);
-    let options = Options {
-        extra: vec![("FUNDI_ENV", "production".to_string())],
-        ..Default::default()
-    };
-    let s = TestServer::start_on(backend, options).await;
+    let s = TestServer::start_with(vec![("FUNDI_ENV", "production".to_string())]).await;
     let customer = s.register("pay-production@example.com").await;
     let booking = create_unpaid(&s, &customer, "pay-production-01", json!({})).await;
     assert_eq!(booking["status"], "PENDING");

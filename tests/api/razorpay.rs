@@ -47,21 +47,13 @@ async fn mock_razorpay() -> MockServer {
 }
 
 async fn razorpay_server(mock: &MockServer) -> TestServer {
-    let backend = std::sync::Arc::new(Backend::new().await);
     let extra = vec![
         ("FUNDI_RAZORPAY_KEY_ID", KEY_ID.to_string()),
         ("FUNDI_RAZORPAY_KEY_SECRET", KEY_SECRET.to_string()),
         ("FUNDI_RAZORPAY_WEBHOOK_SECRET", WEBHOOK_SECRET.to_string()),
         ("FUNDI_RAZORPAY_API_BASE", mock.uri()),
     ];
-    TestServer::start_on(
-        backend,
-        Options {
-            extra,
-            ..Default::default()
-        },
-    )
-    .await
+    TestServer::start_with(extra).await
 }
 
 /// The JSON bodies and Authorization headers of every call Razorpay received at `at`.

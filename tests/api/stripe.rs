@@ -43,20 +43,12 @@ async fn mock_stripe() -> MockServer {
 }
 
 async fn stripe_server(mock: &MockServer) -> TestServer {
-    let backend = std::sync::Arc::new(Backend::new().await);
     let extra = vec![
         ("FUNDI_STRIPE_SECRET_KEY", SECRET_KEY.to_string()),
         ("FUNDI_STRIPE_WEBHOOK_SECRET", WEBHOOK_SECRET.to_string()),
         ("FUNDI_STRIPE_API_BASE", mock.uri()),
     ];
-    TestServer::start_on(
-        backend,
-        Options {
-            extra,
-            ..Default::default()
-        },
-    )
-    .await
+    TestServer::start_with(extra).await
 }
 
 /// The form fields and headers of every call Stripe received at `at`.

@@ -138,6 +138,17 @@ impl TestServer {
         TestServer::start_on(backend, Options::default()).await
     }
 
+    /// A server on its own database with these settings added, e.g. a payment provider's keys
+    /// pointing at a local mock.
+    pub async fn start_with(settings: Vec<(&'static str, String)>) -> TestServer {
+        let backend = std::sync::Arc::new(Backend::new().await);
+        let options = Options {
+            extra: settings,
+            ..Options::default()
+        };
+        TestServer::start_on(backend, options).await
+    }
+
     pub async fn start_on(backend: std::sync::Arc<Backend>, options: Options) -> TestServer {
         let mut vars: HashMap<&str, String> = HashMap::from([
             ("FUNDI_BIND", "127.0.0.1:0".to_string()),
