@@ -171,7 +171,7 @@ pub fn cancellation_split(fee: i64, escrow: i64) -> (i64, i64) {
     (kept, escrow.max(0) - kept)
 }
 
-/// The Safaricom number an M-Pesa prompt goes to: Kenyan E.164 (+2547XXXXXXXX or +2541XXXXXXXX),
+/// The Safaricom number an M-Pesa prompt goes to: Kenyan E.164, +2547 or +2541 and eight more digits,
 /// spaces allowed, returned without them. Other forms (07..., 2547...) are refused rather than
 /// guessed at, so the number the customer sees back is the one that was charged.
 pub fn mpesa_phone(raw: Option<&str>) -> Result<String, Refusal> {
