@@ -207,6 +207,20 @@ pub fn mpesa_shillings(amount_minor: i64, currency: &str) -> Result<i64, Refusal
     Ok(amount_minor / 100)
 }
 
+/// The tax inside `amount` when only part of a job's `total` (which includes `tax`) is paid out:
+/// the same proportion, rounded down so the tax never exceeds what the price carried.
+pub fn tax_share(tax: i64, total: i64, amount: i64) -> i64 {
+    if total <= 0 {
+        return 0;
+    }
+    (i128::from(tax) * i128::from(amount) / i128::from(total)) as i64
+}
+
+/// `percent` of `amount`, rounded down: a customer's share of a split dispute.
+pub fn percent_of(amount: i64, percent: i64) -> i64 {
+    (i128::from(amount) * i128::from(percent) / 100) as i64
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -295,6 +309,28 @@ mod tests {
         assert_eq!(outstanding(due(Status::Assigned, 20_000, true)), 0);
         assert_eq!(outstanding(due(Status::Completed, 20_000, true)), 80_000);
         assert_eq!(outstanding(due(Status::Paid, 0, true)), 0);
+    }
+
+    #[test]
+    fn partial_payouts_carry_their_share_of_tax_and_splits_round_down() {
+        let cases = [
+            // (tax, total, amount, expected tax)
+            (16_000, 116_000, 116_000, 16_000),
+            (16_000, 116_000, 58_000, 8_000),
+            (16_000, 116_000, 1, 0),
+            (0, 100_000, 20_000, 0),
+            (5, 0, 10, 0),
+        ];
+        for (tax, total, amount, expected) in cases {
+            assert_eq!(
+                tax_share(tax, total, amount),
+                expected,
+                "{tax} {total} {amount}"
+            );
+        }
+        assert_eq!(percent_of(100_001, 30), 30_000);
+        assert_eq!(percent_of(100_000, 100), 100_000);
+        assert_eq!(percent_of(100_000, 0), 0);
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! Outside services behind traits, each with a local provider for development and tests.
 
+pub mod http;
 pub mod mail;
 pub mod mpesa;
 pub mod payments;

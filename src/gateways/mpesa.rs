@@ -17,7 +17,6 @@ use std::time::{Duration, Instant};
 pub const NEXT_ACTION: &str = "MPESA_APPROVE_ON_PHONE";
 /// Refresh a cached token this long before Daraja says it expires, so no call goes out with a stale one.
 const TOKEN_MARGIN: Duration = Duration::from_secs(60);
-const HTTP_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// A Daraja client for one shortcode, shared by every request so its token is fetched once an hour.
 pub struct Mpesa {
@@ -123,10 +122,7 @@ fn error_text(body: &Value) -> String {
 
 impl Mpesa {
     pub fn new(settings: MpesaSettings) -> anyhow::Result<Mpesa> {
-        let http = reqwest::Client::builder()
-            .timeout(HTTP_TIMEOUT)
-            .build()
-            .context("building the M-Pesa HTTP client")?;
+        let http = super::http::client().clone();
         Ok(Mpesa {
             settings,
             http,

@@ -2,35 +2,19 @@
 //! and the two HMAC checks (Checkout's payment signature and the webhook signature). Outcomes
 //! arrive later, by the app's verification or by webhook; this module never waits for them.
 
+use super::http::{client, hmac_sha256, refusal_message};
 use super::payments::{ChargeOutcome, ChargeRequest, PaymentGateway, RefundOutcome};
 use crate::config::RazorpaySettings;
 use crate::domain::payments::Method;
 use anyhow::Context;
 use async_trait::async_trait;
-use hmac::{Hmac, Mac};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde_json::json;
-use sha2::Sha256;
-use std::sync::OnceLock;
-use std::time::Duration;
 use subtle::ConstantTimeEq;
 
 /// What the app must do with a Razorpay payment: open Checkout with the order id and the key id.
 pub const NEXT_ACTION: &str = "RAZORPAY_CHECKOUT";
-
-/// One client for every call, so connections and TLS sessions are reused across payments.
-fn http() -> &'static reqwest::Client {
-    static CLIENT: OnceLock<reqwest::Client> = OnceLock::new();
-    CLIENT.get_or_init(|| {
-        reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(5))
-            // Razorpay answers within seconds; a hung call must not hold a customer's request open.
-            .timeout(Duration::from_secs(20))
-            .build()
-            .expect("a reqwest client with rustls builds")
-    })
-}
 
 pub struct RazorpayGateway {
     api_base: String,
@@ -53,7 +37,7 @@ impl RazorpayGateway {
         path: &str,
         body: &serde_json::Value,
     ) -> anyhow::Result<Result<T, String>> {
-        let response = http()
+        let response = client()
             .post(format!("{}{path}", self.api_base))
             .basic_auth(&self.key_id, Some(self.key_secret.expose_secret()))
             .json(body)
@@ -69,7 +53,12 @@ impl RazorpayGateway {
             .await
             .context("reading Razorpay's answer")?;
         if !status.is_success() {
-            return Ok(Err(error_message(&body, status)));
+            return Ok(Err(refusal_message(
+                &body,
+                status,
+                "Razorpay",
+                "/error/description",
+            )));
         }
         Ok(Ok(
             serde_json::from_slice(&body).context("parsing Razorpay's answer")?
@@ -86,14 +75,6 @@ struct Order {
 struct Refund {
     id: String,
     status: Option<String>,
-}
-
-/// Razorpay's own explanation of a refusal, or the status when the body has none.
-fn error_message(body: &[u8], status: reqwest::StatusCode) -> String {
-    serde_json::from_slice::<serde_json::Value>(body)
-        .ok()
-        .and_then(|v| v["error"]["description"].as_str().map(str::to_string))
-        .unwrap_or_else(|| format!("Razorpay answered {status}"))
 }
 
 #[async_trait]
@@ -140,10 +121,7 @@ impl PaymentGateway for RazorpayGateway {
 
 /// HMAC-SHA256 of `message` under `secret`; tests use it to sign what they send.
 pub fn sign(secret: &str, message: &[u8]) -> Vec<u8> {
-    let mut mac =
-        Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes keys of any length");
-    mac.update(message);
-    mac.finalize().into_bytes().to_vec()
+    hmac_sha256(secret.as_bytes(), &[message])
 }
 
 /// What Checkout signs when a payment for an order is made: `"{order_id}|{razorpay_payment_id}"`.

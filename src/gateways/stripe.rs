@@ -1,36 +1,20 @@
 //! Stripe: PaymentIntents the customer's app confirms with their client secret, refunds, and the
 //! webhook signature check. Outcomes arrive later by webhook; this module never waits for them.
 
+use super::http::{client, hmac_sha256, refusal_message};
 use super::payments::{ChargeOutcome, ChargeRequest, PaymentGateway, RefundOutcome};
 use crate::config::StripeSettings;
 use crate::domain::payments::Method;
 use anyhow::Context;
 use async_trait::async_trait;
-use hmac::{Hmac, Mac};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
-use sha2::Sha256;
-use std::sync::OnceLock;
-use std::time::Duration;
 use subtle::ConstantTimeEq;
 
 /// What the app must do with a Stripe payment: confirm it with Stripe.js or a mobile SDK.
 pub const NEXT_ACTION: &str = "STRIPE_CONFIRM_PAYMENT";
 /// The oldest signature timestamp accepted, as Stripe's own libraries default to.
 pub const SIGNATURE_TOLERANCE_SECS: i64 = 300;
-
-/// One client for every call, so connections and TLS sessions are reused across payments.
-fn http() -> &'static reqwest::Client {
-    static CLIENT: OnceLock<reqwest::Client> = OnceLock::new();
-    CLIENT.get_or_init(|| {
-        reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(5))
-            // Stripe answers within seconds; a hung call must not hold a customer's request open.
-            .timeout(Duration::from_secs(20))
-            .build()
-            .expect("a reqwest client with rustls builds")
-    })
-}
 
 pub struct StripeGateway {
     api_base: String,
@@ -52,7 +36,7 @@ impl StripeGateway {
         idempotency_key: Option<&str>,
         form: &[(&str, String)],
     ) -> anyhow::Result<Result<T, String>> {
-        let mut request = http()
+        let mut request = client()
             .post(format!("{}{path}", self.api_base))
             .bearer_auth(self.secret_key.expose_secret())
             .form(form);
@@ -66,7 +50,12 @@ impl StripeGateway {
         }
         let body = response.bytes().await.context("reading Stripe's answer")?;
         if !status.is_success() {
-            return Ok(Err(error_message(&body, status)));
+            return Ok(Err(refusal_message(
+                &body,
+                status,
+                "Stripe",
+                "/error/message",
+            )));
         }
         Ok(Ok(
             serde_json::from_slice(&body).context("parsing Stripe's answer")?
@@ -85,14 +74,6 @@ struct Refund {
     id: String,
     status: Option<String>,
     failure_reason: Option<String>,
-}
-
-/// Stripe's own explanation of a refusal, or the status when the body has none.
-fn error_message(body: &[u8], status: reqwest::StatusCode) -> String {
-    serde_json::from_slice::<serde_json::Value>(body)
-        .ok()
-        .and_then(|v| v["error"]["message"].as_str().map(str::to_string))
-        .unwrap_or_else(|| format!("Stripe answered {status}"))
 }
 
 #[async_trait]
@@ -198,11 +179,10 @@ pub fn verify_signature(
 
 /// The v1 signature of a payload sent at `timestamp`; tests use it to sign the events they send.
 pub fn sign(secret: &str, timestamp: i64, body: &[u8]) -> Vec<u8> {
-    let mut mac =
-        Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes keys of any length");
-    mac.update(format!("{timestamp}.").as_bytes());
-    mac.update(body);
-    mac.finalize().into_bytes().to_vec()
+    hmac_sha256(
+        secret.as_bytes(),
+        &[format!("{timestamp}.").as_bytes(), body],
+    )
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 use super::HttpState;
 use crate::error::AppError;
 use crate::error::AppResult;
-use crate::services::{chat, kyc};
+use crate::services::{chat, kyc, storage};
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -46,7 +46,7 @@ pub async fn chat_attachment(
 async fn serve<F, Fut>(id: String, params: LinkParams, open: F) -> Response
 where
     F: FnOnce(Uuid, i64, String) -> Fut,
-    Fut: std::future::Future<Output = AppResult<kyc::Download>>,
+    Fut: std::future::Future<Output = AppResult<storage::Download>>,
 {
     let Ok(id) = Uuid::parse_str(&id) else {
         return refusal(StatusCode::NOT_FOUND, "no such file");

@@ -447,8 +447,7 @@ pub async fn open_attachment(
     message_id: Uuid,
     expires: i64,
     sig: &str,
-) -> AppResult<super::kyc::Download> {
-    use futures_util::{StreamExt, TryStreamExt};
+) -> AppResult<storage::Download> {
     let now = services.clock.now();
     if !storage::link_is_valid(
         services.config.jwt_secret_bytes(),
@@ -471,19 +470,15 @@ pub async fn open_attachment(
     ) else {
         return Err(AppError::NotFound("attachment".into()));
     };
-    let stored = match services.storage.get(&StorePath::from(key.as_str())).await {
-        Ok(stored) => stored,
-        Err(object_store::Error::NotFound { .. }) => {
-            return Err(AppError::NotFound("attachment".into()));
-        }
-        Err(e) => return Err(AppError::internal(e)),
-    };
-    Ok(super::kyc::Download {
-        filename: format!("image.{}", content_type.trim_start_matches("image/")),
+    let filename = format!("image.{}", content_type.trim_start_matches("image/"));
+    storage::open(
+        services.storage.as_ref(),
+        &key,
         content_type,
-        size: stored.meta.size,
-        body: stored.into_stream().map_err(std::io::Error::other).boxed(),
-    })
+        filename,
+        "attachment",
+    )
+    .await
 }
 
 /// Deletes messages older than the retention period, their images first; returns how many went.

@@ -14,10 +14,7 @@ use crate::db::begin_write;
 use crate::db::entities::{kyc_document, kyc_event, kyc_submission, technician_profile, user};
 use crate::domain::account::Role;
 use crate::error::{AppError, AppResult};
-use bytes::Bytes;
 use chrono::{DateTime, Utc};
-use futures_util::stream::BoxStream;
-use futures_util::{StreamExt, TryStreamExt};
 use object_store::path::Path as StorePath;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
@@ -563,14 +560,6 @@ async fn complete(
         .collect())
 }
 
-/// An open download: what to tell the client and the bytes to stream.
-pub struct Download {
-    pub content_type: String,
-    pub size: u64,
-    pub filename: String,
-    pub body: BoxStream<'static, std::io::Result<Bytes>>,
-}
-
 /// Opens a document for a signed link. The link is the permission: a bad signature or an expired
 /// link is FORBIDDEN, checked against the service clock.
 pub async fn open_download(
@@ -578,7 +567,7 @@ pub async fn open_download(
     id: Uuid,
     expires: i64,
     sig: &str,
-) -> AppResult<Download> {
+) -> AppResult<storage::Download> {
     let now = services.clock.now();
     if !storage::link_is_valid(
         services.config.jwt_secret_bytes(),
@@ -596,29 +585,20 @@ pub async fn open_download(
         .one(&services.db)
         .await?
         .ok_or_else(|| AppError::NotFound("KYC document".into()))?;
-    let stored = match services
-        .storage
-        .get(&StorePath::from(row.storage_key.as_str()))
-        .await
-    {
-        Ok(stored) => stored,
-        Err(object_store::Error::NotFound { .. }) => {
-            return Err(AppError::NotFound("KYC document".into()));
-        }
-        Err(e) => return Err(AppError::internal(e)),
-    };
     let extension = storage::DocumentType::from_content_type(&row.content_type)
         .map(|t| t.extension())
         .unwrap_or("bin");
     let stem = DocumentKind::parse(&row.kind)
         .map(|k| k.file_stem())
         .unwrap_or("document");
-    Ok(Download {
-        filename: format!("{stem}.{extension}"),
-        content_type: row.content_type,
-        size: stored.meta.size,
-        body: stored.into_stream().map_err(std::io::Error::other).boxed(),
-    })
+    storage::open(
+        services.storage.as_ref(),
+        &row.storage_key,
+        row.content_type,
+        format!("{stem}.{extension}"),
+        "KYC document",
+    )
+    .await
 }
 
 #[cfg(test)]

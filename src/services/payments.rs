@@ -95,9 +95,12 @@ pub async fn due_of(db: &impl ConnectionTrait, booking: &booking::Model) -> AppR
     let deposit_paid = payment::Entity::find()
         .filter(payment::Column::BookingId.eq(booking.id))
         .filter(payment::Column::Kind.eq(PaymentKind::Deposit.as_str()))
-        .filter(payment::Column::Status.ne(PaymentStatus::Failed.as_str()))
-        .filter(payment::Column::Status.ne(PaymentStatus::Initiated.as_str()))
-        .filter(payment::Column::Status.ne(PaymentStatus::Pending.as_str()))
+        // Succeeded at some point, even if since refunded.
+        .filter(payment::Column::Status.is_in([
+            PaymentStatus::Succeeded.as_str(),
+            PaymentStatus::Refunded.as_str(),
+            PaymentStatus::PartiallyRefunded.as_str(),
+        ]))
         .one(db)
         .await?
         .is_some();

@@ -10,7 +10,9 @@ use crate::db::begin_write;
 use crate::db::entities::{booking, earnings_hold, payment};
 use crate::domain::booking_state::Status;
 use crate::domain::ledger::{AccountKey, Posting, split_release};
-use crate::domain::payments::{Method, PaymentKind, PaymentStatus, cancellation_split};
+use crate::domain::payments::{
+    Method, PaymentKind, PaymentStatus, cancellation_split, percent_of, tax_share,
+};
 use crate::error::{AppError, AppResult};
 use crate::gateways::payments::RefundOutcome;
 use crate::services::ledger::{self, JournalEntry};
@@ -91,13 +93,7 @@ async fn release(
     if amount <= 0 {
         return Ok(());
     }
-    // Tax scales with the part of the total released.
-    let tax = if booking.price_total > 0 {
-        ((i128::from(booking.price_tax) * i128::from(amount)) / i128::from(booking.price_total))
-            as i64
-    } else {
-        0
-    };
+    let tax = tax_share(booking.price_tax, booking.price_total, amount);
     let split = split_release(
         amount,
         tax,
@@ -292,7 +288,7 @@ pub async fn on_dispute_resolved(
         .iter()
         .map(|p| p.amount_minor - p.refunded_minor)
         .sum();
-    let refund_total = (i128::from(paid_in) * i128::from(customer_refund_percent) / 100) as i64;
+    let refund_total = percent_of(paid_in, customer_refund_percent);
     if refund_total > 0 {
         let escrow = ledger::balance(txn, &escrow_key).await?;
         if escrow < refund_total {

@@ -4,7 +4,10 @@
 use crate::config::Config;
 use crate::error::{AppError, AppResult};
 use anyhow::Context;
+use bytes::Bytes;
 use chrono::{DateTime, Utc};
+use futures_util::stream::BoxStream;
+use futures_util::{StreamExt, TryStreamExt};
 use hmac::{Hmac, Mac};
 use object_store::ObjectStore;
 use object_store::aws::AmazonS3Builder;
@@ -192,6 +195,35 @@ pub fn check_document(field: &str, bytes: Vec<u8>) -> AppResult<CheckedDocument>
         bytes,
         doc_type,
         sha256,
+    })
+}
+
+/// An open download: what to tell the client and the bytes to stream.
+pub struct Download {
+    pub content_type: String,
+    pub size: u64,
+    pub filename: String,
+    pub body: BoxStream<'static, std::io::Result<Bytes>>,
+}
+
+/// Opens a stored file for streaming; a file that is gone is NOT_FOUND, named as `what`.
+pub async fn open(
+    store: &dyn ObjectStore,
+    key: &str,
+    content_type: String,
+    filename: String,
+    what: &str,
+) -> AppResult<Download> {
+    let stored = match store.get(&object_store::path::Path::from(key)).await {
+        Ok(stored) => stored,
+        Err(object_store::Error::NotFound { .. }) => return Err(AppError::NotFound(what.into())),
+        Err(e) => return Err(AppError::internal(e)),
+    };
+    Ok(Download {
+        content_type,
+        filename,
+        size: stored.meta.size,
+        body: stored.into_stream().map_err(std::io::Error::other).boxed(),
     })
 }
 

@@ -629,3 +629,49 @@ async fn the_sandbox_is_refused_in_production() {
     let seen = view(&s, &customer, &booking["id"]).await;
     assert!(seen["payments"].as_array().unwrap().is_empty(), "{seen}");
 }
+
+#[tokio::test]
+async fn providers_without_keys_are_refused_and_their_webhooks_are_not_there() {
+    let s = TestServer::start().await;
+    let customer = s.register("pay-no-keys@example.com").await;
+    let booking = create_unpaid(&s, &customer, "pay-no-keys-01", json!({})).await;
+    for (method, webhook) in [
+        ("STRIPE", "/webhooks/stripe"),
+        ("RAZORPAY", "/webhooks/razorpay"),
+        ("MPESA", "/webhooks/mpesa/some-callback-token"),
+    ] {
+        let mut input = pay_input(
+            &booking["id"],
+            "DEPOSIT",
+            method,
+            &format!("no-keys-{method}"),
+            None,
+        );
+        input["input"]["phone"] = json!("+254712345678");
+        let answer = pay(&s, &customer, input).await;
+        assert_eq!(
+            code(&answer["errors"][0]),
+            "BAD_USER_INPUT",
+            "{method}: {answer}"
+        );
+        assert_eq!(
+            answer["errors"][0]["extensions"]["field"], "method",
+            "{method}"
+        );
+        assert!(
+            answer["errors"][0]["message"]
+                .as_str()
+                .unwrap()
+                .contains("not set up"),
+            "{method}: {answer}"
+        );
+        let delivered = s
+            .http()
+            .post(s.url(webhook))
+            .body("{}")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(delivered.status(), 404, "{webhook}");
+    }
+}

@@ -359,27 +359,3 @@ async fn a_failed_attempt_leaves_the_order_open_for_a_retry_that_settles_it() {
     );
     ledger_is_sound(&s).await;
 }
-
-#[tokio::test]
-async fn without_a_razorpay_key_the_method_is_refused_and_the_webhook_is_not_there() {
-    let s = TestServer::start().await;
-    let customer = s.register("rzp-off@example.com").await;
-    let booking = create_unpaid(&s, &customer, "rzp-off-01", json!({})).await;
-    let answer = s
-        .gql(
-            customer.token(),
-            PAY_RAZORPAY,
-            pay_input(&booking["id"], "DEPOSIT", "RAZORPAY", "rzp-off-pay", None),
-        )
-        .await;
-    assert_eq!(code(&answer["errors"][0]), "BAD_USER_INPUT", "{answer}");
-    assert!(
-        answer["errors"][0]["message"]
-            .as_str()
-            .unwrap()
-            .contains("not set up"),
-        "{answer}"
-    );
-    let body = event("payment.captured", json!({}));
-    assert_eq!(deliver_signed(&s, "evt_rzp_off", &body).await, 404);
-}

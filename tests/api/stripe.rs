@@ -356,32 +356,3 @@ async fn a_failed_stripe_payment_is_recorded_with_stripes_reason() {
     assert_eq!(payment_status(&s, payment).await, "FAILED");
     ledger_is_sound(&s).await;
 }
-
-#[tokio::test]
-async fn without_a_stripe_key_the_method_is_refused_and_the_webhook_is_not_there() {
-    let s = TestServer::start().await;
-    let customer = s.register("stripe-off@example.com").await;
-    let booking = create_unpaid(&s, &customer, "stripe-off-01", json!({})).await;
-    let answer = s
-        .gql(
-            customer.token(),
-            PAY_STRIPE,
-            pay_input(&booking["id"], "DEPOSIT", "STRIPE", "stripe-off-pay", None),
-        )
-        .await;
-    assert_eq!(code(&answer["errors"][0]), "BAD_USER_INPUT", "{answer}");
-    assert!(
-        answer["errors"][0]["message"]
-            .as_str()
-            .unwrap()
-            .contains("not set up"),
-        "{answer}"
-    );
-    let body = event(
-        "evt_off",
-        "payment_intent.succeeded",
-        uuid::Uuid::nil(),
-        json!({}),
-    );
-    assert_eq!(deliver_signed(&s, &body).await, 404);
-}
