@@ -50,8 +50,16 @@ pub async fn build_services(
     let mpesa = match &config.mpesa {
         Some(settings) => Some(Arc::new(crate::gateways::mpesa::Mpesa::new(
             settings.clone(),
+            config.gateway_timeout,
         )?)),
         None => None,
+    };
+    let mpesa_b2c = match (&mpesa, &config.mpesa_b2c) {
+        (Some(daraja), Some(b2c)) => Some(Arc::new(crate::gateways::mpesa_b2c::MpesaB2c::new(
+            daraja.clone(),
+            b2c.clone(),
+        ))),
+        _ => None,
     };
     crate::services::catalogue::seed_defaults(&db, clock.now())
         .await
@@ -59,6 +67,7 @@ pub async fn build_services(
     let matching = crate::services::matching::load_index(&db)
         .await
         .map_err(|e| anyhow::anyhow!("loading technicians: {}", e.message()))?;
+    let config_payout_key = config.payouts.encryption_key.clone();
     let services = Services {
         config: Arc::new(config),
         db,
@@ -72,6 +81,11 @@ pub async fn build_services(
         tracking: Arc::default(),
         deliveries: Arc::default(),
         mpesa,
+        mpesa_b2c,
+        vault: Arc::new(
+            crate::services::vault::Vault::new(&config_payout_key)
+                .context("FUNDI_PAYOUT_ENCRYPTION_KEY")?,
+        ),
     };
     crate::services::matching::spawn_listener(services.clone(), shutdown.clone());
     crate::services::booking_worker::spawn(services.clone(), shutdown.clone());

@@ -139,6 +139,21 @@ pub const SETTINGS: &[Setting] = &[
         help: "base URL of the Stripe API (a local mock in tests)",
     },
     Setting {
+        var: "FUNDI_GATEWAY_TIMEOUT_SECONDS",
+        default: "15",
+        help: "longest wait for one call to a payment provider (Stripe, Razorpay, M-Pesa); then it counts as unreachable",
+    },
+    Setting {
+        var: "FUNDI_PUBLIC_URL",
+        default: "http://<FUNDI_BIND>",
+        help: "the API's public origin, for links sent by mail (invoice PDFs)",
+    },
+    Setting {
+        var: "FUNDI_INVOICE_LINK_DAYS",
+        default: "7",
+        help: "how long the invoice PDF link mailed to the customer works",
+    },
+    Setting {
         var: "FUNDI_RAZORPAY_KEY_ID",
         default: "(unset)",
         help: "Razorpay API key id (rzp_...); unset turns the RAZORPAY payment method off",
@@ -278,6 +293,66 @@ pub const SETTINGS: &[Setting] = &[
         default: "https://sandbox.safaricom.co.ke",
         help: "Daraja API base: the sandbox, or https://api.safaricom.co.ke in production",
     },
+    Setting {
+        var: "FUNDI_WITHDRAWAL_MIN_MINOR",
+        default: "10000",
+        help: "smallest withdrawal, in minor units of the balance's currency (10000 = 100.00)",
+    },
+    Setting {
+        var: "FUNDI_PAYOUT_METHOD_HOLD_HOURS",
+        default: "24",
+        help: "after a payout method is changed (not first set), withdrawals wait this long",
+    },
+    Setting {
+        var: "FUNDI_PIN_MAX_ATTEMPTS",
+        default: "5",
+        help: "wrong withdrawal PINs in a row before withdrawals lock",
+    },
+    Setting {
+        var: "FUNDI_PIN_LOCK_MINUTES",
+        default: "15",
+        help: "how long withdrawals stay locked after too many wrong PINs",
+    },
+    Setting {
+        var: "FUNDI_AUTO_PAYOUTS",
+        default: "false",
+        help: "pay PENDING withdrawals below FUNDI_AUTO_PAYOUT_MAX_MINOR without an admin",
+    },
+    Setting {
+        var: "FUNDI_AUTO_PAYOUT_MAX_MINOR",
+        default: "500000",
+        help: "withdrawals below this (minor units) are paid automatically when auto payouts are on",
+    },
+    Setting {
+        var: "FUNDI_PAYOUT_QUERY_AFTER_MINUTES",
+        default: "10",
+        help: "a payout still PROCESSING this long after it was sent is asked about at the gateway",
+    },
+    Setting {
+        var: "FUNDI_PAYOUT_ENCRYPTION_KEY",
+        default: "(generated in development)",
+        help: "32 bytes, base64, that encrypt payout account numbers at rest; required in production",
+    },
+    Setting {
+        var: "FUNDI_MPESA_B2C_SHORTCODE",
+        default: "(unset)",
+        help: "B2C shortcode payouts are sent from; unset (with the two below) turns M-Pesa payouts off",
+    },
+    Setting {
+        var: "FUNDI_MPESA_B2C_INITIATOR_NAME",
+        default: "(unset)",
+        help: "Daraja B2C initiator (API operator) name",
+    },
+    Setting {
+        var: "FUNDI_MPESA_B2C_SECURITY_CREDENTIAL",
+        default: "(unset)",
+        help: "the initiator password encrypted with Safaricom's certificate, as Daraja issues it",
+    },
+    Setting {
+        var: "FUNDI_MPESA_B2C_COMMAND_ID",
+        default: "BusinessPayment",
+        help: "B2C CommandID: BusinessPayment, SalaryPayment or PromotionPayment",
+    },
 ];
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -329,6 +404,40 @@ pub struct Config {
     pub razorpay: Option<RazorpaySettings>,
     /// The MPESA payment method (Safaricom Daraja STK Push), present only when a consumer key is set.
     pub mpesa: Option<MpesaSettings>,
+    /// Longest wait for one payment-provider API call.
+    pub gateway_timeout: Duration,
+    /// The API's public origin without a trailing slash; mailed links start with it.
+    pub public_url: String,
+    /// Lifetime of the invoice PDF link in the customer's email.
+    pub invoice_link_secs: i64,
+    /// M-Pesa B2C payouts to technicians; present only when its settings are, and needs `mpesa`.
+    pub mpesa_b2c: Option<MpesaB2cSettings>,
+    pub payouts: PayoutSettings,
+}
+
+/// Daraja B2C (business to customer) credentials payouts are sent with. The OAuth app, API base
+/// and callback token are M-Pesa's own settings.
+#[derive(Clone, Debug)]
+pub struct MpesaB2cSettings {
+    pub shortcode: String,
+    pub initiator_name: String,
+    pub security_credential: SecretString,
+    pub command_id: String,
+}
+
+/// Withdrawal rules: minimum, holds, PIN lockout, automatic payouts and the key payout accounts
+/// are encrypted with.
+#[derive(Clone, Debug)]
+pub struct PayoutSettings {
+    pub min_withdrawal_minor: i64,
+    pub method_hold_secs: i64,
+    pub pin_max_attempts: i32,
+    pub pin_lock_secs: i64,
+    pub auto_payouts: bool,
+    pub auto_payout_max_minor: i64,
+    pub query_after_secs: i64,
+    /// AES-256-GCM key for payout account details.
+    pub encryption_key: SecretString,
 }
 
 /// Safaricom Daraja (M-Pesa STK Push) credentials and where its callback reaches this API.
@@ -466,8 +575,22 @@ impl Config {
         let stripe = stripe_settings(&lookup)?;
         let razorpay = razorpay_settings(&lookup)?;
         let mpesa = mpesa_settings(&lookup)?;
+        let bind = lookup("FUNDI_BIND").unwrap_or_else(|| "127.0.0.1:8080".into());
+        let public_url = lookup("FUNDI_PUBLIC_URL")
+            .unwrap_or_else(|| format!("http://{bind}"))
+            .trim()
+            .trim_end_matches('/')
+            .to_string();
+        if !(public_url.starts_with("http://") || public_url.starts_with("https://")) {
+            return Err(err(
+                "FUNDI_PUBLIC_URL",
+                "expected an http:// or https:// URL",
+            ));
+        }
+        let mpesa_b2c = mpesa_b2c_settings(&lookup, mpesa.is_some())?;
+        let payouts = payout_settings(&lookup, environment, &data_dir)?;
         Ok(Config {
-            bind: lookup("FUNDI_BIND").unwrap_or_else(|| "127.0.0.1:8080".into()),
+            bind,
             data_dir,
             database_url,
             redis_url,
@@ -505,6 +628,17 @@ impl Config {
             stripe,
             razorpay,
             mpesa,
+            gateway_timeout: Duration::from_secs(parse_num(
+                &lookup,
+                "FUNDI_GATEWAY_TIMEOUT_SECONDS",
+                15,
+                1..=120,
+            )?),
+            public_url,
+            invoice_link_secs: 86_400
+                * parse_num(&lookup, "FUNDI_INVOICE_LINK_DAYS", 7, 1..=90)? as i64,
+            mpesa_b2c,
+            payouts,
             bookings: BookingSettings::from_lookup(&lookup)?,
             realtime: RealtimeSettings::from_lookup(&lookup)?,
         })
@@ -827,6 +961,131 @@ fn mpesa_settings(
     }))
 }
 
+/// B2C payouts, present only when its shortcode is set; then the initiator and credential are
+/// required too, and so is the M-Pesa app they authenticate through.
+fn mpesa_b2c_settings(
+    lookup: &impl Fn(&str) -> Option<String>,
+    mpesa_configured: bool,
+) -> Result<Option<MpesaB2cSettings>, ConfigError> {
+    let Some(shortcode) = lookup("FUNDI_MPESA_B2C_SHORTCODE") else {
+        return Ok(None);
+    };
+    let shortcode = shortcode.trim().to_string();
+    if shortcode.is_empty() || !shortcode.chars().all(|c| c.is_ascii_digit()) {
+        return Err(err("FUNDI_MPESA_B2C_SHORTCODE", "expected digits"));
+    }
+    if !mpesa_configured {
+        return Err(err(
+            "FUNDI_MPESA_B2C_SHORTCODE",
+            "needs the M-Pesa app settings (FUNDI_MPESA_CONSUMER_KEY and the rest)",
+        ));
+    }
+    let required = |var: &'static str| {
+        lookup(var)
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+            .ok_or_else(|| err(var, "must be set when FUNDI_MPESA_B2C_SHORTCODE is"))
+    };
+    let initiator_name = required("FUNDI_MPESA_B2C_INITIATOR_NAME")?;
+    let security_credential = required("FUNDI_MPESA_B2C_SECURITY_CREDENTIAL")?;
+    let command_id =
+        lookup("FUNDI_MPESA_B2C_COMMAND_ID").unwrap_or_else(|| "BusinessPayment".into());
+    if !matches!(
+        command_id.as_str(),
+        "BusinessPayment" | "SalaryPayment" | "PromotionPayment"
+    ) {
+        return Err(err(
+            "FUNDI_MPESA_B2C_COMMAND_ID",
+            "expected BusinessPayment, SalaryPayment or PromotionPayment",
+        ));
+    }
+    Ok(Some(MpesaB2cSettings {
+        shortcode,
+        initiator_name,
+        security_credential: SecretString::from(security_credential),
+        command_id,
+    }))
+}
+
+fn payout_settings(
+    lookup: &impl Fn(&str) -> Option<String>,
+    environment: Environment,
+    data_dir: &Path,
+) -> Result<PayoutSettings, ConfigError> {
+    let encryption_key = match lookup("FUNDI_PAYOUT_ENCRYPTION_KEY") {
+        Some(key) => {
+            let decoded = base64::engine::general_purpose::STANDARD
+                .decode(key.trim())
+                .map_err(|_| err("FUNDI_PAYOUT_ENCRYPTION_KEY", "expected base64"))?;
+            if decoded.len() != 32 {
+                return Err(err(
+                    "FUNDI_PAYOUT_ENCRYPTION_KEY",
+                    "expected exactly 32 bytes once decoded",
+                ));
+            }
+            SecretString::from(key.trim().to_string())
+        }
+        None if environment == Environment::Production => {
+            return Err(err(
+                "FUNDI_PAYOUT_ENCRYPTION_KEY",
+                "must be set in production (a generated key is refused)",
+            ));
+        }
+        None => load_or_generate_key(data_dir)?,
+    };
+    Ok(PayoutSettings {
+        min_withdrawal_minor: parse_num(
+            lookup,
+            "FUNDI_WITHDRAWAL_MIN_MINOR",
+            10_000,
+            1..=1_000_000_000,
+        )? as i64,
+        method_hold_secs: 3600
+            * parse_num(lookup, "FUNDI_PAYOUT_METHOD_HOLD_HOURS", 24, 0..=720)? as i64,
+        pin_max_attempts: parse_num(lookup, "FUNDI_PIN_MAX_ATTEMPTS", 5, 1..=20)? as i32,
+        pin_lock_secs: 60 * parse_num(lookup, "FUNDI_PIN_LOCK_MINUTES", 15, 1..=1440)? as i64,
+        auto_payouts: parse_bool(lookup, "FUNDI_AUTO_PAYOUTS", false)?,
+        auto_payout_max_minor: parse_num(
+            lookup,
+            "FUNDI_AUTO_PAYOUT_MAX_MINOR",
+            500_000,
+            0..=1_000_000_000_000,
+        )? as i64,
+        query_after_secs: 60
+            * parse_num(lookup, "FUNDI_PAYOUT_QUERY_AFTER_MINUTES", 10, 1..=1440)? as i64,
+        encryption_key,
+    })
+}
+
+/// Development convenience, like the JWT secret: a random payout key kept in the data directory.
+fn load_or_generate_key(data_dir: &Path) -> Result<SecretString, ConfigError> {
+    let path = data_dir.join("payout-key");
+    if let Ok(existing) = std::fs::read_to_string(&path) {
+        let existing = existing.trim().to_string();
+        if base64::engine::general_purpose::STANDARD
+            .decode(&existing)
+            .is_ok_and(|k| k.len() == 32)
+        {
+            return Ok(SecretString::from(existing));
+        }
+    }
+    let mut bytes = [0u8; 32];
+    rand::fill(&mut bytes);
+    let key = base64::engine::general_purpose::STANDARD.encode(bytes);
+    std::fs::create_dir_all(data_dir)
+        .and_then(|_| write_private(&path, &key))
+        .map_err(|e| {
+            err(
+                "FUNDI_DATA_DIR",
+                format!(
+                    "cannot store the generated payout key at {}: {e}",
+                    path.display()
+                ),
+            )
+        })?;
+    Ok(SecretString::from(key))
+}
+
 fn parse_bool(
     lookup: &impl Fn(&str) -> Option<String>,
     var: &'static str,
@@ -941,7 +1200,44 @@ mod tests {
     fn production_refuses_a_generated_secret() {
         let e = config(&[("FUNDI_ENV", "production")]).unwrap_err();
         assert_eq!(e.var, "FUNDI_JWT_SECRET");
-        assert!(config(&[("FUNDI_ENV", "production"), ("FUNDI_JWT_SECRET", SECRET)]).is_ok());
+        let with_jwt = [("FUNDI_ENV", "production"), ("FUNDI_JWT_SECRET", SECRET)];
+        let e = config(&with_jwt).unwrap_err();
+        assert_eq!(e.var, "FUNDI_PAYOUT_ENCRYPTION_KEY");
+        let key = base64::engine::general_purpose::STANDARD.encode([3u8; 32]);
+        let complete = [
+            ("FUNDI_ENV", "production"),
+            ("FUNDI_JWT_SECRET", SECRET),
+            ("FUNDI_PAYOUT_ENCRYPTION_KEY", key.as_str()),
+        ];
+        assert!(config(&complete).is_ok());
+    }
+
+    #[test]
+    fn the_payout_key_must_be_32_bytes_of_base64() {
+        for bad in ["not base64!", "c2hvcnQ="] {
+            let e = config(&[
+                ("FUNDI_JWT_SECRET", SECRET),
+                ("FUNDI_PAYOUT_ENCRYPTION_KEY", bad),
+            ])
+            .unwrap_err();
+            assert_eq!(e.var, "FUNDI_PAYOUT_ENCRYPTION_KEY", "{bad}");
+        }
+    }
+
+    #[test]
+    fn b2c_payouts_need_the_mpesa_app_and_their_credentials() {
+        let e = config(&[
+            ("FUNDI_JWT_SECRET", SECRET),
+            ("FUNDI_MPESA_B2C_SHORTCODE", "600000"),
+        ])
+        .unwrap_err();
+        assert_eq!(e.var, "FUNDI_MPESA_B2C_SHORTCODE");
+        assert!(
+            config(&[("FUNDI_JWT_SECRET", SECRET)])
+                .unwrap()
+                .mpesa_b2c
+                .is_none()
+        );
     }
 
     #[test]

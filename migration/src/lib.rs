@@ -15,6 +15,7 @@ mod m20261123_000009_create_ledger;
 mod m20261123_000010_create_payments;
 mod m20261123_000011_payment_gateway_fields;
 mod m20261123_000013_create_invoices;
+mod m20261123_000014_create_withdrawals;
 
 pub struct Migrator;
 
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000010_create_payments::Migration),
             Box::new(m20261123_000011_payment_gateway_fields::Migration),
             Box::new(m20261123_000013_create_invoices::Migration),
+            Box::new(m20261123_000014_create_withdrawals::Migration),
         ]
     }
 }

@@ -59,14 +59,14 @@ names!(PaymentStatus {
     PartiallyRefunded => "PARTIALLY_REFUNDED",
 });
 
-/// Why a payment cannot be made now; each names the input at fault.
+/// Why a payment or payout input is refused; each names the input at fault.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Refusal {
     pub field: &'static str,
     pub message: String,
 }
 
-fn refuse(field: &'static str, message: impl Into<String>) -> Refusal {
+pub(crate) fn refuse(field: &'static str, message: impl Into<String>) -> Refusal {
     Refusal {
         field,
         message: message.into(),

@@ -7,7 +7,8 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 /// One client for every provider call, so connections and TLS sessions are reused. Providers answer
-/// within seconds; a hung call must not hold a customer's request open.
+/// within seconds; a hung call must not hold a customer's request open. The overall timeout here is
+/// a backstop: Stripe and Razorpay set FUNDI_GATEWAY_TIMEOUT_SECONDS on each request, which wins.
 pub fn client() -> &'static reqwest::Client {
     static CLIENT: OnceLock<reqwest::Client> = OnceLock::new();
     CLIENT.get_or_init(|| {

@@ -3,6 +3,8 @@
 pub mod http;
 pub mod mail;
 pub mod mpesa;
+pub mod mpesa_b2c;
 pub mod payments;
+pub mod payouts;
 pub mod razorpay;
 pub mod stripe;

@@ -23,6 +23,8 @@ pub struct Mpesa {
     settings: MpesaSettings,
     http: reqwest::Client,
     token: tokio::sync::Mutex<Option<CachedToken>>,
+    /// Bounds each call (FUNDI_GATEWAY_TIMEOUT_SECONDS): past it Daraja counts as unreachable.
+    timeout: Duration,
 }
 
 struct CachedToken {
@@ -46,6 +48,8 @@ pub struct StkCallback {
     pub result_code: i64,
     pub result_desc: String,
     pub receipt: Option<String>,
+    /// Whole shillings Daraja says were paid; only on success.
+    pub amount: Option<i64>,
 }
 
 /// Daraja's timestamp, YYYYMMDDHHmmss in East Africa Time (UTC+3, no daylight saving).
@@ -78,33 +82,42 @@ pub fn outcome_of(result_code: i64, result_desc: &str, reference: &str) -> Charg
 /// Reads `{Body:{stkCallback:{...}}}`; None when the body is not a Daraja STK callback.
 pub fn parse_callback(body: &Value) -> Option<StkCallback> {
     let callback = body.get("Body")?.get("stkCallback")?;
-    let receipt = callback
-        .pointer("/CallbackMetadata/Item")
-        .and_then(Value::as_array)
-        .and_then(|items| {
-            items
-                .iter()
-                .find(|item| item.get("Name").and_then(Value::as_str) == Some("MpesaReceiptNumber"))
-        })
-        .and_then(|item| item.get("Value"))
+    let item = |name: &str| {
+        callback
+            .pointer("/CallbackMetadata/Item")
+            .and_then(Value::as_array)
+            .and_then(|items| {
+                items
+                    .iter()
+                    .find(|item| item.get("Name").and_then(Value::as_str) == Some(name))
+            })
+            .and_then(|item| item.get("Value"))
+    };
+    let receipt = item("MpesaReceiptNumber")
         .and_then(Value::as_str)
         .map(str::to_string);
+    // Daraja sends the amount as a number, sometimes with a fraction of zero (1500.00).
+    let amount = item("Amount").and_then(|v| {
+        v.as_i64()
+            .or_else(|| v.as_f64().filter(|f| f.fract() == 0.0).map(|f| f as i64))
+    });
     Some(StkCallback {
         checkout_request_id: callback.get("CheckoutRequestID")?.as_str()?.to_string(),
         result_code: code(callback.get("ResultCode")?)?,
         result_desc: text(callback.get("ResultDesc")),
         receipt,
+        amount,
     })
 }
 
 /// Daraja sends codes as numbers in callbacks and as strings in responses; accept both.
-fn code(value: &Value) -> Option<i64> {
+pub(crate) fn code(value: &Value) -> Option<i64> {
     value
         .as_i64()
         .or_else(|| value.as_str().and_then(|s| s.trim().parse().ok()))
 }
 
-fn text(value: Option<&Value>) -> String {
+pub(crate) fn text(value: Option<&Value>) -> String {
     value
         .and_then(Value::as_str)
         .unwrap_or("no description")
@@ -112,7 +125,7 @@ fn text(value: Option<&Value>) -> String {
 }
 
 /// Daraja's own error text (`errorMessage`), else its response description.
-fn error_text(body: &Value) -> String {
+pub(crate) fn error_text(body: &Value) -> String {
     body.get("errorMessage")
         .or_else(|| body.get("ResponseDescription"))
         .and_then(Value::as_str)
@@ -121,13 +134,18 @@ fn error_text(body: &Value) -> String {
 }
 
 impl Mpesa {
-    pub fn new(settings: MpesaSettings) -> anyhow::Result<Mpesa> {
+    pub fn new(settings: MpesaSettings, timeout: Duration) -> anyhow::Result<Mpesa> {
         let http = super::http::client().clone();
         Ok(Mpesa {
             settings,
             http,
             token: tokio::sync::Mutex::new(None),
+            timeout,
         })
+    }
+
+    pub(crate) fn settings(&self) -> &MpesaSettings {
+        &self.settings
     }
 
     /// Whether `token` is the callback path's secret; compared in constant time.
@@ -156,6 +174,7 @@ impl Mpesa {
                 &self.settings.consumer_key,
                 Some(self.settings.consumer_secret.expose_secret()),
             )
+            .timeout(self.timeout)
             .send()
             .await
             .context("M-Pesa OAuth request")?;
@@ -177,13 +196,18 @@ impl Mpesa {
     }
 
     /// POSTs to a Daraja API with the bearer token and returns the HTTP status and JSON body.
-    async fn post(&self, path: &str, body: &Value) -> anyhow::Result<(reqwest::StatusCode, Value)> {
+    pub(crate) async fn post(
+        &self,
+        path: &str,
+        body: &Value,
+    ) -> anyhow::Result<(reqwest::StatusCode, Value)> {
         let token = self.token().await?;
         let response = self
             .http
             .post(format!("{}{path}", self.settings.api_base))
             .bearer_auth(token)
             .json(body)
+            .timeout(self.timeout)
             .send()
             .await
             .with_context(|| format!("M-Pesa request to {path}"))?;
@@ -330,6 +354,7 @@ mod tests {
         assert_eq!(parsed.checkout_request_id, "ws_CO_1");
         assert_eq!(parsed.result_code, 0);
         assert_eq!(parsed.receipt.as_deref(), Some("NLJ7RT61SV"));
+        assert_eq!(parsed.amount, Some(1500));
         assert!(parse_callback(&json!({"Body": {}})).is_none());
     }
 

@@ -11,6 +11,7 @@ use async_trait::async_trait;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde_json::json;
+use std::time::Duration;
 use subtle::ConstantTimeEq;
 
 /// What the app must do with a Razorpay payment: open Checkout with the order id and the key id.
@@ -20,14 +21,17 @@ pub struct RazorpayGateway {
     api_base: String,
     key_id: String,
     key_secret: SecretString,
+    timeout: Duration,
 }
 
 impl RazorpayGateway {
-    pub fn new(settings: &RazorpaySettings) -> RazorpayGateway {
+    /// `timeout` bounds each call (FUNDI_GATEWAY_TIMEOUT_SECONDS): past it Razorpay counts as unreachable.
+    pub fn new(settings: &RazorpaySettings, timeout: Duration) -> RazorpayGateway {
         RazorpayGateway {
             api_base: settings.api_base.clone(),
             key_id: settings.key_id.clone(),
             key_secret: settings.key_secret.clone(),
+            timeout,
         }
     }
 
@@ -40,6 +44,7 @@ impl RazorpayGateway {
         let response = client()
             .post(format!("{}{path}", self.api_base))
             .basic_auth(&self.key_id, Some(self.key_secret.expose_secret()))
+            .timeout(self.timeout)
             .json(body)
             .send()
             .await

@@ -9,6 +9,7 @@ use anyhow::Context;
 use async_trait::async_trait;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
+use std::time::Duration;
 use subtle::ConstantTimeEq;
 
 /// What the app must do with a Stripe payment: confirm it with Stripe.js or a mobile SDK.
@@ -19,13 +20,16 @@ pub const SIGNATURE_TOLERANCE_SECS: i64 = 300;
 pub struct StripeGateway {
     api_base: String,
     secret_key: SecretString,
+    timeout: Duration,
 }
 
 impl StripeGateway {
-    pub fn new(settings: &StripeSettings) -> StripeGateway {
+    /// `timeout` bounds each call (FUNDI_GATEWAY_TIMEOUT_SECONDS): past it Stripe counts as unreachable.
+    pub fn new(settings: &StripeSettings, timeout: Duration) -> StripeGateway {
         StripeGateway {
             api_base: settings.api_base.clone(),
             secret_key: settings.secret_key.clone(),
+            timeout,
         }
     }
 
@@ -39,6 +43,7 @@ impl StripeGateway {
         let mut request = client()
             .post(format!("{}{path}", self.api_base))
             .bearer_auth(self.secret_key.expose_secret())
+            .timeout(self.timeout)
             .form(form);
         if let Some(key) = idempotency_key {
             request = request.header("Idempotency-Key", key);

@@ -225,6 +225,12 @@ pub struct TechnicianDashboard {
     pub acceptance_rate: Option<f64>,
     /// Median seconds from offer to answer; null before any answer.
     pub median_response_seconds: Option<i64>,
+    /// Net earnings (as `myEarnings` counts them) since local midnight in the technician's time zone.
+    pub net_earnings_today: Money,
+    /// Net earnings since Monday's local midnight.
+    pub net_earnings_this_week: Money,
+    /// Net earnings since local midnight on the 1st.
+    pub net_earnings_this_month: Money,
 }
 
 #[derive(Default)]
@@ -269,6 +275,7 @@ impl BookingExtrasQuery {
     async fn technician_dashboard(&self, ctx: &Context<'_>) -> Result<TechnicianDashboard> {
         let viewer = viewer(ctx).await?;
         let d = dashboards::technician(services(ctx), &viewer).await?;
+        let c = d.net_earnings.currency.as_str();
         Ok(TechnicianDashboard {
             offers_waiting: d.offers_waiting,
             active_jobs: d.active_jobs,
@@ -276,6 +283,9 @@ impl BookingExtrasQuery {
             completed_this_month: d.completed_this_month,
             acceptance_rate: d.acceptance_rate,
             median_response_seconds: d.median_response_seconds,
+            net_earnings_today: Money::new(d.net_earnings.today_minor, c),
+            net_earnings_this_week: Money::new(d.net_earnings.this_week_minor, c),
+            net_earnings_this_month: Money::new(d.net_earnings.this_month_minor, c),
         })
     }
 }

@@ -20,10 +20,11 @@ pub enum Kind {
     Quote,
     Message,
     Payment,
+    Withdrawal,
 }
 
 impl Kind {
-    const ALL: [Kind; 13] = [
+    const ALL: [Kind; 14] = [
         Kind::User,
         Kind::Notification,
         Kind::LoginEvent,
@@ -37,6 +38,7 @@ impl Kind {
         Kind::Quote,
         Kind::Message,
         Kind::Payment,
+        Kind::Withdrawal,
     ];
 
     fn as_str(self) -> &'static str {
@@ -54,6 +56,7 @@ impl Kind {
             Kind::Quote => "Quote",
             Kind::Message => "Message",
             Kind::Payment => "Payment",
+            Kind::Withdrawal => "Withdrawal",
         }
     }
 

@@ -9,6 +9,7 @@ pub mod chat;
 pub mod chat_types;
 pub mod common;
 pub mod context;
+pub mod earnings;
 pub mod extensions;
 pub mod ids;
 pub mod invoices;
@@ -22,6 +23,7 @@ pub mod payments;
 pub mod technician_types;
 pub mod technicians;
 pub mod tracking;
+pub mod withdrawals;
 
 use crate::config::Config;
 use crate::metrics::Metrics;
@@ -39,7 +41,9 @@ pub struct QueryRoot(
     booking_extras::BookingExtrasQuery,
     chat::ChatQuery,
     invoices::InvoiceQuery,
+    earnings::EarningsQuery,
     ledger::LedgerQuery,
+    withdrawals::WithdrawalQuery,
     node::NodeQuery,
 );
 
@@ -55,6 +59,7 @@ pub struct MutationRoot(
     chat::ChatMutation,
     payments::PaymentMutation,
     tracking::TrackingMutation,
+    withdrawals::WithdrawalMutation,
 );
 
 #[derive(MergedSubscription, Default)]

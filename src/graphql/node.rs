@@ -11,6 +11,7 @@ use super::notifications::Notification;
 use super::payments::Payment;
 use super::technician_types::{AvailabilityException, ServiceCategory, Technician};
 use super::technicians::technician_view;
+use super::withdrawals::Withdrawal;
 use crate::db::entities::{address, availability_exception, login_attempt};
 use crate::error::AppError;
 use crate::services::{
@@ -33,6 +34,7 @@ pub enum Node {
     Quote(Quote),
     Message(Message),
     Payment(Payment),
+    Withdrawal(Withdrawal),
     Address(Address),
     KycSubmission(KycSubmission),
     KycDocument(KycDocument),
@@ -104,6 +106,13 @@ impl NodeQuery {
                     .map(|_| Node::Payment(Payment(p))),
                 Err(_) => None,
             },
+            // Withdrawals: their technician and staff.
+            Kind::Withdrawal => {
+                crate::services::withdrawals::find_visible(services(ctx), &viewer, uuid)
+                    .await
+                    .ok()
+                    .map(|w| Node::Withdrawal(Withdrawal(w)))
+            }
             // Messages: whoever may read the booking's conversation.
             Kind::Message => chat_history::find(services(ctx), &viewer, uuid).await?.map(
                 |(conversation, row)| {

@@ -118,6 +118,12 @@ impl Payment {
             .then(|| self.0.client_secret.clone())
             .flatten())
     }
+    /// Razorpay Checkout's public key id, for a RAZORPAY payment; Checkout opens with it and the
+    /// order id in `gatewayReference`.
+    async fn razorpay_key_id(&self, ctx: &Context<'_>) -> Option<String> {
+        let razorpay = services(ctx).config.razorpay.as_ref()?;
+        (self.0.method == rules::Method::Razorpay.as_str()).then(|| razorpay.key_id.clone())
+    }
     async fn failure_reason(&self) -> Option<&str> {
         self.0.failure_reason.as_deref()
     }

@@ -12,10 +12,11 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use uuid::Uuid;
 
+/// A signed link's query: when it expires (Unix seconds) and its signature.
 #[derive(Deserialize)]
 pub struct LinkParams {
-    expires: Option<String>,
-    sig: Option<String>,
+    pub(super) expires: Option<String>,
+    pub(super) sig: Option<String>,
 }
 
 /// Streams a KYC document. The signed link is the permission, so no token is needed, and the

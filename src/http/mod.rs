@@ -4,7 +4,9 @@ pub mod files;
 pub mod graphiql;
 pub mod graphql;
 pub mod health;
+pub mod invoices;
 pub mod mpesa;
+pub mod mpesa_b2c;
 pub mod webhooks;
 pub mod ws;
 
@@ -60,9 +62,13 @@ pub fn router(state: HttpState) -> Router {
         .route("/metrics", get(health::metrics))
         .route("/files/kyc/{document_id}", get(files::kyc_document))
         .route("/files/chat/{message_id}", get(files::chat_attachment))
+        .route("/invoices/{file}", get(invoices::pdf))
         .route("/webhooks/stripe", post(webhooks::stripe))
         .route("/webhooks/razorpay", post(webhooks::razorpay))
         .route("/webhooks/mpesa/{token}", post(mpesa::callback))
+        .route("/webhooks/mpesa/{token}/b2c/result", post(mpesa_b2c::result))
+        .route("/webhooks/mpesa/{token}/b2c/status", post(mpesa_b2c::status))
+        .route("/webhooks/mpesa/{token}/b2c/timeout", post(mpesa_b2c::timeout))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         // Added after the limit layers, so they do not cover it: POST /graphql bounds its own body,

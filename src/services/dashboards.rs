@@ -32,6 +32,8 @@ pub struct TechnicianDashboard {
     /// Accepted / answered (accepted, rejected or expired); None until an offer has been answered.
     pub acceptance_rate: Option<f64>,
     pub median_response_seconds: Option<i64>,
+    /// Net earnings in the technician's local day, week and month so far (see `earnings`).
+    pub net_earnings: super::earnings::CurrentNet,
 }
 
 /// Work done, whether or not it has been paid for yet.
@@ -138,6 +140,7 @@ pub async fn technician(services: &Services, viewer: &Viewer) -> AppResult<Techn
         completed_this_month: completed_since(30),
         acceptance_rate,
         median_response_seconds: median(seconds),
+        net_earnings: super::earnings::current_net(db, viewer.user_id, now).await?,
     })
 }
 

@@ -1,7 +1,8 @@
 //! Issuing invoices (when a booking becomes PAID) and credit notes (for each refund), numbered
 //! without gaps per year in the transaction that settles the money, and reading them back.
 
-use super::{Effects, Services, Viewer, bookings};
+use super::storage::{self, LinkKind, SignedLink};
+use super::{Effects, Services, Viewer, bookings, invoice_pdf};
 use crate::db::entities::{booking, invoice, payment, user};
 use crate::db::sql::stmt;
 use crate::domain::invoices::{self as rules, Totals};
@@ -117,13 +118,18 @@ pub async fn invoice_paid_booking(
         .one(txn)
         .await?
     {
+        // The mailed link outlives an in-app one (FUNDI_INVOICE_LINK_DAYS): mail is read later.
+        let link = pdf_link(services, issued.id, now, services.config.invoice_link_secs);
         effects.mail(Mail {
             to: customer.email,
             subject: format!("Invoice {} for {}", issued.number, booking.title),
             body: format!(
-                "Thank you for your payment.\n\nInvoice {}\nTotal: {}\n\nThe invoice is in the app under the booking.",
+                "Thank you for your payment.\n\nInvoice {}\nTotal: {}\n\nDownload the invoice (PDF, link valid until {}):\n{}{}\n\nThe invoice is also in the app under the booking.",
                 issued.number,
-                crate::domain::money::format(issued.total_minor, &issued.currency)
+                crate::domain::money::format(issued.total_minor, &issued.currency),
+                link.expires_at.format("%Y-%m-%d %H:%M UTC"),
+                services.config.public_url,
+                link.url,
             ),
         });
     }
@@ -164,4 +170,95 @@ pub async fn for_booking(
         .order_by_asc(invoice::Column::Id)
         .all(&services.db)
         .await?)
+}
+
+/// A link to one document's PDF, signed like file downloads and working for `lifetime_secs`.
+/// Whoever holds it may download the PDF, so it is handed only to people who may see the document.
+pub fn pdf_link(
+    services: &Services,
+    invoice_id: Uuid,
+    now: DateTime<Utc>,
+    lifetime_secs: i64,
+) -> SignedLink {
+    storage::download_link_for(
+        services.config.jwt_secret_bytes(),
+        LinkKind::InvoicePdf,
+        invoice_id,
+        now,
+        lifetime_secs,
+    )
+}
+
+/// A rendered PDF and the name to save it under.
+pub struct RenderedPdf {
+    pub filename: String,
+    pub bytes: Vec<u8>,
+}
+
+/// The PDF behind a signed link. The signature is checked before anything is looked up, so a
+/// forged link learns nothing about which documents exist; an unknown id with a genuine signature
+/// is NOT_FOUND.
+pub async fn open_pdf(
+    services: &Services,
+    invoice_id: Uuid,
+    expires: i64,
+    sig: &str,
+) -> AppResult<RenderedPdf> {
+    if !storage::link_is_valid(
+        services.config.jwt_secret_bytes(),
+        LinkKind::InvoicePdf,
+        invoice_id,
+        expires,
+        sig,
+        services.clock.now(),
+    ) {
+        return Err(AppError::Forbidden(
+            "this download link is invalid or has expired".into(),
+        ));
+    }
+    let db = &services.db;
+    let doc = invoice::Entity::find_by_id(invoice_id)
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::NotFound("invoice".into()))?;
+    let name_of = |user: Option<user::Model>| user.map(|u| u.full_name);
+    let buyer = name_of(user::Entity::find_by_id(doc.buyer_id).one(db).await?).unwrap_or_default();
+    let seller = match doc.seller_id {
+        Some(id) => name_of(user::Entity::find_by_id(id).one(db).await?),
+        None => None,
+    };
+    // A credit note credits the booking's invoice when one was issued before it; a refund before
+    // the job was invoiced (a deposit) credits no invoice.
+    let credits = if doc.kind == kind::CREDIT_NOTE {
+        invoice::Entity::find()
+            .filter(invoice::Column::BookingId.eq(doc.booking_id))
+            .filter(invoice::Column::Kind.eq(kind::INVOICE))
+            .filter(invoice::Column::Id.lt(doc.id))
+            .one(db)
+            .await?
+            .map(|i| i.number)
+    } else {
+        None
+    };
+    let lines: Vec<rules::Line> = serde_json::from_str(&doc.lines).map_err(AppError::internal)?;
+    let booking_reference = doc.booking_id.to_string();
+    let bytes = invoice_pdf::render(&invoice_pdf::InvoicePdf {
+        number: &doc.number,
+        credit_note: doc.kind == kind::CREDIT_NOTE,
+        issued_at: doc.issued_at,
+        seller: seller.as_deref(),
+        buyer: &buyer,
+        booking_reference: &booking_reference,
+        lines: &lines,
+        currency: &doc.currency,
+        tax_bp: doc.tax_bp,
+        subtotal_minor: doc.subtotal_minor,
+        tax_minor: doc.tax_minor,
+        total_minor: doc.total_minor,
+        credits: credits.as_deref(),
+    });
+    Ok(RenderedPdf {
+        filename: format!("{}.pdf", doc.number),
+        bytes,
+    })
 }

@@ -31,7 +31,12 @@ pub mod kind {
     pub const EARNINGS_AVAILABLE: &str = "EARNINGS_AVAILABLE";
     pub const CANCELLATION: &str = "CANCELLATION";
     pub const DISPUTE: &str = "DISPUTE";
+    /// Available earnings set aside for a requested withdrawal (available -> payout in flight).
     pub const WITHDRAWAL: &str = "WITHDRAWAL";
+    /// A withdrawal paid out (payout in flight -> the payout gateway's clearing account).
+    pub const PAYOUT: &str = "PAYOUT";
+    /// A failed or cancelled withdrawal put back (payout in flight -> available).
+    pub const WITHDRAWAL_RETURNED: &str = "WITHDRAWAL_RETURNED";
 }
 
 /// One journal entry to post: what it is, what it is about, and its balanced postings.

@@ -15,6 +15,8 @@ pub mod dashboards;
 pub mod demo;
 pub mod dispatch;
 pub mod disputes;
+pub mod earnings;
+pub mod invoice_pdf;
 pub mod invoices;
 pub mod kyc;
 pub mod ledger;
@@ -25,6 +27,8 @@ pub mod notifications;
 pub mod pagination;
 pub mod passwords;
 pub mod payments;
+pub mod payout_checks;
+pub mod payout_methods;
 pub mod quotes;
 pub mod razorpay;
 pub mod reschedule;
@@ -39,8 +43,11 @@ pub mod tokens;
 pub mod totp;
 pub mod tracking;
 pub mod validation;
+pub mod vault;
 pub mod viewer;
 pub mod webhooks;
+pub mod withdrawal_pins;
+pub mod withdrawals;
 
 use crate::config::Config;
 use crate::gateways::mail::{Mail, Mailer};
@@ -71,6 +78,10 @@ pub struct Services {
     pub deliveries: Arc<chat_delivery::DeliveryMarks>,
     /// The Daraja client when M-Pesa is configured; shared so its OAuth token is fetched once an hour.
     pub mpesa: Option<Arc<crate::gateways::mpesa::Mpesa>>,
+    /// The B2C payout client when both M-Pesa and its B2C settings are configured.
+    pub mpesa_b2c: Option<std::sync::Arc<crate::gateways::mpesa_b2c::MpesaB2c>>,
+    /// Seals and opens payout account details with the key from settings.
+    pub vault: Arc<vault::Vault>,
 }
 
 /// Work that must wait until the transaction has committed.

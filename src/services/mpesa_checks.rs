@@ -27,6 +27,13 @@ pub async fn apply_callback(services: &Services, callback: StkCallback) -> AppRe
         tracing::info!(checkout = %callback.checkout_request_id, "M-Pesa callback for no pending payment");
         return Ok(());
     };
+    // A success for another amount than the prompt asked is not believed: the callback's only
+    // credential is its path, so the STK Push Query (an authenticated call out) settles it instead.
+    let expected = paid.amount_minor / 100;
+    if callback.result_code == 0 && callback.amount.is_some_and(|paid_kes| paid_kes != expected) {
+        tracing::error!(payment = %paid.id, expected, said = ?callback.amount, "M-Pesa callback amount does not match the prompt; left for the status query");
+        return Ok(());
+    }
     let outcome = match (callback.result_code, callback.receipt) {
         // The receipt becomes the reference: it is what the customer and M-Pesa statements show.
         (0, Some(receipt)) => outcome_of(0, &callback.result_desc, &receipt),

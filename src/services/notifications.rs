@@ -26,6 +26,8 @@ pub enum Kind {
     KycRejected,
     BookingUpdate,
     QuoteUpdate,
+    PayoutMethodChanged,
+    WithdrawalUpdate,
 }
 
 impl Kind {
@@ -40,6 +42,8 @@ impl Kind {
             Kind::KycRejected => "KYC_REJECTED",
             Kind::BookingUpdate => "BOOKING_UPDATE",
             Kind::QuoteUpdate => "QUOTE_UPDATE",
+            Kind::PayoutMethodChanged => "PAYOUT_METHOD_CHANGED",
+            Kind::WithdrawalUpdate => "WITHDRAWAL_UPDATE",
         }
     }
 }

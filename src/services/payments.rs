@@ -68,7 +68,10 @@ pub fn gateway_for(services: &Services, method: Method) -> AppResult<Box<dyn Pay
         Method::Sandbox => Ok(Box::new(Sandbox)),
         Method::Cash => Ok(Box::new(Cash)),
         Method::Stripe => match &services.config.stripe {
-            Some(settings) => Ok(Box::new(StripeGateway::new(settings))),
+            Some(settings) => Ok(Box::new(StripeGateway::new(
+                settings,
+                services.config.gateway_timeout,
+            ))),
             None => Err(not_set_up(method)),
         },
         Method::Mpesa => match &services.mpesa {
@@ -76,7 +79,10 @@ pub fn gateway_for(services: &Services, method: Method) -> AppResult<Box<dyn Pay
             None => Err(not_set_up(method)),
         },
         Method::Razorpay => match &services.config.razorpay {
-            Some(settings) => Ok(Box::new(RazorpayGateway::new(settings))),
+            Some(settings) => Ok(Box::new(RazorpayGateway::new(
+                settings,
+                services.config.gateway_timeout,
+            ))),
             None => Err(not_set_up(method)),
         },
     }

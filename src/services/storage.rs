@@ -31,6 +31,8 @@ pub const MAX_IMAGE_BYTES: usize = 5 * 1024 * 1024;
 pub enum LinkKind {
     KycDocument,
     ChatAttachment,
+    /// An invoice or credit note rendered as PDF, at `/invoices/{id}.pdf`.
+    InvoicePdf,
 }
 
 impl LinkKind {
@@ -38,6 +40,7 @@ impl LinkKind {
         match self {
             LinkKind::KycDocument => "kyc-document-download",
             LinkKind::ChatAttachment => "chat-attachment-download",
+            LinkKind::InvoicePdf => "invoice-pdf-download",
         }
     }
 
@@ -45,6 +48,15 @@ impl LinkKind {
         match self {
             LinkKind::KycDocument => "/files/kyc",
             LinkKind::ChatAttachment => "/files/chat",
+            LinkKind::InvoicePdf => "/invoices",
+        }
+    }
+
+    /// What follows the id in the path, so a browser saving the file knows its type.
+    fn suffix(self) -> &'static str {
+        match self {
+            LinkKind::InvoicePdf => ".pdf",
+            LinkKind::KycDocument | LinkKind::ChatAttachment => "",
         }
     }
 }
@@ -242,10 +254,25 @@ fn signature(key: &[u8], kind: LinkKind, file_id: Uuid, expires: i64) -> Vec<u8>
 }
 
 pub fn download_link(key: &[u8], kind: LinkKind, file_id: Uuid, now: DateTime<Utc>) -> SignedLink {
-    let expires = now.timestamp() + DOWNLOAD_LINK_SECS;
+    download_link_for(key, kind, file_id, now, DOWNLOAD_LINK_SECS)
+}
+
+/// A link like [`download_link`]'s that works for `lifetime_secs`, for links that travel by mail.
+pub fn download_link_for(
+    key: &[u8],
+    kind: LinkKind,
+    file_id: Uuid,
+    now: DateTime<Utc>,
+    lifetime_secs: i64,
+) -> SignedLink {
+    let expires = now.timestamp() + lifetime_secs;
     let sig = hex::encode(signature(key, kind, file_id, expires));
     SignedLink {
-        url: format!("{}/{file_id}?expires={expires}&sig={sig}", kind.path()),
+        url: format!(
+            "{}/{file_id}{}?expires={expires}&sig={sig}",
+            kind.path(),
+            kind.suffix()
+        ),
         expires_at: DateTime::from_timestamp(expires, 0).unwrap_or(now),
     }
 }

@@ -98,13 +98,18 @@ async fn calls(mock: &MockServer, at: &str) -> Vec<(Value, String)> {
 }
 
 fn callback(result_code: i64, desc: &str, receipt: Option<&str>) -> Value {
+    paid_callback(result_code, desc, receipt, 960)
+}
+
+/// A callback saying `shillings` were paid.
+fn paid_callback(result_code: i64, desc: &str, receipt: Option<&str>, shillings: i64) -> Value {
     let mut stk = json!({
         "MerchantRequestID": "29115-34620561-1", "CheckoutRequestID": CHECKOUT,
         "ResultCode": result_code, "ResultDesc": desc,
     });
     if let Some(receipt) = receipt {
         stk["CallbackMetadata"] = json!({"Item": [
-            {"Name": "Amount", "Value": 960},
+            {"Name": "Amount", "Value": shillings},
             {"Name": "MpesaReceiptNumber", "Value": receipt},
             {"Name": "TransactionDate", "Value": 20261123180512u64},
             {"Name": "PhoneNumber", "Value": 254712345678u64},
@@ -438,7 +443,9 @@ async fn an_mpesa_deposit_starts_dispatch_and_its_refunds_are_booked_for_staff_t
     input["input"]["phone"] = json!(PHONE);
     let paid = s.ok(customer.token(), PAY_MPESA, input).await["payBooking"].clone();
     assert_eq!(paid["status"], "PENDING", "{paid}");
-    let (status, _) = deliver(&s, TOKEN, &callback(0, "ok", Some("NLJ7RT61SW"))).await;
+    let deposit_kes = paid["amount"]["amountMinor"].as_i64().unwrap() / 100;
+    let success = paid_callback(0, "ok", Some("NLJ7RT61SW"), deposit_kes);
+    let (status, _) = deliver(&s, TOKEN, &success).await;
     assert_eq!(status, 200);
     let seen = view(&s, &customer, &booking["id"]).await;
     assert_eq!(seen["status"], "ASSIGNED", "{seen}");
@@ -480,5 +487,24 @@ async fn an_mpesa_deposit_starts_dispatch_and_its_refunds_are_booked_for_staff_t
     let seen = view(&s, &customer, &booking["id"]).await;
     assert_eq!(seen["escrow"]["amountMinor"], 0);
     assert_eq!(seen["payments"][0]["status"], "REFUNDED", "{seen}");
+    ledger_is_sound(&s).await;
+}
+
+#[tokio::test]
+async fn a_success_callback_for_another_amount_is_not_believed() {
+    let mock = mock_daraja(None).await;
+    let s = mpesa_server(&mock).await;
+    let (customer, id, due, paid) = pending_balance(&s, "mpesa-amount").await;
+    let payment_id = uuid_of(paid["id"].as_str().unwrap());
+    let short = paid_callback(0, "ok", Some("NLJ7RT61SX"), due / 100 - 1);
+    let (status, _) = deliver(&s, TOKEN, &short).await;
+    assert_eq!(status, 200, "Daraja is answered, so it does not retry");
+    assert_eq!(payment(&s, payment_id).await.status, "PENDING");
+    assert_eq!(view(&s, &customer, &id).await["status"], "PAYMENT_PENDING");
+    assert_eq!(balance(&s, AccountKey::clearing("MPESA", "KES")).await, 0);
+
+    let exact = paid_callback(0, "ok", Some("NLJ7RT61SX"), due / 100);
+    deliver(&s, TOKEN, &exact).await;
+    assert_eq!(payment(&s, payment_id).await.status, "SUCCEEDED");
     ledger_is_sound(&s).await;
 }

@@ -608,7 +608,15 @@ async fn disputing_through_transition_booking_takes_the_dispute_path_and_its_mon
 
 #[tokio::test]
 async fn the_sandbox_is_refused_in_production() {
-    let s = TestServer::start_with(vec![("FUNDI_ENV", "production".to_string())]).await;
+    let s = TestServer::start_with(vec![
+        ("FUNDI_ENV", "production".to_string()),
+        // Production refuses a generated payout key; any 32 bytes do here.
+        (
+            "FUNDI_PAYOUT_ENCRYPTION_KEY",
+            "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=".to_string(),
+        ),
+    ])
+    .await;
     let customer = s.register("pay-production@example.com").await;
     let booking = create_unpaid(&s, &customer, "pay-production-01", json!({})).await;
     assert_eq!(booking["status"], "PENDING");

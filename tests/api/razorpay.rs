@@ -21,7 +21,7 @@ const WEBHOOK_SECRET: &str = "rzp_webhook_fundi";
 const ORDER: &str = "order_Fundi1";
 const RZP_PAYMENT: &str = "pay_Fundi1";
 const PAY_RAZORPAY: &str = "mutation($input: PayBookingInput!) { payBooking(input: $input) {
-  id status gatewayReference nextAction clientSecret failureReason amount { amountMinor } } }";
+  id status gatewayReference nextAction clientSecret razorpayKeyId failureReason amount { amountMinor } } }";
 const VERIFY: &str = "mutation($id: ID!, $rzp: String!, $sig: String!) {
   verifyRazorpayPayment(paymentId: $id, razorpayPaymentId: $rzp, signature: $sig) {
   id status gatewayReference nextAction } }";
@@ -162,6 +162,10 @@ async fn a_razorpay_deposit_is_an_order_that_checkouts_signature_completes_and_r
     let (id, deposit, paid) = razorpay_deposit(&s, &customer, &tech, "rzp-deposit-01").await;
     assert_eq!(paid["status"], "PENDING", "{paid}");
     assert_eq!(paid["gatewayReference"], ORDER);
+    assert_eq!(
+        paid["razorpayKeyId"], KEY_ID,
+        "Checkout opens with the public key id"
+    );
     assert_eq!(paid["nextAction"], "RAZORPAY_CHECKOUT");
     assert!(paid["clientSecret"].is_null());
     let payment = uuid_of(paid["id"].as_str().unwrap());

@@ -356,3 +356,77 @@ async fn a_failed_stripe_payment_is_recorded_with_stripes_reason() {
     assert_eq!(payment_status(&s, payment).await, "FAILED");
     ledger_is_sound(&s).await;
 }
+
+#[tokio::test]
+async fn a_stripe_call_slower_than_the_gateway_timeout_fails_the_payment_and_moves_no_money() {
+    // Stripe answers, but only after three seconds; the server waits one.
+    let mock = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/payment_intents"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({
+                    "id": INTENT, "object": "payment_intent", "client_secret": CLIENT_SECRET,
+                    "status": "requires_payment_method",
+                }))
+                .set_delay(std::time::Duration::from_secs(3)),
+        )
+        .mount(&mock)
+        .await;
+    let s = TestServer::start_with(vec![
+        ("FUNDI_STRIPE_SECRET_KEY", SECRET_KEY.to_string()),
+        ("FUNDI_STRIPE_WEBHOOK_SECRET", WEBHOOK_SECRET.to_string()),
+        ("FUNDI_STRIPE_API_BASE", mock.uri()),
+        ("FUNDI_GATEWAY_TIMEOUT_SECONDS", "1".to_string()),
+    ])
+    .await;
+    let customer = s.register("stripe-timeout@example.com").await;
+    let tech = ready(&s, "stripe-timeout-tech@example.com", NAIROBI, json!({})).await;
+    let booking = create_unpaid(
+        &s,
+        &customer,
+        "stripe-timeout-01",
+        json!({"technicianId": tech.id}),
+    )
+    .await;
+    let started = std::time::Instant::now();
+    let paid = s
+        .ok(
+            customer.token(),
+            PAY_STRIPE,
+            pay_input(
+                &booking["id"],
+                "DEPOSIT",
+                "STRIPE",
+                "stripe-timeout-pay",
+                None,
+            ),
+        )
+        .await["payBooking"]
+        .clone();
+    let waited = started.elapsed();
+    assert!(
+        waited < std::time::Duration::from_millis(2_800),
+        "the customer waited {waited:?}, longer than the timeout allows"
+    );
+    assert_eq!(paid["status"], "FAILED", "{paid}");
+    assert_eq!(
+        paid["failureReason"],
+        "the payment provider could not be reached"
+    );
+    assert!(paid["clientSecret"].is_null());
+    assert_eq!(calls(&mock, "/v1/payment_intents").await.len(), 1);
+
+    let after = view(&s, &customer, &booking["id"]).await;
+    assert_eq!(after["status"], "PENDING", "no deposit, no dispatch");
+    assert_eq!(after["escrow"]["amountMinor"], 0);
+    assert_eq!(balance(&s, AccountKey::clearing("STRIPE", "KES")).await, 0);
+    let escrow = AccountKey::escrow(uuid_of(booking["id"].as_str().unwrap()), "KES");
+    assert_eq!(balance(&s, escrow).await, 0);
+    ledger_is_sound(&s).await;
+    let admin = staff(&s, "stripe-timeout-admin@example.com", Role::Admin).await;
+    let health = s
+        .ok(admin.token(), "{ ledgerHealth { ok } }", json!({}))
+        .await;
+    assert_eq!(health["ledgerHealth"]["ok"], true, "{health}");
+}
