@@ -16,6 +16,7 @@ mod m20261123_000010_create_payments;
 mod m20261123_000011_payment_gateway_fields;
 mod m20261123_000013_create_invoices;
 mod m20261123_000014_create_withdrawals;
+mod m20261123_000015_create_mpesa_refunds;
 
 pub struct Migrator;
 
@@ -36,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000011_payment_gateway_fields::Migration),
             Box::new(m20261123_000013_create_invoices::Migration),
             Box::new(m20261123_000014_create_withdrawals::Migration),
+            Box::new(m20261123_000015_create_mpesa_refunds::Migration),
         ]
     }
 }

@@ -13,6 +13,9 @@ use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+/// A payment's nextAction when staff must send (part of) its refund from the M-Pesa portal.
+pub const STAFF_REFUND_ACTION: &str = "STAFF_SEND_MPESA_REFUND";
+
 /// What the app shows while the customer approves the prompt on their phone.
 pub const NEXT_ACTION: &str = "MPESA_APPROVE_ON_PHONE";
 /// Refresh a cached token this long before Daraja says it expires, so no call goes out with a stale one.
@@ -309,13 +312,13 @@ impl PaymentGateway for Arc<Mpesa> {
         self.stk_push(request).await
     }
 
-    /// Daraja's reversal API is not wired up, and pretending would leave escrow and M-Pesa
-    /// disagreeing; so refunds are refused (CONFLICT) and staff refund through the M-Pesa portal.
+    /// STK Push has no refund call. With B2C configured, settlement sends refunds back to the
+    /// paying phone itself (services::mpesa_refunds) and never asks here; without it the refund is
+    /// booked and staff send it from the M-Pesa portal, so a cancellation or a dispute is never
+    /// blocked by it.
     async fn refund(&self, _: &str, _: i64) -> anyhow::Result<RefundOutcome> {
-        // Daraja's reversal API is not wired in: the refund is booked and staff send it from the
-        // M-Pesa portal, so a cancellation or a dispute is never blocked by it.
         Ok(RefundOutcome::Manual {
-            instructions: "STAFF_SEND_MPESA_REFUND".into(),
+            instructions: STAFF_REFUND_ACTION.into(),
         })
     }
 }

@@ -2,7 +2,9 @@
 //! the shape of the result callbacks. Reuses the STK Push client's OAuth token handling; no database here.
 
 use super::mpesa::{Mpesa, code, error_text, text};
-use super::payouts::{Destination, PayoutGateway, PayoutOutcome, PayoutQuery, PayoutRequest};
+use super::payouts::{
+    Destination, PayoutGateway, PayoutOutcome, PayoutPurpose, PayoutQuery, PayoutRequest,
+};
 use crate::config::MpesaB2cSettings;
 use crate::domain::payments::{mpesa_phone, mpesa_shillings};
 use anyhow::anyhow;
@@ -18,6 +20,9 @@ const PAYMENT_PATH: &str = "/mpesa/b2c/v3/paymentrequest";
 const STATUS_PATH: &str = "/mpesa/transactionstatus/v1/query";
 /// Daraja caps Remarks and Occasion at 100 characters; these stay well inside.
 const REMARKS: &str = "Fundi earnings withdrawal";
+const REFUND_REMARKS: &str = "Fundi refund";
+/// A refund is the business paying a customer back, whatever command withdrawals are set to use.
+const REFUND_COMMAND: &str = "BusinessPayment";
 
 /// A B2C client: the Daraja app (OAuth, API base, callback token) plus the B2C initiator.
 pub struct MpesaB2c {
@@ -71,16 +76,20 @@ impl MpesaB2c {
             return Err("M-Pesa pays out to M-Pesa numbers only".into());
         };
         let phone = mpesa_phone(Some(phone)).map_err(|r| r.message)?;
+        let (command, remarks) = match request.purpose {
+            PayoutPurpose::Withdrawal => (self.b2c.command_id.as_str(), REMARKS),
+            PayoutPurpose::Refund => (REFUND_COMMAND, REFUND_REMARKS),
+        };
         Ok(json!({
             // Ours, so the result callback and the status query find the withdrawal by it.
             "OriginatorConversationID": request.reference,
             "InitiatorName": self.b2c.initiator_name,
             "SecurityCredential": self.b2c.security_credential.expose_secret(),
-            "CommandID": self.b2c.command_id,
+            "CommandID": command,
             "Amount": amount,
             "PartyA": self.b2c.shortcode,
             "PartyB": phone.trim_start_matches('+'),
-            "Remarks": REMARKS,
+            "Remarks": remarks,
             "QueueTimeOutURL": self.callback_url("timeout"),
             "ResultURL": self.callback_url("result"),
             "Occasion": request.reference,
@@ -326,7 +335,8 @@ mod tests {
 
     fn request(amount_minor: i64, currency: &str, destination: Destination) -> PayoutRequest {
         PayoutRequest {
-            withdrawal_id: Uuid::now_v7(),
+            id: Uuid::now_v7(),
+            purpose: PayoutPurpose::Withdrawal,
             reference: "WD-ABC123".into(),
             amount_minor,
             currency: currency.into(),
@@ -362,6 +372,23 @@ mod tests {
         );
         assert_eq!(body["Occasion"], "WD-ABC123");
         assert!(body["Remarks"].as_str().is_some_and(|r| !r.is_empty()));
+    }
+
+    #[test]
+    fn a_refund_is_a_business_payment_whatever_withdrawals_use() {
+        let mut b2c = gateway();
+        b2c.b2c.command_id = "SalaryPayment".into();
+        let mut refund = request(50_000, "KES", phone());
+        refund.purpose = PayoutPurpose::Refund;
+        refund.reference = "RF-0123456789AB".into();
+        let body = b2c.payment_body(&refund).unwrap();
+        assert_eq!(body["CommandID"], "BusinessPayment");
+        assert_eq!(body["Remarks"], REFUND_REMARKS);
+        assert_eq!(body["OriginatorConversationID"], "RF-0123456789AB");
+        assert_eq!(body["Amount"], 500);
+        let withdrawal = b2c.payment_body(&request(50_000, "KES", phone())).unwrap();
+        assert_eq!(withdrawal["CommandID"], "SalaryPayment");
+        assert_eq!(withdrawal["Remarks"], REMARKS);
     }
 
     #[test]

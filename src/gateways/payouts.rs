@@ -33,12 +33,23 @@ impl std::fmt::Debug for Destination {
     }
 }
 
+/// Why money is being sent: providers word (and, for B2C, classify) the two differently.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PayoutPurpose {
+    /// A technician's earnings withdrawal.
+    Withdrawal,
+    /// A customer's payment going back to them.
+    Refund,
+}
+
 /// A payout as the gateway sees it.
 #[derive(Debug, Clone)]
 pub struct PayoutRequest {
-    pub withdrawal_id: Uuid,
-    /// The withdrawal's unique reference (e.g. `WD-...`); gateways that take a caller's id for the
-    /// request (B2C's OriginatorConversationID) are given this, so callbacks find the withdrawal.
+    /// The withdrawal's or refund's id.
+    pub id: Uuid,
+    pub purpose: PayoutPurpose,
+    /// Its unique reference (`WD-...` or `RF-...`); gateways that take a caller's id for the
+    /// request (B2C's OriginatorConversationID) are given this, so callbacks find it again.
     pub reference: String,
     pub amount_minor: i64,
     pub currency: String,
@@ -141,7 +152,8 @@ mod tests {
 
     fn request(amount_minor: i64) -> PayoutRequest {
         PayoutRequest {
-            withdrawal_id: Uuid::now_v7(),
+            id: Uuid::now_v7(),
+            purpose: PayoutPurpose::Withdrawal,
             reference: "WD-TEST".into(),
             amount_minor,
             currency: "KES".into(),

@@ -1,11 +1,12 @@
 //! Payments: paying into a booking's escrow, confirming cash, verifying a Razorpay payment, admin
-//! refunds, and a booking's payments.
+//! refunds (and M-Pesa refunds on their way back), and a booking's payments.
 
 use super::common::{Money, MoneyInput};
 use super::context::{services, viewer};
 use super::ids::{self, Kind};
-use crate::db::entities::payment;
+use crate::db::entities::{mpesa_refund, payment};
 use crate::domain::payments as rules;
+use crate::services::mpesa_refunds::{self, RefundTransferStatus};
 use crate::services::payments::{self as service, PayRequest};
 use async_graphql::{Context, Enum, ID, InputObject, Object, Result};
 use chrono::{DateTime, Utc};
@@ -132,6 +133,63 @@ impl Payment {
     }
     async fn succeeded_at(&self) -> Option<DateTime<Utc>> {
         self.0.succeeded_at
+    }
+    /// Refunds of an MPESA payment sent back to the paying phone by B2C, oldest first; empty for
+    /// other methods, or when B2C is not configured and staff refund by hand.
+    async fn mpesa_refunds(&self, ctx: &Context<'_>) -> Result<Vec<MpesaRefund>> {
+        if self.0.method != rules::Method::Mpesa.as_str() {
+            return Ok(vec![]);
+        }
+        let refunds = mpesa_refunds::of_payment(&services(ctx).db, self.0.id).await?;
+        Ok(refunds.into_iter().map(MpesaRefund).collect())
+    }
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+pub enum MpesaRefundStatus {
+    /// Booked; about to be sent.
+    Pending,
+    /// Sent to M-Pesa; waiting for its result.
+    Processing,
+    Completed,
+    /// M-Pesa refused it; staff send it by hand (the payment's nextAction says so).
+    Failed,
+}
+
+/// One refund on its way back to the payer's M-Pesa number.
+pub struct MpesaRefund(pub mpesa_refund::Model);
+
+#[Object]
+impl MpesaRefund {
+    /// Ours, as M-Pesa's statements show it.
+    async fn reference(&self) -> &str {
+        &self.0.reference
+    }
+    async fn amount(&self) -> Money {
+        Money::new(self.0.amount_minor, &self.0.currency)
+    }
+    async fn status(&self) -> MpesaRefundStatus {
+        match self.0.status.as_str() {
+            s if s == RefundTransferStatus::Processing.as_str() => MpesaRefundStatus::Processing,
+            s if s == RefundTransferStatus::Completed.as_str() => MpesaRefundStatus::Completed,
+            s if s == RefundTransferStatus::Failed.as_str() => MpesaRefundStatus::Failed,
+            _ => MpesaRefundStatus::Pending,
+        }
+    }
+    /// M-Pesa's receipt, once the money has reached the phone.
+    async fn receipt(&self) -> Option<&str> {
+        (self.0.status == RefundTransferStatus::Completed.as_str())
+            .then_some(self.0.gateway_reference.as_deref())
+            .flatten()
+    }
+    async fn failure_reason(&self) -> Option<&str> {
+        self.0.failure_reason.as_deref()
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    async fn processed_at(&self) -> Option<DateTime<Utc>> {
+        self.0.processed_at
     }
 }
 

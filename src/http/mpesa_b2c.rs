@@ -1,4 +1,5 @@
-//! POST /webhooks/mpesa/{token}/b2c/{result,status,timeout}: Daraja's answers about B2C payouts.
+//! POST /webhooks/mpesa/{token}/b2c/{result,status,timeout}: Daraja's answers about B2C payouts
+//! (withdrawals and refunds).
 //! Like the STK callback, the secret path segment is the only credential, and a wrong one gets 404.
 
 use super::HttpState;
@@ -6,7 +7,8 @@ use crate::gateways::mpesa_b2c::{
     B2cCallback, MpesaB2c, parse_payment_result, parse_status_result, parse_timeout,
 };
 use crate::gateways::payouts::PayoutQuery;
-use crate::services::withdrawals::{PayoutResult, record_payout_result};
+use crate::services::payout_checks::record_result;
+use crate::services::withdrawals::PayoutResult;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -99,10 +101,10 @@ async fn settle(
         PayoutQuery::Failed { reason } => PayoutResult::Failed { reason },
         PayoutQuery::StillProcessing => return accepted(),
     };
-    match record_payout_result(&state.services, &callback.reference, result).await {
+    match record_result(&state.services, &callback.reference, result).await {
         Ok(changed) => {
             if !changed {
-                tracing::info!(reference = %callback.reference, kind, "M-Pesa B2C callback changed nothing (replayed, or no PROCESSING withdrawal)");
+                tracing::info!(reference = %callback.reference, kind, "M-Pesa B2C callback changed nothing (replayed, or nothing PROCESSING by that reference)");
             }
             accepted()
         }

@@ -40,6 +40,8 @@ pub async fn run_due(services: &Services) -> AppResult<usize> {
         auto_verify(services).await,
         super::settlement::release_due_holds(services).await,
         super::mpesa_checks::check_pending(services).await,
+        super::withdrawals::run_auto_payouts(services).await,
+        super::mpesa_refunds::send_queued(services).await,
         super::payout_checks::run(services).await,
     ];
     let mut handled = 0;

@@ -23,6 +23,7 @@ pub mod ledger;
 pub mod matching;
 pub mod matching_index;
 pub mod mpesa_checks;
+pub mod mpesa_refunds;
 pub mod notifications;
 pub mod pagination;
 pub mod passwords;

@@ -3,9 +3,9 @@
 //! outcomes, and refunds through each payment's own gateway.
 
 use super::booking_flow::{self, Actor, status_of};
-use super::invoices;
 use super::payments::{self, gateway_for};
 use super::{Effects, Services};
+use super::{invoices, mpesa_refunds};
 use crate::db::begin_write;
 use crate::db::entities::{booking, earnings_hold, payment};
 use crate::domain::booking_state::Status;
@@ -430,20 +430,28 @@ pub async fn refund_payment(
     let method = Method::parse(&paid.method).unwrap_or(Method::Sandbox);
     let gateway = gateway_for(services, method)?;
     let reference = paid.gateway_reference.clone().unwrap_or_default();
-    let staff_action = match gateway
-        .refund(&reference, amount)
-        .await
-        .map_err(AppError::internal)?
-    {
-        RefundOutcome::Refunded { .. } => None,
-        RefundOutcome::Manual { instructions } => {
-            tracing::warn!(payment = %paid.id, amount, "refund booked; staff must send it by hand");
-            Some(instructions)
-        }
-        RefundOutcome::Failed { reason } => {
-            return Err(AppError::Conflict(format!(
-                "the gateway refused the refund: {reason}"
-            )));
+    // M-Pesa has no refund call; with B2C configured the money is sent back to the paying phone
+    // after this commits, and only a refund M-Pesa refuses falls to staff.
+    let sent_back_by_b2c =
+        method == Method::Mpesa && mpesa_refunds::queue(txn, services, now, paid, amount).await?;
+    let staff_action = if sent_back_by_b2c {
+        None
+    } else {
+        match gateway
+            .refund(&reference, amount)
+            .await
+            .map_err(AppError::internal)?
+        {
+            RefundOutcome::Refunded { .. } => None,
+            RefundOutcome::Manual { instructions } => {
+                tracing::warn!(payment = %paid.id, amount, "refund booked; staff must send it by hand");
+                Some(instructions)
+            }
+            RefundOutcome::Failed { reason } => {
+                return Err(AppError::Conflict(format!(
+                    "the gateway refused the refund: {reason}"
+                )));
+            }
         }
     };
     ledger::post(

@@ -21,7 +21,8 @@ use crate::domain::payouts::{
 use crate::error::{AppError, AppResult};
 use crate::gateways::mail::Mail;
 use crate::gateways::payouts::{
-    Destination, ManualPayouts, PayoutGateway, PayoutOutcome, PayoutRequest, SandboxPayouts,
+    Destination, ManualPayouts, PayoutGateway, PayoutOutcome, PayoutPurpose, PayoutRequest,
+    SandboxPayouts,
 };
 use chrono::{DateTime, Utc};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
@@ -537,7 +538,8 @@ async fn pay(services: &Services, w: withdrawal::Model) -> AppResult<withdrawal:
     };
     let details = payout_methods::open(services, w.technician_id, &w.destination_sealed)?;
     let request = PayoutRequest {
-        withdrawal_id: w.id,
+        id: w.id,
+        purpose: PayoutPurpose::Withdrawal,
         reference: w.reference.clone(),
         amount_minor: w.amount_minor,
         currency: w.currency.clone(),

@@ -18,6 +18,7 @@ mod matching;
 mod money_flows;
 mod mpesa;
 mod mpesa_b2c;
+mod mpesa_refunds;
 mod notifications;
 mod payments;
 mod razorpay;

@@ -16,15 +16,16 @@ const KEY: &str = "daraja-key";
 const SECRET: &str = "daraja-secret";
 const SHORTCODE: &str = "174379";
 const PASSKEY: &str = "bfb279f9aa9bdbcf158e97dd71a467cd";
-const TOKEN: &str = "callback-token-0123456789";
+pub(crate) const TOKEN: &str = "callback-token-0123456789";
 const CHECKOUT: &str = "ws_CO_23112026180000000712345678";
-const PHONE: &str = "+254712345678";
-const PAY_MPESA: &str = "mutation($input: PayBookingInput!) { payBooking(input: $input) {
+pub(crate) const PHONE: &str = "+254712345678";
+pub(crate) const PAY_MPESA: &str =
+    "mutation($input: PayBookingInput!) { payBooking(input: $input) {
   id status gatewayReference nextAction failureReason amount { amountMinor } } }";
 
 /// A mock Daraja: a token, an accepted prompt, and a query answer of `query_result`
 /// (None: "still processing", as Daraja answers while the customer has not decided).
-async fn mock_daraja(query_result: Option<&str>) -> MockServer {
+pub(crate) async fn mock_daraja(query_result: Option<&str>) -> MockServer {
     let mock = MockServer::start().await;
     Mock::given(method("GET"))
         .and(path("/oauth/v1/generate"))
@@ -102,7 +103,12 @@ fn callback(result_code: i64, desc: &str, receipt: Option<&str>) -> Value {
 }
 
 /// A callback saying `shillings` were paid.
-fn paid_callback(result_code: i64, desc: &str, receipt: Option<&str>, shillings: i64) -> Value {
+pub(crate) fn paid_callback(
+    result_code: i64,
+    desc: &str,
+    receipt: Option<&str>,
+    shillings: i64,
+) -> Value {
     let mut stk = json!({
         "MerchantRequestID": "29115-34620561-1", "CheckoutRequestID": CHECKOUT,
         "ResultCode": result_code, "ResultDesc": desc,
@@ -119,7 +125,7 @@ fn paid_callback(result_code: i64, desc: &str, receipt: Option<&str>, shillings:
 }
 
 /// POSTs a callback to /webhooks/mpesa/{token}; returns the status and body.
-async fn deliver(s: &TestServer, token: &str, body: &Value) -> (u16, Value) {
+pub(crate) async fn deliver(s: &TestServer, token: &str, body: &Value) -> (u16, Value) {
     let response = s
         .http()
         .post(s.url(&format!("/webhooks/mpesa/{token}")))

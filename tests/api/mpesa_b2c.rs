@@ -18,12 +18,12 @@ const B2C_SHORTCODE: &str = "600996";
 const INITIATOR: &str = "testapi";
 const CREDENTIAL: &str = "encrypted-initiator-credential";
 const PHONE: &str = "+254712345678";
-const CONVERSATION: &str = "AG_20261123_00005797af5d7d75f652";
-const RECEIPT: &str = "NLJ41HAY6Q";
+pub(crate) const CONVERSATION: &str = "AG_20261123_00005797af5d7d75f652";
+pub(crate) const RECEIPT: &str = "NLJ41HAY6Q";
 /// KES 100, the default minimum withdrawal, in whole shillings as M-Pesa requires.
 const AMOUNT: i64 = 10_000;
-const PAYMENT_PATH: &str = "/mpesa/b2c/v3/paymentrequest";
-const STATUS_PATH: &str = "/mpesa/transactionstatus/v1/query";
+pub(crate) const PAYMENT_PATH: &str = "/mpesa/b2c/v3/paymentrequest";
+pub(crate) const STATUS_PATH: &str = "/mpesa/transactionstatus/v1/query";
 
 const SET_PIN: &str = "mutation($pin: String!, $password: String!) {
   setWithdrawalPin(pin: $pin, password: $password) }";
@@ -37,14 +37,18 @@ const LIST: &str = "query($status: WithdrawalStatus) { withdrawals(status: $stat
   edges { node { id status reference failureReason } } } }";
 
 /// A mock Daraja: a token, accepted B2C payments and accepted status queries.
-async fn mock_daraja() -> MockServer {
-    mock_daraja_answering(ResponseTemplate::new(200).set_body_json(json!({
+pub(crate) async fn mock_daraja() -> MockServer {
+    mock_daraja_answering(accepted_payment()).await
+}
+
+/// Daraja's answer to a B2C payment request it has queued.
+pub(crate) fn accepted_payment() -> ResponseTemplate {
+    ResponseTemplate::new(200).set_body_json(json!({
         "ConversationID": CONVERSATION,
         "OriginatorConversationID": "echoed",
         "ResponseCode": "0",
         "ResponseDescription": "Accept the service request successfully.",
-    })))
-    .await
+    }))
 }
 
 /// A mock Daraja whose B2C payment request answers `payment`.
@@ -59,10 +63,16 @@ async fn mock_daraja_answering(payment: ResponseTemplate) -> MockServer {
         )
         .mount(&mock)
         .await;
+    mount_b2c(&mock, payment).await;
+    mock
+}
+
+/// Daraja's B2C routes on `mock`: payment requests answer `payment`, status queries are accepted.
+pub(crate) async fn mount_b2c(mock: &MockServer, payment: ResponseTemplate) {
     Mock::given(method("POST"))
         .and(path(PAYMENT_PATH))
         .respond_with(payment)
-        .mount(&mock)
+        .mount(mock)
         .await;
     Mock::given(method("POST"))
         .and(path(STATUS_PATH))
@@ -72,12 +82,11 @@ async fn mock_daraja_answering(payment: ResponseTemplate) -> MockServer {
             "ResponseCode": "0",
             "ResponseDescription": "Accept the service request successfully.",
         })))
-        .mount(&mock)
+        .mount(mock)
         .await;
-    mock
 }
 
-async fn b2c_server(mock: &MockServer) -> TestServer {
+pub(crate) async fn b2c_server(mock: &MockServer) -> TestServer {
     TestServer::start_with(vec![
         ("FUNDI_MPESA_CONSUMER_KEY", "daraja-key".to_string()),
         ("FUNDI_MPESA_CONSUMER_SECRET", "daraja-secret".to_string()),
@@ -106,7 +115,7 @@ async fn b2c_server(mock: &MockServer) -> TestServer {
 }
 
 /// The JSON bodies (with their Authorization headers) Daraja received at `at`.
-async fn calls(mock: &MockServer, at: &str) -> Vec<(Value, String)> {
+pub(crate) async fn calls(mock: &MockServer, at: &str) -> Vec<(Value, String)> {
     mock.received_requests()
         .await
         .unwrap()
@@ -124,7 +133,7 @@ async fn calls(mock: &MockServer, at: &str) -> Vec<(Value, String)> {
 }
 
 /// POSTs `body` to /webhooks/mpesa/{token}/b2c/{leaf}; returns the status and body.
-async fn deliver(s: &TestServer, token: &str, leaf: &str, body: &Value) -> (u16, Value) {
+pub(crate) async fn deliver(s: &TestServer, token: &str, leaf: &str, body: &Value) -> (u16, Value) {
     let response = s
         .http()
         .post(s.url(&format!("/webhooks/mpesa/{token}/b2c/{leaf}")))
@@ -137,7 +146,7 @@ async fn deliver(s: &TestServer, token: &str, leaf: &str, body: &Value) -> (u16,
 }
 
 /// Daraja's B2C result callback for the withdrawal `reference`.
-fn result(reference: &str, code: i64, desc: &str) -> Value {
+pub(crate) fn result(reference: &str, code: i64, desc: &str) -> Value {
     let mut result = json!({
         "ResultType": 0, "ResultCode": code, "ResultDesc": desc,
         "OriginatorConversationID": reference, "ConversationID": CONVERSATION,
@@ -158,7 +167,7 @@ fn result(reference: &str, code: i64, desc: &str) -> Value {
 }
 
 /// Daraja's Transaction Status result: the query's own ids, our reference echoed as Occasion.
-fn status_result(reference: &str, transaction_status: &str) -> Value {
+pub(crate) fn status_result(reference: &str, transaction_status: &str) -> Value {
     json!({"Result": {
         "ResultType": 0, "ResultCode": 0,
         "ResultDesc": "The service request is processed successfully.",

@@ -17,6 +17,7 @@ pub mod kyc_event;
 pub mod kyc_submission;
 pub mod login_attempt;
 pub mod message;
+pub mod mpesa_refund;
 pub mod notification;
 pub mod one_time_code;
 pub mod payment;
