@@ -92,7 +92,8 @@ where
         .into_response()
 }
 
-fn refusal(status: StatusCode, message: &str) -> Response {
+/// A refusal says only what kind it is: nothing about the stored object or why the signature failed.
+pub(super) fn refusal(status: StatusCode, message: &str) -> Response {
     (
         status,
         [(header::CACHE_CONTROL, HeaderValue::from_static("no-store"))],

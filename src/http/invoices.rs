@@ -2,7 +2,7 @@
 //! `Invoice.pdfUrl` and the customer's invoice email carry.
 
 use super::HttpState;
-use super::files::LinkParams;
+use super::files::{LinkParams, refusal};
 use crate::error::AppError;
 use crate::services::invoices;
 use axum::extract::{Path, Query, State};
@@ -58,16 +58,6 @@ pub async fn pdf(
             ),
         ],
         rendered.bytes,
-    )
-        .into_response()
-}
-
-/// A refusal says only what kind it is: nothing about the document or why the signature failed.
-fn refusal(status: StatusCode, message: &str) -> Response {
-    (
-        status,
-        [(header::CACHE_CONTROL, HeaderValue::from_static("no-store"))],
-        axum::Json(serde_json::json!({ "error": message })),
     )
         .into_response()
 }

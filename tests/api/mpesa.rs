@@ -80,24 +80,6 @@ async fn mpesa_server(mock: &MockServer) -> TestServer {
     TestServer::start_with(extra).await
 }
 
-/// The JSON bodies (with their Authorization headers) Daraja received at `at`.
-async fn calls(mock: &MockServer, at: &str) -> Vec<(Value, String)> {
-    mock.received_requests()
-        .await
-        .unwrap()
-        .into_iter()
-        .filter(|r| r.url.path() == at)
-        .map(|r| {
-            let auth = r
-                .headers
-                .get("authorization")
-                .map(|v| v.to_str().unwrap().to_string())
-                .unwrap_or_default();
-            (serde_json::from_slice(&r.body).unwrap_or(Value::Null), auth)
-        })
-        .collect()
-}
-
 fn callback(result_code: i64, desc: &str, receipt: Option<&str>) -> Value {
     paid_callback(result_code, desc, receipt, 960)
 }

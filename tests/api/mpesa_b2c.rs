@@ -114,24 +114,6 @@ pub(crate) async fn b2c_server(mock: &MockServer) -> TestServer {
     .await
 }
 
-/// The JSON bodies (with their Authorization headers) Daraja received at `at`.
-pub(crate) async fn calls(mock: &MockServer, at: &str) -> Vec<(Value, String)> {
-    mock.received_requests()
-        .await
-        .unwrap()
-        .into_iter()
-        .filter(|r| r.url.path() == at)
-        .map(|r| {
-            let auth = r
-                .headers
-                .get("authorization")
-                .map(|v| v.to_str().unwrap().to_string())
-                .unwrap_or_default();
-            (serde_json::from_slice(&r.body).unwrap_or(Value::Null), auth)
-        })
-        .collect()
-}
-
 /// POSTs `body` to /webhooks/mpesa/{token}/b2c/{leaf}; returns the status and body.
 pub(crate) async fn deliver(s: &TestServer, token: &str, leaf: &str, body: &Value) -> (u16, Value) {
     let response = s

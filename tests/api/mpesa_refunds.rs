@@ -7,7 +7,7 @@ use crate::chat::staff;
 use crate::fixtures::*;
 use crate::mpesa::{PAY_MPESA, PHONE, TOKEN, paid_callback};
 use crate::mpesa_b2c::{
-    PAYMENT_PATH, RECEIPT, STATUS_PATH, accepted_payment, b2c_server, calls, mount_b2c, result,
+    PAYMENT_PATH, RECEIPT, STATUS_PATH, accepted_payment, b2c_server, mount_b2c, result,
     status_result,
 };
 use crate::payments::{balance, ledger_is_sound, pay_input, view};

@@ -56,20 +56,6 @@ async fn razorpay_server(mock: &MockServer) -> TestServer {
     TestServer::start_with(extra).await
 }
 
-/// The JSON bodies and Authorization headers of every call Razorpay received at `at`.
-async fn calls(mock: &MockServer, at: &str) -> Vec<(Value, String)> {
-    mock.received_requests()
-        .await
-        .unwrap()
-        .into_iter()
-        .filter(|r| r.url.path() == at)
-        .map(|r| {
-            let auth = r.headers["authorization"].to_str().unwrap().to_string();
-            (serde_json::from_slice(&r.body).unwrap(), auth)
-        })
-        .collect()
-}
-
 fn basic_auth() -> String {
     let pair = base64::engine::general_purpose::STANDARD.encode(format!("{KEY_ID}:{KEY_SECRET}"));
     format!("Basic {pair}")

@@ -496,3 +496,21 @@ pub async fn replicas() -> (TestServer, TestServer) {
     let b = TestServer::start_on(backend, options()).await;
     (a, b)
 }
+
+/// The JSON bodies (with their Authorization headers) a mock provider received at path `at`.
+pub async fn calls(mock: &wiremock::MockServer, at: &str) -> Vec<(Value, String)> {
+    mock.received_requests()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.url.path() == at)
+        .map(|r| {
+            let auth = r
+                .headers
+                .get("authorization")
+                .map(|v| v.to_str().unwrap().to_string())
+                .unwrap_or_default();
+            (serde_json::from_slice(&r.body).unwrap_or(Value::Null), auth)
+        })
+        .collect()
+}
