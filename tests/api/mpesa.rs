@@ -23,9 +23,8 @@ pub(crate) const PAY_MPESA: &str =
     "mutation($input: PayBookingInput!) { payBooking(input: $input) {
   id status gatewayReference nextAction failureReason amount { amountMinor } } }";
 
-/// A mock Daraja: a token, an accepted prompt, and a query answer of `query_result`
-/// (None: "still processing", as Daraja answers while the customer has not decided).
-pub(crate) async fn mock_daraja(query_result: Option<&str>) -> MockServer {
+/// A mock Daraja that hands out an OAuth access token and nothing else yet.
+pub(crate) async fn daraja_with_token() -> MockServer {
     let mock = MockServer::start().await;
     Mock::given(method("GET"))
         .and(path("/oauth/v1/generate"))
@@ -36,6 +35,13 @@ pub(crate) async fn mock_daraja(query_result: Option<&str>) -> MockServer {
         )
         .mount(&mock)
         .await;
+    mock
+}
+
+/// A mock Daraja: a token, an accepted prompt, and a query answer of `query_result`
+/// (None: "still processing", as Daraja answers while the customer has not decided).
+pub(crate) async fn mock_daraja(query_result: Option<&str>) -> MockServer {
+    let mock = daraja_with_token().await;
     Mock::given(method("POST"))
         .and(path("/mpesa/stkpush/v1/processrequest"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({

@@ -10,7 +10,7 @@ use crate::support::*;
 use fundi::domain::account::Role;
 use fundi::domain::ledger::AccountKey;
 use serde_json::{Value, json};
-use wiremock::matchers::{method, path, query_param};
+use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 const TOKEN: &str = "callback-token-0123456789";
@@ -53,16 +53,7 @@ pub(crate) fn accepted_payment() -> ResponseTemplate {
 
 /// A mock Daraja whose B2C payment request answers `payment`.
 async fn mock_daraja_answering(payment: ResponseTemplate) -> MockServer {
-    let mock = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/oauth/v1/generate"))
-        .and(query_param("grant_type", "client_credentials"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(json!({"access_token": "daraja-access", "expires_in": "3599"})),
-        )
-        .mount(&mock)
-        .await;
+    let mock = crate::mpesa::daraja_with_token().await;
     mount_b2c(&mock, payment).await;
     mock
 }
