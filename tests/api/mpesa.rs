@@ -71,7 +71,11 @@ pub(crate) async fn mock_daraja(query_result: Option<&str>) -> MockServer {
 }
 
 async fn mpesa_server(mock: &MockServer) -> TestServer {
-    let extra = vec![
+    TestServer::start_with(mpesa_settings(mock)).await
+}
+
+fn mpesa_settings(mock: &MockServer) -> Vec<(&'static str, String)> {
+    vec![
         ("FUNDI_MPESA_CONSUMER_KEY", KEY.to_string()),
         ("FUNDI_MPESA_CONSUMER_SECRET", SECRET.to_string()),
         ("FUNDI_MPESA_SHORTCODE", SHORTCODE.to_string()),
@@ -82,8 +86,7 @@ async fn mpesa_server(mock: &MockServer) -> TestServer {
             "https://api.fundi.test".to_string(),
         ),
         ("FUNDI_MPESA_API_BASE", mock.uri()),
-    ];
-    TestServer::start_with(extra).await
+    ]
 }
 
 fn callback(result_code: i64, desc: &str, receipt: Option<&str>) -> Value {
@@ -500,5 +503,39 @@ async fn a_success_callback_for_another_amount_is_not_believed() {
     let exact = paid_callback(0, "ok", Some("NLJ7RT61SX"), due / 100);
     deliver(&s, TOKEN, &exact).await;
     assert_eq!(payment(&s, payment_id).await.status, "SUCCEEDED");
+    ledger_is_sound(&s).await;
+}
+
+#[tokio::test]
+async fn a_prompt_slower_than_the_gateway_timeout_fails_the_payment_and_leaves_the_balance_owed() {
+    // Daraja answers the STK Push, but only after three seconds; the server waits one.
+    let mock = daraja_with_token().await;
+    Mock::given(method("POST"))
+        .and(path("/mpesa/stkpush/v1/processrequest"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"CheckoutRequestID": CHECKOUT, "ResponseCode": "0"}))
+                .set_delay(std::time::Duration::from_secs(3)),
+        )
+        .mount(&mock)
+        .await;
+    let mut settings = mpesa_settings(&mock);
+    settings.push(("FUNDI_GATEWAY_TIMEOUT_SECONDS", "1".to_string()));
+    let s = TestServer::start_with(settings).await;
+    let (customer, id, due, paid) = pending_balance(&s, "mpesa-slow").await;
+    assert_eq!(
+        calls(&mock, "/mpesa/stkpush/v1/processrequest").await.len(),
+        1
+    );
+    assert_eq!(paid["status"], "FAILED", "{paid}");
+    assert_eq!(
+        paid["failureReason"],
+        "the payment provider could not be reached"
+    );
+    assert_eq!(paid["gatewayReference"], Value::Null);
+    let after = view(&s, &customer, &id).await;
+    assert_eq!(after["status"], "PAYMENT_PENDING");
+    assert_eq!(after["amountDue"]["amountMinor"], due);
+    assert_eq!(balance(&s, AccountKey::clearing("MPESA", "KES")).await, 0);
     ledger_is_sound(&s).await;
 }

@@ -47,13 +47,16 @@ async fn mock_razorpay() -> MockServer {
 }
 
 async fn razorpay_server(mock: &MockServer) -> TestServer {
-    let extra = vec![
+    TestServer::start_with(razorpay_settings(mock)).await
+}
+
+fn razorpay_settings(mock: &MockServer) -> Vec<(&'static str, String)> {
+    vec![
         ("FUNDI_RAZORPAY_KEY_ID", KEY_ID.to_string()),
         ("FUNDI_RAZORPAY_KEY_SECRET", KEY_SECRET.to_string()),
         ("FUNDI_RAZORPAY_WEBHOOK_SECRET", WEBHOOK_SECRET.to_string()),
         ("FUNDI_RAZORPAY_API_BASE", mock.uri()),
-    ];
-    TestServer::start_with(extra).await
+    ]
 }
 
 fn basic_auth() -> String {
@@ -346,6 +349,42 @@ async fn a_failed_attempt_leaves_the_order_open_for_a_retry_that_settles_it() {
     assert_eq!(
         after["escrow"]["amountMinor"],
         after["price"]["deposit"]["amountMinor"]
+    );
+    ledger_is_sound(&s).await;
+}
+
+#[tokio::test]
+async fn an_order_slower_than_the_gateway_timeout_fails_the_payment_and_moves_no_money() {
+    // Razorpay creates the order, but only after three seconds; the server waits one.
+    let mock = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/orders"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"id": ORDER, "entity": "order", "status": "created"}))
+                .set_delay(std::time::Duration::from_secs(3)),
+        )
+        .mount(&mock)
+        .await;
+    let mut settings = razorpay_settings(&mock);
+    settings.push(("FUNDI_GATEWAY_TIMEOUT_SECONDS", "1".to_string()));
+    let s = TestServer::start_with(settings).await;
+    let customer = s.register("rzp-slow@example.com").await;
+    let tech = ready(&s, "rzp-slow-tech@example.com", NAIROBI, json!({})).await;
+    let (id, _, paid) = razorpay_deposit(&s, &customer, &tech, "rzp-slow-01").await;
+    assert_eq!(paid["status"], "FAILED", "{paid}");
+    assert_eq!(
+        paid["failureReason"],
+        "the payment provider could not be reached"
+    );
+    assert_eq!(paid["gatewayReference"], Value::Null);
+    assert_eq!(paid["nextAction"], Value::Null);
+    let after = view(&s, &customer, &id).await;
+    assert_eq!(after["status"], "PENDING", "no deposit, no dispatch");
+    assert_eq!(after["escrow"]["amountMinor"], 0);
+    assert_eq!(
+        balance(&s, AccountKey::clearing("RAZORPAY", "KES")).await,
+        0
     );
     ledger_is_sound(&s).await;
 }
