@@ -6,8 +6,9 @@
 //! actually reaching the phone; one M-Pesa refuses is handed to staff through the payment's
 //! nextAction, exactly as when B2C is not configured.
 
-use super::Services;
+use super::notifications::{self, Kind, NewNotification};
 use super::withdrawals::PayoutResult;
+use super::{Effects, Services};
 use crate::db::begin_write;
 use crate::db::entities::{mpesa_refund, payment};
 use crate::error::AppResult;
@@ -234,8 +235,55 @@ pub async fn record_result(
             .exec(&txn)
             .await?;
     }
+    let mut effects = Effects::default();
+    notify(&txn, &mut effects, now, &refund, &result).await?;
     txn.commit().await?;
+    services.after_commit(effects);
     Ok(true)
+}
+
+/// Tells the customer their refund reached their phone, or that staff are sending it instead.
+async fn notify(
+    txn: &impl ConnectionTrait,
+    effects: &mut Effects,
+    now: DateTime<Utc>,
+    refund: &mpesa_refund::Model,
+    result: &PayoutResult,
+) -> AppResult<()> {
+    let Some(paid) = payment::Entity::find_by_id(refund.payment_id)
+        .one(txn)
+        .await?
+    else {
+        return Ok(());
+    };
+    let amount = crate::domain::money::format(refund.amount_minor, &refund.currency);
+    let (title, body, status) = match result {
+        PayoutResult::Completed { gateway_reference } => (
+            "Refund sent",
+            format!(
+                "{amount} was sent back to your M-Pesa (receipt {gateway_reference}, {}).",
+                refund.reference
+            ),
+            RefundTransferStatus::Completed,
+        ),
+        PayoutResult::Failed { .. } => (
+            "Refund delayed",
+            format!(
+                "M-Pesa could not take {amount} back to your phone automatically ({}); our team \
+                 is sending it to you instead.",
+                refund.reference
+            ),
+            RefundTransferStatus::Failed,
+        ),
+    };
+    let mut note = NewNotification::new(paid.customer_id, Kind::RefundUpdate, title, body);
+    note.data = Some(serde_json::json!({
+        "reference": refund.reference,
+        "status": status.as_str(),
+        "bookingId": paid.booking_id,
+    }));
+    notifications::create(txn, effects, now, note).await?;
+    Ok(())
 }
 
 /// References of refunds still PROCESSING and not touched (sent or asked about) since `before`,

@@ -28,6 +28,7 @@ pub enum Kind {
     QuoteUpdate,
     PayoutMethodChanged,
     WithdrawalUpdate,
+    RefundUpdate,
 }
 
 impl Kind {
@@ -44,6 +45,7 @@ impl Kind {
             Kind::QuoteUpdate => "QUOTE_UPDATE",
             Kind::PayoutMethodChanged => "PAYOUT_METHOD_CHANGED",
             Kind::WithdrawalUpdate => "WITHDRAWAL_UPDATE",
+            Kind::RefundUpdate => "REFUND_UPDATE",
         }
     }
 }

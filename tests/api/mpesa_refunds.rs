@@ -78,6 +78,24 @@ async fn seen(s: &TestServer, who: &Session, payment: &Value) -> Value {
         .clone()
 }
 
+/// The customer's REFUND_UPDATE notifications.
+async fn refund_notes(s: &TestServer, customer: &Session) -> Vec<Value> {
+    let listed = s
+        .ok(
+            customer.token(),
+            "{ notifications(first: 50) { edges { node { kind title body } } } }",
+            json!({}),
+        )
+        .await;
+    listed["notifications"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["node"].clone())
+        .filter(|n| n["kind"] == "REFUND_UPDATE")
+        .collect()
+}
+
 async fn run_worker(s: &TestServer) {
     fundi::services::booking_worker::run_due(s.services())
         .await
@@ -138,6 +156,10 @@ async fn an_mpesa_refund_goes_back_to_the_paying_phone_and_its_result_completes_
     let after = seen(&s, &customer, &paid).await;
     assert_eq!(after["mpesaRefunds"][0], done);
     assert_eq!(after["nextAction"], Value::Null);
+    let told = refund_notes(&s, &customer).await;
+    assert_eq!(told.len(), 1, "told once: {told:?}");
+    assert_eq!(told[0]["title"], "Refund sent");
+    assert!(told[0]["body"].as_str().unwrap().contains(RECEIPT));
     ledger_is_sound(&s).await;
 }
 
@@ -177,6 +199,9 @@ async fn a_refund_mpesa_refuses_is_handed_to_staff_and_the_cancellation_stands()
             .contains("initiator")
     );
     assert_eq!(failed["receipt"], Value::Null);
+    let told = refund_notes(&s, &customer).await;
+    assert_eq!(told.len(), 1, "{told:?}");
+    assert_eq!(told[0]["title"], "Refund delayed");
     let booking = view(&s, &customer, &booking["id"]).await;
     assert_eq!(booking["status"], "CANCELLED");
     assert_eq!(booking["escrow"]["amountMinor"], 0);
