@@ -260,11 +260,19 @@ impl Booking {
             &self.0.currency,
         ))
     }
-    /// Set once cancelled.
+    /// The cancellation fee by the policy (free, 25%, 50% or 75% of the total by time left); set
+    /// once cancelled.
     async fn cancellation_fee(&self) -> Option<Money> {
         self.0
             .cancellation_fee_minor
             .map(|fee| Money::new(fee, &self.0.currency))
+    }
+    /// What the cancellation actually cost the customer: `cancellationFee`, capped at what escrow
+    /// held (everything else paid in was refunded); set once cancelled.
+    async fn cancellation_fee_charged(&self, ctx: &Context<'_>) -> Result<Option<Money>> {
+        let charged =
+            crate::services::payments::cancellation_fee_charged(&services(ctx).db, &self.0).await?;
+        Ok(charged.map(|fee| Money::new(fee, &self.0.currency)))
     }
     async fn cancellation_reason(&self) -> Option<&str> {
         self.0.cancellation_reason.as_deref()

@@ -11,8 +11,8 @@ use crate::domain::account::Role;
 use crate::domain::booking_state::Status;
 use crate::domain::ledger::{AccountKey, Posting};
 use crate::domain::payments::{
-    Due, Method, PaymentKind, PaymentStatus, Refusal, amount_due, method_allowed, mpesa_phone,
-    mpesa_shillings,
+    Due, Method, PaymentKind, PaymentStatus, Refusal, amount_due, cancellation_split,
+    method_allowed, mpesa_phone, mpesa_shillings,
 };
 use crate::error::{AppError, AppResult};
 use crate::gateways::payments::{Cash, ChargeOutcome, ChargeRequest, PaymentGateway, Sandbox};
@@ -117,6 +117,30 @@ pub async fn due_of(db: &impl ConnectionTrait, booking: &booking::Model) -> AppR
         escrow,
         deposit_paid,
     })
+}
+
+/// What a cancelled booking's fee actually cost the customer: the fee, capped at what they had
+/// paid in and not been given back. None until the booking is cancelled.
+pub async fn cancellation_fee_charged(
+    db: &impl ConnectionTrait,
+    booking: &booking::Model,
+) -> AppResult<Option<i64>> {
+    let Some(fee) = booking.cancellation_fee_minor else {
+        return Ok(None);
+    };
+    let kept_from_customer: i64 = payment::Entity::find()
+        .filter(payment::Column::BookingId.eq(booking.id))
+        .filter(payment::Column::Kind.ne(PaymentKind::Tip.as_str()))
+        .filter(payment::Column::Status.is_in([
+            PaymentStatus::Succeeded.as_str(),
+            PaymentStatus::PartiallyRefunded.as_str(),
+        ]))
+        .all(db)
+        .await?
+        .iter()
+        .map(|p| p.amount_minor - p.refunded_minor)
+        .sum();
+    Ok(Some(cancellation_split(fee, kept_from_customer).0))
 }
 
 async fn find_by_key(

@@ -10,6 +10,7 @@ use fundi::domain::ledger::AccountKey;
 use serde_json::{Value, json};
 
 pub const VIEW: &str = "query($id: ID!) { booking(id: $id) { status escrow { amountMinor } amountDue { amountMinor }
+  cancellationFeeCharged { amountMinor }
   price { total { amountMinor } deposit { amountMinor } platformFee { amountMinor } tax { amountMinor } }
   payments { kind status amount { amountMinor } refunded { amountMinor } } } }";
 
@@ -302,6 +303,10 @@ async fn cancelling_keeps_the_fee_from_escrow_and_refunds_the_rest() {
     let seen = view(&s, &customer, &late["id"]).await;
     let deposit = seen["price"]["deposit"]["amountMinor"].as_i64().unwrap();
     assert!(fee > deposit);
+    assert_eq!(
+        seen["cancellationFeeCharged"]["amountMinor"], deposit,
+        "what it cost is capped at what escrow held: {seen}"
+    );
     assert_eq!(seen["escrow"]["amountMinor"], 0);
     assert_eq!(
         seen["payments"][0]["status"], "SUCCEEDED",
@@ -332,6 +337,69 @@ async fn cancelling_keeps_the_fee_from_escrow_and_refunds_the_rest() {
     assert_eq!(lonely["status"], "CANCELLED");
     let seen = view(&s, &customer, &lonely["id"]).await;
     assert_eq!(seen["payments"][0]["status"], "REFUNDED", "{seen}");
+    ledger_is_sound(&s).await;
+}
+
+/// Every tier of the default policy, with a 60% deposit so that the 25% and 50% fees leave
+/// something to give back: the fee is kept and split like a job, the rest is refunded and escrow
+/// ends empty; above the deposit, the fee is capped at what escrow held.
+#[tokio::test]
+async fn each_cancellation_tier_keeps_its_fee_and_refunds_the_rest() {
+    let s = TestServer::start_with(vec![("FUNDI_DEPOSIT_BP", "6000".to_string())]).await;
+    let customer = s.register("pay-tiers@example.com").await;
+    let tech = ready(&s, "pay-tiers-tech@example.com", NAIROBI, json!({})).await;
+    let cancel = "mutation($id: ID!) { cancelBooking(id: $id, reason: \"plans changed\") { cancellationFee { amountMinor } } }";
+    let pending = AccountKey::technician_pending(technician(&tech), "KES");
+    let platform = AccountKey::platform_revenue("KES");
+    let hours = chrono::Duration::hours;
+    // (tier, starts in, fee by policy in basis points of the total, the deposit's status after)
+    let tiers = [
+        ("more than 24 h ahead", hours(30), 0, "REFUNDED"),
+        ("6 to 24 h ahead", hours(12), 2_500, "PARTIALLY_REFUNDED"),
+        ("2 to 6 h ahead", hours(4), 5_000, "PARTIALLY_REFUNDED"),
+        ("under 2 h, above the deposit", hours(1), 7_500, "SUCCEEDED"),
+    ];
+    for (i, (tier, starts_in, fee_bp, status)) in tiers.into_iter().enumerate() {
+        let booking =
+            accepted_booking(&s, &customer, &tech, &format!("pay-tier-{i}"), starts_in).await;
+        let tech_before = balance(&s, pending.clone()).await;
+        let platform_before = balance(&s, platform.clone()).await;
+        let answer = s
+            .ok(customer.token(), cancel, json!({"id": booking["id"]}))
+            .await;
+        let seen = view(&s, &customer, &booking["id"]).await;
+        let total = seen["price"]["total"]["amountMinor"].as_i64().unwrap();
+        let deposit = seen["price"]["deposit"]["amountMinor"].as_i64().unwrap();
+        assert_eq!(
+            deposit,
+            fundi::domain::pricing::apply_bp(total, 6_000).unwrap()
+        );
+        let fee = fundi::domain::pricing::apply_bp(total, fee_bp).unwrap();
+        let kept = fee.min(deposit);
+        assert_eq!(
+            answer["cancelBooking"]["cancellationFee"]["amountMinor"], fee,
+            "{tier}"
+        );
+        assert_eq!(
+            seen["cancellationFeeCharged"]["amountMinor"], kept,
+            "{tier}: {seen}"
+        );
+        assert_eq!(seen["escrow"]["amountMinor"], 0, "{tier}: {seen}");
+        assert_eq!(seen["payments"][0]["status"], status, "{tier}: {seen}");
+        assert_eq!(
+            seen["payments"][0]["refunded"]["amountMinor"],
+            deposit - kept,
+            "{tier}: the rest goes back"
+        );
+        let technician_gain = balance(&s, pending.clone()).await - tech_before;
+        let platform_gain = balance(&s, platform.clone()).await - platform_before;
+        assert_eq!(technician_gain + platform_gain, kept, "{tier}");
+        assert_eq!(
+            platform_gain,
+            fundi::domain::pricing::apply_bp(kept, 1500).unwrap(),
+            "{tier}: 15% of the fee to the platform"
+        );
+    }
     ledger_is_sound(&s).await;
 }
 
