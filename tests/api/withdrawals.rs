@@ -653,13 +653,25 @@ async fn automatic_payouts_pay_small_withdrawals_and_leave_large_ones_for_an_adm
     ])
     .await;
     let (tech, _) = ready(&s, "auto@example.com", 200_000).await;
-    let small = withdrawn(&s, &tech, 20_000, "auto-key-1").await;
-    let large = withdrawn(&s, &tech, 60_000, "auto-key-2").await;
+    let small: Vec<Value> = vec![
+        withdrawn(&s, &tech, 10_000, "auto-key-1").await,
+        withdrawn(&s, &tech, 10_000, "auto-key-2").await,
+        withdrawn(&s, &tech, 10_000, "auto-key-3").await,
+    ];
+    let large = withdrawn(&s, &tech, 60_000, "auto-key-4").await;
+    // Four replicas' workers race over the same withdrawals: each is claimed and paid once.
+    let runs = futures_util::future::join_all(
+        (0..4).map(|_| fundi::services::withdrawals::run_auto_payouts(s.services())),
+    )
+    .await;
+    let paid: usize = runs.into_iter().map(Result::unwrap).sum();
+    assert_eq!(
+        paid,
+        small.len(),
+        "each small withdrawal is paid by one replica"
+    );
+    // The scheduled worker runs the same job and finds nothing left to pay.
     fundi::services::booking_worker::run_due(s.services())
-        .await
-        .unwrap();
-    // A second run (another replica) finds nothing left to pay.
-    fundi::services::withdrawals::run_auto_payouts(s.services())
         .await
         .unwrap();
     let list = s
@@ -678,11 +690,14 @@ async fn automatic_payouts_pay_small_withdrawals_and_leave_large_ones_for_an_adm
             .map(|e| e["node"]["status"].as_str().unwrap().to_string())
             .unwrap()
     };
-    assert_eq!(status_of(&small), "COMPLETED");
+    for w in &small {
+        assert_eq!(status_of(w), "COMPLETED");
+    }
     assert_eq!(status_of(&large), "PENDING");
     assert_eq!(
         balance(&s, AccountKey::clearing("PAYOUT_SANDBOX", KES)).await,
-        20_000
+        30_000,
+        "paid once each"
     );
     assert_sound(&s).await;
 }
