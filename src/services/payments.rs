@@ -119,17 +119,10 @@ pub async fn due_of(db: &impl ConnectionTrait, booking: &booking::Model) -> AppR
     })
 }
 
-/// What a cancelled booking's fee actually cost the customer: the fee, capped at what they had
-/// paid in and not been given back. None until the booking is cancelled.
-pub async fn cancellation_fee_charged(
-    db: &impl ConnectionTrait,
-    booking: &booking::Model,
-) -> AppResult<Option<i64>> {
-    let Some(fee) = booking.cancellation_fee_minor else {
-        return Ok(None);
-    };
-    let kept_from_customer: i64 = payment::Entity::find()
-        .filter(payment::Column::BookingId.eq(booking.id))
+/// What the customer has paid in for the job (tips aside) and not been given back.
+pub async fn net_paid_in(db: &impl ConnectionTrait, booking_id: Uuid) -> AppResult<i64> {
+    Ok(payment::Entity::find()
+        .filter(payment::Column::BookingId.eq(booking_id))
         .filter(payment::Column::Kind.ne(PaymentKind::Tip.as_str()))
         .filter(payment::Column::Status.is_in([
             PaymentStatus::Succeeded.as_str(),
@@ -139,7 +132,19 @@ pub async fn cancellation_fee_charged(
         .await?
         .iter()
         .map(|p| p.amount_minor - p.refunded_minor)
-        .sum();
+        .sum())
+}
+
+/// What a cancelled booking's fee actually cost the customer: the fee, capped at what they had
+/// paid in and not been given back. None until the booking is cancelled.
+pub async fn cancellation_fee_charged(
+    db: &impl ConnectionTrait,
+    booking: &booking::Model,
+) -> AppResult<Option<i64>> {
+    let Some(fee) = booking.cancellation_fee_minor else {
+        return Ok(None);
+    };
+    let kept_from_customer = net_paid_in(db, booking.id).await?;
     Ok(Some(cancellation_split(fee, kept_from_customer).0))
 }
 

@@ -276,18 +276,7 @@ pub async fn on_dispute_resolved(
 ) -> AppResult<()> {
     let escrow_key = AccountKey::escrow(booking.id, &booking.currency);
     // The customer gets their share of what they actually paid in, not of the price.
-    let paid_in: i64 = payment::Entity::find()
-        .filter(payment::Column::BookingId.eq(booking.id))
-        .filter(payment::Column::Kind.ne(PaymentKind::Tip.as_str()))
-        .filter(payment::Column::Status.is_in([
-            PaymentStatus::Succeeded.as_str(),
-            PaymentStatus::PartiallyRefunded.as_str(),
-        ]))
-        .all(txn)
-        .await?
-        .iter()
-        .map(|p| p.amount_minor - p.refunded_minor)
-        .sum();
+    let paid_in = payments::net_paid_in(txn, booking.id).await?;
     let refund_total = percent_of(paid_in, customer_refund_percent);
     if refund_total > 0 {
         let escrow = ledger::balance(txn, &escrow_key).await?;
