@@ -2,7 +2,8 @@
 
 use crate::config::Config;
 use crate::gateways::mail::{FileMailer, Mailer, SmtpMailer};
-use crate::graphql::build_schema;
+use crate::graphql::build_schema_with;
+use crate::graphql::persisted_queries::PersistedQueries;
 use crate::http::{HttpState, router};
 use crate::metrics::Metrics;
 use crate::realtime::{EventBus, outbox::OutboxRelay};
@@ -144,10 +145,15 @@ pub async fn start_with(
     shutdown: CancellationToken,
 ) -> anyhow::Result<RunningServer> {
     let metrics = Metrics::new();
-    let schema = build_schema(
+    let persisted = Arc::new(PersistedQueries::new(
+        services.config.persisted_queries,
+        Some(services.bus.clone()),
+    ));
+    let schema = build_schema_with(
         Some(services.clone()),
         Some(metrics.clone()),
         &services.config,
+        persisted.clone(),
     );
     let listener = tokio::net::TcpListener::bind(bind)
         .await
@@ -159,6 +165,7 @@ pub async fn start_with(
         metrics: metrics.clone(),
         config: services.config.clone(),
         shutdown: shutdown.clone(),
+        persisted,
     };
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
     let signal = shutdown.clone().cancelled_owned();

@@ -99,6 +99,26 @@ pub const SETTINGS: &[Setting] = &[
         help: "highest allowed GraphQL query complexity",
     },
     Setting {
+        var: "FUNDI_MAX_QUERY_SELECTIONS",
+        default: "2000",
+        help: "most fields one GraphQL document may select once its fragments are expanded",
+    },
+    Setting {
+        var: "FUNDI_REQUEST_TIMEOUT_MS",
+        default: "30000",
+        help: "time budget of one GraphQL request over HTTP; a query over it is cancelled, a mutation finishes but is answered REQUEST_TIMEOUT",
+    },
+    Setting {
+        var: "FUNDI_PERSISTED_QUERIES",
+        default: "1000",
+        help: "automatic persisted queries kept in memory per replica (shared through Redis when set); 0 turns them off",
+    },
+    Setting {
+        var: "FUNDI_CORS_MAX_AGE_SECONDS",
+        default: "600",
+        help: "how long browsers may cache a CORS preflight answer",
+    },
+    Setting {
         var: "FUNDI_S3_BUCKET",
         default: "(unset)",
         help: "S3 bucket for uploaded files; unset keeps them under <data dir>/uploads",
@@ -394,6 +414,11 @@ pub struct Config {
     pub cors_origins: Vec<String>,
     pub max_query_depth: usize,
     pub max_query_complexity: usize,
+    pub max_query_selections: u64,
+    pub request_timeout: Duration,
+    /// Automatic persisted queries kept per replica; 0 turns them off.
+    pub persisted_queries: usize,
+    pub cors_max_age: Duration,
     pub bookings: BookingSettings,
     pub realtime: RealtimeSettings,
     /// Where uploaded files go: an S3-compatible bucket, or (None) the local data directory.
@@ -624,6 +649,26 @@ impl Config {
                 1000,
                 10..=100_000,
             )? as usize,
+            max_query_selections: parse_num(
+                &lookup,
+                "FUNDI_MAX_QUERY_SELECTIONS",
+                2000,
+                10..=1_000_000,
+            )?,
+            request_timeout: Duration::from_millis(parse_num(
+                &lookup,
+                "FUNDI_REQUEST_TIMEOUT_MS",
+                30_000,
+                1..=600_000,
+            )?),
+            persisted_queries: parse_num(&lookup, "FUNDI_PERSISTED_QUERIES", 1000, 0..=1_000_000)?
+                as usize,
+            cors_max_age: Duration::from_secs(parse_num(
+                &lookup,
+                "FUNDI_CORS_MAX_AGE_SECONDS",
+                600,
+                0..=86_400,
+            )?),
             s3,
             stripe,
             razorpay,

@@ -9,7 +9,10 @@ pub struct Metrics {
     registry: Registry,
     pub http_requests: IntCounterVec,
     pub http_latency: HistogramVec,
-    pub graphql_operations: IntCounterVec,
+    /// One series per root field of the schema, never per client-chosen operation name.
+    pub graphql_fields: IntCounterVec,
+    /// Errors by code, a closed set.
+    pub graphql_errors: IntCounterVec,
     pub open_subscriptions: IntGauge,
     pub open_websockets: IntGauge,
 }
@@ -42,12 +45,22 @@ impl Metrics {
             &["route"],
         )
         .expect("valid metric");
-        let graphql_operations = IntCounterVec::new(
+        let graphql_fields = IntCounterVec::new(
             Opts::new(
                 "fundi_graphql_operations_total",
-                "GraphQL operations by operation name and error code (OK when none)",
+                "GraphQL operations by operation type, root field (none when the request named none the \
+                 schema knows) and result (ok, parse_failed, validation_failed, \
+                 persisted_query_not_found, error)",
             ),
-            &["operation", "code"],
+            &["type", "field", "result"],
+        )
+        .expect("valid metric");
+        let graphql_errors = IntCounterVec::new(
+            Opts::new(
+                "fundi_graphql_errors_total",
+                "GraphQL errors returned, by extensions.code",
+            ),
+            &["code"],
         )
         .expect("valid metric");
         let open_subscriptions = IntGauge::new(
@@ -63,7 +76,8 @@ impl Metrics {
         for collector in [
             Box::new(http_requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(http_latency.clone()),
-            Box::new(graphql_operations.clone()),
+            Box::new(graphql_fields.clone()),
+            Box::new(graphql_errors.clone()),
             Box::new(open_subscriptions.clone()),
             Box::new(open_websockets.clone()),
         ] {
@@ -73,7 +87,8 @@ impl Metrics {
             registry,
             http_requests,
             http_latency,
-            graphql_operations,
+            graphql_fields,
+            graphql_errors,
             open_subscriptions,
             open_websockets,
         }

@@ -5,21 +5,25 @@ pub mod accounts;
 pub mod booking_extras;
 pub mod booking_types;
 pub mod bookings;
+pub mod cache_policy;
 pub mod chat;
 pub mod chat_types;
 pub mod common;
 pub mod context;
 pub mod earnings;
 pub mod extensions;
+pub mod field_order;
 pub mod ids;
 pub mod invoices;
 pub mod kyc;
 pub mod ledger;
+pub mod limits;
 pub mod loaders;
 pub mod matching;
 pub mod node;
 pub mod notifications;
 pub mod payments;
+pub mod persisted_queries;
 pub mod technician_types;
 pub mod technicians;
 pub mod tracking;
@@ -29,6 +33,9 @@ use crate::config::Config;
 use crate::metrics::Metrics;
 use crate::services::Services;
 use async_graphql::{MergedObject, MergedSubscription, Schema};
+use limits::Limits;
+use persisted_queries::PersistedQueries;
+use std::sync::Arc;
 
 #[derive(MergedObject, Default)]
 pub struct QueryRoot(
@@ -77,15 +84,38 @@ pub fn build_schema(
     metrics: Option<Metrics>,
     config: &Config,
 ) -> FundiSchema {
+    let bus = services.as_ref().map(|s| s.bus.clone());
+    let persisted = Arc::new(PersistedQueries::new(config.persisted_queries, bus));
+    build_schema_with(services, metrics, config, persisted)
+}
+
+/// The schema with its limits and pipeline; `persisted` is shared with the HTTP layer, which
+/// resolves persisted queries sent over GET before it decides whether they may run there.
+pub fn build_schema_with(
+    services: Option<Services>,
+    metrics: Option<Metrics>,
+    config: &Config,
+    persisted: Arc<PersistedQueries>,
+) -> FundiSchema {
+    let limits = Limits {
+        max_selections: config.max_query_selections,
+        max_depth: u32::try_from(config.max_query_depth).unwrap_or(u32::MAX),
+    };
+    // Depth is limited by the pipeline, which measures introspection against its own cap; the
+    // engine's depth limit would refuse the standard introspection query.
     let mut builder = Schema::build(
         QueryRoot::default(),
         MutationRoot::default(),
         SubscriptionRoot::default(),
     )
-    .limit_depth(config.max_query_depth)
     .limit_complexity(config.max_query_complexity)
     .limit_recursive_depth(32)
-    .limit_directives(20);
+    .limit_directives(20)
+    .extension(extensions::Pipeline::new(
+        metrics.clone(),
+        limits,
+        persisted,
+    ));
     if !config.introspection {
         builder = builder.disable_introspection();
         if config.is_production() {
@@ -93,9 +123,7 @@ pub fn build_schema(
         }
     }
     if let Some(metrics) = metrics {
-        builder = builder
-            .extension(extensions::Observability::new(metrics.clone()))
-            .data(metrics);
+        builder = builder.data(metrics);
     }
     if let Some(services) = services {
         builder = builder.data(services);

@@ -5,7 +5,9 @@ use super::{
     MAX_UPLOAD_FILES, graphiql, request_id,
 };
 use crate::error::REQUEST_ID;
+use crate::graphql::cache_policy;
 use crate::graphql::context::RequestAuth;
+use crate::graphql::extensions::{PARSE_FAILED, WritesStarted};
 use crate::services::sessions::ClientInfo;
 use crate::services::storage::MAX_DOCUMENT_BYTES;
 use async_graphql::http::MultipartOptions;
@@ -14,11 +16,14 @@ use async_graphql::{
     BatchRequest, BatchResponse, ParseRequestError, Request, Response as GqlResponse, ServerError,
 };
 use axum::body::{Body, Bytes};
-use axum::extract::{ConnectInfo, State};
+use axum::extract::{ConnectInfo, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
 
@@ -57,23 +62,35 @@ fn with_auth(
     headers: &HeaderMap,
     peer: SocketAddr,
     request: Request,
+    writes: &Arc<WritesStarted>,
 ) -> Request {
     let bearer = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
-    let request = request.data(RequestAuth::from_bearer(
-        bearer,
-        &state.services,
-        client_info(headers, peer),
-    ));
+    let request = request
+        .data(RequestAuth::from_bearer(
+            bearer,
+            &state.services,
+            client_info(headers, peer),
+        ))
+        .data(writes.clone());
     crate::graphql::loaders::attach(request, &state.services)
 }
 
-/// An error before anything ran (bad JSON, too big a batch), shaped as a GraphQL response.
+/// An error before anything ran (too big a body or batch, wrong media type), shaped as a GraphQL response.
 fn request_error(status: StatusCode, message: &str, flavour: Flavour) -> Response {
+    coded_request_error(status, message, "BAD_USER_INPUT", flavour)
+}
+
+fn coded_request_error(
+    status: StatusCode,
+    message: &str,
+    code: &str,
+    flavour: Flavour,
+) -> Response {
     let mut error = ServerError::new(message, None);
     let mut extensions = async_graphql::ErrorExtensionValues::default();
-    extensions.set("code", "BAD_USER_INPUT");
+    extensions.set("code", code);
     error.extensions = Some(extensions);
     let body = GqlResponse::from_errors(vec![error]);
     json_response(status, &BatchResponse::Single(body), flavour)
@@ -85,12 +102,15 @@ fn json_response(status: StatusCode, body: &BatchResponse, flavour: Flavour) -> 
         Flavour::Json => "application/json",
     };
     let bytes = serde_json::to_vec(body).expect("responses serialise");
-    (
+    let digest = BodyDigest(hex::encode(&Sha256::digest(&bytes)[..16]));
+    let mut response = (
         status,
         [(header::CONTENT_TYPE, HeaderValue::from_static(content_type))],
         bytes,
     )
-        .into_response()
+        .into_response();
+    response.extensions_mut().insert(digest);
+    response
 }
 
 /// A response whose errors all came before execution: it has no data and no error has a path.
@@ -111,17 +131,131 @@ fn status_for(response: &BatchResponse, flavour: Flavour) -> StatusCode {
     }
 }
 
+/// GET answers may be kept by HTTP caches, by the rules of `cache_policy`; POST answers never.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Transport {
+    Get,
+    Post,
+}
+
+/// Runs the batch within the request's time budget. A query still running then is cancelled; a
+/// mutation is left to finish, so its effects are whole, while the client is told to retry with its
+/// idempotency key.
 async fn execute(
     state: &HttpState,
     headers: &HeaderMap,
     batch: BatchRequest,
+    writes: Arc<WritesStarted>,
     flavour: Flavour,
+    transport: Transport,
 ) -> Response {
-    let response = REQUEST_ID
-        .scope(request_id(headers), state.schema.execute_batch(batch))
-        .await;
-    json_response(status_for(&response, flavour), &response, flavour)
+    let schema = state.schema.clone();
+    let running = REQUEST_ID.scope(request_id(headers), async move {
+        schema.execute_batch(batch).await
+    });
+    let mut task = tokio::spawn(running);
+    let budget = state.config.request_timeout;
+    let response = match tokio::time::timeout(budget, &mut task).await {
+        Ok(Ok(response)) => response,
+        Ok(Err(failure)) => {
+            tracing::error!(request_id = %request_id(headers), error = %failure, "GraphQL execution failed");
+            return coded_request_error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                &format!("internal error (request id {})", request_id(headers)),
+                crate::graphql::extensions::INTERNAL,
+                flavour,
+            );
+        }
+        Err(_) => {
+            let writing = writes.get();
+            if !writing {
+                task.abort();
+            }
+            return timed_out(budget, writing, flavour);
+        }
+    };
+    let status = status_for(&response, flavour);
+    let mut answer = json_response(status, &response, flavour);
+    if transport == Transport::Get
+        && let BatchResponse::Single(single) = &response
+    {
+        return cacheable(answer, single, headers);
+    }
+    answer
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    answer
 }
+
+fn timed_out(budget: std::time::Duration, writing: bool, flavour: Flavour) -> Response {
+    let mut message = format!(
+        "the request took longer than its time budget of {} ms",
+        budget.as_millis()
+    );
+    if writing {
+        message
+            .push_str("; the mutation may still complete: retry it with the same idempotency key");
+    }
+    coded_request_error(
+        StatusCode::GATEWAY_TIMEOUT,
+        &message,
+        "REQUEST_TIMEOUT",
+        flavour,
+    )
+}
+
+/// Headers caches go by, and 304 when the client already holds this exact answer.
+fn cacheable(mut answer: Response, response: &GqlResponse, headers: &HeaderMap) -> Response {
+    let policy = if response.errors.is_empty() {
+        cache_policy::header_value(&response.cache_control)
+    } else {
+        cache_policy::header_value(&cache_policy::PRIVATE)
+    };
+    let vary = HeaderValue::from_static("Authorization, Accept, Accept-Encoding");
+    let Ok(cache_control) = HeaderValue::from_str(&policy) else {
+        return answer;
+    };
+    answer
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, cache_control.clone());
+    answer.headers_mut().insert(header::VARY, vary.clone());
+    let Some(etag) = answer
+        .extensions()
+        .get::<BodyDigest>()
+        .and_then(|digest| HeaderValue::from_str(&format!("W/\"{}\"", digest.0)).ok())
+    else {
+        return answer;
+    };
+    answer.headers_mut().insert(header::ETAG, etag.clone());
+    if if_none_match(headers, &etag) {
+        let mut not_modified = StatusCode::NOT_MODIFIED.into_response();
+        let kept = not_modified.headers_mut();
+        kept.insert(header::ETAG, etag);
+        kept.insert(header::CACHE_CONTROL, cache_control);
+        kept.insert(header::VARY, vary);
+        return not_modified;
+    }
+    answer
+}
+
+/// Whether `If-None-Match` names this entity tag (weakly compared, as RFC 9110 asks for GET).
+fn if_none_match(headers: &HeaderMap, etag: &HeaderValue) -> bool {
+    let Some(wanted) = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let ours = etag.to_str().unwrap_or("").trim_start_matches("W/");
+    wanted
+        .split(',')
+        .map(str::trim)
+        .any(|tag| tag == "*" || tag.trim_start_matches("W/") == ours)
+}
+
+/// SHA-256 of a response body as sent before compression, kept for its entity tag.
+#[derive(Clone)]
+struct BodyDigest(String);
 
 /// Reads at most `limit` bytes of body; a larger one is refused with 413 without reading it all.
 async fn read_body(
@@ -236,9 +370,10 @@ pub async fn post_graphql(
             }
         }
     };
+    let writes = Arc::new(WritesStarted::default());
     let batch = match batch {
         BatchRequest::Single(request) => {
-            BatchRequest::Single(with_auth(&state, &headers, peer, request))
+            BatchRequest::Single(with_auth(&state, &headers, peer, request, &writes))
         }
         BatchRequest::Batch(requests) if requests.len() > MAX_BATCH => {
             return request_error(
@@ -250,11 +385,11 @@ pub async fn post_graphql(
         BatchRequest::Batch(requests) => BatchRequest::Batch(
             requests
                 .into_iter()
-                .map(|r| with_auth(&state, &headers, peer, r))
+                .map(|r| with_auth(&state, &headers, peer, r, &writes))
                 .collect(),
         ),
     };
-    execute(&state, &headers, batch, flavour).await
+    execute(&state, &headers, batch, writes, flavour, Transport::Post).await
 }
 
 /// The operation a GET request would run, if its document parses: mutations are refused over GET.
@@ -271,6 +406,42 @@ fn operation_type(request: &Request) -> Option<OperationType> {
     chosen.map(|(_, op)| op.node.ty)
 }
 
+/// The GraphQL-over-HTTP query parameters of a GET request.
+#[derive(Deserialize)]
+struct GetParams {
+    #[serde(default)]
+    query: String,
+    #[serde(rename = "operationName")]
+    operation_name: Option<String>,
+    variables: Option<String>,
+    extensions: Option<String>,
+}
+
+/// Reads `?query=…&operationName=…&variables=…&extensions=…`, the last two as JSON.
+fn get_request(uri: &Uri) -> Result<Request, &'static str> {
+    let Query(params) = Query::<GetParams>::try_from_uri(uri)
+        .map_err(|_| "the query string is not valid GraphQL-over-HTTP parameters")?;
+    let json =
+        |text: Option<String>, what: &'static str| -> Result<serde_json::Value, &'static str> {
+            match text {
+                Some(text) => serde_json::from_str(&text).map_err(|_| what),
+                None => Ok(serde_json::Value::Null),
+            }
+        };
+    let mut body =
+        serde_json::json!({ "query": params.query, "operationName": params.operation_name });
+    let variables = json(params.variables, "the variables parameter is not JSON")?;
+    if !variables.is_null() {
+        body["variables"] = variables;
+    }
+    let extensions = json(params.extensions, "the extensions parameter is not JSON")?;
+    if !extensions.is_null() {
+        body["extensions"] = extensions;
+    }
+    serde_json::from_value(body)
+        .map_err(|_| "the variables and extensions parameters must be JSON objects")
+}
+
 pub async fn get_graphql(
     State(state): State<HttpState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -282,27 +453,35 @@ pub async fn get_graphql(
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|a| a.contains("text/html"));
-    let query_string = uri.query().unwrap_or("");
-    if wants_html && !query_string.contains("query=") {
-        if !state.config.introspection {
-            return (
-                StatusCode::NOT_FOUND,
-                "GraphiQL is turned off on this server",
-            )
-                .into_response();
-        }
-        return graphiql::page("/graphql", "/graphql/ws").into_response();
-    }
-    let request = match async_graphql::http::parse_query_string(query_string) {
+    let mut request = match get_request(&uri) {
         Ok(request) => request,
-        Err(_) => {
-            return request_error(
-                StatusCode::BAD_REQUEST,
-                "GET needs ?query=... (and optional variables, operationName)",
-                flavour,
-            );
+        Err(why) => {
+            return coded_request_error(StatusCode::BAD_REQUEST, why, PARSE_FAILED, flavour);
         }
     };
+    let persisted = request.extensions.contains_key("persistedQuery");
+    if request.query.is_empty() && !persisted {
+        if wants_html {
+            if !state.config.introspection {
+                return (
+                    StatusCode::NOT_FOUND,
+                    "GraphiQL is turned off on this server",
+                )
+                    .into_response();
+            }
+            return graphiql::page("/graphql", "/graphql/ws").into_response();
+        }
+        return coded_request_error(
+            StatusCode::BAD_REQUEST,
+            "GET /graphql needs a query parameter (or a persisted query hash in extensions); open it in a browser for GraphiQL",
+            PARSE_FAILED,
+            flavour,
+        );
+    }
+    // A hash-only request is looked up first, so a persisted mutation is refused over GET like any other.
+    if let Some(text) = state.persisted.known_text(&request).await {
+        request.query = text.to_string();
+    }
     if matches!(
         operation_type(&request),
         Some(OperationType::Mutation | OperationType::Subscription)
@@ -317,6 +496,15 @@ pub async fn get_graphql(
             .insert(header::ALLOW, HeaderValue::from_static("POST"));
         return response;
     }
-    let request = with_auth(&state, &headers, peer, request);
-    execute(&state, &headers, BatchRequest::Single(request), flavour).await
+    let writes = Arc::new(WritesStarted::default());
+    let request = with_auth(&state, &headers, peer, request, &writes);
+    execute(
+        &state,
+        &headers,
+        BatchRequest::Single(request),
+        writes,
+        flavour,
+        Transport::Get,
+    )
+    .await
 }

@@ -12,17 +12,20 @@ pub mod ws;
 
 use crate::config::Config;
 use crate::graphql::FundiSchema;
+use crate::graphql::persisted_queries::PersistedQueries;
 use crate::metrics::Metrics;
 use crate::services::Services;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
-use axum::http::{HeaderName, HeaderValue, Method, header};
+use axum::http::{HeaderName, HeaderValue, Method};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{get, post};
 use std::sync::Arc;
 use std::time::Instant;
 use tokio_util::sync::CancellationToken;
+use tower_http::compression::CompressionLayer;
+use tower_http::compression::predicate::{NotForContentType, Predicate, SizeAbove};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -49,6 +52,8 @@ pub struct HttpState {
     pub metrics: Metrics,
     pub config: Arc<Config>,
     pub shutdown: CancellationToken,
+    /// Shared with the schema's pipeline: GET resolves persisted queries before choosing to run them.
+    pub persisted: Arc<PersistedQueries>,
 }
 
 pub fn router(state: HttpState) -> Router {
@@ -75,6 +80,7 @@ pub fn router(state: HttpState) -> Router {
         // 1 MB for JSON and more for multipart uploads.
         .route("/graphql", post(graphql::post_graphql))
         .layer(middleware::from_fn_with_state(state.clone(), record_metrics))
+        .layer(compression())
         .layer(cors)
         .layer(PropagateRequestIdLayer::new(REQUEST_ID_HEADER.clone()))
         .layer(TraceLayer::new_for_http().make_span_with(|request: &Request| {
@@ -100,8 +106,37 @@ fn cors(config: &Config) -> CorsLayer {
     CorsLayer::new()
         .allow_origin(origins)
         .allow_methods([Method::GET, Method::POST])
-        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::ACCEPT])
+        .allow_headers(CLIENT_HEADERS.map(HeaderName::from_static))
         .expose_headers([REQUEST_ID_HEADER.clone()])
+        .max_age(config.cors_max_age)
+}
+
+/// Request headers browsers may send: what GraphQL clients (Apollo, urql, graphql-request) and
+/// tracing libraries add to every request.
+const CLIENT_HEADERS: [&str; 10] = [
+    "authorization",
+    "content-type",
+    "accept",
+    "apollographql-client-name",
+    "apollographql-client-version",
+    "apollo-require-preflight",
+    "x-apollo-operation-name",
+    "traceparent",
+    "tracestate",
+    "x-request-id",
+];
+
+/// Smallest response worth compressing: below it the encoding overhead outweighs the savings.
+const COMPRESS_ABOVE_BYTES: u16 = 1024;
+
+/// gzip, Brotli or zstd as the client's Accept-Encoding prefers, for anything but images and streams.
+fn compression() -> CompressionLayer<impl Predicate> {
+    CompressionLayer::new().compress_when(
+        SizeAbove::new(COMPRESS_ABOVE_BYTES)
+            .and(NotForContentType::IMAGES)
+            .and(NotForContentType::SSE)
+            .and(NotForContentType::GRPC),
+    )
 }
 
 /// The request id set by the request-id layer, for error messages and logs.

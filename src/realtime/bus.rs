@@ -92,6 +92,9 @@ pub enum BusError {
     NotSubscribed,
 }
 
+/// Longest a request waits for a shared value before going on without it.
+pub const SHARED_VALUE_TIMEOUT: Duration = Duration::from_millis(250);
+
 #[derive(Clone)]
 pub struct EventBus {
     inner: Arc<Inner>,
@@ -175,6 +178,44 @@ impl EventBus {
             return Err(e.into());
         }
         Ok(())
+    }
+
+    /// Reads a value every replica shares (Redis only; None on the in-process bus). A slow or absent
+    /// Redis answers None within `SHARED_VALUE_TIMEOUT`, so no request waits on it for long.
+    pub async fn shared_get(&self, key: &str) -> Option<String> {
+        let redis = self.inner.redis.as_ref()?;
+        let key = format!("{}:kv:{key}", redis.channel_prefix);
+        let read = async {
+            let mut connection = redis.publisher().await.ok()?;
+            connection
+                .get::<_, Option<String>>(key)
+                .await
+                .ok()
+                .flatten()
+        };
+        tokio::time::timeout(SHARED_VALUE_TIMEOUT, read)
+            .await
+            .ok()
+            .flatten()
+    }
+
+    /// Stores a value every replica can read for `ttl`; best effort, like `shared_get`.
+    pub async fn shared_set(&self, key: &str, value: &str, ttl: Duration) {
+        let Some(redis) = self.inner.redis.as_ref() else {
+            return;
+        };
+        let key = format!("{}:kv:{key}", redis.channel_prefix);
+        let write = async {
+            let Ok(mut connection) = redis.publisher().await else {
+                return;
+            };
+            let written: Result<(), redis::RedisError> =
+                connection.set_ex(key, value, ttl.as_secs().max(1)).await;
+            if let Err(e) = written {
+                tracing::warn!(error = %e, "could not store a shared value in redis");
+            }
+        };
+        let _ = tokio::time::timeout(SHARED_VALUE_TIMEOUT, write).await;
     }
 
     pub fn subscribe(&self, topic: &str) -> Subscription {

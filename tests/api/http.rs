@@ -53,9 +53,10 @@ async fn graphql_response_json_gets_400_for_parse_and_validation_errors() {
     let modern = "application/graphql-response+json";
     let (status, body) = post_with_accept(&s, modern, "{ me { ").await;
     assert_eq!(status, 400);
-    assert_eq!(code(&body["errors"][0]), "BAD_USER_INPUT");
-    let (status, _) = post_with_accept(&s, modern, "{ me { noSuchField } }").await;
+    assert_eq!(code(&body["errors"][0]), "GRAPHQL_PARSE_FAILED");
+    let (status, body) = post_with_accept(&s, modern, "{ me { noSuchField } }").await;
     assert_eq!(status, 400);
+    assert_eq!(code(&body["errors"][0]), "GRAPHQL_VALIDATION_FAILED");
     let (status, body) = post_with_accept(&s, modern, "{ me { id } }").await;
     assert_eq!(status, 200, "an execution error is still 200: {body}");
     let (status, _) = post_with_accept(&s, "application/json", "{ me { ").await;
@@ -125,17 +126,16 @@ async fn non_json_bodies_are_refused() {
 }
 
 #[tokio::test]
-async fn an_over_deep_query_is_refused() {
+async fn an_over_deep_query_is_refused_but_introspection_is_measured_on_its_own() {
     let s = TestServer::start().await;
-    let shallow = "{ __schema { types { fields { type { name } } } } }";
-    assert!(s.gql(None, shallow, json!({})).await["data"].is_object());
+    // Depth 13 against the default limit of 12.
     let deep = format!(
-        "{{ __schema {{ types {{ fields {{ type {{ {} name {} }} }} }} }} }}",
-        "ofType { ".repeat(12),
-        "} ".repeat(12)
+        "{{ me {{ {} id {} }} }}",
+        "x { ".repeat(11),
+        "} ".repeat(11)
     );
     let body = s.gql(None, &deep, json!({})).await;
-    assert_eq!(code(&body["errors"][0]), "BAD_USER_INPUT");
+    assert_eq!(code(&body["errors"][0]), "GRAPHQL_VALIDATION_FAILED");
     assert!(
         body["errors"][0]["message"]
             .as_str()
@@ -144,6 +144,20 @@ async fn an_over_deep_query_is_refused() {
             .contains("deep"),
         "{body}"
     );
+    // Introspection may nest deeper (graphql-js nests ofType nine levels), up to its own cap.
+    let introspection = format!(
+        "{{ __schema {{ types {{ fields {{ type {{ {} name {} }} }} }} }} }}",
+        "ofType { ".repeat(9),
+        "} ".repeat(9)
+    );
+    assert!(s.gql(None, &introspection, json!({})).await["data"]["__schema"].is_object());
+    let too_deep = format!(
+        "{{ __schema {{ types {{ fields {{ type {{ {} name {} }} }} }} }} }}",
+        "ofType { ".repeat(13),
+        "} ".repeat(13)
+    );
+    let body = s.gql(None, &too_deep, json!({})).await;
+    assert_eq!(code(&body["errors"][0]), "GRAPHQL_VALIDATION_FAILED");
 }
 
 #[tokio::test]
@@ -249,8 +263,12 @@ async fn health_readiness_and_metrics_answer() {
     assert!(metrics.contains("fundi_http_request_duration_seconds"));
     assert!(
         metrics.contains(
-            r#"fundi_graphql_operations_total{code="UNAUTHENTICATED",operation="Probe"} 1"#
+            r#"fundi_graphql_operations_total{field="me",result="error",type="query"} 1"#
         ),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains(r#"fundi_graphql_errors_total{code="UNAUTHENTICATED"} 1"#),
         "{metrics}"
     );
     assert!(metrics.contains("fundi_graphql_open_subscriptions"));

@@ -216,6 +216,18 @@ impl TestServer {
         response.json().await.expect("JSON body")
     }
 
+    /// POSTs a request body as it is (persisted-query extensions, batches) and returns the response body.
+    pub async fn post_json(&self, body: Value) -> Value {
+        let response = self
+            .http
+            .post(self.url("/graphql"))
+            .json(&body)
+            .send()
+            .await
+            .expect("request sent");
+        response.json().await.expect("JSON body")
+    }
+
     /// Runs an operation that must succeed and returns its `data`.
     pub async fn ok(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
         let body = self.gql(token, query, variables).await;
