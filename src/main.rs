@@ -1,5 +1,6 @@
 //! The `fundi` command line: serve (default), migrate, schema, seed --demo, create-admin and ledger verify.
 
+use anyhow::Context;
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use fundi::config::{Config, LogFormat, SETTINGS};
 use fundi::domain::account::Role;
@@ -231,8 +232,33 @@ async fn seed(config: Config, demo: bool, centre: (f64, f64), force: bool) -> an
     );
     println!(
         "  technicians: {} .. {}",
-        logins.technicians[0],
-        logins.technicians[logins.technicians.len() - 1]
+        logins.technicians[0].email,
+        logins.technicians[logins.technicians.len() - 1].email
+    );
+    // Who is who: matchTechnicians shows a technician's id and name; this says how to sign in as them.
+    let mut table = String::from("technician id\tfull name\tmain skill\temail\n");
+    for tech in &logins.technicians {
+        let id = fundi::graphql::ids::encode(fundi::graphql::ids::Kind::Technician, tech.id);
+        table.push_str(&format!(
+            "{}\t{}\t{}\t{}\n",
+            id.as_str(),
+            tech.full_name,
+            tech.category,
+            tech.email
+        ));
+    }
+    let path = services.config.data_dir.join("demo-technicians.tsv");
+    std::fs::write(&path, &table).with_context(|| format!("writing {}", path.display()))?;
+    println!(
+        "  which login is which technician (id, name, skill, email): {}",
+        path.display()
+    );
+    for line in table.lines().skip(1).take(5) {
+        println!("    {line}");
+    }
+    println!(
+        "    … {} more in that file",
+        logins.technicians.len().saturating_sub(5)
     );
     Ok(())
 }

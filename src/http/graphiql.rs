@@ -33,6 +33,7 @@ const TEMPLATE: &str = include_str!("../../assets/graphiql/index.html");
 
 const JAVASCRIPT: &str = "application/javascript; charset=utf-8";
 const CSS: &str = "text/css; charset=utf-8";
+const SVG: &str = "image/svg+xml";
 const CACHE_CONTROL: &str = "public, max-age=31536000, immutable";
 
 /// Renders the GraphiQL page for the given HTTP endpoint and WebSocket endpoint.
@@ -82,6 +83,10 @@ fn lookup(file: &str) -> Option<(&'static str, &'static [u8])> {
         "react-dom-18.3.1.production.min.js" => Some((
             JAVASCRIPT,
             include_bytes!("../../assets/graphiql/react-dom-18.3.1.production.min.js").as_slice(),
+        )),
+        "fundi-icon-1.svg" => Some((
+            SVG,
+            include_bytes!("../../assets/graphiql/fundi-icon-1.svg").as_slice(),
         )),
         _ => None,
     }

@@ -16,7 +16,15 @@ pub const TECHNICIANS: usize = 300;
 pub struct DemoLogins {
     pub admin: String,
     pub customers: Vec<String>,
-    pub technicians: Vec<String>,
+    pub technicians: Vec<DemoTechnician>,
+}
+
+/// A demo technician as `matchTechnicians` shows them, with the login that acts as them.
+pub struct DemoTechnician {
+    pub id: Uuid,
+    pub full_name: String,
+    pub category: String,
+    pub email: String,
 }
 
 /// A small deterministic generator, so every demo city looks the same for the same centre.
@@ -123,10 +131,11 @@ pub async fn seed(services: &Services, centre: (f64, f64), force: bool) -> AppRe
     for i in 0..TECHNICIANS {
         let id = Uuid::now_v7();
         let email = format!("tech{:03}+{tag}@demo.fundi.local", i + 1);
+        let full_name = person(&mut rng);
         user::Entity::insert(account(
             id,
             email.clone(),
-            person(&mut rng),
+            full_name.clone(),
             Role::Technician,
             &hash,
             now,
@@ -216,7 +225,12 @@ pub async fn seed(services: &Services, centre: (f64, f64), force: bool) -> AppRe
             updated_at: Set(now),
         });
         working_hours::Entity::insert_many(hours).exec(&txn).await?;
-        technicians.push(email);
+        technicians.push(DemoTechnician {
+            id,
+            full_name,
+            category: category.slug.clone(),
+            email,
+        });
     }
     txn.commit().await?;
     Ok(DemoLogins {

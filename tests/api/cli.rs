@@ -179,4 +179,27 @@ async fn seed_demo_fills_an_empty_database_once() {
         200,
         "two in three demo technicians are available"
     );
+    // The seed says which login acts as which matched technician.
+    let table = std::fs::read_to_string(s.services().config.data_dir.join("demo-technicians.tsv"))
+        .expect("the seed writes who is who");
+    assert!(stdout.contains("demo-technicians.tsv"), "{stdout}");
+    let first = &found[0]["technician"];
+    let row = table
+        .lines()
+        .find(|line| line.starts_with(first["id"].as_str().unwrap()))
+        .expect("every matched technician is in the table");
+    let columns: Vec<&str> = row.split('\t').collect();
+    assert_eq!(columns[1], first["fullName"].as_str().unwrap());
+    let login = s
+        .login(columns[3], fundi::services::demo::DEMO_PASSWORD)
+        .await;
+    let tech = crate::support::Session::from_payload(&login["data"]["login"]);
+    let me = s
+        .ok(
+            tech.token(),
+            "{ myTechnicianProfile { id } }",
+            serde_json::json!({}),
+        )
+        .await;
+    assert_eq!(me["myTechnicianProfile"]["id"], first["id"]);
 }

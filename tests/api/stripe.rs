@@ -430,3 +430,77 @@ async fn a_stripe_call_slower_than_the_gateway_timeout_fails_the_payment_and_mov
         .await;
     assert_eq!(health["ledgerHealth"]["ok"], true, "{health}");
 }
+
+#[tokio::test]
+async fn a_payment_over_the_request_budget_is_answered_at_once_and_still_completes() {
+    // Stripe takes two seconds, well inside the gateway timeout but over the request's budget.
+    let mock = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/payment_intents"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({
+                    "id": INTENT, "object": "payment_intent", "client_secret": CLIENT_SECRET,
+                    "status": "requires_payment_method",
+                }))
+                .set_delay(std::time::Duration::from_secs(2)),
+        )
+        .mount(&mock)
+        .await;
+    let s = TestServer::start_with(vec![
+        ("FUNDI_STRIPE_SECRET_KEY", SECRET_KEY.to_string()),
+        ("FUNDI_STRIPE_WEBHOOK_SECRET", WEBHOOK_SECRET.to_string()),
+        ("FUNDI_STRIPE_API_BASE", mock.uri()),
+        ("FUNDI_GATEWAY_TIMEOUT_SECONDS", "10".to_string()),
+        ("FUNDI_REQUEST_TIMEOUT_MS", "300".to_string()),
+    ])
+    .await;
+    let customer = s.register("stripe-budget@example.com").await;
+    let tech = ready(&s, "stripe-budget-tech@example.com", NAIROBI, json!({})).await;
+    let booking = create_unpaid(
+        &s,
+        &customer,
+        "stripe-budget-01",
+        json!({"technicianId": tech.id}),
+    )
+    .await;
+    let input = pay_input(
+        &booking["id"],
+        "DEPOSIT",
+        "STRIPE",
+        "stripe-budget-pay",
+        None,
+    );
+    let response = s
+        .http()
+        .post(s.url("/graphql"))
+        .bearer_auth(customer.token().unwrap())
+        .json(&json!({"query": PAY_STRIPE, "variables": input}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 504);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(code(&body["errors"][0]), "REQUEST_TIMEOUT");
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("idempotency key")
+    );
+
+    // The mutation was not cut off halfway: retrying with the key finds the intent Stripe created.
+    let mut status = Value::Null;
+    for _ in 0..100 {
+        let retry = s.ok(customer.token(), PAY_STRIPE, input.clone()).await;
+        status = retry["payBooking"]["status"].clone();
+        if status == "PENDING" {
+            assert_eq!(retry["payBooking"]["clientSecret"], CLIENT_SECRET);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(status, "PENDING");
+    assert_eq!(calls(&mock, "/v1/payment_intents").await.len(), 1);
+    ledger_is_sound(&s).await;
+}
