@@ -5,6 +5,7 @@ mod booking_extras;
 mod booking_fixtures;
 mod booking_roles;
 mod bookings;
+mod browser;
 mod chat;
 mod chat_replicas;
 mod cli;
