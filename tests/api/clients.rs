@@ -114,13 +114,7 @@ async fn get_without_a_query_is_a_clear_400_unless_a_browser_asks_for_graphiql()
             .unwrap()
             .contains("needs a query")
     );
-    let page = s
-        .http()
-        .get(s.url("/graphql"))
-        .header("accept", "text/html")
-        .send()
-        .await
-        .unwrap();
+    let page = s.graphiql().await;
     assert_eq!(page.status(), 200);
 }
 
@@ -260,16 +254,7 @@ async fn responses_are_compressed_as_the_client_accepts() {
     .await;
     assert!(small.headers().get("content-encoding").is_none());
     // GraphiQL's bundle too.
-    let page = s
-        .http()
-        .get(s.url("/graphql"))
-        .header("accept", "text/html")
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = s.graphiql().await.text().await.unwrap();
     let script = page
         .split("/graphiql/")
         .nth(1)

@@ -180,13 +180,7 @@ async fn page_size_is_capped_at_one_hundred() {
 #[tokio::test]
 async fn graphiql_is_served_without_a_cdn() {
     let s = TestServer::start().await;
-    let page = s
-        .http()
-        .get(s.url("/graphql"))
-        .header("accept", "text/html")
-        .send()
-        .await
-        .unwrap();
+    let page = s.graphiql().await;
     assert_eq!(page.status(), 200);
     let html = page.text().await.unwrap();
     for cdn in ["unpkg", "jsdelivr", "cdnjs", "https://"] {
@@ -217,13 +211,7 @@ async fn graphiql_and_introspection_can_be_turned_off() {
         ..Options::default()
     };
     let s = TestServer::start_on(backend, options).await;
-    let page = s
-        .http()
-        .get(s.url("/graphql"))
-        .header("accept", "text/html")
-        .send()
-        .await
-        .unwrap();
+    let page = s.graphiql().await;
     assert_eq!(page.status(), 404);
     let body = s
         .gql(None, "{ __schema { queryType { name } } }", json!({}))

@@ -51,6 +51,34 @@ async fn stripe_server(mock: &MockServer) -> TestServer {
     TestServer::start_with(extra).await
 }
 
+/// A mock Stripe that creates intents, but only after `seconds`.
+async fn slow_stripe(seconds: u64) -> MockServer {
+    let mock = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/payment_intents"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({
+                    "id": INTENT, "object": "payment_intent", "client_secret": CLIENT_SECRET,
+                    "status": "requires_payment_method",
+                }))
+                .set_delay(std::time::Duration::from_secs(seconds)),
+        )
+        .mount(&mock)
+        .await;
+    mock
+}
+
+async fn slow_stripe_server(mock: &MockServer, timeouts: &[(&'static str, &str)]) -> TestServer {
+    let mut settings = vec![
+        ("FUNDI_STRIPE_SECRET_KEY", SECRET_KEY.to_string()),
+        ("FUNDI_STRIPE_WEBHOOK_SECRET", WEBHOOK_SECRET.to_string()),
+        ("FUNDI_STRIPE_API_BASE", mock.uri()),
+    ];
+    settings.extend(timeouts.iter().map(|(k, v)| (*k, v.to_string())));
+    TestServer::start_with(settings).await
+}
+
 /// The form fields and headers of every call Stripe received at `at`.
 async fn calls(
     mock: &MockServer,
@@ -360,26 +388,8 @@ async fn a_failed_stripe_payment_is_recorded_with_stripes_reason() {
 #[tokio::test]
 async fn a_stripe_call_slower_than_the_gateway_timeout_fails_the_payment_and_moves_no_money() {
     // Stripe answers, but only after three seconds; the server waits one.
-    let mock = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/v1/payment_intents"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(json!({
-                    "id": INTENT, "object": "payment_intent", "client_secret": CLIENT_SECRET,
-                    "status": "requires_payment_method",
-                }))
-                .set_delay(std::time::Duration::from_secs(3)),
-        )
-        .mount(&mock)
-        .await;
-    let s = TestServer::start_with(vec![
-        ("FUNDI_STRIPE_SECRET_KEY", SECRET_KEY.to_string()),
-        ("FUNDI_STRIPE_WEBHOOK_SECRET", WEBHOOK_SECRET.to_string()),
-        ("FUNDI_STRIPE_API_BASE", mock.uri()),
-        ("FUNDI_GATEWAY_TIMEOUT_SECONDS", "1".to_string()),
-    ])
-    .await;
+    let mock = slow_stripe(3).await;
+    let s = slow_stripe_server(&mock, &[("FUNDI_GATEWAY_TIMEOUT_SECONDS", "1")]).await;
     let customer = s.register("stripe-timeout@example.com").await;
     let tech = ready(&s, "stripe-timeout-tech@example.com", NAIROBI, json!({})).await;
     let booking = create_unpaid(
@@ -434,26 +444,14 @@ async fn a_stripe_call_slower_than_the_gateway_timeout_fails_the_payment_and_mov
 #[tokio::test]
 async fn a_payment_over_the_request_budget_is_answered_at_once_and_still_completes() {
     // Stripe takes two seconds, well inside the gateway timeout but over the request's budget.
-    let mock = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/v1/payment_intents"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(json!({
-                    "id": INTENT, "object": "payment_intent", "client_secret": CLIENT_SECRET,
-                    "status": "requires_payment_method",
-                }))
-                .set_delay(std::time::Duration::from_secs(2)),
-        )
-        .mount(&mock)
-        .await;
-    let s = TestServer::start_with(vec![
-        ("FUNDI_STRIPE_SECRET_KEY", SECRET_KEY.to_string()),
-        ("FUNDI_STRIPE_WEBHOOK_SECRET", WEBHOOK_SECRET.to_string()),
-        ("FUNDI_STRIPE_API_BASE", mock.uri()),
-        ("FUNDI_GATEWAY_TIMEOUT_SECONDS", "10".to_string()),
-        ("FUNDI_REQUEST_TIMEOUT_MS", "300".to_string()),
-    ])
+    let mock = slow_stripe(2).await;
+    let s = slow_stripe_server(
+        &mock,
+        &[
+            ("FUNDI_GATEWAY_TIMEOUT_SECONDS", "10"),
+            ("FUNDI_REQUEST_TIMEOUT_MS", "300"),
+        ],
+    )
     .await;
     let customer = s.register("stripe-budget@example.com").await;
     let tech = ready(&s, "stripe-budget-tech@example.com", NAIROBI, json!({})).await;

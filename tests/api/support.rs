@@ -216,6 +216,16 @@ impl TestServer {
         response.json().await.expect("JSON body")
     }
 
+    /// GET /graphql as a browser asks for it.
+    pub async fn graphiql(&self) -> reqwest::Response {
+        self.http
+            .get(self.url("/graphql"))
+            .header("accept", "text/html")
+            .send()
+            .await
+            .expect("request sent")
+    }
+
     /// POSTs a request body as it is (persisted-query extensions, batches) and returns the response body.
     pub async fn post_json(&self, body: Value) -> Value {
         let response = self
