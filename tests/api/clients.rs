@@ -257,8 +257,8 @@ async fn responses_are_compressed_as_the_client_accepts() {
     let page = s.graphiql().await.text().await.unwrap();
     let script = page
         .split("/graphiql/")
-        .nth(1)
-        .and_then(|rest| rest.split('"').next())
+        .filter_map(|rest| rest.split('"').next())
+        .find(|file| file.starts_with("graphiql-") && file.ends_with(".js"))
         .unwrap()
         .to_string();
     let asset = s
