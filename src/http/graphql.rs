@@ -117,10 +117,15 @@ async fn execute(
     batch: BatchRequest,
     flavour: Flavour,
 ) -> Response {
-    let response = REQUEST_ID
-        .scope(request_id(headers), state.schema.execute_batch(batch))
-        .await;
-    json_response(status_for(&response, flavour), &response, flavour)
+    let run = REQUEST_ID.scope(request_id(headers), state.schema.execute_batch(batch));
+    let (response, db) = crate::db::stats::measure(run).await;
+    let mut http = json_response(status_for(&response, flavour), &response, flavour);
+    if state.config.server_timing
+        && let Ok(value) = HeaderValue::from_str(&db.server_timing())
+    {
+        http.headers_mut().insert("server-timing", value);
+    }
+    http
 }
 
 /// Reads at most `limit` bytes of body; a larger one is refused with 413 without reading it all.

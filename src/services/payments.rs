@@ -5,6 +5,7 @@
 use super::booking_flow::status_of;
 use super::validation::text;
 use super::{Effects, Services, Viewer, bookings, dispatch, settlement};
+use crate::db::batch;
 use crate::db::begin_write;
 use crate::db::entities::{booking, payment};
 use crate::domain::account::Role;
@@ -21,7 +22,10 @@ use crate::gateways::stripe::StripeGateway;
 use crate::services::ledger::{self, JournalEntry};
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+};
+use std::collections::HashMap;
 use std::collections::HashSet;
 use uuid::Uuid;
 
@@ -493,10 +497,23 @@ pub async fn for_booking(
     booking_id: Uuid,
 ) -> AppResult<Vec<payment::Model>> {
     bookings::visible(services, viewer, booking_id).await?;
-    Ok(payment::Entity::find()
-        .filter(payment::Column::BookingId.eq(booking_id))
-        .all(&services.db)
-        .await?)
+    Ok(of_bookings(&services.db, &[booking_id])
+        .await?
+        .remove(&booking_id)
+        .unwrap_or_default())
+}
+
+/// Each booking's payments, oldest first, for many bookings in one statement. Callers check access.
+pub async fn of_bookings(
+    db: &impl ConnectionTrait,
+    bookings: &[Uuid],
+) -> AppResult<HashMap<Uuid, Vec<payment::Model>>> {
+    let rows = payment::Entity::find()
+        .filter(payment::Column::BookingId.is_in(bookings.iter().copied()))
+        .order_by_asc(payment::Column::Id)
+        .all(db)
+        .await?;
+    Ok(batch::group(rows, |p| p.booking_id))
 }
 
 /// Marks `amount` of a payment refunded (fully or partly); `staff_action` says what staff must
