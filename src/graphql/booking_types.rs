@@ -1,18 +1,18 @@
 //! GraphQL types for bookings: the booking with its price, events and allowed moves, offers and inputs.
 
 use super::common::{LatLngInput, Money, MoneyInput};
-use super::context::{services, viewer};
+use super::context::viewer;
 use super::ids::{self, Kind};
 use super::loaders::{
-    self, CategoryById, DisputeOfBooking, EventsOfBooking, InvoicesOfBooking, PaymentsOfBooking,
-    QuotesOfBooking, UserById,
+    self, CategoryById, DisputeOfBooking, EscrowOfBooking, EventsOfBooking, InvoicesOfBooking,
+    PaymentsOfBooking, QuotesOfBooking, UserById,
 };
 use super::matching::Priority;
 use super::technician_types::{ServiceCategory, Technician};
 use super::technicians::technician_view;
 use crate::db::entities::{booking, booking_event, job_offer};
 use crate::domain::booking_state::{Role as ActorRole, Status};
-use crate::services::bookings;
+use crate::services::{bookings, payments};
 use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 
@@ -242,13 +242,13 @@ impl Booking {
     }
     /// What escrow holds for this booking now.
     async fn escrow(&self, ctx: &Context<'_>) -> Result<Money> {
-        let due = crate::services::payments::due_of(&services(ctx).db, &self.0).await?;
+        let due = self.due(ctx).await?;
         Ok(Money::new(due.escrow, &self.0.currency))
     }
     /// What the customer owes now: the deposit before dispatch, the rest of the total once the work
     /// is completed, otherwise nothing.
     async fn amount_due(&self, ctx: &Context<'_>) -> Result<Money> {
-        let due = crate::services::payments::due_of(&services(ctx).db, &self.0).await?;
+        let due = self.due(ctx).await?;
         Ok(Money::new(
             crate::domain::payments::outstanding(due),
             &self.0.currency,
@@ -264,8 +264,11 @@ impl Booking {
     /// What the cancellation actually cost the customer: `cancellationFee`, capped at what escrow
     /// held (everything else paid in was refunded); set once cancelled.
     async fn cancellation_fee_charged(&self, ctx: &Context<'_>) -> Result<Option<Money>> {
-        let charged =
-            crate::services::payments::cancellation_fee_charged(&services(ctx).db, &self.0).await?;
+        if self.0.cancellation_fee_minor.is_none() {
+            return Ok(None);
+        }
+        let paid = loaders::list(ctx, PaymentsOfBooking(self.0.id)).await?;
+        let charged = payments::cancellation_fee_charged_from(&self.0, &paid);
         Ok(charged.map(|fee| Money::new(fee, &self.0.currency)))
     }
     async fn cancellation_reason(&self) -> Option<&str> {
@@ -280,6 +283,17 @@ impl Booking {
 }
 
 impl Booking {
+    /// What escrow holds and whether the deposit is in, from the request's loaders.
+    async fn due(&self, ctx: &Context<'_>) -> Result<crate::domain::payments::Due> {
+        let key = EscrowOfBooking {
+            booking: self.0.id,
+            currency: self.0.currency.clone(),
+        };
+        let escrow = loaders::one(ctx, key).await?.unwrap_or(0);
+        let paid = loaders::list(ctx, PaymentsOfBooking(self.0.id)).await?;
+        Ok(payments::due_from(&self.0, escrow, &paid))
+    }
+
     /// Whether the viewer may see this booking's money, quotes and disputes: its customer, its
     /// technician or staff. Anyone else is told it does not exist, as when asking for it by id.
     async fn check_visible(&self, ctx: &Context<'_>) -> Result<()> {

@@ -103,6 +103,33 @@ relation!(
     /// A payment's M-Pesa B2C refunds.
     RefundsOfPayment => Vec<mpesa_refund::Model>, |db, ids| mpesa_refunds::of_payments(db, &ids));
 
+/// What escrow holds for a booking: its escrow account is named by booking and currency.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct EscrowOfBooking {
+    pub booking: Uuid,
+    pub currency: String,
+}
+
+impl Loader<EscrowOfBooking> for Batches {
+    type Value = i64;
+    type Error = async_graphql::Error;
+
+    async fn load(
+        &self,
+        keys: &[EscrowOfBooking],
+    ) -> Result<HashMap<EscrowOfBooking, i64>, Self::Error> {
+        let bookings: Vec<(Uuid, String)> = keys
+            .iter()
+            .map(|k| (k.booking, k.currency.clone()))
+            .collect();
+        let found = payments::escrow_of_bookings(&self.services.db, &bookings).await?;
+        Ok(keys
+            .iter()
+            .filter_map(|k| Some((k.clone(), *found.get(&k.booking)?)))
+            .collect())
+    }
+}
+
 /// Runs a batch in its own task, still counted as part of the request that asked for it and
 /// naming that request's id in any internal error.
 fn spawn(batch: BoxFuture<'static, ()>) {

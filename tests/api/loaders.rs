@@ -14,6 +14,10 @@ const PAGE: &str = "query($first: Int) { bookings(first: $first) { edges { node 
   id customer { id fullName } technician { id fullName } category { slug name }
   payments { id status amount { amountMinor } } quotes { id status subtotal { amountMinor } } } } } }";
 
+const MONEY: &str = "query($first: Int) { bookings(first: $first) { edges { node {
+  id escrow { amountMinor } amountDue { amountMinor } cancellationFeeCharged { amountMinor }
+  events { to } invoices { number } dispute { status } } } } }";
+
 const QUOTE: &str =
     "mutation($id: ID!, $input: QuoteInput!) { submitQuote(bookingId: $id, input: $input) { id } }";
 
@@ -147,6 +151,26 @@ async fn a_page_of_bookings_with_its_relations_runs_the_same_few_statements_for_
     // Session check, the page, then one statement per relation: users, technicians, categories,
     // payments, quotes.
     assert!(large_count <= 8, "{large_count} statements for 50 rows");
+    assert_eq!(small_count, large_count, "5 rows and 50 rows differ");
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn money_and_history_on_a_page_of_bookings_cost_the_same_for_5_or_50_rows() {
+    let s = TestServer::start().await;
+    let job = fifty_bookings(&s).await;
+    let token = job.customer.token();
+
+    let (small, small_count) = counted(&s, token, MONEY, json!({"first": 5})).await;
+    let (large, large_count) = counted(&s, token, MONEY, json!({"first": 50})).await;
+
+    assert!(small["errors"].is_null(), "{small}");
+    assert!(large["errors"].is_null(), "{large}");
+    let edges = large["data"]["bookings"]["edges"].as_array().unwrap();
+    assert_eq!(edges.len(), 50);
+    // Only the original has a ledger; its deposit sits in escrow.
+    let escrow = |e: &Value| e["node"]["escrow"]["amountMinor"].as_i64().unwrap();
+    assert!(edges.iter().any(|e| escrow(e) > 0), "{large}");
     assert_eq!(small_count, large_count, "5 rows and 50 rows differ");
     s.stop().await;
 }
