@@ -8,13 +8,13 @@
 
 use crate::db::entities::{
     address, availability_exception, booking_event, certification, dispute, invoice, mpesa_refund,
-    payment, quote, service_category, technician_skill, user, working_hours,
+    payment, quote, service_category, technician_skill, tracking_point, user, working_hours,
 };
 use crate::error::{AppResult, REQUEST_ID};
 use crate::services::technician_profiles::{self, TechnicianRecord};
 use crate::services::{
     Services, accounts, bookings, catalogue, disputes, invoices, mpesa_refunds, payments, quotes,
-    technicians,
+    technicians, tracking,
 };
 use async_graphql::Context;
 use async_graphql::dataloader::{DataLoader, Loader};
@@ -130,9 +130,42 @@ impl Loader<EscrowOfBooking> for Batches {
     }
 }
 
+/// A job's stored trail: the points its technician recorded on the booking.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct TrailOfJob(pub Uuid, pub Uuid);
+
+impl Loader<TrailOfJob> for Batches {
+    type Value = Vec<tracking_point::Model>;
+    type Error = async_graphql::Error;
+
+    async fn load(
+        &self,
+        keys: &[TrailOfJob],
+    ) -> Result<HashMap<TrailOfJob, Self::Value>, Self::Error> {
+        let jobs: Vec<(Uuid, Uuid)> = keys.iter().map(|k| (k.0, k.1)).collect();
+        let found = tracking::trails_of(&self.services.db, &jobs).await?;
+        Ok(found
+            .into_iter()
+            .map(|((booking, technician), rows)| (TrailOfJob(booking, technician), rows))
+            .collect())
+    }
+}
+
+/// Turns of the scheduler a batch lets pass before its window opens. A page's rows can register
+/// their keys over several turns (futures-util's `FuturesUnordered`, which resolves long lists,
+/// hands control back to the runtime part-way when the futures it polls wake), and on a busy
+/// server a batch whose timer started at once closed before the last rows had asked.
+const TURNS_BEFORE_WINDOW: usize = 4;
+
 /// Runs a batch in its own task, still counted as part of the request that asked for it and
 /// naming that request's id in any internal error.
 fn spawn(batch: BoxFuture<'static, ()>) {
+    let batch: BoxFuture<'static, ()> = Box::pin(async move {
+        for _ in 0..TURNS_BEFORE_WINDOW {
+            tokio::task::yield_now().await;
+        }
+        batch.await
+    });
     let batch = crate::db::stats::carry(batch);
     let batch: BoxFuture<'static, ()> = match REQUEST_ID.try_with(Clone::clone) {
         Ok(id) => Box::pin(REQUEST_ID.scope(id, batch)),

@@ -7,7 +7,7 @@ use crate::support::*;
 use fundi::db::entities::{booking, payment, quote};
 use fundi::services::Effects;
 use fundi::services::notifications::{self, Kind, NewNotification};
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 use serde_json::{Value, json};
 
 const PAGE: &str = "query($first: Int) { bookings(first: $first) { edges { node {
@@ -16,7 +16,7 @@ const PAGE: &str = "query($first: Int) { bookings(first: $first) { edges { node 
 
 const MONEY: &str = "query($first: Int) { bookings(first: $first) { edges { node {
   id escrow { amountMinor } amountDue { amountMinor } cancellationFeeCharged { amountMinor }
-  events { to } invoices { number } dispute { status } } } } }";
+  events { to } invoices { number } dispute { status } trail { recordedAt } } } } }";
 
 const QUOTE: &str =
     "mutation($id: ID!, $input: QuoteInput!) { submitQuote(bookingId: $id, input: $input) { id } }";
