@@ -92,7 +92,7 @@ mod tests {
     fn server_timing_names_the_count_and_milliseconds() {
         let one = Snapshot {
             statements: 1,
-            elapsed: Duration::from_micros(250),
+            elapsed: Duration::from_micros(340),
         };
         assert_eq!(one.server_timing(), "db;desc=\"1 statement\";dur=0.3");
         let seven = Snapshot {
