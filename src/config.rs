@@ -373,6 +373,11 @@ pub const SETTINGS: &[Setting] = &[
         default: "BusinessPayment",
         help: "B2C CommandID: BusinessPayment, SalaryPayment or PromotionPayment",
     },
+    Setting {
+        var: "FUNDI_SERVER_TIMING",
+        default: "true in development, false in production",
+        help: "send a Server-Timing header with each HTTP GraphQL response: SQL statements run and their time",
+    },
 ];
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -438,6 +443,8 @@ pub struct Config {
     /// M-Pesa B2C payouts to technicians; present only when its settings are, and needs `mpesa`.
     pub mpesa_b2c: Option<MpesaB2cSettings>,
     pub payouts: PayoutSettings,
+    /// Whether HTTP GraphQL responses say in `Server-Timing` how many SQL statements they ran.
+    pub server_timing: bool,
 }
 
 /// Daraja B2C (business to customer) credentials payouts are sent with. The OAuth app, API base
@@ -686,6 +693,11 @@ impl Config {
             payouts,
             bookings: BookingSettings::from_lookup(&lookup)?,
             realtime: RealtimeSettings::from_lookup(&lookup)?,
+            server_timing: parse_bool(
+                &lookup,
+                "FUNDI_SERVER_TIMING",
+                environment != Environment::Production,
+            )?,
         })
     }
 
@@ -1255,6 +1267,27 @@ mod tests {
             ("FUNDI_PAYOUT_ENCRYPTION_KEY", key.as_str()),
         ];
         assert!(config(&complete).is_ok());
+    }
+
+    #[test]
+    fn server_timing_is_on_in_development_and_off_in_production_unless_set() {
+        assert!(
+            config(&[("FUNDI_JWT_SECRET", SECRET)])
+                .unwrap()
+                .server_timing
+        );
+        let key = base64::engine::general_purpose::STANDARD.encode([3u8; 32]);
+        let production = [
+            ("FUNDI_ENV", "production"),
+            ("FUNDI_JWT_SECRET", SECRET),
+            ("FUNDI_PAYOUT_ENCRYPTION_KEY", key.as_str()),
+        ];
+        assert!(!config(&production).unwrap().server_timing);
+        let mut asked = production.to_vec();
+        asked.push(("FUNDI_SERVER_TIMING", "true"));
+        assert!(config(&asked).unwrap().server_timing);
+        let off = [("FUNDI_JWT_SECRET", SECRET), ("FUNDI_SERVER_TIMING", "off")];
+        assert!(!config(&off).unwrap().server_timing);
     }
 
     #[test]

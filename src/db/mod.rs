@@ -1,8 +1,10 @@
 //! Database access: connecting, migrating, sea-orm entities and hand-written queries over `&impl ConnectionTrait`.
 
+pub mod batch;
 pub mod entities;
 pub mod lease;
 pub mod sql;
+pub mod stats;
 
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{
@@ -32,7 +34,9 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
                 .foreign_keys(true)
                 .create_if_missing(true)
         });
-    Database::connect(options).await
+    let mut db = Database::connect(options).await?;
+    stats::install(&mut db);
+    Ok(db)
 }
 
 fn sqlite_file(url: &str) -> Option<String> {

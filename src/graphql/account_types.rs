@@ -1,11 +1,11 @@
 //! GraphQL types for accounts: users, addresses, auth payloads, sign-in history and their inputs.
 
 use super::common::LatLngInput;
-use super::context::services;
 use super::ids::{self, Kind};
+use super::loaders::{self, AddressesOfUser};
 use crate::db::entities::{address, login_attempt, user};
 use crate::domain::account;
-use crate::services::accounts::{self as account_service, AddressInput as AddressChange};
+use crate::services::accounts::AddressInput as AddressChange;
 use async_graphql::{Context, Enum, ID, InputObject, MaybeUndefined, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 
@@ -72,7 +72,7 @@ impl User {
         self.0.totp_secret.is_some()
     }
     async fn addresses(&self, ctx: &Context<'_>) -> Result<Vec<Address>> {
-        let rows = account_service::addresses(&services(ctx).db, self.0.id).await?;
+        let rows = loaders::list(ctx, AddressesOfUser(self.0.id)).await?;
         Ok(rows.into_iter().map(Address).collect())
     }
     async fn created_at(&self) -> DateTime<Utc> {

@@ -1,14 +1,13 @@
 //! Account queries and mutations: sign-up, sign-in, sessions, profile, email verification, password reset and two-factor.
 
 use super::account_types::*;
-use super::common::connection;
+use super::common::{Counted, TotalCount, connection};
 use super::context::{client_info, services, viewer};
 use crate::services::accounts::{
     self as account_service, Credentials, ProfileUpdate, Registration, SignedIn,
 };
 use crate::services::pagination::Page;
 use crate::services::{credentials, sessions, totp};
-use async_graphql::connection::Connection;
 use async_graphql::{Context, MaybeUndefined, Object, Result};
 
 fn payload(signed_in: SignedIn) -> AuthPayload {
@@ -37,13 +36,19 @@ impl AccountQuery {
         ctx: &Context<'_>,
         first: Option<i32>,
         after: Option<String>,
-    ) -> Result<Connection<String, LoginEvent>> {
+    ) -> Result<Counted<LoginEvent>> {
         let viewer = viewer(ctx).await?;
         let page = Page::parse(first, after.as_deref())?;
         let slice = account_service::login_history(services(ctx), &viewer, page).await?;
+        let db = services(ctx).db.clone();
+        let total = TotalCount::new(move || {
+            let db = db.clone();
+            async move { account_service::login_history_count(&db, viewer.user_id).await }
+        });
         Ok(connection(
             slice,
             page.after.is_some(),
+            total,
             |row| row.id,
             LoginEvent,
         ))

@@ -1,14 +1,18 @@
 //! GraphQL types for bookings: the booking with its price, events and allowed moves, offers and inputs.
 
 use super::common::{LatLngInput, Money, MoneyInput};
-use super::context::{services, viewer};
+use super::context::viewer;
 use super::ids::{self, Kind};
+use super::loaders::{
+    self, CategoryById, DisputeOfBooking, EscrowOfBooking, EventsOfBooking, InvoicesOfBooking,
+    PaymentsOfBooking, QuotesOfBooking, UserById,
+};
 use super::matching::Priority;
 use super::technician_types::{ServiceCategory, Technician};
 use super::technicians::technician_view;
 use crate::db::entities::{booking, booking_event, job_offer};
 use crate::domain::booking_state::{Role as ActorRole, Status};
-use crate::services::{accounts, bookings, catalogue};
+use crate::services::{bookings, payments};
 use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 
@@ -164,16 +168,11 @@ impl Booking {
         self.0.estimated_duration_minutes
     }
     async fn category(&self, ctx: &Context<'_>) -> Result<Option<ServiceCategory>> {
-        Ok(catalogue::find(&services(ctx).db, self.0.category_id)
-            .await?
-            .map(ServiceCategory))
+        let category = loaders::one(ctx, CategoryById(self.0.category_id)).await?;
+        Ok(category.map(ServiceCategory))
     }
     async fn customer(&self, ctx: &Context<'_>) -> Result<Option<Person>> {
-        let user = accounts::find(&services(ctx).db, self.0.customer_id).await?;
-        Ok(user.map(|u| Person {
-            id: ids::encode(Kind::User, u.id),
-            full_name: u.full_name,
-        }))
+        Person::load(ctx, self.0.customer_id).await
     }
     async fn technician(&self, ctx: &Context<'_>) -> Result<Option<Technician>> {
         match self.0.technician_id {
@@ -199,11 +198,8 @@ impl Booking {
     }
     /// Every transition: from, to, who, why and when.
     async fn events(&self, ctx: &Context<'_>) -> Result<Vec<BookingEvent>> {
-        Ok(bookings::events(&services(ctx).db, self.0.id)
-            .await?
-            .into_iter()
-            .map(BookingEvent)
-            .collect())
+        let rows = loaders::list(ctx, EventsOfBooking(self.0.id)).await?;
+        Ok(rows.into_iter().map(BookingEvent).collect())
     }
     async fn price(&self) -> PriceBreakdown {
         let m = |amount: i64| Money::new(amount, &self.0.currency);
@@ -218,14 +214,14 @@ impl Booking {
     }
     /// The technician's quotes for this job, oldest first.
     async fn quotes(&self, ctx: &Context<'_>) -> Result<Vec<super::booking_extras::Quote>> {
-        let viewer = viewer(ctx).await?;
-        let rows = crate::services::quotes::for_booking(services(ctx), &viewer, self.0.id).await?;
+        self.check_visible(ctx).await?;
+        let rows = loaders::list(ctx, QuotesOfBooking(self.0.id)).await?;
         Ok(rows.into_iter().map(super::booking_extras::Quote).collect())
     }
     /// The dispute about this job, if one was opened.
     async fn dispute(&self, ctx: &Context<'_>) -> Result<Option<super::booking_extras::Dispute>> {
-        let viewer = viewer(ctx).await?;
-        let row = crate::services::disputes::for_booking(services(ctx), &viewer, self.0.id).await?;
+        self.check_visible(ctx).await?;
+        let row = loaders::one(ctx, DisputeOfBooking(self.0.id)).await?;
         Ok(row.map(super::booking_extras::Dispute))
     }
     /// The technician's stored route on this job, oldest first (one point per trail interval).
@@ -234,27 +230,25 @@ impl Booking {
     }
     /// Payments into this booking, oldest first.
     async fn payments(&self, ctx: &Context<'_>) -> Result<Vec<super::payments::Payment>> {
-        let viewer = viewer(ctx).await?;
-        let rows =
-            crate::services::payments::for_booking(services(ctx), &viewer, self.0.id).await?;
+        self.check_visible(ctx).await?;
+        let rows = loaders::list(ctx, PaymentsOfBooking(self.0.id)).await?;
         Ok(rows.into_iter().map(super::payments::Payment).collect())
     }
     /// The booking's invoice and credit notes, oldest first.
     async fn invoices(&self, ctx: &Context<'_>) -> Result<Vec<super::invoices::Invoice>> {
-        let viewer = viewer(ctx).await?;
-        let rows =
-            crate::services::invoices::for_booking(services(ctx), &viewer, self.0.id).await?;
+        self.check_visible(ctx).await?;
+        let rows = loaders::list(ctx, InvoicesOfBooking(self.0.id)).await?;
         Ok(rows.into_iter().map(super::invoices::Invoice).collect())
     }
     /// What escrow holds for this booking now.
     async fn escrow(&self, ctx: &Context<'_>) -> Result<Money> {
-        let due = crate::services::payments::due_of(&services(ctx).db, &self.0).await?;
+        let due = self.due(ctx).await?;
         Ok(Money::new(due.escrow, &self.0.currency))
     }
     /// What the customer owes now: the deposit before dispatch, the rest of the total once the work
     /// is completed, otherwise nothing.
     async fn amount_due(&self, ctx: &Context<'_>) -> Result<Money> {
-        let due = crate::services::payments::due_of(&services(ctx).db, &self.0).await?;
+        let due = self.due(ctx).await?;
         Ok(Money::new(
             crate::domain::payments::outstanding(due),
             &self.0.currency,
@@ -270,8 +264,11 @@ impl Booking {
     /// What the cancellation actually cost the customer: `cancellationFee`, capped at what escrow
     /// held (everything else paid in was refunded); set once cancelled.
     async fn cancellation_fee_charged(&self, ctx: &Context<'_>) -> Result<Option<Money>> {
-        let charged =
-            crate::services::payments::cancellation_fee_charged(&services(ctx).db, &self.0).await?;
+        if self.0.cancellation_fee_minor.is_none() {
+            return Ok(None);
+        }
+        let paid = loaders::list(ctx, PaymentsOfBooking(self.0.id)).await?;
+        let charged = payments::cancellation_fee_charged_from(&self.0, &paid);
         Ok(charged.map(|fee| Money::new(fee, &self.0.currency)))
     }
     async fn cancellation_reason(&self) -> Option<&str> {
@@ -282,6 +279,37 @@ impl Booking {
     }
     async fn updated_at(&self) -> DateTime<Utc> {
         self.0.updated_at
+    }
+}
+
+impl Booking {
+    /// What escrow holds and whether the deposit is in, from the request's loaders.
+    async fn due(&self, ctx: &Context<'_>) -> Result<crate::domain::payments::Due> {
+        let key = EscrowOfBooking {
+            booking: self.0.id,
+            currency: self.0.currency.clone(),
+        };
+        let escrow = loaders::one(ctx, key).await?.unwrap_or(0);
+        let paid = loaders::list(ctx, PaymentsOfBooking(self.0.id)).await?;
+        Ok(payments::due_from(&self.0, escrow, &paid))
+    }
+
+    /// Whether the viewer may see this booking's money, quotes and disputes: its customer, its
+    /// technician or staff. Anyone else is told it does not exist, as when asking for it by id.
+    async fn check_visible(&self, ctx: &Context<'_>) -> Result<()> {
+        let viewer = viewer(ctx).await?;
+        Ok(bookings::check_visible(&viewer, &self.0)?)
+    }
+}
+
+impl Person {
+    /// A user as another party sees them, read through the request's loader.
+    pub async fn load(ctx: &Context<'_>, id: uuid::Uuid) -> Result<Option<Person>> {
+        let user = loaders::one(ctx, UserById(id)).await?;
+        Ok(user.map(|u| Person {
+            id: ids::encode(Kind::User, u.id),
+            full_name: u.full_name,
+        }))
     }
 }
 

@@ -1,7 +1,7 @@
 //! Booking queries, mutations and subscriptions: requests, the state machine, offers and live updates.
 
 use super::booking_types::*;
-use super::common::connection;
+use super::common::{Counted, TotalCount, connection};
 use super::context::{services, viewer};
 use super::ids::{self, Kind};
 use crate::error::AppError;
@@ -9,7 +9,6 @@ use crate::realtime::{SubscriptionItem, Topic};
 use crate::services::booking_flow::BookingChange;
 use crate::services::bookings::{self, NewRequest};
 use crate::services::pagination::Page;
-use async_graphql::connection::Connection;
 use async_graphql::{Context, ID, Object, Result, SimpleObject, Subscription};
 use futures_util::{Stream, StreamExt};
 
@@ -34,11 +33,23 @@ impl BookingQuery {
         first: Option<i32>,
         after: Option<String>,
         status: Option<BookingStatus>,
-    ) -> Result<Connection<String, Booking>> {
+    ) -> Result<Counted<Booking>> {
         let viewer = viewer(ctx).await?;
         let page = Page::parse(first, after.as_deref())?;
-        let slice = bookings::list(services(ctx), &viewer, page, status.map(Into::into)).await?;
-        Ok(connection(slice, page.after.is_some(), |b| b.id, Booking))
+        let status = status.map(Into::into);
+        let slice = bookings::list(services(ctx), &viewer, page, status).await?;
+        let db = services(ctx).db.clone();
+        let total = TotalCount::new(move || {
+            let (db, viewer) = (db.clone(), viewer.clone());
+            async move { bookings::count(&db, &viewer, status).await }
+        });
+        Ok(connection(
+            slice,
+            page.after.is_some(),
+            total,
+            |b| b.id,
+            Booking,
+        ))
     }
 
     /// The technician's offers waiting for an answer.

@@ -5,6 +5,7 @@ use super::chat_types::{
     ChatEvent, Conversation, Message, MessageAddedEvent, MessageContext, MessageInput,
     MessagesDelivered, MessagesRead, TypingStarted, TypingStopped,
 };
+use super::common::{Counted, TotalCount};
 use super::context::{services, viewer};
 use super::ids::{self, Kind};
 use super::kyc::read_upload;
@@ -103,13 +104,20 @@ impl ChatQuery {
         last: Option<i32>,
         before: Option<String>,
         after_sequence: Option<i64>,
-    ) -> Result<Connection<String, Message>> {
+    ) -> Result<Counted<Message>> {
         let viewer = viewer(ctx).await?;
         let uuid = ids::decode(Kind::Booking, &booking_id, "bookingId")?;
         let window = window(first, after, last, before, after_sequence)?;
         let (conversation, page) = chat_history::list(services(ctx), &viewer, uuid, window).await?;
         let context = MessageContext::new(&conversation);
-        let mut connection = Connection::new(page.has_previous, page.has_next);
+        let db = services(ctx).db.clone();
+        // `list` has checked the viewer may read this conversation.
+        let total = TotalCount::new(move || {
+            let db = db.clone();
+            async move { chat_history::count(&db, uuid).await }
+        });
+        let mut connection =
+            Connection::with_additional_fields(page.has_previous, page.has_next, total);
         connection.edges.extend(page.items.into_iter().map(|row| {
             Edge::new(
                 row.seq.to_string(),

@@ -5,14 +5,12 @@ use super::booking_types::Person;
 use super::common::LatLngInput;
 use super::context::services;
 use super::ids::{self, Kind};
-use crate::db::entities::{message, user};
+use crate::db::entities::message;
 use crate::domain::chat::{self as rules, MessageKind as Kind_};
 use crate::services::chat::{self, Conversation as ConversationRecord};
 use crate::services::chat_history::{self, Receipts};
 use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject, Union, Upload};
 use chrono::{DateTime, Utc};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
-use std::collections::HashMap;
 use std::sync::Arc;
 use tokio::sync::OnceCell;
 use uuid::Uuid;
@@ -84,7 +82,6 @@ pub struct MessageContext {
     pub viewer_id: Uuid,
     pub participants: Vec<Uuid>,
     receipts: OnceCell<Receipts>,
-    names: OnceCell<HashMap<Uuid, String>>,
 }
 
 impl MessageContext {
@@ -93,7 +90,6 @@ impl MessageContext {
             viewer_id: conversation.viewer_id,
             participants: conversation.participants(),
             receipts: OnceCell::new(),
-            names: OnceCell::new(),
         })
     }
 
@@ -102,26 +98,6 @@ impl MessageContext {
             .receipts
             .get_or_try_init(|| chat_history::receipts(&services(ctx).db, booking_id))
             .await?)
-    }
-
-    async fn name(&self, ctx: &Context<'_>, user_id: Uuid) -> Result<Option<String>> {
-        let names = self
-            .names
-            .get_or_try_init(|| async {
-                let rows = user::Entity::find()
-                    .filter(user::Column::Id.is_in(self.participants.clone()))
-                    .all(&services(ctx).db)
-                    .await?;
-                Ok::<_, sea_orm::DbErr>(rows.into_iter().map(|u| (u.id, u.full_name)).collect())
-            })
-            .await?;
-        match names.get(&user_id) {
-            Some(name) => Ok(Some(name.clone())),
-            // Staff who posted are not participants; look them up on their own.
-            None => Ok(crate::services::accounts::find(&services(ctx).db, user_id)
-                .await?
-                .map(|u| u.full_name)),
-        }
     }
 }
 
@@ -186,14 +162,7 @@ impl Message {
         let Some(sender) = self.row.sender_id else {
             return Ok(None);
         };
-        Ok(self
-            .context
-            .name(ctx, sender)
-            .await?
-            .map(|full_name| Person {
-                id: ids::encode(Kind::User, sender),
-                full_name,
-            }))
+        Person::load(ctx, sender).await
     }
     /// CUSTOMER, TECHNICIAN, ADMIN, SUPPORT or SYSTEM.
     async fn sender_role(&self) -> &str {

@@ -1,8 +1,13 @@
 //! Shared GraphQL inputs and helpers: coordinates, money and Relay connections.
 
+use crate::error::AppResult;
 use crate::services::pagination::{Slice, encode_cursor};
 use async_graphql::connection::{Connection, Edge};
-use async_graphql::{InputObject, OutputType, SimpleObject};
+use async_graphql::{InputObject, Object, OutputType, SimpleObject};
+use futures_util::future::BoxFuture;
+use std::future::Future;
+use std::sync::Arc;
+use tokio::sync::OnceCell;
 use uuid::Uuid;
 
 #[derive(InputObject, Clone, Copy, Debug)]
@@ -36,17 +41,53 @@ impl Money {
     }
 }
 
+/// A Relay connection with `totalCount` beside `edges` and `pageInfo`.
+pub type Counted<N> = Connection<String, N, TotalCount>;
+
+type Count = Arc<dyn Fn() -> BoxFuture<'static, AppResult<u64>> + Send + Sync>;
+
+/// How many items a whole list holds. The count is one statement, run only when a client selects
+/// `totalCount` (and once however often it is selected).
+pub struct TotalCount {
+    count: Count,
+    counted: OnceCell<u64>,
+}
+
+impl TotalCount {
+    /// `count` answers with the list's filters, ignoring the page window.
+    pub fn new<F, Fut>(count: F) -> TotalCount
+    where
+        F: Fn() -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = AppResult<u64>> + Send + 'static,
+    {
+        TotalCount {
+            count: Arc::new(move || Box::pin(count())),
+            counted: OnceCell::new(),
+        }
+    }
+}
+
+#[Object]
+impl TotalCount {
+    /// How many items the whole list holds with the same filters, across all pages.
+    async fn total_count(&self) -> async_graphql::Result<i32> {
+        let count = self.counted.get_or_try_init(|| (self.count)()).await?;
+        Ok(i32::try_from(*count).unwrap_or(i32::MAX))
+    }
+}
+
 /// Builds a Relay connection from a keyset page; each node's cursor is its own id.
 pub fn connection<T, N>(
     slice: Slice<T>,
     had_cursor: bool,
+    total: TotalCount,
     id: impl Fn(&T) -> Uuid,
     node: impl Fn(T) -> N,
-) -> Connection<String, N>
+) -> Counted<N>
 where
     N: OutputType,
 {
-    let mut connection = Connection::new(had_cursor, slice.has_next);
+    let mut connection = Connection::with_additional_fields(had_cursor, slice.has_next, total);
     connection.edges.extend(
         slice
             .items

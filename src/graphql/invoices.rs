@@ -4,12 +4,11 @@ use super::booking_types::Person;
 use super::common::Money;
 use super::context::{services, viewer};
 use super::ids::{self, Kind};
-use crate::db::entities::{invoice, user};
+use crate::db::entities::invoice;
 use crate::domain::invoices::Line;
 use crate::services::invoices::{self as service, kind};
 use async_graphql::{Context, ID, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
-use sea_orm::EntityTrait;
 
 pub struct Invoice(pub invoice::Model);
 
@@ -19,17 +18,6 @@ pub struct InvoiceLine {
     pub kind: String,
     pub description: String,
     pub amount: Money,
-}
-
-async fn person(ctx: &Context<'_>, id: Option<uuid::Uuid>) -> Result<Option<Person>> {
-    let Some(id) = id else { return Ok(None) };
-    Ok(user::Entity::find_by_id(id)
-        .one(&services(ctx).db)
-        .await?
-        .map(|u| Person {
-            id: ids::encode(Kind::User, u.id),
-            full_name: u.full_name,
-        }))
 }
 
 #[Object]
@@ -47,10 +35,13 @@ impl Invoice {
     }
     /// The technician who did the work.
     async fn seller(&self, ctx: &Context<'_>) -> Result<Option<Person>> {
-        person(ctx, self.0.seller_id).await
+        match self.0.seller_id {
+            Some(id) => Person::load(ctx, id).await,
+            None => Ok(None),
+        }
     }
     async fn buyer(&self, ctx: &Context<'_>) -> Result<Option<Person>> {
-        person(ctx, Some(self.0.buyer_id)).await
+        Person::load(ctx, self.0.buyer_id).await
     }
     async fn lines(&self) -> Vec<InvoiceLine> {
         let lines: Vec<Line> = serde_json::from_str(&self.0.lines).unwrap_or_default();

@@ -2,7 +2,7 @@
 //! decisions, and documents with short-lived download links.
 
 use super::account_types::User;
-use super::common::connection;
+use super::common::{Counted, TotalCount, connection};
 use super::context::{services, viewer};
 use super::ids::{self, Kind};
 use super::technician_types::KycStatus;
@@ -14,7 +14,6 @@ use crate::services::kyc::{
 use crate::services::pagination::Page;
 use crate::services::storage::MAX_DOCUMENT_BYTES;
 use crate::services::technicians::kyc_status;
-use async_graphql::connection::Connection;
 use async_graphql::{Context, Enum, ID, Object, Result, Upload};
 use chrono::{DateTime, Utc};
 use std::io::{Read, Seek};
@@ -206,13 +205,19 @@ impl KycQuery {
         ctx: &Context<'_>,
         first: Option<i32>,
         after: Option<String>,
-    ) -> Result<Connection<String, KycSubmission>> {
+    ) -> Result<Counted<KycSubmission>> {
         let viewer = viewer(ctx).await?;
         let page = Page::parse(first, after.as_deref())?;
         let slice = kyc_service::queue(services(ctx), &viewer, page).await?;
+        let services = services(ctx).clone();
+        let total = TotalCount::new(move || {
+            let (services, viewer) = (services.clone(), viewer.clone());
+            async move { kyc_service::queue_count(&services, &viewer).await }
+        });
         Ok(connection(
             slice,
             page.after.is_some(),
+            total,
             |s| s.row.id,
             KycSubmission,
         ))

@@ -1,13 +1,12 @@
 //! Notification queries, mutations and the `notificationAdded` subscription.
 
-use super::common::connection;
+use super::common::{Counted, TotalCount, connection};
 use super::context::{services, viewer};
 use super::ids::{self, Kind};
 use crate::error::AppError;
 use crate::realtime::{SubscriptionItem, Topic};
 use crate::services::notifications::{self as notification_service, NotificationView};
 use crate::services::pagination::Page;
-use async_graphql::connection::Connection;
 use async_graphql::{Context, ID, Json, Object, Result, Subscription};
 use chrono::{DateTime, Utc};
 use futures_util::{Stream, StreamExt};
@@ -56,19 +55,20 @@ impl NotificationQuery {
         first: Option<i32>,
         after: Option<String>,
         unread_only: Option<bool>,
-    ) -> Result<Connection<String, Notification>> {
+    ) -> Result<Counted<Notification>> {
         let viewer = viewer(ctx).await?;
         let page = Page::parse(first, after.as_deref())?;
-        let slice = notification_service::list(
-            &services(ctx).db,
-            viewer.user_id,
-            page,
-            unread_only.unwrap_or(false),
-        )
-        .await?;
+        let unread_only = unread_only.unwrap_or(false);
+        let db = services(ctx).db.clone();
+        let slice = notification_service::list(&db, viewer.user_id, page, unread_only).await?;
+        let total = TotalCount::new(move || {
+            let db = db.clone();
+            async move { notification_service::count(&db, viewer.user_id, unread_only).await }
+        });
         Ok(connection(
             slice,
             page.after.is_some(),
+            total,
             |n| n.id,
             Notification,
         ))

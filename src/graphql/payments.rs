@@ -4,9 +4,10 @@
 use super::common::{Money, MoneyInput};
 use super::context::{services, viewer};
 use super::ids::{self, Kind};
+use super::loaders::{self, RefundsOfPayment};
 use crate::db::entities::{mpesa_refund, payment};
 use crate::domain::payments as rules;
-use crate::services::mpesa_refunds::{self, RefundTransferStatus};
+use crate::services::mpesa_refunds::RefundTransferStatus;
 use crate::services::payments::{self as service, PayRequest};
 use async_graphql::{Context, Enum, ID, InputObject, Object, Result};
 use chrono::{DateTime, Utc};
@@ -140,7 +141,7 @@ impl Payment {
         if self.0.method != rules::Method::Mpesa.as_str() {
             return Ok(vec![]);
         }
-        let refunds = mpesa_refunds::of_payment(&services(ctx).db, self.0.id).await?;
+        let refunds = loaders::list(ctx, RefundsOfPayment(self.0.id)).await?;
         Ok(refunds.into_iter().map(MpesaRefund).collect())
     }
 }

@@ -1,15 +1,18 @@
 //! GraphQL types for technicians: the catalogue, profiles (public and private views), timetables and inputs.
 
 use super::common::{LatLngInput, Money, MoneyInput};
-use super::context::services;
 use super::ids::{self, Kind};
+use super::loaders::{
+    self, CategoryById, CertificationsOfTechnician, ExceptionsOfTechnician, HoursOfTechnician,
+    SkillsOfTechnician,
+};
 use crate::db::entities::{
     availability_exception, service_category, technician_profile, working_hours,
 };
 use crate::domain::badges::{self, BadgePolicy, TechnicianRecord as BadgeRecord};
 use crate::domain::schedule::format_clock;
 use crate::services::technician_profiles::TechnicianRecord;
-use crate::services::{catalogue, technicians};
+use crate::services::technicians;
 use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
@@ -176,7 +179,7 @@ pub struct Technician {
 
 impl Technician {
     fn profile(&self) -> &technician_profile::Model {
-        &self.record.full.profile
+        &self.record.profile
     }
 }
 
@@ -205,14 +208,13 @@ impl Technician {
         &self.profile().time_zone
     }
     async fn skills(&self, ctx: &Context<'_>) -> Result<Vec<TechnicianSkill>> {
-        let categories = catalogue::list(&services(ctx).db, true).await?;
-        Ok(self
-            .record
-            .full
-            .skills
-            .iter()
+        let skills = loaders::list(ctx, SkillsOfTechnician(self.profile().id)).await?;
+        let mut categories =
+            loaders::many(ctx, skills.iter().map(|s| CategoryById(s.category_id))).await?;
+        Ok(skills
+            .into_iter()
             .filter_map(|s| {
-                let category = categories.iter().find(|c| c.id == s.category_id)?.clone();
+                let category = categories.remove(&CategoryById(s.category_id))?;
                 Some(TechnicianSkill {
                     category: ServiceCategory(category),
                     years: s.years,
@@ -220,20 +222,20 @@ impl Technician {
             })
             .collect())
     }
-    async fn certifications(&self) -> Vec<Certification> {
-        self.record
-            .full
-            .certifications
-            .iter()
+    async fn certifications(&self, ctx: &Context<'_>) -> Result<Vec<Certification>> {
+        let rows = loaders::list(ctx, CertificationsOfTechnician(self.profile().id)).await?;
+        Ok(rows
+            .into_iter()
             .map(|c| Certification {
-                name: c.name.clone(),
-                issuer: c.issuer.clone(),
+                name: c.name,
+                issuer: c.issuer,
                 year: c.year,
             })
-            .collect()
+            .collect())
     }
-    async fn working_hours(&self) -> Vec<WorkingHours> {
-        self.record.hours.iter().map(WorkingHours::from).collect()
+    async fn working_hours(&self, ctx: &Context<'_>) -> Result<Vec<WorkingHours>> {
+        let rows = loaders::list(ctx, HoursOfTechnician(self.profile().id)).await?;
+        Ok(rows.iter().map(WorkingHours::from).collect())
     }
     async fn availability(&self) -> TechnicianAvailability {
         match self.profile().availability.as_str() {
@@ -322,7 +324,7 @@ impl Technician {
         if !self.private {
             return Ok(None);
         }
-        let rows = technicians::exceptions(&services(ctx).db, self.profile().id).await?;
+        let rows = loaders::list(ctx, ExceptionsOfTechnician(self.profile().id)).await?;
         Ok(Some(rows.into_iter().map(AvailabilityException).collect()))
     }
 }

@@ -2,7 +2,7 @@
 
 use super::context::{services, viewer};
 use super::ids::{self, Kind};
-use super::loaders;
+use super::loaders::{self, TechnicianById};
 use super::technician_types::*;
 use crate::domain::schedule::parse_clock;
 use crate::error::AppError;
@@ -26,15 +26,11 @@ pub fn sees_private(viewer: Option<&Viewer>, technician_id: Uuid) -> bool {
 /// Loads a technician for display. Technicians not yet approved are visible only to themselves and staff.
 pub async fn technician_view(ctx: &Context<'_>, id: Uuid) -> Result<Option<Technician>> {
     let viewer = viewer(ctx).await.ok();
-    let Some(record) = loaders::technicians(ctx)
-        .load_one(id)
-        .await
-        .map_err(|e| async_graphql::Error::new(e.to_string()))?
-    else {
+    let Some(record) = loaders::one(ctx, TechnicianById(id)).await? else {
         return Ok(None);
     };
     let private = sees_private(viewer.as_ref(), id);
-    if !private && record.full.profile.kyc_status != technicians::kyc_status::APPROVED {
+    if !private && record.profile.kyc_status != technicians::kyc_status::APPROVED {
         return Ok(None);
     }
     Ok(Some(Technician { record, private }))

@@ -2,6 +2,7 @@
 
 use super::context::{services, viewer};
 use super::ids::{self, Kind};
+use super::loaders::{self, TrailOfJob};
 use crate::db::entities::booking;
 use crate::services::tracking::{self, LocationShare};
 use async_graphql::{Context, ID, InputObject, Object, Result, Subscription};
@@ -64,7 +65,11 @@ impl TrackingPoint {
 
 /// `Booking.trail`: the stored points of the job, oldest first, at most one per trail interval.
 pub async fn trail(ctx: &Context<'_>, booking: &booking::Model) -> Result<Vec<TrackingPoint>> {
-    let points = tracking::trail(services(ctx), booking).await?;
+    let Some(technician) = booking.technician_id else {
+        return Ok(Vec::new());
+    };
+    let rows = loaders::list(ctx, TrailOfJob(booking.id, technician)).await?;
+    let points = tracking::trail_points(services(ctx), booking, rows);
     Ok(points.into_iter().map(TrackingPoint).collect())
 }
 

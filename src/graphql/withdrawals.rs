@@ -1,7 +1,7 @@
 //! Money out: payout methods, the withdrawal PIN, withdrawals, and the admin operations that pay,
 //! complete or fail them.
 
-use super::common::{Money, MoneyInput, connection};
+use super::common::{Counted, Money, MoneyInput, TotalCount, connection};
 use super::context::{services, viewer};
 use super::ids::{self, Kind};
 use crate::db::entities::withdrawal;
@@ -9,7 +9,6 @@ use crate::domain::payouts::{self as rules, PayoutDetailsInput};
 use crate::services::pagination::Page;
 use crate::services::payout_methods::{self, PayoutMethodView};
 use crate::services::{withdrawal_pins, withdrawals as service};
-use async_graphql::connection::Connection;
 use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 
@@ -195,13 +194,20 @@ impl WithdrawalQuery {
         status: Option<WithdrawalStatus>,
         first: Option<i32>,
         after: Option<String>,
-    ) -> Result<Connection<String, Withdrawal>> {
+    ) -> Result<Counted<Withdrawal>> {
         let viewer = viewer(ctx).await?;
         let page = Page::parse(first, after.as_deref())?;
-        let slice = service::list(services(ctx), &viewer, status.map(Into::into), page).await?;
+        let status = status.map(Into::into);
+        let slice = service::list(services(ctx), &viewer, status, page).await?;
+        let services = services(ctx).clone();
+        let total = TotalCount::new(move || {
+            let (services, viewer) = (services.clone(), viewer.clone());
+            async move { service::count(&services, &viewer, status).await }
+        });
         Ok(connection(
             slice,
             page.after.is_some(),
+            total,
             |w| w.id,
             Withdrawal,
         ))

@@ -151,12 +151,12 @@ async fn execute(
 ) -> Response {
     let schema = state.schema.clone();
     let running = REQUEST_ID.scope(request_id(headers), async move {
-        schema.execute_batch(batch).await
+        crate::db::stats::measure(schema.execute_batch(batch)).await
     });
     let mut task = tokio::spawn(running);
     let budget = state.config.request_timeout;
-    let response = match tokio::time::timeout(budget, &mut task).await {
-        Ok(Ok(response)) => response,
+    let (response, db) = match tokio::time::timeout(budget, &mut task).await {
+        Ok(Ok(done)) => done,
         Ok(Err(failure)) => {
             tracing::error!(request_id = %request_id(headers), error = %failure, "GraphQL execution failed");
             return coded_request_error(
@@ -176,6 +176,11 @@ async fn execute(
     };
     let status = status_for(&response, flavour);
     let mut answer = json_response(status, &response, flavour);
+    if state.config.server_timing
+        && let Ok(value) = HeaderValue::from_str(&db.server_timing())
+    {
+        answer.headers_mut().insert("server-timing", value);
+    }
     if transport == Transport::Get
         && let BatchResponse::Single(single) = &response
     {

@@ -128,7 +128,7 @@ async fn serve(
             initialised.store(true, Ordering::SeqCst);
             let mut data = Data::default();
             data.insert(auth);
-            data.insert(crate::graphql::loaders::technician_loader(&services, false));
+            data.insert(crate::graphql::loaders::per_connection(&services));
             Ok(data)
         }
     };

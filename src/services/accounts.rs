@@ -4,6 +4,7 @@ use super::notifications::{self, Kind, NewNotification};
 use super::pagination::{Page, Slice};
 use super::sessions::{self, ClientInfo, TokenPair};
 use super::{Effects, Services, Viewer, passwords, totp};
+use crate::db::batch;
 use crate::db::entities::{address, login_attempt, user};
 use crate::db::{begin_write, is_unique_violation};
 use crate::domain::account::{
@@ -16,6 +17,7 @@ use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait,
     QueryFilter, QueryOrder, QuerySelect,
 };
+use std::collections::HashMap;
 use uuid::Uuid;
 
 impl From<FieldError> for AppError {
@@ -374,6 +376,18 @@ pub async fn find(db: &impl ConnectionTrait, id: Uuid) -> AppResult<Option<user:
     Ok(user::Entity::find_by_id(id).one(db).await?)
 }
 
+/// Users by id, many in one statement; ids with no user are left out.
+pub async fn find_many(
+    db: &impl ConnectionTrait,
+    ids: &[Uuid],
+) -> AppResult<HashMap<Uuid, user::Model>> {
+    let rows = user::Entity::find()
+        .filter(user::Column::Id.is_in(ids.iter().copied()))
+        .all(db)
+        .await?;
+    Ok(batch::index(rows, |u| u.id))
+}
+
 pub async fn me(services: &Services, viewer: &Viewer) -> AppResult<user::Model> {
     find(&services.db, viewer.user_id)
         .await?
@@ -396,6 +410,14 @@ pub async fn login_history(
         .all(&services.db)
         .await?;
     Ok(Slice::from_probe(rows, page.limit))
+}
+
+/// How many sign-in attempts `login_history` pages through, in one statement.
+pub async fn login_history_count(db: &impl ConnectionTrait, user_id: Uuid) -> AppResult<u64> {
+    Ok(login_attempt::Entity::find()
+        .filter(login_attempt::Column::UserId.eq(user_id))
+        .count(db)
+        .await?)
 }
 
 pub struct AddressInput {
@@ -535,10 +557,15 @@ fn validate_addresses(
         .collect()
 }
 
-pub async fn addresses(db: &impl ConnectionTrait, user_id: Uuid) -> AppResult<Vec<address::Model>> {
-    Ok(address::Entity::find()
-        .filter(address::Column::UserId.eq(user_id))
+/// Each user's saved addresses in their order, for many users in one statement.
+pub async fn addresses_of(
+    db: &impl ConnectionTrait,
+    user_ids: &[Uuid],
+) -> AppResult<HashMap<Uuid, Vec<address::Model>>> {
+    let rows = address::Entity::find()
+        .filter(address::Column::UserId.is_in(user_ids.iter().copied()))
         .order_by_asc(address::Column::Position)
         .all(db)
-        .await?)
+        .await?;
+    Ok(batch::group(rows, |a| a.user_id))
 }

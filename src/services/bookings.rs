@@ -6,6 +6,7 @@ use super::pagination::{Page, Slice};
 use super::technicians::kyc_status;
 use super::validation::text;
 use super::{Effects, Services, Viewer, catalogue, dispatch, settlement};
+use crate::db::batch;
 use crate::db::begin_write;
 use crate::db::entities::{
     booking, booking_event, job_offer, technician_profile, technician_skill,
@@ -21,7 +22,11 @@ use crate::domain::pricing::{Priority, apply_bp, price_for_duration};
 use crate::error::{AppError, AppResult};
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, SimpleExpr};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, Select,
+};
+use std::collections::HashMap;
 use std::collections::HashSet;
 use subtle::ConstantTimeEq;
 use uuid::Uuid;
@@ -276,6 +281,37 @@ pub async fn load(db: &impl ConnectionTrait, id: Uuid) -> AppResult<booking::Mod
         .ok_or_else(|| AppError::NotFound("booking".into()))
 }
 
+/// Whether the viewer may see an already loaded booking; for anyone else it does not exist.
+pub fn check_visible(viewer: &Viewer, booking: &booking::Model) -> AppResult<()> {
+    match actor_role(viewer, booking) {
+        Some(_) => Ok(()),
+        None => Err(AppError::NotFound("booking".into())),
+    }
+}
+
+/// The bookings `list` pages through: the viewer's own (all of them for staff), maybe of one status.
+fn listed(viewer: &Viewer, status: Option<Status>) -> Select<booking::Entity> {
+    let mut query = booking::Entity::find();
+    query = match viewer.role {
+        Role::Customer => query.filter(booking::Column::CustomerId.eq(viewer.user_id)),
+        Role::Technician => query.filter(booking::Column::TechnicianId.eq(viewer.user_id)),
+        Role::Admin | Role::Support => query,
+    };
+    match status {
+        Some(status) => query.filter(booking::Column::Status.eq(status.as_str())),
+        None => query,
+    }
+}
+
+/// How many bookings `list` would page through, in one statement.
+pub async fn count(
+    db: &impl ConnectionTrait,
+    viewer: &Viewer,
+    status: Option<Status>,
+) -> AppResult<u64> {
+    Ok(listed(viewer, status).count(db).await?)
+}
+
 /// A booking the viewer may see; for anyone else it does not exist.
 pub async fn visible(services: &Services, viewer: &Viewer, id: Uuid) -> AppResult<booking::Model> {
     let booking = booking::Entity::find_by_id(id).one(&services.db).await?;
@@ -290,15 +326,7 @@ pub async fn list(
     page: Page,
     status: Option<Status>,
 ) -> AppResult<Slice<booking::Model>> {
-    let mut query = booking::Entity::find();
-    query = match viewer.role {
-        Role::Customer => query.filter(booking::Column::CustomerId.eq(viewer.user_id)),
-        Role::Technician => query.filter(booking::Column::TechnicianId.eq(viewer.user_id)),
-        Role::Admin | Role::Support => query,
-    };
-    if let Some(status) = status {
-        query = query.filter(booking::Column::Status.eq(status.as_str()));
-    }
+    let mut query = listed(viewer, status);
     if let Some(after) = page.after {
         query = query.filter(booking::Column::Id.lt(after));
     }
@@ -310,15 +338,17 @@ pub async fn list(
     Ok(Slice::from_probe(rows, page.limit))
 }
 
-pub async fn events(
+/// Each booking's transitions, oldest first, for many bookings in one statement.
+pub async fn events_of(
     db: &impl ConnectionTrait,
-    booking: Uuid,
-) -> AppResult<Vec<booking_event::Model>> {
-    Ok(booking_event::Entity::find()
-        .filter(booking_event::Column::BookingId.eq(booking))
+    bookings: &[Uuid],
+) -> AppResult<HashMap<Uuid, Vec<booking_event::Model>>> {
+    let rows = booking_event::Entity::find()
+        .filter(booking_event::Column::BookingId.is_in(bookings.iter().copied()))
         .order_by_asc(booking_event::Column::Id)
         .all(db)
-        .await?)
+        .await?;
+    Ok(batch::group(rows, |e| e.booking_id))
 }
 
 /// What the viewer may move this booking to now.

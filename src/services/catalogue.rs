@@ -1,6 +1,7 @@
 //! The service catalogue: default categories seeded on first start, listing, and admin changes.
 
 use super::Viewer;
+use crate::db::batch;
 use crate::db::entities::service_category;
 use crate::db::is_unique_violation;
 use crate::domain::account::Role;
@@ -11,6 +12,7 @@ use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
     QueryOrder,
 };
+use std::collections::HashMap;
 use uuid::Uuid;
 
 /// The categories every marketplace starts with: slug, name, description, default hourly rate (KES minor units).
@@ -121,6 +123,18 @@ pub async fn find(
     id: Uuid,
 ) -> AppResult<Option<service_category::Model>> {
     Ok(service_category::Entity::find_by_id(id).one(db).await?)
+}
+
+/// Categories by id, many in one statement, inactive ones included (past jobs keep theirs).
+pub async fn find_many(
+    db: &impl ConnectionTrait,
+    ids: &[Uuid],
+) -> AppResult<HashMap<Uuid, service_category::Model>> {
+    let rows = service_category::Entity::find()
+        .filter(service_category::Column::Id.is_in(ids.iter().copied()))
+        .all(db)
+        .await?;
+    Ok(batch::index(rows, |c| c.id))
 }
 
 pub async fn find_by_slug(

@@ -9,7 +9,9 @@ use crate::domain::chat::MessageKind;
 use crate::error::{AppError, AppResult};
 use crate::realtime::{Topic, outbox};
 use chrono::{DateTime, Utc};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+};
 use std::collections::HashMap;
 use uuid::Uuid;
 
@@ -54,6 +56,14 @@ pub async fn receipts(db: &impl ConnectionTrait, booking_id: Uuid) -> AppResult<
 }
 
 /// Reads a page of the conversation. What a participant reads counts as delivered to them.
+/// How many messages a conversation holds, in one statement. Callers check access.
+pub async fn count(db: &impl ConnectionTrait, booking_id: Uuid) -> AppResult<u64> {
+    Ok(message::Entity::find()
+        .filter(message::Column::BookingId.eq(booking_id))
+        .count(db)
+        .await?)
+}
+
 pub async fn list(
     services: &Services,
     viewer: &Viewer,

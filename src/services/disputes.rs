@@ -6,6 +6,7 @@ use super::bookings::{actor_role, transition_error, visible};
 use super::notifications::{self, Kind, NewNotification};
 use super::validation::text;
 use super::{Effects, Services, Viewer};
+use crate::db::batch;
 use crate::db::begin_write;
 use crate::db::entities::{booking, dispute};
 use crate::domain::account::Role;
@@ -13,8 +14,10 @@ use crate::domain::booking_state::{self, Role as ActorRole, Status, TransitionRe
 use crate::error::{AppError, AppResult};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder,
 };
+use std::collections::HashMap;
 use uuid::Uuid;
 
 pub mod status {
@@ -271,4 +274,18 @@ pub async fn for_booking(
         .order_by_desc(dispute::Column::Id)
         .one(&services.db)
         .await?)
+}
+
+/// Each booking's latest dispute, for many bookings in one statement. Callers check access.
+pub async fn latest_of_bookings(
+    db: &impl ConnectionTrait,
+    bookings: &[Uuid],
+) -> AppResult<HashMap<Uuid, dispute::Model>> {
+    let rows = dispute::Entity::find()
+        .filter(dispute::Column::BookingId.is_in(bookings.iter().copied()))
+        .order_by_asc(dispute::Column::Id)
+        .all(db)
+        .await?;
+    // Ascending ids, so the newest dispute of each booking is the one kept.
+    Ok(batch::index(rows, |d| d.booking_id))
 }

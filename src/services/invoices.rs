@@ -3,6 +3,7 @@
 
 use super::storage::{self, LinkKind, SignedLink};
 use super::{Effects, Services, Viewer, bookings, invoice_pdf};
+use crate::db::batch;
 use crate::db::entities::{booking, invoice, payment, user};
 use crate::db::sql::stmt;
 use crate::domain::invoices::{self as rules, Totals};
@@ -11,6 +12,7 @@ use crate::error::{AppError, AppResult};
 use crate::gateways::mail::Mail;
 use chrono::{DateTime, Datelike, Utc};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
+use std::collections::HashMap;
 use uuid::Uuid;
 
 pub mod kind {
@@ -165,11 +167,24 @@ pub async fn for_booking(
     booking_id: Uuid,
 ) -> AppResult<Vec<invoice::Model>> {
     bookings::visible(services, viewer, booking_id).await?;
-    Ok(invoice::Entity::find()
-        .filter(invoice::Column::BookingId.eq(booking_id))
+    Ok(of_bookings(&services.db, &[booking_id])
+        .await?
+        .remove(&booking_id)
+        .unwrap_or_default())
+}
+
+/// Each booking's invoice and credit notes, oldest first, for many bookings in one statement.
+/// Callers check access.
+pub async fn of_bookings(
+    db: &impl ConnectionTrait,
+    bookings: &[Uuid],
+) -> AppResult<HashMap<Uuid, Vec<invoice::Model>>> {
+    let rows = invoice::Entity::find()
+        .filter(invoice::Column::BookingId.is_in(bookings.iter().copied()))
         .order_by_asc(invoice::Column::Id)
-        .all(&services.db)
-        .await?)
+        .all(db)
+        .await?;
+    Ok(batch::group(rows, |i| i.booking_id))
 }
 
 /// A link to one document's PDF, signed like file downloads and working for `lifetime_secs`.

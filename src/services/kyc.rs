@@ -18,8 +18,8 @@ use chrono::{DateTime, Utc};
 use object_store::path::Path as StorePath;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect,
 };
 use std::collections::HashMap;
 use uuid::Uuid;
@@ -433,6 +433,15 @@ pub async fn queue(
         items,
         has_next: slice.has_next,
     })
+}
+
+/// How many submissions wait for review, in one statement. ADMIN and SUPPORT.
+pub async fn queue_count(services: &Services, viewer: &Viewer) -> AppResult<u64> {
+    viewer.require_role(&[Role::Admin, Role::Support])?;
+    Ok(kyc_submission::Entity::find()
+        .filter(kyc_submission::Column::Status.eq(kyc_status::UNDER_REVIEW))
+        .count(&services.db)
+        .await?)
 }
 
 /// The technician's own KYC state.

@@ -224,6 +224,28 @@ pub async fn balance(db: &impl ConnectionTrait, account: &AccountKey) -> AppResu
         .unwrap_or(0))
 }
 
+/// Balances of many accounts in one statement, by account name; an account never posted to is left out.
+pub async fn balances_by_name(
+    db: &impl ConnectionTrait,
+    accounts: &[AccountKey],
+) -> AppResult<HashMap<String, i64>> {
+    if accounts.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let names: Vec<sea_orm::Value> = accounts.iter().map(|a| a.name().into()).collect();
+    let placeholders: Vec<String> = (1..=names.len()).map(|i| format!("${i}")).collect();
+    let sql = format!(
+        "SELECT name, balance_minor FROM ledger_accounts WHERE name IN ({})",
+        placeholders.join(", ")
+    );
+    let rows = db
+        .query_all_raw(stmt(db.get_database_backend(), &sql, names))
+        .await?;
+    rows.iter()
+        .map(|row| Ok((row.try_get("", "name")?, row.try_get("", "balance_minor")?)))
+        .collect()
+}
+
 fn account_from_row(row: &QueryResult) -> AppResult<AccountKey> {
     let raw: String = row.try_get("", "kind")?;
     let kind = AccountKind::parse(&raw)

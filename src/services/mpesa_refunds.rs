@@ -9,6 +9,7 @@
 use super::notifications::{self, Kind, NewNotification};
 use super::withdrawals::PayoutResult;
 use super::{Effects, Services};
+use crate::db::batch;
 use crate::db::begin_write;
 use crate::db::entities::{mpesa_refund, payment};
 use crate::error::AppResult;
@@ -22,6 +23,7 @@ use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
     QueryOrder, QuerySelect,
 };
+use std::collections::HashMap;
 use uuid::Uuid;
 
 /// Every refund reference starts with this; withdrawals use `WD-`, so a B2C result names which.
@@ -323,15 +325,17 @@ pub async fn claim_for_query(
 }
 
 /// The refunds of one payment on their way back, oldest first.
-pub async fn of_payment(
+/// Each payment's B2C refunds, oldest first, for many payments in one statement.
+pub async fn of_payments(
     db: &impl ConnectionTrait,
-    payment_id: Uuid,
-) -> AppResult<Vec<mpesa_refund::Model>> {
-    Ok(mpesa_refund::Entity::find()
-        .filter(mpesa_refund::Column::PaymentId.eq(payment_id))
+    payment_ids: &[Uuid],
+) -> AppResult<HashMap<Uuid, Vec<mpesa_refund::Model>>> {
+    let rows = mpesa_refund::Entity::find()
+        .filter(mpesa_refund::Column::PaymentId.is_in(payment_ids.iter().copied()))
         .order_by_asc(mpesa_refund::Column::CreatedAt)
         .all(db)
-        .await?)
+        .await?;
+    Ok(batch::group(rows, |r| r.payment_id))
 }
 
 #[cfg(test)]

@@ -161,6 +161,15 @@ pub async fn list(
     ))
 }
 
+/// How many notifications `list` pages through, in one statement.
+pub async fn count(db: &impl ConnectionTrait, user_id: Uuid, unread_only: bool) -> AppResult<u64> {
+    let mut query = notification::Entity::find().filter(notification::Column::UserId.eq(user_id));
+    if unread_only {
+        query = query.filter(notification::Column::ReadAt.is_null());
+    }
+    Ok(query.count(db).await?)
+}
+
 pub async fn find(db: &impl ConnectionTrait, id: Uuid) -> AppResult<Option<NotificationView>> {
     Ok(notification::Entity::find_by_id(id)
         .one(db)

@@ -5,6 +5,7 @@
 use super::booking_flow::status_of;
 use super::validation::text;
 use super::{Effects, Services, Viewer, bookings, dispatch, settlement};
+use crate::db::batch;
 use crate::db::begin_write;
 use crate::db::entities::{booking, payment};
 use crate::domain::account::Role;
@@ -21,7 +22,10 @@ use crate::gateways::stripe::StripeGateway;
 use crate::services::ledger::{self, JournalEntry};
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+};
+use std::collections::HashMap;
 use std::collections::HashSet;
 use uuid::Uuid;
 
@@ -101,22 +105,77 @@ pub async fn due_of(db: &impl ConnectionTrait, booking: &booking::Model) -> AppR
     let deposit_paid = payment::Entity::find()
         .filter(payment::Column::BookingId.eq(booking.id))
         .filter(payment::Column::Kind.eq(PaymentKind::Deposit.as_str()))
-        // Succeeded at some point, even if since refunded.
-        .filter(payment::Column::Status.is_in([
-            PaymentStatus::Succeeded.as_str(),
-            PaymentStatus::Refunded.as_str(),
-            PaymentStatus::PartiallyRefunded.as_str(),
-        ]))
+        .filter(payment::Column::Status.is_in(DEPOSIT_CAME_IN.map(PaymentStatus::as_str)))
         .one(db)
         .await?
         .is_some();
-    Ok(Due {
+    Ok(due(booking, escrow, deposit_paid))
+}
+
+/// A deposit in one of these states succeeded at some point, even if since refunded.
+const DEPOSIT_CAME_IN: [PaymentStatus; 3] = [
+    PaymentStatus::Succeeded,
+    PaymentStatus::Refunded,
+    PaymentStatus::PartiallyRefunded,
+];
+
+/// Payments that count as paid in until refunded: succeeded ones, wholly or partly kept.
+const PAID_IN: [PaymentStatus; 2] = [PaymentStatus::Succeeded, PaymentStatus::PartiallyRefunded];
+
+fn due(booking: &booking::Model, escrow: i64, deposit_paid: bool) -> Due {
+    Due {
         status: status_of(booking),
         total: booking.price_total,
         deposit: booking.price_deposit,
         escrow,
         deposit_paid,
-    })
+    }
+}
+
+/// `due_of` from rows already loaded: the escrow balance and the booking's payments.
+pub fn due_from(booking: &booking::Model, escrow: i64, payments: &[payment::Model]) -> Due {
+    let deposit_paid = payments.iter().any(|p| {
+        p.kind == PaymentKind::Deposit.as_str()
+            && DEPOSIT_CAME_IN.iter().any(|s| s.as_str() == p.status)
+    });
+    due(booking, escrow, deposit_paid)
+}
+
+/// `net_paid_in` from a booking's payments already loaded.
+pub fn net_paid_in_from(payments: &[payment::Model]) -> i64 {
+    payments
+        .iter()
+        .filter(|p| p.kind != PaymentKind::Tip.as_str())
+        .filter(|p| PAID_IN.iter().any(|s| s.as_str() == p.status))
+        .map(|p| p.amount_minor - p.refunded_minor)
+        .sum()
+}
+
+/// What a cancelled booking's fee actually cost the customer, from its payments: the fee, capped
+/// at what they had paid in and not been given back. None until the booking is cancelled.
+pub fn cancellation_fee_charged_from(
+    booking: &booking::Model,
+    payments: &[payment::Model],
+) -> Option<i64> {
+    let fee = booking.cancellation_fee_minor?;
+    Some(cancellation_split(fee, net_paid_in_from(payments)).0)
+}
+
+/// Escrow balances of many bookings in one statement, by booking id.
+pub async fn escrow_of_bookings(
+    db: &impl ConnectionTrait,
+    bookings: &[(Uuid, String)],
+) -> AppResult<HashMap<Uuid, i64>> {
+    let accounts: Vec<AccountKey> = bookings
+        .iter()
+        .map(|(id, currency)| AccountKey::escrow(*id, currency))
+        .collect();
+    let balances = ledger::balances_by_name(db, &accounts).await?;
+    Ok(bookings
+        .iter()
+        .zip(&accounts)
+        .map(|((id, _), account)| (*id, balances.get(&account.name()).copied().unwrap_or(0)))
+        .collect())
 }
 
 /// What the customer has paid in for the job (tips aside) and not been given back.
@@ -124,28 +183,12 @@ pub async fn net_paid_in(db: &impl ConnectionTrait, booking_id: Uuid) -> AppResu
     Ok(payment::Entity::find()
         .filter(payment::Column::BookingId.eq(booking_id))
         .filter(payment::Column::Kind.ne(PaymentKind::Tip.as_str()))
-        .filter(payment::Column::Status.is_in([
-            PaymentStatus::Succeeded.as_str(),
-            PaymentStatus::PartiallyRefunded.as_str(),
-        ]))
+        .filter(payment::Column::Status.is_in(PAID_IN.map(PaymentStatus::as_str)))
         .all(db)
         .await?
         .iter()
         .map(|p| p.amount_minor - p.refunded_minor)
         .sum())
-}
-
-/// What a cancelled booking's fee actually cost the customer: the fee, capped at what they had
-/// paid in and not been given back. None until the booking is cancelled.
-pub async fn cancellation_fee_charged(
-    db: &impl ConnectionTrait,
-    booking: &booking::Model,
-) -> AppResult<Option<i64>> {
-    let Some(fee) = booking.cancellation_fee_minor else {
-        return Ok(None);
-    };
-    let kept_from_customer = net_paid_in(db, booking.id).await?;
-    Ok(Some(cancellation_split(fee, kept_from_customer).0))
 }
 
 async fn find_by_key(
@@ -493,10 +536,23 @@ pub async fn for_booking(
     booking_id: Uuid,
 ) -> AppResult<Vec<payment::Model>> {
     bookings::visible(services, viewer, booking_id).await?;
-    Ok(payment::Entity::find()
-        .filter(payment::Column::BookingId.eq(booking_id))
-        .all(&services.db)
-        .await?)
+    Ok(of_bookings(&services.db, &[booking_id])
+        .await?
+        .remove(&booking_id)
+        .unwrap_or_default())
+}
+
+/// Each booking's payments, oldest first, for many bookings in one statement. Callers check access.
+pub async fn of_bookings(
+    db: &impl ConnectionTrait,
+    bookings: &[Uuid],
+) -> AppResult<HashMap<Uuid, Vec<payment::Model>>> {
+    let rows = payment::Entity::find()
+        .filter(payment::Column::BookingId.is_in(bookings.iter().copied()))
+        .order_by_asc(payment::Column::Id)
+        .all(db)
+        .await?;
+    Ok(batch::group(rows, |p| p.booking_id))
 }
 
 /// Marks `amount` of a payment refunded (fully or partly); `staff_action` says what staff must

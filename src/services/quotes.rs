@@ -8,6 +8,7 @@ use super::booking_flow::{self, status_of};
 use super::bookings::{actor_role, visible as visible_booking};
 use super::notifications::{self, Kind, NewNotification};
 use super::{Effects, Services, Viewer, catalogue};
+use crate::db::batch;
 use crate::db::begin_write;
 use crate::db::entities::{booking, quote};
 use crate::domain::booking_state::{Role as ActorRole, Status};
@@ -17,6 +18,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 use uuid::Uuid;
 
 pub mod status {
@@ -407,11 +409,23 @@ pub async fn for_booking(
     booking_id: Uuid,
 ) -> AppResult<Vec<quote::Model>> {
     visible_booking(services, viewer, booking_id).await?;
-    Ok(quote::Entity::find()
-        .filter(quote::Column::BookingId.eq(booking_id))
+    Ok(of_bookings(&services.db, &[booking_id])
+        .await?
+        .remove(&booking_id)
+        .unwrap_or_default())
+}
+
+/// Each booking's quotes, oldest first, for many bookings in one statement. Callers check access.
+pub async fn of_bookings(
+    db: &impl ConnectionTrait,
+    bookings: &[Uuid],
+) -> AppResult<HashMap<Uuid, Vec<quote::Model>>> {
+    let rows = quote::Entity::find()
+        .filter(quote::Column::BookingId.is_in(bookings.iter().copied()))
         .order_by_asc(quote::Column::Id)
-        .all(&services.db)
-        .await?)
+        .all(db)
+        .await?;
+    Ok(batch::group(rows, |q| q.booking_id))
 }
 
 #[cfg(test)]

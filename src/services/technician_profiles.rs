@@ -5,17 +5,18 @@ use super::technicians::{
     RADIUS_RANGE_KM, SkillChange,
 };
 use super::{Effects, Services, Viewer, catalogue, matching};
+use crate::db::batch;
 use crate::db::begin_write;
-use crate::db::entities::{certification, technician_profile, technician_skill};
+use crate::db::entities::{certification, technician_profile, technician_skill, user};
 use crate::domain::account::Role;
 use crate::domain::geo::validate_lat_lng;
 use crate::error::{AppError, AppResult};
 use chrono::{DateTime, Datelike, Utc};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
-    QueryOrder,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, JoinType,
+    QueryFilter, QueryOrder, QuerySelect,
 };
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
 
 /// A profile with its skills (category id, years) and certifications, as stored.
@@ -290,81 +291,69 @@ pub async fn update(
         .ok_or_else(|| AppError::NotFound("technician profile".into()))
 }
 
-/// Everything shown about a technician: account, profile, skills, certifications and timetable.
+/// A technician's account and profile. Skills, certifications and the timetable are read apart
+/// (`skills_of`, `certifications_of`, `technicians::weeks_of`), only when someone asks for them.
+#[derive(Clone)]
 pub struct TechnicianRecord {
-    pub user: crate::db::entities::user::Model,
-    pub full: FullProfile,
-    pub hours: Vec<crate::db::entities::working_hours::Model>,
+    pub user: user::Model,
+    pub profile: technician_profile::Model,
 }
 
-/// Loads many technicians in a fixed number of queries, for pages of matches and bookings.
+/// Loads many technicians (account and profile together) in one statement, for pages of matches
+/// and bookings; ids with no profile are left out.
 pub async fn load_many(
     db: &impl ConnectionTrait,
     ids: &[Uuid],
-) -> AppResult<std::collections::HashMap<Uuid, TechnicianRecord>> {
-    use crate::db::entities::{user, working_hours};
-    use std::collections::HashMap;
+) -> AppResult<HashMap<Uuid, TechnicianRecord>> {
     if ids.is_empty() {
         return Ok(HashMap::new());
     }
-    let ids = ids.to_vec();
-    let profiles = technician_profile::Entity::find()
-        .filter(technician_profile::Column::Id.is_in(ids.clone()))
+    let account = technician_profile::Entity::belongs_to(user::Entity)
+        .from(technician_profile::Column::Id)
+        .to(user::Column::Id)
+        .into();
+    let rows = technician_profile::Entity::find()
+        .join(JoinType::InnerJoin, account)
+        .select_also(user::Entity)
+        .filter(technician_profile::Column::Id.is_in(ids.iter().copied()))
         .all(db)
         .await?;
-    let mut users: HashMap<Uuid, user::Model> = user::Entity::find()
-        .filter(user::Column::Id.is_in(ids.clone()))
-        .all(db)
-        .await?
+    Ok(rows
         .into_iter()
-        .map(|u| (u.id, u))
-        .collect();
-    let mut skills: HashMap<Uuid, Vec<technician_skill::Model>> = HashMap::new();
-    for s in technician_skill::Entity::find()
-        .filter(technician_skill::Column::TechnicianId.is_in(ids.clone()))
-        .order_by_asc(technician_skill::Column::CreatedAt)
-        .all(db)
-        .await?
-    {
-        skills.entry(s.technician_id).or_default().push(s);
-    }
-    let mut certifications: HashMap<Uuid, Vec<certification::Model>> = HashMap::new();
-    for c in certification::Entity::find()
-        .filter(certification::Column::TechnicianId.is_in(ids.clone()))
-        .order_by_asc(certification::Column::Position)
-        .all(db)
-        .await?
-    {
-        certifications.entry(c.technician_id).or_default().push(c);
-    }
-    let mut hours: HashMap<Uuid, Vec<working_hours::Model>> = HashMap::new();
-    for h in working_hours::Entity::find()
-        .filter(working_hours::Column::TechnicianId.is_in(ids))
-        .order_by_asc(working_hours::Column::Weekday)
-        .order_by_asc(working_hours::Column::StartMinute)
-        .all(db)
-        .await?
-    {
-        hours.entry(h.technician_id).or_default().push(h);
-    }
-    Ok(profiles
-        .into_iter()
-        .filter_map(|profile| {
-            let id = profile.id;
-            let user = users.remove(&id)?;
-            let full = FullProfile {
-                profile,
-                skills: skills.remove(&id).unwrap_or_default(),
-                certifications: certifications.remove(&id).unwrap_or_default(),
-            };
+        .filter_map(|(profile, user)| {
             Some((
-                id,
+                profile.id,
                 TechnicianRecord {
-                    user,
-                    full,
-                    hours: hours.remove(&id).unwrap_or_default(),
+                    user: user?,
+                    profile,
                 },
             ))
         })
         .collect())
+}
+
+/// Each technician's skills in the order they were added, for many technicians in one statement.
+pub async fn skills_of(
+    db: &impl ConnectionTrait,
+    ids: &[Uuid],
+) -> AppResult<HashMap<Uuid, Vec<technician_skill::Model>>> {
+    let rows = technician_skill::Entity::find()
+        .filter(technician_skill::Column::TechnicianId.is_in(ids.iter().copied()))
+        .order_by_asc(technician_skill::Column::CreatedAt)
+        .all(db)
+        .await?;
+    Ok(batch::group(rows, |s| s.technician_id))
+}
+
+/// Each technician's certifications in their order, for many technicians in one statement.
+pub async fn certifications_of(
+    db: &impl ConnectionTrait,
+    ids: &[Uuid],
+) -> AppResult<HashMap<Uuid, Vec<certification::Model>>> {
+    let rows = certification::Entity::find()
+        .filter(certification::Column::TechnicianId.is_in(ids.iter().copied()))
+        .order_by_asc(certification::Column::Position)
+        .all(db)
+        .await?;
+    Ok(batch::group(rows, |c| c.technician_id))
 }

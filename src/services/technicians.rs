@@ -1,6 +1,7 @@
 //! Technician profiles: creation at sign-up, validated updates, availability, working hours and live position.
 
 use super::{Effects, Services, Viewer, matching};
+use crate::db::batch;
 use crate::db::begin_write;
 use crate::db::entities::technician_profile;
 use crate::db::entities::{availability_exception, technician_block, user, working_hours};
@@ -14,6 +15,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, QueryFilter, QueryOrder};
 use sea_orm::{ActiveValue::Set, ConnectionTrait, EntityTrait};
+use std::collections::HashMap;
 use uuid::Uuid;
 
 pub const DEFAULT_SERVICE_RADIUS_KM: f64 = 10.0;
@@ -230,23 +232,37 @@ pub async fn week(
     db: &impl ConnectionTrait,
     technician_id: Uuid,
 ) -> AppResult<Vec<working_hours::Model>> {
-    Ok(working_hours::Entity::find()
-        .filter(working_hours::Column::TechnicianId.eq(technician_id))
+    Ok(weeks_of(db, &[technician_id])
+        .await?
+        .remove(&technician_id)
+        .unwrap_or_default())
+}
+
+/// Each technician's weekly hours by weekday and start, for many technicians in one statement.
+pub async fn weeks_of(
+    db: &impl ConnectionTrait,
+    technician_ids: &[Uuid],
+) -> AppResult<HashMap<Uuid, Vec<working_hours::Model>>> {
+    let rows = working_hours::Entity::find()
+        .filter(working_hours::Column::TechnicianId.is_in(technician_ids.iter().copied()))
         .order_by_asc(working_hours::Column::Weekday)
         .order_by_asc(working_hours::Column::StartMinute)
         .all(db)
-        .await?)
+        .await?;
+    Ok(batch::group(rows, |h| h.technician_id))
 }
 
-pub async fn exceptions(
+/// Each technician's availability exceptions by date, for many technicians in one statement.
+pub async fn exceptions_of(
     db: &impl ConnectionTrait,
-    technician_id: Uuid,
-) -> AppResult<Vec<availability_exception::Model>> {
-    Ok(availability_exception::Entity::find()
-        .filter(availability_exception::Column::TechnicianId.eq(technician_id))
+    technician_ids: &[Uuid],
+) -> AppResult<HashMap<Uuid, Vec<availability_exception::Model>>> {
+    let rows = availability_exception::Entity::find()
+        .filter(availability_exception::Column::TechnicianId.is_in(technician_ids.iter().copied()))
         .order_by_asc(availability_exception::Column::Date)
         .all(db)
-        .await?)
+        .await?;
+    Ok(batch::group(rows, |e| e.technician_id))
 }
 
 pub struct ExceptionChange {
@@ -348,8 +364,10 @@ pub async fn works_at_instant(
             end_minute: h.end_minute as u32,
         })
         .collect();
-    let exceptions: Vec<_> = exceptions(db, technician_id)
+    let exceptions: Vec<_> = exceptions_of(db, &[technician_id])
         .await?
+        .remove(&technician_id)
+        .unwrap_or_default()
         .iter()
         .filter_map(matching::exception_from)
         .collect();

@@ -11,7 +11,9 @@ use super::booking_flow::{self, Actor, status_of};
 use super::bookings;
 use super::technicians::{self, PositionReport};
 use super::{Effects, Services, Viewer};
+use crate::db::batch;
 use crate::db::entities::{booking, tracking_head, tracking_point};
+use crate::db::sql::stmt;
 use crate::db::{begin_write, is_unique_violation};
 use crate::domain::booking_state::{self, Role as ActorRole, Status, TransitionRequest};
 use crate::domain::geo::haversine_km;
@@ -21,9 +23,9 @@ use crate::realtime::{BusMessage, EventBus, Subscription, SubscriptionItem, Topi
 use chrono::{DateTime, Utc};
 use futures_util::{FutureExt, Stream, StreamExt};
 use sea_orm::sea_query::{Expr, Query};
-use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use uuid::Uuid;
 
@@ -532,20 +534,50 @@ async fn store_trail_point(
     Ok(())
 }
 
-/// The booking's stored trail by its current technician, oldest first (the most recent
-/// [`MAX_TRAIL_POINTS`]). The caller has already decided the viewer may see the booking.
-pub async fn trail(services: &Services, booking: &booking::Model) -> AppResult<Vec<TrackingPoint>> {
+/// The stored trails of many (booking, technician) pairs in one statement: each the most recent
+/// [`MAX_TRAIL_POINTS`], oldest first. A booking's trail is its current technician's: one who
+/// withdrew took their route with them.
+pub async fn trails_of(
+    db: &impl ConnectionTrait,
+    jobs: &[(Uuid, Uuid)],
+) -> AppResult<HashMap<(Uuid, Uuid), Vec<tracking_point::Model>>> {
+    if jobs.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let mut values: Vec<sea_orm::Value> =
+        jobs.iter().map(|(booking, _)| (*booking).into()).collect();
+    let placeholders: Vec<String> = (1..=values.len()).map(|i| format!("${i}")).collect();
+    values.push((MAX_TRAIL_POINTS as i64).into());
+    let sql = format!(
+        "SELECT id, booking_id, technician_id, lat, lng, accuracy_m, heading_deg, speed_kmh, \
+                recorded_at, created_at, updated_at \
+         FROM (SELECT p.*, ROW_NUMBER() OVER \
+                 (PARTITION BY booking_id, technician_id ORDER BY recorded_at DESC) AS newest \
+               FROM tracking_points p WHERE booking_id IN ({})) ranked \
+         WHERE newest <= ${} ORDER BY recorded_at",
+        placeholders.join(", "),
+        values.len()
+    );
     let rows = tracking_point::Entity::find()
-        .filter(tracking_point::Column::BookingId.eq(booking.id))
-        // The job as done by its current technician: one who withdrew took their route with them.
-        .filter(tracking_point::Column::TechnicianId.eq(booking.technician_id))
-        .order_by_desc(tracking_point::Column::RecordedAt)
-        .limit(MAX_TRAIL_POINTS)
-        .all(&services.db)
+        .from_raw_sql(stmt(db.get_database_backend(), &sql, values))
+        .all(db)
         .await?;
-    Ok(rows
+    let wanted: HashSet<(Uuid, Uuid)> = jobs.iter().copied().collect();
+    let rows = rows
         .into_iter()
-        .rev()
+        .filter(|row| wanted.contains(&(row.booking_id, row.technician_id)));
+    Ok(batch::group(rows, |row| {
+        (row.booking_id, row.technician_id)
+    }))
+}
+
+/// Stored trail rows as points of `booking` (distance and ETA to its site).
+pub fn trail_points(
+    services: &Services,
+    booking: &booking::Model,
+    rows: Vec<tracking_point::Model>,
+) -> Vec<TrackingPoint> {
+    rows.into_iter()
         .map(|row| {
             let report = PositionReport {
                 lat: row.lat,
@@ -556,7 +588,7 @@ pub async fn trail(services: &Services, booking: &booking::Model) -> AppResult<V
             };
             point_for(services, booking, &report, row.recorded_at)
         })
-        .collect())
+        .collect()
 }
 
 /// The last accepted point of a booking, as stored for every replica to read.

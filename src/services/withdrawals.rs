@@ -25,7 +25,10 @@ use crate::gateways::payouts::{
     SandboxPayouts,
 };
 use chrono::{DateTime, Utc};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, Select,
+};
 use std::sync::Arc;
 use uuid::Uuid;
 
@@ -251,14 +254,7 @@ pub async fn list(
     status: Option<WithdrawalStatus>,
     page: Page,
 ) -> AppResult<Slice<withdrawal::Model>> {
-    viewer.require_role(&[Role::Technician, Role::Admin, Role::Support])?;
-    let mut query = withdrawal::Entity::find();
-    if viewer.role == Role::Technician {
-        query = query.filter(withdrawal::Column::TechnicianId.eq(viewer.user_id));
-    }
-    if let Some(status) = status {
-        query = query.filter(withdrawal::Column::Status.eq(status.as_str()));
-    }
+    let mut query = listed(viewer, status)?;
     if let Some(after) = page.after {
         query = query.filter(withdrawal::Column::Id.lt(after));
     }
@@ -268,6 +264,31 @@ pub async fn list(
         .all(&services.db)
         .await?;
     Ok(Slice::from_probe(rows, page.limit))
+}
+
+/// The withdrawals `list` pages through: a technician's own, everyone's for staff.
+fn listed(
+    viewer: &Viewer,
+    status: Option<WithdrawalStatus>,
+) -> AppResult<Select<withdrawal::Entity>> {
+    viewer.require_role(&[Role::Technician, Role::Admin, Role::Support])?;
+    let mut query = withdrawal::Entity::find();
+    if viewer.role == Role::Technician {
+        query = query.filter(withdrawal::Column::TechnicianId.eq(viewer.user_id));
+    }
+    if let Some(status) = status {
+        query = query.filter(withdrawal::Column::Status.eq(status.as_str()));
+    }
+    Ok(query)
+}
+
+/// How many withdrawals `list` pages through, in one statement.
+pub async fn count(
+    services: &Services,
+    viewer: &Viewer,
+    status: Option<WithdrawalStatus>,
+) -> AppResult<u64> {
+    Ok(listed(viewer, status)?.count(&services.db).await?)
 }
 
 /// The technician cancels their own PENDING withdrawal; the money goes back to available.

@@ -16,6 +16,7 @@ mod http;
 mod invoices;
 mod kyc;
 mod ledger;
+mod loaders;
 mod matching;
 mod money_flows;
 mod mpesa;
