@@ -161,13 +161,32 @@ async fn read_body(
 /// Parses a GraphQL multipart request (operations, map, then the files) with per-file limits.
 async fn parse_multipart(
     content_type: &str,
-    body: &[u8],
+    body: &Bytes,
     flavour: Flavour,
 ) -> Result<BatchRequest, Response> {
+    // Counted before async-graphql stores anything: it writes each file part to a temporary file of
+    // its own and never enforces its own file-count option.
+    match super::multipart_scan::check(content_type, body, MAX_UPLOAD_FILES).await {
+        Ok(()) => {}
+        Err(super::multipart_scan::Refusal::TooMany(message)) => {
+            return Err(request_error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                &message,
+                flavour,
+            ));
+        }
+        Err(super::multipart_scan::Refusal::Malformed(message)) => {
+            return Err(request_error(
+                StatusCode::BAD_REQUEST,
+                &format!("not a GraphQL multipart request: {message}"),
+                flavour,
+            ));
+        }
+    }
     let options = MultipartOptions::default()
         .max_file_size(MAX_UPLOAD_FILE_BYTES)
         .max_num_files(MAX_UPLOAD_FILES);
-    async_graphql::http::receive_batch_body(Some(content_type), body, options)
+    async_graphql::http::receive_batch_body(Some(content_type), body.as_ref(), options)
         .await
         .map_err(|e| match e {
             ParseRequestError::PayloadTooLarge => request_error(

@@ -1,0 +1,4 @@
+//! Abuse resistance: request-size amplification, password-hashing cost, throttles that hold under races,
+//! and inputs outside what a person could mean.
+
+mod uploads;
