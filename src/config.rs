@@ -353,6 +353,21 @@ pub const SETTINGS: &[Setting] = &[
         default: "BusinessPayment",
         help: "B2C CommandID: BusinessPayment, SalaryPayment or PromotionPayment",
     },
+    Setting {
+        var: "FUNDI_TRUSTED_PROXIES",
+        default: "(none)",
+        help: "comma-separated CIDRs of load balancers whose X-Forwarded-For names the client",
+    },
+    Setting {
+        var: "FUNDI_PASSWORD_CHECKS_PER_MINUTE",
+        default: "20",
+        help: "sign-ins and other password or PIN checks allowed per client address per minute",
+    },
+    Setting {
+        var: "FUNDI_SIGNUPS_PER_HOUR",
+        default: "10",
+        help: "registrations allowed per client address per hour",
+    },
 ];
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -413,6 +428,35 @@ pub struct Config {
     /// M-Pesa B2C payouts to technicians; present only when its settings are, and needs `mpesa`.
     pub mpesa_b2c: Option<MpesaB2cSettings>,
     pub payouts: PayoutSettings,
+    pub abuse: AbuseSettings,
+}
+
+/// Who the client is behind a load balancer, and how often one address may run costly operations.
+#[derive(Clone, Debug)]
+pub struct AbuseSettings {
+    pub trusted_proxies: crate::domain::client_address::TrustedProxies,
+    pub password_checks_per_minute: u32,
+    pub signups_per_hour: u32,
+}
+
+impl AbuseSettings {
+    fn from_lookup(lookup: &impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let trusted_proxies = crate::domain::client_address::TrustedProxies::parse(
+            &lookup("FUNDI_TRUSTED_PROXIES").unwrap_or_default(),
+        )
+        .map_err(|e| err("FUNDI_TRUSTED_PROXIES", e))?;
+        Ok(AbuseSettings {
+            trusted_proxies,
+            password_checks_per_minute: parse_num(
+                lookup,
+                "FUNDI_PASSWORD_CHECKS_PER_MINUTE",
+                20,
+                1..=1_000_000,
+            )? as u32,
+            signups_per_hour: parse_num(lookup, "FUNDI_SIGNUPS_PER_HOUR", 10, 1..=1_000_000)?
+                as u32,
+        })
+    }
 }
 
 /// Daraja B2C (business to customer) credentials payouts are sent with. The OAuth app, API base
@@ -639,6 +683,7 @@ impl Config {
                 * parse_num(&lookup, "FUNDI_INVOICE_LINK_DAYS", 7, 1..=90)? as i64,
             mpesa_b2c,
             payouts,
+            abuse: AbuseSettings::from_lookup(&lookup)?,
             bookings: BookingSettings::from_lookup(&lookup)?,
             realtime: RealtimeSettings::from_lookup(&lookup)?,
         })

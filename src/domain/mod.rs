@@ -5,6 +5,7 @@ pub mod badges;
 pub mod booking_state;
 pub mod cancellation;
 pub mod chat;
+pub mod client_address;
 pub mod earnings;
 pub mod geo;
 pub mod invoices;

@@ -19,6 +19,7 @@ pub mod loaders;
 pub mod matching;
 pub mod node;
 pub mod notifications;
+pub mod password_guard;
 pub mod payments;
 pub mod technician_types;
 pub mod technicians;
@@ -85,7 +86,8 @@ pub fn build_schema(
     .limit_depth(config.max_query_depth)
     .limit_complexity(config.max_query_complexity)
     .limit_recursive_depth(32)
-    .limit_directives(20);
+    .limit_directives(20)
+    .extension(password_guard::PerOperationBudget);
     if !config.introspection {
         builder = builder.disable_introspection();
         if config.is_production() {

@@ -4,8 +4,10 @@ use super::{
     HttpState, MAX_BATCH, MAX_BODY_BYTES, MAX_UPLOAD_BODY_BYTES, MAX_UPLOAD_FILE_BYTES,
     MAX_UPLOAD_FILES, graphiql, request_id,
 };
+use crate::domain::client_address::TrustedProxies;
 use crate::error::REQUEST_ID;
 use crate::graphql::context::RequestAuth;
+use crate::graphql::password_guard::HashingBudget;
 use crate::services::sessions::ClientInfo;
 use crate::services::storage::MAX_DOCUMENT_BYTES;
 use async_graphql::http::MultipartOptions;
@@ -42,9 +44,11 @@ fn flavour(headers: &HeaderMap) -> Flavour {
     }
 }
 
-pub fn client_info(headers: &HeaderMap, peer: SocketAddr) -> ClientInfo {
+/// The client's address (from X-Forwarded-For only when the peer is a trusted proxy) and user agent.
+pub fn client_info(headers: &HeaderMap, peer: SocketAddr, proxies: &TrustedProxies) -> ClientInfo {
+    let forwarded_for = headers.get("x-forwarded-for").and_then(|v| v.to_str().ok());
     ClientInfo {
-        ip: Some(peer.ip().to_string()),
+        ip: Some(proxies.client(peer.ip(), forwarded_for).to_string()),
         user_agent: headers
             .get(header::USER_AGENT)
             .and_then(|v| v.to_str().ok())
@@ -52,11 +56,14 @@ pub fn client_info(headers: &HeaderMap, peer: SocketAddr) -> ClientInfo {
     }
 }
 
+/// Adds the caller's credentials, address, loaders and the HTTP request's one password-check budget
+/// (shared by every operation of a batch).
 fn with_auth(
     state: &HttpState,
     headers: &HeaderMap,
     peer: SocketAddr,
     request: Request,
+    budget: &HashingBudget,
 ) -> Request {
     let bearer = headers
         .get(header::AUTHORIZATION)
@@ -64,8 +71,9 @@ fn with_auth(
     let request = request.data(RequestAuth::from_bearer(
         bearer,
         &state.services,
-        client_info(headers, peer),
+        client_info(headers, peer, &state.config.abuse.trusted_proxies),
     ));
+    let request = request.data(budget.clone());
     crate::graphql::loaders::attach(request, &state.services)
 }
 
@@ -255,9 +263,10 @@ pub async fn post_graphql(
             }
         }
     };
+    let budget = HashingBudget::default();
     let batch = match batch {
         BatchRequest::Single(request) => {
-            BatchRequest::Single(with_auth(&state, &headers, peer, request))
+            BatchRequest::Single(with_auth(&state, &headers, peer, request, &budget))
         }
         BatchRequest::Batch(requests) if requests.len() > MAX_BATCH => {
             return request_error(
@@ -269,7 +278,7 @@ pub async fn post_graphql(
         BatchRequest::Batch(requests) => BatchRequest::Batch(
             requests
                 .into_iter()
-                .map(|r| with_auth(&state, &headers, peer, r))
+                .map(|r| with_auth(&state, &headers, peer, r, &budget))
                 .collect(),
         ),
     };
@@ -336,6 +345,6 @@ pub async fn get_graphql(
             .insert(header::ALLOW, HeaderValue::from_static("POST"));
         return response;
     }
-    let request = with_auth(&state, &headers, peer, request);
+    let request = with_auth(&state, &headers, peer, request, &HashingBudget::default());
     execute(&state, &headers, BatchRequest::Single(request), flavour).await
 }

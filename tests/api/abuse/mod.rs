@@ -1,4 +1,5 @@
 //! Abuse resistance: request-size amplification, password-hashing cost, throttles that hold under races,
 //! and inputs outside what a person could mean.
 
+mod password_costs;
 mod uploads;
