@@ -1,5 +1,6 @@
 //! Abuse resistance: request-size amplification, password-hashing cost, throttles that hold under races,
 //! and inputs outside what a person could mean.
 
+mod login_race;
 mod password_costs;
 mod uploads;
