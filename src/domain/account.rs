@@ -169,6 +169,9 @@ pub fn check_full_name(raw: &str, field: &'static str) -> Result<String, FieldEr
             "name must be 1 to 120 printable characters",
         ));
     }
+    if let Err(problem) = super::text::check_name(name) {
+        return Err(field_error(field, format!("name {}", problem.message())));
+    }
     Ok(name.to_string())
 }
 

@@ -16,4 +16,5 @@ pub mod payments;
 pub mod payouts;
 pub mod pricing;
 pub mod schedule;
+pub mod text;
 pub mod tracking;

@@ -23,6 +23,7 @@ pub mod password_guard;
 pub mod payments;
 pub mod technician_types;
 pub mod technicians;
+pub mod text_inputs;
 pub mod tracking;
 pub mod withdrawals;
 
@@ -87,7 +88,8 @@ pub fn build_schema(
     .limit_complexity(config.max_query_complexity)
     .limit_recursive_depth(32)
     .limit_directives(20)
-    .extension(password_guard::PerOperationBudget);
+    .extension(password_guard::PerOperationBudget)
+    .extension(text_inputs::PlainTextInputs);
     if !config.introspection {
         builder = builder.disable_introspection();
         if config.is_production() {

@@ -3,4 +3,5 @@
 
 mod login_race;
 mod password_costs;
+mod text_inputs;
 mod uploads;
