@@ -3,6 +3,7 @@
 pub mod account;
 pub mod badges;
 pub mod booking_state;
+pub mod bounds;
 pub mod cancellation;
 pub mod chat;
 pub mod client_address;

@@ -12,6 +12,7 @@ pub mod context;
 pub mod earnings;
 pub mod extensions;
 pub mod ids;
+pub mod input_rules;
 pub mod invoices;
 pub mod kyc;
 pub mod ledger;
@@ -23,7 +24,6 @@ pub mod password_guard;
 pub mod payments;
 pub mod technician_types;
 pub mod technicians;
-pub mod text_inputs;
 pub mod tracking;
 pub mod withdrawals;
 
@@ -89,7 +89,7 @@ pub fn build_schema(
     .limit_recursive_depth(32)
     .limit_directives(20)
     .extension(password_guard::PerOperationBudget)
-    .extension(text_inputs::PlainTextInputs);
+    .extension(input_rules::InputRules);
     if !config.introspection {
         builder = builder.disable_introspection();
         if config.is_production() {

@@ -38,6 +38,16 @@ pub fn name(
     Ok(v)
 }
 
+/// A date the client names for the future, at most a year ahead of `now`.
+pub fn not_too_far(
+    at: chrono::DateTime<chrono::Utc>,
+    field: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> AppResult<()> {
+    crate::domain::bounds::check_not_too_far(at, now)
+        .map_err(|problem| AppError::bad_input(field, format!("{field} {}", problem.message())))
+}
+
 fn refused(field: impl Into<String>, label: &str, problem: TextProblem) -> AppError {
     AppError::bad_input(field, format!("{label} {}", problem.message()))
 }

@@ -1,6 +1,7 @@
 //! Abuse resistance: request-size amplification, password-hashing cost, throttles that hold under races,
 //! and inputs outside what a person could mean.
 
+mod bounds;
 mod login_race;
 mod password_costs;
 mod text_inputs;

@@ -1,23 +1,25 @@
-//! Every string a client sends, in variables or written into the document, obeys the plain-text rule
-//! (no control characters but line breaks and tabs) before anything runs, so a new field is covered
-//! without remembering to check it.
+//! Rules every input obeys before anything runs, in variables or written into the document, so a new
+//! field is covered without remembering to check it: strings are plain text (no control characters
+//! but line breaks and tabs), and every `MoneyInput` is within its currency's bound.
 
+use crate::domain::bounds::{self, OutOfBounds};
 use crate::domain::text::{self, TextProblem};
 use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery};
+use async_graphql::indexmap::IndexMap;
 use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
 use async_graphql::{Name, Pos, Positioned, ServerError, ServerResult, Value, Variables};
 use std::sync::Arc;
 
-pub struct PlainTextInputs;
+pub struct InputRules;
 
-impl ExtensionFactory for PlainTextInputs {
+impl ExtensionFactory for InputRules {
     fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(PlainTextInputs)
+        Arc::new(InputRules)
     }
 }
 
 #[async_trait::async_trait]
-impl Extension for PlainTextInputs {
+impl Extension for InputRules {
     async fn parse_query(
         &self,
         ctx: &ExtensionContext<'_>,
@@ -56,7 +58,37 @@ fn join(path: &str, key: &str) -> String {
     }
 }
 
+/// A `MoneyInput` is the only input object made of exactly `amountMinor` and `currency`.
+fn check_money(fields: &IndexMap<Name, Value>, path: &str, pos: Option<Pos>) -> ServerResult<()> {
+    if fields.len() != 2 {
+        return Ok(());
+    }
+    let (Some(Value::Number(amount)), Some(Value::String(currency))) =
+        (fields.get("amountMinor"), fields.get("currency"))
+    else {
+        return Ok(());
+    };
+    let Some(amount) = amount.as_i64() else {
+        return Ok(());
+    };
+    match bounds::check_amount(amount, &currency.trim().to_uppercase()) {
+        // Negative amounts are each service's to explain in its own terms.
+        Ok(()) | Err(OutOfBounds::AmountNegative) => Ok(()),
+        Err(too_large) => {
+            let field = join(path, "amountMinor");
+            Err(bad_input(
+                &field,
+                format!("{field} {}", too_large.message()),
+                pos,
+            ))
+        }
+    }
+}
+
 fn check_value(value: &Value, path: &str, pos: Option<Pos>) -> ServerResult<()> {
+    if let Value::Object(fields) = value {
+        check_money(fields, path, pos)?;
+    }
     match value {
         Value::String(s) => text::check_plain(s).map_err(|problem| refusal(path, problem, pos)),
         Value::List(items) => items
@@ -94,7 +126,11 @@ fn check_selections(set: &Positioned<SelectionSet>) -> ServerResult<()> {
 
 fn refusal(path: &str, problem: TextProblem, pos: Option<Pos>) -> ServerError {
     let field = if path.is_empty() { "input" } else { path };
-    let mut error = ServerError::new(format!("{field} {}", problem.message()), pos);
+    bad_input(field, format!("{field} {}", problem.message()), pos)
+}
+
+fn bad_input(field: &str, message: String, pos: Option<Pos>) -> ServerError {
+    let mut error = ServerError::new(message, pos);
     let mut extensions = async_graphql::ErrorExtensionValues::default();
     extensions.set("code", "BAD_USER_INPUT");
     extensions.set("field", field);
@@ -119,5 +155,20 @@ mod tests {
         assert_eq!(extensions["code"], "BAD_USER_INPUT");
         let fine = Value::from_json(serde_json::json!({"body": "two\nlines\tok"})).unwrap();
         assert!(check_value(&fine, "", None).is_ok());
+    }
+
+    #[test]
+    fn money_inputs_are_bounded_by_their_currency() {
+        let value = Value::from_json(serde_json::json!({
+            "budgetMin": {"amountMinor": 1000, "currency": "KES"},
+            "budgetMax": {"amountMinor": i64::MAX, "currency": "KES"}
+        }))
+        .unwrap();
+        let error = check_value(&value, "", None).unwrap_err();
+        let extensions = serde_json::to_value(error.extensions.unwrap()).unwrap();
+        assert_eq!(extensions["field"], "budgetMax.amountMinor");
+        let negative =
+            Value::from_json(serde_json::json!({"amountMinor": -5, "currency": "KES"})).unwrap();
+        assert!(check_value(&negative, "amount", None).is_ok());
     }
 }
