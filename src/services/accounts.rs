@@ -2,6 +2,7 @@
 
 use super::notifications::{self, Kind, NewNotification};
 use super::pagination::{Page, Slice};
+use super::rate_limits::Action;
 use super::sessions::{self, ClientInfo, TokenPair};
 use super::{Effects, Services, Viewer, passwords, totp};
 use crate::db::entities::{address, login_attempt, user};
@@ -54,6 +55,11 @@ pub async fn register(
             "only CUSTOMER and TECHNICIAN accounts can register",
         ));
     }
+    // Counted before the email is looked up, so probing which emails exist costs sign-ups too.
+    services
+        .rate_limits
+        .check(Action::SignUp, client.ip.as_deref())
+        .await?;
     let prepared = prepare_account(services, input).await?;
     let now = services.clock.now();
     let txn = begin_write(&services.db).await?;

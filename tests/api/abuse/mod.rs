@@ -4,5 +4,6 @@
 mod bounds;
 mod login_race;
 mod password_costs;
+mod signups;
 mod text_inputs;
 mod uploads;
