@@ -94,6 +94,12 @@ pub async fn build_services(
         ),
         rate_limits: Arc::new(rate_limits),
     };
+    let sealed = crate::services::totp::seal_plain_secrets(&services.db, &services.vault)
+        .await
+        .map_err(|e| anyhow::anyhow!("sealing two-factor secrets: {}", e.message()))?;
+    if sealed > 0 {
+        tracing::info!(sealed, "sealed two-factor secrets stored in plain text");
+    }
     crate::services::matching::spawn_listener(services.clone(), shutdown.clone());
     crate::services::booking_worker::spawn(services.clone(), shutdown.clone());
     crate::services::chat_delivery::spawn(services.clone(), shutdown.clone());

@@ -272,7 +272,7 @@ pub async fn login(
                 "two-factor code required (totpCode)".into(),
             ));
         };
-        if !totp::accept_code(&txn, &account, &code, now).await? {
+        if !totp::accept_code(&txn, &services.vault, &account, &code, now).await? {
             drop(txn);
             let refused = AppError::Unauthenticated("wrong or already used two-factor code".into());
             return fail_login(

@@ -6,4 +6,5 @@ mod login_race;
 mod password_costs;
 mod signups;
 mod text_inputs;
+mod totp_at_rest;
 mod uploads;
