@@ -331,7 +331,7 @@ pub const SETTINGS: &[Setting] = &[
     Setting {
         var: "FUNDI_PAYOUT_ENCRYPTION_KEY",
         default: "(generated in development)",
-        help: "32 bytes, base64, that encrypt payout account numbers at rest; required in production",
+        help: "32 bytes, base64, that encrypt payout account numbers and two-factor secrets at rest; required in production",
     },
     Setting {
         var: "FUNDI_MPESA_B2C_SHORTCODE",

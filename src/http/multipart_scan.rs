@@ -72,7 +72,10 @@ mod tests {
 
     const CONTENT_TYPE: &str = "multipart/form-data; boundary=XX";
 
-    fn body(parts: &[(&str, Option<&str>, &str)]) -> Bytes {
+    /// A part: its name, its file name if it is a file, and its content.
+    type PartSpec<'a> = (&'a str, Option<&'a str>, &'a str);
+
+    fn body(parts: &[PartSpec]) -> Bytes {
         let mut text = String::new();
         for (name, file, content) in parts {
             text.push_str("--XX\r\n");
@@ -91,7 +94,7 @@ mod tests {
         Bytes::from(text)
     }
 
-    fn verdict(parts: &[(&str, Option<&str>, &str)]) -> Result<(), Refusal> {
+    fn verdict(parts: &[PartSpec]) -> Result<(), Refusal> {
         let body = body(parts);
         tokio::runtime::Builder::new_current_thread()
             .build()
@@ -112,7 +115,7 @@ mod tests {
         let f1 = ("1", Some("b.jpg"), "x");
         let f2 = ("2", Some("c.jpg"), "x");
         let plain = ("note", None, "x");
-        let cases: Vec<(Vec<(&str, Option<&str>, &str)>, bool)> = vec![
+        let cases: Vec<(Vec<PartSpec>, bool)> = vec![
             (vec![ops, map2, f0, f1], true),
             (vec![ops, map2, f0], true),
             (vec![ops, map2, f0, f1, f2], false),
