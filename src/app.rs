@@ -69,6 +69,12 @@ pub async fn build_services(
         .await
         .map_err(|e| anyhow::anyhow!("loading technicians: {}", e.message()))?;
     let config_payout_key = config.payouts.encryption_key.clone();
+    let rate_limits = crate::services::rate_limits::RateLimits::new(
+        &config.abuse,
+        config.redis_url.as_deref(),
+        &config.redis_channel_prefix,
+    )
+    .context("FUNDI_REDIS_URL")?;
     let services = Services {
         config: Arc::new(config),
         db,
@@ -87,7 +93,14 @@ pub async fn build_services(
             crate::services::vault::Vault::new(&config_payout_key)
                 .context("FUNDI_PAYOUT_ENCRYPTION_KEY")?,
         ),
+        rate_limits: Arc::new(rate_limits),
     };
+    let sealed = crate::services::totp::seal_plain_secrets(&services.db, &services.vault)
+        .await
+        .map_err(|e| anyhow::anyhow!("sealing two-factor secrets: {}", e.message()))?;
+    if sealed > 0 {
+        tracing::info!(sealed, "sealed two-factor secrets stored in plain text");
+    }
     crate::services::matching::spawn_listener(services.clone(), shutdown.clone());
     crate::services::booking_worker::spawn(services.clone(), shutdown.clone());
     crate::services::chat_delivery::spawn(services.clone(), shutdown.clone());

@@ -351,7 +351,7 @@ pub const SETTINGS: &[Setting] = &[
     Setting {
         var: "FUNDI_PAYOUT_ENCRYPTION_KEY",
         default: "(generated in development)",
-        help: "32 bytes, base64, that encrypt payout account numbers at rest; required in production",
+        help: "32 bytes, base64, that encrypt payout account numbers and two-factor secrets at rest; required in production",
     },
     Setting {
         var: "FUNDI_MPESA_B2C_SHORTCODE",
@@ -377,6 +377,21 @@ pub const SETTINGS: &[Setting] = &[
         var: "FUNDI_SERVER_TIMING",
         default: "true in development, false in production",
         help: "send a Server-Timing header with each HTTP GraphQL response: SQL statements run and their time",
+    },
+    Setting {
+        var: "FUNDI_TRUSTED_PROXIES",
+        default: "(none)",
+        help: "comma-separated CIDRs of load balancers whose X-Forwarded-For names the client",
+    },
+    Setting {
+        var: "FUNDI_PASSWORD_CHECKS_PER_MINUTE",
+        default: "20",
+        help: "sign-ins and other password or PIN checks allowed per client address per minute",
+    },
+    Setting {
+        var: "FUNDI_SIGNUPS_PER_HOUR",
+        default: "10",
+        help: "registrations allowed per client address per hour",
     },
 ];
 
@@ -445,6 +460,35 @@ pub struct Config {
     pub payouts: PayoutSettings,
     /// Whether HTTP GraphQL responses say in `Server-Timing` how many SQL statements they ran.
     pub server_timing: bool,
+    pub abuse: AbuseSettings,
+}
+
+/// Who the client is behind a load balancer, and how often one address may run costly operations.
+#[derive(Clone, Debug)]
+pub struct AbuseSettings {
+    pub trusted_proxies: crate::domain::client_address::TrustedProxies,
+    pub password_checks_per_minute: u32,
+    pub signups_per_hour: u32,
+}
+
+impl AbuseSettings {
+    fn from_lookup(lookup: &impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let trusted_proxies = crate::domain::client_address::TrustedProxies::parse(
+            &lookup("FUNDI_TRUSTED_PROXIES").unwrap_or_default(),
+        )
+        .map_err(|e| err("FUNDI_TRUSTED_PROXIES", e))?;
+        Ok(AbuseSettings {
+            trusted_proxies,
+            password_checks_per_minute: parse_num(
+                lookup,
+                "FUNDI_PASSWORD_CHECKS_PER_MINUTE",
+                20,
+                1..=1_000_000,
+            )? as u32,
+            signups_per_hour: parse_num(lookup, "FUNDI_SIGNUPS_PER_HOUR", 10, 1..=1_000_000)?
+                as u32,
+        })
+    }
 }
 
 /// Daraja B2C (business to customer) credentials payouts are sent with. The OAuth app, API base
@@ -691,6 +735,7 @@ impl Config {
                 * parse_num(&lookup, "FUNDI_INVOICE_LINK_DAYS", 7, 1..=90)? as i64,
             mpesa_b2c,
             payouts,
+            abuse: AbuseSettings::from_lookup(&lookup)?,
             bookings: BookingSettings::from_lookup(&lookup)?,
             realtime: RealtimeSettings::from_lookup(&lookup)?,
             server_timing: parse_bool(

@@ -17,6 +17,7 @@ mod m20261123_000011_payment_gateway_fields;
 mod m20261123_000013_create_invoices;
 mod m20261123_000014_create_withdrawals;
 mod m20261123_000015_create_mpesa_refunds;
+mod m20261206_000016_login_attempt_counter;
 
 pub struct Migrator;
 
@@ -38,6 +39,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000013_create_invoices::Migration),
             Box::new(m20261123_000014_create_withdrawals::Migration),
             Box::new(m20261123_000015_create_mpesa_refunds::Migration),
+            Box::new(m20261206_000016_login_attempt_counter::Migration),
         ]
     }
 }

@@ -1,5 +1,6 @@
 //! Account rules: parsing emails and phone numbers, the password policy, roles and login throttling.
 
+use chrono::{DateTime, Duration, Utc};
 use std::fmt;
 
 /// A failed rule, naming the input field it concerns.
@@ -168,6 +169,9 @@ pub fn check_full_name(raw: &str, field: &'static str) -> Result<String, FieldEr
             "name must be 1 to 120 printable characters",
         ));
     }
+    if let Err(problem) = super::text::check_name(name) {
+        return Err(field_error(field, format!("name {}", problem.message())));
+    }
     Ok(name.to_string())
 }
 
@@ -231,6 +235,24 @@ impl ThrottlePolicy {
     /// Whether the failure just recorded (making `failures_in_window`) should lock the account.
     pub fn locks_after(&self, failures_in_window: u32) -> bool {
         failures_in_window >= self.max_failures
+    }
+
+    /// Seconds until a refused sign-in may be tried again: the later of the lock's end and the end of
+    /// the window whose attempts are used up (at least one).
+    pub fn retry_after_secs(
+        &self,
+        window_started: Option<DateTime<Utc>>,
+        locked_until: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> i64 {
+        let window_end = window_started.map(|start| start + Duration::seconds(self.window_secs));
+        [window_end, locked_until]
+            .into_iter()
+            .flatten()
+            .map(|end| (end - now).num_seconds())
+            .max()
+            .unwrap_or(0)
+            .max(1)
     }
 }
 
@@ -335,6 +357,29 @@ mod tests {
         assert!(Role::Technician.may_self_register());
         assert!(!Role::Admin.may_self_register());
         assert!(!Role::Support.may_self_register());
+    }
+
+    #[test]
+    fn a_refused_sign_in_waits_for_the_later_of_the_window_and_the_lock() {
+        let policy = ThrottlePolicy::default();
+        let now = DateTime::parse_from_rfc3339("2026-01-01T12:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let minutes = |m| Some(now + Duration::minutes(m));
+        let cases = [
+            (minutes(-5), None, 600),
+            (minutes(-5), minutes(14), 840),
+            (None, minutes(3), 180),
+            (None, None, 1),
+            (minutes(-20), None, 1),
+        ];
+        for (window_started, locked_until, expected) in cases {
+            assert_eq!(
+                policy.retry_after_secs(window_started, locked_until, now),
+                expected,
+                "{window_started:?} {locked_until:?}"
+            );
+        }
     }
 
     #[test]

@@ -3,8 +3,10 @@
 pub mod account;
 pub mod badges;
 pub mod booking_state;
+pub mod bounds;
 pub mod cancellation;
 pub mod chat;
+pub mod client_address;
 pub mod earnings;
 pub mod geo;
 pub mod invoices;
@@ -15,4 +17,5 @@ pub mod payments;
 pub mod payouts;
 pub mod pricing;
 pub mod schedule;
+pub mod text;
 pub mod tracking;

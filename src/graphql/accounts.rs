@@ -3,6 +3,7 @@
 use super::account_types::*;
 use super::common::{Counted, TotalCount, connection};
 use super::context::{client_info, services, viewer};
+use super::password_guard::PasswordWork;
 use crate::services::accounts::{
     self as account_service, Credentials, ProfileUpdate, Registration, SignedIn,
 };
@@ -61,6 +62,7 @@ pub struct AccountMutation;
 #[Object]
 impl AccountMutation {
     /// Creates a CUSTOMER or TECHNICIAN account and signs it in.
+    #[graphql(guard = "PasswordWork")]
     async fn register(&self, ctx: &Context<'_>, input: RegisterInput) -> Result<AuthPayload> {
         let registration = Registration {
             email: input.email,
@@ -74,6 +76,7 @@ impl AccountMutation {
         ))
     }
 
+    #[graphql(guard = "PasswordWork")]
     async fn login(&self, ctx: &Context<'_>, input: LoginInput) -> Result<AuthPayload> {
         let credentials = Credentials {
             email: input.email,
@@ -122,6 +125,7 @@ impl AccountMutation {
     }
 
     /// Changes the password and signs out every other session.
+    #[graphql(guard = "PasswordWork")]
     async fn change_password(
         &self,
         ctx: &Context<'_>,
@@ -155,6 +159,7 @@ impl AccountMutation {
     }
 
     /// Sets a new password with a mailed code and signs out every session.
+    #[graphql(guard = "PasswordWork")]
     async fn reset_password(&self, ctx: &Context<'_>, input: ResetPasswordInput) -> Result<bool> {
         credentials::reset_password(
             services(ctx),
@@ -176,12 +181,14 @@ impl AccountMutation {
         })
     }
 
+    #[graphql(guard = "PasswordWork")]
     async fn enable_totp(&self, ctx: &Context<'_>, code: String) -> Result<bool> {
         let viewer = viewer(ctx).await?;
         totp::enable(services(ctx), &viewer, &code).await?;
         Ok(true)
     }
 
+    #[graphql(guard = "PasswordWork")]
     async fn disable_totp(
         &self,
         ctx: &Context<'_>,

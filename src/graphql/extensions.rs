@@ -163,10 +163,12 @@ fn syntax_message(raw: &str) -> String {
 
 fn with_code(mut errors: Vec<ServerError>, code: &str) -> Vec<ServerError> {
     for error in &mut errors {
-        error
-            .extensions
-            .get_or_insert_with(Default::default)
-            .set("code", code);
+        if code_of(error).is_none() {
+            error
+                .extensions
+                .get_or_insert_with(Default::default)
+                .set("code", code);
+        }
     }
     errors
 }
@@ -432,7 +434,11 @@ impl Extension for PipelineExtension {
         next: NextParseQuery<'_>,
     ) -> ServerResult<ExecutableDocument> {
         // The text was parsed while admitting it; what fails here is the engine's own limits.
+        // Inner checks that refuse an input say so with their own code.
         next.run(ctx, query, variables).await.map_err(|mut error| {
+            if code_of(&error).is_some() {
+                return error;
+            }
             error
                 .extensions
                 .get_or_insert_with(Default::default)

@@ -14,6 +14,7 @@ pub mod earnings;
 pub mod extensions;
 pub mod field_order;
 pub mod ids;
+pub mod input_rules;
 pub mod invoices;
 pub mod kyc;
 pub mod ledger;
@@ -22,6 +23,7 @@ pub mod loaders;
 pub mod matching;
 pub mod node;
 pub mod notifications;
+pub mod password_guard;
 pub mod payments;
 pub mod persisted_queries;
 pub mod technician_types;
@@ -115,7 +117,9 @@ pub fn build_schema_with(
         metrics.clone(),
         limits,
         persisted,
-    ));
+    ))
+    .extension(password_guard::PerOperationBudget)
+    .extension(input_rules::InputRules);
     if !config.introspection {
         builder = builder.disable_introspection();
         if config.is_production() {

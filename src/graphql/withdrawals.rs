@@ -4,6 +4,7 @@
 use super::common::{Counted, Money, MoneyInput, TotalCount, connection};
 use super::context::{services, viewer};
 use super::ids::{self, Kind};
+use super::password_guard::PasswordWork;
 use crate::db::entities::withdrawal;
 use crate::domain::payouts::{self as rules, PayoutDetailsInput};
 use crate::services::pagination::Page;
@@ -237,6 +238,7 @@ impl WithdrawalMutation {
     }
 
     /// Sets or replaces the 4-digit withdrawal PIN; the account password confirms it is you.
+    #[graphql(guard = "PasswordWork")]
     async fn set_withdrawal_pin(
         &self,
         ctx: &Context<'_>,
@@ -248,6 +250,7 @@ impl WithdrawalMutation {
         Ok(true)
     }
 
+    #[graphql(guard = "PasswordWork")]
     async fn request_withdrawal(
         &self,
         ctx: &Context<'_>,

@@ -4,10 +4,12 @@ use super::{
     HttpState, MAX_BATCH, MAX_BODY_BYTES, MAX_UPLOAD_BODY_BYTES, MAX_UPLOAD_FILE_BYTES,
     MAX_UPLOAD_FILES, graphiql, request_id,
 };
+use crate::domain::client_address::TrustedProxies;
 use crate::error::REQUEST_ID;
 use crate::graphql::cache_policy;
 use crate::graphql::context::RequestAuth;
 use crate::graphql::extensions::{PARSE_FAILED, WritesStarted};
+use crate::graphql::password_guard::HashingBudget;
 use crate::services::sessions::ClientInfo;
 use crate::services::storage::MAX_DOCUMENT_BYTES;
 use async_graphql::http::MultipartOptions;
@@ -47,9 +49,11 @@ fn flavour(headers: &HeaderMap) -> Flavour {
     }
 }
 
-pub fn client_info(headers: &HeaderMap, peer: SocketAddr) -> ClientInfo {
+/// The client's address (from X-Forwarded-For only when the peer is a trusted proxy) and user agent.
+pub fn client_info(headers: &HeaderMap, peer: SocketAddr, proxies: &TrustedProxies) -> ClientInfo {
+    let forwarded_for = headers.get("x-forwarded-for").and_then(|v| v.to_str().ok());
     ClientInfo {
-        ip: Some(peer.ip().to_string()),
+        ip: Some(proxies.client(peer.ip(), forwarded_for).to_string()),
         user_agent: headers
             .get(header::USER_AGENT)
             .and_then(|v| v.to_str().ok())
@@ -57,12 +61,15 @@ pub fn client_info(headers: &HeaderMap, peer: SocketAddr) -> ClientInfo {
     }
 }
 
+/// Adds the caller's credentials, address, loaders and the HTTP request's one password-check budget
+/// (shared by every operation of a batch).
 fn with_auth(
     state: &HttpState,
     headers: &HeaderMap,
     peer: SocketAddr,
     request: Request,
     writes: &Arc<WritesStarted>,
+    budget: &HashingBudget,
 ) -> Request {
     let bearer = headers
         .get(header::AUTHORIZATION)
@@ -71,9 +78,10 @@ fn with_auth(
         .data(RequestAuth::from_bearer(
             bearer,
             &state.services,
-            client_info(headers, peer),
+            client_info(headers, peer, &state.config.abuse.trusted_proxies),
         ))
-        .data(writes.clone());
+        .data(writes.clone())
+        .data(budget.clone());
     crate::graphql::loaders::attach(request, &state.services)
 }
 
@@ -300,13 +308,32 @@ async fn read_body(
 /// Parses a GraphQL multipart request (operations, map, then the files) with per-file limits.
 async fn parse_multipart(
     content_type: &str,
-    body: &[u8],
+    body: &Bytes,
     flavour: Flavour,
 ) -> Result<BatchRequest, Response> {
+    // Counted before async-graphql stores anything: it writes each file part to a temporary file of
+    // its own and never enforces its own file-count option.
+    match super::multipart_scan::check(content_type, body, MAX_UPLOAD_FILES).await {
+        Ok(()) => {}
+        Err(super::multipart_scan::Refusal::TooMany(message)) => {
+            return Err(request_error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                &message,
+                flavour,
+            ));
+        }
+        Err(super::multipart_scan::Refusal::Malformed(message)) => {
+            return Err(request_error(
+                StatusCode::BAD_REQUEST,
+                &format!("not a GraphQL multipart request: {message}"),
+                flavour,
+            ));
+        }
+    }
     let options = MultipartOptions::default()
         .max_file_size(MAX_UPLOAD_FILE_BYTES)
         .max_num_files(MAX_UPLOAD_FILES);
-    async_graphql::http::receive_batch_body(Some(content_type), body, options)
+    async_graphql::http::receive_batch_body(Some(content_type), body.as_ref(), options)
         .await
         .map_err(|e| match e {
             ParseRequestError::PayloadTooLarge => request_error(
@@ -376,10 +403,11 @@ pub async fn post_graphql(
         }
     };
     let writes = Arc::new(WritesStarted::default());
+    let budget = HashingBudget::default();
     let batch = match batch {
-        BatchRequest::Single(request) => {
-            BatchRequest::Single(with_auth(&state, &headers, peer, request, &writes))
-        }
+        BatchRequest::Single(request) => BatchRequest::Single(with_auth(
+            &state, &headers, peer, request, &writes, &budget,
+        )),
         BatchRequest::Batch(requests) if requests.len() > MAX_BATCH => {
             return request_error(
                 StatusCode::BAD_REQUEST,
@@ -390,7 +418,7 @@ pub async fn post_graphql(
         BatchRequest::Batch(requests) => BatchRequest::Batch(
             requests
                 .into_iter()
-                .map(|r| with_auth(&state, &headers, peer, r, &writes))
+                .map(|r| with_auth(&state, &headers, peer, r, &writes, &budget))
                 .collect(),
         ),
     };
@@ -502,7 +530,8 @@ pub async fn get_graphql(
         return response;
     }
     let writes = Arc::new(WritesStarted::default());
-    let request = with_auth(&state, &headers, peer, request, &writes);
+    let budget = HashingBudget::default();
+    let request = with_auth(&state, &headers, peer, request, &writes, &budget);
     execute(
         &state,
         &headers,

@@ -7,6 +7,7 @@ pub mod health;
 pub mod invoices;
 pub mod mpesa;
 pub mod mpesa_b2c;
+pub mod multipart_scan;
 pub mod webhooks;
 pub mod ws;
 

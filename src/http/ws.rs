@@ -36,7 +36,7 @@ pub async fn upgrade(
     headers: HeaderMap,
     ws: WebSocketUpgrade,
 ) -> Response {
-    let client = client_info(&headers, peer);
+    let client = client_info(&headers, peer, &state.config.abuse.trusted_proxies);
     let protocol = protocol(&headers);
     ws.protocols(ALL_WEBSOCKET_PROTOCOLS)
         .read_buffer_size(READ_BUFFER_SIZE)

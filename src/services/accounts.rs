@@ -2,6 +2,7 @@
 
 use super::notifications::{self, Kind, NewNotification};
 use super::pagination::{Page, Slice};
+use super::rate_limits::Action;
 use super::sessions::{self, ClientInfo, TokenPair};
 use super::{Effects, Services, Viewer, passwords, totp};
 use crate::db::batch;
@@ -12,10 +13,10 @@ use crate::domain::account::{
 };
 use crate::error::{AppError, AppResult};
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 use std::collections::HashMap;
 use uuid::Uuid;
@@ -56,6 +57,11 @@ pub async fn register(
             "only CUSTOMER and TECHNICIAN accounts can register",
         ));
     }
+    // Counted before the email is looked up, so probing which emails exist costs sign-ups too.
+    services
+        .rate_limits
+        .check(Action::SignUp, client.ip.as_deref())
+        .await?;
     let prepared = prepare_account(services, input).await?;
     let now = services.clock.now();
     let txn = begin_write(&services.db).await?;
@@ -159,6 +165,8 @@ async fn prepare_account(services: &Services, input: Registration) -> AppResult<
         totp_pending_secret: Set(None),
         totp_last_step: Set(None),
         login_locked_until: Set(None),
+        login_failures: Set(0),
+        login_window_started_at: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
     })
@@ -218,7 +226,10 @@ pub async fn login(
         .await?;
         return Err(wrong_credentials());
     };
-    if let Some(until) = account.login_locked_until.filter(|until| *until > now) {
+    let policy = ThrottlePolicy::default();
+    // Counted before the password is checked, in one conditional update: however many attempts
+    // arrive at once, on however many replicas, at most the policy's number get a check.
+    if !count_attempt(&services.db, &account, &policy, now).await? {
         record_attempt(
             &services.db,
             Some(account.id),
@@ -229,9 +240,14 @@ pub async fn login(
             now,
         )
         .await?;
+        let current = find(&services.db, account.id).await?.unwrap_or(account);
         return Err(AppError::RateLimited {
             message: "too many failed sign-ins; try again later".into(),
-            retry_after_secs: (until - now).num_seconds().max(1),
+            retry_after_secs: policy.retry_after_secs(
+                current.login_window_started_at,
+                current.login_locked_until,
+                now,
+            ),
         });
     }
     let password_ok = passwords::verify(input.password, account.password_hash.clone())
@@ -251,11 +267,14 @@ pub async fn login(
     let txn = begin_write(&services.db).await?;
     if account.totp_secret.is_some() {
         let Some(code) = input.totp_code.filter(|c| !c.trim().is_empty()) else {
+            // The password was right; this attempt gives its place back (a wrong code would count).
+            drop(txn);
+            uncount_attempt(&services.db, account.id).await?;
             return Err(AppError::Unauthenticated(
                 "two-factor code required (totpCode)".into(),
             ));
         };
-        if !totp::accept_code(&txn, &account, &code, now).await? {
+        if !totp::accept_code(&txn, &services.vault, &account, &code, now).await? {
             drop(txn);
             let refused = AppError::Unauthenticated("wrong or already used two-factor code".into());
             return fail_login(
@@ -272,6 +291,7 @@ pub async fn login(
     let mut effects = Effects::default();
     let tokens = sessions::start(&txn, services, &account, client, now).await?;
     record_attempt(&txn, Some(account.id), &email, true, None, client, now).await?;
+    clear_attempts(&txn, account.id).await?;
     if account.totp_secret.is_none() {
         let where_from = client
             .user_agent
@@ -317,19 +337,11 @@ async fn fail_login(
         now,
     )
     .await?;
-    // Failures before the end of a previous lock do not count again.
-    let window_start = now - chrono::Duration::seconds(policy.window_secs);
-    let since = account
-        .login_locked_until
-        .map_or(window_start, |until| until.max(window_start));
-    let failures = login_attempt::Entity::find()
-        .filter(login_attempt::Column::UserId.eq(account.id))
-        .filter(login_attempt::Column::Success.eq(false))
-        .filter(login_attempt::Column::CreatedAt.gt(since))
-        .filter(login_attempt::Column::FailureReason.ne("throttled"))
-        .count(&txn)
-        .await?;
-    if policy.locks_after(failures as u32) {
+    // This attempt was counted before its check; the count now says whether it was the last allowed.
+    let failures = find(&txn, account.id).await?.map_or(0, |current| {
+        u32::try_from(current.login_failures).unwrap_or(0)
+    });
+    if policy.locks_after(failures) {
         user::Entity::update_many()
             .col_expr(
                 user::Column::LoginLockedUntil,
@@ -342,6 +354,77 @@ async fn fail_login(
     }
     txn.commit().await?;
     Err(error)
+}
+
+/// Takes one of the window's attempts for `account`, starting a new window when the last one has
+/// passed; false (and nothing changed) when the account is locked or the window's attempts are used.
+async fn count_attempt(
+    db: &impl ConnectionTrait,
+    account: &user::Model,
+    policy: &ThrottlePolicy,
+    now: DateTime<Utc>,
+) -> AppResult<bool> {
+    let window_start = now - chrono::Duration::seconds(policy.window_secs);
+    let new_window = || {
+        Condition::any()
+            .add(user::Column::LoginWindowStartedAt.is_null())
+            .add(user::Column::LoginWindowStartedAt.lte(window_start))
+    };
+    let counted = user::Entity::update_many()
+        .col_expr(
+            user::Column::LoginFailures,
+            Expr::case(new_window(), 1)
+                .finally(Expr::col(user::Column::LoginFailures).add(1))
+                .into(),
+        )
+        .col_expr(
+            user::Column::LoginWindowStartedAt,
+            Expr::case(new_window(), now)
+                .finally(Expr::col(user::Column::LoginWindowStartedAt))
+                .into(),
+        )
+        .filter(user::Column::Id.eq(account.id))
+        .filter(
+            Condition::any()
+                .add(user::Column::LoginLockedUntil.is_null())
+                .add(user::Column::LoginLockedUntil.lte(now)),
+        )
+        .filter(
+            Condition::any()
+                .add(new_window())
+                .add(user::Column::LoginFailures.lt(policy.max_failures as i32)),
+        )
+        .exec(db)
+        .await?;
+    Ok(counted.rows_affected == 1)
+}
+
+/// Gives back an attempt that turned out to need nothing more than the second factor it lacked.
+async fn uncount_attempt(db: &impl ConnectionTrait, user_id: Uuid) -> AppResult<()> {
+    user::Entity::update_many()
+        .col_expr(
+            user::Column::LoginFailures,
+            Expr::col(user::Column::LoginFailures).sub(1),
+        )
+        .filter(user::Column::Id.eq(user_id))
+        .filter(user::Column::LoginFailures.gt(0))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// A successful sign-in starts the count afresh.
+async fn clear_attempts(db: &impl ConnectionTrait, user_id: Uuid) -> AppResult<()> {
+    user::Entity::update_many()
+        .col_expr(user::Column::LoginFailures, Expr::value(0))
+        .col_expr(
+            user::Column::LoginWindowStartedAt,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .filter(user::Column::Id.eq(user_id))
+        .exec(db)
+        .await?;
+    Ok(())
 }
 
 async fn record_attempt(

@@ -96,6 +96,9 @@ pub async fn create(
             "budgetMin must not exceed budgetMax",
         ));
     }
+    if let Some(start) = request.scheduled_start {
+        super::validation::not_too_far(start, "scheduledStart", now)?;
+    }
     match request.scheduled_start {
         Some(start) if start < now => {
             return Err(AppError::bad_input(

@@ -196,6 +196,10 @@ fn check_text(value: &str, field: &str, max: usize) -> AppResult<String> {
     super::validation::text(value, field, field, 1, max)
 }
 
+fn check_name(value: &str, field: &str, max: usize) -> AppResult<String> {
+    super::validation::name(value, field, field, 1, max)
+}
+
 pub fn check_currency(value: &str, field: &str) -> AppResult<String> {
     let code = value.trim().to_uppercase();
     if code.len() != 3 || !code.chars().all(|c| c.is_ascii_uppercase()) {
@@ -230,7 +234,7 @@ pub async fn create(
             .as_deref()
             .ok_or_else(|| AppError::bad_input("slug", "slug is required"))?,
     )?;
-    let name = check_text(
+    let name = check_name(
         input
             .name
             .as_deref()
@@ -289,7 +293,7 @@ pub async fn update(
         active.slug = Set(check_slug(slug)?);
     }
     if let Some(name) = input.name.as_deref() {
-        active.name = Set(check_text(name, "name", 80)?);
+        active.name = Set(check_name(name, "name", 80)?);
     }
     if let Some(description) = input.description.as_deref() {
         active.description = Set(description.trim().chars().take(500).collect());

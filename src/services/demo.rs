@@ -75,6 +75,8 @@ fn account(
         totp_pending_secret: Set(None),
         totp_last_step: Set(None),
         login_locked_until: Set(None),
+        login_failures: Set(0),
+        login_window_started_at: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
     }

@@ -438,6 +438,9 @@ pub async fn match_technicians(
         )),
         None => None,
     };
+    if let Some(at) = request.preferred_start {
+        super::validation::not_too_far(at, "preferredStart", services.clock.now())?;
+    }
     let category = catalogue::active_by_slug(&services.db, &request.category, "category").await?;
     let search = Search {
         customer: viewer.user_id,

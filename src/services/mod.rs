@@ -31,6 +31,7 @@ pub mod payments;
 pub mod payout_checks;
 pub mod payout_methods;
 pub mod quotes;
+pub mod rate_limits;
 pub mod razorpay;
 pub mod reschedule;
 pub mod retention;
@@ -83,6 +84,8 @@ pub struct Services {
     pub mpesa_b2c: Option<std::sync::Arc<crate::gateways::mpesa_b2c::MpesaB2c>>,
     /// Seals and opens payout account details with the key from settings.
     pub vault: Arc<vault::Vault>,
+    /// Per-client-address allowances for password checks and sign-ups.
+    pub rate_limits: Arc<rate_limits::RateLimits>,
 }
 
 /// Work that must wait until the transaction has committed.

@@ -179,6 +179,7 @@ pub async fn submit(
             "validUntil must be in the future",
         ));
     }
+    super::validation::not_too_far(new.valid_until, "validUntil", now)?;
     let (items, subtotal) = checked_items(new.line_items, &booking.currency)?;
     let note = note(new.note.as_deref(), "note")?;
     let model = quote::Model {

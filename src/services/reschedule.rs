@@ -88,6 +88,7 @@ pub async fn reschedule(
             "the new start must be in the future",
         ));
     }
+    super::validation::not_too_far(new_start, "newStart", now)?;
     let reason = reason
         .map(str::trim)
         .filter(|r| !r.is_empty())

@@ -1,6 +1,7 @@
 //! Time-based one-time passwords (RFC 6238) for two-factor sign-in: setup, enable, disable and single-use checks.
 
 use super::notifications::{self, Kind, NewNotification};
+use super::vault::Vault;
 use super::{Effects, Services, Viewer, passwords};
 use crate::db::begin_write;
 use crate::db::entities::user;
@@ -11,6 +12,7 @@ use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
 };
 use totp_rs::{Algorithm, Secret, TOTP};
+use uuid::Uuid;
 
 const STEP_SECS: u64 = 30;
 const ISSUER: &str = "Fundi";
@@ -41,17 +43,69 @@ fn matching_step(totp: &TOTP, code: &str, now: DateTime<Utc>) -> Option<i64> {
     (current - 1..=current + 1).find(|step| totp.generate((*step as u64) * STEP_SECS) == code)
 }
 
+/// Secrets are stored sealed with the payout details' key and scheme, bound to the account's id, so a
+/// copy of the database is not a copy of everyone's second factor.
+fn seal(vault: &Vault, owner: Uuid, secret: &str) -> AppResult<String> {
+    vault.seal(owner, secret.as_bytes())
+}
+
+/// A stored secret as base32. One written before secrets were sealed is still plain until start-up
+/// seals it (`seal_plain_secrets`), so a replica of the previous version cannot lock anyone out.
+fn open(vault: &Vault, owner: Uuid, stored: &str) -> AppResult<String> {
+    if !Vault::is_sealed(stored) {
+        return Ok(stored.to_string());
+    }
+    String::from_utf8(vault.open(owner, stored)?).map_err(AppError::internal)
+}
+
+/// Seals every secret still stored in plain text; each row only if it has not changed meanwhile, so
+/// replicas starting together do not seal one twice. Returns how many were sealed.
+pub async fn seal_plain_secrets(db: &impl ConnectionTrait, vault: &Vault) -> AppResult<u64> {
+    let plain = user::Entity::find()
+        .filter(
+            Condition::any()
+                .add(user::Column::TotpSecret.not_like("v1:%"))
+                .add(user::Column::TotpPendingSecret.not_like("v1:%")),
+        )
+        .all(db)
+        .await?;
+    let mut sealed = 0;
+    for account in plain {
+        for (column, value) in [
+            (user::Column::TotpSecret, &account.totp_secret),
+            (
+                user::Column::TotpPendingSecret,
+                &account.totp_pending_secret,
+            ),
+        ] {
+            let Some(value) = value.as_deref().filter(|v| !Vault::is_sealed(v)) else {
+                continue;
+            };
+            let result = user::Entity::update_many()
+                .col_expr(column, Expr::value(seal(vault, account.id, value)?))
+                .filter(user::Column::Id.eq(account.id))
+                .filter(column.eq(value))
+                .exec(db)
+                .await?;
+            sealed += result.rows_affected;
+        }
+    }
+    Ok(sealed)
+}
+
 /// Accepts a code for the user's enabled secret once per time step: a replayed code is refused.
 pub async fn accept_code(
     txn: &impl ConnectionTrait,
+    vault: &Vault,
     account: &user::Model,
     code: &str,
     now: DateTime<Utc>,
 ) -> AppResult<bool> {
-    let Some(secret) = &account.totp_secret else {
+    let Some(stored) = &account.totp_secret else {
         return Ok(false);
     };
-    let Some(step) = matching_step(&totp(secret, &account.email)?, code, now) else {
+    let secret = open(vault, account.id, stored)?;
+    let Some(step) = matching_step(&totp(&secret, &account.email)?, code, now) else {
         return Ok(false);
     };
     let claimed = user::Entity::update_many()
@@ -81,8 +135,9 @@ pub async fn setup(services: &Services, viewer: &Viewer) -> AppResult<TotpSetup>
     }
     let secret = Secret::generate_secret().to_encoded().to_string();
     let uri = totp(&secret, &account.email)?.get_url();
+    let sealed = seal(&services.vault, account.id, &secret)?;
     let mut active: user::ActiveModel = account.into();
-    active.totp_pending_secret = Set(Some(secret.clone()));
+    active.totp_pending_secret = Set(Some(sealed));
     active.updated_at = Set(services.clock.now());
     active.update(&services.db).await?;
     Ok(TotpSetup {
@@ -94,10 +149,11 @@ pub async fn setup(services: &Services, viewer: &Viewer) -> AppResult<TotpSetup>
 pub async fn enable(services: &Services, viewer: &Viewer, code: &str) -> AppResult<()> {
     let now = services.clock.now();
     let account = load(services, viewer).await?;
-    let pending = account
+    let stored = account
         .totp_pending_secret
         .clone()
         .ok_or_else(|| AppError::Conflict("call setupTotp first".into()))?;
+    let pending = open(&services.vault, account.id, &stored)?;
     let step = matching_step(&totp(&pending, &account.email)?, code, now).ok_or_else(|| {
         AppError::bad_input(
             "code",
@@ -107,7 +163,7 @@ pub async fn enable(services: &Services, viewer: &Viewer, code: &str) -> AppResu
     let txn = begin_write(&services.db).await?;
     let mut effects = Effects::default();
     let mut active: user::ActiveModel = account.into();
-    active.totp_secret = Set(Some(pending));
+    active.totp_secret = Set(Some(seal(&services.vault, viewer.user_id, &pending)?));
     active.totp_pending_secret = Set(None);
     active.totp_last_step = Set(Some(step));
     active.updated_at = Set(now);
@@ -144,7 +200,7 @@ pub async fn disable(
         return Err(AppError::bad_input("password", "wrong password"));
     }
     let txn = begin_write(&services.db).await?;
-    if !accept_code(&txn, &account, code, now).await? {
+    if !accept_code(&txn, &services.vault, &account, code, now).await? {
         return Err(AppError::bad_input(
             "code",
             "the code is wrong or was already used",

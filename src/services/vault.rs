@@ -24,6 +24,11 @@ impl Vault {
         Ok(Vault { cipher })
     }
 
+    /// Whether a stored value was sealed here (plain values from before sealing have no prefix).
+    pub fn is_sealed(stored: &str) -> bool {
+        stored.starts_with(VERSION)
+    }
+
     pub fn seal(&self, owner: Uuid, plaintext: &[u8]) -> AppResult<String> {
         let mut nonce = [0u8; 12];
         rand::fill(&mut nonce);

@@ -1,5 +1,6 @@
 //! Integration tests: each starts the real server on 127.0.0.1:0 with its own database and talks HTTP and WebSocket to it.
 
+mod abuse;
 mod accounts;
 mod booking_extras;
 mod booking_fixtures;

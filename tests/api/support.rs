@@ -159,6 +159,9 @@ impl TestServer {
             ("FUNDI_DATABASE_URL", backend.database_url.clone()),
             ("FUNDI_JWT_SECRET", JWT_SECRET.to_string()),
             ("FUNDI_REDIS_CHANNEL_PREFIX", options.channel_prefix.clone()),
+            // Every test client signs in from 127.0.0.1; tests of the per-address limits set them low.
+            ("FUNDI_PASSWORD_CHECKS_PER_MINUTE", "100000".to_string()),
+            ("FUNDI_SIGNUPS_PER_HOUR", "100000".to_string()),
         ]);
         if let Some(url) = options.redis_url {
             vars.insert("FUNDI_REDIS_URL", url);

@@ -17,6 +17,9 @@ pub struct Model {
     pub totp_pending_secret: Option<String>,
     pub totp_last_step: Option<i64>,
     pub login_locked_until: Option<DateTimeUtc>,
+    /// Sign-in attempts counted in the throttle window that started at `login_window_started_at`.
+    pub login_failures: i32,
+    pub login_window_started_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }
