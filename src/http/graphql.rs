@@ -291,7 +291,7 @@ pub async fn get_graphql(
             )
                 .into_response();
         }
-        return graphiql::page("/graphql", "/graphql/ws").into_response();
+        return graphiql::page("/graphql", "/graphql").into_response();
     }
     let request = match async_graphql::http::parse_query_string(query_string) {
         Ok(request) => request,

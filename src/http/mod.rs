@@ -54,7 +54,7 @@ pub struct HttpState {
 pub fn router(state: HttpState) -> Router {
     let cors = cors(&state.config);
     Router::new()
-        .route("/graphql", get(graphql::get_graphql))
+        .route("/graphql", get(ws::graphql_get))
         .route("/graphql/ws", get(ws::upgrade))
         .route(graphiql::ASSET_ROUTE, get(graphiql::asset))
         .route("/healthz", get(health::healthz))

@@ -1,0 +1,169 @@
+//! One WebSocket connection's bookkeeping in front of the GraphQL engine: whom it belongs to, what it
+//! has open, and what each client message may do before the engine sees it.
+
+use super::credentials::{Presented, presented};
+use crate::error::AppError;
+use crate::graphql::context::{Credentials, RequestAuth};
+use crate::services::sessions::ClientInfo;
+use crate::services::{Services, Viewer};
+use async_graphql::Data;
+use async_graphql::http::WebSocketProtocols;
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use std::sync::{Arc, Mutex};
+
+/// Close codes this server uses, after graphql-transport-ws where it names one.
+pub mod close {
+    /// A token that is invalid, expired, or whose session has ended.
+    pub const FORBIDDEN: u16 = 4403;
+    /// No `connection_init` in time (graphql-transport-ws), and an anonymous connection that stays
+    /// without anything to do.
+    pub const INIT_TIMEOUT: u16 = 4408;
+    /// A second subscription under an id that is still open (graphql-transport-ws).
+    pub const DUPLICATE_ID: u16 = 4409;
+    /// Too many connections open for one account.
+    pub const TOO_MANY: u16 = 4429;
+    /// The server failed (a database outage while checking the token).
+    pub const INTERNAL: u16 = 1011;
+}
+
+/// The account and session a connection is bound to, and when its access token runs out.
+#[derive(Debug, Clone)]
+pub struct Binding {
+    pub viewer: Viewer,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Where a connection stands.
+#[derive(Debug)]
+pub enum Standing {
+    /// No `connection_init` yet.
+    Opened,
+    Anonymous,
+    SignedIn(Binding),
+}
+
+/// What to do with one client message.
+#[derive(Debug, PartialEq)]
+pub enum Step {
+    /// Hand it to the engine as it came.
+    Forward,
+    /// Answer the client directly; the engine never sees it.
+    Reply(Vec<String>),
+    /// Close the socket with this code and reason.
+    Close(u16, String),
+}
+
+/// The part of a client message this layer reads; the engine parses the whole of it again.
+#[derive(Deserialize)]
+struct Envelope {
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(default)]
+    payload: Option<serde_json::Value>,
+}
+
+pub struct Connection {
+    services: Services,
+    client: ClientInfo,
+    pub protocol: WebSocketProtocols,
+    pub standing: Standing,
+    /// The engine's connection data, prepared when `connection_init` was accepted and taken by the
+    /// engine's init callback.
+    prepared: Arc<Mutex<Option<Data>>>,
+}
+
+impl Connection {
+    pub fn new(services: Services, client: ClientInfo, protocol: WebSocketProtocols) -> Self {
+        Connection {
+            services,
+            client,
+            protocol,
+            standing: Standing::Opened,
+            prepared: Arc::default(),
+        }
+    }
+
+    /// The slot the engine's `on_connection_init` takes its data from.
+    pub fn prepared(&self) -> Arc<Mutex<Option<Data>>> {
+        self.prepared.clone()
+    }
+
+    pub fn binding(&self) -> Option<&Binding> {
+        match &self.standing {
+            Standing::SignedIn(binding) => Some(binding),
+            _ => None,
+        }
+    }
+
+    pub async fn on_client(&mut self, bytes: &[u8]) -> Step {
+        // What this layer cannot read goes to the engine, which answers malformed messages itself.
+        let Ok(envelope) = serde_json::from_slice::<Envelope>(bytes) else {
+            return Step::Forward;
+        };
+        match envelope.kind.as_str() {
+            "connection_init" if matches!(self.standing, Standing::Opened) => {
+                self.init(envelope.payload.unwrap_or_default()).await
+            }
+            _ => Step::Forward,
+        }
+    }
+
+    /// Checks the token before the engine acknowledges: a token that is present but bad closes the
+    /// socket with 4403 on both protocols, before any subscription.
+    async fn init(&mut self, payload: serde_json::Value) -> Step {
+        let (auth, standing) = match presented(&payload) {
+            Presented::Absent => (
+                RequestAuth::new(Credentials::Anonymous, self.client.clone()),
+                Standing::Anonymous,
+            ),
+            Presented::Malformed => {
+                return Step::Close(close::FORBIDDEN, "invalid access token".into());
+            }
+            Presented::Token(token) => match self.sign_in(&token).await {
+                Ok((auth, binding)) => (auth, Standing::SignedIn(binding)),
+                Err(step) => return step,
+            },
+        };
+        let mut data = Data::default();
+        data.insert(auth);
+        data.insert(crate::graphql::loaders::technician_loader(
+            &self.services,
+            false,
+        ));
+        *self.prepared.lock().expect("init slot") = Some(data);
+        self.standing = standing;
+        Step::Forward
+    }
+
+    /// Verifies a token and the session behind it.
+    async fn sign_in(&self, token: &str) -> Result<(RequestAuth, Binding), Step> {
+        let services = &self.services;
+        let claims = services
+            .tokens
+            .verify(token, services.clock.now())
+            .map_err(|e| Step::Close(close::FORBIDDEN, e.message().into()))?;
+        let viewer = crate::services::viewer::resolve(services, &claims)
+            .await
+            .map_err(refusal)?;
+        let expires_at = DateTime::from_timestamp(claims.exp, 0).unwrap_or_default();
+        let binding = Binding {
+            viewer: viewer.clone(),
+            expires_at,
+        };
+        Ok((
+            RequestAuth::signed_in(claims, viewer, self.client.clone()),
+            binding,
+        ))
+    }
+}
+
+fn refusal(error: AppError) -> Step {
+    match error {
+        AppError::Unauthenticated(reason) => Step::Close(close::FORBIDDEN, reason),
+        other => {
+            tracing::warn!(error = ?other.message(), "websocket sign-in failed");
+            Step::Close(close::INTERNAL, "internal error".into())
+        }
+    }
+}
