@@ -15,6 +15,7 @@ pub mod ids;
 pub mod invoices;
 pub mod kyc;
 pub mod ledger;
+pub mod live;
 pub mod loaders;
 pub mod matching;
 pub mod node;

@@ -25,6 +25,7 @@ mod razorpay;
 mod redis;
 mod sessions;
 mod stripe;
+mod subscription_access;
 mod support;
 mod technicians;
 mod tracking;
