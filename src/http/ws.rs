@@ -6,6 +6,7 @@ mod credentials;
 
 use super::HttpState;
 use super::graphql::client_info;
+use crate::realtime::{Subscription as BusSubscription, SubscriptionItem};
 use crate::services::sessions::ClientInfo;
 use async_graphql::http::{ALL_WEBSOCKET_PROTOCOLS, WebSocketProtocols, WsMessage};
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
@@ -13,12 +14,14 @@ use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
 use axum::handler::Handler;
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
 use connection::{Connection, Standing, Step, close};
 use futures_util::{SinkExt, StreamExt};
 use std::net::SocketAddr;
 use std::str::FromStr;
 use std::time::Duration;
 use tokio::sync::mpsc;
+use tokio::time::Instant;
 use tokio_stream::wrappers::ReceiverStream;
 
 /// A socket that has not sent connection_init by then is closed (4408, as graphql-transport-ws says).
@@ -113,6 +116,14 @@ fn close_frame(code: u16, reason: &str) -> Message {
     }))
 }
 
+/// The next event on the connection's session topic; never, before the connection is signed in.
+async fn next_revocation(revocations: &mut Option<BusSubscription>) -> Option<SubscriptionItem> {
+    match revocations {
+        Some(subscription) => subscription.next().await,
+        None => std::future::pending().await,
+    }
+}
+
 async fn serve(
     state: HttpState,
     socket: WebSocket,
@@ -146,6 +157,13 @@ async fn serve(
     .keepalive_timeout(None);
     let init_deadline = tokio::time::sleep(INIT_TIMEOUT);
     tokio::pin!(init_deadline);
+    // The access token's expiry, on the service clock: re-armed when the token is refreshed in-band
+    // and when the clock is moved.
+    let clock = state.services.clock.clone();
+    let mut clock_moved = clock.moved();
+    let expiry = tokio::time::sleep(Duration::ZERO);
+    tokio::pin!(expiry);
+    let mut armed_for: Option<DateTime<Utc>> = None;
 
     let closing: Option<(u16, String)> = loop {
         tokio::select! {
@@ -181,6 +199,30 @@ async fn serve(
                         }
                     }
                     Step::Close(code, reason) => break Some((code, reason)),
+                }
+                let expires_at = connection.binding().map(|b| b.expires_at());
+                if expires_at != armed_for {
+                    armed_for = expires_at;
+                    if let Some(at) = armed_for {
+                        expiry.as_mut().reset(Instant::now() + clock.until(at));
+                    }
+                }
+            },
+            item = next_revocation(&mut connection.revocations) => {
+                if connection.session_ended(item).await {
+                    break Some((close::FORBIDDEN, "session ended".into()));
+                }
+            },
+            _ = &mut expiry, if armed_for.is_some() => {
+                let at = armed_for.unwrap_or_default();
+                if clock.now() >= at {
+                    break Some((close::FORBIDDEN, "access token expired".into()));
+                }
+                expiry.as_mut().reset(Instant::now() + clock.until(at));
+            },
+            Ok(()) = clock_moved.changed() => {
+                if let Some(at) = armed_for {
+                    expiry.as_mut().reset(Instant::now() + clock.until(at));
                 }
             },
             next = output.next() => match next {

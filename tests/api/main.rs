@@ -32,4 +32,5 @@ mod tracking;
 mod two_factor;
 mod verification;
 mod websocket;
+mod websocket_sessions;
 mod withdrawals;

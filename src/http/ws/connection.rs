@@ -4,7 +4,9 @@
 use super::credentials::{Presented, presented};
 use crate::error::AppError;
 use crate::graphql::context::{Credentials, RequestAuth};
-use crate::services::sessions::ClientInfo;
+use crate::realtime::{Subscription as BusSubscription, SubscriptionItem, Topic};
+use crate::services::sessions::{ClientInfo, SessionsEnded};
+use crate::services::tokens::Claims;
 use crate::services::{Services, Viewer};
 use async_graphql::Data;
 use async_graphql::http::WebSocketProtocols;
@@ -27,11 +29,18 @@ pub mod close {
     pub const INTERNAL: u16 = 1011;
 }
 
-/// The account and session a connection is bound to, and when its access token runs out.
+/// The account and session a connection is bound to, and the access token it currently holds.
 #[derive(Debug, Clone)]
 pub struct Binding {
     pub viewer: Viewer,
-    pub expires_at: DateTime<Utc>,
+    pub claims: Claims,
+}
+
+impl Binding {
+    /// When the current access token runs out; the socket closes then unless refreshed in-band.
+    pub fn expires_at(&self) -> DateTime<Utc> {
+        DateTime::from_timestamp(self.claims.exp, 0).unwrap_or_default()
+    }
 }
 
 /// Where a connection stands.
@@ -71,6 +80,8 @@ pub struct Connection {
     /// The engine's connection data, prepared when `connection_init` was accepted and taken by the
     /// engine's init callback.
     prepared: Arc<Mutex<Option<Data>>>,
+    /// The account's session endings, followed from before the session was first checked.
+    pub revocations: Option<BusSubscription>,
 }
 
 impl Connection {
@@ -81,6 +92,7 @@ impl Connection {
             protocol,
             standing: Standing::Opened,
             prepared: Arc::default(),
+            revocations: None,
         }
     }
 
@@ -105,7 +117,72 @@ impl Connection {
             "connection_init" if matches!(self.standing, Standing::Opened) => {
                 self.init(envelope.payload.unwrap_or_default()).await
             }
+            "subscribe" | "start" if self.expired() => {
+                Step::Close(close::FORBIDDEN, "access token expired".into())
+            }
+            "ping" => match presented(&envelope.payload.unwrap_or_default()) {
+                Presented::Absent => Step::Forward,
+                Presented::Malformed => {
+                    Step::Close(close::FORBIDDEN, "invalid access token".into())
+                }
+                Presented::Token(token) => self.refresh(&token).await,
+            },
             _ => Step::Forward,
+        }
+    }
+
+    fn expired(&self) -> bool {
+        self.binding()
+            .is_some_and(|b| b.expires_at() <= self.services.clock.now())
+    }
+
+    /// In-band refresh: a `ping` carrying a newer access token of the same session extends the
+    /// connection's life to that token's expiry. Anything else under a token key closes it.
+    async fn refresh(&mut self, token: &str) -> Step {
+        let Standing::SignedIn(binding) = &self.standing else {
+            return Step::Close(
+                close::FORBIDDEN,
+                "send the token in connection_init to sign in".into(),
+            );
+        };
+        let claims = match self
+            .services
+            .tokens
+            .verify(token, self.services.clock.now())
+        {
+            Ok(claims) => claims,
+            Err(e) => return Step::Close(close::FORBIDDEN, e.message().into()),
+        };
+        if claims.sid != binding.viewer.session_id || claims.sub != binding.viewer.user_id {
+            return Step::Close(
+                close::FORBIDDEN,
+                "the token belongs to another session".into(),
+            );
+        }
+        let viewer = match crate::services::viewer::resolve(&self.services, &claims).await {
+            Ok(viewer) => viewer,
+            Err(e) => return refusal(e),
+        };
+        self.standing = Standing::SignedIn(Binding { viewer, claims });
+        Step::Reply(vec![serde_json::json!({"type": "pong"}).to_string()])
+    }
+
+    /// Whether what arrived on the account's sessions topic ends this connection's session. When the
+    /// topic fell behind or went away, the database decides, and the topic is followed afresh.
+    pub async fn session_ended(&mut self, item: Option<SubscriptionItem>) -> bool {
+        let Some(binding) = self.binding().cloned() else {
+            return false;
+        };
+        match item {
+            Some(SubscriptionItem::Message(message)) => SessionsEnded::from_bus(&message)
+                .is_some_and(|ended| ended.includes(binding.viewer.session_id)),
+            _ => {
+                let topic = Topic::AccountSessions(binding.viewer.user_id).key();
+                self.revocations = Some(self.services.bus.subscribe(&topic));
+                crate::services::viewer::resolve(&self.services, &binding.claims)
+                    .await
+                    .is_err()
+            }
         }
     }
 
@@ -121,7 +198,10 @@ impl Connection {
                 return Step::Close(close::FORBIDDEN, "invalid access token".into());
             }
             Presented::Token(token) => match self.sign_in(&token).await {
-                Ok((auth, binding)) => (auth, Standing::SignedIn(binding)),
+                Ok((auth, binding, revocations)) => {
+                    self.revocations = Some(revocations);
+                    (auth, Standing::SignedIn(binding))
+                }
                 Err(step) => return step,
             },
         };
@@ -136,24 +216,28 @@ impl Connection {
         Step::Forward
     }
 
-    /// Verifies a token and the session behind it.
-    async fn sign_in(&self, token: &str) -> Result<(RequestAuth, Binding), Step> {
+    /// Verifies a token and the session behind it, following the account's session endings from
+    /// before the check so that none is missed in between.
+    async fn sign_in(&self, token: &str) -> Result<(RequestAuth, Binding, BusSubscription), Step> {
         let services = &self.services;
         let claims = services
             .tokens
             .verify(token, services.clock.now())
             .map_err(|e| Step::Close(close::FORBIDDEN, e.message().into()))?;
+        let revocations = services
+            .bus
+            .subscribe(&Topic::AccountSessions(claims.sub).key());
         let viewer = crate::services::viewer::resolve(services, &claims)
             .await
             .map_err(refusal)?;
-        let expires_at = DateTime::from_timestamp(claims.exp, 0).unwrap_or_default();
         let binding = Binding {
             viewer: viewer.clone(),
-            expires_at,
+            claims: claims.clone(),
         };
         Ok((
             RequestAuth::signed_in(claims, viewer, self.client.clone()),
             binding,
+            revocations,
         ))
     }
 }
