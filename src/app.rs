@@ -159,6 +159,7 @@ pub async fn start_with(
         metrics: metrics.clone(),
         config: services.config.clone(),
         shutdown: shutdown.clone(),
+        sockets: Arc::default(),
     };
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
     let signal = shutdown.clone().cancelled_owned();

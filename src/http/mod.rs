@@ -49,6 +49,8 @@ pub struct HttpState {
     pub metrics: Metrics,
     pub config: Arc<Config>,
     pub shutdown: CancellationToken,
+    /// Open WebSockets per account on this replica.
+    pub sockets: Arc<ws::AccountSockets>,
 }
 
 pub fn router(state: HttpState) -> Router {

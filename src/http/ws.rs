@@ -1,8 +1,11 @@
 //! GraphQL over WebSocket (graphql-transport-ws and the legacy graphql-ws): token in connection_init,
 //! a deadline for that init, and close code 1001 when the server shuts down so clients reconnect elsewhere.
 
+mod accounts;
 mod connection;
 mod credentials;
+
+pub use accounts::AccountSockets;
 
 use super::HttpState;
 use super::graphql::client_info;
@@ -133,7 +136,12 @@ async fn serve(
     state.metrics.open_websockets.inc();
     let _open = OpenSocket(state.metrics.open_websockets.clone());
     let (mut sink, mut frames) = socket.split();
-    let mut connection = Connection::new(state.services.clone(), client, protocol);
+    let mut connection = Connection::new(
+        state.services.clone(),
+        state.sockets.clone(),
+        client,
+        protocol,
+    );
 
     // The engine reads what this layer lets through; its connection data is what `connection_init`
     // prepared after checking the token.
@@ -164,12 +172,22 @@ async fn serve(
     let expiry = tokio::time::sleep(Duration::ZERO);
     tokio::pin!(expiry);
     let mut armed_for: Option<DateTime<Utc>> = None;
+    // An anonymous connection may run queries for a while, but with nothing open it is closed.
+    let anonymous_deadline = tokio::time::sleep(INIT_TIMEOUT);
+    tokio::pin!(anonymous_deadline);
+    let mut anonymous = false;
 
     let closing: Option<(u16, String)> = loop {
         tokio::select! {
             biased;
             _ = state.shutdown.cancelled() => break Some((1001, "server shutting down".into())),
-            frame = frames.next(), if feed.capacity() > 0 => {
+            // A place in the engine's queue first: while it is full the socket is not read, and
+            // the engine freeing a place wakes this branch again.
+            next = async {
+                let permit = feed.reserve().await.ok()?;
+                Some((permit, frames.next().await))
+            } => {
+                let Some((permit, frame)) = next else { break None };
                 let bytes = match frame {
                     Some(Ok(Message::Text(text))) => text.as_bytes().to_vec(),
                     Some(Ok(Message::Binary(bytes))) => bytes.to_vec(),
@@ -186,11 +204,7 @@ async fn serve(
                     }
                 };
                 match connection.on_client(&bytes).await {
-                    Step::Forward => {
-                        if feed.try_send(bytes).is_err() {
-                            break None;
-                        }
-                    }
+                    Step::Forward => permit.send(bytes),
                     Step::Reply(messages) => {
                         for text in messages {
                             if sink.send(Message::Text(text.into())).await.is_err() {
@@ -199,6 +213,10 @@ async fn serve(
                         }
                     }
                     Step::Close(code, reason) => break Some((code, reason)),
+                }
+                if !anonymous && matches!(connection.standing, Standing::Anonymous) {
+                    anonymous = true;
+                    anonymous_deadline.as_mut().reset(Instant::now() + INIT_TIMEOUT);
                 }
                 let expires_at = connection.binding().map(|b| b.expires_at());
                 if expires_at != armed_for {
@@ -220,6 +238,12 @@ async fn serve(
                 }
                 expiry.as_mut().reset(Instant::now() + clock.until(at));
             },
+            _ = &mut anonymous_deadline, if anonymous => {
+                if connection.open_operations() == 0 {
+                    break Some((close::UNAUTHORIZED, "sign in to subscribe".into()));
+                }
+                anonymous_deadline.as_mut().reset(Instant::now() + INIT_TIMEOUT);
+            },
             Ok(()) = clock_moved.changed() => {
                 if let Some(at) = armed_for {
                     expiry.as_mut().reset(Instant::now() + clock.until(at));
@@ -227,6 +251,7 @@ async fn serve(
             },
             next = output.next() => match next {
                 Some(WsMessage::Text(text)) => {
+                    connection.on_server(&text);
                     if sink.send(Message::Text(text.into())).await.is_err() {
                         break None;
                     }

@@ -32,5 +32,6 @@ mod tracking;
 mod two_factor;
 mod verification;
 mod websocket;
+mod websocket_limits;
 mod websocket_sessions;
 mod withdrawals;

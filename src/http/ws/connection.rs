@@ -1,6 +1,7 @@
 //! One WebSocket connection's bookkeeping in front of the GraphQL engine: whom it belongs to, what it
 //! has open, and what each client message may do before the engine sees it.
 
+use super::accounts::{AccountSockets, SocketSlot};
 use super::credentials::{Presented, presented};
 use crate::error::AppError;
 use crate::graphql::context::{Credentials, RequestAuth};
@@ -12,17 +13,20 @@ use async_graphql::Data;
 use async_graphql::http::WebSocketProtocols;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
+use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
 /// Close codes this server uses, after graphql-transport-ws where it names one.
 pub mod close {
     /// A token that is invalid, expired, or whose session has ended.
     pub const FORBIDDEN: u16 = 4403;
-    /// No `connection_init` in time (graphql-transport-ws), and an anonymous connection that stays
-    /// without anything to do.
+    /// No `connection_init` in time (graphql-transport-ws).
     pub const INIT_TIMEOUT: u16 = 4408;
     /// A second subscription under an id that is still open (graphql-transport-ws).
     pub const DUPLICATE_ID: u16 = 4409;
+    /// An anonymous connection with nothing open once the init timeout has passed again: every
+    /// subscription needs a signed-in viewer.
+    pub const UNAUTHORIZED: u16 = 4401;
     /// Too many connections open for one account.
     pub const TOO_MANY: u16 = 4429;
     /// The server failed (a database outage while checking the token).
@@ -69,6 +73,8 @@ struct Envelope {
     #[serde(rename = "type")]
     kind: String,
     #[serde(default)]
+    id: Option<String>,
+    #[serde(default)]
     payload: Option<serde_json::Value>,
 }
 
@@ -82,10 +88,20 @@ pub struct Connection {
     prepared: Arc<Mutex<Option<Data>>>,
     /// The account's session endings, followed from before the session was first checked.
     pub revocations: Option<BusSubscription>,
+    /// Ids of the operations the engine is running for this connection.
+    active: HashSet<String>,
+    sockets: Arc<AccountSockets>,
+    /// This connection's place among its account's sockets, held while it is open.
+    slot: Option<SocketSlot>,
 }
 
 impl Connection {
-    pub fn new(services: Services, client: ClientInfo, protocol: WebSocketProtocols) -> Self {
+    pub fn new(
+        services: Services,
+        sockets: Arc<AccountSockets>,
+        client: ClientInfo,
+        protocol: WebSocketProtocols,
+    ) -> Self {
         Connection {
             services,
             client,
@@ -93,6 +109,25 @@ impl Connection {
             standing: Standing::Opened,
             prepared: Arc::default(),
             revocations: None,
+            active: HashSet::new(),
+            sockets,
+            slot: None,
+        }
+    }
+
+    /// Operations open on this connection.
+    pub fn open_operations(&self) -> usize {
+        self.active.len()
+    }
+
+    /// Notes what the engine sends: a `complete` ends an operation.
+    pub fn on_server(&mut self, text: &str) {
+        // Only `complete` matters here, and the engine writes the type first: no parse per event.
+        if !text.starts_with(r#"{"type":"complete""#) {
+            return;
+        }
+        if let Ok(Envelope { id: Some(id), .. }) = serde_json::from_str::<Envelope>(text) {
+            self.active.remove(&id);
         }
     }
 
@@ -120,6 +155,15 @@ impl Connection {
             "subscribe" | "start" if self.expired() => {
                 Step::Close(close::FORBIDDEN, "access token expired".into())
             }
+            "subscribe" | "start" if !matches!(self.standing, Standing::Opened) => {
+                self.start(envelope.id.unwrap_or_default())
+            }
+            "complete" | "stop" => {
+                if let Some(id) = &envelope.id {
+                    self.active.remove(id);
+                }
+                Step::Forward
+            }
             "ping" => match presented(&envelope.payload.unwrap_or_default()) {
                 Presented::Absent => Step::Forward,
                 Presented::Malformed => {
@@ -129,6 +173,48 @@ impl Connection {
             },
             _ => Step::Forward,
         }
+    }
+
+    /// Admits an operation within the connection's cap; ids must be unique while open.
+    fn start(&mut self, id: String) -> Step {
+        if self.active.contains(&id) {
+            if self.protocol == WebSocketProtocols::GraphQLWS {
+                return Step::Close(
+                    close::DUPLICATE_ID,
+                    format!("Subscriber for {id} already exists"),
+                );
+            }
+            // The legacy protocol replaces the running operation; the count does not change.
+            return Step::Forward;
+        }
+        let max = self.services.config.realtime.ws_max_subscriptions;
+        if self.active.len() >= max {
+            return Step::Reply(self.refused(&id, max));
+        }
+        self.active.insert(id);
+        Step::Forward
+    }
+
+    /// The operation's only result, an error, then its end, as the engine reports a failed one.
+    fn refused(&self, id: &str, max: usize) -> Vec<String> {
+        let error = async_graphql::Error::from(AppError::RateLimited {
+            message: format!(
+                "at most {max} operations at once on one connection; complete one first"
+            ),
+            retry_after_secs: 0,
+        });
+        let response = async_graphql::Response::from_errors(vec![
+            error.into_server_error(async_graphql::Pos::default()),
+        ]);
+        let next = if self.protocol == WebSocketProtocols::GraphQLWS {
+            "next"
+        } else {
+            "data"
+        };
+        vec![
+            serde_json::json!({"id": id, "type": next, "payload": response}).to_string(),
+            serde_json::json!({"id": id, "type": "complete"}).to_string(),
+        ]
     }
 
     fn expired(&self) -> bool {
@@ -199,6 +285,14 @@ impl Connection {
             }
             Presented::Token(token) => match self.sign_in(&token).await {
                 Ok((auth, binding, revocations)) => {
+                    let max = self.services.config.realtime.ws_max_sockets_per_account;
+                    let Some(slot) = self.sockets.claim(binding.viewer.user_id, max) else {
+                        return Step::Close(
+                            close::TOO_MANY,
+                            format!("at most {max} connections per account"),
+                        );
+                    };
+                    self.slot = Some(slot);
                     self.revocations = Some(revocations);
                     (auth, Standing::SignedIn(binding))
                 }
