@@ -1,5 +1,7 @@
-//! GraphQL over WebSocket (graphql-transport-ws and the legacy graphql-ws): token in connection_init,
-//! a deadline for that init, and close code 1001 when the server shuts down so clients reconnect elsewhere.
+//! GraphQL over WebSocket (graphql-transport-ws and the legacy graphql-ws) at /graphql and /graphql/ws:
+//! the socket loop between the client, the connection's own checks (token and session, expiry, limits)
+//! and the GraphQL engine, and the close codes that end it (1001 when the server shuts down, so
+//! clients reconnect elsewhere).
 
 mod accounts;
 mod connection;
@@ -56,6 +58,7 @@ pub async fn graphql_get(State(state): State<HttpState>, request: Request) -> Re
         return super::graphql::get_graphql.call(request, state).await;
     }
     let (mut parts, _) = request.into_parts();
+    // The server is always served with connect info; a router used without it cannot upgrade.
     let Some(ConnectInfo(peer)) = parts.extensions.get::<ConnectInfo<SocketAddr>>().copied() else {
         return axum::http::StatusCode::INTERNAL_SERVER_ERROR.into_response();
     };
@@ -65,7 +68,7 @@ pub async fn graphql_get(State(state): State<HttpState>, request: Request) -> Re
     }
 }
 
-/// `Upgrade: websocket` over HTTP/1.1, or HTTP/2's extended CONNECT (which the router sends elsewhere).
+/// `Upgrade: websocket` (HTTP/1.1; HTTP/2's extended CONNECT never reaches a GET route).
 fn asks_for_websocket(headers: &HeaderMap) -> bool {
     headers
         .get(header::UPGRADE)
