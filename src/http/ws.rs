@@ -6,6 +6,7 @@
 mod accounts;
 mod connection;
 mod credentials;
+mod watchdog;
 
 pub use accounts::AccountSockets;
 
@@ -19,15 +20,14 @@ use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
 use axum::handler::Handler;
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
-use chrono::{DateTime, Utc};
-use connection::{Connection, Standing, Step, close};
+use connection::{Connection, Step, close};
 use futures_util::{SinkExt, StreamExt};
 use std::net::SocketAddr;
 use std::str::FromStr;
 use std::time::Duration;
 use tokio::sync::mpsc;
-use tokio::time::Instant;
 use tokio_stream::wrappers::ReceiverStream;
+use watchdog::Watchdog;
 
 /// A socket that has not sent connection_init by then is closed (4408, as graphql-transport-ws says).
 pub const INIT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -166,21 +166,10 @@ async fn serve(
     )
     .on_connection_init(on_init)
     .keepalive_timeout(None);
-    let init_deadline = tokio::time::sleep(INIT_TIMEOUT);
-    tokio::pin!(init_deadline);
-    // The access token's expiry, on the service clock: re-armed when the token is refreshed in-band
-    // and when the clock is moved.
-    let clock = state.services.clock.clone();
-    let mut clock_moved = clock.moved();
-    let expiry = tokio::time::sleep(Duration::ZERO);
-    tokio::pin!(expiry);
-    let mut armed_for: Option<DateTime<Utc>> = None;
-    // An anonymous connection may run queries for a while, but with nothing open it is closed.
-    let anonymous_deadline = tokio::time::sleep(INIT_TIMEOUT);
-    tokio::pin!(anonymous_deadline);
-    let mut anonymous = false;
+    let mut watchdog = Watchdog::new(state.services.clock.clone());
 
     let closing: Option<(u16, String)> = loop {
+        let open_operations = connection.open_operations();
         tokio::select! {
             biased;
             _ = state.shutdown.cancelled() => break Some((1001, "server shutting down".into())),
@@ -217,41 +206,14 @@ async fn serve(
                     }
                     Step::Close(code, reason) => break Some((code, reason)),
                 }
-                if !anonymous && matches!(connection.standing, Standing::Anonymous) {
-                    anonymous = true;
-                    anonymous_deadline.as_mut().reset(Instant::now() + INIT_TIMEOUT);
-                }
-                let expires_at = connection.binding().map(|b| b.expires_at());
-                if expires_at != armed_for {
-                    armed_for = expires_at;
-                    if let Some(at) = armed_for {
-                        expiry.as_mut().reset(Instant::now() + clock.until(at));
-                    }
-                }
+                watchdog.follow(&connection);
             },
             item = next_revocation(&mut connection.revocations) => {
                 if connection.session_ended(item).await {
                     break Some((close::FORBIDDEN, "session ended".into()));
                 }
             },
-            _ = &mut expiry, if armed_for.is_some() => {
-                let at = armed_for.unwrap_or_default();
-                if clock.now() >= at {
-                    break Some((close::FORBIDDEN, "access token expired".into()));
-                }
-                expiry.as_mut().reset(Instant::now() + clock.until(at));
-            },
-            _ = &mut anonymous_deadline, if anonymous => {
-                if connection.open_operations() == 0 {
-                    break Some((close::UNAUTHORIZED, "sign in to subscribe".into()));
-                }
-                anonymous_deadline.as_mut().reset(Instant::now() + INIT_TIMEOUT);
-            },
-            Ok(()) = clock_moved.changed() => {
-                if let Some(at) = armed_for {
-                    expiry.as_mut().reset(Instant::now() + clock.until(at));
-                }
-            },
+            reason = watchdog.fired(open_operations) => break Some(reason),
             next = output.next() => match next {
                 Some(WsMessage::Text(text)) => {
                     connection.on_server(&text);
@@ -262,9 +224,6 @@ async fn serve(
                 Some(WsMessage::Close(code, reason)) => break Some((code, reason)),
                 None => break None,
             },
-            _ = &mut init_deadline, if matches!(connection.standing, Standing::Opened) => {
-                break Some((close::INIT_TIMEOUT, "Connection initialisation timeout".into()));
-            }
         }
     };
     if let Some((code, reason)) = closing {
