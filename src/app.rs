@@ -179,6 +179,7 @@ pub async fn start_with(
         config: services.config.clone(),
         shutdown: shutdown.clone(),
         persisted,
+        sockets: Arc::default(),
     };
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
     let signal = shutdown.clone().cancelled_owned();

@@ -274,6 +274,16 @@ pub const SETTINGS: &[Setting] = &[
         help: "a finished booking's location trail is deleted after this",
     },
     Setting {
+        var: "FUNDI_WS_MAX_SUBSCRIPTIONS",
+        default: "100",
+        help: "operations one WebSocket may have open at once; more are refused with RATE_LIMITED",
+    },
+    Setting {
+        var: "FUNDI_WS_MAX_SOCKETS_PER_ACCOUNT",
+        default: "20",
+        help: "WebSockets one account may hold open on one replica; more are closed with 4429",
+    },
+    Setting {
         var: "FUNDI_CANCELLATION_TIERS",
         default: "86400:0,21600:2500,7200:5000,0:7500",
         help: "cancellation fee after acceptance: seconds-left-more-than:basis-points, longest first",
@@ -816,6 +826,8 @@ pub struct RealtimeSettings {
     pub arrival_geofence_m: f64,
     pub trail_interval_secs: i64,
     pub trail_retention_days: i64,
+    pub ws_max_subscriptions: usize,
+    pub ws_max_sockets_per_account: usize,
 }
 
 impl RealtimeSettings {
@@ -832,6 +844,14 @@ impl RealtimeSettings {
                 as i64,
             trail_retention_days: parse_num(lookup, "FUNDI_TRAIL_RETENTION_DAYS", 30, 1..=3650)?
                 as i64,
+            ws_max_subscriptions: parse_num(lookup, "FUNDI_WS_MAX_SUBSCRIPTIONS", 100, 1..=10_000)?
+                as usize,
+            ws_max_sockets_per_account: parse_num(
+                lookup,
+                "FUNDI_WS_MAX_SOCKETS_PER_ACCOUNT",
+                20,
+                1..=1_000,
+            )? as usize,
         })
     }
 }

@@ -4,13 +4,14 @@ use super::booking_types::*;
 use super::common::{Counted, TotalCount, connection};
 use super::context::{services, viewer};
 use super::ids::{self, Kind};
+use super::live::{Live, Right};
 use crate::error::AppError;
 use crate::realtime::{SubscriptionItem, Topic};
 use crate::services::booking_flow::BookingChange;
 use crate::services::bookings::{self, NewRequest};
 use crate::services::pagination::Page;
 use async_graphql::{Context, ID, Object, Result, SimpleObject, Subscription};
-use futures_util::{Stream, StreamExt};
+use futures_util::StreamExt;
 
 #[derive(Default)]
 pub struct BookingQuery;
@@ -152,16 +153,12 @@ pub struct BookingSubscription;
 #[Subscription]
 impl BookingSubscription {
     /// Every change to a booking, for its customer, its technician and staff.
-    async fn booking_updated(
-        &self,
-        ctx: &Context<'_>,
-        id: ID,
-    ) -> Result<impl Stream<Item = Result<BookingUpdate>> + use<>> {
+    async fn booking_updated(&self, ctx: &Context<'_>, id: ID) -> Result<Live<BookingUpdate>> {
         let viewer = viewer(ctx).await?;
         let uuid = ids::decode(Kind::Booking, &id, "id")?;
         bookings::visible(services(ctx), &viewer, uuid).await?;
         let stream = services(ctx).bus.subscribe(&Topic::Booking(uuid).key());
-        Ok(stream.map(|item| match item {
+        let updates = stream.map(|item| match item {
             SubscriptionItem::Message(message) => message
                 .decode::<BookingChange>()
                 .map(|change| BookingUpdate {
@@ -173,21 +170,20 @@ impl BookingSubscription {
                     AppError::internal(anyhow::anyhow!("malformed booking event")).into()
                 }),
             SubscriptionItem::Lagged { missed } => Err(super::notifications::lagged(missed)),
-        }))
+        });
+        Ok(Live::new(ctx, viewer, Right::Booking(uuid), updates))
     }
 
     /// New offers for the signed-in technician.
-    async fn job_offer_added(
-        &self,
-        ctx: &Context<'_>,
-    ) -> Result<impl Stream<Item = Result<JobOffer>> + use<>> {
+    async fn job_offer_added(&self, ctx: &Context<'_>) -> Result<Live<JobOffer>> {
         let viewer = viewer(ctx).await?;
         viewer.require_role(&[crate::domain::account::Role::Technician])?;
         let services = services(ctx).clone();
         let stream = services
             .bus
             .subscribe(&Topic::TechnicianOffers(viewer.user_id).key());
-        Ok(stream.then(move |item| {
+        let owner = viewer.clone();
+        let offers = stream.then(move |item| {
             let (services, viewer) = (services.clone(), viewer.clone());
             async move {
                 match item {
@@ -210,6 +206,7 @@ impl BookingSubscription {
                     }
                 }
             }
-        }))
+        });
+        Ok(Live::new(ctx, owner, Right::Own, offers))
     }
 }

@@ -9,6 +9,7 @@ use super::common::{Counted, TotalCount};
 use super::context::{services, viewer};
 use super::ids::{self, Kind};
 use super::kyc::read_upload;
+use super::live::{Live, Right};
 use crate::domain::chat::TYPING_TTL;
 use crate::error::AppError;
 use crate::realtime::{Subscription as BusSubscription, SubscriptionItem, Topic};
@@ -19,7 +20,7 @@ use crate::services::storage::MAX_IMAGE_BYTES;
 use crate::services::{Services, Viewer};
 use async_graphql::connection::{Connection, Edge};
 use async_graphql::{Context, ID, Object, Result, Subscription};
-use futures_util::{Stream, StreamExt};
+use futures_util::StreamExt;
 use std::collections::HashMap;
 use std::sync::Arc;
 use tokio::time::Instant;
@@ -229,17 +230,30 @@ impl ChatFeed {
         Ok((feed, subscription))
     }
 
-    /// A message as this subscriber receives it; receiving it is its delivery to them.
+    /// A message as this subscriber receives it.
     fn message(&self, row: crate::db::entities::message::Model) -> Message {
-        if self.is_participant && row.sender_id != Some(self.viewer.user_id) {
-            self.services
-                .deliveries
-                .delivered(self.booking_id, self.viewer.user_id, row.seq);
-        }
         Message {
             row,
             context: self.context.clone(),
         }
+    }
+
+    /// Receiving a message is its delivery to a participant; called only for messages that passed
+    /// the access check, so someone who left the booking produces no receipts.
+    fn receipt(&self) -> impl FnMut(&Message) + Send + 'static {
+        let (services, recipient) = (self.services.clone(), self.viewer.user_id);
+        let (booking_id, is_participant) = (self.booking_id, self.is_participant);
+        move |message| {
+            if is_participant && message.row.sender_id != Some(recipient) {
+                services
+                    .deliveries
+                    .delivered(booking_id, recipient, message.row.seq);
+            }
+        }
+    }
+
+    fn right(&self) -> (Viewer, Right) {
+        (self.viewer.clone(), Right::Booking(self.booking_id))
     }
 }
 
@@ -249,13 +263,10 @@ pub struct ChatSubscription;
 #[Subscription]
 impl ChatSubscription {
     /// New messages in a booking's conversation, for its participants and staff.
-    async fn message_added(
-        &self,
-        ctx: &Context<'_>,
-        booking_id: ID,
-    ) -> Result<impl Stream<Item = Result<Message>> + use<>> {
+    async fn message_added(&self, ctx: &Context<'_>, booking_id: ID) -> Result<Live<Message>> {
         let (feed, subscription) = ChatFeed::open(ctx, &booking_id).await?;
-        Ok(subscription.filter_map(move |item| {
+        let ((viewer, right), receipt) = (feed.right(), feed.receipt());
+        let messages = subscription.filter_map(move |item| {
             let out = match item {
                 SubscriptionItem::Message(bus) => match Event::from_bus(&bus).as_deref() {
                     Some(Event::MessageAdded { message }) => {
@@ -268,25 +279,29 @@ impl ChatSubscription {
                 }
             };
             std::future::ready(out)
-        }))
+        });
+        Ok(Live::with_receipt(ctx, viewer, right, messages, receipt))
     }
 
     /// Everything happening in a booking's conversation: messages, receipts and typing. Typing
     /// lapses with a TypingStopped 5 seconds after its last renewal.
-    async fn chat_events(
-        &self,
-        ctx: &Context<'_>,
-        booking_id: ID,
-    ) -> Result<impl Stream<Item = Result<ChatEvent>> + use<>> {
+    async fn chat_events(&self, ctx: &Context<'_>, booking_id: ID) -> Result<Live<ChatEvent>> {
         let (feed, subscription) = ChatFeed::open(ctx, &booking_id).await?;
+        let ((viewer, right), mut receipt) = (feed.right(), feed.receipt());
         let state = (feed, subscription, HashMap::<Uuid, Instant>::new());
-        Ok(futures_util::stream::unfold(
+        let events = futures_util::stream::unfold(
             state,
             |(feed, mut subscription, mut typing)| async move {
                 let event = next_event(&feed, &mut subscription, &mut typing).await?;
                 Some((event, (feed, subscription, typing)))
             },
-        ))
+        );
+        let receipt = move |event: &ChatEvent| {
+            if let ChatEvent::MessageAdded(added) = event {
+                receipt(&added.message);
+            }
+        };
+        Ok(Live::with_receipt(ctx, viewer, right, events, receipt))
     }
 }
 

@@ -30,6 +30,16 @@ impl RequestAuth {
         }
     }
 
+    /// A connection whose token was verified and whose viewer was already resolved (WebSockets do
+    /// both when the connection opens).
+    pub fn signed_in(claims: Claims, viewer: Viewer, client: ClientInfo) -> Self {
+        RequestAuth {
+            credentials: Credentials::Token(claims),
+            client,
+            viewer: OnceCell::new_with(Some(viewer)),
+        }
+    }
+
     /// Reads `Bearer <token>` and verifies it; an absent header is anonymous, a bad one is refused.
     pub fn from_bearer(header: Option<&str>, services: &Services, client: ClientInfo) -> Self {
         let credentials = match header.map(str::trim).filter(|h| !h.is_empty()) {

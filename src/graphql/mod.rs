@@ -19,6 +19,7 @@ pub mod invoices;
 pub mod kyc;
 pub mod ledger;
 pub mod limits;
+pub mod live;
 pub mod loaders;
 pub mod matching;
 pub mod node;

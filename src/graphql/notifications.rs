@@ -3,13 +3,14 @@
 use super::common::{Counted, TotalCount, connection};
 use super::context::{services, viewer};
 use super::ids::{self, Kind};
+use super::live::{Live, Right};
 use crate::error::AppError;
 use crate::realtime::{SubscriptionItem, Topic};
 use crate::services::notifications::{self as notification_service, NotificationView};
 use crate::services::pagination::Page;
 use async_graphql::{Context, ID, Json, Object, Result, Subscription};
 use chrono::{DateTime, Utc};
-use futures_util::{Stream, StreamExt};
+use futures_util::StreamExt;
 
 pub struct Notification(pub NotificationView);
 
@@ -112,22 +113,20 @@ pub struct NotificationSubscription;
 #[Subscription]
 impl NotificationSubscription {
     /// New notifications for the viewer, as they are created.
-    async fn notification_added(
-        &self,
-        ctx: &Context<'_>,
-    ) -> Result<impl Stream<Item = Result<Notification>> + use<>> {
+    async fn notification_added(&self, ctx: &Context<'_>) -> Result<Live<Notification>> {
         let viewer = viewer(ctx).await?;
         let subscription = services(ctx)
             .bus
             .subscribe(&Topic::UserNotifications(viewer.user_id).key());
-        Ok(subscription.map(|item| match item {
+        let added = subscription.map(|item| match item {
             SubscriptionItem::Message(message) => {
                 serde_json::from_value::<NotificationView>(message.payload.clone())
                     .map(Notification)
                     .map_err(|e| AppError::internal(e).into())
             }
             SubscriptionItem::Lagged { missed } => Err(lagged(missed)),
-        }))
+        });
+        Ok(Live::new(ctx, viewer, Right::Own, added))
     }
 }
 

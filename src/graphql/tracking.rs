@@ -3,11 +3,12 @@
 use super::context::{services, viewer};
 use super::ids::{self, Kind};
 use super::loaders::{self, TrailOfJob};
+use super::live::{Live, Right};
 use crate::db::entities::booking;
 use crate::services::tracking::{self, LocationShare};
 use async_graphql::{Context, ID, InputObject, Object, Result, Subscription};
 use chrono::{DateTime, Utc};
-use futures_util::{Stream, StreamExt};
+use futures_util::StreamExt;
 
 /// One reading from the technician's device.
 #[derive(InputObject)]
@@ -113,10 +114,11 @@ impl TrackingSubscription {
         &self,
         ctx: &Context<'_>,
         booking_id: ID,
-    ) -> Result<impl Stream<Item = TrackingPoint> + use<>> {
+    ) -> Result<Live<TrackingPoint>> {
         let viewer = viewer(ctx).await?;
         let uuid = ids::decode(Kind::Booking, &booking_id, "bookingId")?;
         let points = tracking::watch(services(ctx), &viewer, uuid).await?;
-        Ok(points.map(TrackingPoint))
+        let points = points.map(|point| Ok(TrackingPoint(point)));
+        Ok(Live::new(ctx, viewer, Right::Booking(uuid), points))
     }
 }

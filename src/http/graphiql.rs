@@ -6,7 +6,7 @@
 //! at [`ASSET_ROUTE`] (`/graphiql/{file}`, axum 0.8 path syntax):
 //!
 //! ```text
-//! GET /graphql          (Accept: text/html)  -> page("/graphql", "/graphql/ws")
+//! GET /graphql          (Accept: text/html)  -> page("/graphql", "/graphql")
 //! GET /graphiql/{file}                       -> asset
 //! ```
 //!
@@ -38,7 +38,7 @@ const CACHE_CONTROL: &str = "public, max-age=31536000, immutable";
 
 /// Renders the GraphiQL page for the given HTTP endpoint and WebSocket endpoint.
 ///
-/// Both values are usually absolute paths (`/graphql`, `/graphql/ws`); the page resolves them
+/// Both values are usually absolute paths (`/graphql` for both); the page resolves them
 /// against the current location and turns the WebSocket path into a `ws://` or `wss://` URL
 /// matching the page's scheme. A full `ws://` or `wss://` URL is used as given. Values are
 /// HTML-escaped before being placed in the page.
@@ -155,16 +155,16 @@ mod tests {
 
     #[test]
     fn page_contains_endpoints() {
-        let html = page("/graphql", "/graphql/ws").0;
+        let html = page("/graphql", "/graphql").0;
         assert!(html.contains(r#"data-endpoint="/graphql""#));
-        assert!(html.contains(r#"data-ws-endpoint="/graphql/ws""#));
+        assert!(html.contains(r#"data-ws-endpoint="/graphql""#));
         assert!(!html.contains("{{endpoint}}"));
         assert!(!html.contains("{{ws_endpoint}}"));
     }
 
     #[test]
     fn page_uses_no_cdn() {
-        let html = page("/graphql", "/graphql/ws").0;
+        let html = page("/graphql", "/graphql").0;
         let lower = html.to_ascii_lowercase();
         for cdn in ["unpkg", "jsdelivr", "cdnjs", "esm.sh", "googleapis"] {
             assert!(!lower.contains(cdn), "page mentions {cdn}");
@@ -216,7 +216,7 @@ mod tests {
 
     #[tokio::test]
     async fn every_referenced_asset_is_served() {
-        let html = page("/graphql", "/graphql/ws").0;
+        let html = page("/graphql", "/graphql").0;
         for url in referenced_urls(&html) {
             let name = url.strip_prefix("/graphiql/").expect("asset path");
             let response = asset(Path(name.to_owned())).await;

@@ -502,7 +502,7 @@ pub async fn get_graphql(
                 )
                     .into_response();
             }
-            return graphiql::page("/graphql", "/graphql/ws").into_response();
+            return graphiql::page("/graphql", "/graphql").into_response();
         }
         return coded_request_error(
             StatusCode::BAD_REQUEST,

@@ -55,12 +55,14 @@ pub struct HttpState {
     pub shutdown: CancellationToken,
     /// Shared with the schema's pipeline: GET resolves persisted queries before choosing to run them.
     pub persisted: Arc<PersistedQueries>,
+    /// Open WebSockets per account on this replica.
+    pub sockets: Arc<ws::AccountSockets>,
 }
 
 pub fn router(state: HttpState) -> Router {
     let cors = cors(&state.config);
     Router::new()
-        .route("/graphql", get(graphql::get_graphql))
+        .route("/graphql", get(ws::graphql_get))
         .route("/graphql/ws", get(ws::upgrade))
         .route(graphiql::ASSET_ROUTE, get(graphiql::asset))
         .route("/healthz", get(health::healthz))

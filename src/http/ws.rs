@@ -1,22 +1,33 @@
-//! GraphQL over WebSocket (graphql-transport-ws and the legacy graphql-ws): token in connection_init,
-//! a deadline for that init, and close code 1001 when the server shuts down so clients reconnect elsewhere.
+//! GraphQL over WebSocket (graphql-transport-ws and the legacy graphql-ws) at /graphql and /graphql/ws:
+//! the socket loop between the client, the connection's own checks (token and session, expiry, limits)
+//! and the GraphQL engine, and the close codes that end it (1001 when the server shuts down, so
+//! clients reconnect elsewhere).
+
+mod accounts;
+mod connection;
+mod credentials;
+mod watchdog;
+
+pub use accounts::AccountSockets;
 
 use super::HttpState;
 use super::graphql::client_info;
-use crate::graphql::context::RequestAuth;
+use crate::realtime::{Subscription as BusSubscription, SubscriptionItem};
 use crate::services::sessions::ClientInfo;
-use async_graphql::Data;
 use async_graphql::http::{ALL_WEBSOCKET_PROTOCOLS, WebSocketProtocols, WsMessage};
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
-use axum::extract::{ConnectInfo, State};
+use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
+use axum::handler::Handler;
 use axum::http::{HeaderMap, header};
-use axum::response::Response;
-use futures_util::{SinkExt, StreamExt, future};
+use axum::response::{IntoResponse, Response};
+use connection::{Connection, Step, close};
+use futures_util::{SinkExt, StreamExt};
 use std::net::SocketAddr;
 use std::str::FromStr;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+use watchdog::Watchdog;
 
 /// A socket that has not sent connection_init by then is closed (4408, as graphql-transport-ws says).
 pub const INIT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -30,14 +41,49 @@ pub const READ_BUFFER_SIZE: usize = 4 * 1024;
 /// are small, and the default (64 MiB) would let one socket hold a great deal of memory.
 pub const MAX_MESSAGE_BYTES: usize = 1024 * 1024;
 
+/// GET /graphql/ws: always a WebSocket upgrade.
 pub async fn upgrade(
     State(state): State<HttpState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     ws: WebSocketUpgrade,
 ) -> Response {
-    let client = client_info(&headers, peer, &state.config.abuse.trusted_proxies);
-    let protocol = protocol(&headers);
+    accept(state, peer, &headers, ws)
+}
+
+/// GET /graphql: a WebSocket upgrade when the client asks for one (clients configured with one URL
+/// for HTTP and subscriptions), otherwise the HTTP GET handler, untouched.
+pub async fn graphql_get(State(state): State<HttpState>, request: Request) -> Response {
+    if !asks_for_websocket(request.headers()) {
+        return super::graphql::get_graphql.call(request, state).await;
+    }
+    let (mut parts, _) = request.into_parts();
+    // The server is always served with connect info; a router used without it cannot upgrade.
+    let Some(ConnectInfo(peer)) = parts.extensions.get::<ConnectInfo<SocketAddr>>().copied() else {
+        return axum::http::StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    match WebSocketUpgrade::from_request_parts(&mut parts, &state).await {
+        Ok(ws) => accept(state, peer, &parts.headers, ws),
+        Err(rejection) => rejection.into_response(),
+    }
+}
+
+/// `Upgrade: websocket` (HTTP/1.1; HTTP/2's extended CONNECT never reaches a GET route).
+fn asks_for_websocket(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::UPGRADE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"))
+}
+
+fn accept(
+    state: HttpState,
+    peer: SocketAddr,
+    headers: &HeaderMap,
+    ws: WebSocketUpgrade,
+) -> Response {
+    let client = client_info(headers, peer, &state.config.abuse.trusted_proxies);
+    let protocol = protocol(headers);
     ws.protocols(ALL_WEBSOCKET_PROTOCOLS)
         .read_buffer_size(READ_BUFFER_SIZE)
         .max_message_size(MAX_MESSAGE_BYTES)
@@ -58,21 +104,29 @@ fn protocol(headers: &HeaderMap) -> WebSocketProtocols {
         .unwrap_or(WebSocketProtocols::GraphQLWS)
 }
 
-/// Reads the token from the init payload: `{"authorization": "Bearer <token>"}` (any key case).
-fn bearer_from_payload(payload: &serde_json::Value) -> Option<String> {
-    let object = payload.as_object()?;
-    object
-        .iter()
-        .find(|(key, _)| key.eq_ignore_ascii_case("authorization"))
-        .and_then(|(_, v)| v.as_str())
-        .map(str::to_string)
-}
-
 struct OpenSocket(prometheus::IntGauge);
 
 impl Drop for OpenSocket {
     fn drop(&mut self) {
         self.0.dec();
+    }
+}
+
+/// Client messages waiting for the engine; while it is full the socket is not read (backpressure).
+const ENGINE_QUEUE: usize = 16;
+
+fn close_frame(code: u16, reason: &str) -> Message {
+    Message::Close(Some(CloseFrame {
+        code,
+        reason: reason.to_string().into(),
+    }))
+}
+
+/// The next event on the connection's session topic; never, before the connection is signed in.
+async fn next_revocation(revocations: &mut Option<BusSubscription>) -> Option<SubscriptionItem> {
+    match revocations {
+        Some(subscription) => subscription.next().await,
+        None => std::future::pending().await,
     }
 }
 
@@ -84,111 +138,96 @@ async fn serve(
 ) {
     state.metrics.open_websockets.inc();
     let _open = OpenSocket(state.metrics.open_websockets.clone());
-    let (mut sink, stream) = socket.split();
-    // Set when the client sent more than MAX_MESSAGE_BYTES: the socket is then closed with 1009.
-    let too_big = Arc::new(AtomicBool::new(false));
-    let input = stream
-        .take_while({
-            let too_big = too_big.clone();
-            move |message| {
-                if let Err(e) = message {
+    let (mut sink, mut frames) = socket.split();
+    let mut connection = Connection::new(
+        state.services.clone(),
+        state.sockets.clone(),
+        client,
+        protocol,
+    );
+
+    // The engine reads what this layer lets through; its connection data is what `connection_init`
+    // prepared after checking the token.
+    let (feed, engine_input) = mpsc::channel::<Vec<u8>>(ENGINE_QUEUE);
+    let on_init = {
+        let prepared = connection.prepared();
+        move |_payload: serde_json::Value| async move {
+            prepared
+                .lock()
+                .expect("init slot")
+                .take()
+                .ok_or_else(|| async_graphql::Error::new("connection not initialised"))
+        }
+    };
+    let mut output = async_graphql::http::WebSocket::new(
+        state.schema.clone(),
+        ReceiverStream::new(engine_input),
+        protocol,
+    )
+    .on_connection_init(on_init)
+    .keepalive_timeout(None);
+    let mut watchdog = Watchdog::new(state.services.clock.clone());
+
+    let closing: Option<(u16, String)> = loop {
+        let open_operations = connection.open_operations();
+        tokio::select! {
+            biased;
+            _ = state.shutdown.cancelled() => break Some((1001, "server shutting down".into())),
+            // A place in the engine's queue first: while it is full the socket is not read, and
+            // the engine freeing a place wakes this branch again.
+            next = async {
+                let permit = feed.reserve().await.ok()?;
+                Some((permit, frames.next().await))
+            } => {
+                let Some((permit, frame)) = next else { break None };
+                let bytes = match frame {
+                    Some(Ok(Message::Text(text))) => text.as_bytes().to_vec(),
+                    Some(Ok(Message::Binary(bytes))) => bytes.to_vec(),
+                    Some(Ok(Message::Close(_))) | None => break None,
+                    Some(Ok(_)) => continue,
                     // axum does not expose tungstenite's error type; its capacity error reads
                     // "Space limit exceeded: Message too long: <size> > <max>".
-                    let text = e.to_string();
-                    if text.contains("too long") || text.contains("Space limit") {
-                        too_big.store(true, Ordering::SeqCst);
+                    Some(Err(e)) => {
+                        let text = e.to_string();
+                        if text.contains("too long") || text.contains("Space limit") {
+                            break Some((1009, "message too big".into()));
+                        }
+                        break None;
                     }
-                }
-                future::ready(message.is_ok())
-            }
-        })
-        .filter_map(|message| {
-            future::ready(match message {
-                Ok(Message::Text(text)) => Some(text.as_bytes().to_vec()),
-                Ok(Message::Binary(bytes)) => Some(bytes.to_vec()),
-                _ => None,
-            })
-        });
-
-    let initialised = Arc::new(AtomicBool::new(false));
-    let refused = Arc::new(AtomicBool::new(false));
-    let on_init = {
-        let (services, initialised, refused) =
-            (state.services.clone(), initialised.clone(), refused.clone());
-        move |payload: serde_json::Value| async move {
-            let auth = RequestAuth::from_bearer(
-                bearer_from_payload(&payload).as_deref(),
-                &services,
-                client,
-            );
-            if let crate::graphql::context::Credentials::Refused(reason) = &auth.credentials {
-                refused.store(true, Ordering::SeqCst);
-                return Err(async_graphql::Error::new(reason.message()));
-            }
-            initialised.store(true, Ordering::SeqCst);
-            let mut data = Data::default();
-            data.insert(auth);
-            data.insert(crate::graphql::loaders::per_connection(&services));
-            Ok(data)
-        }
-    };
-    let mut output = async_graphql::http::WebSocket::new(state.schema.clone(), input, protocol)
-        .on_connection_init(on_init)
-        .keepalive_timeout(None);
-    let init_deadline = tokio::time::sleep(INIT_TIMEOUT);
-    tokio::pin!(init_deadline);
-
-    let close = |code: u16, reason: &str| {
-        Message::Close(Some(CloseFrame {
-            code,
-            reason: reason.to_string().into(),
-        }))
-    };
-    loop {
-        tokio::select! {
-            next = output.next() => match next {
-                Some(WsMessage::Text(text)) => {
-                    if sink.send(Message::Text(text.into())).await.is_err() {
-                        break;
+                };
+                match connection.on_client(&bytes).await {
+                    Step::Forward => permit.send(bytes),
+                    Step::Reply(messages) => {
+                        for text in messages {
+                            if sink.send(Message::Text(text.into())).await.is_err() {
+                                break;
+                            }
+                        }
                     }
+                    Step::Close(code, reason) => break Some((code, reason)),
                 }
-                Some(WsMessage::Close(code, reason)) => {
-                    // graphql-transport-ws names 4403 for a refused connection_init; the engine says 1002.
-                    let code = if code == 1002 && refused.load(Ordering::SeqCst) { 4403 } else { code };
-                    let _ = sink.send(close(code, &reason)).await;
-                    break;
-                }
-                None => {
-                    if too_big.load(Ordering::SeqCst) {
-                        let _ = sink.send(close(1009, "message too big")).await;
-                    }
-                    break;
+                watchdog.follow(&connection);
+            },
+            item = next_revocation(&mut connection.revocations) => {
+                if connection.session_ended(item).await {
+                    break Some((close::FORBIDDEN, "session ended".into()));
                 }
             },
-            _ = &mut init_deadline, if !initialised.load(Ordering::SeqCst) => {
-                let _ = sink.send(close(4408, "Connection initialisation timeout")).await;
-                break;
-            }
-            _ = state.shutdown.cancelled() => {
-                let _ = sink.send(close(1001, "server shutting down")).await;
-                break;
-            }
+            reason = watchdog.fired(open_operations) => break Some(reason),
+            next = output.next() => match next {
+                Some(WsMessage::Text(text)) => {
+                    connection.on_server(&text);
+                    if sink.send(Message::Text(text.into())).await.is_err() {
+                        break None;
+                    }
+                }
+                Some(WsMessage::Close(code, reason)) => break Some((code, reason)),
+                None => break None,
+            },
         }
+    };
+    if let Some((code, reason)) = closing {
+        let _ = sink.send(close_frame(code, &reason)).await;
     }
     let _ = sink.close().await;
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_token_is_read_from_the_init_payload_in_any_key_case() {
-        for key in ["authorization", "Authorization", "AUTHORIZATION"] {
-            let payload = serde_json::json!({ key: "Bearer abc" });
-            assert_eq!(bearer_from_payload(&payload).as_deref(), Some("Bearer abc"));
-        }
-        assert_eq!(bearer_from_payload(&serde_json::json!({})), None);
-        assert_eq!(bearer_from_payload(&serde_json::Value::Null), None);
-    }
 }

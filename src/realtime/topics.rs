@@ -18,6 +18,9 @@ pub enum Topic {
     Chat(Uuid),
     /// The technician's live position on one booking (live only).
     Tracking(Uuid),
+    /// One account's sessions ending (logout, password change, refresh-token reuse), so every
+    /// replica closes the WebSockets bound to them.
+    AccountSessions(Uuid),
 }
 
 impl Topic {
@@ -30,6 +33,7 @@ impl Topic {
             Topic::TechnicianOffers(technician) => format!("technician.{technician}.offers"),
             Topic::Chat(booking) => format!("booking.{booking}.chat"),
             Topic::Tracking(booking) => format!("booking.{booking}.tracking"),
+            Topic::AccountSessions(user) => format!("user.{user}.sessions"),
         }
     }
 }

@@ -20,6 +20,7 @@ pub mod invoice_pdf;
 pub mod invoices;
 pub mod kyc;
 pub mod ledger;
+pub mod live_access;
 pub mod matching;
 pub mod matching_index;
 pub mod mpesa_checks;

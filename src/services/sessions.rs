@@ -5,9 +5,11 @@ use super::tokens::{hash_refresh_token, new_refresh_token};
 use crate::db::begin_write;
 use crate::db::entities::{refresh_token, session, user};
 use crate::error::{AppError, AppResult};
+use crate::realtime::{BusMessage, Topic, outbox};
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 /// Where a request came from, recorded with sessions and sign-ins.
@@ -115,6 +117,7 @@ pub async fn refresh(services: &Services, presented: &str) -> AppResult<(TokenPa
     if rotated.rows_affected != 1 {
         revoke_session(&txn, session.id, "refresh token reused", now).await?;
         txn.commit().await?;
+        services.relay.kick();
         tracing::warn!(session = %session.id, "refresh token reuse detected; session revoked");
         return Err(refused());
     }
@@ -134,14 +137,46 @@ pub async fn logout(services: &Services, presented: &str) -> AppResult<()> {
         .one(&services.db)
         .await?;
     if let Some(token) = token {
-        revoke_session(
-            &services.db,
-            token.session_id,
-            "logout",
-            services.clock.now(),
-        )
-        .await?;
+        let txn = begin_write(&services.db).await?;
+        revoke_session(&txn, token.session_id, "logout", services.clock.now()).await?;
+        txn.commit().await?;
+        services.relay.kick();
     }
+    Ok(())
+}
+
+/// Told to every replica (through the outbox) when sessions end, so the WebSockets bound to them close.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "ended", rename_all = "camelCase")]
+pub enum SessionsEnded {
+    /// One session: logout, or its refresh token was reused.
+    One { session: Uuid },
+    /// Every session of the account but `keep` (the one that changed the password), or all.
+    AllBut { keep: Option<Uuid> },
+}
+
+impl SessionsEnded {
+    pub fn includes(&self, session: Uuid) -> bool {
+        match self {
+            SessionsEnded::One { session: ended } => *ended == session,
+            SessionsEnded::AllBut { keep } => *keep != Some(session),
+        }
+    }
+
+    /// The event as it arrives on the account's sessions topic; None if it is not one.
+    pub fn from_bus(message: &BusMessage) -> Option<std::sync::Arc<SessionsEnded>> {
+        message.decode::<SessionsEnded>()
+    }
+}
+
+/// Records that sessions ended, in the caller's transaction; the caller kicks the relay after commit.
+async fn announce(
+    db: &impl ConnectionTrait,
+    user_id: Uuid,
+    ended: &SessionsEnded,
+) -> AppResult<()> {
+    let payload = serde_json::to_value(ended).expect("serialisable");
+    outbox::enqueue(db, Topic::AccountSessions(user_id), &payload).await?;
     Ok(())
 }
 
@@ -151,13 +186,26 @@ pub async fn revoke_session(
     reason: &str,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
-    session::Entity::update_many()
+    let Some(row) = session::Entity::find_by_id(session_id).one(db).await? else {
+        return Ok(());
+    };
+    let revoked = session::Entity::update_many()
         .col_expr(session::Column::RevokedAt, Expr::value(now))
         .col_expr(session::Column::RevokedReason, Expr::value(reason))
         .filter(session::Column::Id.eq(session_id))
         .filter(session::Column::RevokedAt.is_null())
         .exec(db)
         .await?;
+    if revoked.rows_affected == 1 {
+        announce(
+            db,
+            row.user_id,
+            &SessionsEnded::One {
+                session: session_id,
+            },
+        )
+        .await?;
+    }
     Ok(())
 }
 
@@ -177,5 +225,30 @@ pub async fn revoke_all(
     if let Some(keep) = keep {
         update = update.filter(session::Column::Id.ne(keep));
     }
-    Ok(update.exec(db).await?.rows_affected)
+    let revoked = update.exec(db).await?.rows_affected;
+    if revoked > 0 {
+        announce(db, user_id, &SessionsEnded::AllBut { keep }).await?;
+    }
+    Ok(revoked)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_ending_names_exactly_the_sessions_it_ends() {
+        let (a, b) = (Uuid::now_v7(), Uuid::now_v7());
+        assert!(SessionsEnded::One { session: a }.includes(a));
+        assert!(!SessionsEnded::One { session: a }.includes(b));
+        assert!(SessionsEnded::AllBut { keep: None }.includes(a));
+        assert!(!SessionsEnded::AllBut { keep: Some(a) }.includes(a));
+        assert!(SessionsEnded::AllBut { keep: Some(a) }.includes(b));
+        let wire = serde_json::to_value(SessionsEnded::AllBut { keep: Some(a) }).unwrap();
+        assert_eq!(wire["ended"], "allBut");
+        assert_eq!(
+            serde_json::from_value::<SessionsEnded>(wire).unwrap(),
+            SessionsEnded::AllBut { keep: Some(a) }
+        );
+    }
 }

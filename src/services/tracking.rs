@@ -191,7 +191,11 @@ fn saw_change(changes: &mut Subscription) -> bool {
 }
 
 /// The booking from this replica's cache, or read (and cached) when unknown, expired or changed.
-async fn tracked_booking(services: &Services, id: Uuid) -> AppResult<Option<Arc<booking::Model>>> {
+/// Shared with the live-access checks of subscriptions, which read it on every event.
+pub async fn tracked_booking(
+    services: &Services,
+    id: Uuid,
+) -> AppResult<Option<Arc<booking::Model>>> {
     let now = services.clock.now();
     if let Some(booking) = services.tracking.cached_booking(id, now) {
         return Ok(Some(booking));

@@ -7,9 +7,14 @@ use std::time::Duration;
 const ADDED: &str = "subscription { notificationAdded { kind title } }";
 
 async fn notification_reaches_subscriber(protocol: &'static str) {
+    notification_reaches_subscriber_at("/graphql/ws", protocol).await;
+}
+
+async fn notification_reaches_subscriber_at(path: &str, protocol: &'static str) {
     let s = TestServer::start().await;
     let session = s.register("ws@example.com").await;
-    let mut ws = WsClient::connect(&s.ws_url, protocol).await;
+    let url = s.url(path).replacen("http://", "ws://", 1);
+    let mut ws = WsClient::connect(&url, protocol).await;
     assert_eq!(ws.init(session.token()).await["type"], "connection_ack");
     ws.subscribe("1", ADDED).await;
     // Give the subscription a moment to register before the event is produced.
@@ -30,6 +35,30 @@ async fn notification_added_over_graphql_transport_ws() {
 #[tokio::test]
 async fn notification_added_over_the_legacy_graphql_ws_protocol() {
     notification_reaches_subscriber("graphql-ws").await;
+}
+
+#[tokio::test]
+async fn graphql_transport_ws_is_served_at_the_graphql_url() {
+    notification_reaches_subscriber_at("/graphql", "graphql-transport-ws").await;
+}
+
+#[tokio::test]
+async fn the_legacy_graphql_ws_protocol_is_served_at_the_graphql_url() {
+    notification_reaches_subscriber_at("/graphql", "graphql-ws").await;
+}
+
+#[tokio::test]
+async fn a_plain_get_on_the_graphql_url_still_answers_queries() {
+    let s = TestServer::start().await;
+    let response = s
+        .http()
+        .get(s.url("/graphql?query=%7B__typename%7D"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["data"]["__typename"], "QueryRoot", "{body}");
 }
 
 #[tokio::test]
@@ -107,4 +136,109 @@ async fn a_message_over_one_megabyte_closes_the_socket() {
     ws.send(serde_json::json!({"id": "1", "type": "subscribe", "payload": {"query": query}}))
         .await;
     assert_eq!(ws.close_code(Duration::from_secs(5)).await, Some(1009));
+}
+
+/// Opens a socket, sends `connection_init` with `payload`, and says whether a subscription works.
+async fn subscribes_with_init_payload(s: &TestServer, payload: serde_json::Value) -> bool {
+    let mut ws = WsClient::connect(&s.ws_url, "graphql-transport-ws").await;
+    ws.send(json!({"type": "connection_init", "payload": payload}))
+        .await;
+    let ack = ws.next_json(Duration::from_secs(5)).await;
+    assert_eq!(
+        ack.as_ref().map(|a| a["type"].clone()),
+        Some(json!("connection_ack"))
+    );
+    ws.subscribe("1", "subscription { notificationAdded { kind } }")
+        .await;
+    ws.send(json!({"id": "2", "type": "subscribe", "payload": {"query": "{ me { email } }"}}))
+        .await;
+    loop {
+        let message = ws.next_json(Duration::from_secs(5)).await.expect("open");
+        if message["id"] == "2" && message["type"] == "next" {
+            return message["payload"]["data"]["me"]["email"] == "keys@example.com";
+        }
+        if message["id"] == "1" && message["type"] == "next" {
+            return false;
+        }
+    }
+}
+
+#[tokio::test]
+async fn connection_init_accepts_the_token_under_every_common_key() {
+    let s = TestServer::start().await;
+    let token = s.register("keys@example.com").await.access;
+    let bearer = format!("Bearer {token}");
+    for payload in [
+        json!({"authorization": bearer}),
+        json!({"Authorization": bearer}),
+        json!({"headers": {"Authorization": bearer}}),
+        json!({"headers": {"authorization": token}}),
+        json!({"authToken": token}),
+        json!({"authToken": bearer}),
+        json!({"token": token}),
+        json!({"token": bearer}),
+    ] {
+        assert!(
+            subscribes_with_init_payload(&s, payload.clone()).await,
+            "{payload}"
+        );
+    }
+}
+
+async fn refused_token_closes_with_4403(protocol: &'static str, payload: serde_json::Value) {
+    let s = TestServer::start().await;
+    let mut ws = WsClient::connect(&s.ws_url, protocol).await;
+    ws.send(json!({"type": "connection_init", "payload": payload}))
+        .await;
+    assert_eq!(ws.close_code(Duration::from_secs(5)).await, Some(4403));
+}
+
+#[tokio::test]
+async fn a_bad_token_under_any_key_closes_the_socket_with_4403() {
+    for payload in [
+        json!({"token": "forged.token.here"}),
+        json!({"authToken": "Bearer nope"}),
+        json!({"headers": {"Authorization": "Bearer nope"}}),
+        json!({"authorization": 42}),
+    ] {
+        refused_token_closes_with_4403("graphql-transport-ws", payload).await;
+    }
+}
+
+#[tokio::test]
+async fn the_legacy_protocol_closes_on_a_bad_token_with_4403_too() {
+    refused_token_closes_with_4403("graphql-ws", json!({"authorization": "Bearer forged"})).await;
+}
+
+#[tokio::test]
+async fn an_expired_token_in_connection_init_closes_the_socket_with_4403() {
+    let s = TestServer::start().await;
+    let token = s.register("late@example.com").await.access;
+    s.advance_clock(chrono::Duration::hours(1));
+    for protocol in ["graphql-transport-ws", "graphql-ws"] {
+        let mut ws = WsClient::connect(&s.ws_url, protocol).await;
+        ws.send(json!({"type": "connection_init", "payload": {"token": token}}))
+            .await;
+        assert_eq!(
+            ws.close_code(Duration::from_secs(5)).await,
+            Some(4403),
+            "{protocol}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_token_of_a_logged_out_session_closes_the_socket_with_4403() {
+    let s = TestServer::start().await;
+    let session = s.register("gone@example.com").await;
+    s.ok(
+        session.token(),
+        "mutation($t: String!) { logout(refreshToken: $t) }",
+        json!({"t": session.refresh}),
+    )
+    .await;
+    let mut ws = WsClient::connect(&s.ws_url, "graphql-transport-ws").await;
+    ws.send(json!({"type": "connection_init", "payload": {"authorization": format!("Bearer {}", session.access)}}))
+        .await;
+    assert_eq!(ws.close_code(Duration::from_secs(5)).await, Some(4403));
 }

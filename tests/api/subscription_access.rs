@@ -1,0 +1,154 @@
+//! Subscriptions re-check the viewer's right on every event: whoever stops taking part in a booking
+//! stops receiving it, on a socket that is already open.
+
+use crate::booking_fixtures::*;
+use crate::chat::{job, ok_send, text};
+use crate::fixtures::{NAIROBI, ready};
+use crate::support::*;
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::time::Duration;
+
+fn booking_subscriptions(booking: &Value) -> Vec<(&'static str, String)> {
+    let id = booking.as_str().unwrap();
+    vec![
+        (
+            "chat",
+            format!(r#"subscription {{ messageAdded(bookingId: "{id}") {{ body }} }}"#),
+        ),
+        (
+            "events",
+            format!(
+                r#"subscription {{ chatEvents(bookingId: "{id}") {{ __typename ... on MessageAddedEvent {{ message {{ body }} }} }} }}"#
+            ),
+        ),
+        (
+            "updates",
+            format!(
+                r#"subscription {{ bookingUpdated(id: "{id}") {{ kind booking {{ status address }} }} }}"#
+            ),
+        ),
+        (
+            "location",
+            format!(r#"subscription {{ technicianLocation(bookingId: "{id}") {{ lat lng }} }}"#),
+        ),
+    ]
+}
+
+async fn open(s: &TestServer, who: &Session, subscriptions: &[(&'static str, String)]) -> WsClient {
+    let mut ws = WsClient::connect(&s.ws_url, "graphql-transport-ws").await;
+    assert_eq!(ws.init(who.token()).await["type"], "connection_ack");
+    for (id, query) in subscriptions {
+        ws.subscribe(id, query).await;
+    }
+    ws
+}
+
+/// The booking's technician withdraws; another technician nearby keeps the job (and its chat) alive.
+async fn withdraw(s: &TestServer, tech: &Session, booking: &Value, tag: &str) {
+    ready(s, &format!("{tag}-next@example.com"), NAIROBI, json!({})).await;
+    let answer = step(s, tech, booking, "REJECTED", None).await;
+    assert!(answer["errors"].is_null(), "{answer}");
+}
+
+/// Reads until every subscription in `ids` has ended; returns what each received, in order.
+async fn until_ended(ws: &mut WsClient, ids: &[&str]) -> HashMap<String, Vec<Value>> {
+    let mut seen: HashMap<String, Vec<Value>> = HashMap::new();
+    let mut open: Vec<&str> = ids.to_vec();
+    while !open.is_empty() {
+        let message = ws
+            .next_json(Duration::from_secs(10))
+            .await
+            .expect("socket open");
+        let id = message["id"].as_str().unwrap_or_default().to_string();
+        match message["type"].as_str() {
+            Some("next") => seen.entry(id).or_default().push(message["payload"].clone()),
+            Some("complete") => open.retain(|o| *o != id),
+            _ => {}
+        }
+    }
+    seen
+}
+
+#[tokio::test]
+async fn a_technician_who_rejects_the_job_stops_receiving_everything_about_it() {
+    let s = TestServer::start().await;
+    let job = job(&s, "leaver-job").await;
+    let metrics = s.server.as_ref().unwrap().metrics.clone();
+    let subscriptions = booking_subscriptions(&job.booking);
+    let mut tech = open(&s, &job.tech.session, &subscriptions).await;
+    let mut customer = open(&s, &job.customer, &subscriptions[..1]).await;
+    wait_until(Duration::from_secs(5), || {
+        metrics.open_subscriptions.get() == 5
+    })
+    .await;
+
+    withdraw(&s, &job.tech.session, &job.booking, "leaver").await;
+    ok_send(
+        &s,
+        &job.customer,
+        &job.booking,
+        text("gate code 4411", None),
+    )
+    .await;
+    // The customer still takes part, and receives it.
+    loop {
+        let mine = customer.next_payload(Duration::from_secs(10)).await;
+        assert!(mine["errors"].is_null(), "{mine}");
+        if mine["data"]["messageAdded"]["body"] == "gate code 4411" {
+            break;
+        }
+    }
+
+    let ids: Vec<&str> = subscriptions.iter().map(|(id, _)| *id).collect();
+    let seen = until_ended(&mut tech, &ids).await;
+    for id in ids {
+        let payloads = &seen[id];
+        let last = payloads.last().expect("an error ends the stream");
+        assert_eq!(code(&last["errors"][0]), "NOT_FOUND", "{id}: {payloads:?}");
+        assert!(
+            !format!("{payloads:?}").contains("gate code"),
+            "{id} delivered the customer's message after the rejection: {payloads:?}"
+        );
+        assert!(
+            payloads.iter().all(|p| p["errors"].is_array()),
+            "{id} delivered an event after the rejection: {payloads:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_technician_who_rejects_the_job_produces_no_delivery_receipts() {
+    let s = TestServer::start().await;
+    let job = job(&s, "receipts-job").await;
+    let metrics = s.server.as_ref().unwrap().metrics.clone();
+    let subscriptions = booking_subscriptions(&job.booking);
+    let mut tech = open(&s, &job.tech.session, &subscriptions[..1]).await;
+    wait_until(Duration::from_secs(5), || {
+        metrics.open_subscriptions.get() == 1
+    })
+    .await;
+    withdraw(&s, &job.tech.session, &job.booking, "receipts").await;
+    let sent = ok_send(
+        &s,
+        &job.customer,
+        &job.booking,
+        text("are you coming?", None),
+    )
+    .await;
+    until_ended(&mut tech, &["chat"]).await;
+    fundi::services::chat_delivery::flush(s.services()).await;
+    let history = s
+        .ok(
+            job.customer.token(),
+            "query($b: ID!) { messages(bookingId: $b, last: 5) { edges { node { id deliveryState } } } }",
+            json!({"b": job.booking}),
+        )
+        .await;
+    let edges = history["messages"]["edges"].as_array().unwrap();
+    let mine = edges
+        .iter()
+        .find(|e| e["node"]["id"] == sent["id"])
+        .expect("sent message");
+    assert_eq!(mine["node"]["deliveryState"], "SENT", "{history}");
+}
