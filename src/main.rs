@@ -1,7 +1,7 @@
 //! The `fundi` command line: serve (default), migrate, schema, seed --demo, create-admin and ledger verify.
 
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
-use fundi::config::{Config, LogFormat, SETTINGS};
+use fundi::config::{Config, SETTINGS};
 use fundi::domain::account::Role;
 use migration::{Migrator, MigratorTrait};
 use std::process::ExitCode;
@@ -88,18 +88,6 @@ fn settings_help() -> String {
     text
 }
 
-fn init_logging(config: &Config) {
-    let filter = tracing_subscriber::EnvFilter::try_new(&config.log_filter)
-        .unwrap_or_else(|_| "info".into());
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    match config.log_format {
-        LogFormat::Json => builder.json().init(),
-        LogFormat::Text => builder.init(),
-    }
-}
-
 #[tokio::main]
 async fn main() -> ExitCode {
     let matches = Cli::command().after_help(settings_help()).get_matches();
@@ -115,7 +103,7 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    init_logging(&config);
+    fundi::telemetry::init(&config);
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(config).await,
         Command::Migrate { action } => migrate(config, action).await,

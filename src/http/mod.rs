@@ -79,8 +79,10 @@ pub fn router(state: HttpState) -> Router {
         .layer(PropagateRequestIdLayer::new(REQUEST_ID_HEADER.clone()))
         .layer(TraceLayer::new_for_http().make_span_with(|request: &Request| {
             // The path only: query strings can carry variables, and variables can carry secrets.
+            // Secret path segments (the M-Pesa callback token) are redacted before the span holds them.
             let id = request.headers().get(&REQUEST_ID_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("-");
-            tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id = %id)
+            let path = crate::telemetry::redact::path(request.uri().path());
+            tracing::info_span!("request", method = %request.method(), path = %path, request_id = %id)
         }))
         .layer(SetRequestIdLayer::new(REQUEST_ID_HEADER.clone(), MakeRequestUuid))
         .with_state(state)
