@@ -45,6 +45,12 @@ pub async fn build_services(
         ),
     };
     let tokens = Arc::new(TokenKeys::new(config.jwt_secret_bytes()));
+    if config.uploads_split_across_replicas() {
+        // Production refuses this in its settings; development only says so.
+        tracing::warn!(
+            "FUNDI_REDIS_URL is set but uploads stay on this replica's disk: files uploaded through one replica are missing on the others; set FUNDI_S3_BUCKET or FUNDI_DATA_DIR_SHARED=true"
+        );
+    }
     let storage = crate::services::storage::build(&config)?;
     let clock = Clock::default();
     let mpesa = match &config.mpesa {

@@ -65,8 +65,8 @@ pub const SETTINGS: &[Setting] = &[
     },
     Setting {
         var: "FUNDI_INTROSPECTION",
-        default: "true",
-        help: "allow schema introspection and serve GraphiQL",
+        default: "true in development, false in production",
+        help: "allow schema introspection, field suggestions in errors and the GraphiQL page",
     },
     Setting {
         var: "FUNDI_ENV",
@@ -97,6 +97,11 @@ pub const SETTINGS: &[Setting] = &[
         var: "FUNDI_MAX_QUERY_COMPLEXITY",
         default: "1000",
         help: "highest allowed GraphQL query complexity",
+    },
+    Setting {
+        var: "FUNDI_DATA_DIR_SHARED",
+        default: "false",
+        help: "true when every replica sees the same FUNDI_DATA_DIR (one shared volume, or a single replica); production with FUNDI_REDIS_URL and no FUNDI_S3_BUCKET needs it",
     },
     Setting {
         var: "FUNDI_S3_BUCKET",
@@ -387,8 +392,11 @@ pub struct Config {
     pub mail_from: String,
     pub log_filter: String,
     pub log_format: LogFormat,
+    /// Schema introspection, field suggestions in errors and GraphiQL; off by default in production.
     pub introspection: bool,
     pub environment: Environment,
+    /// Every replica sees the same data directory, so local uploads are visible to all of them.
+    pub data_dir_shared: bool,
     pub access_token_ttl: Duration,
     pub refresh_token_ttl: Duration,
     pub cors_origins: Vec<String>,
@@ -587,6 +595,17 @@ impl Config {
                 "expected an http:// or https:// URL",
             ));
         }
+        let data_dir_shared = parse_bool(&lookup, "FUNDI_DATA_DIR_SHARED", false)?;
+        if environment == Environment::Production
+            && redis_url.is_some()
+            && s3.is_none()
+            && !data_dir_shared
+        {
+            return Err(err(
+                "FUNDI_S3_BUCKET",
+                "production with FUNDI_REDIS_URL runs as replicas, and an upload kept on one replica's disk is missing on the others: set FUNDI_S3_BUCKET (S3-compatible storage), or FUNDI_DATA_DIR_SHARED=true when every replica mounts the same FUNDI_DATA_DIR or there is only one",
+            ));
+        }
         let mpesa_b2c = mpesa_b2c_settings(&lookup, mpesa.is_some())?;
         let payouts = payout_settings(&lookup, environment, &data_dir)?;
         Ok(Config {
@@ -603,8 +622,14 @@ impl Config {
                 .unwrap_or_else(|| "Fundi <no-reply@fundi.local>".into()),
             log_filter: lookup("FUNDI_LOG").unwrap_or_else(|| "info".into()),
             log_format,
-            introspection: parse_bool(&lookup, "FUNDI_INTROSPECTION", true)?,
+            // Production hides the schema unless asked: introspection and suggestions map the API for an attacker.
+            introspection: parse_bool(
+                &lookup,
+                "FUNDI_INTROSPECTION",
+                environment == Environment::Development,
+            )?,
             environment,
+            data_dir_shared,
             access_token_ttl: Duration::from_secs(
                 60 * parse_num(&lookup, "FUNDI_ACCESS_TOKEN_MINUTES", 15, 1..=1440)?,
             ),
@@ -646,6 +671,12 @@ impl Config {
 
     pub fn is_production(&self) -> bool {
         self.environment == Environment::Production
+    }
+
+    /// Replicas (Redis configured) keeping uploads on local disks that are not shared: a file
+    /// uploaded through one replica is missing on the others. Production refuses this at start-up.
+    pub fn uploads_split_across_replicas(&self) -> bool {
+        self.redis_url.is_some() && self.s3.is_none() && !self.data_dir_shared
     }
 
     pub fn jwt_secret_bytes(&self) -> &[u8] {
@@ -1210,6 +1241,56 @@ mod tests {
             ("FUNDI_PAYOUT_ENCRYPTION_KEY", key.as_str()),
         ];
         assert!(config(&complete).is_ok());
+    }
+
+    /// 32 bytes of 3, base64.
+    const PAYOUT_KEY: &str = "AwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwM=";
+
+    fn production(extra: &[(&'static str, &'static str)]) -> Result<Config, ConfigError> {
+        let mut vars = vec![
+            ("FUNDI_ENV", "production"),
+            ("FUNDI_JWT_SECRET", SECRET),
+            ("FUNDI_PAYOUT_ENCRYPTION_KEY", PAYOUT_KEY),
+        ];
+        vars.extend_from_slice(extra);
+        config(&vars)
+    }
+
+    #[test]
+    fn production_hides_the_schema_unless_introspection_is_asked_for() {
+        assert!(!production(&[]).unwrap().introspection);
+        assert!(
+            production(&[("FUNDI_INTROSPECTION", "true")])
+                .unwrap()
+                .introspection
+        );
+        let dir = std::env::temp_dir().join(format!("fundi-config-{}", uuid::Uuid::now_v7()));
+        let development = config(&[
+            ("FUNDI_JWT_SECRET", SECRET),
+            ("FUNDI_DATA_DIR", dir.to_str().unwrap()),
+        ])
+        .unwrap();
+        assert!(development.introspection);
+        std::fs::remove_dir_all(dir).ok();
+    }
+
+    #[test]
+    fn production_replicas_need_shared_upload_storage() {
+        let redis = ("FUNDI_REDIS_URL", "redis://cache:6379");
+        let e = production(&[redis]).unwrap_err();
+        assert_eq!(e.var, "FUNDI_S3_BUCKET");
+        assert!(e.message.contains("FUNDI_DATA_DIR_SHARED"), "{e}");
+        assert!(production(&[redis, ("FUNDI_S3_BUCKET", "uploads")]).is_ok());
+        assert!(production(&[redis, ("FUNDI_DATA_DIR_SHARED", "true")]).is_ok());
+        assert!(
+            production(&[]).is_ok(),
+            "one server without Redis keeps local uploads"
+        );
+        let development = config(&[("FUNDI_JWT_SECRET", SECRET), redis]).unwrap();
+        assert!(
+            development.uploads_split_across_replicas(),
+            "development starts, and warns"
+        );
     }
 
     #[test]

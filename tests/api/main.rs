@@ -23,6 +23,7 @@ mod mpesa_refunds;
 mod notifications;
 mod payments;
 mod process;
+mod production;
 mod razorpay;
 mod redis;
 mod sessions;
