@@ -19,6 +19,16 @@ pub const SETTINGS: &[Setting] = &[
         help: "address and port the API listens on",
     },
     Setting {
+        var: "FUNDI_METRICS_BIND",
+        default: "(unset: /metrics on FUNDI_BIND)",
+        help: "serve /metrics on this address and port instead, e.g. 0.0.0.0:9090, reachable by Prometheus but not published",
+    },
+    Setting {
+        var: "FUNDI_METRICS_TOKEN",
+        default: "(unset)",
+        help: "require Authorization: Bearer <token> on /metrics; at least 16 characters",
+    },
+    Setting {
         var: "FUNDI_DATA_DIR",
         default: "./data",
         help: "directory for the SQLite file, generated secrets and mail files",
@@ -382,6 +392,10 @@ pub enum SecretSource {
 #[derive(Clone, Debug)]
 pub struct Config {
     pub bind: String,
+    /// Where /metrics is served instead of the API port, when set.
+    pub metrics_bind: Option<String>,
+    /// Bearer token /metrics requires, when set.
+    pub metrics_token: Option<SecretString>,
     pub data_dir: PathBuf,
     pub database_url: String,
     pub redis_url: Option<String>,
@@ -606,10 +620,13 @@ impl Config {
                 "production with FUNDI_REDIS_URL runs as replicas, and an upload kept on one replica's disk is missing on the others: set FUNDI_S3_BUCKET (S3-compatible storage), or FUNDI_DATA_DIR_SHARED=true when every replica mounts the same FUNDI_DATA_DIR or there is only one",
             ));
         }
+        let (metrics_bind, metrics_token) = metrics_access(&lookup, &bind)?;
         let mpesa_b2c = mpesa_b2c_settings(&lookup, mpesa.is_some())?;
         let payouts = payout_settings(&lookup, environment, &data_dir)?;
         Ok(Config {
             bind,
+            metrics_bind,
+            metrics_token,
             data_dir,
             database_url,
             redis_url,
@@ -802,6 +819,33 @@ fn parse_tiers(
     };
     policy.validate().map_err(|_| bad())?;
     Ok(policy)
+}
+
+/// Where /metrics is served and the token it needs. Its own address must differ from the API's, or
+/// both listeners would fight over one port.
+fn metrics_access(
+    lookup: &impl Fn(&str) -> Option<String>,
+    api_bind: &str,
+) -> Result<(Option<String>, Option<SecretString>), ConfigError> {
+    let bind = lookup("FUNDI_METRICS_BIND").map(|b| b.trim().to_string());
+    if let Some(bind) = &bind {
+        if !bind.contains(':') {
+            return Err(err("FUNDI_METRICS_BIND", "expected host:port"));
+        }
+        if bind == api_bind && !bind.ends_with(":0") {
+            return Err(err(
+                "FUNDI_METRICS_BIND",
+                "must differ from FUNDI_BIND (leave it unset to serve /metrics on the API port)",
+            ));
+        }
+    }
+    let token = lookup("FUNDI_METRICS_TOKEN").map(|t| t.trim().to_string());
+    if let Some(token) = &token
+        && token.len() < 16
+    {
+        return Err(err("FUNDI_METRICS_TOKEN", "must be at least 16 characters"));
+    }
+    Ok((bind, token.map(SecretString::from)))
 }
 
 /// Stripe, present only when a secret key is set. The webhook secret is required with it: without
@@ -1291,6 +1335,30 @@ mod tests {
             development.uploads_split_across_replicas(),
             "development starts, and warns"
         );
+    }
+
+    #[test]
+    fn metrics_settings_are_checked() {
+        let base = ("FUNDI_JWT_SECRET", SECRET);
+        for (var, value) in [
+            ("FUNDI_METRICS_BIND", "9090"),
+            ("FUNDI_METRICS_BIND", "127.0.0.1:8080"),
+            ("FUNDI_METRICS_TOKEN", "short"),
+        ] {
+            assert_eq!(
+                config(&[base, (var, value)]).unwrap_err().var,
+                var,
+                "{value}"
+            );
+        }
+        let c = config(&[
+            base,
+            ("FUNDI_METRICS_BIND", "0.0.0.0:9090"),
+            ("FUNDI_METRICS_TOKEN", "scrape-token-0123456789"),
+        ])
+        .unwrap();
+        assert_eq!(c.metrics_bind.as_deref(), Some("0.0.0.0:9090"));
+        assert!(c.metrics_token.is_some());
     }
 
     #[test]

@@ -5,6 +5,7 @@ pub mod graphiql;
 pub mod graphql;
 pub mod health;
 pub mod invoices;
+pub mod metrics;
 pub mod mpesa;
 pub mod mpesa_b2c;
 pub mod webhooks;
@@ -59,7 +60,7 @@ pub fn router(state: HttpState) -> Router {
         .route(graphiql::ASSET_ROUTE, get(graphiql::asset))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
-        .route("/metrics", get(health::metrics))
+        .route("/metrics", get(metrics::on_api_port))
         .route("/files/kyc/{document_id}", get(files::kyc_document))
         .route("/files/chat/{message_id}", get(files::chat_attachment))
         .route("/invoices/{file}", get(invoices::pdf))

@@ -16,6 +16,7 @@ mod kyc;
 mod ledger;
 mod logs;
 mod matching;
+mod metrics_access;
 mod money_flows;
 mod mpesa;
 mod mpesa_b2c;

@@ -187,6 +187,12 @@ fn helm_env() -> BTreeMap<String, String> {
     );
     put("FUNDI_ENV", &config["env"]);
     put("FUNDI_DATA_DIR", &config["dataDir"]);
+    if truthy(&values["metrics"]["port"]) {
+        put(
+            "FUNDI_METRICS_BIND",
+            &json!(format!("0.0.0.0:{}", scalar(&values["metrics"]["port"]))),
+        );
+    }
     put("FUNDI_LOG", &config["log"]);
     put("FUNDI_LOG_FORMAT", &config["logFormat"]);
     put("FUNDI_INTROSPECTION", &config["introspection"]);
@@ -206,6 +212,7 @@ fn helm_env() -> BTreeMap<String, String> {
         "FUNDI_INTROSPECTION",
         "FUNDI_LOG",
         "FUNDI_LOG_FORMAT",
+        "FUNDI_METRICS_BIND",
         "FUNDI_S3_BUCKET",
         "FUNDI_S3_ENDPOINT",
         "FUNDI_S3_REGION",
@@ -241,6 +248,9 @@ fn pointed_at_the_test(
     env.insert("FUNDI_DATABASE_URL".into(), backend.database_url.clone());
     env.insert("FUNDI_REDIS_URL".into(), redis.to_string());
     env.insert("FUNDI_BIND".into(), "127.0.0.1:0".into());
+    if env.contains_key("FUNDI_METRICS_BIND") {
+        env.insert("FUNDI_METRICS_BIND".into(), "127.0.0.1:0".into());
+    }
     env.insert(
         "FUNDI_DATA_DIR".into(),
         backend.data_dir.path().display().to_string(),
@@ -256,6 +266,8 @@ async fn starts_ready_and_hides_the_schema(name: &str, env: Vec<(String, String)
     assert_eq!(ready.status(), 200, "{name}: {}", server.stderr());
     let ready: Value = ready.json().await.unwrap();
     assert_eq!(ready["redis"], "ok", "{name} shares events through Redis");
+    let metrics = http.get(server.url("/metrics")).send().await.unwrap();
+    assert_eq!(metrics.status(), 404, "{name} serves /metrics on the public port");
     let introspection: Value = http
         .post(server.url("/graphql"))
         .json(&json!({"query": "{ __schema { queryType { name } } }"}))

@@ -94,6 +94,9 @@ exists on first install, receives them as plain env entries.
 FUNDI_BIND: {{ printf "0.0.0.0:%v" .Values.containerPort | quote }}
 FUNDI_ENV: {{ .Values.config.env | toString | quote }}
 FUNDI_DATA_DIR: {{ .Values.config.dataDir | toString | quote }}
+{{- if .Values.metrics.port }}
+FUNDI_METRICS_BIND: {{ printf "0.0.0.0:%v" .Values.metrics.port | quote }}
+{{- end }}
 {{- with .Values.config.log }}
 FUNDI_LOG: {{ . | toString | quote }}
 {{- end }}
