@@ -74,6 +74,11 @@ pub const SETTINGS: &[Setting] = &[
         help: "text or json",
     },
     Setting {
+        var: "FUNDI_OTLP_ENDPOINT",
+        default: "(unset: no traces)",
+        help: "OTLP/HTTP collector, e.g. http://otel-collector:4318: spans per request, GraphQL operation and database statement go to <endpoint>/v1/traces (protobuf); OTEL_BSP_* tune batching",
+    },
+    Setting {
         var: "FUNDI_INTROSPECTION",
         default: "true in development, false in production",
         help: "allow schema introspection, field suggestions in errors and the GraphiQL page",
@@ -406,6 +411,8 @@ pub struct Config {
     pub mail_from: String,
     pub log_filter: String,
     pub log_format: LogFormat,
+    /// OTLP/HTTP collector traces are sent to; None sends none.
+    pub otlp_endpoint: Option<String>,
     /// Schema introspection, field suggestions in errors and GraphiQL; off by default in production.
     pub introspection: bool,
     pub environment: Environment,
@@ -621,6 +628,15 @@ impl Config {
             ));
         }
         let (metrics_bind, metrics_token) = metrics_access(&lookup, &bind)?;
+        let otlp_endpoint = lookup("FUNDI_OTLP_ENDPOINT").map(|e| e.trim().to_string());
+        if let Some(endpoint) = &otlp_endpoint
+            && !(endpoint.starts_with("http://") || endpoint.starts_with("https://"))
+        {
+            return Err(err(
+                "FUNDI_OTLP_ENDPOINT",
+                "expected an http:// or https:// URL (OTLP over HTTP)",
+            ));
+        }
         let mpesa_b2c = mpesa_b2c_settings(&lookup, mpesa.is_some())?;
         let payouts = payout_settings(&lookup, environment, &data_dir)?;
         Ok(Config {
@@ -639,6 +655,7 @@ impl Config {
                 .unwrap_or_else(|| "Fundi <no-reply@fundi.local>".into()),
             log_filter: lookup("FUNDI_LOG").unwrap_or_else(|| "info".into()),
             log_format,
+            otlp_endpoint,
             // Production hides the schema unless asked: introspection and suggestions map the API for an attacker.
             introspection: parse_bool(
                 &lookup,

@@ -103,7 +103,13 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    fundi::telemetry::init(&config);
+    let telemetry = match fundi::telemetry::init(&config) {
+        Ok(telemetry) => telemetry,
+        Err(e) => {
+            eprintln!("fundi: FUNDI_OTLP_ENDPOINT: {e:#}");
+            return ExitCode::from(2);
+        }
+    };
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(config).await,
         Command::Migrate { action } => migrate(config, action).await,
@@ -122,6 +128,7 @@ async fn main() -> ExitCode {
         Command::Ledger { action } => ledger(config, action).await,
         Command::Schema => unreachable!("handled above"),
     };
+    let _ = tokio::task::spawn_blocking(move || telemetry.shutdown()).await;
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

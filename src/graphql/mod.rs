@@ -85,7 +85,8 @@ pub fn build_schema(
     .limit_depth(config.max_query_depth)
     .limit_complexity(config.max_query_complexity)
     .limit_recursive_depth(32)
-    .limit_directives(20);
+    .limit_directives(20)
+    .extension(crate::telemetry::graphql::OperationSpans);
     if !config.introspection {
         builder = builder.disable_introspection();
         if config.is_production() {

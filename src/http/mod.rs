@@ -83,7 +83,9 @@ pub fn router(state: HttpState) -> Router {
             // Secret path segments (the M-Pesa callback token) are redacted before the span holds them.
             let id = request.headers().get(&REQUEST_ID_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("-");
             let path = crate::telemetry::redact::path(request.uri().path());
-            tracing::info_span!("request", method = %request.method(), path = %path, request_id = %id)
+            let span = tracing::info_span!("request", method = %request.method(), path = %path, request_id = %id);
+            crate::telemetry::otlp::continue_trace(&span, request.headers());
+            span
         }))
         .layer(SetRequestIdLayer::new(REQUEST_ID_HEADER.clone(), MakeRequestUuid))
         .with_state(state)

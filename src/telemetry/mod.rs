@@ -1,9 +1,12 @@
 //! Logs and traces: the process-wide subscriber built from the settings, with secrets and personal data redacted.
 
+pub mod graphql;
+pub mod otlp;
 pub mod redact;
 pub mod writer;
 
 use crate::config::{Config, LogFormat};
+use opentelemetry_sdk::trace::SdkTracerProvider;
 use tracing::Subscriber;
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::SubscriberExt;
@@ -12,12 +15,34 @@ use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer};
 use writer::Redacting;
 
-/// Installs the global subscriber: FUNDI_LOG's filter, FUNDI_LOG_FORMAT's format on stderr.
-pub fn init(config: &Config) {
+/// What must outlive the server: the trace exporter, flushed by `shutdown`.
+pub struct Telemetry {
+    traces: Option<SdkTracerProvider>,
+}
+
+impl Telemetry {
+    /// Sends the spans still buffered. Blocks, so call it off the async threads.
+    pub fn shutdown(self) {
+        if let Some(provider) = self.traces
+            && let Err(e) = provider.shutdown()
+        {
+            eprintln!("fundi: traces not flushed: {e}");
+        }
+    }
+}
+
+/// Installs the global subscriber: logs filtered by FUNDI_LOG in FUNDI_LOG_FORMAT on stderr, and
+/// OpenTelemetry traces to FUNDI_OTLP_ENDPOINT when it is set. Call it on the Tokio runtime.
+pub fn init(config: &Config) -> anyhow::Result<Telemetry> {
+    let traces = match &config.otlp_endpoint {
+        Some(endpoint) => Some(otlp::provider(endpoint)?),
+        None => None,
+    };
     tracing_subscriber::registry()
-        .with(filter(&config.log_filter))
-        .with(log_layer(config.log_format, std::io::stderr))
+        .with(log_layer(config.log_format, std::io::stderr).with_filter(filter(&config.log_filter)))
+        .with(traces.as_ref().map(otlp::layer))
         .init();
+    Ok(Telemetry { traces })
 }
 
 fn filter(spec: &str) -> EnvFilter {

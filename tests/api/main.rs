@@ -22,6 +22,7 @@ mod mpesa;
 mod mpesa_b2c;
 mod mpesa_refunds;
 mod notifications;
+mod otlp;
 mod payments;
 mod process;
 mod production;

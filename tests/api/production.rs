@@ -267,7 +267,11 @@ async fn starts_ready_and_hides_the_schema(name: &str, env: Vec<(String, String)
     let ready: Value = ready.json().await.unwrap();
     assert_eq!(ready["redis"], "ok", "{name} shares events through Redis");
     let metrics = http.get(server.url("/metrics")).send().await.unwrap();
-    assert_eq!(metrics.status(), 404, "{name} serves /metrics on the public port");
+    assert_eq!(
+        metrics.status(),
+        404,
+        "{name} serves /metrics on the public port"
+    );
     let introspection: Value = http
         .post(server.url("/graphql"))
         .json(&json!({"query": "{ __schema { queryType { name } } }"}))
