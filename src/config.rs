@@ -36,12 +36,12 @@ pub const SETTINGS: &[Setting] = &[
     Setting {
         var: "FUNDI_DATABASE_URL",
         default: "sqlite://<data dir>/fundi.db",
-        help: "sqlite://... or postgres://user:pass@host/db",
+        help: "sqlite://... or postgres://user:pass@host/db; TLS by ?sslmode=disable|prefer|require|verify-ca|verify-full and &sslrootcert=<CA file>",
     },
     Setting {
         var: "FUNDI_REDIS_URL",
         default: "(unset)",
-        help: "redis://host:6379 to share events across replicas; unset uses the in-process bus",
+        help: "redis://host:6379 (rediss:// for TLS) to share events across replicas; unset uses the in-process bus",
     },
     Setting {
         var: "FUNDI_REDIS_CHANNEL_PREFIX",

@@ -8,6 +8,7 @@ mod bookings;
 mod chat;
 mod chat_replicas;
 mod cli;
+mod database_tls;
 mod earnings;
 mod fixtures;
 mod http;
