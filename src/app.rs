@@ -46,6 +46,12 @@ pub async fn build_services(
         ),
     };
     let tokens = Arc::new(TokenKeys::new(config.jwt_secret_bytes()));
+    if config.uploads_split_across_replicas() {
+        // Production refuses this in its settings; development only says so.
+        tracing::warn!(
+            "FUNDI_REDIS_URL is set but uploads stay on this replica's disk: files uploaded through one replica are missing on the others; set FUNDI_S3_BUCKET or FUNDI_DATA_DIR_SHARED=true"
+        );
+    }
     let storage = crate::services::storage::build(&config)?;
     let clock = Clock::default();
     let mpesa = match &config.mpesa {
@@ -111,6 +117,8 @@ pub async fn build_services(
 /// A server that is accepting connections.
 pub struct RunningServer {
     pub addr: SocketAddr,
+    /// Where /metrics is served when FUNDI_METRICS_BIND gives it its own listener.
+    pub metrics_addr: Option<SocketAddr>,
     pub services: Services,
     pub metrics: Metrics,
     pub shutdown: CancellationToken,
@@ -181,6 +189,10 @@ pub async fn start_with(
         persisted,
         sockets: Arc::default(),
     };
+    let metrics_addr = match &services.config.metrics_bind {
+        Some(metrics_bind) => Some(serve_metrics(metrics_bind, state.clone(), &shutdown).await?),
+        None => None,
+    };
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
     let signal = shutdown.clone().cancelled_owned();
     let handle = tokio::spawn(async move {
@@ -191,9 +203,33 @@ pub async fn start_with(
     tracing::info!(%addr, "fundi is listening");
     Ok(RunningServer {
         addr,
+        metrics_addr,
         services,
         metrics,
         shutdown,
         handle,
     })
+}
+
+/// The dedicated /metrics listener, stopped with the server.
+async fn serve_metrics(
+    bind: &str,
+    state: HttpState,
+    shutdown: &CancellationToken,
+) -> anyhow::Result<SocketAddr> {
+    let listener = tokio::net::TcpListener::bind(bind)
+        .await
+        .with_context(|| format!("FUNDI_METRICS_BIND: cannot listen on {bind}"))?;
+    let addr = listener.local_addr()?;
+    let signal = shutdown.clone().cancelled_owned();
+    tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, crate::http::metrics::router(state))
+            .with_graceful_shutdown(signal)
+            .await
+        {
+            tracing::error!(error = %e, "metrics listener stopped");
+        }
+    });
+    tracing::info!(%addr, "metrics are served here");
+    Ok(addr)
 }

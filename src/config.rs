@@ -19,6 +19,16 @@ pub const SETTINGS: &[Setting] = &[
         help: "address and port the API listens on",
     },
     Setting {
+        var: "FUNDI_METRICS_BIND",
+        default: "(unset: /metrics on FUNDI_BIND)",
+        help: "serve /metrics on this address and port instead, e.g. 0.0.0.0:9090, reachable by Prometheus but not published",
+    },
+    Setting {
+        var: "FUNDI_METRICS_TOKEN",
+        default: "(unset)",
+        help: "require Authorization: Bearer <token> on /metrics; at least 16 characters",
+    },
+    Setting {
         var: "FUNDI_DATA_DIR",
         default: "./data",
         help: "directory for the SQLite file, generated secrets and mail files",
@@ -26,12 +36,12 @@ pub const SETTINGS: &[Setting] = &[
     Setting {
         var: "FUNDI_DATABASE_URL",
         default: "sqlite://<data dir>/fundi.db",
-        help: "sqlite://... or postgres://user:pass@host/db",
+        help: "sqlite://... or postgres://user:pass@host/db; TLS by ?sslmode=disable|prefer|require|verify-ca|verify-full and &sslrootcert=<CA file>",
     },
     Setting {
         var: "FUNDI_REDIS_URL",
         default: "(unset)",
-        help: "redis://host:6379 to share events across replicas; unset uses the in-process bus",
+        help: "redis://host:6379 (rediss:// for TLS) to share events across replicas; unset uses the in-process bus",
     },
     Setting {
         var: "FUNDI_REDIS_CHANNEL_PREFIX",
@@ -64,9 +74,14 @@ pub const SETTINGS: &[Setting] = &[
         help: "text or json",
     },
     Setting {
+        var: "FUNDI_OTLP_ENDPOINT",
+        default: "(unset: no traces)",
+        help: "OTLP/HTTP collector, e.g. http://otel-collector:4318: spans per request, GraphQL operation and database statement go to <endpoint>/v1/traces (protobuf); OTEL_BSP_* tune batching",
+    },
+    Setting {
         var: "FUNDI_INTROSPECTION",
-        default: "true",
-        help: "allow schema introspection and serve GraphiQL",
+        default: "true in development, false in production",
+        help: "allow schema introspection, field suggestions in errors and the GraphiQL page",
     },
     Setting {
         var: "FUNDI_ENV",
@@ -117,6 +132,11 @@ pub const SETTINGS: &[Setting] = &[
         var: "FUNDI_CORS_MAX_AGE_SECONDS",
         default: "600",
         help: "how long browsers may cache a CORS preflight answer",
+    },
+    Setting {
+        var: "FUNDI_DATA_DIR_SHARED",
+        default: "false",
+        help: "true when every replica sees the same FUNDI_DATA_DIR (one shared volume, or a single replica); production with FUNDI_REDIS_URL and no FUNDI_S3_BUCKET needs it",
     },
     Setting {
         var: "FUNDI_S3_BUCKET",
@@ -427,6 +447,10 @@ pub enum SecretSource {
 #[derive(Clone, Debug)]
 pub struct Config {
     pub bind: String,
+    /// Where /metrics is served instead of the API port, when set.
+    pub metrics_bind: Option<String>,
+    /// Bearer token /metrics requires, when set.
+    pub metrics_token: Option<SecretString>,
     pub data_dir: PathBuf,
     pub database_url: String,
     pub redis_url: Option<String>,
@@ -437,8 +461,13 @@ pub struct Config {
     pub mail_from: String,
     pub log_filter: String,
     pub log_format: LogFormat,
+    /// OTLP/HTTP collector traces are sent to; None sends none.
+    pub otlp_endpoint: Option<String>,
+    /// Schema introspection, field suggestions in errors and GraphiQL; off by default in production.
     pub introspection: bool,
     pub environment: Environment,
+    /// Every replica sees the same data directory, so local uploads are visible to all of them.
+    pub data_dir_shared: bool,
     pub access_token_ttl: Duration,
     pub refresh_token_ttl: Duration,
     pub cors_origins: Vec<String>,
@@ -673,10 +702,33 @@ impl Config {
                 "expected an http:// or https:// URL",
             ));
         }
+        let data_dir_shared = parse_bool(&lookup, "FUNDI_DATA_DIR_SHARED", false)?;
+        if environment == Environment::Production
+            && redis_url.is_some()
+            && s3.is_none()
+            && !data_dir_shared
+        {
+            return Err(err(
+                "FUNDI_S3_BUCKET",
+                "production with FUNDI_REDIS_URL runs as replicas, and an upload kept on one replica's disk is missing on the others: set FUNDI_S3_BUCKET (S3-compatible storage), or FUNDI_DATA_DIR_SHARED=true when every replica mounts the same FUNDI_DATA_DIR or there is only one",
+            ));
+        }
+        let (metrics_bind, metrics_token) = metrics_access(&lookup, &bind)?;
+        let otlp_endpoint = lookup("FUNDI_OTLP_ENDPOINT").map(|e| e.trim().to_string());
+        if let Some(endpoint) = &otlp_endpoint
+            && !(endpoint.starts_with("http://") || endpoint.starts_with("https://"))
+        {
+            return Err(err(
+                "FUNDI_OTLP_ENDPOINT",
+                "expected an http:// or https:// URL (OTLP over HTTP)",
+            ));
+        }
         let mpesa_b2c = mpesa_b2c_settings(&lookup, mpesa.is_some())?;
         let payouts = payout_settings(&lookup, environment, &data_dir)?;
         Ok(Config {
             bind,
+            metrics_bind,
+            metrics_token,
             data_dir,
             database_url,
             redis_url,
@@ -689,8 +741,15 @@ impl Config {
                 .unwrap_or_else(|| "Fundi <no-reply@fundi.local>".into()),
             log_filter: lookup("FUNDI_LOG").unwrap_or_else(|| "info".into()),
             log_format,
-            introspection: parse_bool(&lookup, "FUNDI_INTROSPECTION", true)?,
+            otlp_endpoint,
+            // Production hides the schema unless asked: introspection and suggestions map the API for an attacker.
+            introspection: parse_bool(
+                &lookup,
+                "FUNDI_INTROSPECTION",
+                environment == Environment::Development,
+            )?,
             environment,
+            data_dir_shared,
             access_token_ttl: Duration::from_secs(
                 60 * parse_num(&lookup, "FUNDI_ACCESS_TOKEN_MINUTES", 15, 1..=1440)?,
             ),
@@ -758,6 +817,12 @@ impl Config {
 
     pub fn is_production(&self) -> bool {
         self.environment == Environment::Production
+    }
+
+    /// Replicas (Redis configured) keeping uploads on local disks that are not shared: a file
+    /// uploaded through one replica is missing on the others. Production refuses this at start-up.
+    pub fn uploads_split_across_replicas(&self) -> bool {
+        self.redis_url.is_some() && self.s3.is_none() && !self.data_dir_shared
     }
 
     pub fn jwt_secret_bytes(&self) -> &[u8] {
@@ -893,6 +958,33 @@ fn parse_tiers(
     };
     policy.validate().map_err(|_| bad())?;
     Ok(policy)
+}
+
+/// Where /metrics is served and the token it needs. Its own address must differ from the API's, or
+/// both listeners would fight over one port.
+fn metrics_access(
+    lookup: &impl Fn(&str) -> Option<String>,
+    api_bind: &str,
+) -> Result<(Option<String>, Option<SecretString>), ConfigError> {
+    let bind = lookup("FUNDI_METRICS_BIND").map(|b| b.trim().to_string());
+    if let Some(bind) = &bind {
+        if !bind.contains(':') {
+            return Err(err("FUNDI_METRICS_BIND", "expected host:port"));
+        }
+        if bind == api_bind && !bind.ends_with(":0") {
+            return Err(err(
+                "FUNDI_METRICS_BIND",
+                "must differ from FUNDI_BIND (leave it unset to serve /metrics on the API port)",
+            ));
+        }
+    }
+    let token = lookup("FUNDI_METRICS_TOKEN").map(|t| t.trim().to_string());
+    if let Some(token) = &token
+        && token.len() < 16
+    {
+        return Err(err("FUNDI_METRICS_TOKEN", "must be at least 16 characters"));
+    }
+    Ok((bind, token.map(SecretString::from)))
 }
 
 /// Stripe, present only when a secret key is set. The webhook secret is required with it: without
@@ -1332,6 +1424,80 @@ mod tests {
             ("FUNDI_PAYOUT_ENCRYPTION_KEY", key.as_str()),
         ];
         assert!(config(&complete).is_ok());
+    }
+
+    /// 32 bytes of 3, base64.
+    const PAYOUT_KEY: &str = "AwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwM=";
+
+    fn production(extra: &[(&'static str, &'static str)]) -> Result<Config, ConfigError> {
+        let mut vars = vec![
+            ("FUNDI_ENV", "production"),
+            ("FUNDI_JWT_SECRET", SECRET),
+            ("FUNDI_PAYOUT_ENCRYPTION_KEY", PAYOUT_KEY),
+        ];
+        vars.extend_from_slice(extra);
+        config(&vars)
+    }
+
+    #[test]
+    fn production_hides_the_schema_unless_introspection_is_asked_for() {
+        assert!(!production(&[]).unwrap().introspection);
+        assert!(
+            production(&[("FUNDI_INTROSPECTION", "true")])
+                .unwrap()
+                .introspection
+        );
+        let dir = std::env::temp_dir().join(format!("fundi-config-{}", uuid::Uuid::now_v7()));
+        let development = config(&[
+            ("FUNDI_JWT_SECRET", SECRET),
+            ("FUNDI_DATA_DIR", dir.to_str().unwrap()),
+        ])
+        .unwrap();
+        assert!(development.introspection);
+        std::fs::remove_dir_all(dir).ok();
+    }
+
+    #[test]
+    fn production_replicas_need_shared_upload_storage() {
+        let redis = ("FUNDI_REDIS_URL", "redis://cache:6379");
+        let e = production(&[redis]).unwrap_err();
+        assert_eq!(e.var, "FUNDI_S3_BUCKET");
+        assert!(e.message.contains("FUNDI_DATA_DIR_SHARED"), "{e}");
+        assert!(production(&[redis, ("FUNDI_S3_BUCKET", "uploads")]).is_ok());
+        assert!(production(&[redis, ("FUNDI_DATA_DIR_SHARED", "true")]).is_ok());
+        assert!(
+            production(&[]).is_ok(),
+            "one server without Redis keeps local uploads"
+        );
+        let development = config(&[("FUNDI_JWT_SECRET", SECRET), redis]).unwrap();
+        assert!(
+            development.uploads_split_across_replicas(),
+            "development starts, and warns"
+        );
+    }
+
+    #[test]
+    fn metrics_settings_are_checked() {
+        let base = ("FUNDI_JWT_SECRET", SECRET);
+        for (var, value) in [
+            ("FUNDI_METRICS_BIND", "9090"),
+            ("FUNDI_METRICS_BIND", "127.0.0.1:8080"),
+            ("FUNDI_METRICS_TOKEN", "short"),
+        ] {
+            assert_eq!(
+                config(&[base, (var, value)]).unwrap_err().var,
+                var,
+                "{value}"
+            );
+        }
+        let c = config(&[
+            base,
+            ("FUNDI_METRICS_BIND", "0.0.0.0:9090"),
+            ("FUNDI_METRICS_TOKEN", "scrape-token-0123456789"),
+        ])
+        .unwrap();
+        assert_eq!(c.metrics_bind.as_deref(), Some("0.0.0.0:9090"));
+        assert!(c.metrics_token.is_some());
     }
 
     #[test]

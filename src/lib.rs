@@ -11,3 +11,4 @@ pub mod http;
 pub mod metrics;
 pub mod realtime;
 pub mod services;
+pub mod telemetry;

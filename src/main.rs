@@ -2,7 +2,7 @@
 
 use anyhow::Context;
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
-use fundi::config::{Config, LogFormat, SETTINGS};
+use fundi::config::{Config, SETTINGS};
 use fundi::domain::account::Role;
 use migration::{Migrator, MigratorTrait};
 use std::process::ExitCode;
@@ -89,18 +89,6 @@ fn settings_help() -> String {
     text
 }
 
-fn init_logging(config: &Config) {
-    let filter = tracing_subscriber::EnvFilter::try_new(&config.log_filter)
-        .unwrap_or_else(|_| "info".into());
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    match config.log_format {
-        LogFormat::Json => builder.json().init(),
-        LogFormat::Text => builder.init(),
-    }
-}
-
 #[tokio::main]
 async fn main() -> ExitCode {
     let matches = Cli::command().after_help(settings_help()).get_matches();
@@ -116,7 +104,13 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    init_logging(&config);
+    let telemetry = match fundi::telemetry::init(&config) {
+        Ok(telemetry) => telemetry,
+        Err(e) => {
+            eprintln!("fundi: FUNDI_OTLP_ENDPOINT: {e:#}");
+            return ExitCode::from(2);
+        }
+    };
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(config).await,
         Command::Migrate { action } => migrate(config, action).await,
@@ -135,6 +129,7 @@ async fn main() -> ExitCode {
         Command::Ledger { action } => ledger(config, action).await,
         Command::Schema => unreachable!("handled above"),
     };
+    let _ = tokio::task::spawn_blocking(move || telemetry.shutdown()).await;
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

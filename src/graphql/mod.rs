@@ -114,6 +114,7 @@ pub fn build_schema_with(
     .limit_complexity(config.max_query_complexity)
     .limit_recursive_depth(32)
     .limit_directives(20)
+    .extension(crate::telemetry::graphql::OperationSpans)
     .extension(extensions::Pipeline::new(
         metrics.clone(),
         limits,

@@ -2,8 +2,8 @@
 
 use super::context::{services, viewer};
 use super::ids::{self, Kind};
-use super::loaders::{self, TrailOfJob};
 use super::live::{Live, Right};
+use super::loaders::{self, TrailOfJob};
 use crate::db::entities::booking;
 use crate::services::tracking::{self, LocationShare};
 use async_graphql::{Context, ID, InputObject, Object, Result, Subscription};

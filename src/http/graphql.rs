@@ -405,9 +405,9 @@ pub async fn post_graphql(
     let writes = Arc::new(WritesStarted::default());
     let budget = HashingBudget::default();
     let batch = match batch {
-        BatchRequest::Single(request) => BatchRequest::Single(with_auth(
-            &state, &headers, peer, request, &writes, &budget,
-        )),
+        BatchRequest::Single(request) => {
+            BatchRequest::Single(with_auth(&state, &headers, peer, request, &writes, &budget))
+        }
         BatchRequest::Batch(requests) if requests.len() > MAX_BATCH => {
             return request_error(
                 StatusCode::BAD_REQUEST,

@@ -5,6 +5,7 @@ pub mod graphiql;
 pub mod graphql;
 pub mod health;
 pub mod invoices;
+pub mod metrics;
 pub mod mpesa;
 pub mod mpesa_b2c;
 pub mod multipart_scan;
@@ -67,7 +68,7 @@ pub fn router(state: HttpState) -> Router {
         .route(graphiql::ASSET_ROUTE, get(graphiql::asset))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
-        .route("/metrics", get(health::metrics))
+        .route("/metrics", get(metrics::on_api_port))
         .route("/files/kyc/{document_id}", get(files::kyc_document))
         .route("/files/chat/{message_id}", get(files::chat_attachment))
         .route("/invoices/{file}", get(invoices::pdf))
@@ -88,8 +89,12 @@ pub fn router(state: HttpState) -> Router {
         .layer(PropagateRequestIdLayer::new(REQUEST_ID_HEADER.clone()))
         .layer(TraceLayer::new_for_http().make_span_with(|request: &Request| {
             // The path only: query strings can carry variables, and variables can carry secrets.
+            // Secret path segments (the M-Pesa callback token) are redacted before the span holds them.
             let id = request.headers().get(&REQUEST_ID_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("-");
-            tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id = %id)
+            let path = crate::telemetry::redact::path(request.uri().path());
+            let span = tracing::info_span!("request", method = %request.method(), path = %path, request_id = %id);
+            crate::telemetry::otlp::continue_trace(&span, request.headers());
+            span
         }))
         .layer(SetRequestIdLayer::new(REQUEST_ID_HEADER.clone(), MakeRequestUuid))
         .with_state(state)

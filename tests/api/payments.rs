@@ -689,6 +689,8 @@ async fn the_sandbox_is_refused_in_production() {
             "FUNDI_PAYOUT_ENCRYPTION_KEY",
             "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=".to_string(),
         ),
+        // On the Redis run this is a replica; its uploads directory is the test's own.
+        ("FUNDI_DATA_DIR_SHARED", "true".to_string()),
     ])
     .await;
     let customer = s.register("pay-production@example.com").await;

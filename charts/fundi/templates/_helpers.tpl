@@ -64,7 +64,25 @@ Name of the Secret holding FUNDI_JWT_SECRET, FUNDI_DATABASE_URL,
 FUNDI_REDIS_URL and FUNDI_SMTP_URL.
 */}}
 {{- define "fundi.secretName" -}}
-{{- required "existingSecret must name a Secret holding FUNDI_JWT_SECRET (and FUNDI_DATABASE_URL, FUNDI_REDIS_URL, FUNDI_SMTP_URL as needed)" .Values.existingSecret }}
+{{- required "existingSecret must name a Secret holding FUNDI_JWT_SECRET and FUNDI_PAYOUT_ENCRYPTION_KEY (and FUNDI_DATABASE_URL, FUNDI_REDIS_URL, FUNDI_SMTP_URL as needed)" .Values.existingSecret }}
+{{- end }}
+
+{{/*
+"true" when the release runs exactly one server pod.
+*/}}
+{{- define "fundi.singleReplica" -}}
+{{- if and (not .Values.autoscaling.enabled) (le (int .Values.replicaCount) 1) }}true{{- end }}
+{{- end }}
+
+{{/*
+Refuses more than one replica whose uploads would stay on each pod's own
+disk: a KYC document uploaded through one pod would be missing on the others.
+*/}}
+{{- define "fundi.validateUploads" -}}
+{{- $s3 := or .Values.uploads.s3Bucket (hasKey .Values.config.extraEnv "FUNDI_S3_BUCKET") }}
+{{- if and (not (include "fundi.singleReplica" .)) (not $s3) (not .Values.uploads.sharedDataVolume) }}
+{{- fail "more than one replica (replicaCount > 1 or autoscaling) needs shared upload storage: set uploads.s3Bucket (S3-compatible), or uploads.sharedDataVolume=true with a dataVolume every pod mounts (ReadWriteMany)" }}
+{{- end }}
 {{- end }}
 
 {{/*
@@ -76,6 +94,9 @@ exists on first install, receives them as plain env entries.
 FUNDI_BIND: {{ printf "0.0.0.0:%v" .Values.containerPort | quote }}
 FUNDI_ENV: {{ .Values.config.env | toString | quote }}
 FUNDI_DATA_DIR: {{ .Values.config.dataDir | toString | quote }}
+{{- if .Values.metrics.port }}
+FUNDI_METRICS_BIND: {{ printf "0.0.0.0:%v" .Values.metrics.port | quote }}
+{{- end }}
 {{- with .Values.config.log }}
 FUNDI_LOG: {{ . | toString | quote }}
 {{- end }}
@@ -86,6 +107,18 @@ FUNDI_LOG_FORMAT: {{ . | toString | quote }}
 FUNDI_INTROSPECTION: {{ .Values.config.introspection | toString | quote }}
 {{- else if .Values.config.introspection }}
 FUNDI_INTROSPECTION: {{ .Values.config.introspection | toString | quote }}
+{{- end }}
+{{- with .Values.uploads.s3Bucket }}
+FUNDI_S3_BUCKET: {{ . | toString | quote }}
+{{- end }}
+{{- with .Values.uploads.s3Endpoint }}
+FUNDI_S3_ENDPOINT: {{ . | toString | quote }}
+{{- end }}
+{{- with .Values.uploads.s3Region }}
+FUNDI_S3_REGION: {{ . | toString | quote }}
+{{- end }}
+{{- if or .Values.uploads.sharedDataVolume (include "fundi.singleReplica" .) }}
+FUNDI_DATA_DIR_SHARED: "true"
 {{- end }}
 {{- range $key, $value := .Values.config.extraEnv }}
 {{ $key }}: {{ $value | toString | quote }}
