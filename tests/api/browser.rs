@@ -32,12 +32,16 @@ async fn driver() -> Driver {
         .stderr(Stdio::null())
         .spawn()
         .expect("chromedriver is installed (apt-get install chromium chromium-driver)");
-    let url = format!("http://127.0.0.1:{port}");
-    let status = format!("{url}/status");
+    // Owned at once, so the process is stopped however this function ends.
+    let driver = Driver {
+        process,
+        url: format!("http://127.0.0.1:{port}"),
+    };
+    let status = format!("{}/status", driver.url);
     let http = reqwest::Client::new();
     for _ in 0..100 {
         if http.get(&status).send().await.is_ok() {
-            return Driver { process, url };
+            return driver;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
