@@ -533,7 +533,7 @@ async fn retries_with_one_key_pay_once_and_only_the_customer_pays() {
         .map(|a| {
             a["data"]["payBooking"]["id"]
                 .as_str()
-                .expect("answered")
+                .unwrap_or_else(|| panic!("every retry is answered with the payment: {a}"))
                 .to_string()
         })
         .collect();
