@@ -252,7 +252,17 @@ pub async fn pay(
         ));
     }
     let tip = request.amount.as_ref().map(|(a, _)| *a);
-    let amount = amount_due(request.kind, due, tip).map_err(refusal)?;
+    let amount = match amount_due(request.kind, due, tip) {
+        Ok(amount) => amount,
+        Err(refused) => {
+            // A retry with this key that ran alongside may have paid in the meantime: its payment
+            // is the answer, not "already paid".
+            if let Some(existing) = find_by_key(&services.db, viewer.user_id, &key).await? {
+                return replay(existing, &fingerprint);
+            }
+            return Err(refusal(refused));
+        }
+    };
     if request.method == Method::Mpesa {
         mpesa_shillings(amount, &booking.currency).map_err(refusal)?;
     }
