@@ -376,15 +376,7 @@ async fn operation_metrics_are_labelled_by_root_field_not_by_client_chosen_names
     }
     s.gql(None, "{ me { ", json!({})).await;
     s.gql(None, "{ noSuchField }", json!({})).await;
-    let metrics = s
-        .http()
-        .get(s.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = s.metrics_text().await;
     let series: Vec<&str> = metrics
         .lines()
         .filter(|l| l.starts_with("fundi_graphql_operations_total{"))

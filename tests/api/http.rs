@@ -238,15 +238,7 @@ async fn health_readiness_and_metrics_answer() {
         .unwrap();
     assert_eq!(ready["database"], "ok");
     s.gql(None, "query Probe { me { id } }", json!({})).await;
-    let metrics = s
-        .http()
-        .get(s.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = s.metrics_text().await;
     assert!(metrics.contains("fundi_http_requests_total"));
     assert!(metrics.contains("fundi_http_request_duration_seconds"));
     assert!(

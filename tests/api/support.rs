@@ -219,6 +219,17 @@ impl TestServer {
         response.json().await.expect("JSON body")
     }
 
+    /// The Prometheus text at /metrics on the API port.
+    pub async fn metrics_text(&self) -> String {
+        let response = self
+            .http
+            .get(self.url("/metrics"))
+            .send()
+            .await
+            .expect("request sent");
+        response.text().await.expect("text body")
+    }
+
     /// GET /graphql as a browser asks for it.
     pub async fn graphiql(&self) -> reqwest::Response {
         self.http
