@@ -6,8 +6,8 @@
 use fundi::config::Config;
 use fundi::graphql::build_schema;
 use fundi::graphql::context::RequestAuth;
-use fundi::services::matching_index::{Candidate, LivePosition, MatchingIndex};
-use fundi::services::sessions::ClientInfo;
+use fundi::services::accounts::sessions::ClientInfo;
+use fundi::services::matching::directory::{Candidate, LivePosition, MatchingIndex};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
@@ -109,21 +109,21 @@ async fn main() {
     let services = fundi::app::build_services(config, &shutdown)
         .await
         .expect("services");
-    let categories: Vec<Uuid> = fundi::services::catalogue::list(&services.db, false)
+    let categories: Vec<Uuid> = fundi::services::catalogue::categories::list(&services.db, false)
         .await
         .unwrap()
         .into_iter()
         .map(|c| c.id)
         .collect();
     let client = ClientInfo::default();
-    let registration = fundi::services::accounts::Registration {
+    let registration = fundi::services::accounts::account::Registration {
         email: "bench@example.com".into(),
         password: "bench password long".into(),
         full_name: "Bench Customer".into(),
         phone: None,
         role: fundi::domain::account::Role::Customer,
     };
-    let signed_in = fundi::services::accounts::register(&services, registration, &client)
+    let signed_in = fundi::services::accounts::account::register(&services, registration, &client)
         .await
         .map_err(|e| e.message())
         .unwrap();

@@ -11,7 +11,7 @@
 //! so every run measures the same work.
 
 use fundi::domain::geo::EARTH_RADIUS_KM;
-use fundi::services::technician_index::{IndexedTechnician, TechnicianIndex};
+use fundi::services::matching::spatial_index::{IndexedTechnician, TechnicianIndex};
 use std::hint::black_box;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};

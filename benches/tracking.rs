@@ -357,7 +357,7 @@ async fn seed(
 ) -> (Vec<Party>, String) {
     let db = &services.db;
     let now = Utc::now();
-    let password_hash = fundi::services::passwords::hash(PASSWORD.to_string())
+    let password_hash = fundi::services::accounts::passwords::hash(PASSWORD.to_string())
         .await
         .unwrap();
     let category: Uuid = db

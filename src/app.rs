@@ -7,7 +7,7 @@ use crate::graphql::persisted_queries::PersistedQueries;
 use crate::http::{HttpState, router};
 use crate::metrics::Metrics;
 use crate::realtime::{EventBus, outbox::OutboxRelay};
-use crate::services::{Clock, Services, tokens::TokenKeys};
+use crate::services::{Clock, Services, accounts::tokens::TokenKeys};
 use anyhow::Context;
 use secrecy::ExposeSecret;
 use std::net::SocketAddr;
@@ -52,7 +52,7 @@ pub async fn build_services(
             "FUNDI_REDIS_URL is set but uploads stay on this replica's disk: files uploaded through one replica are missing on the others; set FUNDI_S3_BUCKET or FUNDI_DATA_DIR_SHARED=true"
         );
     }
-    let storage = crate::services::storage::build(&config)?;
+    let storage = crate::services::platform::storage::build(&config)?;
     let clock = Clock::default();
     let mpesa = match &config.mpesa {
         Some(settings) => Some(Arc::new(crate::gateways::mpesa::Mpesa::new(
@@ -68,14 +68,14 @@ pub async fn build_services(
         ))),
         _ => None,
     };
-    crate::services::catalogue::seed_defaults(&db, clock.now())
+    crate::services::catalogue::categories::seed_defaults(&db, clock.now())
         .await
         .map_err(|e| anyhow::anyhow!("seeding categories: {}", e.message()))?;
-    let matching = crate::services::matching::load_index(&db)
+    let matching = crate::services::matching::search::load_index(&db)
         .await
         .map_err(|e| anyhow::anyhow!("loading technicians: {}", e.message()))?;
     let config_payout_key = config.payouts.encryption_key.clone();
-    let rate_limits = crate::services::rate_limits::RateLimits::new(
+    let rate_limits = crate::services::accounts::rate_limits::RateLimits::new(
         &config.abuse,
         config.redis_url.as_deref(),
         &config.redis_channel_prefix,
@@ -96,21 +96,21 @@ pub async fn build_services(
         mpesa,
         mpesa_b2c,
         vault: Arc::new(
-            crate::services::vault::Vault::new(&config_payout_key)
+            crate::services::accounts::vault::Vault::new(&config_payout_key)
                 .context("FUNDI_PAYOUT_ENCRYPTION_KEY")?,
         ),
         rate_limits: Arc::new(rate_limits),
     };
-    let sealed = crate::services::totp::seal_plain_secrets(&services.db, &services.vault)
+    let sealed = crate::services::accounts::totp::seal_plain_secrets(&services.db, &services.vault)
         .await
         .map_err(|e| anyhow::anyhow!("sealing two-factor secrets: {}", e.message()))?;
     if sealed > 0 {
         tracing::info!(sealed, "sealed two-factor secrets stored in plain text");
     }
-    crate::services::matching::spawn_listener(services.clone(), shutdown.clone());
-    crate::services::booking_worker::spawn(services.clone(), shutdown.clone());
-    crate::services::chat_delivery::spawn(services.clone(), shutdown.clone());
-    crate::services::retention::spawn(services.clone(), shutdown.clone());
+    crate::services::matching::search::spawn_listener(services.clone(), shutdown.clone());
+    crate::services::bookings::timers::spawn(services.clone(), shutdown.clone());
+    crate::services::chat::delivery::spawn(services.clone(), shutdown.clone());
+    crate::services::platform::retention::spawn(services.clone(), shutdown.clone());
     Ok(services)
 }
 

@@ -186,7 +186,7 @@ async fn ledger(config: Config, action: LedgerAction) -> anyhow::Result<()> {
     let db = fundi::db::connect(&config.database_url).await?;
     match action {
         LedgerAction::Verify => {
-            let outcome = fundi::services::ledger::verify_snapshot(&db)
+            let outcome = fundi::services::money::ledger::verify_snapshot(&db)
                 .await
                 .map_err(|e| match e {
                     fundi::error::AppError::Internal(cause) => cause,
@@ -209,7 +209,7 @@ async fn seed(config: Config, demo: bool, centre: (f64, f64), force: bool) -> an
     );
     let shutdown = CancellationToken::new();
     let services = fundi::app::build_services(config, &shutdown).await?;
-    let logins = fundi::services::demo::seed(&services, centre, force)
+    let logins = fundi::services::platform::demo::seed(&services, centre, force)
         .await
         .map_err(|e| anyhow::anyhow!("{}", e.message()))?;
     shutdown.cancel();
@@ -217,7 +217,7 @@ async fn seed(config: Config, demo: bool, centre: (f64, f64), force: bool) -> an
         "Demo city ready around {:.4}, {:.4}. Every demo account's password is: {}",
         centre.0,
         centre.1,
-        fundi::services::demo::DEMO_PASSWORD
+        fundi::services::platform::demo::DEMO_PASSWORD
     );
     println!("  admin:       {}", logins.admin);
     println!(
@@ -272,9 +272,10 @@ async fn create_admin(
     };
     let shutdown = CancellationToken::new();
     let services = fundi::app::build_services(config, &shutdown).await?;
-    let account = fundi::services::accounts::create_staff(&services, email, password, name, role)
-        .await
-        .map_err(|e| anyhow::anyhow!("{}", e.message()))?;
+    let account =
+        fundi::services::accounts::account::create_staff(&services, email, password, name, role)
+            .await
+            .map_err(|e| anyhow::anyhow!("{}", e.message()))?;
     shutdown.cancel();
     println!(
         "created {} account {} ({})",

@@ -313,7 +313,7 @@ impl PaymentGateway for Arc<Mpesa> {
     }
 
     /// STK Push has no refund call. With B2C configured, settlement sends refunds back to the
-    /// paying phone itself (services::mpesa_refunds) and never asks here; without it the refund is
+    /// paying phone itself (services::money::mpesa_refunds) and never asks here; without it the refund is
     /// booked and staff send it from the M-Pesa portal, so a cancellation or a dispute is never
     /// blocked by it.
     async fn refund(&self, _: &str, _: i64) -> anyhow::Result<RefundOutcome> {

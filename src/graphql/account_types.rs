@@ -5,7 +5,7 @@ use super::ids::{self, Kind};
 use super::loaders::{self, AddressesOfUser};
 use crate::db::entities::{address, login_attempt, user};
 use crate::domain::account;
-use crate::services::accounts::AddressInput as AddressChange;
+use crate::services::accounts::account::AddressInput as AddressChange;
 use async_graphql::{Context, Enum, ID, InputObject, MaybeUndefined, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 

@@ -4,11 +4,11 @@ use super::account_types::*;
 use super::common::{Counted, TotalCount, connection};
 use super::context::{client_info, services, viewer};
 use super::password_guard::PasswordWork;
-use crate::services::accounts::{
+use crate::services::accounts::account::{
     self as account_service, Credentials, ProfileUpdate, Registration, SignedIn,
 };
-use crate::services::pagination::Page;
-use crate::services::{credentials, sessions, totp};
+use crate::services::platform::pagination::Page;
+use crate::services::{accounts::credentials, accounts::sessions, accounts::totp};
 use async_graphql::{Context, MaybeUndefined, Object, Result};
 
 fn payload(signed_in: SignedIn) -> AuthPayload {

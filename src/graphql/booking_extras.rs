@@ -5,8 +5,8 @@ use super::common::{Money, MoneyInput};
 use super::context::{services, viewer};
 use super::ids::{self, Kind};
 use crate::db::entities::{dispute, quote};
-use crate::services::quotes::{self, Decision, LineItemInput, NewQuote};
-use crate::services::{dashboards, disputes, reschedule};
+use crate::services::bookings::quotes::{self, Decision, LineItemInput, NewQuote};
+use crate::services::{bookings::dashboards, bookings::disputes, bookings::reschedule};
 use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 

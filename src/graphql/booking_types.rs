@@ -12,7 +12,7 @@ use super::technician_types::{ServiceCategory, Technician};
 use super::technicians::technician_view;
 use crate::db::entities::{booking, booking_event, job_offer};
 use crate::domain::booking_state::{Role as ActorRole, Status};
-use crate::services::{bookings, payments};
+use crate::services::{bookings::requests, money::payments};
 use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 
@@ -184,14 +184,14 @@ impl Booking {
     async fn start_code(&self, ctx: &Context<'_>) -> Result<Option<String>> {
         let viewer = viewer(ctx).await?;
         Ok(
-            (bookings::actor_role(&viewer, &self.0) == Some(ActorRole::Customer))
+            (requests::actor_role(&viewer, &self.0) == Some(ActorRole::Customer))
                 .then(|| self.0.start_code.clone()),
         )
     }
     /// The statuses the viewer may move this booking to now.
     async fn available_transitions(&self, ctx: &Context<'_>) -> Result<Vec<BookingStatus>> {
         let viewer = viewer(ctx).await?;
-        Ok(bookings::available_transitions(&viewer, &self.0)
+        Ok(requests::available_transitions(&viewer, &self.0)
             .into_iter()
             .map(Into::into)
             .collect())
@@ -298,7 +298,7 @@ impl Booking {
     /// technician or staff. Anyone else is told it does not exist, as when asking for it by id.
     async fn check_visible(&self, ctx: &Context<'_>) -> Result<()> {
         let viewer = viewer(ctx).await?;
-        Ok(bookings::check_visible(&viewer, &self.0)?)
+        Ok(requests::check_visible(&viewer, &self.0)?)
     }
 }
 
@@ -314,7 +314,7 @@ impl Person {
 }
 
 fn bookings_status(b: &booking::Model) -> Status {
-    crate::services::booking_flow::status_of(b)
+    crate::services::bookings::flow::status_of(b)
 }
 
 pub struct JobOffer {

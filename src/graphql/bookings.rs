@@ -7,9 +7,9 @@ use super::ids::{self, Kind};
 use super::live::{Live, Right};
 use crate::error::AppError;
 use crate::realtime::{SubscriptionItem, Topic};
-use crate::services::booking_flow::BookingChange;
-use crate::services::bookings::{self, NewRequest};
-use crate::services::pagination::Page;
+use crate::services::bookings::flow::BookingChange;
+use crate::services::bookings::requests::{self, NewRequest};
+use crate::services::platform::pagination::Page;
 use async_graphql::{Context, ID, Object, Result, SimpleObject, Subscription};
 use futures_util::StreamExt;
 
@@ -23,7 +23,7 @@ impl BookingQuery {
         let viewer = viewer(ctx).await?;
         let uuid = ids::decode(Kind::Booking, &id, "id")?;
         Ok(Booking(
-            bookings::visible(services(ctx), &viewer, uuid).await?,
+            requests::visible(services(ctx), &viewer, uuid).await?,
         ))
     }
 
@@ -38,11 +38,11 @@ impl BookingQuery {
         let viewer = viewer(ctx).await?;
         let page = Page::parse(first, after.as_deref())?;
         let status = status.map(Into::into);
-        let slice = bookings::list(services(ctx), &viewer, page, status).await?;
+        let slice = requests::list(services(ctx), &viewer, page, status).await?;
         let db = services(ctx).db.clone();
         let total = TotalCount::new(move || {
             let (db, viewer) = (db.clone(), viewer.clone());
-            async move { bookings::count(&db, &viewer, status).await }
+            async move { requests::count(&db, &viewer, status).await }
         });
         Ok(connection(
             slice,
@@ -56,7 +56,7 @@ impl BookingQuery {
     /// The technician's offers waiting for an answer.
     async fn job_offers(&self, ctx: &Context<'_>) -> Result<Vec<JobOffer>> {
         let viewer = viewer(ctx).await?;
-        let offers = bookings::open_offers(services(ctx), &viewer).await?;
+        let offers = requests::open_offers(services(ctx), &viewer).await?;
         Ok(offers
             .into_iter()
             .map(|(offer, booking)| JobOffer { offer, booking })
@@ -96,7 +96,7 @@ impl BookingMutation {
             idempotency_key: input.idempotency_key,
         };
         Ok(Booking(
-            bookings::create(services(ctx), &viewer, request).await?,
+            requests::create(services(ctx), &viewer, request).await?,
         ))
     }
 
@@ -111,7 +111,7 @@ impl BookingMutation {
     ) -> Result<Booking> {
         let viewer = viewer(ctx).await?;
         let uuid = ids::decode(Kind::Booking, &id, "id")?;
-        let booking = bookings::transition(
+        let booking = requests::transition(
             services(ctx),
             &viewer,
             uuid,
@@ -133,7 +133,7 @@ impl BookingMutation {
         let viewer = viewer(ctx).await?;
         let uuid = ids::decode(Kind::Booking, &id, "id")?;
         Ok(Booking(
-            bookings::cancel(services(ctx), &viewer, uuid, reason.as_deref()).await?,
+            requests::cancel(services(ctx), &viewer, uuid, reason.as_deref()).await?,
         ))
     }
 }
@@ -156,7 +156,7 @@ impl BookingSubscription {
     async fn booking_updated(&self, ctx: &Context<'_>, id: ID) -> Result<Live<BookingUpdate>> {
         let viewer = viewer(ctx).await?;
         let uuid = ids::decode(Kind::Booking, &id, "id")?;
-        bookings::visible(services(ctx), &viewer, uuid).await?;
+        requests::visible(services(ctx), &viewer, uuid).await?;
         let stream = services(ctx).bus.subscribe(&Topic::Booking(uuid).key());
         let updates = stream.map(|item| match item {
             SubscriptionItem::Message(message) => message
@@ -191,7 +191,7 @@ impl BookingSubscription {
                         let booking_id = message.payload["bookingId"]
                             .as_str()
                             .and_then(|s| uuid::Uuid::parse_str(s).ok());
-                        let offers = bookings::open_offers(&services, &viewer).await?;
+                        let offers = requests::open_offers(&services, &viewer).await?;
                         offers
                             .into_iter()
                             .find(|(offer, _)| Some(offer.booking_id) == booking_id)

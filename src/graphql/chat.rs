@@ -13,10 +13,10 @@ use super::live::{Live, Right};
 use crate::domain::chat::TYPING_TTL;
 use crate::error::AppError;
 use crate::realtime::{Subscription as BusSubscription, SubscriptionItem, Topic};
-use crate::services::chat::{self, ChatEvent as Event, NewMessage};
-use crate::services::chat_history::{self, Window};
-use crate::services::pagination::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
-use crate::services::storage::MAX_IMAGE_BYTES;
+use crate::services::chat::history::{self, Window};
+use crate::services::chat::messages::{self, ChatEvent as Event, NewMessage};
+use crate::services::platform::pagination::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
+use crate::services::platform::storage::MAX_IMAGE_BYTES;
 use crate::services::{Services, Viewer};
 use async_graphql::connection::{Connection, Edge};
 use async_graphql::{Context, ID, Object, Result, Subscription};
@@ -109,13 +109,13 @@ impl ChatQuery {
         let viewer = viewer(ctx).await?;
         let uuid = ids::decode(Kind::Booking, &booking_id, "bookingId")?;
         let window = window(first, after, last, before, after_sequence)?;
-        let (conversation, page) = chat_history::list(services(ctx), &viewer, uuid, window).await?;
+        let (conversation, page) = history::list(services(ctx), &viewer, uuid, window).await?;
         let context = MessageContext::new(&conversation);
         let db = services(ctx).db.clone();
         // `list` has checked the viewer may read this conversation.
         let total = TotalCount::new(move || {
             let db = db.clone();
-            async move { chat_history::count(&db, uuid).await }
+            async move { history::count(&db, uuid).await }
         });
         let mut connection =
             Connection::with_additional_fields(page.has_previous, page.has_next, total);
@@ -136,14 +136,14 @@ impl ChatQuery {
         let viewer = viewer(ctx).await?;
         let uuid = ids::decode(Kind::Booking, &booking_id, "bookingId")?;
         Ok(Conversation {
-            record: chat::conversation(services(ctx), &viewer, uuid).await?,
+            record: messages::conversation(services(ctx), &viewer, uuid).await?,
         })
     }
 
     /// Unread messages across all your bookings' conversations.
     async fn unread_message_count(&self, ctx: &Context<'_>) -> Result<i64> {
         let viewer = viewer(ctx).await?;
-        Ok(chat_history::total_unread(&services(ctx).db, viewer.user_id).await?)
+        Ok(history::total_unread(&services(ctx).db, viewer.user_id).await?)
     }
 }
 
@@ -173,8 +173,8 @@ impl ChatMutation {
             client_message_id: input.client_message_id,
         };
         let services = services(ctx);
-        let row = chat::send(services, &viewer, uuid, message).await?;
-        let conversation = chat::conversation(services, &viewer, uuid).await?;
+        let row = messages::send(services, &viewer, uuid, message).await?;
+        let conversation = messages::conversation(services, &viewer, uuid).await?;
         Ok(Message {
             row,
             context: MessageContext::new(&conversation),
@@ -192,7 +192,7 @@ impl ChatMutation {
         let uuid = ids::decode(Kind::Booking, &booking_id, "bookingId")?;
         let message = ids::decode(Kind::Message, &up_to_message_id, "upToMessageId")?;
         Ok(Conversation {
-            record: chat_history::mark_read(services(ctx), &viewer, uuid, message).await?,
+            record: history::mark_read(services(ctx), &viewer, uuid, message).await?,
         })
     }
 
@@ -200,7 +200,7 @@ impl ChatMutation {
     async fn set_typing(&self, ctx: &Context<'_>, booking_id: ID, typing: bool) -> Result<bool> {
         let viewer = viewer(ctx).await?;
         let uuid = ids::decode(Kind::Booking, &booking_id, "bookingId")?;
-        Ok(chat::set_typing(services(ctx), &viewer, uuid, typing).await?)
+        Ok(messages::set_typing(services(ctx), &viewer, uuid, typing).await?)
     }
 }
 
@@ -218,7 +218,7 @@ impl ChatFeed {
         let viewer = viewer(ctx).await?;
         let uuid = ids::decode(Kind::Booking, booking_id, "bookingId")?;
         let services = services(ctx).clone();
-        let conversation = chat::conversation(&services, &viewer, uuid).await?;
+        let conversation = messages::conversation(&services, &viewer, uuid).await?;
         let subscription = services.bus.subscribe(&Topic::Chat(uuid).key());
         let feed = ChatFeed {
             is_participant: conversation.viewer_is_participant(),

@@ -7,8 +7,8 @@ use super::context::services;
 use super::ids::{self, Kind};
 use crate::db::entities::message;
 use crate::domain::chat::{self as rules, MessageKind as Kind_};
-use crate::services::chat::{self, Conversation as ConversationRecord};
-use crate::services::chat_history::{self, Receipts};
+use crate::services::chat::history::{self, Receipts};
+use crate::services::chat::messages::{self, Conversation as ConversationRecord};
 use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject, Union, Upload};
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
@@ -96,7 +96,7 @@ impl MessageContext {
     async fn receipts(&self, ctx: &Context<'_>, booking_id: Uuid) -> Result<&Receipts> {
         Ok(self
             .receipts
-            .get_or_try_init(|| chat_history::receipts(&services(ctx).db, booking_id))
+            .get_or_try_init(|| history::receipts(&services(ctx).db, booking_id))
             .await?)
     }
 }
@@ -149,7 +149,7 @@ impl Message {
         })
     }
     async fn attachment(&self, ctx: &Context<'_>) -> Option<MessageAttachment> {
-        let link = chat::attachment_link(services(ctx), &self.row)?;
+        let link = messages::attachment_link(services(ctx), &self.row)?;
         Some(MessageAttachment {
             content_type: self.row.attachment_type.clone().unwrap_or_default(),
             size_bytes: self.row.attachment_size.unwrap_or(0),
@@ -237,20 +237,20 @@ impl Conversation {
     }
     /// Whether new messages are taken now.
     async fn open(&self, ctx: &Context<'_>) -> bool {
-        chat::accepts_messages(services(ctx), &self.record.booking).is_ok()
+        messages::accepts_messages(services(ctx), &self.record.booking).is_ok()
     }
     /// When a finished job's conversation stops taking messages.
     async fn closes_at(&self, ctx: &Context<'_>) -> Option<DateTime<Utc>> {
-        chat::closes_at(services(ctx), &self.record.booking)
+        messages::closes_at(services(ctx), &self.record.booking)
     }
     /// Sequence number of the newest message (0 before the first).
     async fn last_sequence(&self, ctx: &Context<'_>) -> Result<i64> {
-        Ok(chat_history::last_sequence(&services(ctx).db, self.record.id()).await?)
+        Ok(history::last_sequence(&services(ctx).db, self.record.id()).await?)
     }
     /// Messages from others you have not read (SYSTEM lines do not count).
     async fn unread_count(&self, ctx: &Context<'_>) -> Result<i64> {
         Ok(
-            chat_history::unread_count(&services(ctx).db, self.record.id(), self.record.viewer_id)
+            history::unread_count(&services(ctx).db, self.record.id(), self.record.viewer_id)
                 .await?,
         )
     }

@@ -1,7 +1,7 @@
 //! Shared GraphQL inputs and helpers: coordinates, money and Relay connections.
 
 use crate::error::AppResult;
-use crate::services::pagination::{Slice, encode_cursor};
+use crate::services::platform::pagination::{Slice, encode_cursor};
 use async_graphql::connection::{Connection, Edge};
 use async_graphql::{InputObject, Object, OutputType, SimpleObject};
 use futures_util::future::BoxFuture;

@@ -1,8 +1,8 @@
 //! Per-request GraphQL context: the presented credentials, the client's address, and the viewer resolved at most once.
 
 use crate::error::{AppError, AppResult};
-use crate::services::sessions::ClientInfo;
-use crate::services::tokens::{Claims, TokenError};
+use crate::services::accounts::sessions::ClientInfo;
+use crate::services::accounts::tokens::{Claims, TokenError};
 use crate::services::{Services, Viewer};
 use async_graphql::Context;
 use tokio::sync::OnceCell;
@@ -83,7 +83,7 @@ pub async fn viewer(ctx: &Context<'_>) -> AppResult<Viewer> {
     };
     let services = services(ctx);
     auth.viewer
-        .get_or_try_init(|| crate::services::viewer::resolve(services, claims))
+        .get_or_try_init(|| crate::services::accounts::viewer::resolve(services, claims))
         .await
         .cloned()
 }

@@ -1,13 +1,13 @@
 //! A technician's earnings over GraphQL: `myEarnings` (balances and a per-period series) and
 //! `earningsStatement` (every movement on their accounts, reconciled). What each figure means is
-//! documented in `services::earnings` and the README.
+//! documented in `services::money::earnings` and the README.
 
 use super::common::Money;
 use super::context::{services, viewer};
 use super::ids::{self, Kind};
 use crate::domain::earnings::Period;
 use crate::domain::ledger::AccountKind;
-use crate::services::earnings as earnings_service;
+use crate::services::money::earnings as earnings_service;
 use async_graphql::{Context, Enum, ID, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 

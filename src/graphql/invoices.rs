@@ -6,7 +6,7 @@ use super::context::{services, viewer};
 use super::ids::{self, Kind};
 use crate::db::entities::invoice;
 use crate::domain::invoices::Line;
-use crate::services::invoices::{self as service, kind};
+use crate::services::money::invoices::{self as service, kind};
 use async_graphql::{Context, ID, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 
@@ -78,7 +78,7 @@ impl Invoice {
             services,
             self.0.id,
             services.clock.now(),
-            crate::services::storage::DOWNLOAD_LINK_SECS,
+            crate::services::platform::storage::DOWNLOAD_LINK_SECS,
         )
         .url
     }

@@ -8,12 +8,12 @@ use super::ids::{self, Kind};
 use super::technician_types::KycStatus;
 use crate::db::entities::kyc_event;
 use crate::error::{AppError, AppResult};
-use crate::services::kyc::{
+use crate::services::platform::pagination::Page;
+use crate::services::platform::storage::MAX_DOCUMENT_BYTES;
+use crate::services::technicians::kyc::{
     self as kyc_service, Decision, DocumentView, Files, Overview, SubmissionView,
 };
-use crate::services::pagination::Page;
-use crate::services::storage::MAX_DOCUMENT_BYTES;
-use crate::services::technicians::kyc_status;
+use crate::services::technicians::technician::kyc_status;
 use async_graphql::{Context, Enum, ID, Object, Result, Upload};
 use chrono::{DateTime, Utc};
 use std::io::{Read, Seek};

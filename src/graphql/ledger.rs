@@ -3,7 +3,7 @@
 
 use super::common::Money;
 use super::context::{services, viewer};
-use crate::services::ledger as ledger_service;
+use crate::services::money::ledger as ledger_service;
 use async_graphql::{Context, Object, Result, SimpleObject};
 
 /// One ledger account and its balance.

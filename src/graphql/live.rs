@@ -5,7 +5,7 @@
 use super::context::services;
 use crate::error::AppError;
 use crate::realtime::{Subscription as BusSubscription, Topic};
-use crate::services::{Services, Viewer, live_access};
+use crate::services::{Services, Viewer, bookings::live_access};
 use async_graphql::{Context, Result};
 use futures_util::stream::BoxStream;
 use futures_util::{Stream, StreamExt};

@@ -11,10 +11,11 @@ use crate::db::entities::{
     payment, quote, service_category, technician_skill, tracking_point, user, working_hours,
 };
 use crate::error::{AppResult, REQUEST_ID};
-use crate::services::technician_profiles::{self, TechnicianRecord};
+use crate::services::technicians::profiles::{self, TechnicianRecord};
 use crate::services::{
-    Services, accounts, bookings, catalogue, disputes, invoices, mpesa_refunds, payments, quotes,
-    technicians, tracking,
+    Services, accounts::account, bookings::disputes, bookings::quotes, bookings::requests,
+    catalogue::categories, money::invoices, money::mpesa_refunds, money::payments,
+    technicians::technician, tracking::positions,
 };
 use async_graphql::Context;
 use async_graphql::dataloader::{DataLoader, Loader};
@@ -56,37 +57,37 @@ macro_rules! relation {
 
 relation!(
     /// A user account by id.
-    UserById => user::Model, |db, ids| accounts::find_many(db, &ids));
+    UserById => user::Model, |db, ids| account::find_many(db, &ids));
 relation!(
     /// A service category by id.
-    CategoryById => service_category::Model, |db, ids| catalogue::find_many(db, &ids));
+    CategoryById => service_category::Model, |db, ids| categories::find_many(db, &ids));
 relation!(
 /// A technician's account and profile by technician id.
 TechnicianById => Arc<TechnicianRecord>, |db, ids| async {
-    let found = technician_profiles::load_many(db, &ids).await?;
+    let found = profiles::load_many(db, &ids).await?;
     AppResult::Ok(found.into_iter().map(|(id, r)| (id, Arc::new(r))).collect())
 });
 relation!(
     /// A technician's skills.
     SkillsOfTechnician => Vec<technician_skill::Model>,
-    |db, ids| technician_profiles::skills_of(db, &ids));
+    |db, ids| profiles::skills_of(db, &ids));
 relation!(
     /// A technician's certifications.
     CertificationsOfTechnician => Vec<certification::Model>,
-    |db, ids| technician_profiles::certifications_of(db, &ids));
+    |db, ids| profiles::certifications_of(db, &ids));
 relation!(
     /// A technician's weekly hours.
-    HoursOfTechnician => Vec<working_hours::Model>, |db, ids| technicians::weeks_of(db, &ids));
+    HoursOfTechnician => Vec<working_hours::Model>, |db, ids| technician::weeks_of(db, &ids));
 relation!(
     /// A technician's availability exceptions.
     ExceptionsOfTechnician => Vec<availability_exception::Model>,
-    |db, ids| technicians::exceptions_of(db, &ids));
+    |db, ids| technician::exceptions_of(db, &ids));
 relation!(
     /// A user's saved addresses.
-    AddressesOfUser => Vec<address::Model>, |db, ids| accounts::addresses_of(db, &ids));
+    AddressesOfUser => Vec<address::Model>, |db, ids| account::addresses_of(db, &ids));
 relation!(
     /// A booking's transitions.
-    EventsOfBooking => Vec<booking_event::Model>, |db, ids| bookings::events_of(db, &ids));
+    EventsOfBooking => Vec<booking_event::Model>, |db, ids| requests::events_of(db, &ids));
 relation!(
     /// A booking's quotes.
     QuotesOfBooking => Vec<quote::Model>, |db, ids| quotes::of_bookings(db, &ids));
@@ -143,7 +144,7 @@ impl Loader<TrailOfJob> for Batches {
         keys: &[TrailOfJob],
     ) -> Result<HashMap<TrailOfJob, Self::Value>, Self::Error> {
         let jobs: Vec<(Uuid, Uuid)> = keys.iter().map(|k| (k.0, k.1)).collect();
-        let found = tracking::trails_of(&self.services.db, &jobs).await?;
+        let found = positions::trails_of(&self.services.db, &jobs).await?;
         Ok(found
             .into_iter()
             .map(|((booking, technician), rows)| (TrailOfJob(booking, technician), rows))

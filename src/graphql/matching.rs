@@ -7,7 +7,7 @@ use super::technicians::technician_view;
 use crate::domain::matching::{Band, Factor, Weights};
 use crate::domain::pricing::Priority as PricingPriority;
 use crate::error::AppError;
-use crate::services::matching::{self as matching_service, MatchRequest};
+use crate::services::matching::search::{self as matching_service, MatchRequest};
 use async_graphql::{Context, Enum, InputObject, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 

@@ -15,7 +15,8 @@ use super::withdrawals::Withdrawal;
 use crate::db::entities::{address, availability_exception, login_attempt};
 use crate::error::AppError;
 use crate::services::{
-    Viewer, accounts, bookings, catalogue, chat_history, kyc, notifications, quotes,
+    Viewer, accounts::account, bookings::quotes, bookings::requests, catalogue::categories,
+    chat::history, notifications::in_app, technicians::kyc,
 };
 use async_graphql::{Context, ID, Interface, Object, Result};
 use sea_orm::EntityTrait;
@@ -56,11 +57,11 @@ impl NodeQuery {
         let (kind, uuid) = ids::decode_any(&id, "id")?;
         let not_found = || AppError::NotFound("node".into());
         let node = match kind {
-            Kind::User => accounts::find(db, uuid)
+            Kind::User => account::find(db, uuid)
                 .await?
                 .filter(|u| visible(&viewer, u.id, true))
                 .map(|u| Node::User(User(u))),
-            Kind::Notification => notifications::find(db, uuid)
+            Kind::Notification => in_app::find(db, uuid)
                 .await?
                 .filter(|n| visible(&viewer, n.user_id, false))
                 .map(|n| Node::Notification(Notification(n))),
@@ -82,7 +83,7 @@ impl NodeQuery {
                 .await?
                 .map(|d| Node::KycDocument(KycDocument(d))),
             Kind::Technician => technician_view(ctx, uuid).await?.map(Node::Technician),
-            Kind::ServiceCategory => catalogue::find(db, uuid)
+            Kind::ServiceCategory => categories::find(db, uuid)
                 .await?
                 .map(|c| Node::ServiceCategory(ServiceCategory(c))),
             Kind::AvailabilityException => availability_exception::Entity::find_by_id(uuid)
@@ -90,7 +91,7 @@ impl NodeQuery {
                 .await?
                 .filter(|e| visible(&viewer, e.technician_id, true))
                 .map(|e| Node::AvailabilityException(AvailabilityException(e))),
-            Kind::Booking => bookings::visible(services(ctx), &viewer, uuid)
+            Kind::Booking => requests::visible(services(ctx), &viewer, uuid)
                 .await
                 .ok()
                 .map(|b| Node::Booking(Booking(b))),
@@ -99,8 +100,8 @@ impl NodeQuery {
                 .ok()
                 .map(|q| Node::Quote(Quote(q))),
             // Payments: whoever may see the booking.
-            Kind::Payment => match crate::services::payments::find(db, uuid).await {
-                Ok(p) => bookings::visible(services(ctx), &viewer, p.booking_id)
+            Kind::Payment => match crate::services::money::payments::find(db, uuid).await {
+                Ok(p) => requests::visible(services(ctx), &viewer, p.booking_id)
                     .await
                     .ok()
                     .map(|_| Node::Payment(Payment(p))),
@@ -108,20 +109,22 @@ impl NodeQuery {
             },
             // Withdrawals: their technician and staff.
             Kind::Withdrawal => {
-                crate::services::withdrawals::find_visible(services(ctx), &viewer, uuid)
+                crate::services::money::withdrawals::find_visible(services(ctx), &viewer, uuid)
                     .await
                     .ok()
                     .map(|w| Node::Withdrawal(Withdrawal(w)))
             }
             // Messages: whoever may read the booking's conversation.
-            Kind::Message => chat_history::find(services(ctx), &viewer, uuid).await?.map(
-                |(conversation, row)| {
-                    Node::Message(Message {
-                        row,
-                        context: MessageContext::new(&conversation),
+            Kind::Message => {
+                history::find(services(ctx), &viewer, uuid)
+                    .await?
+                    .map(|(conversation, row)| {
+                        Node::Message(Message {
+                            row,
+                            context: MessageContext::new(&conversation),
+                        })
                     })
-                },
-            ),
+            }
         };
         Ok(node.ok_or_else(not_found)?)
     }

@@ -6,7 +6,7 @@
 
 use super::context::{client_info, services};
 use crate::error::AppError;
-use crate::services::rate_limits::Action;
+use crate::services::accounts::rate_limits::Action;
 use async_graphql::extensions::{
     Extension, ExtensionContext, ExtensionFactory, NextPrepareRequest,
 };

@@ -7,8 +7,8 @@ use super::ids::{self, Kind};
 use super::loaders::{self, RefundsOfPayment};
 use crate::db::entities::{mpesa_refund, payment};
 use crate::domain::payments as rules;
-use crate::services::mpesa_refunds::RefundTransferStatus;
-use crate::services::payments::{self as service, PayRequest};
+use crate::services::money::mpesa_refunds::RefundTransferStatus;
+use crate::services::money::payments::{self as service, PayRequest};
 use async_graphql::{Context, Enum, ID, InputObject, Object, Result};
 use chrono::{DateTime, Utc};
 
@@ -238,7 +238,7 @@ impl PaymentMutation {
         let viewer = viewer(ctx).await?;
         let id = ids::decode(Kind::Payment, &payment_id, "paymentId")?;
         Ok(Payment(
-            crate::services::razorpay::verify_payment(
+            crate::services::money::razorpay::verify_payment(
                 services(ctx),
                 &viewer,
                 id,

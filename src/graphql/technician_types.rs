@@ -11,8 +11,8 @@ use crate::db::entities::{
 };
 use crate::domain::badges::{self, BadgePolicy, TechnicianRecord as BadgeRecord};
 use crate::domain::schedule::format_clock;
-use crate::services::technician_profiles::TechnicianRecord;
-use crate::services::technicians;
+use crate::services::technicians::profiles::TechnicianRecord;
+use crate::services::technicians::technician;
 use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
@@ -55,9 +55,9 @@ pub enum KycStatus {
 impl KycStatus {
     fn parse(raw: &str) -> KycStatus {
         match raw {
-            technicians::kyc_status::UNDER_REVIEW => KycStatus::UnderReview,
-            technicians::kyc_status::APPROVED => KycStatus::Approved,
-            technicians::kyc_status::REJECTED => KycStatus::Rejected,
+            technician::kyc_status::UNDER_REVIEW => KycStatus::UnderReview,
+            technician::kyc_status::APPROVED => KycStatus::Approved,
+            technician::kyc_status::REJECTED => KycStatus::Rejected,
             _ => KycStatus::NotSubmitted,
         }
     }
@@ -239,8 +239,8 @@ impl Technician {
     }
     async fn availability(&self) -> TechnicianAvailability {
         match self.profile().availability.as_str() {
-            technicians::availability::AVAILABLE => TechnicianAvailability::Available,
-            technicians::availability::BUSY => TechnicianAvailability::Busy,
+            technician::availability::AVAILABLE => TechnicianAvailability::Available,
+            technician::availability::BUSY => TechnicianAvailability::Busy,
             _ => TechnicianAvailability::Offline,
         }
     }

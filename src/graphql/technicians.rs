@@ -6,9 +6,9 @@ use super::loaders::{self, TechnicianById};
 use super::technician_types::*;
 use crate::domain::schedule::parse_clock;
 use crate::error::AppError;
-use crate::services::catalogue::{self, CategoryInput};
-use crate::services::technician_profiles::{self, TechnicianRecord};
-use crate::services::technicians::{
+use crate::services::catalogue::categories::{self, CategoryInput};
+use crate::services::technicians::profiles::{self, TechnicianRecord};
+use crate::services::technicians::technician::{
     self, CertificationChange, ExceptionChange, HoursChange, PositionReport, ProfileChange,
     SkillChange,
 };
@@ -30,14 +30,14 @@ pub async fn technician_view(ctx: &Context<'_>, id: Uuid) -> Result<Option<Techn
         return Ok(None);
     };
     let private = sees_private(viewer.as_ref(), id);
-    if !private && record.profile.kyc_status != technicians::kyc_status::APPROVED {
+    if !private && record.profile.kyc_status != technician::kyc_status::APPROVED {
         return Ok(None);
     }
     Ok(Some(Technician { record, private }))
 }
 
 async fn own_view(services: &Services, viewer: &Viewer) -> Result<Technician> {
-    let mut found = technician_profiles::load_many(&services.db, &[viewer.user_id]).await?;
+    let mut found = profiles::load_many(&services.db, &[viewer.user_id]).await?;
     let record: TechnicianRecord = found
         .remove(&viewer.user_id)
         .ok_or_else(|| AppError::NotFound("technician profile".into()))?;
@@ -64,7 +64,7 @@ impl TechnicianQuery {
         #[graphql(default)] include_inactive: bool,
     ) -> Result<Vec<ServiceCategory>> {
         let staff = viewer(ctx).await.map(|v| v.is_staff()).unwrap_or(false);
-        let rows = catalogue::list(&services(ctx).db, include_inactive && staff).await?;
+        let rows = categories::list(&services(ctx).db, include_inactive && staff).await?;
         Ok(rows.into_iter().map(ServiceCategory).collect())
     }
 
@@ -94,7 +94,7 @@ impl TechnicianQuery {
         if technician_view(ctx, uuid).await?.is_none() {
             return Err(AppError::NotFound("technician".into()).into());
         }
-        Ok(technicians::works_at_instant(&services(ctx).db, uuid, at).await?)
+        Ok(technician::works_at_instant(&services(ctx).db, uuid, at).await?)
     }
 }
 
@@ -111,7 +111,7 @@ impl TechnicianMutation {
         let viewer = viewer(ctx).await?;
         let services = services(ctx);
         Ok(ServiceCategory(
-            catalogue::create(
+            categories::create(
                 &services.db,
                 &viewer,
                 category_input(input),
@@ -132,7 +132,7 @@ impl TechnicianMutation {
         let uuid = ids::decode(Kind::ServiceCategory, &id, "id")?;
         let services = services(ctx);
         Ok(ServiceCategory(
-            catalogue::update(
+            categories::update(
                 &services.db,
                 &viewer,
                 uuid,
@@ -174,7 +174,7 @@ impl TechnicianMutation {
             base_location: input.base_location.map(|l| (l.lat, l.lng)),
             time_zone: input.time_zone,
         };
-        technician_profiles::update(services(ctx), &viewer, change).await?;
+        profiles::update(services(ctx), &viewer, change).await?;
         own_view(services(ctx), &viewer).await
     }
 
@@ -185,7 +185,7 @@ impl TechnicianMutation {
         status: AvailabilityStatus,
     ) -> Result<Technician> {
         let viewer = viewer(ctx).await?;
-        technicians::set_availability(
+        technician::set_availability(
             services(ctx),
             &viewer,
             status == AvailabilityStatus::Available,
@@ -212,7 +212,7 @@ impl TechnicianMutation {
             heading_deg,
             speed_kmh,
         };
-        technicians::update_location(services(ctx), &viewer, report).await?;
+        technician::update_location(services(ctx), &viewer, report).await?;
         own_view(services(ctx), &viewer).await
     }
 
@@ -236,7 +236,7 @@ impl TechnicianMutation {
                 })
             })
             .collect::<Result<Vec<_>, AppError>>()?;
-        let rows = technicians::set_working_hours(services(ctx), &viewer, changes).await?;
+        let rows = technician::set_working_hours(services(ctx), &viewer, changes).await?;
         Ok(rows.iter().map(WorkingHours::from).collect())
     }
 
@@ -262,14 +262,14 @@ impl TechnicianMutation {
             note: input.note,
         };
         Ok(AvailabilityException(
-            technicians::add_exception(services(ctx), &viewer, change).await?,
+            technician::add_exception(services(ctx), &viewer, change).await?,
         ))
     }
 
     async fn remove_availability_exception(&self, ctx: &Context<'_>, id: ID) -> Result<bool> {
         let viewer = viewer(ctx).await?;
         let uuid = ids::decode(Kind::AvailabilityException, &id, "id")?;
-        technicians::remove_exception(services(ctx), &viewer, uuid).await?;
+        technician::remove_exception(services(ctx), &viewer, uuid).await?;
         Ok(true)
     }
 
@@ -277,14 +277,14 @@ impl TechnicianMutation {
     async fn block_technician(&self, ctx: &Context<'_>, technician_id: ID) -> Result<bool> {
         let viewer = viewer(ctx).await?;
         let uuid = ids::decode(Kind::Technician, &technician_id, "technicianId")?;
-        technicians::block(services(ctx), &viewer, uuid).await?;
+        technician::block(services(ctx), &viewer, uuid).await?;
         Ok(true)
     }
 
     async fn unblock_technician(&self, ctx: &Context<'_>, technician_id: ID) -> Result<bool> {
         let viewer = viewer(ctx).await?;
         let uuid = ids::decode(Kind::Technician, &technician_id, "technicianId")?;
-        technicians::unblock(services(ctx), &viewer, uuid).await?;
+        technician::unblock(services(ctx), &viewer, uuid).await?;
         Ok(true)
     }
 }

@@ -5,7 +5,7 @@ use super::ids::{self, Kind};
 use super::live::{Live, Right};
 use super::loaders::{self, TrailOfJob};
 use crate::db::entities::booking;
-use crate::services::tracking::{self, LocationShare};
+use crate::services::tracking::positions::{self, LocationShare};
 use async_graphql::{Context, ID, InputObject, Object, Result, Subscription};
 use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
@@ -29,7 +29,7 @@ pub struct LocationInput {
 }
 
 /// Where the technician was, with the distance to the job and the ETA from there.
-pub struct TrackingPoint(pub tracking::TrackingPoint);
+pub struct TrackingPoint(pub positions::TrackingPoint);
 
 #[Object]
 impl TrackingPoint {
@@ -70,7 +70,7 @@ pub async fn trail(ctx: &Context<'_>, booking: &booking::Model) -> Result<Vec<Tr
         return Ok(Vec::new());
     };
     let rows = loaders::list(ctx, TrailOfJob(booking.id, technician)).await?;
-    let points = tracking::trail_points(services(ctx), booking, rows);
+    let points = positions::trail_points(services(ctx), booking, rows);
     Ok(points.into_iter().map(TrackingPoint).collect())
 }
 
@@ -98,7 +98,7 @@ impl TrackingMutation {
             speed_kmh: input.speed_kmh,
             recorded_at: input.recorded_at,
         };
-        let point = tracking::share(services(ctx), &viewer, uuid, share).await?;
+        let point = positions::share(services(ctx), &viewer, uuid, share).await?;
         Ok(TrackingPoint(point))
     }
 }
@@ -117,7 +117,7 @@ impl TrackingSubscription {
     ) -> Result<Live<TrackingPoint>> {
         let viewer = viewer(ctx).await?;
         let uuid = ids::decode(Kind::Booking, &booking_id, "bookingId")?;
-        let points = tracking::watch(services(ctx), &viewer, uuid).await?;
+        let points = positions::watch(services(ctx), &viewer, uuid).await?;
         let points = points.map(|point| Ok(TrackingPoint(point)));
         Ok(Live::new(ctx, viewer, Right::Booking(uuid), points))
     }

@@ -7,9 +7,9 @@ use super::ids::{self, Kind};
 use super::password_guard::PasswordWork;
 use crate::db::entities::withdrawal;
 use crate::domain::payouts::{self as rules, PayoutDetailsInput};
-use crate::services::pagination::Page;
-use crate::services::payout_methods::{self, PayoutMethodView};
-use crate::services::{withdrawal_pins, withdrawals as service};
+use crate::services::money::payout_methods::{self, PayoutMethodView};
+use crate::services::platform::pagination::Page;
+use crate::services::{money::withdrawal_pins, money::withdrawals as service};
 use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 

@@ -4,7 +4,7 @@
 use super::HttpState;
 use crate::error::AppError;
 use crate::error::AppResult;
-use crate::services::{chat, kyc, storage};
+use crate::services::{chat::messages, platform::storage, technicians::kyc};
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -39,7 +39,7 @@ pub async fn chat_attachment(
     Query(params): Query<LinkParams>,
 ) -> Response {
     serve(id, params, |id, expires, sig| async move {
-        chat::open_attachment(&state.services, id, expires, &sig).await
+        messages::open_attachment(&state.services, id, expires, &sig).await
     })
     .await
 }

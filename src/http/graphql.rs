@@ -10,8 +10,8 @@ use crate::graphql::cache_policy;
 use crate::graphql::context::RequestAuth;
 use crate::graphql::extensions::{PARSE_FAILED, WritesStarted};
 use crate::graphql::password_guard::HashingBudget;
-use crate::services::sessions::ClientInfo;
-use crate::services::storage::MAX_DOCUMENT_BYTES;
+use crate::services::accounts::sessions::ClientInfo;
+use crate::services::platform::storage::MAX_DOCUMENT_BYTES;
 use async_graphql::http::MultipartOptions;
 use async_graphql::parser::types::OperationType;
 use async_graphql::{

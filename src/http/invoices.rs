@@ -4,7 +4,7 @@
 use super::HttpState;
 use super::files::{LinkParams, refusal};
 use crate::error::AppError;
-use crate::services::invoices;
+use crate::services::money::invoices;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};

@@ -41,7 +41,8 @@ pub const MAX_UPLOAD_BODY_BYTES: usize = 11 * 1024 * 1024;
 pub const MAX_UPLOAD_FILES: usize = 2;
 /// Largest single file the multipart parser takes. It is a little above the 5 MB document limit on
 /// purpose: a file just over the limit then reaches the service, whose refusal names the argument.
-pub const MAX_UPLOAD_FILE_BYTES: usize = crate::services::storage::MAX_DOCUMENT_BYTES + 512 * 1024;
+pub const MAX_UPLOAD_FILE_BYTES: usize =
+    crate::services::platform::storage::MAX_DOCUMENT_BYTES + 512 * 1024;
 /// Most operations accepted in one batched POST.
 pub const MAX_BATCH: usize = 10;
 

@@ -3,7 +3,7 @@
 
 use super::HttpState;
 use crate::gateways::mpesa::parse_callback;
-use crate::services::mpesa_checks;
+use crate::services::money::mpesa_checks;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;

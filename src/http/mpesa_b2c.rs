@@ -7,8 +7,8 @@ use crate::gateways::mpesa_b2c::{
     B2cCallback, MpesaB2c, parse_payment_result, parse_status_result, parse_timeout,
 };
 use crate::gateways::payouts::PayoutQuery;
-use crate::services::payout_checks::record_result;
-use crate::services::withdrawals::PayoutResult;
+use crate::services::money::payout_checks::record_result;
+use crate::services::money::withdrawals::PayoutResult;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;

@@ -5,7 +5,7 @@
 use super::HttpState;
 use crate::gateways::razorpay;
 use crate::gateways::stripe::verify_signature;
-use crate::services::webhooks::{self, RazorpayEvent, StripeEvent};
+use crate::services::money::webhooks::{self, RazorpayEvent, StripeEvent};
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;

@@ -13,7 +13,7 @@ pub use accounts::AccountSockets;
 use super::HttpState;
 use super::graphql::client_info;
 use crate::realtime::{Subscription as BusSubscription, SubscriptionItem};
-use crate::services::sessions::ClientInfo;
+use crate::services::accounts::sessions::ClientInfo;
 use async_graphql::http::{ALL_WEBSOCKET_PROTOCOLS, WebSocketProtocols, WsMessage};
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{ConnectInfo, FromRequestParts, Request, State};

@@ -1,56 +1,15 @@
 //! Use cases: load, decide with domain rules, persist in one transaction, commit, then publish and notify.
 
 pub mod accounts;
-pub mod booking_flow;
-pub mod booking_worker;
 pub mod bookings;
 pub mod catalogue;
 pub mod chat;
-pub mod chat_delivery;
-pub mod chat_history;
-pub mod clock;
-pub mod codes;
-pub mod credentials;
-pub mod dashboards;
-pub mod demo;
-pub mod dispatch;
-pub mod disputes;
-pub mod earnings;
-pub mod invoice_pdf;
-pub mod invoices;
-pub mod kyc;
-pub mod ledger;
-pub mod live_access;
 pub mod matching;
-pub mod matching_index;
-pub mod mpesa_checks;
-pub mod mpesa_refunds;
+pub mod money;
 pub mod notifications;
-pub mod pagination;
-pub mod passwords;
-pub mod payments;
-pub mod payout_checks;
-pub mod payout_methods;
-pub mod quotes;
-pub mod rate_limits;
-pub mod razorpay;
-pub mod reschedule;
-pub mod retention;
-pub mod sessions;
-pub mod settlement;
-pub mod storage;
-pub mod technician_index;
-pub mod technician_profiles;
+pub mod platform;
 pub mod technicians;
-pub mod tokens;
-pub mod totp;
 pub mod tracking;
-pub mod validation;
-pub mod vault;
-pub mod viewer;
-pub mod webhooks;
-pub mod withdrawal_pins;
-pub mod withdrawals;
 
 use crate::config::Config;
 use crate::gateways::mail::{Mail, Mailer};
@@ -58,8 +17,8 @@ use crate::realtime::{EventBus, outbox::OutboxRelay};
 use sea_orm::DatabaseConnection;
 use std::sync::Arc;
 
-pub use clock::Clock;
-pub use viewer::Viewer;
+pub use accounts::viewer::Viewer;
+pub use platform::clock::Clock;
 
 /// Everything a use case needs, passed in rather than reached for.
 #[derive(Clone)]
@@ -70,23 +29,23 @@ pub struct Services {
     pub relay: OutboxRelay,
     pub mailer: Arc<dyn Mailer>,
     pub clock: Clock,
-    pub tokens: Arc<tokens::TokenKeys>,
+    pub tokens: Arc<accounts::tokens::TokenKeys>,
     /// Uploaded files (KYC documents): a local directory or an S3-compatible bucket.
     pub storage: Arc<dyn object_store::ObjectStore>,
     /// This replica's in-memory directory of matchable technicians.
-    pub matching: Arc<matching_index::MatchingIndex>,
+    pub matching: Arc<matching::directory::MatchingIndex>,
     /// This replica's short-lived view of tracked bookings and their last accepted points.
-    pub tracking: Arc<tracking::Tracker>,
+    pub tracking: Arc<tracking::positions::Tracker>,
     /// Chat deliveries seen by this replica's subscriptions, waiting to be recorded.
-    pub deliveries: Arc<chat_delivery::DeliveryMarks>,
+    pub deliveries: Arc<chat::delivery::DeliveryMarks>,
     /// The Daraja client when M-Pesa is configured; shared so its OAuth token is fetched once an hour.
     pub mpesa: Option<Arc<crate::gateways::mpesa::Mpesa>>,
     /// The B2C payout client when both M-Pesa and its B2C settings are configured.
     pub mpesa_b2c: Option<std::sync::Arc<crate::gateways::mpesa_b2c::MpesaB2c>>,
     /// Seals and opens payout account details with the key from settings.
-    pub vault: Arc<vault::Vault>,
+    pub vault: Arc<accounts::vault::Vault>,
     /// Per-client-address allowances for password checks and sign-ups.
-    pub rate_limits: Arc<rate_limits::RateLimits>,
+    pub rate_limits: Arc<accounts::rate_limits::RateLimits>,
 }
 
 /// Work that must wait until the transaction has committed.

@@ -91,7 +91,7 @@ async fn completed(s: &TestServer, customer: &Session, tech: &Tech, key: &str) -
 
 async fn admin(s: &TestServer) -> Session {
     let email = "dispute-admin@example.com";
-    fundi::services::accounts::create_staff(
+    fundi::services::accounts::account::create_staff(
         s.services(),
         email,
         PASSWORD,

@@ -366,9 +366,15 @@ fn code_of(answer: &Value) -> &str {
 }
 
 async fn staff(s: &TestServer, email: &str, role: fundi::domain::account::Role) -> Session {
-    fundi::services::accounts::create_staff(s.services(), email, PASSWORD, "Staff Person", role)
-        .await
-        .unwrap();
+    fundi::services::accounts::account::create_staff(
+        s.services(),
+        email,
+        PASSWORD,
+        "Staff Person",
+        role,
+    )
+    .await
+    .unwrap();
     Session::from_payload(&s.login(email, PASSWORD).await["data"]["login"])
 }
 

@@ -311,7 +311,7 @@ async fn an_unanswered_offer_expires_and_goes_to_the_next_candidate() {
         .await;
     assert_eq!(offers["jobOffers"][0]["booking"]["id"], id);
     s.advance_clock(chrono::Duration::seconds(121));
-    fundi::services::booking_worker::run_due(s.services())
+    fundi::services::bookings::timers::run_due(s.services())
         .await
         .unwrap();
     let view = s.ok(customer.token(), VIEW, json!({"id": id})).await;
@@ -557,11 +557,11 @@ async fn completed_jobs_are_verified_by_the_system_after_48_hours() {
         .await;
     }
     s.advance_clock(chrono::Duration::hours(47));
-    fundi::services::booking_worker::run_due(s.services())
+    fundi::services::bookings::timers::run_due(s.services())
         .await
         .unwrap();
     let admin_email = "verify-admin@example.com";
-    fundi::services::accounts::create_staff(
+    fundi::services::accounts::account::create_staff(
         s.services(),
         admin_email,
         PASSWORD,
@@ -576,7 +576,7 @@ async fn completed_jobs_are_verified_by_the_system_after_48_hours() {
         "COMPLETED"
     );
     s.advance_clock(chrono::Duration::hours(2));
-    fundi::services::booking_worker::run_due(s.services())
+    fundi::services::bookings::timers::run_due(s.services())
         .await
         .unwrap();
     let admin = Session::from_payload(&s.login(admin_email, PASSWORD).await["data"]["login"]);
@@ -603,7 +603,7 @@ async fn an_admin_stops_work_in_progress_through_cancel_booking() {
         let code = (to == "IN_PROGRESS").then_some(code.as_str());
         ok_step(&s, &tech.session, &id, to, code).await;
     }
-    fundi::services::accounts::create_staff(
+    fundi::services::accounts::account::create_staff(
         s.services(),
         "admin-cancel-admin@example.com",
         PASSWORD,

@@ -58,9 +58,15 @@ pub async fn job(s: &TestServer, tag: &str) -> Job {
 }
 
 pub async fn staff(s: &TestServer, email: &str, role: fundi::domain::account::Role) -> Session {
-    fundi::services::accounts::create_staff(s.services(), email, PASSWORD, "Staff Member", role)
-        .await
-        .unwrap();
+    fundi::services::accounts::account::create_staff(
+        s.services(),
+        email,
+        PASSWORD,
+        "Staff Member",
+        role,
+    )
+    .await
+    .unwrap();
     Session::from_payload(&s.login(email, PASSWORD).await["data"]["login"])
 }
 
@@ -634,7 +640,9 @@ async fn old_messages_and_their_images_are_deleted_after_ninety_days() {
     );
     ok_send(&s, &customer, &j.booking, text("Newer message", None)).await;
     s.advance_clock(chrono::Duration::days(31));
-    let purged = fundi::services::retention::run(s.services()).await.unwrap();
+    let purged = fundi::services::platform::retention::run(s.services())
+        .await
+        .unwrap();
     assert!(purged >= 3, "image, system lines: {purged}");
     let customer = Session::from_payload(
         &s.login("chat-retention-customer@example.com", PASSWORD)

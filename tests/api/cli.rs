@@ -163,7 +163,7 @@ async fn seed_demo_fills_an_empty_database_once() {
     assert!(stderr.contains("--force"), "{stderr}");
     let s = TestServer::start_on(backend, Options::default()).await;
     let login = s
-        .login(&customer, fundi::services::demo::DEMO_PASSWORD)
+        .login(&customer, fundi::services::platform::demo::DEMO_PASSWORD)
         .await;
     let session = crate::support::Session::from_payload(&login["data"]["login"]);
     let found = crate::fixtures::matches(
@@ -191,7 +191,7 @@ async fn seed_demo_fills_an_empty_database_once() {
     let columns: Vec<&str> = row.split('\t').collect();
     assert_eq!(columns[1], first["fullName"].as_str().unwrap());
     let login = s
-        .login(columns[3], fundi::services::demo::DEMO_PASSWORD)
+        .login(columns[3], fundi::services::platform::demo::DEMO_PASSWORD)
         .await;
     let tech = crate::support::Session::from_payload(&login["data"]["login"]);
     let me = s

@@ -10,7 +10,7 @@ use crate::support::*;
 use chrono::{DateTime, Datelike, Duration, TimeZone, Utc};
 use fundi::domain::account::Role;
 use fundi::domain::ledger::{AccountKey, entries};
-use fundi::services::ledger::{self, JournalEntry};
+use fundi::services::money::ledger::{self, JournalEntry};
 use serde_json::{Value, json};
 
 const EARNINGS: &str = "query($period: EarningsPeriod!, $from: DateTime!, $to: DateTime!, $currency: String) {
@@ -135,7 +135,7 @@ async fn daily_earnings_match_the_85_15_split_and_the_statement_reconciles() {
 
     // Day 4: the hold is over for everything left; it becomes available (an internal move).
     s.advance_clock(Duration::hours(49));
-    fundi::services::booking_worker::run_due(s.services())
+    fundi::services::bookings::timers::run_due(s.services())
         .await
         .unwrap();
     let tech = Tech {

@@ -77,7 +77,7 @@ pub async fn approve(s: &TestServer, tech: &Tech) {
     ))
     .await
     .unwrap();
-    fundi::services::matching::refresh_local(s.services(), tech.uuid)
+    fundi::services::matching::search::refresh_local(s.services(), tech.uuid)
         .await
         .unwrap();
 }

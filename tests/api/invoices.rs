@@ -252,9 +252,9 @@ async fn the_pdf_url_downloads_the_invoice_as_a_pdf_and_refuses_forged_or_expire
     );
 
     // A genuine signature for an id that is no invoice.
-    let unknown = fundi::services::storage::download_link(
+    let unknown = fundi::services::platform::storage::download_link(
         JWT_SECRET.as_bytes(),
-        fundi::services::storage::LinkKind::InvoicePdf,
+        fundi::services::platform::storage::LinkKind::InvoicePdf,
         uuid::Uuid::now_v7(),
         s.services().clock.now(),
     );

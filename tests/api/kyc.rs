@@ -111,9 +111,15 @@ async fn submit_ok(s: &TestServer, token: Option<&str>) -> Value {
 }
 
 async fn staff(s: &TestServer, email: &str, role: Role) -> String {
-    fundi::services::accounts::create_staff(s.services(), email, PASSWORD, "Staff Person", role)
-        .await
-        .expect("staff account");
+    fundi::services::accounts::account::create_staff(
+        s.services(),
+        email,
+        PASSWORD,
+        "Staff Person",
+        role,
+    )
+    .await
+    .expect("staff account");
     let body = s.login(email, PASSWORD).await;
     body["data"]["login"]["accessToken"]
         .as_str()
@@ -180,7 +186,7 @@ async fn review(
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {
-    fundi::services::storage::sha256_hex(bytes)
+    fundi::services::platform::storage::sha256_hex(bytes)
 }
 
 #[tokio::test]

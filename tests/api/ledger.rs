@@ -5,7 +5,7 @@ use crate::support::*;
 use fundi::domain::account::Role;
 use fundi::domain::ledger::{AccountKey, Posting, entries};
 use fundi::error::AppError;
-use fundi::services::ledger::{self, BrokenInvariant, JournalEntry};
+use fundi::services::money::ledger::{self, BrokenInvariant, JournalEntry};
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 use serde_json::json;
 use std::process::Command;

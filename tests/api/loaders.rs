@@ -6,7 +6,7 @@ use crate::fixtures::uuid_of;
 use crate::support::*;
 use fundi::db::entities::{booking, payment, quote};
 use fundi::services::Effects;
-use fundi::services::notifications::{self, Kind, NewNotification};
+use fundi::services::notifications::in_app::{self, Kind, NewNotification};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 use serde_json::{Value, json};
 
@@ -258,7 +258,7 @@ async fn total_count_covers_the_whole_list_on_every_connection() {
     for title in ["Offer", "Reminder", "Payout"] {
         let note = NewNotification::new(tech, Kind::BookingUpdate, title, "Details");
         let now = s.services().clock.now();
-        notifications::create(&s.services().db, &mut Effects::default(), now, note)
+        in_app::create(&s.services().db, &mut Effects::default(), now, note)
             .await
             .unwrap();
     }

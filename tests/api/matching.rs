@@ -151,7 +151,7 @@ async fn urgent_requests_quote_the_surged_rate() {
 async fn weights_must_add_up_to_one_hundred_and_change_the_score() {
     let s = TestServer::start().await;
     let admin_email = "weights-admin@example.com";
-    fundi::services::accounts::create_staff(
+    fundi::services::accounts::account::create_staff(
         s.services(),
         admin_email,
         PASSWORD,

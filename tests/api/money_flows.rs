@@ -352,7 +352,7 @@ async fn apply_history(plans: Vec<BookingPlan>, picks: Vec<u8>) -> Result<(), Te
             errors.is_empty() || !step.must_succeed(),
             "a step the rules allow was refused: {log:#?}"
         );
-        let verdict = fundi::services::ledger::verify(&s.services().db)
+        let verdict = fundi::services::money::ledger::verify(&s.services().db)
             .await
             .unwrap();
         prop_assert!(verdict.is_ok(), "{:?} after {log:#?}", verdict.err());

@@ -129,7 +129,7 @@ pub(crate) async fn deliver(s: &TestServer, token: &str, body: &Value) -> (u16, 
 }
 
 async fn payment(s: &TestServer, id: uuid::Uuid) -> fundi::db::entities::payment::Model {
-    fundi::services::payments::find(&s.services().db, id)
+    fundi::services::money::payments::find(&s.services().db, id)
         .await
         .unwrap()
 }
@@ -138,7 +138,7 @@ async fn payment(s: &TestServer, id: uuid::Uuid) -> fundi::db::entities::payment
 /// check every second and may get there first, which is as good.
 async fn settled_by_query(s: &TestServer, id: uuid::Uuid) -> fundi::db::entities::payment::Model {
     for _ in 0..100 {
-        fundi::services::mpesa_checks::check_pending(s.services())
+        fundi::services::money::mpesa_checks::check_pending(s.services())
             .await
             .unwrap();
         let current = payment(s, id).await;
@@ -351,7 +351,7 @@ async fn a_prompt_without_a_callback_is_settled_by_the_status_query_after_90_sec
     let payment_id = uuid_of(paid["id"].as_str().unwrap());
 
     // Not yet due: Daraja is left alone.
-    fundi::services::mpesa_checks::check_pending(s.services())
+    fundi::services::money::mpesa_checks::check_pending(s.services())
         .await
         .unwrap();
     assert!(
@@ -362,7 +362,7 @@ async fn a_prompt_without_a_callback_is_settled_by_the_status_query_after_90_sec
     assert_eq!(payment(&s, payment_id).await.status, "PENDING");
 
     s.advance_clock(chrono::Duration::seconds(91));
-    fundi::services::booking_worker::run_due(s.services())
+    fundi::services::bookings::timers::run_due(s.services())
         .await
         .unwrap();
     let settled = settled_by_query(&s, payment_id).await;
@@ -394,7 +394,7 @@ async fn a_prompt_still_processing_stays_pending_and_a_timeout_fails_it() {
     let (_, _, _, paid) = pending_balance(&s, "mpesa-waiting").await;
     let payment_id = uuid_of(paid["id"].as_str().unwrap());
     s.advance_clock(chrono::Duration::seconds(91));
-    fundi::services::mpesa_checks::check_pending(s.services())
+    fundi::services::money::mpesa_checks::check_pending(s.services())
         .await
         .unwrap();
     assert!(!queries(&mock).await.is_empty());

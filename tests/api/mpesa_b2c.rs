@@ -190,7 +190,7 @@ async fn earning_technician(s: &TestServer, name: &str) -> (Tech, i64) {
         )
         .await;
     assert_eq!(paid["payBooking"]["status"], "SUCCEEDED", "{paid}");
-    fundi::services::booking_worker::run_due(s.services())
+    fundi::services::bookings::timers::run_due(s.services())
         .await
         .unwrap();
     let available = balance(s, AccountKey::technician_available(tech.uuid, "KES")).await;
@@ -385,14 +385,14 @@ async fn a_timed_out_payout_stays_processing_until_the_status_query_answers() {
     assert_eq!(stored(&s, &reference).await.status, "PROCESSING");
 
     // Not yet due: Daraja is not asked.
-    fundi::services::payout_checks::run(s.services())
+    fundi::services::money::payout_checks::run(s.services())
         .await
         .unwrap();
     assert!(calls(&mock, STATUS_PATH).await.is_empty());
 
     let after = s.services().config.payouts.query_after_secs;
     s.advance_clock(chrono::Duration::seconds(after + 1));
-    fundi::services::booking_worker::run_due(s.services())
+    fundi::services::bookings::timers::run_due(s.services())
         .await
         .unwrap();
     // The server's own worker runs the same job every second and may have asked first.
@@ -423,7 +423,7 @@ async fn a_timed_out_payout_stays_processing_until_the_status_query_answers() {
     );
     // Daraja answers by callback; until then the withdrawal waits.
     assert_eq!(stored(&s, &reference).await.status, "PROCESSING");
-    fundi::services::payout_checks::run(s.services())
+    fundi::services::money::payout_checks::run(s.services())
         .await
         .unwrap();
     assert_eq!(calls(&mock, STATUS_PATH).await.len(), 1);

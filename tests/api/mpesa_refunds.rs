@@ -97,7 +97,7 @@ async fn refund_notes(s: &TestServer, customer: &Session) -> Vec<Value> {
 }
 
 async fn run_worker(s: &TestServer) {
-    fundi::services::booking_worker::run_due(s.services())
+    fundi::services::bookings::timers::run_due(s.services())
         .await
         .unwrap();
 }
@@ -240,7 +240,7 @@ async fn a_refund_whose_result_never_came_is_settled_by_the_status_query() {
     );
     s.advance_clock(chrono::Duration::minutes(11));
     // Only the payout check: other timed work (offers expiring) is not what this test is about.
-    fundi::services::payout_checks::run(s.services())
+    fundi::services::money::payout_checks::run(s.services())
         .await
         .unwrap();
     let asked = calls(&mock, STATUS_PATH).await;

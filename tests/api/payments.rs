@@ -15,13 +15,13 @@ pub const VIEW: &str = "query($id: ID!) { booking(id: $id) { status escrow { amo
   payments { kind status amount { amountMinor } refunded { amountMinor } } } }";
 
 pub async fn balance(s: &TestServer, account: AccountKey) -> i64 {
-    fundi::services::ledger::balance(&s.services().db, &account)
+    fundi::services::money::ledger::balance(&s.services().db, &account)
         .await
         .unwrap()
 }
 
 pub async fn ledger_is_sound(s: &TestServer) {
-    let verdict = fundi::services::ledger::verify(&s.services().db)
+    let verdict = fundi::services::money::ledger::verify(&s.services().db)
         .await
         .unwrap();
     assert!(verdict.is_ok(), "{:?}", verdict.err());
@@ -130,7 +130,7 @@ async fn a_paid_job_releases_exactly_85_15_and_the_earnings_become_available_aft
     );
 
     s.advance_clock(chrono::Duration::hours(47));
-    fundi::services::booking_worker::run_due(s.services())
+    fundi::services::bookings::timers::run_due(s.services())
         .await
         .unwrap();
     assert_eq!(
@@ -144,11 +144,11 @@ async fn a_paid_job_releases_exactly_85_15_and_the_earnings_become_available_aft
     s.advance_clock(chrono::Duration::hours(2));
     // Three replicas' workers race to release the hold: it becomes available once.
     let moved = futures_util::future::join_all(
-        (0..3).map(|_| fundi::services::settlement::release_due_holds(s.services())),
+        (0..3).map(|_| fundi::services::money::settlement::release_due_holds(s.services())),
     )
     .await;
     assert_eq!(moved.into_iter().map(Result::unwrap).sum::<usize>(), 1);
-    fundi::services::booking_worker::run_due(s.services())
+    fundi::services::bookings::timers::run_due(s.services())
         .await
         .unwrap();
     assert_eq!(
@@ -431,7 +431,7 @@ async fn dispute_outcomes_move_the_money_as_decided() {
     s.ok(customer.token(), open, json!({"id": id})).await;
     // Frozen: the hold period passing changes nothing.
     s.advance_clock(chrono::Duration::hours(49));
-    fundi::services::booking_worker::run_due(s.services())
+    fundi::services::bookings::timers::run_due(s.services())
         .await
         .unwrap();
     assert_eq!(

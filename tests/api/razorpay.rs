@@ -109,7 +109,7 @@ async fn deliver_signed(s: &TestServer, event_id: &str, body: &str) -> u16 {
 }
 
 async fn payment_row(s: &TestServer, payment: uuid::Uuid) -> fundi::db::entities::payment::Model {
-    fundi::services::payments::find(&s.services().db, payment)
+    fundi::services::money::payments::find(&s.services().db, payment)
         .await
         .unwrap()
 }

@@ -142,7 +142,7 @@ async fn deliver_signed(s: &TestServer, body: &str) -> u16 {
 }
 
 async fn payment_status(s: &TestServer, payment: uuid::Uuid) -> String {
-    fundi::services::payments::find(&s.services().db, payment)
+    fundi::services::money::payments::find(&s.services().db, payment)
         .await
         .unwrap()
         .status
@@ -367,7 +367,7 @@ async fn a_failed_stripe_payment_is_recorded_with_stripes_reason() {
         json!({"last_payment_error": {"message": "Your card was declined."}}),
     );
     assert_eq!(deliver_signed(&s, &body).await, 200);
-    let row = fundi::services::payments::find(&s.services().db, payment)
+    let row = fundi::services::money::payments::find(&s.services().db, payment)
         .await
         .unwrap();
     assert_eq!(row.status, "FAILED");

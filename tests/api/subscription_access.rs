@@ -158,7 +158,7 @@ async fn a_technician_who_rejects_the_job_produces_no_delivery_receipts() {
     )
     .await;
     until_ended(&mut tech, &["chat"]).await;
-    fundi::services::chat_delivery::flush(s.services()).await;
+    fundi::services::chat::delivery::flush(s.services()).await;
     let history = s
         .ok(
             job.customer.token(),

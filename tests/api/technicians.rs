@@ -5,7 +5,7 @@ use crate::support::*;
 use serde_json::json;
 
 async fn admin(s: &TestServer, email: &str) -> Session {
-    fundi::services::accounts::create_staff(
+    fundi::services::accounts::account::create_staff(
         s.services(),
         email,
         PASSWORD,

@@ -73,7 +73,7 @@ async fn accepted(s: &TestServer, name: &str) -> (Session, Tech, Value) {
 }
 
 async fn staff(s: &TestServer, email: &str) -> Session {
-    fundi::services::accounts::create_staff(
+    fundi::services::accounts::account::create_staff(
         s.services(),
         email,
         PASSWORD,
@@ -497,7 +497,7 @@ async fn a_finished_bookings_trail_is_deleted_after_the_retention_period() {
     )
     .await;
 
-    let purge = || fundi::services::tracking::purge_expired(s.services());
+    let purge = || fundi::services::tracking::positions::purge_expired(s.services());
     assert_eq!(purge().await.unwrap(), 0);
     s.advance_clock(chrono::Duration::days(29));
     assert_eq!(purge().await.unwrap(), 0, "29 days after cancelling");

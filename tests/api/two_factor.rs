@@ -18,7 +18,8 @@ async fn enable(s: &TestServer, session: &Session) -> String {
             .unwrap()
             .starts_with("otpauth://totp/")
     );
-    let code = fundi::services::totp::current_code(&secret, s.services().clock.now()).unwrap();
+    let code =
+        fundi::services::accounts::totp::current_code(&secret, s.services().clock.now()).unwrap();
     s.ok(
         session.token(),
         "mutation($c: String!) { enableTotp(code: $c) }",
@@ -52,7 +53,8 @@ async fn once_enabled_login_needs_a_code_that_works_once_per_step() {
 
     // The code used to enable was for this step; move on a step so a fresh code exists.
     s.advance_clock(chrono::Duration::seconds(30));
-    let fresh = fundi::services::totp::current_code(&secret, s.services().clock.now()).unwrap();
+    let fresh =
+        fundi::services::accounts::totp::current_code(&secret, s.services().clock.now()).unwrap();
     let input =
         json!({"input": {"email": "2fa@example.com", "password": PASSWORD, "totpCode": fresh}});
     assert!(s.ok(None, LOGIN, input.clone()).await["login"]["accessToken"].is_string());
@@ -86,7 +88,8 @@ async fn enabling_needs_a_valid_code_and_disabling_needs_password_and_code() {
     assert_eq!(bad["extensions"]["field"], "code");
     let secret = enable(&s, &session).await;
     s.advance_clock(chrono::Duration::seconds(30));
-    let code_now = fundi::services::totp::current_code(&secret, s.services().clock.now()).unwrap();
+    let code_now =
+        fundi::services::accounts::totp::current_code(&secret, s.services().clock.now()).unwrap();
     let disable = "mutation($p: String!, $c: String!) { disableTotp(password: $p, code: $c) }";
     let wrong_password = s
         .err(

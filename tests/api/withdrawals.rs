@@ -7,7 +7,7 @@ use crate::fixtures::uuid_of;
 use crate::support::*;
 use fundi::domain::account::Role;
 use fundi::domain::ledger::{AccountKey, Posting};
-use fundi::services::ledger::{self, JournalEntry};
+use fundi::services::money::ledger::{self, JournalEntry};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -661,7 +661,7 @@ async fn automatic_payouts_pay_small_withdrawals_and_leave_large_ones_for_an_adm
     let large = withdrawn(&s, &tech, 60_000, "auto-key-4").await;
     // Four replicas' workers race over the same withdrawals: each is claimed and paid once.
     let runs = futures_util::future::join_all(
-        (0..4).map(|_| fundi::services::withdrawals::run_auto_payouts(s.services())),
+        (0..4).map(|_| fundi::services::money::withdrawals::run_auto_payouts(s.services())),
     )
     .await;
     let paid: usize = runs.into_iter().map(Result::unwrap).sum();
@@ -671,7 +671,7 @@ async fn automatic_payouts_pay_small_withdrawals_and_leave_large_ones_for_an_adm
         "each small withdrawal is paid by one replica"
     );
     // The scheduled worker runs the same job and finds nothing left to pay.
-    fundi::services::booking_worker::run_due(s.services())
+    fundi::services::bookings::timers::run_due(s.services())
         .await
         .unwrap();
     let list = s

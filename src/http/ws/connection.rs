@@ -6,8 +6,8 @@ use super::credentials::{Presented, presented};
 use crate::error::AppError;
 use crate::graphql::context::{Credentials, RequestAuth};
 use crate::realtime::{Subscription as BusSubscription, SubscriptionItem, Topic};
-use crate::services::sessions::{ClientInfo, SessionsEnded};
-use crate::services::tokens::Claims;
+use crate::services::accounts::sessions::{ClientInfo, SessionsEnded};
+use crate::services::accounts::tokens::Claims;
 use crate::services::{Services, Viewer};
 use async_graphql::Data;
 use async_graphql::http::WebSocketProtocols;
@@ -245,7 +245,8 @@ impl Connection {
                 "the token belongs to another session".into(),
             );
         }
-        let viewer = match crate::services::viewer::resolve(&self.services, &claims).await {
+        let viewer = match crate::services::accounts::viewer::resolve(&self.services, &claims).await
+        {
             Ok(viewer) => viewer,
             Err(e) => return refusal(e),
         };
@@ -265,7 +266,7 @@ impl Connection {
             _ => {
                 let topic = Topic::AccountSessions(binding.viewer.user_id).key();
                 self.revocations = Some(self.services.bus.subscribe(&topic));
-                crate::services::viewer::resolve(&self.services, &binding.claims)
+                crate::services::accounts::viewer::resolve(&self.services, &binding.claims)
                     .await
                     .is_err()
             }
@@ -318,7 +319,7 @@ impl Connection {
         let revocations = services
             .bus
             .subscribe(&Topic::AccountSessions(claims.sub).key());
-        let viewer = crate::services::viewer::resolve(services, &claims)
+        let viewer = crate::services::accounts::viewer::resolve(services, &claims)
             .await
             .map_err(refusal)?;
         let binding = Binding {

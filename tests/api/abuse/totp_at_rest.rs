@@ -19,7 +19,8 @@ async fn stored(s: &TestServer, email: &str) -> user::Model {
 }
 
 async fn sign_in_with_code(s: &TestServer, email: &str, secret: &str) -> serde_json::Value {
-    let code = fundi::services::totp::current_code(secret, s.services().clock.now()).unwrap();
+    let code =
+        fundi::services::accounts::totp::current_code(secret, s.services().clock.now()).unwrap();
     s.gql(
         None,
         LOGIN,
@@ -47,7 +48,8 @@ async fn two_factor_secrets_are_sealed_at_rest() {
     assert!(pending.starts_with("v1:"), "{pending}");
     assert!(!pending.contains(&secret));
 
-    let code = fundi::services::totp::current_code(&secret, s.services().clock.now()).unwrap();
+    let code =
+        fundi::services::accounts::totp::current_code(&secret, s.services().clock.now()).unwrap();
     s.ok(
         session.token(),
         "mutation($c: String!) { enableTotp(code: $c) }",

@@ -1,0 +1,74 @@
+//! The viewer: who is making a request, resolved from a verified access token and a live session.
+
+use crate::db::entities::{session, user};
+use crate::db::sql::stmt;
+use crate::domain::account::Role;
+use crate::error::{AppError, AppResult};
+use crate::services::Services;
+use crate::services::accounts::tokens::Claims;
+use sea_orm::{ConnectionTrait, EntityTrait};
+use uuid::Uuid;
+
+#[derive(Debug, Clone)]
+pub struct Viewer {
+    pub user_id: Uuid,
+    pub session_id: Uuid,
+    pub role: Role,
+}
+
+impl Viewer {
+    pub fn is_staff(&self) -> bool {
+        self.role.is_staff()
+    }
+
+    pub fn require_role(&self, roles: &[Role]) -> AppResult<()> {
+        if roles.contains(&self.role) {
+            Ok(())
+        } else {
+            Err(AppError::forbidden())
+        }
+    }
+}
+
+/// Turns verified claims into a viewer, refusing a token whose session was revoked or whose user is gone.
+/// Every authenticated request comes through here, so the live case is one query (session and
+/// user together); only a refusal looks again to say which it was.
+pub async fn resolve(services: &Services, claims: &Claims) -> AppResult<Viewer> {
+    let now = services.clock.now();
+    let backend = services.db.get_database_backend();
+    let row = services
+        .db
+        .query_one_raw(stmt(
+            backend,
+            "SELECT u.role AS role FROM sessions s JOIN users u ON u.id = s.user_id \
+             WHERE s.id = $1 AND s.user_id = $2 AND s.revoked_at IS NULL AND s.expires_at > $3",
+            [claims.sid.into(), claims.sub.into(), now.into()],
+        ))
+        .await?;
+    let Some(row) = row else {
+        return Err(refusal(services, claims).await);
+    };
+    let role: String = row.try_get("", "role")?;
+    let role = Role::parse(&role)
+        .ok_or_else(|| AppError::internal(anyhow::anyhow!("unknown role {role}")))?;
+    Ok(Viewer {
+        user_id: claims.sub,
+        session_id: claims.sid,
+        role,
+    })
+}
+
+/// Why a token was refused: its session is gone or over, or its account is.
+async fn refusal(services: &Services, claims: &Claims) -> AppError {
+    let session = session::Entity::find_by_id(claims.sid)
+        .one(&services.db)
+        .await;
+    let user = user::Entity::find_by_id(claims.sub).one(&services.db).await;
+    match (session, user) {
+        (Ok(Some(s)), Ok(None)) if s.user_id == claims.sub => {
+            AppError::Unauthenticated("account no longer exists".into())
+        }
+        (Err(e), _) | (_, Err(e)) => e.into(),
+        _ => AppError::Unauthenticated("session revoked or expired".into()),
+    }
+}

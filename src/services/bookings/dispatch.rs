@@ -1,0 +1,282 @@
+//! Dispatch: offering a booking to the chosen technician or, automatically, to the best matches one at a
+//! time, moving on when an offer is refused or expires, and giving up when nobody is left.
+
+use crate::db::entities::{booking, job_offer};
+use crate::domain::booking_state::Status;
+use crate::domain::pricing::Priority;
+use crate::error::AppResult;
+use crate::realtime::{Topic, outbox};
+use crate::services::bookings::flow::{self, Actor};
+use crate::services::matching::search::{self, Search};
+use crate::services::{Effects, Services};
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+};
+use std::collections::HashSet;
+use uuid::Uuid;
+
+pub const DIRECT: &str = "DIRECT";
+pub const AUTOMATIC: &str = "AUTOMATIC";
+pub const NO_TECHNICIAN_AVAILABLE: &str = "NO_TECHNICIAN_AVAILABLE";
+
+pub mod offer_status {
+    pub const QUEUED: &str = "QUEUED";
+    pub const OFFERED: &str = "OFFERED";
+    pub const ACCEPTED: &str = "ACCEPTED";
+    pub const REJECTED: &str = "REJECTED";
+    pub const EXPIRED: &str = "EXPIRED";
+}
+
+fn priority_of(booking: &booking::Model) -> Priority {
+    Priority::parse(&booking.priority).unwrap_or(Priority::Medium)
+}
+
+/// The best technicians for a booking, leaving out those already asked.
+pub async fn candidates(
+    services: &Services,
+    booking: &booking::Model,
+    exclude: &HashSet<Uuid>,
+) -> AppResult<Vec<Uuid>> {
+    let search = Search {
+        customer: booking.customer_id,
+        category: booking.category_id,
+        point: (booking.lat, booking.lng),
+        radius_km: search::MAX_SEARCH_RADIUS_KM,
+        priority: priority_of(booking),
+        budget: None,
+        preferred_start: booking.scheduled_start,
+        first: services.config.bookings.dispatch_candidates,
+    };
+    let found = search::rank(services, &search, exclude).await?;
+    Ok(found.into_iter().map(|m| m.technician_id).collect())
+}
+
+fn offer_expiry(
+    services: &Services,
+    booking: &booking::Model,
+    now: DateTime<Utc>,
+) -> DateTime<Utc> {
+    let settings = &services.config.bookings;
+    let secs = if booking.scheduled_start.is_some() {
+        settings.offer_expiry_scheduled_secs
+    } else {
+        settings.offer_expiry_asap_secs
+    };
+    now + chrono::Duration::seconds(secs)
+}
+
+/// Starts dispatch of a new (PENDING) booking. Automatic dispatch queues `queue` in rank order.
+/// A deposit requirement, when payments need one, is checked by the caller before this runs.
+pub async fn begin(
+    txn: &impl ConnectionTrait,
+    services: &Services,
+    effects: &mut Effects,
+    now: DateTime<Utc>,
+    booking: &booking::Model,
+    queue: &[Uuid],
+) -> AppResult<booking::Model> {
+    if booking.dispatch_mode == DIRECT
+        && let Some(technician) = booking.technician_id
+    {
+        insert_offer(txn, booking.id, technician, 0, offer_status::QUEUED, now).await?;
+        return offer(
+            txn,
+            services,
+            effects,
+            now,
+            booking,
+            technician,
+            Status::Assigned,
+        )
+        .await;
+    }
+    for (rank, technician) in queue.iter().enumerate() {
+        insert_offer(
+            txn,
+            booking.id,
+            *technician,
+            rank as i32 + 1,
+            offer_status::QUEUED,
+            now,
+        )
+        .await?;
+    }
+    let matching = flow::apply(
+        txn,
+        effects,
+        now,
+        booking,
+        Status::Matching,
+        Actor::system(),
+        None,
+        vec![],
+    )
+    .await?;
+    offer_next(txn, services, effects, now, &matching).await
+}
+
+async fn insert_offer(
+    txn: &impl ConnectionTrait,
+    booking: Uuid,
+    technician: Uuid,
+    rank: i32,
+    status: &str,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    job_offer::Entity::insert(job_offer::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        booking_id: Set(booking),
+        technician_id: Set(technician),
+        rank: Set(rank),
+        status: Set(status.into()),
+        offered_at: Set(None),
+        expires_at: Set(None),
+        responded_at: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+    })
+    .exec(txn)
+    .await?;
+    Ok(())
+}
+
+/// Offers a MATCHING booking to the next queued technician, or cancels it when nobody is left.
+pub async fn offer_next(
+    txn: &impl ConnectionTrait,
+    services: &Services,
+    effects: &mut Effects,
+    now: DateTime<Utc>,
+    booking: &booking::Model,
+) -> AppResult<booking::Model> {
+    let next = job_offer::Entity::find()
+        .filter(job_offer::Column::BookingId.eq(booking.id))
+        .filter(job_offer::Column::Status.eq(offer_status::QUEUED))
+        .order_by_asc(job_offer::Column::Rank)
+        .one(txn)
+        .await?;
+    match next {
+        Some(next) => {
+            offer(
+                txn,
+                services,
+                effects,
+                now,
+                booking,
+                next.technician_id,
+                Status::Assigned,
+            )
+            .await
+        }
+        None => {
+            let reason = Some(NO_TECHNICIAN_AVAILABLE);
+            let cancelled = flow::apply(
+                txn,
+                effects,
+                now,
+                booking,
+                Status::Cancelled,
+                Actor::system(),
+                reason,
+                vec![(
+                    booking::Column::CancellationReason,
+                    Expr::value(NO_TECHNICIAN_AVAILABLE),
+                )],
+            )
+            .await?;
+            // Nobody took the job: whatever was paid goes back in full.
+            crate::services::money::settlement::on_cancelled(txn, services, now, &cancelled)
+                .await?;
+            Ok(cancelled)
+        }
+    }
+}
+
+async fn offer(
+    txn: &impl ConnectionTrait,
+    services: &Services,
+    effects: &mut Effects,
+    now: DateTime<Utc>,
+    booking: &booking::Model,
+    technician: Uuid,
+    to: Status,
+) -> AppResult<booking::Model> {
+    let expires = offer_expiry(services, booking, now);
+    job_offer::Entity::update_many()
+        .col_expr(
+            job_offer::Column::Status,
+            Expr::value(offer_status::OFFERED),
+        )
+        .col_expr(job_offer::Column::OfferedAt, Expr::value(now))
+        .col_expr(job_offer::Column::ExpiresAt, Expr::value(expires))
+        .filter(job_offer::Column::BookingId.eq(booking.id))
+        .filter(job_offer::Column::TechnicianId.eq(technician))
+        .exec(txn)
+        .await?;
+    let assigned = flow::apply(
+        txn,
+        effects,
+        now,
+        booking,
+        to,
+        Actor::system(),
+        None,
+        vec![(booking::Column::TechnicianId, Expr::value(technician))],
+    )
+    .await?;
+    let payload = serde_json::json!({"bookingId": booking.id, "technicianId": technician, "expiresAt": expires});
+    outbox::enqueue(txn, Topic::TechnicianOffers(technician), &payload).await?;
+    effects.event();
+    Ok(assigned)
+}
+
+/// After a refusal, withdrawal or expiry (REJECTED): back to matching with the next candidate. A
+/// direct request whose technician said no falls back to automatic dispatch among the others.
+pub async fn redispatch(
+    txn: &impl ConnectionTrait,
+    services: &Services,
+    effects: &mut Effects,
+    now: DateTime<Utc>,
+    rejected: &booking::Model,
+) -> AppResult<booking::Model> {
+    let offers = job_offer::Entity::find()
+        .filter(job_offer::Column::BookingId.eq(rejected.id))
+        .all(txn)
+        .await?;
+    let queued = offers.iter().any(|o| o.status == offer_status::QUEUED);
+    if !queued && rejected.dispatch_mode == DIRECT && offers.len() == 1 {
+        let asked: HashSet<Uuid> = offers.iter().map(|o| o.technician_id).collect();
+        for (rank, technician) in candidates(services, rejected, &asked)
+            .await?
+            .into_iter()
+            .enumerate()
+        {
+            insert_offer(
+                txn,
+                rejected.id,
+                technician,
+                rank as i32 + 1,
+                offer_status::QUEUED,
+                now,
+            )
+            .await?;
+        }
+    }
+    let extra = vec![(
+        booking::Column::TechnicianId,
+        Expr::value(Option::<Uuid>::None),
+    )];
+    let matching = flow::apply(
+        txn,
+        effects,
+        now,
+        rejected,
+        Status::Matching,
+        Actor::system(),
+        None,
+        extra,
+    )
+    .await?;
+    offer_next(txn, services, effects, now, &matching).await
+}

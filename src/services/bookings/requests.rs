@@ -1,0 +1,581 @@
+//! Bookings: creating service requests (priced and dispatched), reading them with access rules,
+//! moving them through the state machine on a person's behalf, and cancelling with the fee rules.
+
+use crate::db::batch;
+use crate::db::begin_write;
+use crate::db::entities::{
+    booking, booking_event, job_offer, technician_profile, technician_skill,
+};
+use crate::db::is_unique_violation;
+use crate::domain::account::Role;
+use crate::domain::booking_state::{
+    self, Role as ActorRole, Status, TransitionError, TransitionRequest,
+};
+use crate::domain::cancellation::cancellation_fee_bp;
+use crate::domain::geo::validate_lat_lng;
+use crate::domain::pricing::{Priority, apply_bp, price_for_duration};
+use crate::error::{AppError, AppResult};
+use crate::services::bookings::flow::{self, Actor, status_of};
+use crate::services::platform::pagination::{Page, Slice};
+use crate::services::platform::validation::text;
+use crate::services::technicians::technician::kyc_status;
+use crate::services::{
+    Effects, Services, Viewer, bookings::dispatch, catalogue::categories, money::settlement,
+};
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Expr, SimpleExpr};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, Select,
+};
+use std::collections::HashMap;
+use std::collections::HashSet;
+use subtle::ConstantTimeEq;
+use uuid::Uuid;
+
+pub struct NewRequest {
+    pub category: String,
+    pub title: String,
+    pub description: String,
+    pub address: String,
+    pub location: (f64, f64),
+    pub priority: Priority,
+    pub budget_min: (i64, String),
+    pub budget_max: (i64, String),
+    pub scheduled_start: Option<DateTime<Utc>>,
+    pub estimated_duration_minutes: i32,
+    pub technician_id: Option<Uuid>,
+    pub idempotency_key: String,
+}
+
+/// Creates a request, prices it and starts dispatch; the same idempotency key returns the first booking.
+pub async fn create(
+    services: &Services,
+    viewer: &Viewer,
+    request: NewRequest,
+) -> AppResult<booking::Model> {
+    viewer.require_role(&[Role::Customer])?;
+    let key = text(
+        &request.idempotency_key,
+        "idempotencyKey",
+        "idempotencyKey",
+        8,
+        100,
+    )?;
+    if let Some(existing) = find_by_key(&services.db, viewer.user_id, &key).await? {
+        return Ok(existing);
+    }
+    let now = services.clock.now();
+    let title = text(&request.title, "title", "title", 3, 120)?;
+    let description = text(&request.description, "description", "description", 0, 2000)?;
+    let address = text(&request.address, "address", "address", 3, 300)?;
+    let (lat, lng) = request.location;
+    validate_lat_lng(lat, lng)
+        .map_err(|e| AppError::bad_input(format!("location.{}", e.field()), e.to_string()))?;
+    let (min, min_currency) = (
+        request.budget_min.0,
+        categories::check_currency(&request.budget_min.1, "budgetMin.currency")?,
+    );
+    let (max, max_currency) = (
+        request.budget_max.0,
+        categories::check_currency(&request.budget_max.1, "budgetMax.currency")?,
+    );
+    if min < 0 {
+        return Err(AppError::bad_input(
+            "budgetMin.amountMinor",
+            "budget cannot be negative",
+        ));
+    }
+    if min_currency != max_currency {
+        return Err(AppError::bad_input(
+            "budgetMax.currency",
+            "both budgets must be in one currency",
+        ));
+    }
+    if min > max {
+        return Err(AppError::bad_input(
+            "budgetMax.amountMinor",
+            "budgetMin must not exceed budgetMax",
+        ));
+    }
+    if let Some(start) = request.scheduled_start {
+        crate::services::platform::validation::not_too_far(start, "scheduledStart", now)?;
+    }
+    match request.scheduled_start {
+        Some(start) if start < now => {
+            return Err(AppError::bad_input(
+                "scheduledStart",
+                "the start cannot be in the past",
+            ));
+        }
+        None if !matches!(request.priority, Priority::High | Priority::Urgent) => {
+            return Err(AppError::bad_input(
+                "scheduledStart",
+                "as-soon-as-possible jobs must be HIGH or URGENT; otherwise give a start",
+            ));
+        }
+        _ => {}
+    }
+    if !(15..=720).contains(&request.estimated_duration_minutes) {
+        return Err(AppError::bad_input(
+            "estimatedDurationMinutes",
+            "duration must be 15 to 720 minutes",
+        ));
+    }
+    let category = categories::active_by_slug(&services.db, &request.category, "category").await?;
+    let (rate, currency) = match request.technician_id {
+        Some(technician) => {
+            let profile = direct_technician(services, technician, category.id).await?;
+            (profile.hourly_rate_minor, profile.currency)
+        }
+        None => (
+            category.default_hourly_rate_minor,
+            category.currency.clone(),
+        ),
+    };
+    let policy = &services.config.bookings.pricing;
+    let price = price_for_duration(
+        rate,
+        request.estimated_duration_minutes as u32,
+        request.priority,
+        policy,
+    )
+    .map_err(|e| {
+        AppError::bad_input(
+            "estimatedDurationMinutes",
+            format!("cannot price this job: {e:?}"),
+        )
+    })?;
+    let id = Uuid::now_v7();
+    let draft = booking::Model {
+        id,
+        customer_id: viewer.user_id,
+        technician_id: request.technician_id,
+        category_id: category.id,
+        title,
+        description,
+        address,
+        lat,
+        lng,
+        priority: request.priority.as_str().into(),
+        budget_min_minor: min,
+        budget_max_minor: max,
+        currency,
+        scheduled_start: request.scheduled_start,
+        estimated_duration_minutes: request.estimated_duration_minutes,
+        status: Status::Pending.as_str().into(),
+        version: 1,
+        start_code: format!("{:04}", rand::random_range(0..10_000u32)),
+        dispatch_mode: if request.technician_id.is_some() {
+            dispatch::DIRECT
+        } else {
+            dispatch::AUTOMATIC
+        }
+        .into(),
+        price_base: price.base,
+        price_surge: price.surge,
+        price_platform_fee: price.platform_fee,
+        price_tax: price.tax,
+        price_total: price.total,
+        price_deposit: price.deposit,
+        cancellation_fee_minor: None,
+        cancellation_reason: None,
+        idempotency_key: key.clone(),
+        status_changed_at: now,
+        accepted_at: None,
+        completed_at: None,
+        paid_at: None,
+        created_at: now,
+        updated_at: now,
+    };
+    // Candidates are ranked before the transaction so it holds its locks only for writing.
+    let queue = if request.technician_id.is_none() && draft.price_deposit == 0 {
+        dispatch::candidates(services, &draft, &HashSet::new()).await?
+    } else {
+        vec![]
+    };
+    let txn = begin_write(&services.db).await?;
+    let active: booking::ActiveModel = draft.clone().into();
+    match booking::Entity::insert(active).exec(&txn).await {
+        Ok(_) => {}
+        // A concurrent retry with the same key got there first: answer with its booking.
+        Err(e) if is_unique_violation(&e) => {
+            drop(txn);
+            return find_by_key(&services.db, viewer.user_id, &key)
+                .await?
+                .ok_or_else(|| AppError::Conflict("retry the request".into()));
+        }
+        Err(e) => return Err(e.into()),
+    }
+    flow::created(
+        &txn,
+        now,
+        &draft,
+        Actor {
+            user_id: Some(viewer.user_id),
+            role: ActorRole::Customer,
+        },
+    )
+    .await?;
+    let mut effects = Effects::default();
+    // With a deposit due, dispatch waits for it to succeed (payments starts it then).
+    let created = if draft.price_deposit > 0 {
+        draft
+    } else {
+        dispatch::begin(&txn, services, &mut effects, now, &draft, &queue).await?
+    };
+    txn.commit().await?;
+    services.after_commit(effects);
+    Ok(created)
+}
+
+/// A technician a customer asks for by name must be approved and offer the category.
+async fn direct_technician(
+    services: &Services,
+    technician: Uuid,
+    category: Uuid,
+) -> AppResult<technician_profile::Model> {
+    let unavailable =
+        || AppError::bad_input("technicianId", "this technician cannot take this job");
+    let profile = technician_profile::Entity::find_by_id(technician)
+        .one(&services.db)
+        .await?
+        .ok_or_else(unavailable)?;
+    let skilled = technician_skill::Entity::find()
+        .filter(technician_skill::Column::TechnicianId.eq(technician))
+        .filter(technician_skill::Column::CategoryId.eq(category))
+        .one(&services.db)
+        .await?
+        .is_some();
+    if profile.kyc_status != kyc_status::APPROVED || !skilled {
+        return Err(unavailable());
+    }
+    Ok(profile)
+}
+
+async fn find_by_key(
+    db: &impl ConnectionTrait,
+    customer: Uuid,
+    key: &str,
+) -> AppResult<Option<booking::Model>> {
+    Ok(booking::Entity::find()
+        .filter(booking::Column::CustomerId.eq(customer))
+        .filter(booking::Column::IdempotencyKey.eq(key))
+        .one(db)
+        .await?)
+}
+
+/// The viewer's relation to a booking, which decides what they may see and do.
+pub fn actor_role(viewer: &Viewer, booking: &booking::Model) -> Option<ActorRole> {
+    match viewer.role {
+        Role::Admin => Some(ActorRole::Admin),
+        Role::Support => Some(ActorRole::Support),
+        Role::Customer if booking.customer_id == viewer.user_id => Some(ActorRole::Customer),
+        Role::Technician if booking.technician_id == Some(viewer.user_id) => {
+            Some(ActorRole::Technician)
+        }
+        _ => None,
+    }
+}
+
+/// A booking by id, whoever asks; for use cases that have already checked access.
+pub async fn load(db: &impl ConnectionTrait, id: Uuid) -> AppResult<booking::Model> {
+    booking::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::NotFound("booking".into()))
+}
+
+/// Whether the viewer may see an already loaded booking; for anyone else it does not exist.
+pub fn check_visible(viewer: &Viewer, booking: &booking::Model) -> AppResult<()> {
+    match actor_role(viewer, booking) {
+        Some(_) => Ok(()),
+        None => Err(AppError::NotFound("booking".into())),
+    }
+}
+
+/// The bookings `list` pages through: the viewer's own (all of them for staff), maybe of one status.
+fn listed(viewer: &Viewer, status: Option<Status>) -> Select<booking::Entity> {
+    let mut query = booking::Entity::find();
+    query = match viewer.role {
+        Role::Customer => query.filter(booking::Column::CustomerId.eq(viewer.user_id)),
+        Role::Technician => query.filter(booking::Column::TechnicianId.eq(viewer.user_id)),
+        Role::Admin | Role::Support => query,
+    };
+    match status {
+        Some(status) => query.filter(booking::Column::Status.eq(status.as_str())),
+        None => query,
+    }
+}
+
+/// How many bookings `list` would page through, in one statement.
+pub async fn count(
+    db: &impl ConnectionTrait,
+    viewer: &Viewer,
+    status: Option<Status>,
+) -> AppResult<u64> {
+    Ok(listed(viewer, status).count(db).await?)
+}
+
+/// A booking the viewer may see; for anyone else it does not exist.
+pub async fn visible(services: &Services, viewer: &Viewer, id: Uuid) -> AppResult<booking::Model> {
+    let booking = booking::Entity::find_by_id(id).one(&services.db).await?;
+    booking
+        .filter(|b| actor_role(viewer, b).is_some())
+        .ok_or_else(|| AppError::NotFound("booking".into()))
+}
+
+pub async fn list(
+    services: &Services,
+    viewer: &Viewer,
+    page: Page,
+    status: Option<Status>,
+) -> AppResult<Slice<booking::Model>> {
+    let mut query = listed(viewer, status);
+    if let Some(after) = page.after {
+        query = query.filter(booking::Column::Id.lt(after));
+    }
+    let rows = query
+        .order_by_desc(booking::Column::Id)
+        .limit(page.limit + 1)
+        .all(&services.db)
+        .await?;
+    Ok(Slice::from_probe(rows, page.limit))
+}
+
+/// Each booking's transitions, oldest first, for many bookings in one statement.
+pub async fn events_of(
+    db: &impl ConnectionTrait,
+    bookings: &[Uuid],
+) -> AppResult<HashMap<Uuid, Vec<booking_event::Model>>> {
+    let rows = booking_event::Entity::find()
+        .filter(booking_event::Column::BookingId.is_in(bookings.iter().copied()))
+        .order_by_asc(booking_event::Column::Id)
+        .all(db)
+        .await?;
+    Ok(batch::group(rows, |e| e.booking_id))
+}
+
+/// What the viewer may move this booking to now.
+pub fn available_transitions(viewer: &Viewer, booking: &booking::Model) -> Vec<Status> {
+    actor_role(viewer, booking)
+        .map(|role| booking_state::allowed_targets(status_of(booking), role))
+        .unwrap_or_default()
+}
+
+/// The client-facing error for a move the state table refuses.
+pub fn transition_error(e: TransitionError, from: Status) -> AppError {
+    match e {
+        TransitionError::NotAllowed { allowed } => AppError::InvalidTransition {
+            message: format!("this move is not allowed from {}", from.as_str()),
+            allowed: allowed.iter().map(|s| s.as_str().to_string()).collect(),
+        },
+        TransitionError::ReasonRequired => AppError::bad_input(
+            "reason",
+            "a reason is required when acting on someone's behalf",
+        ),
+        TransitionError::StartCodeRequired => {
+            AppError::bad_input("startCode", "the customer's start code is wrong or missing")
+        }
+        TransitionError::DisputeWindowClosed => AppError::InvalidTransition {
+            message: "disputes can be opened up to 7 days after payment".into(),
+            allowed: vec![],
+        },
+    }
+}
+
+/// A person moves a booking: checked against the table for their role, compare-and-set, logged,
+/// published; refusals and withdrawals go straight back to dispatch.
+pub async fn transition(
+    services: &Services,
+    viewer: &Viewer,
+    id: Uuid,
+    to: Status,
+    reason: Option<&str>,
+    start_code: Option<&str>,
+) -> AppResult<booking::Model> {
+    let booking = visible(services, viewer, id).await?;
+    let role = actor_role(viewer, &booking).expect("visible bookings have a role");
+    let from = status_of(&booking);
+    let now = services.clock.now();
+    let start_code_ok = start_code
+        .is_some_and(|c| bool::from(c.trim().as_bytes().ct_eq(booking.start_code.as_bytes())));
+    let request = TransitionRequest {
+        to,
+        role,
+        reason: reason.filter(|r| !r.trim().is_empty()),
+        start_code_ok,
+        now: now.timestamp(),
+        paid_at: booking.paid_at.map(|t| t.timestamp()),
+    };
+    booking_state::apply(from, request).map_err(|e| transition_error(e, from))?;
+    // Disputes carry a record and money of their own: the same move through transitionBooking
+    // takes the dispute path, so neither is a way around the other.
+    if to == Status::Disputed {
+        let reason = reason.unwrap_or("disputed through transitionBooking");
+        return crate::services::bookings::disputes::open(services, viewer, id, reason, None).await;
+    }
+    if from == Status::Disputed {
+        let outcome = if to == Status::Refunded {
+            crate::services::bookings::disputes::Outcome::RefundCustomer
+        } else {
+            crate::services::bookings::disputes::Outcome::ReleaseToTechnician
+        };
+        let resolution = crate::services::bookings::disputes::Resolution {
+            outcome,
+            customer_refund_percent: None,
+            note: reason.map(str::to_string),
+        };
+        return crate::services::bookings::disputes::resolve(services, viewer, id, resolution)
+            .await;
+    }
+    let txn = begin_write(&services.db).await?;
+    let mut effects = Effects::default();
+    let actor = Actor {
+        user_id: Some(viewer.user_id),
+        role,
+    };
+    let mut extra = vec![];
+    match to {
+        Status::Accepted => extra.push((booking::Column::AcceptedAt, Expr::value(now))),
+        Status::Completed => extra.push((booking::Column::CompletedAt, Expr::value(now))),
+        // The same fee and reason as cancelBooking, so neither path is a way around the other.
+        Status::Cancelled => extra = cancellation_columns(services, &booking, now, reason),
+        _ => {}
+    }
+    let mut after =
+        flow::apply(&txn, &mut effects, now, &booking, to, actor, reason, extra).await?;
+    after = follow_up(&txn, services, &mut effects, now, &after).await?;
+    txn.commit().await?;
+    services.after_commit(effects);
+    Ok(after)
+}
+
+/// What the system does at once after some states: re-dispatch after a refusal, settlement after
+/// verification (PAID when escrow holds the total, PAYMENT_PENDING until then), and the money of a
+/// cancellation.
+pub async fn follow_up(
+    txn: &impl ConnectionTrait,
+    services: &Services,
+    effects: &mut Effects,
+    now: DateTime<Utc>,
+    booking: &booking::Model,
+) -> AppResult<booking::Model> {
+    match status_of(booking) {
+        Status::Rejected => dispatch::redispatch(txn, services, effects, now, booking).await,
+        Status::Verified => settlement::settle(txn, services, effects, now, booking).await,
+        Status::Cancelled => {
+            settlement::on_cancelled(txn, services, now, booking).await?;
+            Ok(booking.clone())
+        }
+        _ => Ok(booking.clone()),
+    }
+}
+
+/// The fee a customer pays to cancel now: free until a technician accepts, then by time left.
+pub fn cancellation_fee(services: &Services, booking: &booking::Model, now: DateTime<Utc>) -> i64 {
+    let accepted = booking.accepted_at.is_some() && status_of(booking).technician_is_busy();
+    let bp = cancellation_fee_bp(
+        accepted,
+        booking.scheduled_start.map(|s| s.timestamp()),
+        now.timestamp(),
+        &services.config.bookings.cancellation,
+    );
+    apply_bp(booking.price_total, bp).unwrap_or(0)
+}
+
+/// What a cancellation records on the booking: the fee owed now and the reason given.
+fn cancellation_columns(
+    services: &Services,
+    booking: &booking::Model,
+    now: DateTime<Utc>,
+    reason: Option<&str>,
+) -> Vec<(booking::Column, SimpleExpr)> {
+    let fee = cancellation_fee(services, booking, now);
+    vec![
+        (booking::Column::CancellationFeeMinor, Expr::value(fee)),
+        (
+            booking::Column::CancellationReason,
+            Expr::value(reason.map(|r| r.chars().take(500).collect::<String>())),
+        ),
+    ]
+}
+
+pub async fn cancel(
+    services: &Services,
+    viewer: &Viewer,
+    id: Uuid,
+    reason: Option<&str>,
+) -> AppResult<booking::Model> {
+    let booking = visible(services, viewer, id).await?;
+    let role = actor_role(viewer, &booking).expect("visible bookings have a role");
+    if !matches!(role, ActorRole::Customer | ActorRole::Admin) {
+        return Err(AppError::Forbidden(
+            "only the customer (or an admin) cancels a booking".into(),
+        ));
+    }
+    let from = status_of(&booking);
+    let now = services.clock.now();
+    // Admins are held to their own rules (any customer move, and stopping work in progress), with
+    // the reason every move on someone's behalf needs.
+    let request = TransitionRequest {
+        to: Status::Cancelled,
+        role,
+        reason,
+        start_code_ok: false,
+        now: now.timestamp(),
+        paid_at: None,
+    };
+    booking_state::apply(from, request).map_err(|e| transition_error(e, from))?;
+    let extra = cancellation_columns(services, &booking, now, reason);
+    let txn = begin_write(&services.db).await?;
+    let mut effects = Effects::default();
+    let actor = Actor {
+        user_id: Some(viewer.user_id),
+        role,
+    };
+    let after = flow::apply(
+        &txn,
+        &mut effects,
+        now,
+        &booking,
+        Status::Cancelled,
+        actor,
+        reason,
+        extra,
+    )
+    .await?;
+    settlement::on_cancelled(&txn, services, now, &after).await?;
+    txn.commit().await?;
+    services.after_commit(effects);
+    Ok(after)
+}
+
+/// A technician's offers still waiting for an answer, newest first.
+pub async fn open_offers(
+    services: &Services,
+    viewer: &Viewer,
+) -> AppResult<Vec<(job_offer::Model, booking::Model)>> {
+    viewer.require_role(&[Role::Technician])?;
+    let offers = job_offer::Entity::find()
+        .filter(job_offer::Column::TechnicianId.eq(viewer.user_id))
+        .filter(job_offer::Column::Status.eq(dispatch::offer_status::OFFERED))
+        .order_by_desc(job_offer::Column::OfferedAt)
+        .all(&services.db)
+        .await?;
+    let ids: Vec<Uuid> = offers.iter().map(|o| o.booking_id).collect();
+    let bookings = booking::Entity::find()
+        .filter(booking::Column::Id.is_in(ids))
+        .all(&services.db)
+        .await?;
+    Ok(offers
+        .into_iter()
+        .filter_map(|o| {
+            bookings
+                .iter()
+                .find(|b| b.id == o.booking_id)
+                .cloned()
+                .map(|b| (o, b))
+        })
+        .collect())
+}

@@ -1,0 +1,319 @@
+//! The service catalogue: default categories seeded on first start, listing, and admin changes.
+
+use crate::db::batch;
+use crate::db::entities::service_category;
+use crate::db::is_unique_violation;
+use crate::domain::account::Role;
+use crate::error::{AppError, AppResult};
+use crate::services::Viewer;
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
+    QueryOrder,
+};
+use std::collections::HashMap;
+use uuid::Uuid;
+
+/// The categories every marketplace starts with: slug, name, description, default hourly rate (KES minor units).
+const DEFAULTS: &[(&str, &str, &str, i64)] = &[
+    (
+        "plumbing",
+        "Plumbing",
+        "Leaks, blocked drains, taps, water heaters and pipework",
+        150_000,
+    ),
+    (
+        "electrical",
+        "Electrical",
+        "Wiring, sockets, lighting, fault finding and installations",
+        180_000,
+    ),
+    (
+        "carpentry",
+        "Carpentry",
+        "Doors, cabinets, furniture repair and fitting",
+        140_000,
+    ),
+    (
+        "masonry",
+        "Masonry",
+        "Brick, block and stone work, plastering and tiling",
+        130_000,
+    ),
+    (
+        "painting",
+        "Painting",
+        "Interior and exterior painting and finishing",
+        120_000,
+    ),
+    (
+        "hvac",
+        "HVAC",
+        "Air conditioning, ventilation and refrigeration service",
+        200_000,
+    ),
+    (
+        "appliance-repair",
+        "Appliance repair",
+        "Fridges, washing machines, cookers and small appliances",
+        160_000,
+    ),
+    (
+        "cleaning",
+        "Cleaning",
+        "Home and office cleaning, deep cleans and move-outs",
+        90_000,
+    ),
+    (
+        "pest-control",
+        "Pest control",
+        "Inspection and treatment for insects and rodents",
+        150_000,
+    ),
+    (
+        "vehicle-service",
+        "Vehicle service",
+        "Diagnostics, servicing and repairs at your location",
+        200_000,
+    ),
+];
+
+/// Adds any default category that is missing; existing ones (possibly edited by admins) are left alone.
+pub async fn seed_defaults(db: &impl ConnectionTrait, now: DateTime<Utc>) -> AppResult<()> {
+    let rows =
+        DEFAULTS.iter().map(
+            |(slug, name, description, rate)| service_category::ActiveModel {
+                id: Set(Uuid::now_v7()),
+                slug: Set((*slug).into()),
+                name: Set((*name).into()),
+                description: Set((*description).into()),
+                active: Set(true),
+                default_hourly_rate_minor: Set(*rate),
+                currency: Set("KES".into()),
+                created_at: Set(now),
+                updated_at: Set(now),
+            },
+        );
+    service_category::Entity::insert_many(rows)
+        .on_conflict(
+            OnConflict::column(service_category::Column::Slug)
+                .do_nothing()
+                .to_owned(),
+        )
+        .try_insert()
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+pub async fn list(
+    db: &impl ConnectionTrait,
+    include_inactive: bool,
+) -> AppResult<Vec<service_category::Model>> {
+    let mut query = service_category::Entity::find().order_by_asc(service_category::Column::Name);
+    if !include_inactive {
+        query = query.filter(service_category::Column::Active.eq(true));
+    }
+    Ok(query.all(db).await?)
+}
+
+pub async fn find(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+) -> AppResult<Option<service_category::Model>> {
+    Ok(service_category::Entity::find_by_id(id).one(db).await?)
+}
+
+/// Categories by id, many in one statement, inactive ones included (past jobs keep theirs).
+pub async fn find_many(
+    db: &impl ConnectionTrait,
+    ids: &[Uuid],
+) -> AppResult<HashMap<Uuid, service_category::Model>> {
+    let rows = service_category::Entity::find()
+        .filter(service_category::Column::Id.is_in(ids.iter().copied()))
+        .all(db)
+        .await?;
+    Ok(batch::index(rows, |c| c.id))
+}
+
+pub async fn find_by_slug(
+    db: &impl ConnectionTrait,
+    slug: &str,
+) -> AppResult<Option<service_category::Model>> {
+    Ok(service_category::Entity::find()
+        .filter(service_category::Column::Slug.eq(slug))
+        .one(db)
+        .await?)
+}
+
+/// A category named by slug that must exist and be active, for new requests and new skills.
+pub async fn active_by_slug(
+    db: &impl ConnectionTrait,
+    slug: &str,
+    field: &str,
+) -> AppResult<service_category::Model> {
+    match find_by_slug(db, slug.trim()).await? {
+        Some(category) if category.active => Ok(category),
+        Some(_) => Err(AppError::bad_input(
+            field,
+            format!("category {slug} is not offered any more"),
+        )),
+        None => Err(AppError::bad_input(
+            field,
+            format!("unknown category {slug}"),
+        )),
+    }
+}
+
+pub struct CategoryInput {
+    pub slug: Option<String>,
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub active: Option<bool>,
+    pub default_hourly_rate_minor: Option<i64>,
+    pub currency: Option<String>,
+}
+
+fn check_slug(slug: &str) -> AppResult<String> {
+    let slug = slug.trim().to_lowercase();
+    let ok = (2..=40).contains(&slug.len())
+        && slug
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && !slug.starts_with('-')
+        && !slug.ends_with('-');
+    if !ok {
+        return Err(AppError::bad_input(
+            "slug",
+            "slug must be 2 to 40 lowercase letters, digits or dashes",
+        ));
+    }
+    Ok(slug)
+}
+
+fn check_text(value: &str, field: &str, max: usize) -> AppResult<String> {
+    crate::services::platform::validation::text(value, field, field, 1, max)
+}
+
+fn check_name(value: &str, field: &str, max: usize) -> AppResult<String> {
+    crate::services::platform::validation::name(value, field, field, 1, max)
+}
+
+pub fn check_currency(value: &str, field: &str) -> AppResult<String> {
+    let code = value.trim().to_uppercase();
+    if code.len() != 3 || !code.chars().all(|c| c.is_ascii_uppercase()) {
+        return Err(AppError::bad_input(
+            field,
+            "currency must be a three-letter ISO 4217 code",
+        ));
+    }
+    Ok(code)
+}
+
+fn check_rate(value: i64, field: &str) -> AppResult<i64> {
+    if !(0..=10_000_000_000).contains(&value) {
+        return Err(AppError::bad_input(
+            field,
+            "rate must be between 0 and 10,000,000,000 minor units",
+        ));
+    }
+    Ok(value)
+}
+
+pub async fn create(
+    db: &impl ConnectionTrait,
+    viewer: &Viewer,
+    input: CategoryInput,
+    now: DateTime<Utc>,
+) -> AppResult<service_category::Model> {
+    viewer.require_role(&[Role::Admin])?;
+    let slug = check_slug(
+        input
+            .slug
+            .as_deref()
+            .ok_or_else(|| AppError::bad_input("slug", "slug is required"))?,
+    )?;
+    let name = check_name(
+        input
+            .name
+            .as_deref()
+            .ok_or_else(|| AppError::bad_input("name", "name is required"))?,
+        "name",
+        80,
+    )?;
+    let description = match input.description.as_deref() {
+        Some(d) if !d.trim().is_empty() => check_text(d, "description", 500)?,
+        _ => String::new(),
+    };
+    let model = service_category::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        slug: Set(slug),
+        name: Set(name),
+        description: Set(description),
+        active: Set(input.active.unwrap_or(true)),
+        default_hourly_rate_minor: Set(check_rate(
+            input.default_hourly_rate_minor.unwrap_or(0),
+            "defaultHourlyRate",
+        )?),
+        currency: Set(check_currency(
+            input.currency.as_deref().unwrap_or("KES"),
+            "defaultHourlyRate.currency",
+        )?),
+        created_at: Set(now),
+        updated_at: Set(now),
+    };
+    match service_category::Entity::insert(model)
+        .exec_with_returning(db)
+        .await
+    {
+        Ok(created) => Ok(created),
+        Err(e) if is_unique_violation(&e) => Err(AppError::bad_input(
+            "slug",
+            "a category with this slug already exists",
+        )),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Changes a category. Deactivating hides it from new requests and new skills; history keeps it.
+pub async fn update(
+    db: &impl ConnectionTrait,
+    viewer: &Viewer,
+    id: Uuid,
+    input: CategoryInput,
+    now: DateTime<Utc>,
+) -> AppResult<service_category::Model> {
+    viewer.require_role(&[Role::Admin])?;
+    let existing = find(db, id)
+        .await?
+        .ok_or_else(|| AppError::NotFound("category".into()))?;
+    let mut active: service_category::ActiveModel = existing.into();
+    if let Some(slug) = input.slug.as_deref() {
+        active.slug = Set(check_slug(slug)?);
+    }
+    if let Some(name) = input.name.as_deref() {
+        active.name = Set(check_name(name, "name", 80)?);
+    }
+    if let Some(description) = input.description.as_deref() {
+        active.description = Set(description.trim().chars().take(500).collect());
+    }
+    if let Some(flag) = input.active {
+        active.active = Set(flag);
+    }
+    if let Some(rate) = input.default_hourly_rate_minor {
+        active.default_hourly_rate_minor = Set(check_rate(rate, "defaultHourlyRate")?);
+    }
+    if let Some(currency) = input.currency.as_deref() {
+        active.currency = Set(check_currency(currency, "defaultHourlyRate.currency")?);
+    }
+    active.updated_at = Set(now);
+    match active.update(db).await {
+        Ok(updated) => Ok(updated),
+        Err(e) if is_unique_violation(&e) => Err(AppError::bad_input(
+            "slug",
+            "a category with this slug already exists",
+        )),
+        Err(e) => Err(e.into()),
+    }
+}

@@ -1,0 +1,611 @@
+//! Booking chat: who may take part, sending messages (idempotent by client id, persisted before they
+//! are published), the SYSTEM timeline lines, typing, attachments and retention.
+
+use crate::db::entities::{booking, message};
+use crate::db::{begin_write, is_unique_violation, sql::stmt};
+use crate::domain::booking_state::{Role as ActorRole, Status};
+use crate::domain::chat::{self as rules, MessageKind};
+use crate::domain::geo::validate_lat_lng;
+use crate::error::{AppError, AppResult};
+use crate::realtime::{BusMessage, Topic, outbox};
+use crate::services::bookings::flow::status_of;
+use crate::services::bookings::requests;
+use crate::services::platform::storage::{self, LinkKind};
+use crate::services::platform::validation::text;
+use crate::services::{Effects, Services, Viewer};
+use chrono::{DateTime, Utc};
+use object_store::path::Path as StorePath;
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, TransactionTrait,
+};
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use uuid::Uuid;
+
+/// What travels on a conversation's topic. Messages and receipts are durable (outbox); typing is live.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ChatEvent {
+    MessageAdded { message: Box<message::Model> },
+    Delivered { user_id: Uuid, up_to: i64 },
+    Read { user_id: Uuid, up_to: i64 },
+    Typing { user_id: Uuid, typing: bool },
+}
+
+impl ChatEvent {
+    pub fn from_bus(message: &BusMessage) -> Option<Arc<ChatEvent>> {
+        message.decode::<ChatEvent>()
+    }
+}
+
+/// A booking's conversation as one viewer may use it.
+#[derive(Debug, Clone)]
+pub struct Conversation {
+    pub booking: booking::Model,
+    pub viewer_id: Uuid,
+    pub viewer_role: ActorRole,
+}
+
+impl Conversation {
+    pub fn id(&self) -> Uuid {
+        self.booking.id
+    }
+
+    /// The customer and the current technician: the people messages are delivered to.
+    pub fn participants(&self) -> Vec<Uuid> {
+        participants_of(&self.booking)
+    }
+
+    pub fn viewer_is_participant(&self) -> bool {
+        matches!(
+            self.viewer_role,
+            ActorRole::Customer | ActorRole::Technician
+        )
+    }
+}
+
+pub fn participants_of(booking: &booking::Model) -> Vec<Uuid> {
+    std::iter::once(booking.customer_id)
+        .chain(booking.technician_id)
+        .collect()
+}
+
+/// The conversation of a booking the viewer may see: its customer, its technician and staff. For
+/// anyone else the booking does not exist, as on every other path.
+pub async fn conversation(
+    services: &Services,
+    viewer: &Viewer,
+    booking_id: Uuid,
+) -> AppResult<Conversation> {
+    let booking = requests::visible(services, viewer, booking_id).await?;
+    let viewer_role = requests::actor_role(viewer, &booking).ok_or_else(AppError::forbidden)?;
+    Ok(Conversation {
+        booking,
+        viewer_id: viewer.user_id,
+        viewer_role,
+    })
+}
+
+fn close_after(services: &Services) -> chrono::Duration {
+    chrono::Duration::days(services.config.realtime.chat_close_after_days)
+}
+
+/// Whether the booking's conversation takes new messages now.
+pub fn accepts_messages(services: &Services, booking: &booking::Model) -> AppResult<()> {
+    rules::accepts_messages(
+        status_of(booking),
+        booking.technician_id.is_some(),
+        booking.status_changed_at,
+        services.clock.now(),
+        close_after(services),
+    )
+    .map_err(|closed| AppError::Forbidden(closed.message().into()))
+}
+
+/// When a finished job's conversation stops taking messages; None while the job goes on.
+pub fn closes_at(services: &Services, booking: &booking::Model) -> Option<DateTime<Utc>> {
+    status_of(booking)
+        .job_is_over()
+        .then(|| booking.status_changed_at + close_after(services))
+}
+
+/// A message as a client sends it, before any check.
+#[derive(Debug, Clone)]
+pub struct NewMessage {
+    pub kind: MessageKind,
+    pub body: Option<String>,
+    pub image: Option<Vec<u8>>,
+    pub location: Option<(f64, f64)>,
+    pub client_message_id: Option<String>,
+}
+
+/// A message that passed every check, ready to store.
+struct CheckedMessage {
+    kind: MessageKind,
+    body: Option<String>,
+    image: Option<(Vec<u8>, &'static str)>,
+    location: Option<(f64, f64)>,
+    client_message_id: Option<String>,
+}
+
+fn check(input: NewMessage) -> AppResult<CheckedMessage> {
+    let client_message_id = input
+        .client_message_id
+        .map(|id| {
+            text(
+                &id,
+                "clientMessageId",
+                "clientMessageId",
+                1,
+                rules::MAX_CLIENT_ID_CHARS,
+            )
+        })
+        .transpose()?;
+    let unexpected = |field: &str, kind: MessageKind| {
+        AppError::bad_input(field, format!("a {} message has no {field}", kind.as_str()))
+    };
+    let caption = |body: Option<String>| {
+        body.filter(|b| !b.trim().is_empty())
+            .map(|b| text(&b, "body", "a caption", 1, rules::MAX_CAPTION_CHARS))
+            .transpose()
+    };
+    let kind = input.kind;
+    let (body, image, location) = match kind {
+        MessageKind::Text => {
+            if input.image.is_some() {
+                return Err(unexpected("attachment", kind));
+            }
+            if input.location.is_some() {
+                return Err(unexpected("location", kind));
+            }
+            let body = input.body.unwrap_or_default();
+            (
+                Some(text(&body, "body", "a message", 1, rules::MAX_TEXT_CHARS)?),
+                None,
+                None,
+            )
+        }
+        MessageKind::Image => {
+            if input.location.is_some() {
+                return Err(unexpected("location", kind));
+            }
+            let bytes = input.image.ok_or_else(|| {
+                AppError::bad_input("attachment", "an IMAGE message needs an attachment")
+            })?;
+            let content_type = storage::check_image("attachment", &bytes)?;
+            (caption(input.body)?, Some((bytes, content_type)), None)
+        }
+        MessageKind::Location => {
+            if input.image.is_some() {
+                return Err(unexpected("attachment", kind));
+            }
+            let (lat, lng) = input.location.ok_or_else(|| {
+                AppError::bad_input("location", "a LOCATION message needs a location")
+            })?;
+            validate_lat_lng(lat, lng).map_err(|e| {
+                AppError::bad_input(format!("location.{}", e.field()), e.to_string())
+            })?;
+            (caption(input.body)?, None, Some((lat, lng)))
+        }
+        MessageKind::System => {
+            return Err(AppError::bad_input(
+                "kind",
+                "SYSTEM messages are written by the platform",
+            ));
+        }
+    };
+    Ok(CheckedMessage {
+        kind,
+        body,
+        image,
+        location,
+        client_message_id,
+    })
+}
+
+/// Sends a message. A resend with the same clientMessageId returns the first message unchanged.
+pub async fn send(
+    services: &Services,
+    viewer: &Viewer,
+    booking_id: Uuid,
+    input: NewMessage,
+) -> AppResult<message::Model> {
+    let conversation = conversation(services, viewer, booking_id).await?;
+    let checked = check(input)?;
+    if let Some(existing) = find_resend(
+        &services.db,
+        booking_id,
+        viewer.user_id,
+        &checked.client_message_id,
+    )
+    .await?
+    {
+        return Ok(existing);
+    }
+    accepts_messages(services, &conversation.booking)?;
+    let now = services.clock.now();
+    let id = Uuid::now_v7();
+    let attachment = match &checked.image {
+        Some((bytes, content_type)) => {
+            Some(store_image(services, booking_id, id, bytes, content_type).await?)
+        }
+        None => None,
+    };
+    let row = message::Model {
+        id,
+        booking_id,
+        seq: 0,
+        sender_id: Some(viewer.user_id),
+        sender_role: conversation.viewer_role.as_str().into(),
+        kind: checked.kind.as_str().into(),
+        body: checked.body,
+        lat: checked.location.map(|l| l.0),
+        lng: checked.location.map(|l| l.1),
+        attachment_key: attachment.clone(),
+        attachment_type: checked.image.as_ref().map(|i| i.1.to_string()),
+        attachment_size: checked.image.as_ref().map(|i| i.0.len() as i64),
+        client_message_id: checked.client_message_id.clone(),
+        created_at: now,
+        updated_at: now,
+    };
+    let mut effects = Effects::default();
+    let stored = async {
+        let txn = begin_write(&services.db).await?;
+        let stored = insert(&txn, &mut effects, row).await?;
+        // The sender has seen what they wrote.
+        crate::services::chat::history::advance(
+            &txn,
+            booking_id,
+            viewer.user_id,
+            stored.seq,
+            stored.seq,
+            now,
+        )
+        .await?;
+        txn.commit().await?;
+        Ok::<_, AppError>(stored)
+    }
+    .await;
+    match stored {
+        Ok(stored) => {
+            services.after_commit(effects);
+            Ok(stored)
+        }
+        Err(e) => {
+            if let Some(key) = &attachment {
+                let _ = services
+                    .storage
+                    .delete(&StorePath::from(key.as_str()))
+                    .await;
+            }
+            // Two resends raced; the loser returns the winner's message.
+            if let AppError::Internal(inner) = &e
+                && inner
+                    .downcast_ref::<sea_orm::DbErr>()
+                    .is_some_and(is_unique_violation)
+                && let Some(existing) = find_resend(
+                    &services.db,
+                    booking_id,
+                    viewer.user_id,
+                    &checked.client_message_id,
+                )
+                .await?
+            {
+                return Ok(existing);
+            }
+            Err(e)
+        }
+    }
+}
+
+async fn find_resend(
+    db: &impl ConnectionTrait,
+    booking_id: Uuid,
+    sender: Uuid,
+    client_message_id: &Option<String>,
+) -> AppResult<Option<message::Model>> {
+    let Some(client_id) = client_message_id else {
+        return Ok(None);
+    };
+    Ok(message::Entity::find()
+        .filter(message::Column::BookingId.eq(booking_id))
+        .filter(message::Column::SenderId.eq(sender))
+        .filter(message::Column::ClientMessageId.eq(client_id.as_str()))
+        .one(db)
+        .await?)
+}
+
+async fn store_image(
+    services: &Services,
+    booking_id: Uuid,
+    message_id: Uuid,
+    bytes: &[u8],
+    content_type: &str,
+) -> AppResult<String> {
+    let extension = content_type.trim_start_matches("image/");
+    let key = format!("chat/{booking_id}/{message_id}.{extension}");
+    services
+        .storage
+        .put(
+            &StorePath::from(key.as_str()),
+            bytes::Bytes::copy_from_slice(bytes).into(),
+        )
+        .await
+        .map_err(AppError::internal)?;
+    Ok(key)
+}
+
+/// Numbers `row` as the conversation's next message, stores it and queues its event.
+async fn insert(
+    txn: &impl ConnectionTrait,
+    effects: &mut Effects,
+    mut row: message::Model,
+) -> AppResult<message::Model> {
+    let backend = txn.get_database_backend();
+    // The upsert takes the conversation's row lock, so messages are numbered in commit order.
+    let counter = txn
+        .query_one_raw(stmt(
+            backend,
+            "INSERT INTO conversations (id, last_seq, created_at, updated_at) VALUES ($1, 1, $2, $2) \
+             ON CONFLICT (id) DO UPDATE SET last_seq = conversations.last_seq + 1, updated_at = $2 \
+             RETURNING last_seq",
+            [row.booking_id.into(), row.created_at.into()],
+        ))
+        .await?
+        .ok_or_else(|| AppError::internal(anyhow::anyhow!("message counter returned no row")))?;
+    row.seq = counter.try_get("", "last_seq")?;
+    let active: message::ActiveModel = row.clone().into();
+    message::Entity::insert(active).exec(txn).await?;
+    let event = ChatEvent::MessageAdded {
+        message: Box::new(row.clone()),
+    };
+    outbox::enqueue(
+        txn,
+        Topic::Chat(row.booking_id),
+        &serde_json::to_value(event).expect("serialisable"),
+    )
+    .await?;
+    effects.event();
+    Ok(row)
+}
+
+/// Adds the SYSTEM line for a status change, once the booking has a technician to talk to.
+pub async fn record_status(
+    txn: &impl ConnectionTrait,
+    effects: &mut Effects,
+    now: DateTime<Utc>,
+    booking: &booking::Model,
+    to: Status,
+) -> AppResult<()> {
+    if booking.technician_id.is_none() {
+        return Ok(());
+    }
+    let row = message::Model {
+        id: Uuid::now_v7(),
+        booking_id: booking.id,
+        seq: 0,
+        sender_id: None,
+        sender_role: ActorRole::System.as_str().into(),
+        kind: MessageKind::System.as_str().into(),
+        body: Some(rules::timeline_text(to).into()),
+        lat: None,
+        lng: None,
+        attachment_key: None,
+        attachment_type: None,
+        attachment_size: None,
+        client_message_id: None,
+        created_at: now,
+        updated_at: now,
+    };
+    insert(txn, effects, row).await?;
+    Ok(())
+}
+
+/// Tells the other side the viewer is (or stopped) typing. Nothing is stored; subscribers drop the
+/// indicator when it is not renewed within five seconds.
+pub async fn set_typing(
+    services: &Services,
+    viewer: &Viewer,
+    booking_id: Uuid,
+    typing: bool,
+) -> AppResult<bool> {
+    let conversation = conversation(services, viewer, booking_id).await?;
+    accepts_messages(services, &conversation.booking)?;
+    let event = ChatEvent::Typing {
+        user_id: viewer.user_id,
+        typing,
+    };
+    let message = BusMessage::new(
+        Topic::Chat(booking_id).key(),
+        None,
+        serde_json::to_value(event).expect("serialisable"),
+    );
+    services.bus.publish(message).await.map_err(|e| {
+        tracing::warn!(error = %e, "typing indicator not published");
+        AppError::internal(e)
+    })?;
+    Ok(typing)
+}
+
+/// A short-lived link to a message's image, for someone who may read the conversation.
+pub fn attachment_link(
+    services: &Services,
+    message: &message::Model,
+) -> Option<storage::SignedLink> {
+    message.attachment_key.as_ref()?;
+    Some(storage::download_link(
+        services.config.jwt_secret_bytes(),
+        LinkKind::ChatAttachment,
+        message.id,
+        services.clock.now(),
+    ))
+}
+
+/// Opens a message's image for a signed link; the link is the permission.
+pub async fn open_attachment(
+    services: &Services,
+    message_id: Uuid,
+    expires: i64,
+    sig: &str,
+) -> AppResult<storage::Download> {
+    let now = services.clock.now();
+    if !storage::link_is_valid(
+        services.config.jwt_secret_bytes(),
+        LinkKind::ChatAttachment,
+        message_id,
+        expires,
+        sig,
+        now,
+    ) {
+        return Err(AppError::Forbidden(
+            "this download link is invalid or has expired".into(),
+        ));
+    }
+    let row = message::Entity::find_by_id(message_id)
+        .one(&services.db)
+        .await?;
+    let (Some(key), Some(content_type)) = (
+        row.as_ref().and_then(|r| r.attachment_key.clone()),
+        row.as_ref().and_then(|r| r.attachment_type.clone()),
+    ) else {
+        return Err(AppError::NotFound("attachment".into()));
+    };
+    let filename = format!("image.{}", content_type.trim_start_matches("image/"));
+    storage::open(
+        services.storage.as_ref(),
+        &key,
+        content_type,
+        filename,
+        "attachment",
+    )
+    .await
+}
+
+/// Deletes messages older than the retention period, their images first; returns how many went.
+pub async fn purge_expired(services: &Services) -> AppResult<usize> {
+    let cutoff =
+        services.clock.now() - chrono::Duration::days(services.config.realtime.chat_retention_days);
+    let mut purged = 0;
+    loop {
+        let batch = message::Entity::find()
+            .filter(message::Column::CreatedAt.lt(cutoff))
+            .limit(500)
+            .all(&services.db)
+            .await?;
+        if batch.is_empty() {
+            return Ok(purged);
+        }
+        for key in batch.iter().filter_map(|m| m.attachment_key.as_deref()) {
+            match services.storage.delete(&StorePath::from(key)).await {
+                Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+                Err(e) => return Err(AppError::internal(e)),
+            }
+        }
+        let ids: Vec<Uuid> = batch.iter().map(|m| m.id).collect();
+        let txn = services.db.begin().await?;
+        message::Entity::delete_many()
+            .filter(message::Column::Id.is_in(ids))
+            .exec(&txn)
+            .await?;
+        txn.commit().await?;
+        purged += batch.len();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input(kind: MessageKind) -> NewMessage {
+        NewMessage {
+            kind,
+            body: None,
+            image: None,
+            location: None,
+            client_message_id: None,
+        }
+    }
+
+    fn field_of(result: AppResult<CheckedMessage>) -> String {
+        match result {
+            Err(AppError::BadInput { field, .. }) => field,
+            Err(other) => panic!("unexpected {other:?}"),
+            Ok(_) => "accepted".into(),
+        }
+    }
+
+    #[test]
+    fn each_kind_carries_what_it_needs_and_nothing_else() {
+        let png = vec![
+            0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 0x0D,
+        ];
+        let text = |body: &str| NewMessage {
+            body: Some(body.into()),
+            ..input(MessageKind::Text)
+        };
+        let cases: Vec<(&str, NewMessage, &str)> = vec![
+            ("text", text("On my way"), "accepted"),
+            ("empty text", text("   "), "body"),
+            ("text at limit", text(&"x".repeat(4000)), "accepted"),
+            ("text too long", text(&"x".repeat(4001)), "body"),
+            (
+                "text with location",
+                NewMessage {
+                    location: Some((0.0, 0.0)),
+                    ..text("hi")
+                },
+                "location",
+            ),
+            (
+                "image without file",
+                input(MessageKind::Image),
+                "attachment",
+            ),
+            (
+                "image",
+                NewMessage {
+                    image: Some(png.clone()),
+                    ..input(MessageKind::Image)
+                },
+                "accepted",
+            ),
+            (
+                "image that is text",
+                NewMessage {
+                    image: Some(b"hello there, not an image".to_vec()),
+                    ..input(MessageKind::Image)
+                },
+                "attachment",
+            ),
+            (
+                "location",
+                NewMessage {
+                    location: Some((-1.29, 36.82)),
+                    ..input(MessageKind::Location)
+                },
+                "accepted",
+            ),
+            (
+                "location out of range",
+                NewMessage {
+                    location: Some((-1.29, 196.82)),
+                    ..input(MessageKind::Location)
+                },
+                "location.lng",
+            ),
+            ("location missing", input(MessageKind::Location), "location"),
+            ("system", input(MessageKind::System), "kind"),
+            (
+                "blank client id",
+                NewMessage {
+                    client_message_id: Some(" ".into()),
+                    ..text("hi")
+                },
+                "clientMessageId",
+            ),
+        ];
+        for (name, message, expected) in cases {
+            assert_eq!(field_of(check(message)), expected, "{name}");
+        }
+    }
+}

@@ -1,0 +1,547 @@
+//! Matching: keeping the in-memory directory current (from the database at start, then from bus events
+//! on every replica) and ranking nearby technicians for a customer with the explainable score.
+
+use crate::db::entities::{
+    availability_exception, customer_preference, technician_block, technician_profile,
+    technician_skill, working_hours,
+};
+use crate::domain::account::Role;
+use crate::domain::geo::{DEFAULT_MINUTES_PER_KM, eta_minutes, validate_lat_lng};
+use crate::domain::matching::{MatchFacts, MatchScore, Weights, score};
+use crate::domain::pricing::{Priority, apply_bp};
+use crate::domain::schedule::{Exception, ExceptionKind, Interval, works_at};
+use crate::error::{AppError, AppResult};
+use crate::realtime::{BusMessage, SubscriptionItem, Topic, outbox};
+use crate::services::matching::directory::{Candidate, LivePosition, MatchingIndex};
+use crate::services::technicians::technician::{availability, kyc_status};
+use crate::services::{Effects, Services, Viewer, catalogue::categories};
+use chrono::{DateTime, NaiveDate, Utc};
+use futures_util::StreamExt;
+use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use serde::{Deserialize, Serialize};
+use std::collections::{HashMap, HashSet};
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+fn candidate_from(
+    profile: technician_profile::Model,
+    skills: Vec<technician_skill::Model>,
+    hours: Vec<working_hours::Model>,
+    exceptions: Vec<availability_exception::Model>,
+) -> Option<Candidate> {
+    let matchable = profile.kyc_status == kyc_status::APPROVED
+        && profile.availability == availability::AVAILABLE
+        && !skills.is_empty();
+    if !matchable {
+        return None;
+    }
+    let live = match (profile.live_lat, profile.live_lng, profile.live_at) {
+        (Some(lat), Some(lng), Some(at)) => Some(LivePosition { lat, lng, at }),
+        _ => None,
+    };
+    let base = profile.base_lat.zip(profile.base_lng);
+    if base.is_none() && live.is_none() {
+        return None;
+    }
+    let finished = profile.jobs_completed + profile.jobs_withdrawn + profile.jobs_cancelled;
+    Some(Candidate {
+        id: profile.id,
+        base,
+        live,
+        service_radius_km: profile.service_radius_km,
+        skills: skills
+            .iter()
+            .map(|s| (s.category_id, s.years.max(0) as u32))
+            .collect(),
+        years_of_experience: profile.years_of_experience.max(0) as u32,
+        rating_average: profile.rating_average,
+        rating_count: profile.rating_count.max(0) as u32,
+        hourly_rate_minor: profile.hourly_rate_minor,
+        currency: profile.currency,
+        median_response_secs: profile.median_response_secs.map(|s| s.max(0) as u32),
+        completion_rate: crate::domain::badges::completion_rate(
+            profile.jobs_completed.max(0) as u32,
+            profile.jobs_withdrawn.max(0) as u32,
+            profile.jobs_cancelled.max(0) as u32,
+        )
+        .filter(|_| finished > 0),
+        time_zone: profile
+            .time_zone
+            .parse()
+            .unwrap_or(chrono_tz::Africa::Nairobi),
+        week: hours
+            .iter()
+            .map(|h| Interval {
+                weekday: h.weekday as u32,
+                start_minute: h.start_minute as u32,
+                end_minute: h.end_minute as u32,
+            })
+            .collect(),
+        exceptions: exceptions.iter().filter_map(exception_from).collect(),
+    })
+}
+
+pub fn exception_from(row: &availability_exception::Model) -> Option<Exception> {
+    let date = NaiveDate::parse_from_str(&row.date, "%Y-%m-%d").ok()?;
+    let kind = match (row.kind.as_str(), row.start_minute, row.end_minute) {
+        ("DAY_OFF", _, _) => ExceptionKind::DayOff,
+        ("EXTRA_HOURS", Some(start), Some(end)) => ExceptionKind::ExtraHours {
+            start_minute: start as u32,
+            end_minute: end as u32,
+        },
+        _ => return None,
+    };
+    Some(Exception { date, kind })
+}
+
+/// One technician's matching facts from the database, or None when they cannot be matched now.
+pub async fn load_candidate(db: &impl ConnectionTrait, id: Uuid) -> AppResult<Option<Candidate>> {
+    let Some(profile) = technician_profile::Entity::find_by_id(id).one(db).await? else {
+        return Ok(None);
+    };
+    let skills = technician_skill::Entity::find()
+        .filter(technician_skill::Column::TechnicianId.eq(id))
+        .all(db)
+        .await?;
+    let hours = working_hours::Entity::find()
+        .filter(working_hours::Column::TechnicianId.eq(id))
+        .all(db)
+        .await?;
+    let exceptions = availability_exception::Entity::find()
+        .filter(availability_exception::Column::TechnicianId.eq(id))
+        .all(db)
+        .await?;
+    Ok(candidate_from(profile, skills, hours, exceptions))
+}
+
+/// Builds the directory from every approved, available technician.
+pub async fn load_index(db: &DatabaseConnection) -> AppResult<MatchingIndex> {
+    let profiles = technician_profile::Entity::find()
+        .filter(technician_profile::Column::KycStatus.eq(kyc_status::APPROVED))
+        .filter(technician_profile::Column::Availability.eq(availability::AVAILABLE))
+        .all(db)
+        .await?;
+    let ids: HashSet<Uuid> = profiles.iter().map(|p| p.id).collect();
+    let mut skills: HashMap<Uuid, Vec<technician_skill::Model>> = HashMap::new();
+    for row in technician_skill::Entity::find()
+        .all(db)
+        .await?
+        .into_iter()
+        .filter(|s| ids.contains(&s.technician_id))
+    {
+        skills.entry(row.technician_id).or_default().push(row);
+    }
+    let mut hours: HashMap<Uuid, Vec<working_hours::Model>> = HashMap::new();
+    for row in working_hours::Entity::find()
+        .all(db)
+        .await?
+        .into_iter()
+        .filter(|h| ids.contains(&h.technician_id))
+    {
+        hours.entry(row.technician_id).or_default().push(row);
+    }
+    let mut exceptions: HashMap<Uuid, Vec<availability_exception::Model>> = HashMap::new();
+    for row in availability_exception::Entity::find()
+        .all(db)
+        .await?
+        .into_iter()
+        .filter(|e| ids.contains(&e.technician_id))
+    {
+        exceptions.entry(row.technician_id).or_default().push(row);
+    }
+    let candidates = profiles
+        .into_iter()
+        .filter_map(|p| {
+            let id = p.id;
+            candidate_from(
+                p,
+                skills.remove(&id).unwrap_or_default(),
+                hours.remove(&id).unwrap_or_default(),
+                exceptions.remove(&id).unwrap_or_default(),
+            )
+        })
+        .collect();
+    Ok(MatchingIndex::bulk(candidates))
+}
+
+#[derive(Serialize, Deserialize)]
+struct DirectoryEvent {
+    technician_id: Uuid,
+}
+
+#[derive(Serialize, Deserialize)]
+struct PositionEvent {
+    technician_id: Uuid,
+    lat: f64,
+    lng: f64,
+    at: DateTime<Utc>,
+}
+
+/// Records, in the caller's transaction, that a technician's matching facts changed, so every replica reloads them.
+pub async fn directory_changed(
+    txn: &impl ConnectionTrait,
+    effects: &mut Effects,
+    technician_id: Uuid,
+) -> AppResult<()> {
+    let payload = serde_json::to_value(DirectoryEvent { technician_id }).expect("serialisable");
+    // Numbered per technician: one global counter would make every such change wait on one row.
+    let sequence_key = format!("technicians.directory.{technician_id}");
+    outbox::enqueue_sequenced(txn, Topic::TechnicianDirectory, &sequence_key, &payload).await?;
+    effects.event();
+    Ok(())
+}
+
+/// Reloads one technician into this replica's directory right away, so the change is visible to the
+/// next search here without waiting for the bus.
+pub async fn refresh_local(services: &Services, technician_id: Uuid) -> AppResult<()> {
+    match load_candidate(&services.db, technician_id).await? {
+        Some(candidate) => services.matching.put(candidate),
+        None => services.matching.remove(technician_id),
+    }
+    Ok(())
+}
+
+/// Shares a live position with every replica's directory; positions are not durable, the next one supersedes.
+pub async fn publish_position(
+    services: &Services,
+    technician_id: Uuid,
+    lat: f64,
+    lng: f64,
+    at: DateTime<Utc>,
+) {
+    services
+        .matching
+        .move_live(technician_id, LivePosition { lat, lng, at });
+    let payload = serde_json::to_value(PositionEvent {
+        technician_id,
+        lat,
+        lng,
+        at,
+    })
+    .expect("serialisable");
+    let message = BusMessage::new(Topic::TechnicianPositions.key(), None, payload);
+    if let Err(e) = services.bus.publish(message).await {
+        tracing::warn!(error = %e, "position not shared with other replicas");
+    }
+}
+
+/// Keeps this replica's directory in step with changes made anywhere.
+pub fn spawn_listener(services: Services, shutdown: CancellationToken) {
+    let mut directory = services.bus.subscribe(&Topic::TechnicianDirectory.key());
+    let mut positions = services.bus.subscribe(&Topic::TechnicianPositions.key());
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                item = directory.next() => match item {
+                    Some(SubscriptionItem::Message(message)) => {
+                        if let Ok(event) = serde_json::from_value::<DirectoryEvent>(message.payload.clone())
+                            && let Err(e) = refresh_local(&services, event.technician_id).await
+                        {
+                            tracing::warn!(error = ?e.message(), "directory refresh failed");
+                        }
+                    }
+                    Some(SubscriptionItem::Lagged { .. }) | None => {
+                        // Missed changes: rebuild everything rather than guess which.
+                        match load_index(&services.db).await {
+                            Ok(fresh) => services.matching.replace_with(fresh),
+                            Err(e) => tracing::warn!(error = ?e.message(), "directory rebuild failed"),
+                        }
+                        directory = services.bus.subscribe(&Topic::TechnicianDirectory.key());
+                    }
+                },
+                item = positions.next() => match item {
+                    Some(SubscriptionItem::Message(message)) => {
+                        if let Ok(p) = serde_json::from_value::<PositionEvent>(message.payload.clone()) {
+                            services.matching.move_live(p.technician_id, LivePosition { lat: p.lat, lng: p.lng, at: p.at });
+                        }
+                    }
+                    // Positions are superseded every few seconds; a lag only means resubscribing.
+                    _ => positions = services.bus.subscribe(&Topic::TechnicianPositions.key()),
+                },
+                _ = shutdown.cancelled() => return,
+            }
+        }
+    });
+}
+
+const WEIGHTS_KEY: &str = "matching.weights";
+
+fn weights_from_json(raw: &str) -> Option<Weights> {
+    let w: HashMap<String, u32> = serde_json::from_str(raw).ok()?;
+    let get = |k: &str| w.get(k).copied();
+    let weights = Weights {
+        skill: get("skill")?,
+        distance: get("distance")?,
+        availability: get("availability")?,
+        rating: get("rating")?,
+        experience: get("experience")?,
+        price_vs_budget: get("priceVsBudget")?,
+        response_time: get("responseTime")?,
+        completion_rate: get("completionRate")?,
+        customer_preference: get("customerPreference")?,
+    };
+    weights.validate().ok().map(|_| weights)
+}
+
+pub fn weights_to_json(w: &Weights) -> String {
+    serde_json::json!({
+        "skill": w.skill, "distance": w.distance, "availability": w.availability, "rating": w.rating,
+        "experience": w.experience, "priceVsBudget": w.price_vs_budget, "responseTime": w.response_time,
+        "completionRate": w.completion_rate, "customerPreference": w.customer_preference,
+    })
+    .to_string()
+}
+
+/// The platform's weights (admin setting), or the defaults.
+pub async fn platform_weights(db: &impl ConnectionTrait) -> AppResult<Weights> {
+    let row = db
+        .query_one_raw(crate::db::sql::stmt(
+            db.get_database_backend(),
+            "SELECT value FROM settings WHERE key = $1",
+            [WEIGHTS_KEY.into()],
+        ))
+        .await?;
+    let raw: Option<String> = row.map(|r| r.try_get("", "value")).transpose()?;
+    Ok(raw
+        .as_deref()
+        .and_then(weights_from_json)
+        .unwrap_or_default())
+}
+
+pub fn check_weights(weights: &Weights) -> AppResult<()> {
+    weights.validate().map_err(|e| {
+        AppError::bad_input(
+            "weights",
+            format!("weights must add up to 100 (they add up to {})", e.sum),
+        )
+    })
+}
+
+pub async fn set_platform_weights(
+    services: &Services,
+    viewer: &Viewer,
+    weights: Weights,
+) -> AppResult<Weights> {
+    viewer.require_role(&[Role::Admin])?;
+    check_weights(&weights)?;
+    let db = &services.db;
+    db.execute_raw(crate::db::sql::stmt(
+        db.get_database_backend(),
+        "INSERT INTO settings (key, value, updated_at) VALUES ($1, $2, $3) ON CONFLICT (key) DO UPDATE SET value = $2, updated_at = $3",
+        [WEIGHTS_KEY.into(), weights_to_json(&weights).into(), services.clock.now().into()],
+    ))
+    .await?;
+    Ok(weights)
+}
+
+/// A customer's own weights; `None` clears them (back to the platform's).
+pub async fn set_customer_weights(
+    services: &Services,
+    viewer: &Viewer,
+    weights: Option<Weights>,
+) -> AppResult<Option<Weights>> {
+    viewer.require_role(&[Role::Customer])?;
+    if let Some(w) = &weights {
+        check_weights(w)?;
+    }
+    let now = services.clock.now();
+    let db = &services.db;
+    db.execute_raw(crate::db::sql::stmt(
+        db.get_database_backend(),
+        "INSERT INTO customer_preferences (id, matching_weights, created_at, updated_at) VALUES ($1, $2, $3, $3) \
+         ON CONFLICT (id) DO UPDATE SET matching_weights = $2, updated_at = $3",
+        [viewer.user_id.into(), weights.as_ref().map(weights_to_json).into(), now.into()],
+    ))
+    .await?;
+    Ok(weights)
+}
+
+pub async fn customer_weights(
+    db: &impl ConnectionTrait,
+    customer: Uuid,
+) -> AppResult<Option<Weights>> {
+    let row = customer_preference::Entity::find_by_id(customer)
+        .one(db)
+        .await?;
+    Ok(row
+        .and_then(|r| r.matching_weights)
+        .as_deref()
+        .and_then(weights_from_json))
+}
+
+pub struct MatchRequest {
+    pub category: String,
+    pub location: (f64, f64),
+    pub radius_km: Option<f64>,
+    pub priority: Priority,
+    pub budget: Option<(i64, String)>,
+    pub preferred_start: Option<DateTime<Utc>>,
+    pub first: Option<i32>,
+}
+
+pub struct TechnicianMatch {
+    pub technician_id: Uuid,
+    /// The technician's hourly rate with the request's priority surge applied.
+    pub quoted_hourly_rate: (i64, String),
+    pub distance_km: f64,
+    pub eta_minutes: u32,
+    pub score: MatchScore,
+}
+
+pub const DEFAULT_SEARCH_RADIUS_KM: f64 = 10.0;
+pub const MAX_SEARCH_RADIUS_KM: f64 = 50.0;
+pub const MAX_MATCHES: i32 = 50;
+
+fn works_at_instant(c: &Candidate, at: DateTime<Utc>) -> bool {
+    works_at(
+        &c.week,
+        &c.exceptions,
+        at.with_timezone(&c.time_zone).naive_local(),
+    )
+}
+
+/// Ranks technicians for a customer: only approved, available, skilled technicians with a usable
+/// position whose own radius reaches the customer, never ones the customer blocked; by score, then distance.
+pub async fn match_technicians(
+    services: &Services,
+    viewer: &Viewer,
+    request: MatchRequest,
+) -> AppResult<Vec<TechnicianMatch>> {
+    viewer.require_role(&[Role::Customer, Role::Admin, Role::Support])?;
+    let (lat, lng) = request.location;
+    validate_lat_lng(lat, lng)
+        .map_err(|e| AppError::bad_input(format!("location.{}", e.field()), e.to_string()))?;
+    let radius = request.radius_km.unwrap_or(DEFAULT_SEARCH_RADIUS_KM);
+    if !radius.is_finite() || radius <= 0.0 || radius > MAX_SEARCH_RADIUS_KM {
+        return Err(AppError::bad_input(
+            "radiusKm",
+            format!("radius must be more than 0 and at most {MAX_SEARCH_RADIUS_KM} km"),
+        ));
+    }
+    let first = request.first.unwrap_or(10);
+    if !(1..=MAX_MATCHES).contains(&first) {
+        return Err(AppError::bad_input(
+            "first",
+            format!("first must be between 1 and {MAX_MATCHES}"),
+        ));
+    }
+    let budget = match &request.budget {
+        Some((amount, _)) if *amount < 0 => {
+            return Err(AppError::bad_input(
+                "budget.amountMinor",
+                "budget cannot be negative",
+            ));
+        }
+        Some((amount, currency)) => Some((
+            *amount,
+            categories::check_currency(currency, "budget.currency")?,
+        )),
+        None => None,
+    };
+    if let Some(at) = request.preferred_start {
+        crate::services::platform::validation::not_too_far(
+            at,
+            "preferredStart",
+            services.clock.now(),
+        )?;
+    }
+    let category = categories::active_by_slug(&services.db, &request.category, "category").await?;
+    let search = Search {
+        customer: viewer.user_id,
+        category: category.id,
+        point: (lat, lng),
+        radius_km: radius,
+        priority: request.priority,
+        budget,
+        preferred_start: request.preferred_start,
+        first: first as usize,
+    };
+    rank(services, &search, &HashSet::new()).await
+}
+
+/// What to rank technicians for: a customer's job at a point.
+pub struct Search {
+    pub customer: Uuid,
+    pub category: Uuid,
+    pub point: (f64, f64),
+    pub radius_km: f64,
+    pub priority: Priority,
+    pub budget: Option<(i64, String)>,
+    pub preferred_start: Option<DateTime<Utc>>,
+    pub first: usize,
+}
+
+/// Scores the nearest candidates and returns the best, skipping blocked and `exclude`d technicians.
+/// Shared by `matchTechnicians` and automatic dispatch, so both rank alike.
+pub async fn rank(
+    services: &Services,
+    search: &Search,
+    exclude: &HashSet<Uuid>,
+) -> AppResult<Vec<TechnicianMatch>> {
+    let weights = match customer_weights(&services.db, search.customer).await? {
+        Some(own) => own,
+        None => platform_weights(&services.db).await?,
+    };
+    let blocked: HashSet<Uuid> = technician_block::Entity::find()
+        .filter(technician_block::Column::CustomerId.eq(search.customer))
+        .all(&services.db)
+        .await?
+        .into_iter()
+        .map(|b| b.technician_id)
+        .collect();
+    let now = services.clock.now();
+    let surge = services.config.bookings.pricing.surge_bp(search.priority);
+    // Rank nearest-first from the spatial index, then score only those candidates.
+    let pool = (search.first * 5).max(100);
+    let mut matches: Vec<TechnicianMatch> = services
+        .matching
+        .near(search.point, search.radius_km, search.category, pool, now)
+        .into_iter()
+        .filter(|(c, _)| !blocked.contains(&c.id) && !exclude.contains(&c.id))
+        .map(|(c, distance_km)| {
+            let years_in_category = c
+                .skills
+                .iter()
+                .find(|(id, _)| *id == search.category)
+                .map_or(0, |(_, y)| *y);
+            let facts = MatchFacts {
+                has_skill: true,
+                years_in_category,
+                distance_km,
+                service_radius_km: c.service_radius_km,
+                available_now: true,
+                works_at_preferred_start: search.preferred_start.map(|at| works_at_instant(&c, at)),
+                rating_average: c.rating_average,
+                rating_count: c.rating_count,
+                years_of_experience: c.years_of_experience,
+                hourly_rate_minor: c.hourly_rate_minor,
+                // A budget in another currency says nothing about this rate.
+                budget_minor: search
+                    .budget
+                    .as_ref()
+                    .filter(|(_, cur)| *cur == c.currency)
+                    .map(|(amount, _)| *amount),
+                median_response_seconds: c.median_response_secs,
+                completion_rate: c.completion_rate,
+                hired_before: false,
+                favourited: false,
+            };
+            let quoted = c.hourly_rate_minor + apply_bp(c.hourly_rate_minor, surge).unwrap_or(0);
+            TechnicianMatch {
+                technician_id: c.id,
+                quoted_hourly_rate: (quoted, c.currency.clone()),
+                distance_km,
+                eta_minutes: eta_minutes(distance_km, DEFAULT_MINUTES_PER_KM),
+                score: score(&facts, &weights),
+            }
+        })
+        .collect();
+    matches.sort_by(|a, b| {
+        b.score
+            .total
+            .total_cmp(&a.score.total)
+            .then(a.distance_km.total_cmp(&b.distance_km))
+    });
+    matches.truncate(search.first);
+    Ok(matches)
+}

@@ -1,0 +1,102 @@
+//! M-Pesa results: applying Daraja's callback, and asking Daraja about prompts whose callback never
+//! came. Both go through `payments::record_outcome`, which moves only INITIATED or PENDING payments,
+//! so a replayed callback, or a callback racing the query on another replica, is applied once.
+
+use crate::db::entities::payment;
+use crate::domain::payments::{Method, PaymentStatus};
+use crate::error::AppResult;
+use crate::gateways::mpesa::{QueryAnswer, StkCallback, outcome_of};
+use crate::services::Services;
+use crate::services::money::payments::record_outcome;
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
+
+/// How long a prompt may wait for its callback before Daraja is asked directly.
+pub const QUERY_AFTER_SECS: i64 = 90;
+const BATCH: u64 = 50;
+
+/// Applies a callback to the payment whose CheckoutRequestID it names. Unknown ids and payments
+/// already settled are left alone: Daraja retries and replays, and the answer is the same.
+pub async fn apply_callback(services: &Services, callback: StkCallback) -> AppResult<()> {
+    let Some(paid) = payment::Entity::find()
+        .filter(payment::Column::Method.eq(Method::Mpesa.as_str()))
+        .filter(payment::Column::GatewayReference.eq(&callback.checkout_request_id))
+        .one(&services.db)
+        .await?
+    else {
+        tracing::info!(checkout = %callback.checkout_request_id, "M-Pesa callback for no pending payment");
+        return Ok(());
+    };
+    // A success for another amount than the prompt asked is not believed: the callback's only
+    // credential is its path, so the STK Push Query (an authenticated call out) settles it instead.
+    let expected = paid.amount_minor / 100;
+    if callback.result_code == 0 && callback.amount.is_some_and(|paid_kes| paid_kes != expected) {
+        tracing::error!(payment = %paid.id, expected, said = ?callback.amount, "M-Pesa callback amount does not match the prompt; left for the status query");
+        return Ok(());
+    }
+    let outcome = match (callback.result_code, callback.receipt) {
+        // The receipt becomes the reference: it is what the customer and M-Pesa statements show.
+        (0, Some(receipt)) => outcome_of(0, &callback.result_desc, &receipt),
+        (0, None) => {
+            // Success without a receipt is malformed; the status query settles it instead.
+            tracing::warn!(payment = %paid.id, "M-Pesa success callback without a receipt");
+            return Ok(());
+        }
+        (code, _) => outcome_of(code, &callback.result_desc, &callback.checkout_request_id),
+    };
+    record_outcome(services, paid.id, outcome).await?;
+    Ok(())
+}
+
+/// Asks Daraja about M-Pesa payments PENDING for longer than [`QUERY_AFTER_SECS`]; returns how many
+/// were settled. Each is claimed by moving its `updated_at` forward with a conditional update, so
+/// two replicas never query the same payment in one round and an unanswered one waits another
+/// interval before it is asked about again.
+pub async fn check_pending(services: &Services) -> AppResult<usize> {
+    let Some(mpesa) = services.mpesa.clone() else {
+        return Ok(0);
+    };
+    let now = services.clock.now();
+    let cutoff = now - chrono::Duration::seconds(QUERY_AFTER_SECS);
+    let due = payment::Entity::find()
+        .filter(payment::Column::Method.eq(Method::Mpesa.as_str()))
+        .filter(payment::Column::Status.eq(PaymentStatus::Pending.as_str()))
+        .filter(payment::Column::UpdatedAt.lt(cutoff))
+        .limit(BATCH)
+        .all(&services.db)
+        .await?;
+    let mut settled = 0;
+    for paid in due {
+        let Some(checkout) = paid.gateway_reference.as_deref() else {
+            continue;
+        };
+        let claimed = payment::Entity::update_many()
+            .col_expr(payment::Column::UpdatedAt, Expr::value(now))
+            .filter(payment::Column::Id.eq(paid.id))
+            .filter(payment::Column::Status.eq(PaymentStatus::Pending.as_str()))
+            .filter(payment::Column::UpdatedAt.eq(paid.updated_at))
+            .exec(&services.db)
+            .await?;
+        if claimed.rows_affected != 1 {
+            continue;
+        }
+        match mpesa.query(checkout).await {
+            Ok(QueryAnswer::Final(outcome)) => {
+                match record_outcome(services, paid.id, outcome).await {
+                    Ok(_) => settled += 1,
+                    // One payment that cannot be applied must not hold up the rest of the batch.
+                    Err(e) => {
+                        tracing::warn!(payment = %paid.id, error = ?e.message(), "M-Pesa result not applied; will retry");
+                    }
+                }
+            }
+            Ok(QueryAnswer::Unknown(why)) => {
+                tracing::info!(payment = %paid.id, why = %why, "M-Pesa prompt not settled yet");
+            }
+            Err(e) => {
+                tracing::warn!(payment = %paid.id, error = %e, "M-Pesa status query failed; will retry");
+            }
+        }
+    }
+    Ok(settled)
+}

@@ -1,0 +1,168 @@
+//! A technician's payout method: checked, sealed at rest, shown masked, and held for a while after
+//! a change so a stolen session cannot redirect earnings and withdraw them at once.
+
+use crate::db::entities::{payout_method, user};
+use crate::domain::account::Role;
+use crate::domain::payouts::{PayoutDetails, PayoutDetailsInput, PayoutKind, check_details};
+use crate::error::{AppError, AppResult};
+use crate::gateways::mail::Mail;
+use crate::services::notifications::in_app::{self, Kind, NewNotification};
+use crate::services::{Effects, Services, Viewer};
+use chrono::{DateTime, Utc};
+use sea_orm::{ActiveValue::Set, ConnectionTrait, EntityTrait};
+use uuid::Uuid;
+
+/// A payout method as its owner sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PayoutMethodView {
+    pub kind: PayoutKind,
+    pub masked: String,
+    /// Withdrawals are refused until then; None when there is no hold.
+    pub hold_until: Option<DateTime<Utc>>,
+    pub updated_at: DateTime<Utc>,
+}
+
+fn view(model: &payout_method::Model) -> AppResult<PayoutMethodView> {
+    Ok(PayoutMethodView {
+        kind: PayoutKind::parse(&model.kind).ok_or_else(|| {
+            AppError::internal(anyhow::anyhow!("unknown payout kind {}", model.kind))
+        })?,
+        masked: model.masked.clone(),
+        hold_until: model.hold_until,
+        updated_at: model.updated_at,
+    })
+}
+
+/// Sets (or replaces) the viewer's payout method. The first one applies at once; a change starts
+/// the hold (FUNDI_PAYOUT_METHOD_HOLD_HOURS) and tells the technician by email and in the app, so
+/// a change they did not make is noticed before any money can follow it.
+pub async fn set(
+    services: &Services,
+    viewer: &Viewer,
+    kind: PayoutKind,
+    input: &PayoutDetailsInput,
+) -> AppResult<PayoutMethodView> {
+    viewer.require_role(&[Role::Technician])?;
+    let details =
+        check_details(kind, input).map_err(|r| AppError::bad_input(r.field, r.message))?;
+    let plaintext = serde_json::to_vec(&details).map_err(AppError::internal)?;
+    let sealed = services.vault.seal(viewer.user_id, &plaintext)?;
+    let now = services.clock.now();
+    let hold_secs = services.config.payouts.method_hold_secs;
+
+    let txn = crate::db::begin_write(&services.db).await?;
+    let existing = payout_method::Entity::find_by_id(viewer.user_id)
+        .one(&txn)
+        .await?;
+    let mut effects = Effects::default();
+    let model = match existing {
+        None => {
+            payout_method::Entity::insert(payout_method::ActiveModel {
+                id: Set(viewer.user_id),
+                kind: Set(kind.as_str().into()),
+                details_sealed: Set(sealed),
+                masked: Set(details.masked()),
+                hold_until: Set(None),
+                created_at: Set(now),
+                updated_at: Set(now),
+            })
+            .exec_with_returning(&txn)
+            .await?
+        }
+        Some(old) => {
+            let hold_until = (hold_secs > 0).then(|| now + chrono::Duration::seconds(hold_secs));
+            let changed = payout_method::Entity::update(payout_method::ActiveModel {
+                id: Set(viewer.user_id),
+                kind: Set(kind.as_str().into()),
+                details_sealed: Set(sealed),
+                masked: Set(details.masked()),
+                hold_until: Set(hold_until),
+                updated_at: Set(now),
+                ..Default::default()
+            })
+            .exec(&txn)
+            .await?;
+            tell_about_change(&txn, &mut effects, now, viewer.user_id, &old, &changed).await?;
+            changed
+        }
+    };
+    txn.commit().await?;
+    services.after_commit(effects);
+    view(&model)
+}
+
+async fn tell_about_change(
+    txn: &impl ConnectionTrait,
+    effects: &mut Effects,
+    now: DateTime<Utc>,
+    user_id: Uuid,
+    old: &payout_method::Model,
+    new: &payout_method::Model,
+) -> AppResult<()> {
+    let until = new
+        .hold_until
+        .map(|t| {
+            format!(
+                " Withdrawals are paused until {} UTC.",
+                t.format("%Y-%m-%d %H:%M")
+            )
+        })
+        .unwrap_or_default();
+    let body = format!(
+        "Your payout method changed from {} to {}.{until} If you did not do this, contact support now.",
+        old.masked, new.masked
+    );
+    in_app::create(
+        txn,
+        effects,
+        now,
+        NewNotification::new(
+            user_id,
+            Kind::PayoutMethodChanged,
+            "Payout method changed",
+            &body,
+        ),
+    )
+    .await?;
+    if let Some(owner) = user::Entity::find_by_id(user_id).one(txn).await? {
+        effects.mail(Mail {
+            to: owner.email,
+            subject: "Your Fundi payout method was changed".into(),
+            body: format!("Hello {},\n\n{body}\n", owner.full_name),
+        });
+    }
+    Ok(())
+}
+
+/// The viewer's payout method, if they set one.
+pub async fn mine(services: &Services, viewer: &Viewer) -> AppResult<Option<PayoutMethodView>> {
+    viewer.require_role(&[Role::Technician])?;
+    payout_method::Entity::find_by_id(viewer.user_id)
+        .one(&services.db)
+        .await?
+        .as_ref()
+        .map(view)
+        .transpose()
+}
+
+/// The technician's current method with its details opened, for snapshotting into a withdrawal.
+pub async fn current(
+    db: &impl ConnectionTrait,
+    services: &Services,
+    technician: Uuid,
+) -> AppResult<Option<(payout_method::Model, PayoutDetails)>> {
+    let Some(model) = payout_method::Entity::find_by_id(technician)
+        .one(db)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let details = open(services, technician, &model.details_sealed)?;
+    Ok(Some((model, details)))
+}
+
+/// Opens sealed details of `owner`.
+pub fn open(services: &Services, owner: Uuid, sealed: &str) -> AppResult<PayoutDetails> {
+    let plaintext = services.vault.open(owner, sealed)?;
+    serde_json::from_slice(&plaintext).map_err(AppError::internal)
+}

@@ -1,0 +1,225 @@
+//! Payment provider events (Stripe's and Razorpay's, once their signature is checked): each event
+//! id applied at most once, its dedupe record committed in the same transaction as the payment it
+//! moves.
+
+use crate::db::entities::{payment, webhook_event};
+use crate::db::{begin_write, is_unique_violation};
+use crate::domain::payments::Method;
+use crate::error::AppResult;
+use crate::gateways::payments::ChargeOutcome;
+use crate::services::money::payments::{dispatch_queue, record_outcome_in};
+use crate::services::{Effects, Services};
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use serde::Deserialize;
+use uuid::Uuid;
+
+pub const STRIPE: &str = "stripe";
+pub const RAZORPAY: &str = "razorpay";
+
+/// The parts of a Stripe event this server reads.
+#[derive(Debug, Deserialize)]
+pub struct StripeEvent {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub data: StripeEventData,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct StripeEventData {
+    pub object: serde_json::Value,
+}
+
+/// What became of an event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Applied {
+    /// A payment moved.
+    Moved,
+    /// Recorded as seen; nothing to change (another type, an unknown or already settled payment).
+    Ignored,
+    /// This event id was applied before.
+    Replayed,
+}
+
+/// The outcome a Stripe event reports, for the two event types that move a payment.
+fn stripe_outcome(event: &StripeEvent) -> Option<ChargeOutcome> {
+    let intent = &event.data.object;
+    let reference = intent["id"].as_str()?.to_string();
+    match event.kind.as_str() {
+        "payment_intent.succeeded" => Some(ChargeOutcome::Succeeded { reference }),
+        "payment_intent.payment_failed" => Some(ChargeOutcome::Failed {
+            reason: intent["last_payment_error"]["message"]
+                .as_str()
+                .unwrap_or("the card payment failed")
+                .to_string(),
+        }),
+        _ => None,
+    }
+}
+
+/// The Stripe payment an intent belongs to: by its intent id, or by the payment id we put in its
+/// metadata (an event can overtake the response that told us the intent id).
+async fn stripe_payment(
+    db: &impl ConnectionTrait,
+    intent: &serde_json::Value,
+) -> AppResult<Option<payment::Model>> {
+    let stripe = payment::Column::Method.eq(Method::Stripe.as_str());
+    if let Some(id) = intent["id"].as_str()
+        && let Some(found) = payment::Entity::find()
+            .filter(stripe.clone())
+            .filter(payment::Column::GatewayReference.eq(id))
+            .one(db)
+            .await?
+    {
+        return Ok(Some(found));
+    }
+    let Some(id) = intent["metadata"]["payment_id"]
+        .as_str()
+        .and_then(|s| Uuid::parse_str(s).ok())
+    else {
+        return Ok(None);
+    };
+    Ok(payment::Entity::find_by_id(id)
+        .filter(stripe)
+        .one(db)
+        .await?)
+}
+
+async fn seen(db: &impl ConnectionTrait, provider: &str, event_id: &str) -> AppResult<bool> {
+    Ok(webhook_event::Entity::find()
+        .filter(webhook_event::Column::Provider.eq(provider))
+        .filter(webhook_event::Column::EventId.eq(event_id))
+        .one(db)
+        .await?
+        .is_some())
+}
+
+/// Applies a verified Stripe event once. A concurrent delivery of the same event loses on the
+/// unique (provider, event_id) index and changes nothing.
+pub async fn apply_stripe_event(services: &Services, event: &StripeEvent) -> AppResult<Applied> {
+    if seen(&services.db, STRIPE, &event.id).await? {
+        return Ok(Applied::Replayed);
+    }
+    let outcome = stripe_outcome(event);
+    let paid = match &outcome {
+        Some(_) => stripe_payment(&services.db, &event.data.object).await?,
+        None => None,
+    };
+    let applied = apply_once(services, STRIPE, &event.id, outcome.zip(paid)).await?;
+    if applied == Applied::Ignored {
+        tracing::info!(event = %event.id, kind = %event.kind, "Stripe event ignored");
+    }
+    Ok(applied)
+}
+
+/// The parts of a Razorpay event this server reads. Razorpay's event id comes in the
+/// `X-Razorpay-Event-Id` header, not in the body.
+#[derive(Debug, Deserialize)]
+pub struct RazorpayEvent {
+    pub event: String,
+    #[serde(default)]
+    pub payload: serde_json::Value,
+}
+
+/// The order an event is about and the outcome it reports, for the event types that move a
+/// payment: `payment.captured` and `order.paid` (SUCCEEDED, with the Razorpay payment id as the new
+/// reference, as refunds need it).
+fn razorpay_outcome(event: &RazorpayEvent) -> Option<(String, ChargeOutcome)> {
+    let paid = &event.payload["payment"]["entity"];
+    let order_id = paid["order_id"]
+        .as_str()
+        .or_else(|| event.payload["order"]["entity"]["id"].as_str())?
+        .to_string();
+    let outcome = match event.event.as_str() {
+        "payment.captured" | "order.paid" => ChargeOutcome::Succeeded {
+            // order.paid always carries the payment; the order id is only a last resort.
+            reference: paid["id"].as_str().unwrap_or(&order_id).to_string(),
+        },
+        // A failed attempt does not close a Razorpay order: Checkout lets the customer try again
+        // within it, so the payment stays PENDING and a later capture still settles it.
+        _ => return None,
+    };
+    Some((order_id, outcome))
+}
+
+/// The RAZORPAY payment still waiting on `order_id`. Once it has succeeded its reference is the
+/// Razorpay payment id, so later events about the order find nothing, which is what they should do.
+async fn razorpay_payment(
+    db: &impl ConnectionTrait,
+    order_id: &str,
+) -> AppResult<Option<payment::Model>> {
+    Ok(payment::Entity::find()
+        .filter(payment::Column::Method.eq(Method::Razorpay.as_str()))
+        .filter(payment::Column::GatewayReference.eq(order_id))
+        .one(db)
+        .await?)
+}
+
+/// Applies a verified Razorpay event once, by its event id, like a Stripe event.
+pub async fn apply_razorpay_event(
+    services: &Services,
+    event_id: &str,
+    event: &RazorpayEvent,
+) -> AppResult<Applied> {
+    if seen(&services.db, RAZORPAY, event_id).await? {
+        return Ok(Applied::Replayed);
+    }
+    let target = match razorpay_outcome(event) {
+        Some((order_id, outcome)) => razorpay_payment(&services.db, &order_id)
+            .await?
+            .map(|paid| (outcome, paid)),
+        None => None,
+    };
+    let applied = apply_once(services, RAZORPAY, event_id, target).await?;
+    if applied == Applied::Ignored {
+        tracing::info!(event = %event_id, kind = %event.event, "Razorpay event ignored");
+    }
+    Ok(applied)
+}
+
+/// Records `event_id` as seen and, when the event moves a payment, records the outcome in the same
+/// transaction. A concurrent delivery of the same event loses on the unique (provider, event_id)
+/// index and changes nothing.
+async fn apply_once(
+    services: &Services,
+    provider: &str,
+    event_id: &str,
+    target: Option<(ChargeOutcome, payment::Model)>,
+) -> AppResult<Applied> {
+    let queue = match &target {
+        Some((outcome, paid)) => dispatch_queue(services, paid.id, outcome).await?,
+        None => vec![],
+    };
+    let now = services.clock.now();
+    let txn = begin_write(&services.db).await?;
+    let record = webhook_event::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        provider: Set(provider.into()),
+        event_id: Set(event_id.to_string()),
+        received_at: Set(now),
+        created_at: Set(now),
+        updated_at: Set(now),
+    };
+    if let Err(e) = webhook_event::Entity::insert(record).exec(&txn).await {
+        txn.rollback().await?;
+        return if is_unique_violation(&e) {
+            Ok(Applied::Replayed)
+        } else {
+            Err(e.into())
+        };
+    }
+    let mut effects = Effects::default();
+    let moved = match target {
+        Some((outcome, paid)) => {
+            record_outcome_in(&txn, services, &mut effects, paid.id, outcome, &queue).await?
+        }
+        None => false,
+    };
+    txn.commit().await?;
+    services.after_commit(effects);
+    Ok(if moved {
+        Applied::Moved
+    } else {
+        Applied::Ignored
+    })
+}

@@ -1,0 +1,809 @@
+//! Withdrawals: a technician moves available earnings into payout, staff or the automatic job pay
+//! them through the technician's method, and failures and cancellations put the money back.
+//!
+//! Every status change is a conditional UPDATE on the withdrawal's current status, committed with
+//! its ledger entry and notification, so two replicas, an admin and a callback can race and only
+//! one of them moves the money. Overdrawing is refused by the ledger itself: the entry that sets
+//! money aside only applies while the available account stays at or above zero.
+
+use crate::db::begin_write;
+use crate::db::entities::{user, withdrawal};
+use crate::db::sql::stmt;
+use crate::domain::account::Role;
+use crate::domain::ledger::{AccountKey, Posting};
+use crate::domain::payouts::{
+    PayoutDetails, PayoutKind, Refusal, WithdrawalStatus, check_amount, check_idempotency_key,
+};
+use crate::error::{AppError, AppResult};
+use crate::gateways::mail::Mail;
+use crate::gateways::payouts::{
+    Destination, ManualPayouts, PayoutGateway, PayoutOutcome, PayoutPurpose, PayoutRequest,
+    SandboxPayouts,
+};
+use crate::services::money::ledger::{self, JournalEntry, kind};
+use crate::services::notifications::in_app::{self, Kind, NewNotification};
+use crate::services::platform::pagination::{Page, Slice};
+use crate::services::{Effects, Services, Viewer, money::payout_methods, money::withdrawal_pins};
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, Select,
+};
+use std::sync::Arc;
+use uuid::Uuid;
+
+/// Most withdrawals one batch may name.
+pub const MAX_BATCH: usize = 100;
+
+fn refusal(r: Refusal) -> AppError {
+    AppError::bad_input(r.field, r.message)
+}
+
+/// What a technician asks to withdraw.
+#[derive(Debug, Clone)]
+pub struct WithdrawalRequest {
+    pub amount_minor: i64,
+    pub currency: String,
+    pub pin: String,
+    pub idempotency_key: String,
+}
+
+fn fingerprint(amount_minor: i64, currency: &str) -> String {
+    format!("{amount_minor}:{currency}")
+}
+
+/// A short reference people can read out: `WD-` and twelve characters from the id's random part.
+fn new_reference(id: Uuid) -> String {
+    format!("WD-{}", &id.simple().to_string()[20..].to_ascii_uppercase())
+}
+
+/// Sets `amount` aside from the viewer's available earnings. A retry with the same key returns
+/// the first withdrawal; the same key with another amount is CONFLICT.
+pub async fn request(
+    services: &Services,
+    viewer: &Viewer,
+    input: WithdrawalRequest,
+) -> AppResult<withdrawal::Model> {
+    viewer.require_role(&[Role::Technician])?;
+    check_idempotency_key(&input.idempotency_key).map_err(refusal)?;
+    let currency =
+        crate::services::catalogue::categories::check_currency(&input.currency, "amount.currency")?;
+    check_amount(
+        input.amount_minor,
+        services.config.payouts.min_withdrawal_minor,
+    )
+    .map_err(refusal)?;
+    withdrawal_pins::verify(services, viewer.user_id, &input.pin).await?;
+    let print = fingerprint(input.amount_minor, &currency);
+    if let Some(existing) = by_key(&services.db, viewer.user_id, &input.idempotency_key).await? {
+        return same_request(existing, &print);
+    }
+
+    let now = services.clock.now();
+    let (method, details) = payout_methods::current(&services.db, services, viewer.user_id)
+        .await?
+        .ok_or_else(|| AppError::bad_input("payoutMethod", "set a payout method first"))?;
+    if let Some(until) = method.hold_until.filter(|until| *until > now) {
+        return Err(AppError::Conflict(format!(
+            "your payout method changed recently; withdrawals resume at {} UTC",
+            until.format("%Y-%m-%d %H:%M")
+        )));
+    }
+    let gateway = gateway_for(services, details.kind());
+    // B2C sends whole shillings only; refusing now beats a payout that can only fail later.
+    if gateway.name() == "MPESA" {
+        crate::domain::payments::mpesa_shillings(input.amount_minor, &currency)
+            .map_err(|r| AppError::bad_input("amount", r.message))?;
+    }
+    let sealed = services.vault.seal(
+        viewer.user_id,
+        &serde_json::to_vec(&details).map_err(AppError::internal)?,
+    )?;
+
+    let id = Uuid::now_v7();
+    let txn = begin_write(&services.db).await?;
+    let inserted = txn
+        .execute_raw(stmt(
+            txn.get_database_backend(),
+            "INSERT INTO withdrawals (id, technician_id, amount_minor, currency, status, method_kind, \
+             method_masked, destination_sealed, gateway, reference, idempotency_key, \
+             request_fingerprint, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13) \
+             ON CONFLICT (technician_id, idempotency_key) DO NOTHING",
+            [
+                id.into(),
+                viewer.user_id.into(),
+                input.amount_minor.into(),
+                currency.clone().into(),
+                WithdrawalStatus::Pending.as_str().into(),
+                details.kind().as_str().into(),
+                details.masked().into(),
+                sealed.into(),
+                gateway.name().into(),
+                new_reference(id).into(),
+                input.idempotency_key.clone().into(),
+                print.clone().into(),
+                now.into(),
+            ],
+        ))
+        .await?;
+    if inserted.rows_affected() == 0 {
+        // A concurrent retry with the same key got there first; answer with its withdrawal.
+        txn.rollback().await?;
+        let existing = by_key(&services.db, viewer.user_id, &input.idempotency_key)
+            .await?
+            .ok_or_else(|| AppError::internal(anyhow::anyhow!("withdrawal key vanished")))?;
+        return same_request(existing, &print);
+    }
+    let set_aside = ledger::post(
+        &txn,
+        now,
+        JournalEntry {
+            kind: kind::WITHDRAWAL.into(),
+            booking_id: None,
+            reference: Some(format!("withdrawal:{id}:requested")),
+            memo: None,
+            postings: vec![
+                Posting {
+                    account: AccountKey::technician_available(viewer.user_id, &currency),
+                    amount_minor: -input.amount_minor,
+                },
+                Posting {
+                    account: AccountKey::payout_in_flight(viewer.user_id, &currency),
+                    amount_minor: input.amount_minor,
+                },
+            ],
+        },
+    )
+    .await;
+    if let Err(e) = set_aside {
+        txn.rollback().await?;
+        return Err(match e {
+            AppError::Conflict(_) => {
+                let available = ledger::balance(
+                    &services.db,
+                    &AccountKey::technician_available(viewer.user_id, &currency),
+                )
+                .await?;
+                AppError::bad_input(
+                    "amount",
+                    format!(
+                        "more than your available balance of {}",
+                        crate::domain::money::format(available, &currency)
+                    ),
+                )
+            }
+            other => other,
+        });
+    }
+    let stored = withdrawal::Entity::find_by_id(id)
+        .one(&txn)
+        .await?
+        .ok_or_else(|| AppError::internal(anyhow::anyhow!("withdrawal {id} not stored")))?;
+    let mut effects = Effects::default();
+    notify(&txn, &mut effects, now, &stored, false).await?;
+    txn.commit().await?;
+    services.after_commit(effects);
+    Ok(stored)
+}
+
+fn same_request(existing: withdrawal::Model, print: &str) -> AppResult<withdrawal::Model> {
+    if existing.request_fingerprint == print {
+        Ok(existing)
+    } else {
+        Err(AppError::Conflict(
+            "this idempotencyKey was used for a different withdrawal".into(),
+        ))
+    }
+}
+
+async fn by_key(
+    db: &impl ConnectionTrait,
+    technician: Uuid,
+    key: &str,
+) -> AppResult<Option<withdrawal::Model>> {
+    Ok(withdrawal::Entity::find()
+        .filter(withdrawal::Column::TechnicianId.eq(technician))
+        .filter(withdrawal::Column::IdempotencyKey.eq(key))
+        .one(db)
+        .await?)
+}
+
+/// The gateway a payout method pays through: M-Pesa B2C when configured, the sandbox for M-Pesa
+/// outside production, and staff by hand for bank and UPI transfers.
+fn gateway_for(services: &Services, kind: PayoutKind) -> Arc<dyn PayoutGateway> {
+    match kind {
+        PayoutKind::Mpesa => match &services.mpesa_b2c {
+            Some(b2c) => b2c.clone(),
+            None if !services.config.is_production() => Arc::new(SandboxPayouts),
+            None => Arc::new(ManualPayouts),
+        },
+        PayoutKind::Upi | PayoutKind::BankTransfer => Arc::new(ManualPayouts),
+    }
+}
+
+fn gateway_named(services: &Services, name: &str) -> Option<Arc<dyn PayoutGateway>> {
+    match name {
+        "SANDBOX" => Some(Arc::new(SandboxPayouts)),
+        "MANUAL" => Some(Arc::new(ManualPayouts)),
+        "MPESA" => services
+            .mpesa_b2c
+            .clone()
+            .map(|b2c| b2c as Arc<dyn PayoutGateway>),
+        _ => None,
+    }
+}
+
+/// A withdrawal the viewer may see: their own, or any for staff. Others' are NOT_FOUND, so ids
+/// cannot be probed.
+pub async fn find_visible(
+    services: &Services,
+    viewer: &Viewer,
+    id: Uuid,
+) -> AppResult<withdrawal::Model> {
+    let found = withdrawal::Entity::find_by_id(id).one(&services.db).await?;
+    match found {
+        Some(w) if w.technician_id == viewer.user_id || viewer.is_staff() => Ok(w),
+        _ => Err(AppError::NotFound("withdrawal".into())),
+    }
+}
+
+/// Technicians list their own withdrawals, staff everyone's; newest first.
+pub async fn list(
+    services: &Services,
+    viewer: &Viewer,
+    status: Option<WithdrawalStatus>,
+    page: Page,
+) -> AppResult<Slice<withdrawal::Model>> {
+    let mut query = listed(viewer, status)?;
+    if let Some(after) = page.after {
+        query = query.filter(withdrawal::Column::Id.lt(after));
+    }
+    let rows = query
+        .order_by_desc(withdrawal::Column::Id)
+        .limit(page.limit + 1)
+        .all(&services.db)
+        .await?;
+    Ok(Slice::from_probe(rows, page.limit))
+}
+
+/// The withdrawals `list` pages through: a technician's own, everyone's for staff.
+fn listed(
+    viewer: &Viewer,
+    status: Option<WithdrawalStatus>,
+) -> AppResult<Select<withdrawal::Entity>> {
+    viewer.require_role(&[Role::Technician, Role::Admin, Role::Support])?;
+    let mut query = withdrawal::Entity::find();
+    if viewer.role == Role::Technician {
+        query = query.filter(withdrawal::Column::TechnicianId.eq(viewer.user_id));
+    }
+    if let Some(status) = status {
+        query = query.filter(withdrawal::Column::Status.eq(status.as_str()));
+    }
+    Ok(query)
+}
+
+/// How many withdrawals `list` pages through, in one statement.
+pub async fn count(
+    services: &Services,
+    viewer: &Viewer,
+    status: Option<WithdrawalStatus>,
+) -> AppResult<u64> {
+    Ok(listed(viewer, status)?.count(&services.db).await?)
+}
+
+/// The technician cancels their own PENDING withdrawal; the money goes back to available.
+pub async fn cancel(
+    services: &Services,
+    viewer: &Viewer,
+    id: Uuid,
+) -> AppResult<withdrawal::Model> {
+    viewer.require_role(&[Role::Technician])?;
+    let w = find_visible(services, viewer, id).await?;
+    let change = Change::to(WithdrawalStatus::Cancelled);
+    finish_or_refuse(services, &w, &[WithdrawalStatus::Pending], change).await
+}
+
+/// Why a withdrawal could not move: its status (read again) does not allow it.
+async fn not_movable(services: &Services, id: Uuid, to: WithdrawalStatus) -> AppError {
+    let current = match reload(&services.db, id).await {
+        Ok(current) => current,
+        Err(e) => return e,
+    };
+    let status = WithdrawalStatus::parse(&current.status).unwrap_or(WithdrawalStatus::Completed);
+    AppError::InvalidTransition {
+        message: format!(
+            "a {} withdrawal cannot become {}",
+            current.status,
+            to.as_str()
+        ),
+        allowed: status
+            .next()
+            .iter()
+            .map(|s| s.as_str().to_string())
+            .collect(),
+    }
+}
+
+/// Applies `change` or says why the withdrawal's status does not allow it.
+async fn finish_or_refuse(
+    services: &Services,
+    w: &withdrawal::Model,
+    from: &[WithdrawalStatus],
+    change: Change,
+) -> AppResult<withdrawal::Model> {
+    let to = change.to;
+    match finish(services, w, from, change).await? {
+        Some(done) => Ok(done),
+        None => Err(not_movable(services, w.id, to).await),
+    }
+}
+
+/// An admin pays a PENDING withdrawal through its method's gateway.
+pub async fn process(
+    services: &Services,
+    viewer: &Viewer,
+    id: Uuid,
+) -> AppResult<withdrawal::Model> {
+    viewer.require_role(&[Role::Admin])?;
+    let w = find_visible(services, viewer, id).await?;
+    match claim(services, &w).await? {
+        Some(claimed) => pay(services, claimed).await,
+        None => Err(not_movable(services, id, WithdrawalStatus::Processing).await),
+    }
+}
+
+/// Processes each named withdrawal independently, in order: an id that did not decode or a
+/// withdrawal that cannot be paid is reported in its place and does not stop the others.
+pub async fn process_many(
+    services: &Services,
+    viewer: &Viewer,
+    ids: Vec<AppResult<Uuid>>,
+) -> AppResult<Vec<AppResult<withdrawal::Model>>> {
+    viewer.require_role(&[Role::Admin])?;
+    if ids.is_empty() || ids.len() > MAX_BATCH {
+        return Err(AppError::bad_input(
+            "ids",
+            format!("name between 1 and {MAX_BATCH} withdrawals"),
+        ));
+    }
+    let mut outcomes = Vec::with_capacity(ids.len());
+    for id in ids {
+        outcomes.push(match id {
+            Ok(id) => process(services, viewer, id).await,
+            Err(e) => Err(e),
+        });
+    }
+    Ok(outcomes)
+}
+
+/// Staff made a bank or UPI transfer by hand; `bank_reference` is its reference at the bank.
+pub async fn complete_manual(
+    services: &Services,
+    viewer: &Viewer,
+    id: Uuid,
+    bank_reference: &str,
+) -> AppResult<withdrawal::Model> {
+    viewer.require_role(&[Role::Admin])?;
+    let bank_reference = bank_reference.trim();
+    let reference_ok = (3..=64).contains(&bank_reference.len())
+        && bank_reference
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '/' | '.'));
+    if !reference_ok {
+        return Err(AppError::bad_input(
+            "bankReference",
+            "expected 3 to 64 letters, digits, - _ / or .",
+        ));
+    }
+    let w = find_visible(services, viewer, id).await?;
+    if w.gateway != ManualPayouts.name() {
+        return Err(AppError::Conflict(format!(
+            "this withdrawal is paid through {}, not by hand",
+            w.gateway
+        )));
+    }
+    let mut change = Change::to(WithdrawalStatus::Completed);
+    change.bank_reference = Some(bank_reference.to_string());
+    finish_or_refuse(
+        services,
+        &w,
+        &[WithdrawalStatus::Pending, WithdrawalStatus::Processing],
+        change,
+    )
+    .await
+}
+
+/// An admin marks a withdrawal failed; the money goes back to available.
+pub async fn fail(
+    services: &Services,
+    viewer: &Viewer,
+    id: Uuid,
+    reason: &str,
+) -> AppResult<withdrawal::Model> {
+    viewer.require_role(&[Role::Admin])?;
+    let reason = reason.trim();
+    if !(3..=500).contains(&reason.chars().count()) {
+        return Err(AppError::bad_input(
+            "reason",
+            "give a reason of 3 to 500 characters",
+        ));
+    }
+    let w = find_visible(services, viewer, id).await?;
+    let mut change = Change::to(WithdrawalStatus::Failed);
+    change.failure_reason = Some(reason.to_string());
+    finish_or_refuse(
+        services,
+        &w,
+        &[WithdrawalStatus::Pending, WithdrawalStatus::Processing],
+        change,
+    )
+    .await
+}
+
+/// A gateway's final word on a payout, from a callback or a status query.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PayoutResult {
+    Completed { gateway_reference: String },
+    Failed { reason: String },
+}
+
+/// Applies a gateway's final word to the PROCESSING withdrawal with this reference. Replays and
+/// late answers change nothing: false when there was no such withdrawal or it is already final.
+pub async fn record_payout_result(
+    services: &Services,
+    reference: &str,
+    result: PayoutResult,
+) -> AppResult<bool> {
+    let Some(w) = withdrawal::Entity::find()
+        .filter(withdrawal::Column::Reference.eq(reference))
+        .one(&services.db)
+        .await?
+    else {
+        return Ok(false);
+    };
+    Ok(
+        finish(services, &w, &[WithdrawalStatus::Processing], result.into())
+            .await?
+            .is_some(),
+    )
+}
+
+/// References of withdrawals sent through `gateway` that are still PROCESSING, were sent before
+/// `sent_before` and have not been touched (asked about) since: least recently asked first, so a
+/// backlog of unanswered ones is worked through in turn rather than the oldest fifty forever.
+pub async fn stale_processing(
+    services: &Services,
+    gateway: &str,
+    sent_before: DateTime<Utc>,
+) -> AppResult<Vec<String>> {
+    Ok(withdrawal::Entity::find()
+        .filter(withdrawal::Column::Status.eq(WithdrawalStatus::Processing.as_str()))
+        .filter(withdrawal::Column::Gateway.eq(gateway))
+        .filter(withdrawal::Column::ProcessingAt.lt(sent_before))
+        .filter(withdrawal::Column::UpdatedAt.lt(sent_before))
+        .order_by_asc(withdrawal::Column::UpdatedAt)
+        .limit(50)
+        .all(&services.db)
+        .await?
+        .into_iter()
+        .map(|w| w.reference)
+        .collect())
+}
+
+/// The automatic payout job (FUNDI_AUTO_PAYOUTS): pays PENDING withdrawals below the threshold
+/// through gateways that need no person. Each is claimed with a conditional update first, so
+/// replicas running this at once never pay one twice.
+pub async fn run_auto_payouts(services: &Services) -> AppResult<usize> {
+    let settings = &services.config.payouts;
+    if !settings.auto_payouts {
+        return Ok(0);
+    }
+    let automatic: Vec<&str> = ["SANDBOX", "MPESA"]
+        .into_iter()
+        .filter(|name| gateway_named(services, name).is_some())
+        .collect();
+    let due = withdrawal::Entity::find()
+        .filter(withdrawal::Column::Status.eq(WithdrawalStatus::Pending.as_str()))
+        .filter(withdrawal::Column::AmountMinor.lt(settings.auto_payout_max_minor))
+        .filter(withdrawal::Column::Gateway.is_in(automatic))
+        .order_by_asc(withdrawal::Column::Id)
+        .limit(50)
+        .all(&services.db)
+        .await?;
+    let mut paid = 0;
+    for w in due {
+        if let Some(claimed) = claim(services, &w).await? {
+            pay(services, claimed).await?;
+            paid += 1;
+        }
+    }
+    Ok(paid)
+}
+
+/// Moves a PENDING withdrawal to PROCESSING; None when someone else already has.
+async fn claim(services: &Services, w: &withdrawal::Model) -> AppResult<Option<withdrawal::Model>> {
+    let now = services.clock.now();
+    let txn = begin_write(&services.db).await?;
+    let claimed = txn
+        .execute_raw(stmt(
+            txn.get_database_backend(),
+            "UPDATE withdrawals SET status = $1, processing_at = $2, updated_at = $2 \
+             WHERE id = $3 AND status = $4",
+            [
+                WithdrawalStatus::Processing.as_str().into(),
+                now.into(),
+                w.id.into(),
+                WithdrawalStatus::Pending.as_str().into(),
+            ],
+        ))
+        .await?;
+    if claimed.rows_affected() != 1 {
+        txn.rollback().await?;
+        return Ok(None);
+    }
+    let stored = reload(&txn, w.id).await?;
+    let mut effects = Effects::default();
+    notify(&txn, &mut effects, now, &stored, false).await?;
+    txn.commit().await?;
+    services.after_commit(effects);
+    Ok(Some(stored))
+}
+
+/// Sends a claimed withdrawal to its gateway and records what it said. A gateway that cannot be
+/// reached leaves it PROCESSING: the payout may have gone out, so only the gateway's own answer
+/// (callback or status query) or an admin may end it.
+async fn pay(services: &Services, w: withdrawal::Model) -> AppResult<withdrawal::Model> {
+    let Some(gateway) = gateway_named(services, &w.gateway) else {
+        tracing::warn!(withdrawal = %w.id, gateway = %w.gateway, "payout gateway not configured");
+        return Ok(w);
+    };
+    let details = payout_methods::open(services, w.technician_id, &w.destination_sealed)?;
+    let request = PayoutRequest {
+        id: w.id,
+        purpose: PayoutPurpose::Withdrawal,
+        reference: w.reference.clone(),
+        amount_minor: w.amount_minor,
+        currency: w.currency.clone(),
+        destination: destination(details),
+    };
+    let outcome = match gateway.send(&request).await {
+        Ok(outcome) => outcome,
+        Err(e) => {
+            tracing::warn!(withdrawal = %w.id, error = %e, "payout gateway unreachable; left PROCESSING");
+            return Ok(w);
+        }
+    };
+    let change: Change = match outcome {
+        PayoutOutcome::Completed { gateway_reference } => {
+            PayoutResult::Completed { gateway_reference }.into()
+        }
+        PayoutOutcome::Failed { reason } => PayoutResult::Failed { reason }.into(),
+        PayoutOutcome::Processing { gateway_reference } => {
+            if let Some(reference) = gateway_reference {
+                services
+                    .db
+                    .execute_raw(stmt(
+                        services.db.get_database_backend(),
+                        "UPDATE withdrawals SET gateway_reference = $1 WHERE id = $2 AND status = $3",
+                        [
+                            reference.into(),
+                            w.id.into(),
+                            WithdrawalStatus::Processing.as_str().into(),
+                        ],
+                    ))
+                    .await?;
+            }
+            return reload(&services.db, w.id).await;
+        }
+        PayoutOutcome::Manual => return Ok(w),
+    };
+    match finish(services, &w, &[WithdrawalStatus::Processing], change).await? {
+        Some(done) => Ok(done),
+        // A callback settled it while the gateway was still answering us.
+        None => reload(&services.db, w.id).await,
+    }
+}
+
+fn destination(details: PayoutDetails) -> Destination {
+    match details {
+        PayoutDetails::Mpesa { phone } => Destination::Mpesa { phone },
+        PayoutDetails::Upi { vpa } => Destination::Upi { vpa },
+        PayoutDetails::BankTransfer {
+            account_name,
+            account_number,
+            ifsc,
+        } => Destination::Bank {
+            account_name,
+            account_number,
+            ifsc,
+        },
+    }
+}
+
+async fn reload(db: &impl ConnectionTrait, id: Uuid) -> AppResult<withdrawal::Model> {
+    withdrawal::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::NotFound("withdrawal".into()))
+}
+
+/// A final status and what to record with it.
+struct Change {
+    to: WithdrawalStatus,
+    gateway_reference: Option<String>,
+    bank_reference: Option<String>,
+    failure_reason: Option<String>,
+}
+
+impl Change {
+    fn to(to: WithdrawalStatus) -> Change {
+        Change {
+            to,
+            gateway_reference: None,
+            bank_reference: None,
+            failure_reason: None,
+        }
+    }
+}
+
+impl From<PayoutResult> for Change {
+    fn from(result: PayoutResult) -> Change {
+        match result {
+            PayoutResult::Completed { gateway_reference } => Change {
+                gateway_reference: Some(gateway_reference),
+                ..Change::to(WithdrawalStatus::Completed)
+            },
+            PayoutResult::Failed { reason } => Change {
+                failure_reason: Some(reason),
+                ..Change::to(WithdrawalStatus::Failed)
+            },
+        }
+    }
+}
+
+/// Moves `w` from one of `from` to the change's final status with its ledger entry and
+/// notification, in one transaction. None when its status was no longer one of `from`.
+async fn finish(
+    services: &Services,
+    w: &withdrawal::Model,
+    from: &[WithdrawalStatus],
+    change: Change,
+) -> AppResult<Option<withdrawal::Model>> {
+    let now = services.clock.now();
+    let txn = begin_write(&services.db).await?;
+    let backend = txn.get_database_backend();
+    let mut values: Vec<sea_orm::Value> = vec![
+        change.to.as_str().into(),
+        now.into(),
+        change.gateway_reference.clone().into(),
+        change.bank_reference.clone().into(),
+        change.failure_reason.clone().into(),
+        w.id.into(),
+    ];
+    let allowed: Vec<String> = from
+        .iter()
+        .map(|s| {
+            values.push(s.as_str().into());
+            format!("${}", values.len())
+        })
+        .collect();
+    let moved = txn
+        .execute_raw(stmt(
+            backend,
+            &format!(
+                "UPDATE withdrawals SET status = $1, processed_at = $2, updated_at = $2, \
+                 gateway_reference = COALESCE($3, gateway_reference), \
+                 bank_reference = COALESCE($4, bank_reference), failure_reason = $5 \
+                 WHERE id = $6 AND status IN ({})",
+                allowed.join(", ")
+            ),
+            values,
+        ))
+        .await?;
+    if moved.rows_affected() != 1 {
+        txn.rollback().await?;
+        return Ok(None);
+    }
+    let in_flight = AccountKey::payout_in_flight(w.technician_id, &w.currency);
+    let (entry_kind, suffix, to_account) = if change.to == WithdrawalStatus::Completed {
+        (
+            kind::PAYOUT,
+            "paid",
+            AccountKey::clearing(&format!("PAYOUT_{}", w.gateway), &w.currency),
+        )
+    } else {
+        (
+            kind::WITHDRAWAL_RETURNED,
+            "returned",
+            AccountKey::technician_available(w.technician_id, &w.currency),
+        )
+    };
+    ledger::post(
+        &txn,
+        now,
+        JournalEntry {
+            kind: entry_kind.into(),
+            booking_id: None,
+            reference: Some(format!("withdrawal:{}:{suffix}", w.id)),
+            memo: change.failure_reason.clone(),
+            postings: vec![
+                Posting {
+                    account: in_flight,
+                    amount_minor: -w.amount_minor,
+                },
+                Posting {
+                    account: to_account,
+                    amount_minor: w.amount_minor,
+                },
+            ],
+        },
+    )
+    .await?;
+    let stored = reload(&txn, w.id).await?;
+    let mut effects = Effects::default();
+    notify(&txn, &mut effects, now, &stored, true).await?;
+    txn.commit().await?;
+    services.after_commit(effects);
+    Ok(Some(stored))
+}
+
+/// Tells the technician in the app, and by email too when the withdrawal has ended.
+async fn notify(
+    txn: &impl ConnectionTrait,
+    effects: &mut Effects,
+    now: DateTime<Utc>,
+    w: &withdrawal::Model,
+    by_email: bool,
+) -> AppResult<()> {
+    let amount = crate::domain::money::format(w.amount_minor, &w.currency);
+    let (title, body) = match WithdrawalStatus::parse(&w.status) {
+        Some(WithdrawalStatus::Pending) => (
+            "Withdrawal requested",
+            format!(
+                "{amount} to {} is waiting to be paid ({}).",
+                w.method_masked, w.reference
+            ),
+        ),
+        Some(WithdrawalStatus::Processing) => (
+            "Withdrawal on its way",
+            format!(
+                "{amount} to {} is being paid ({}).",
+                w.method_masked, w.reference
+            ),
+        ),
+        Some(WithdrawalStatus::Completed) => (
+            "Withdrawal paid",
+            format!(
+                "{amount} was paid to {} ({}).",
+                w.method_masked, w.reference
+            ),
+        ),
+        Some(WithdrawalStatus::Failed) => (
+            "Withdrawal failed",
+            format!(
+                "{amount} could not be paid ({}): {}. The money is back in your available balance.",
+                w.reference,
+                w.failure_reason.as_deref().unwrap_or("no reason given")
+            ),
+        ),
+        Some(WithdrawalStatus::Cancelled) | None => (
+            "Withdrawal cancelled",
+            format!(
+                "{amount} ({}) is back in your available balance.",
+                w.reference
+            ),
+        ),
+    };
+    let mut note = NewNotification::new(w.technician_id, Kind::WithdrawalUpdate, title, &body);
+    note.data = Some(serde_json::json!({ "reference": w.reference, "status": w.status }));
+    in_app::create(txn, effects, now, note).await?;
+    if by_email && let Some(owner) = user::Entity::find_by_id(w.technician_id).one(txn).await? {
+        effects.mail(Mail {
+            to: owner.email,
+            subject: format!("Fundi: {title}"),
+            body: format!("Hello {},\n\n{body}\n", owner.full_name),
+        });
+    }
+    Ok(())
+}

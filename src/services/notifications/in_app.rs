@@ -1,0 +1,207 @@
+//! In-app notifications: written with the change that caused them, published through the outbox, listed and marked read.
+
+use crate::db::entities::notification;
+use crate::error::AppResult;
+use crate::realtime::{Topic, outbox};
+use crate::services::Effects;
+use crate::services::platform::pagination::{Page, Slice};
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect,
+};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// What kind of thing happened; clients switch on it to pick an icon or a screen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    EmailVerified,
+    PasswordChanged,
+    NewSignIn,
+    TwoFactorChanged,
+    KycSubmitted,
+    KycApproved,
+    KycRejected,
+    BookingUpdate,
+    QuoteUpdate,
+    PayoutMethodChanged,
+    WithdrawalUpdate,
+    RefundUpdate,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::EmailVerified => "EMAIL_VERIFIED",
+            Kind::PasswordChanged => "PASSWORD_CHANGED",
+            Kind::NewSignIn => "NEW_SIGN_IN",
+            Kind::TwoFactorChanged => "TWO_FACTOR_CHANGED",
+            Kind::KycSubmitted => "KYC_SUBMITTED",
+            Kind::KycApproved => "KYC_APPROVED",
+            Kind::KycRejected => "KYC_REJECTED",
+            Kind::BookingUpdate => "BOOKING_UPDATE",
+            Kind::QuoteUpdate => "QUOTE_UPDATE",
+            Kind::PayoutMethodChanged => "PAYOUT_METHOD_CHANGED",
+            Kind::WithdrawalUpdate => "WITHDRAWAL_UPDATE",
+            Kind::RefundUpdate => "REFUND_UPDATE",
+        }
+    }
+}
+
+/// A notification as stored and as carried on the bus.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct NotificationView {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub kind: String,
+    pub title: String,
+    pub body: String,
+    pub data: Option<serde_json::Value>,
+    pub read_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<notification::Model> for NotificationView {
+    fn from(m: notification::Model) -> Self {
+        NotificationView {
+            id: m.id,
+            user_id: m.user_id,
+            kind: m.kind,
+            title: m.title,
+            body: m.body,
+            data: m.data.and_then(|d| serde_json::from_str(&d).ok()),
+            read_at: m.read_at,
+            created_at: m.created_at,
+        }
+    }
+}
+
+pub struct NewNotification {
+    pub user_id: Uuid,
+    pub kind: Kind,
+    pub title: String,
+    pub body: String,
+    pub data: Option<serde_json::Value>,
+}
+
+impl NewNotification {
+    pub fn new(
+        user_id: Uuid,
+        kind: Kind,
+        title: impl Into<String>,
+        body: impl Into<String>,
+    ) -> Self {
+        NewNotification {
+            user_id,
+            kind,
+            title: title.into(),
+            body: body.into(),
+            data: None,
+        }
+    }
+}
+
+/// Stores a notification and its `notificationAdded` event in the caller's transaction.
+pub async fn create(
+    txn: &impl ConnectionTrait,
+    effects: &mut Effects,
+    now: DateTime<Utc>,
+    new: NewNotification,
+) -> AppResult<NotificationView> {
+    let user_id = new.user_id;
+    let model = notification::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        user_id: Set(user_id),
+        kind: Set(new.kind.as_str().into()),
+        title: Set(new.title),
+        body: Set(new.body),
+        data: Set(new.data.map(|d| d.to_string())),
+        read_at: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+    };
+    let stored = notification::Entity::insert(model)
+        .exec_with_returning(txn)
+        .await?;
+    let view = NotificationView::from(stored);
+    outbox::enqueue(
+        txn,
+        Topic::UserNotifications(user_id),
+        &serde_json::to_value(&view).expect("serialisable"),
+    )
+    .await?;
+    effects.event();
+    Ok(view)
+}
+
+/// The viewer's notifications, newest first.
+pub async fn list(
+    db: &impl ConnectionTrait,
+    user_id: Uuid,
+    page: Page,
+    unread_only: bool,
+) -> AppResult<Slice<NotificationView>> {
+    let mut query = notification::Entity::find().filter(notification::Column::UserId.eq(user_id));
+    if unread_only {
+        query = query.filter(notification::Column::ReadAt.is_null());
+    }
+    if let Some(after) = page.after {
+        query = query.filter(notification::Column::Id.lt(after));
+    }
+    let rows = query
+        .order_by_desc(notification::Column::Id)
+        .limit(page.limit + 1)
+        .all(db)
+        .await?;
+    Ok(Slice::from_probe(
+        rows.into_iter().map(Into::into).collect(),
+        page.limit,
+    ))
+}
+
+/// How many notifications `list` pages through, in one statement.
+pub async fn count(db: &impl ConnectionTrait, user_id: Uuid, unread_only: bool) -> AppResult<u64> {
+    let mut query = notification::Entity::find().filter(notification::Column::UserId.eq(user_id));
+    if unread_only {
+        query = query.filter(notification::Column::ReadAt.is_null());
+    }
+    Ok(query.count(db).await?)
+}
+
+pub async fn find(db: &impl ConnectionTrait, id: Uuid) -> AppResult<Option<NotificationView>> {
+    Ok(notification::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .map(Into::into))
+}
+
+/// Marks the given notifications read; ids that are not the viewer's are ignored. Returns how many changed.
+pub async fn mark_read(
+    db: &impl ConnectionTrait,
+    user_id: Uuid,
+    ids: &[Uuid],
+    now: DateTime<Utc>,
+) -> AppResult<u64> {
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    let result = notification::Entity::update_many()
+        .col_expr(notification::Column::ReadAt, Expr::value(now))
+        .col_expr(notification::Column::UpdatedAt, Expr::value(now))
+        .filter(notification::Column::UserId.eq(user_id))
+        .filter(notification::Column::Id.is_in(ids.to_vec()))
+        .filter(notification::Column::ReadAt.is_null())
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected)
+}
+
+pub async fn unread_count(db: &impl ConnectionTrait, user_id: Uuid) -> AppResult<u64> {
+    Ok(notification::Entity::find()
+        .filter(notification::Column::UserId.eq(user_id))
+        .filter(notification::Column::ReadAt.is_null())
+        .count(db)
+        .await?)
+}

@@ -1,0 +1,3 @@
+//! Notifications wing: telling people what changed.
+
+pub mod in_app;

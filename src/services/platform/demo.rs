@@ -1,0 +1,243 @@
+//! Demo data: a city of customers and approved technicians around a point, for trying the API by hand.
+
+use crate::db::begin_write;
+use crate::db::entities::{technician_profile, technician_skill, user, working_hours};
+use crate::domain::account::Role;
+use crate::error::{AppError, AppResult};
+use crate::services::technicians::technician::{availability, kyc_status};
+use crate::services::{Services, accounts::passwords, catalogue::categories};
+use sea_orm::{ActiveValue::Set, EntityTrait, PaginatorTrait};
+use uuid::Uuid;
+
+pub const DEMO_PASSWORD: &str = "fundi-demo-password";
+pub const CUSTOMERS: usize = 20;
+pub const TECHNICIANS: usize = 300;
+
+pub struct DemoLogins {
+    pub admin: String,
+    pub customers: Vec<String>,
+    pub technicians: Vec<DemoTechnician>,
+}
+
+/// A demo technician as `matchTechnicians` shows them, with the login that acts as them.
+pub struct DemoTechnician {
+    pub id: Uuid,
+    pub full_name: String,
+    pub category: String,
+    pub email: String,
+}
+
+/// A small deterministic generator, so every demo city looks the same for the same centre.
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self) -> f64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (self.0 >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+const FIRST: &[&str] = &[
+    "Amina", "Brian", "Chebet", "David", "Esther", "Faith", "George", "Halima", "Ian", "Joy",
+    "Kamau", "Lilian", "Musa", "Njeri", "Otieno", "Purity", "Rashid", "Sharon", "Tom", "Wanjiru",
+];
+const LAST: &[&str] = &[
+    "Achieng", "Barasa", "Chege", "Kariuki", "Kiptoo", "Mwangi", "Njoroge", "Odhiambo", "Omondi",
+    "Wafula",
+];
+
+fn person(rng: &mut Lcg) -> String {
+    let first = FIRST[(rng.next() * FIRST.len() as f64) as usize % FIRST.len()];
+    let last = LAST[(rng.next() * LAST.len() as f64) as usize % LAST.len()];
+    format!("{first} {last}")
+}
+
+fn account(
+    id: Uuid,
+    email: String,
+    name: String,
+    role: Role,
+    hash: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> user::ActiveModel {
+    user::ActiveModel {
+        id: Set(id),
+        email: Set(email),
+        phone: Set(None),
+        password_hash: Set(hash.to_string()),
+        full_name: Set(name),
+        role: Set(role.as_str().into()),
+        email_verified_at: Set(Some(now)),
+        totp_secret: Set(None),
+        totp_pending_secret: Set(None),
+        totp_last_step: Set(None),
+        login_locked_until: Set(None),
+        login_failures: Set(0),
+        login_window_started_at: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+}
+
+/// Fills an empty database; refuses one that already has users unless `force`.
+pub async fn seed(services: &Services, centre: (f64, f64), force: bool) -> AppResult<DemoLogins> {
+    let existing = user::Entity::find().count(&services.db).await?;
+    if existing > 0 && !force {
+        return Err(AppError::Conflict(format!(
+            "the database already has {existing} users; pass --force to add the demo city anyway"
+        )));
+    }
+    let now = services.clock.now();
+    let categories = categories::list(&services.db, false).await?;
+    // Every demo account shares one password, so one hash serves them all.
+    let hash = passwords::hash(DEMO_PASSWORD.into())
+        .await
+        .map_err(AppError::internal)?;
+    // The random tail of a UUIDv7, so a forced second city never collides with the first.
+    let tag = Uuid::now_v7().simple().to_string()[26..].to_string();
+    let mut rng =
+        Lcg(((centre.0 * 1e6) as i64 as u64) ^ ((centre.1 * 1e6) as i64 as u64).rotate_left(32));
+    let txn = begin_write(&services.db).await?;
+    let admin = format!("admin+{tag}@demo.fundi.local");
+    user::Entity::insert(account(
+        Uuid::now_v7(),
+        admin.clone(),
+        "Demo Admin".into(),
+        Role::Admin,
+        &hash,
+        now,
+    ))
+    .exec(&txn)
+    .await?;
+    let customers: Vec<String> = (0..CUSTOMERS)
+        .map(|i| format!("customer{:02}+{tag}@demo.fundi.local", i + 1))
+        .collect();
+    let rows: Vec<_> = customers
+        .iter()
+        .map(|email| {
+            account(
+                Uuid::now_v7(),
+                email.clone(),
+                person(&mut rng),
+                Role::Customer,
+                &hash,
+                now,
+            )
+        })
+        .collect();
+    user::Entity::insert_many(rows).exec(&txn).await?;
+    let mut technicians = Vec::with_capacity(TECHNICIANS);
+    for i in 0..TECHNICIANS {
+        let id = Uuid::now_v7();
+        let email = format!("tech{:03}+{tag}@demo.fundi.local", i + 1);
+        let full_name = person(&mut rng);
+        user::Entity::insert(account(
+            id,
+            email.clone(),
+            full_name.clone(),
+            Role::Technician,
+            &hash,
+            now,
+        ))
+        .exec(&txn)
+        .await?;
+        // Spread over about 30 x 30 km around the centre.
+        let base = (
+            centre.0 + (rng.next() - 0.5) * 0.27,
+            centre.1 + (rng.next() - 0.5) * 0.27,
+        );
+        let online = i % 3 == 0;
+        let years = 1 + (rng.next() * 20.0) as i32;
+        let category = &categories[i % categories.len()];
+        technician_profile::Entity::insert(technician_profile::ActiveModel {
+            id: Set(id),
+            bio: Set(format!(
+                "{} specialist with {years} years on the job.",
+                category.name
+            )),
+            years_of_experience: Set(years),
+            hourly_rate_minor: Set(
+                category.default_hourly_rate_minor + ((rng.next() - 0.5) * 50_000.0) as i64
+            ),
+            currency: Set(category.currency.clone()),
+            service_radius_km: Set(5.0 + (rng.next() * 20.0).round()),
+            base_lat: Set(Some(base.0)),
+            base_lng: Set(Some(base.1)),
+            time_zone: Set("Africa/Nairobi".into()),
+            kyc_status: Set(kyc_status::APPROVED.into()),
+            availability: Set(if i % 3 == 2 {
+                availability::OFFLINE
+            } else {
+                availability::AVAILABLE
+            }
+            .into()),
+            live_lat: Set(online.then(|| base.0 + (rng.next() - 0.5) * 0.02)),
+            live_lng: Set(online.then(|| base.1 + (rng.next() - 0.5) * 0.02)),
+            live_accuracy_m: Set(online.then_some(15.0)),
+            live_heading_deg: Set(None),
+            live_speed_kmh: Set(None),
+            live_at: Set(online.then_some(now)),
+            rating_average: Set(if i % 4 == 0 {
+                0.0
+            } else {
+                3.5 + (rng.next() * 1.5 * 10.0).round() / 10.0
+            }),
+            rating_count: Set(if i % 4 == 0 {
+                0
+            } else {
+                (rng.next() * 120.0) as i32
+            }),
+            jobs_completed: Set((rng.next() * 150.0) as i32),
+            jobs_withdrawn: Set((rng.next() * 5.0) as i32),
+            jobs_cancelled: Set((rng.next() * 3.0) as i32),
+            median_response_secs: Set(Some(60 + (rng.next() * 1200.0) as i32)),
+            created_at: Set(now),
+            updated_at: Set(now),
+        })
+        .exec(&txn)
+        .await?;
+        let mut skill_ids = vec![category.id];
+        if i % 2 == 0 {
+            skill_ids.push(categories[(i / 2 + 3) % categories.len()].id);
+        }
+        skill_ids.dedup();
+        let skills = skill_ids
+            .into_iter()
+            .map(|category_id| technician_skill::ActiveModel {
+                id: Set(Uuid::now_v7()),
+                technician_id: Set(id),
+                category_id: Set(category_id),
+                years: Set(years.min(10)),
+                created_at: Set(now),
+                updated_at: Set(now),
+            });
+        technician_skill::Entity::insert_many(skills)
+            .exec(&txn)
+            .await?;
+        let hours = (1..=6).map(|weekday| working_hours::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            technician_id: Set(id),
+            weekday: Set(weekday),
+            start_minute: Set(8 * 60),
+            end_minute: Set(18 * 60),
+            created_at: Set(now),
+            updated_at: Set(now),
+        });
+        working_hours::Entity::insert_many(hours).exec(&txn).await?;
+        technicians.push(DemoTechnician {
+            id,
+            full_name,
+            category: category.slug.clone(),
+            email,
+        });
+    }
+    txn.commit().await?;
+    Ok(DemoLogins {
+        admin,
+        customers,
+        technicians,
+    })
+}

@@ -1,0 +1,482 @@
+//! Technician profiles: creation at sign-up, validated updates, availability, working hours and live position.
+
+use crate::db::batch;
+use crate::db::begin_write;
+use crate::db::entities::technician_profile;
+use crate::db::entities::{availability_exception, technician_block, user, working_hours};
+use crate::domain::account::Role;
+use crate::domain::geo::validate_lat_lng;
+use crate::domain::schedule::{Interval, validate_week, works_at};
+use crate::domain::tracking::validate_motion;
+use crate::error::AppError;
+use crate::error::AppResult;
+use crate::services::{Effects, Services, Viewer, matching::search};
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ActiveModelTrait, ColumnTrait, QueryFilter, QueryOrder};
+use sea_orm::{ActiveValue::Set, ConnectionTrait, EntityTrait};
+use std::collections::HashMap;
+use uuid::Uuid;
+
+pub const DEFAULT_SERVICE_RADIUS_KM: f64 = 10.0;
+pub const DEFAULT_TIME_ZONE: &str = "Africa/Nairobi";
+pub const DEFAULT_CURRENCY: &str = "KES";
+
+/// KYC review states of a technician.
+pub mod kyc_status {
+    pub const NOT_SUBMITTED: &str = "NOT_SUBMITTED";
+    pub const UNDER_REVIEW: &str = "UNDER_REVIEW";
+    pub const APPROVED: &str = "APPROVED";
+    pub const REJECTED: &str = "REJECTED";
+}
+
+/// Whether a technician takes work now. BUSY is set by the system while a job is active.
+pub mod availability {
+    pub const AVAILABLE: &str = "AVAILABLE";
+    pub const OFFLINE: &str = "OFFLINE";
+    pub const BUSY: &str = "BUSY";
+}
+
+/// Every technician account gets an empty profile at sign-up, offline and not yet reviewed.
+pub async fn create_profile(
+    txn: &impl ConnectionTrait,
+    user_id: Uuid,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    technician_profile::Entity::insert(technician_profile::ActiveModel {
+        id: Set(user_id),
+        bio: Set(String::new()),
+        years_of_experience: Set(0),
+        hourly_rate_minor: Set(0),
+        currency: Set(DEFAULT_CURRENCY.into()),
+        service_radius_km: Set(DEFAULT_SERVICE_RADIUS_KM),
+        base_lat: Set(None),
+        base_lng: Set(None),
+        time_zone: Set(DEFAULT_TIME_ZONE.into()),
+        kyc_status: Set(kyc_status::NOT_SUBMITTED.into()),
+        availability: Set(availability::OFFLINE.into()),
+        live_lat: Set(None),
+        live_lng: Set(None),
+        live_accuracy_m: Set(None),
+        live_heading_deg: Set(None),
+        live_speed_kmh: Set(None),
+        live_at: Set(None),
+        rating_average: Set(0.0),
+        rating_count: Set(0),
+        jobs_completed: Set(0),
+        jobs_withdrawn: Set(0),
+        jobs_cancelled: Set(0),
+        median_response_secs: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+    })
+    .exec(txn)
+    .await?;
+    Ok(())
+}
+
+/// A profile change from the technician. Fields left out stay as they are; `skills` and
+/// `certifications`, when given, replace the whole list.
+pub struct ProfileChange {
+    pub bio: Option<String>,
+    pub years_of_experience: Option<i32>,
+    pub hourly_rate: Option<(i64, String)>,
+    pub service_radius_km: Option<f64>,
+    pub skills: Option<Vec<SkillChange>>,
+    pub certifications: Option<Vec<CertificationChange>>,
+    pub base_location: Option<(f64, f64)>,
+    pub time_zone: Option<String>,
+}
+
+pub struct SkillChange {
+    pub category: String,
+    pub years: i32,
+}
+
+pub struct CertificationChange {
+    pub name: String,
+    pub issuer: String,
+    pub year: Option<i32>,
+}
+
+pub const MAX_BIO_CHARS: usize = 600;
+pub const MAX_CERTIFICATIONS: usize = 10;
+pub const MAX_SKILLS: usize = 20;
+pub const RADIUS_RANGE_KM: std::ops::RangeInclusive<f64> = 1.0..=50.0;
+/// Positions older than this are stale: matching falls back to the base location.
+pub const LIVE_POSITION_TTL_SECS: i64 = 15 * 60;
+
+pub async fn profile(
+    db: &impl ConnectionTrait,
+    technician_id: Uuid,
+) -> AppResult<technician_profile::Model> {
+    technician_profile::Entity::find_by_id(technician_id)
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::NotFound("technician".into()))
+}
+
+/// Goes AVAILABLE or OFFLINE. Only KYC-approved technicians may take work; BUSY belongs to the system.
+pub async fn set_availability(
+    services: &Services,
+    viewer: &Viewer,
+    available: bool,
+) -> AppResult<technician_profile::Model> {
+    viewer.require_role(&[Role::Technician])?;
+    let now = services.clock.now();
+    let current = profile(&services.db, viewer.user_id).await?;
+    if available && current.kyc_status != kyc_status::APPROVED {
+        return Err(AppError::Forbidden(
+            "only technicians whose KYC is approved can become available".into(),
+        ));
+    }
+    if current.availability == availability::BUSY {
+        return Err(AppError::Conflict(
+            "you are on an active job; availability returns when it ends".into(),
+        ));
+    }
+    let target = if available {
+        availability::AVAILABLE
+    } else {
+        availability::OFFLINE
+    };
+    let txn = begin_write(&services.db).await?;
+    // Conditional on the state we read, so a job starting meanwhile (BUSY) is not overwritten.
+    let changed = technician_profile::Entity::update_many()
+        .col_expr(
+            technician_profile::Column::Availability,
+            Expr::value(target),
+        )
+        .col_expr(technician_profile::Column::UpdatedAt, Expr::value(now))
+        .filter(technician_profile::Column::Id.eq(viewer.user_id))
+        .filter(technician_profile::Column::Availability.eq(current.availability.clone()))
+        .exec(&txn)
+        .await?;
+    if changed.rows_affected != 1 {
+        return Err(AppError::Conflict(
+            "availability changed meanwhile; try again".into(),
+        ));
+    }
+    let mut effects = Effects::default();
+    search::directory_changed(&txn, &mut effects, viewer.user_id).await?;
+    txn.commit().await?;
+    services.after_commit(effects);
+    search::refresh_local(services, viewer.user_id).await?;
+    profile(&services.db, viewer.user_id).await
+}
+
+pub struct HoursChange {
+    pub weekday: u32,
+    pub start_minute: u32,
+    pub end_minute: u32,
+}
+
+/// Replaces the weekly timetable (local time in the technician's time zone).
+pub async fn set_working_hours(
+    services: &Services,
+    viewer: &Viewer,
+    hours: Vec<HoursChange>,
+) -> AppResult<Vec<working_hours::Model>> {
+    viewer.require_role(&[Role::Technician])?;
+    let intervals: Vec<Interval> = hours
+        .iter()
+        .map(|h| Interval {
+            weekday: h.weekday,
+            start_minute: h.start_minute,
+            end_minute: h.end_minute,
+        })
+        .collect();
+    validate_week(&intervals).map_err(|e| {
+        let field = match e {
+            crate::domain::schedule::ScheduleError::Weekday { index } => {
+                format!("hours[{index}].weekday")
+            }
+            crate::domain::schedule::ScheduleError::Range { index }
+            | crate::domain::schedule::ScheduleError::Overlap { index } => {
+                format!("hours[{index}]")
+            }
+            crate::domain::schedule::ScheduleError::TooMany => "hours".into(),
+        };
+        AppError::bad_input(field, e.message())
+    })?;
+    let now = services.clock.now();
+    let txn = begin_write(&services.db).await?;
+    working_hours::Entity::delete_many()
+        .filter(working_hours::Column::TechnicianId.eq(viewer.user_id))
+        .exec(&txn)
+        .await?;
+    let rows: Vec<_> = intervals
+        .iter()
+        .map(|i| working_hours::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            technician_id: Set(viewer.user_id),
+            weekday: Set(i.weekday as i32),
+            start_minute: Set(i.start_minute as i32),
+            end_minute: Set(i.end_minute as i32),
+            created_at: Set(now),
+            updated_at: Set(now),
+        })
+        .collect();
+    if !rows.is_empty() {
+        working_hours::Entity::insert_many(rows).exec(&txn).await?;
+    }
+    let mut effects = Effects::default();
+    search::directory_changed(&txn, &mut effects, viewer.user_id).await?;
+    txn.commit().await?;
+    services.after_commit(effects);
+    search::refresh_local(services, viewer.user_id).await?;
+    week(&services.db, viewer.user_id).await
+}
+
+pub async fn week(
+    db: &impl ConnectionTrait,
+    technician_id: Uuid,
+) -> AppResult<Vec<working_hours::Model>> {
+    Ok(weeks_of(db, &[technician_id])
+        .await?
+        .remove(&technician_id)
+        .unwrap_or_default())
+}
+
+/// Each technician's weekly hours by weekday and start, for many technicians in one statement.
+pub async fn weeks_of(
+    db: &impl ConnectionTrait,
+    technician_ids: &[Uuid],
+) -> AppResult<HashMap<Uuid, Vec<working_hours::Model>>> {
+    let rows = working_hours::Entity::find()
+        .filter(working_hours::Column::TechnicianId.is_in(technician_ids.iter().copied()))
+        .order_by_asc(working_hours::Column::Weekday)
+        .order_by_asc(working_hours::Column::StartMinute)
+        .all(db)
+        .await?;
+    Ok(batch::group(rows, |h| h.technician_id))
+}
+
+/// Each technician's availability exceptions by date, for many technicians in one statement.
+pub async fn exceptions_of(
+    db: &impl ConnectionTrait,
+    technician_ids: &[Uuid],
+) -> AppResult<HashMap<Uuid, Vec<availability_exception::Model>>> {
+    let rows = availability_exception::Entity::find()
+        .filter(availability_exception::Column::TechnicianId.is_in(technician_ids.iter().copied()))
+        .order_by_asc(availability_exception::Column::Date)
+        .all(db)
+        .await?;
+    Ok(batch::group(rows, |e| e.technician_id))
+}
+
+pub struct ExceptionChange {
+    pub date: String,
+    pub day_off: bool,
+    pub start_minute: Option<u32>,
+    pub end_minute: Option<u32>,
+    pub note: Option<String>,
+}
+
+pub async fn add_exception(
+    services: &Services,
+    viewer: &Viewer,
+    change: ExceptionChange,
+) -> AppResult<availability_exception::Model> {
+    viewer.require_role(&[Role::Technician])?;
+    let date = chrono::NaiveDate::parse_from_str(change.date.trim(), "%Y-%m-%d")
+        .map_err(|_| AppError::bad_input("date", "date must be YYYY-MM-DD"))?;
+    let (kind, start, end) = if change.day_off {
+        ("DAY_OFF", None, None)
+    } else {
+        let (Some(start), Some(end)) = (change.start_minute, change.end_minute) else {
+            return Err(AppError::bad_input(
+                "start",
+                "extra hours need a start and an end",
+            ));
+        };
+        if start >= end || end > crate::domain::schedule::MINUTES_PER_DAY {
+            return Err(AppError::bad_input(
+                "end",
+                "start must be before end, within the day",
+            ));
+        }
+        ("EXTRA_HOURS", Some(start as i32), Some(end as i32))
+    };
+    let note = change
+        .note
+        .map(|n| n.trim().chars().take(200).collect::<String>())
+        .filter(|n| !n.is_empty());
+    let now = services.clock.now();
+    let txn = begin_write(&services.db).await?;
+    let row = availability_exception::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        technician_id: Set(viewer.user_id),
+        date: Set(date.format("%Y-%m-%d").to_string()),
+        kind: Set(kind.into()),
+        start_minute: Set(start),
+        end_minute: Set(end),
+        note: Set(note),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(&txn)
+    .await?;
+    let mut effects = Effects::default();
+    search::directory_changed(&txn, &mut effects, viewer.user_id).await?;
+    txn.commit().await?;
+    services.after_commit(effects);
+    search::refresh_local(services, viewer.user_id).await?;
+    Ok(row)
+}
+
+pub async fn remove_exception(services: &Services, viewer: &Viewer, id: Uuid) -> AppResult<()> {
+    viewer.require_role(&[Role::Technician])?;
+    let txn = begin_write(&services.db).await?;
+    let removed = availability_exception::Entity::delete_many()
+        .filter(availability_exception::Column::Id.eq(id))
+        .filter(availability_exception::Column::TechnicianId.eq(viewer.user_id))
+        .exec(&txn)
+        .await?;
+    if removed.rows_affected == 0 {
+        return Err(AppError::NotFound("availability exception".into()));
+    }
+    let mut effects = Effects::default();
+    search::directory_changed(&txn, &mut effects, viewer.user_id).await?;
+    txn.commit().await?;
+    services.after_commit(effects);
+    search::refresh_local(services, viewer.user_id).await?;
+    Ok(())
+}
+
+/// Whether a technician works at an instant, judged in their own time zone.
+pub async fn works_at_instant(
+    db: &impl ConnectionTrait,
+    technician_id: Uuid,
+    at: DateTime<Utc>,
+) -> AppResult<bool> {
+    let profile = profile(db, technician_id).await?;
+    let tz: chrono_tz::Tz = profile
+        .time_zone
+        .parse()
+        .unwrap_or(chrono_tz::Africa::Nairobi);
+    let week: Vec<Interval> = week(db, technician_id)
+        .await?
+        .iter()
+        .map(|h| Interval {
+            weekday: h.weekday as u32,
+            start_minute: h.start_minute as u32,
+            end_minute: h.end_minute as u32,
+        })
+        .collect();
+    let exceptions: Vec<_> = exceptions_of(db, &[technician_id])
+        .await?
+        .remove(&technician_id)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(search::exception_from)
+        .collect();
+    Ok(works_at(
+        &week,
+        &exceptions,
+        at.with_timezone(&tz).naive_local(),
+    ))
+}
+
+pub struct PositionReport {
+    pub lat: f64,
+    pub lng: f64,
+    pub accuracy_m: Option<f64>,
+    pub heading_deg: Option<f64>,
+    pub speed_kmh: Option<f64>,
+}
+
+/// Checks a reported position: coordinates, then accuracy, heading and speed when given.
+pub fn check_report(report: &PositionReport) -> AppResult<()> {
+    validate_lat_lng(report.lat, report.lng)
+        .map_err(|e| AppError::bad_input(e.field(), e.to_string()))?;
+    validate_motion(report.accuracy_m, report.heading_deg, report.speed_kmh)
+        .map_err(|e| AppError::bad_input(e.field, e.to_string()))
+}
+
+/// Stores the technician's last known position and shares it with every replica's matching directory.
+pub async fn update_location(
+    services: &Services,
+    viewer: &Viewer,
+    report: PositionReport,
+) -> AppResult<technician_profile::Model> {
+    viewer.require_role(&[Role::Technician])?;
+    check_report(&report)?;
+    record_position(services, viewer.user_id, &report, services.clock.now()).await?;
+    profile(&services.db, viewer.user_id).await
+}
+
+/// Writes a checked position to the profile (one UPDATE, no read) and hands it to matching;
+/// `updateLocation` and live tracking both go through here.
+pub async fn record_position(
+    services: &Services,
+    technician_id: Uuid,
+    report: &PositionReport,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    use technician_profile::Column;
+    let updated = technician_profile::Entity::update_many()
+        .col_expr(Column::LiveLat, Expr::value(report.lat))
+        .col_expr(Column::LiveLng, Expr::value(report.lng))
+        .col_expr(Column::LiveAccuracyM, Expr::value(report.accuracy_m))
+        .col_expr(Column::LiveHeadingDeg, Expr::value(report.heading_deg))
+        .col_expr(Column::LiveSpeedKmh, Expr::value(report.speed_kmh))
+        .col_expr(Column::LiveAt, Expr::value(now))
+        .col_expr(Column::UpdatedAt, Expr::value(now))
+        .filter(Column::Id.eq(technician_id))
+        .exec(&services.db)
+        .await?;
+    if updated.rows_affected != 1 {
+        return Err(AppError::NotFound("technician".into()));
+    }
+    search::publish_position(services, technician_id, report.lat, report.lng, now).await;
+    Ok(())
+}
+
+/// A customer never sees or gets matched with technicians they blocked.
+pub async fn block(services: &Services, viewer: &Viewer, technician_id: Uuid) -> AppResult<()> {
+    viewer.require_role(&[Role::Customer])?;
+    let target = user::Entity::find_by_id(technician_id)
+        .one(&services.db)
+        .await?;
+    if target.is_none_or(|u| u.role != Role::Technician.as_str()) {
+        return Err(AppError::NotFound("technician".into()));
+    }
+    let now = services.clock.now();
+    let row = technician_block::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        customer_id: Set(viewer.user_id),
+        technician_id: Set(technician_id),
+        created_at: Set(now),
+        updated_at: Set(now),
+    };
+    match technician_block::Entity::insert(row)
+        .exec(&services.db)
+        .await
+    {
+        Ok(_) => Ok(()),
+        // Blocking twice is the same as blocking once.
+        Err(e) if crate::db::is_unique_violation(&e) => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub async fn unblock(services: &Services, viewer: &Viewer, technician_id: Uuid) -> AppResult<()> {
+    viewer.require_role(&[Role::Customer])?;
+    technician_block::Entity::delete_many()
+        .filter(technician_block::Column::CustomerId.eq(viewer.user_id))
+        .filter(technician_block::Column::TechnicianId.eq(technician_id))
+        .exec(&services.db)
+        .await?;
+    Ok(())
+}
+
+pub async fn blocked_ids(db: &impl ConnectionTrait, customer: Uuid) -> AppResult<Vec<Uuid>> {
+    Ok(technician_block::Entity::find()
+        .filter(technician_block::Column::CustomerId.eq(customer))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|b| b.technician_id)
+        .collect())
+}

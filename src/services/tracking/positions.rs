@@ -1,0 +1,710 @@
+//! Live technician tracking: sharing a position on an active booking (checked, ordered, rate-limited,
+//! published live), the arrival geofence, the thinned trail and its retention, and watching it.
+//!
+//! Per point the database sees one compare-and-set of the booking's head row, because order and
+//! rate must hold across replicas; the bus publish follows at once. The booking itself comes from a
+//! short-lived per-replica cache, and only one point per trail interval costs an INSERT plus the
+//! technician's profile position. A subscriber on any replica reads the head row for the latest
+//! point and then follows the bus, so no replica depends on having seen earlier points itself.
+
+use crate::db::batch;
+use crate::db::entities::{booking, tracking_head, tracking_point};
+use crate::db::sql::stmt;
+use crate::db::{begin_write, is_unique_violation};
+use crate::domain::booking_state::{self, Role as ActorRole, Status, TransitionRequest};
+use crate::domain::geo::haversine_km;
+use crate::domain::tracking::{self as rules, Admission, Head, PointRules, Refusal};
+use crate::error::{AppError, AppResult};
+use crate::realtime::{BusMessage, EventBus, Subscription, SubscriptionItem, Topic};
+use crate::services::bookings::flow::{self, Actor, status_of};
+use crate::services::bookings::requests;
+use crate::services::technicians::technician::{self, PositionReport};
+use crate::services::{Effects, Services, Viewer};
+use chrono::{DateTime, Utc};
+use futures_util::{FutureExt, Stream, StreamExt};
+use sea_orm::sea_query::{Expr, Query};
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use serde::{Deserialize, Serialize};
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use uuid::Uuid;
+
+/// How long a replica trusts what it cached about a booking (status, parties, job location).
+///
+/// Staleness bound: a change to the booking reaches the cache through the booking's own bus event,
+/// normally within milliseconds of its commit, and the entry is dropped on the next point. Only when
+/// that event is lost (Redis away, a lagging subscription) does the TTL decide: a point may then be
+/// accepted, or an arrival noticed, at most this many seconds after the booking really changed.
+pub const BOOKING_CACHE_TTL_SECS: i64 = 5;
+
+/// `Booking.trail` returns at most this many points, the most recent ones.
+pub const MAX_TRAIL_POINTS: u64 = 2_000;
+
+/// Compare-and-set attempts on a head that other replicas keep moving before giving up.
+const HEAD_ATTEMPTS: usize = 3;
+
+/// Cached entries beyond this count are swept of expired ones, so the caches cannot grow unbounded.
+const CACHE_SWEEP_AT: usize = 10_000;
+
+/// A head this old is not worth keeping in memory: its job has almost certainly ended.
+const HEAD_CACHE_IDLE_MS: i64 = 10 * 60 * 1_000;
+
+/// A reading as the technician shares it.
+pub struct LocationShare {
+    pub lat: f64,
+    pub lng: f64,
+    pub accuracy_m: Option<f64>,
+    pub heading_deg: Option<f64>,
+    pub speed_kmh: Option<f64>,
+    pub recorded_at: DateTime<Utc>,
+}
+
+/// One point as clients see it, live and in the trail; also the bus payload.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrackingPoint {
+    pub booking_id: Uuid,
+    pub lat: f64,
+    pub lng: f64,
+    pub accuracy_m: Option<f64>,
+    pub heading_deg: Option<f64>,
+    pub speed_kmh: Option<f64>,
+    pub recorded_at: DateTime<Utc>,
+    pub distance_km: f64,
+    pub eta_minutes: u32,
+}
+
+/// A booking's head as stored, with the technician whose point it was.
+#[derive(Debug, Clone, Copy)]
+struct StoredHead {
+    head: Head,
+    technician_id: Uuid,
+}
+
+struct CachedBooking {
+    booking: Arc<booking::Model>,
+    fetched_at: DateTime<Utc>,
+    /// The booking's change events, subscribed before the row was read: anything waiting here
+    /// means the cached row may be out of date.
+    changes: Subscription,
+}
+
+/// This replica's short-lived memory of tracked bookings and their last accepted points.
+#[derive(Default)]
+pub struct Tracker {
+    bookings: Mutex<Swept<CachedBooking>>,
+    heads: Mutex<Swept<StoredHead>>,
+}
+
+/// A map swept of stale entries when it has grown: at `CACHE_SWEEP_AT` entries, then again only
+/// once it has doubled since the last sweep, so a city with more live jobs than the threshold
+/// does not rescan the whole map on every point.
+struct Swept<T> {
+    map: HashMap<Uuid, T>,
+    next_sweep: usize,
+}
+
+impl<T> Default for Swept<T> {
+    fn default() -> Self {
+        Swept {
+            map: HashMap::new(),
+            next_sweep: CACHE_SWEEP_AT,
+        }
+    }
+}
+
+impl<T> Swept<T> {
+    fn sweep_if_grown(&mut self, keep: impl FnMut(&Uuid, &mut T) -> bool) {
+        if self.map.len() >= self.next_sweep {
+            self.map.retain(keep);
+            self.next_sweep = (self.map.len() * 2).max(CACHE_SWEEP_AT);
+        }
+    }
+}
+
+impl Tracker {
+    fn cached_booking(&self, id: Uuid, now: DateTime<Utc>) -> Option<Arc<booking::Model>> {
+        let mut bookings = self.bookings.lock().expect("tracker lock");
+        let entry = bookings.map.get_mut(&id)?;
+        if expired(entry.fetched_at, now) || saw_change(&mut entry.changes) {
+            bookings.map.remove(&id);
+            return None;
+        }
+        Some(entry.booking.clone())
+    }
+
+    fn remember_booking(
+        &self,
+        booking: Arc<booking::Model>,
+        now: DateTime<Utc>,
+        changes: Subscription,
+    ) {
+        let mut bookings = self.bookings.lock().expect("tracker lock");
+        bookings.sweep_if_grown(|_, e| !expired(e.fetched_at, now));
+        let fetched_at = now;
+        bookings.map.insert(
+            booking.id,
+            CachedBooking {
+                booking,
+                fetched_at,
+                changes,
+            },
+        );
+    }
+
+    /// Drops what this replica knows about a booking it just changed itself.
+    fn forget_booking(&self, id: Uuid) {
+        self.bookings.lock().expect("tracker lock").map.remove(&id);
+    }
+
+    fn cached_head(&self, id: Uuid) -> Option<StoredHead> {
+        self.heads
+            .lock()
+            .expect("tracker lock")
+            .map
+            .get(&id)
+            .copied()
+    }
+
+    fn remember_head(&self, id: Uuid, stored: StoredHead) {
+        let mut heads = self.heads.lock().expect("tracker lock");
+        let idle_before = stored.head.accepted_ms - HEAD_CACHE_IDLE_MS;
+        heads.sweep_if_grown(|_, h| h.head.accepted_ms >= idle_before);
+        heads.map.insert(id, stored);
+    }
+}
+
+fn expired(fetched_at: DateTime<Utc>, now: DateTime<Utc>) -> bool {
+    now - fetched_at >= chrono::Duration::seconds(BOOKING_CACHE_TTL_SECS)
+}
+
+/// Drains what is waiting on a change subscription without blocking; true if anything was.
+fn saw_change(changes: &mut Subscription) -> bool {
+    let mut changed = false;
+    loop {
+        match changes.next().now_or_never() {
+            None => return changed,
+            Some(Some(SubscriptionItem::Message(_))) => changed = true,
+            // Lagged or closed: nothing more will tell us, so assume the worst.
+            Some(_) => return true,
+        }
+    }
+}
+
+/// The booking from this replica's cache, or read (and cached) when unknown, expired or changed.
+/// Shared with the live-access checks of subscriptions, which read it on every event.
+pub async fn tracked_booking(
+    services: &Services,
+    id: Uuid,
+) -> AppResult<Option<Arc<booking::Model>>> {
+    let now = services.clock.now();
+    if let Some(booking) = services.tracking.cached_booking(id, now) {
+        return Ok(Some(booking));
+    }
+    // Subscribed before reading, so a change committed in between still invalidates the entry.
+    let changes = services.bus.subscribe(&Topic::Booking(id).key());
+    let Some(row) = booking::Entity::find_by_id(id).one(&services.db).await? else {
+        return Ok(None);
+    };
+    let booking = Arc::new(row);
+    services
+        .tracking
+        .remember_booking(booking.clone(), now, changes);
+    Ok(Some(booking))
+}
+
+/// Only the booking's own technician shares, and only while the job is active. Who cannot see the
+/// booking at all is told it does not exist, as everywhere else.
+fn check_sharer(viewer: &Viewer, booking: &booking::Model) -> AppResult<()> {
+    match requests::actor_role(viewer, booking) {
+        None => Err(AppError::NotFound("booking".into())),
+        Some(ActorRole::Technician) if rules::shares_location(status_of(booking)) => Ok(()),
+        Some(ActorRole::Technician) => Err(AppError::Forbidden(
+            "location is shared only while the job is accepted, en route, arrived or in progress"
+                .into(),
+        )),
+        Some(_) => Err(AppError::Forbidden(
+            "only the booking's technician shares its location".into(),
+        )),
+    }
+}
+
+/// Accepts one reading from the booking's technician: publishes it live, marks arrival inside the
+/// geofence, and every trail interval stores it and updates the technician's matching position.
+pub async fn share(
+    services: &Services,
+    viewer: &Viewer,
+    booking_id: Uuid,
+    share: LocationShare,
+) -> AppResult<TrackingPoint> {
+    let mut booking = tracked_booking(services, booking_id)
+        .await?
+        .ok_or_else(|| AppError::NotFound("booking".into()))?;
+    if check_sharer(viewer, &booking).is_err() {
+        // A cached row may predate the move that allows this (its change event can still be on
+        // its way through Redis): a refusal is only ever given on a fresh read.
+        services.tracking.forget_booking(booking_id);
+        booking = tracked_booking(services, booking_id)
+            .await?
+            .ok_or_else(|| AppError::NotFound("booking".into()))?;
+        check_sharer(viewer, &booking)?;
+    }
+    let report = PositionReport {
+        lat: share.lat,
+        lng: share.lng,
+        accuracy_m: share.accuracy_m,
+        heading_deg: share.heading_deg,
+        speed_kmh: share.speed_kmh,
+    };
+    technician::check_report(&report)?;
+    // Millisecond precision everywhere, so the head, the trail and the bus agree on "the same point".
+    let recorded_at = to_millis(share.recorded_at);
+    let now = services.clock.now();
+    let admission = admit(services, &booking, &report, recorded_at, now).await?;
+    let point = point_for(services, &booking, &report, recorded_at);
+    publish(&services.bus, &point).await;
+
+    // The point is accepted and live now. What follows is bookkeeping: a failure is logged rather
+    // than returned, since a client retrying the same point would only be told it is out of order.
+    let geofence_m = services.config.realtime.arrival_geofence_m;
+    if rules::arrives(status_of(&booking), point.distance_km, geofence_m)
+        && let Err(e) = mark_arrived(services, booking_id, now).await
+    {
+        tracing::warn!(%booking_id, error = ?e.message(), "arrival not recorded");
+    }
+    if admission.keep_in_trail {
+        let technician_id = viewer.user_id;
+        if let Err(e) = store_trail_point(
+            services,
+            booking_id,
+            technician_id,
+            &report,
+            recorded_at,
+            now,
+        )
+        .await
+        {
+            tracing::warn!(%booking_id, error = ?e.message(), "trail point not stored");
+        }
+        // Matching only needs a coarse position for a busy technician, so the profile follows the
+        // trail's pace rather than taking a write per point.
+        if let Err(e) = technician::record_position(services, technician_id, &report, now).await {
+            tracing::warn!(%booking_id, error = ?e.message(), "technician position not updated");
+        }
+    }
+    Ok(point)
+}
+
+fn to_millis(at: DateTime<Utc>) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(at.timestamp_millis()).unwrap_or(at)
+}
+
+/// Moves the booking's head to this point if the domain rules admit it, by compare-and-set so that
+/// two replicas taking points for one booking cannot both win.
+async fn admit(
+    services: &Services,
+    booking: &booking::Model,
+    report: &PositionReport,
+    recorded_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> AppResult<Admission> {
+    let point_rules = PointRules::new(services.config.realtime.trail_interval_secs);
+    let (recorded_ms, now_ms) = (recorded_at.timestamp_millis(), now.timestamp_millis());
+    // A cached head can only be older than the stored one (heads only move forward), so a refusal
+    // judged on it stands; an admission judged on it is confirmed by the compare-and-set.
+    let mut stored = match services.tracking.cached_head(booking.id) {
+        Some(stored) => Some(stored),
+        None => load_head(services, booking.id).await?,
+    };
+    let technician_id = booking.technician_id.unwrap_or_default();
+    for _ in 0..HEAD_ATTEMPTS {
+        // A technician who withdrew left a head behind; the next one starts afresh on this job.
+        let judged = stored
+            .filter(|s| s.technician_id == technician_id)
+            .map(|s| s.head);
+        let admission = rules::admit(judged.as_ref(), recorded_ms, now_ms, &point_rules)
+            .map_err(refusal_error)?;
+        let prev = stored.map(|s| s.head);
+        if swap_head(
+            services,
+            booking,
+            prev.as_ref(),
+            &admission.head,
+            report,
+            now,
+        )
+        .await?
+        {
+            let next = StoredHead {
+                head: admission.head,
+                technician_id,
+            };
+            services.tracking.remember_head(booking.id, next);
+            return Ok(admission);
+        }
+        // Another replica accepted a point for this booking meanwhile: judge against theirs.
+        stored = load_head(services, booking.id).await?;
+    }
+    Err(AppError::RateLimited {
+        message: "points for this booking are arriving faster than one per second".into(),
+        retry_after_secs: 1,
+    })
+}
+
+fn refusal_error(refusal: Refusal) -> AppError {
+    match refusal {
+        Refusal::TooFarAhead => AppError::bad_input(
+            "recordedAt",
+            "recordedAt is more than 2 minutes ahead of the server's clock",
+        ),
+        Refusal::NotAfterLast => AppError::bad_input(
+            "recordedAt",
+            "recordedAt must be later than the last accepted point's",
+        ),
+        Refusal::TooSoon { retry_after_ms } => AppError::RateLimited {
+            message: "at most one location point per second per booking".into(),
+            retry_after_secs: (retry_after_ms + 999) / 1_000,
+        },
+    }
+}
+
+async fn load_head(services: &Services, booking_id: Uuid) -> AppResult<Option<StoredHead>> {
+    Ok(tracking_head::Entity::find_by_id(booking_id)
+        .one(&services.db)
+        .await?
+        .map(|row| StoredHead {
+            head: Head {
+                recorded_ms: row.recorded_ms,
+                accepted_ms: row.accepted_ms,
+                trail_ms: row.trail_ms,
+            },
+            technician_id: row.technician_id,
+        }))
+}
+
+/// Writes `next` as the booking's head if the stored head is still `prev`; false if someone else won.
+async fn swap_head(
+    services: &Services,
+    booking: &booking::Model,
+    prev: Option<&Head>,
+    next: &Head,
+    report: &PositionReport,
+    now: DateTime<Utc>,
+) -> AppResult<bool> {
+    let Some(prev) = prev else {
+        let row = tracking_head::ActiveModel {
+            booking_id: Set(booking.id),
+            technician_id: Set(booking.technician_id.unwrap_or_default()),
+            lat: Set(report.lat),
+            lng: Set(report.lng),
+            accuracy_m: Set(report.accuracy_m),
+            heading_deg: Set(report.heading_deg),
+            speed_kmh: Set(report.speed_kmh),
+            recorded_ms: Set(next.recorded_ms),
+            accepted_ms: Set(next.accepted_ms),
+            trail_ms: Set(next.trail_ms),
+            created_at: Set(now),
+            updated_at: Set(now),
+        };
+        return match tracking_head::Entity::insert(row).exec(&services.db).await {
+            Ok(_) => Ok(true),
+            // The first point arrived on two replicas at once; the loser re-judges.
+            Err(e) if is_unique_violation(&e) => Ok(false),
+            Err(e) => Err(e.into()),
+        };
+    };
+    use tracking_head::Column;
+    let swapped = tracking_head::Entity::update_many()
+        .col_expr(Column::TechnicianId, Expr::value(booking.technician_id))
+        .col_expr(Column::Lat, Expr::value(report.lat))
+        .col_expr(Column::Lng, Expr::value(report.lng))
+        .col_expr(Column::AccuracyM, Expr::value(report.accuracy_m))
+        .col_expr(Column::HeadingDeg, Expr::value(report.heading_deg))
+        .col_expr(Column::SpeedKmh, Expr::value(report.speed_kmh))
+        .col_expr(Column::RecordedMs, Expr::value(next.recorded_ms))
+        .col_expr(Column::AcceptedMs, Expr::value(next.accepted_ms))
+        .col_expr(Column::TrailMs, Expr::value(next.trail_ms))
+        .col_expr(Column::UpdatedAt, Expr::value(now))
+        .filter(Column::BookingId.eq(booking.id))
+        .filter(Column::RecordedMs.eq(prev.recorded_ms))
+        .filter(Column::AcceptedMs.eq(prev.accepted_ms))
+        .exec(&services.db)
+        .await?;
+    Ok(swapped.rows_affected == 1)
+}
+
+/// Distance to the job and ETA at the configured travel speed, for a reading on `booking`.
+fn point_for(
+    services: &Services,
+    booking: &booking::Model,
+    report: &PositionReport,
+    recorded_at: DateTime<Utc>,
+) -> TrackingPoint {
+    let distance_km = haversine_km((report.lat, report.lng), (booking.lat, booking.lng));
+    TrackingPoint {
+        booking_id: booking.id,
+        lat: report.lat,
+        lng: report.lng,
+        accuracy_m: report.accuracy_m,
+        heading_deg: report.heading_deg,
+        speed_kmh: report.speed_kmh,
+        recorded_at,
+        distance_km,
+        eta_minutes: rules::eta_at_speed(distance_km, services.config.realtime.tracking_speed_kmh),
+    }
+}
+
+/// Live only: a lost point is superseded by the next one within seconds, so no outbox.
+async fn publish(bus: &EventBus, point: &TrackingPoint) {
+    let message = BusMessage::new(
+        Topic::Tracking(point.booking_id).key(),
+        None,
+        serde_json::to_value(point).expect("serialisable"),
+    );
+    if let Err(e) = bus.publish(message).await {
+        tracing::warn!(booking_id = %point.booking_id, error = %e, "live location not published");
+    }
+}
+
+/// The platform marks arrival (EN_ROUTE -> ARRIVED as SYSTEM), recorded and notified like any move.
+/// Someone moving the booking first (the technician, a cancellation) simply wins.
+async fn mark_arrived(services: &Services, booking_id: Uuid, now: DateTime<Utc>) -> AppResult<()> {
+    let txn = begin_write(&services.db).await?;
+    let Some(current) = booking::Entity::find_by_id(booking_id).one(&txn).await? else {
+        return Ok(());
+    };
+    let from = status_of(&current);
+    let request = TransitionRequest {
+        to: Status::Arrived,
+        role: ActorRole::System,
+        reason: None,
+        start_code_ok: false,
+        now: now.timestamp(),
+        paid_at: None,
+    };
+    if booking_state::apply(from, request).is_err() {
+        return Ok(());
+    }
+    let reason = format!(
+        "location within {} m of the job",
+        services.config.realtime.arrival_geofence_m
+    );
+    let mut effects = Effects::default();
+    let moved = flow::apply(
+        &txn,
+        &mut effects,
+        now,
+        &current,
+        Status::Arrived,
+        Actor::system(),
+        Some(&reason),
+        vec![],
+    )
+    .await;
+    match moved {
+        Ok(_) => {}
+        Err(AppError::Conflict(_)) => return Ok(()),
+        Err(e) => return Err(e),
+    }
+    txn.commit().await?;
+    services.after_commit(effects);
+    services.tracking.forget_booking(booking_id);
+    Ok(())
+}
+
+async fn store_trail_point(
+    services: &Services,
+    booking_id: Uuid,
+    technician_id: Uuid,
+    report: &PositionReport,
+    recorded_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    let row = tracking_point::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        booking_id: Set(booking_id),
+        technician_id: Set(technician_id),
+        lat: Set(report.lat),
+        lng: Set(report.lng),
+        accuracy_m: Set(report.accuracy_m),
+        heading_deg: Set(report.heading_deg),
+        speed_kmh: Set(report.speed_kmh),
+        recorded_at: Set(recorded_at),
+        created_at: Set(now),
+        updated_at: Set(now),
+    };
+    tracking_point::Entity::insert(row)
+        .exec(&services.db)
+        .await?;
+    Ok(())
+}
+
+/// The stored trails of many (booking, technician) pairs in one statement: each the most recent
+/// [`MAX_TRAIL_POINTS`], oldest first. A booking's trail is its current technician's: one who
+/// withdrew took their route with them.
+pub async fn trails_of(
+    db: &impl ConnectionTrait,
+    jobs: &[(Uuid, Uuid)],
+) -> AppResult<HashMap<(Uuid, Uuid), Vec<tracking_point::Model>>> {
+    if jobs.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let mut values: Vec<sea_orm::Value> =
+        jobs.iter().map(|(booking, _)| (*booking).into()).collect();
+    let placeholders: Vec<String> = (1..=values.len()).map(|i| format!("${i}")).collect();
+    values.push((MAX_TRAIL_POINTS as i64).into());
+    let sql = format!(
+        "SELECT id, booking_id, technician_id, lat, lng, accuracy_m, heading_deg, speed_kmh, \
+                recorded_at, created_at, updated_at \
+         FROM (SELECT p.*, ROW_NUMBER() OVER \
+                 (PARTITION BY booking_id, technician_id ORDER BY recorded_at DESC) AS newest \
+               FROM tracking_points p WHERE booking_id IN ({})) ranked \
+         WHERE newest <= ${} ORDER BY recorded_at",
+        placeholders.join(", "),
+        values.len()
+    );
+    let rows = tracking_point::Entity::find()
+        .from_raw_sql(stmt(db.get_database_backend(), &sql, values))
+        .all(db)
+        .await?;
+    let wanted: HashSet<(Uuid, Uuid)> = jobs.iter().copied().collect();
+    let rows = rows
+        .into_iter()
+        .filter(|row| wanted.contains(&(row.booking_id, row.technician_id)));
+    Ok(batch::group(rows, |row| {
+        (row.booking_id, row.technician_id)
+    }))
+}
+
+/// Stored trail rows as points of `booking` (distance and ETA to its site).
+pub fn trail_points(
+    services: &Services,
+    booking: &booking::Model,
+    rows: Vec<tracking_point::Model>,
+) -> Vec<TrackingPoint> {
+    rows.into_iter()
+        .map(|row| {
+            let report = PositionReport {
+                lat: row.lat,
+                lng: row.lng,
+                accuracy_m: row.accuracy_m,
+                heading_deg: row.heading_deg,
+                speed_kmh: row.speed_kmh,
+            };
+            point_for(services, booking, &report, row.recorded_at)
+        })
+        .collect()
+}
+
+/// The last accepted point of a booking, as stored for every replica to read.
+pub async fn latest(
+    services: &Services,
+    booking: &booking::Model,
+) -> AppResult<Option<TrackingPoint>> {
+    let Some(row) = tracking_head::Entity::find_by_id(booking.id)
+        .one(&services.db)
+        .await?
+        .filter(|row| Some(row.technician_id) == booking.technician_id)
+    else {
+        return Ok(None);
+    };
+    let report = PositionReport {
+        lat: row.lat,
+        lng: row.lng,
+        accuracy_m: row.accuracy_m,
+        heading_deg: row.heading_deg,
+        speed_kmh: row.speed_kmh,
+    };
+    let recorded_at = DateTime::from_timestamp_millis(row.recorded_ms).unwrap_or_default();
+    Ok(Some(point_for(services, booking, &report, recorded_at)))
+}
+
+/// The technician's position on a booking for its customer, its technician and staff: the latest
+/// point at once, then each live one. Everyone else is told the booking does not exist.
+pub async fn watch(
+    services: &Services,
+    viewer: &Viewer,
+    booking_id: Uuid,
+) -> AppResult<impl Stream<Item = TrackingPoint> + Send + 'static + use<>> {
+    let booking = requests::visible(services, viewer, booking_id).await?;
+    // Subscribed before reading the latest point, so a point accepted in between is not lost; it
+    // may then arrive twice (stored and live), which the recordedAt filter below removes.
+    let topic = Topic::Tracking(booking_id).key();
+    let live = follow(services.bus.clone(), topic);
+    let latest = latest(services, &booking).await?;
+    let since = latest.as_ref().map(|p| p.recorded_at);
+    let live = live.filter(move |p| std::future::ready(since.is_none_or(|s| p.recorded_at > s)));
+    Ok(futures_util::stream::iter(latest).chain(live))
+}
+
+/// Points published on `topic`, resubscribing after a lag: positions are superseded every second,
+/// so a subscriber that fell behind just carries on with the newest.
+fn follow(bus: EventBus, topic: String) -> impl Stream<Item = TrackingPoint> + Send + 'static {
+    let subscription = bus.subscribe(&topic);
+    futures_util::stream::unfold(
+        (subscription, bus, topic),
+        |(mut subscription, bus, topic)| async move {
+            loop {
+                match subscription.next().await? {
+                    SubscriptionItem::Message(message) => {
+                        if let Some(point) = message.decode::<TrackingPoint>() {
+                            return Some(((*point).clone(), (subscription, bus, topic)));
+                        }
+                    }
+                    SubscriptionItem::Lagged { .. } => subscription = bus.subscribe(&topic),
+                }
+            }
+        },
+    )
+}
+
+/// Deletes the trails (and heads) of bookings that reached a final status more than
+/// `trail_retention_days` ago; returns how many trail points went.
+pub async fn purge_expired(services: &Services) -> AppResult<usize> {
+    let now_ms = services.clock.now().timestamp_millis();
+    let cutoff_ms = rules::trail_cutoff_ms(now_ms, services.config.realtime.trail_retention_days);
+    let cutoff = DateTime::from_timestamp_millis(cutoff_ms).unwrap_or_default();
+    let finals: Vec<&str> = rules::final_statuses().iter().map(|s| s.as_str()).collect();
+    let expired = Query::select()
+        .column(booking::Column::Id)
+        .from(booking::Entity)
+        .and_where(booking::Column::Status.is_in(finals))
+        .and_where(booking::Column::StatusChangedAt.lt(cutoff))
+        .to_owned();
+    let points = tracking_point::Entity::delete_many()
+        .filter(tracking_point::Column::BookingId.in_subquery(expired.clone()))
+        .exec(&services.db)
+        .await?;
+    tracking_head::Entity::delete_many()
+        .filter(tracking_head::Column::BookingId.in_subquery(expired))
+        .exec(&services.db)
+        .await?;
+    Ok(points.rows_affected as usize)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_busy_cache_is_swept_again_only_after_it_doubles() {
+        let mut cache = Swept::<u32>::default();
+        let mut sweeps = 0;
+        for n in 0..(CACHE_SWEEP_AT * 3) {
+            cache.sweep_if_grown(|_, _| {
+                sweeps += 1;
+                true
+            });
+            cache.map.insert(Uuid::from_u128(n as u128), 0);
+        }
+        // Every entry is live, so nothing goes; the scans happen at 10k and 20k entries only.
+        assert_eq!(cache.map.len(), CACHE_SWEEP_AT * 3);
+        assert_eq!(sweeps, CACHE_SWEEP_AT + CACHE_SWEEP_AT * 2);
+        assert_eq!(cache.next_sweep, CACHE_SWEEP_AT * 4);
+        // Once stale entries go, the threshold follows what is left.
+        cache.map.retain(|id, _| id.as_u128() < 100);
+        cache.next_sweep = 50;
+        cache.sweep_if_grown(|id, _| id.as_u128() < 10);
+        assert_eq!(cache.map.len(), 10);
+        assert_eq!(cache.next_sweep, CACHE_SWEEP_AT);
+    }
+}
