@@ -3,7 +3,7 @@
 use crate::config::Config;
 use crate::gateways::mail::{FileMailer, Mailer, SmtpMailer};
 use crate::graphql::build_schema_with;
-use crate::graphql::persisted_queries::PersistedQueries;
+use crate::graphql::pipeline::persisted_queries::PersistedQueries;
 use crate::http::{HttpState, router};
 use crate::metrics::Metrics;
 use crate::realtime::{EventBus, outbox::OutboxRelay};

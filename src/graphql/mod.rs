@@ -1,83 +1,68 @@
 //! The GraphQL schema: one part per area merged into the roots, with limits, extensions and per-request context.
 
-pub mod account_types;
 pub mod accounts;
-pub mod booking_extras;
-pub mod booking_types;
 pub mod bookings;
-pub mod cache_policy;
 pub mod chat;
-pub mod chat_types;
 pub mod common;
 pub mod context;
-pub mod earnings;
-pub mod extensions;
-pub mod field_order;
 pub mod ids;
-pub mod input_rules;
-pub mod invoices;
-pub mod kyc;
-pub mod ledger;
-pub mod limits;
 pub mod live;
 pub mod loaders;
 pub mod matching;
+pub mod money;
 pub mod node;
 pub mod notifications;
-pub mod password_guard;
-pub mod payments;
-pub mod persisted_queries;
-pub mod technician_types;
+pub mod pipeline;
 pub mod technicians;
 pub mod tracking;
-pub mod withdrawals;
+pub mod uploads;
 
 use crate::config::Config;
 use crate::metrics::Metrics;
 use crate::services::Services;
 use async_graphql::{MergedObject, MergedSubscription, Schema};
-use limits::Limits;
-use persisted_queries::PersistedQueries;
+use pipeline::limits::Limits;
+use pipeline::persisted_queries::PersistedQueries;
 use std::sync::Arc;
 
 #[derive(MergedObject, Default)]
 pub struct QueryRoot(
-    accounts::AccountQuery,
-    notifications::NotificationQuery,
-    kyc::KycQuery,
-    technicians::TechnicianQuery,
-    matching::MatchingQuery,
-    bookings::BookingQuery,
-    booking_extras::BookingExtrasQuery,
-    chat::ChatQuery,
-    invoices::InvoiceQuery,
-    earnings::EarningsQuery,
-    ledger::LedgerQuery,
-    withdrawals::WithdrawalQuery,
+    accounts::operations::AccountQuery,
+    notifications::operations::NotificationQuery,
+    technicians::kyc::KycQuery,
+    technicians::operations::TechnicianQuery,
+    matching::operations::MatchingQuery,
+    bookings::operations::BookingQuery,
+    bookings::extras::BookingExtrasQuery,
+    chat::operations::ChatQuery,
+    money::invoices::InvoiceQuery,
+    money::earnings::EarningsQuery,
+    money::ledger::LedgerQuery,
+    money::withdrawals::WithdrawalQuery,
     node::NodeQuery,
 );
 
 #[derive(MergedObject, Default)]
 pub struct MutationRoot(
-    accounts::AccountMutation,
-    notifications::NotificationMutation,
-    kyc::KycMutation,
-    technicians::TechnicianMutation,
-    matching::MatchingMutation,
-    bookings::BookingMutation,
-    booking_extras::BookingExtrasMutation,
-    chat::ChatMutation,
-    payments::PaymentMutation,
-    tracking::TrackingMutation,
-    withdrawals::WithdrawalMutation,
+    accounts::operations::AccountMutation,
+    notifications::operations::NotificationMutation,
+    technicians::kyc::KycMutation,
+    technicians::operations::TechnicianMutation,
+    matching::operations::MatchingMutation,
+    bookings::operations::BookingMutation,
+    bookings::extras::BookingExtrasMutation,
+    chat::operations::ChatMutation,
+    money::payments::PaymentMutation,
+    tracking::operations::TrackingMutation,
+    money::withdrawals::WithdrawalMutation,
 );
 
 #[derive(MergedSubscription, Default)]
 pub struct SubscriptionRoot(
-    notifications::NotificationSubscription,
-    bookings::BookingSubscription,
-    chat::ChatSubscription,
-    tracking::TrackingSubscription,
+    notifications::operations::NotificationSubscription,
+    bookings::operations::BookingSubscription,
+    chat::operations::ChatSubscription,
+    tracking::operations::TrackingSubscription,
 );
 
 pub type FundiSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
@@ -115,13 +100,13 @@ pub fn build_schema_with(
     .limit_recursive_depth(32)
     .limit_directives(20)
     .extension(crate::telemetry::graphql::OperationSpans)
-    .extension(extensions::Pipeline::new(
+    .extension(pipeline::extensions::Pipeline::new(
         metrics.clone(),
         limits,
         persisted,
     ))
-    .extension(password_guard::PerOperationBudget)
-    .extension(input_rules::InputRules);
+    .extension(accounts::password_guard::PerOperationBudget)
+    .extension(pipeline::input_rules::InputRules);
     if !config.introspection {
         builder = builder.disable_introspection();
         if config.is_production() {

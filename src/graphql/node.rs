@@ -1,17 +1,17 @@
 //! The Relay `Node` interface and `node(id)`, which authorizes like every other path to an object.
 
-use super::account_types::{Address, LoginEvent, User};
-use super::booking_extras::Quote;
-use super::booking_types::Booking;
-use super::chat_types::{Message, MessageContext};
+use super::accounts::types::{Address, LoginEvent, User};
+use super::bookings::extras::Quote;
+use super::bookings::types::Booking;
+use super::chat::types::{Message, MessageContext};
 use super::context::{services, viewer};
 use super::ids::{self, Kind};
-use super::kyc::{KycDocument, KycSubmission};
-use super::notifications::Notification;
-use super::payments::Payment;
-use super::technician_types::{AvailabilityException, ServiceCategory, Technician};
-use super::technicians::technician_view;
-use super::withdrawals::Withdrawal;
+use super::money::payments::Payment;
+use super::money::withdrawals::Withdrawal;
+use super::notifications::operations::Notification;
+use super::technicians::kyc::{KycDocument, KycSubmission};
+use super::technicians::operations::technician_view;
+use super::technicians::types::{AvailabilityException, ServiceCategory, Technician};
 use crate::db::entities::{address, availability_exception, login_attempt};
 use crate::error::AppError;
 use crate::services::{

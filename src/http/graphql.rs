@@ -6,10 +6,10 @@ use super::{
 };
 use crate::domain::client_address::TrustedProxies;
 use crate::error::REQUEST_ID;
-use crate::graphql::cache_policy;
+use crate::graphql::accounts::password_guard::HashingBudget;
 use crate::graphql::context::RequestAuth;
-use crate::graphql::extensions::{PARSE_FAILED, WritesStarted};
-use crate::graphql::password_guard::HashingBudget;
+use crate::graphql::pipeline::cache_policy;
+use crate::graphql::pipeline::extensions::{PARSE_FAILED, WritesStarted};
 use crate::services::accounts::sessions::ClientInfo;
 use crate::services::platform::storage::MAX_DOCUMENT_BYTES;
 use async_graphql::http::MultipartOptions;
@@ -170,7 +170,7 @@ async fn execute(
             return coded_request_error(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 &format!("internal error (request id {})", request_id(headers)),
-                crate::graphql::extensions::INTERNAL,
+                crate::graphql::pipeline::extensions::INTERNAL,
                 flavour,
             );
         }

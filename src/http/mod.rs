@@ -14,7 +14,7 @@ pub mod ws;
 
 use crate::config::Config;
 use crate::graphql::FundiSchema;
-use crate::graphql::persisted_queries::PersistedQueries;
+use crate::graphql::pipeline::persisted_queries::PersistedQueries;
 use crate::metrics::Metrics;
 use crate::services::Services;
 use axum::Router;

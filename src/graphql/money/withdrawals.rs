@@ -1,12 +1,12 @@
 //! Money out: payout methods, the withdrawal PIN, withdrawals, and the admin operations that pay,
 //! complete or fail them.
 
-use super::common::{Counted, Money, MoneyInput, TotalCount, connection};
-use super::context::{services, viewer};
-use super::ids::{self, Kind};
-use super::password_guard::PasswordWork;
 use crate::db::entities::withdrawal;
 use crate::domain::payouts::{self as rules, PayoutDetailsInput};
+use crate::graphql::accounts::password_guard::PasswordWork;
+use crate::graphql::common::{Counted, Money, MoneyInput, TotalCount, connection};
+use crate::graphql::context::{services, viewer};
+use crate::graphql::ids::{self, Kind};
 use crate::services::money::payout_methods::{self, PayoutMethodView};
 use crate::services::platform::pagination::Page;
 use crate::services::{money::withdrawal_pins, money::withdrawals as service};

@@ -1,17 +1,17 @@
 //! Booking chat operations: messages and conversations, sending, read receipts, typing, and the
 //! messageAdded and chatEvents subscriptions.
 
-use super::chat_types::{
+use crate::domain::chat::TYPING_TTL;
+use crate::error::AppError;
+use crate::graphql::chat::types::{
     ChatEvent, Conversation, Message, MessageAddedEvent, MessageContext, MessageInput,
     MessagesDelivered, MessagesRead, TypingStarted, TypingStopped,
 };
-use super::common::{Counted, TotalCount};
-use super::context::{services, viewer};
-use super::ids::{self, Kind};
-use super::kyc::read_upload;
-use super::live::{Live, Right};
-use crate::domain::chat::TYPING_TTL;
-use crate::error::AppError;
+use crate::graphql::common::{Counted, TotalCount};
+use crate::graphql::context::{services, viewer};
+use crate::graphql::ids::{self, Kind};
+use crate::graphql::live::{Live, Right};
+use crate::graphql::uploads::read_upload;
 use crate::realtime::{Subscription as BusSubscription, SubscriptionItem, Topic};
 use crate::services::chat::history::{self, Window};
 use crate::services::chat::messages::{self, ChatEvent as Event, NewMessage};
@@ -274,9 +274,9 @@ impl ChatSubscription {
                     }
                     _ => None,
                 },
-                SubscriptionItem::Lagged { missed } => {
-                    Some(Err(super::notifications::lagged(missed)))
-                }
+                SubscriptionItem::Lagged { missed } => Some(Err(
+                    crate::graphql::notifications::operations::lagged(missed),
+                )),
             };
             std::future::ready(out)
         });
@@ -329,7 +329,9 @@ async fn next_event(
         let bus = match item? {
             SubscriptionItem::Message(bus) => bus,
             SubscriptionItem::Lagged { missed } => {
-                return Some(Err(super::notifications::lagged(missed)));
+                return Some(Err(crate::graphql::notifications::operations::lagged(
+                    missed,
+                )));
             }
         };
         let user_id = |u: Uuid| ids::encode(Kind::User, u);

@@ -1,12 +1,12 @@
 //! Payments: paying into a booking's escrow, confirming cash, verifying a Razorpay payment, admin
 //! refunds (and M-Pesa refunds on their way back), and a booking's payments.
 
-use super::common::{Money, MoneyInput};
-use super::context::{services, viewer};
-use super::ids::{self, Kind};
-use super::loaders::{self, RefundsOfPayment};
 use crate::db::entities::{mpesa_refund, payment};
 use crate::domain::payments as rules;
+use crate::graphql::common::{Money, MoneyInput};
+use crate::graphql::context::{services, viewer};
+use crate::graphql::ids::{self, Kind};
+use crate::graphql::loaders::{self, RefundsOfPayment};
 use crate::services::money::mpesa_refunds::RefundTransferStatus;
 use crate::services::money::payments::{self as service, PayRequest};
 use async_graphql::{Context, Enum, ID, InputObject, Object, Result};

@@ -1,8 +1,8 @@
 //! The ledger over GraphQL, for admins: every account's balance in a currency, and whether the
 //! ledger's invariants hold.
 
-use super::common::Money;
-use super::context::{services, viewer};
+use crate::graphql::common::Money;
+use crate::graphql::context::{services, viewer};
 use crate::services::money::ledger as ledger_service;
 use async_graphql::{Context, Object, Result, SimpleObject};
 

@@ -1,12 +1,12 @@
 //! Matching: `matchTechnicians` with its explained score, and the weights admins and customers set.
 
-use super::common::{LatLngInput, Money, MoneyInput};
-use super::context::{services, viewer};
-use super::technician_types::Technician;
-use super::technicians::technician_view;
 use crate::domain::matching::{Band, Factor, Weights};
 use crate::domain::pricing::Priority as PricingPriority;
 use crate::error::AppError;
+use crate::graphql::common::{LatLngInput, Money, MoneyInput};
+use crate::graphql::context::{services, viewer};
+use crate::graphql::technicians::operations::technician_view;
+use crate::graphql::technicians::types::Technician;
 use crate::services::matching::search::{self as matching_service, MatchRequest};
 use async_graphql::{Context, Enum, InputObject, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};

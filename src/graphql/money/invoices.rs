@@ -1,11 +1,11 @@
 //! Invoices and credit notes of a booking, as its customer, its technician and staff see them.
 
-use super::booking_types::Person;
-use super::common::Money;
-use super::context::{services, viewer};
-use super::ids::{self, Kind};
 use crate::db::entities::invoice;
 use crate::domain::invoices::Line;
+use crate::graphql::bookings::types::Person;
+use crate::graphql::common::Money;
+use crate::graphql::context::{services, viewer};
+use crate::graphql::ids::{self, Kind};
 use crate::services::money::invoices::{self as service, kind};
 use async_graphql::{Context, ID, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};

@@ -4,8 +4,8 @@
 //! Argon2 is meant to be slow, so a request that could name it many times (aliases, batches) would
 //! let one anonymous client spend seconds of CPU per request.
 
-use super::context::{client_info, services};
 use crate::error::AppError;
+use crate::graphql::context::{client_info, services};
 use crate::services::accounts::rate_limits::Action;
 use async_graphql::extensions::{
     Extension, ExtensionContext, ExtensionFactory, NextPrepareRequest,

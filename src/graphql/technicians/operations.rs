@@ -1,11 +1,11 @@
 //! Technician queries and mutations: catalogue, profiles, availability, working hours, position and blocks.
 
-use super::context::{services, viewer};
-use super::ids::{self, Kind};
-use super::loaders::{self, TechnicianById};
-use super::technician_types::*;
 use crate::domain::schedule::parse_clock;
 use crate::error::AppError;
+use crate::graphql::context::{services, viewer};
+use crate::graphql::ids::{self, Kind};
+use crate::graphql::loaders::{self, TechnicianById};
+use crate::graphql::technicians::types::*;
 use crate::services::catalogue::categories::{self, CategoryInput};
 use crate::services::technicians::profiles::{self, TechnicianRecord};
 use crate::services::technicians::technician::{

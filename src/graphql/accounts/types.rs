@@ -1,10 +1,10 @@
 //! GraphQL types for accounts: users, addresses, auth payloads, sign-in history and their inputs.
 
-use super::common::LatLngInput;
-use super::ids::{self, Kind};
-use super::loaders::{self, AddressesOfUser};
 use crate::db::entities::{address, login_attempt, user};
 use crate::domain::account;
+use crate::graphql::common::LatLngInput;
+use crate::graphql::ids::{self, Kind};
+use crate::graphql::loaders::{self, AddressesOfUser};
 use crate::services::accounts::account::AddressInput as AddressChange;
 use async_graphql::{Context, Enum, ID, InputObject, MaybeUndefined, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};

@@ -2,11 +2,11 @@
 //! `earningsStatement` (every movement on their accounts, reconciled). What each figure means is
 //! documented in `services::money::earnings` and the README.
 
-use super::common::Money;
-use super::context::{services, viewer};
-use super::ids::{self, Kind};
 use crate::domain::earnings::Period;
 use crate::domain::ledger::AccountKind;
+use crate::graphql::common::Money;
+use crate::graphql::context::{services, viewer};
+use crate::graphql::ids::{self, Kind};
 use crate::services::money::earnings as earnings_service;
 use async_graphql::{Context, Enum, ID, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};

@@ -1,11 +1,11 @@
 //! Booking queries, mutations and subscriptions: requests, the state machine, offers and live updates.
 
-use super::booking_types::*;
-use super::common::{Counted, TotalCount, connection};
-use super::context::{services, viewer};
-use super::ids::{self, Kind};
-use super::live::{Live, Right};
 use crate::error::AppError;
+use crate::graphql::bookings::types::*;
+use crate::graphql::common::{Counted, TotalCount, connection};
+use crate::graphql::context::{services, viewer};
+use crate::graphql::ids::{self, Kind};
+use crate::graphql::live::{Live, Right};
 use crate::realtime::{SubscriptionItem, Topic};
 use crate::services::bookings::flow::BookingChange;
 use crate::services::bookings::requests::{self, NewRequest};
@@ -169,7 +169,9 @@ impl BookingSubscription {
                 .ok_or_else(|| {
                     AppError::internal(anyhow::anyhow!("malformed booking event")).into()
                 }),
-            SubscriptionItem::Lagged { missed } => Err(super::notifications::lagged(missed)),
+            SubscriptionItem::Lagged { missed } => {
+                Err(crate::graphql::notifications::operations::lagged(missed))
+            }
         });
         Ok(Live::new(ctx, viewer, Right::Booking(uuid), updates))
     }
@@ -202,7 +204,7 @@ impl BookingSubscription {
                             })
                     }
                     SubscriptionItem::Lagged { missed } => {
-                        Err(super::notifications::lagged(missed))
+                        Err(crate::graphql::notifications::operations::lagged(missed))
                     }
                 }
             }

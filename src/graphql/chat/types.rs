@@ -1,12 +1,12 @@
 //! GraphQL types for booking chat: messages with their delivery state, conversations, chat events.
 
-use super::account_types::LatLng;
-use super::booking_types::Person;
-use super::common::LatLngInput;
-use super::context::services;
-use super::ids::{self, Kind};
 use crate::db::entities::message;
 use crate::domain::chat::{self as rules, MessageKind as Kind_};
+use crate::graphql::accounts::types::LatLng;
+use crate::graphql::bookings::types::Person;
+use crate::graphql::common::LatLngInput;
+use crate::graphql::context::services;
+use crate::graphql::ids::{self, Kind};
 use crate::services::chat::history::{self, Receipts};
 use crate::services::chat::messages::{self, Conversation as ConversationRecord};
 use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject, Union, Upload};

@@ -1,10 +1,10 @@
 //! Notification queries, mutations and the `notificationAdded` subscription.
 
-use super::common::{Counted, TotalCount, connection};
-use super::context::{services, viewer};
-use super::ids::{self, Kind};
-use super::live::{Live, Right};
 use crate::error::AppError;
+use crate::graphql::common::{Counted, TotalCount, connection};
+use crate::graphql::context::{services, viewer};
+use crate::graphql::ids::{self, Kind};
+use crate::graphql::live::{Live, Right};
 use crate::realtime::{SubscriptionItem, Topic};
 use crate::services::notifications::in_app::{self as notification_service, NotificationView};
 use crate::services::platform::pagination::Page;

@@ -1,17 +1,17 @@
 //! GraphQL types for bookings: the booking with its price, events and allowed moves, offers and inputs.
 
-use super::common::{LatLngInput, Money, MoneyInput};
-use super::context::viewer;
-use super::ids::{self, Kind};
-use super::loaders::{
+use crate::db::entities::{booking, booking_event, job_offer};
+use crate::domain::booking_state::{Role as ActorRole, Status};
+use crate::graphql::common::{LatLngInput, Money, MoneyInput};
+use crate::graphql::context::viewer;
+use crate::graphql::ids::{self, Kind};
+use crate::graphql::loaders::{
     self, CategoryById, DisputeOfBooking, EscrowOfBooking, EventsOfBooking, InvoicesOfBooking,
     PaymentsOfBooking, QuotesOfBooking, UserById,
 };
-use super::matching::Priority;
-use super::technician_types::{ServiceCategory, Technician};
-use super::technicians::technician_view;
-use crate::db::entities::{booking, booking_event, job_offer};
-use crate::domain::booking_state::{Role as ActorRole, Status};
+use crate::graphql::matching::operations::Priority;
+use crate::graphql::technicians::operations::technician_view;
+use crate::graphql::technicians::types::{ServiceCategory, Technician};
 use crate::services::{bookings::requests, money::payments};
 use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
@@ -140,8 +140,8 @@ impl Booking {
     async fn address(&self) -> &str {
         &self.0.address
     }
-    async fn location(&self) -> super::account_types::LatLng {
-        super::account_types::LatLng {
+    async fn location(&self) -> crate::graphql::accounts::types::LatLng {
+        crate::graphql::accounts::types::LatLng {
             lat: self.0.lat,
             lng: self.0.lng,
         }
@@ -213,32 +213,56 @@ impl Booking {
         }
     }
     /// The technician's quotes for this job, oldest first.
-    async fn quotes(&self, ctx: &Context<'_>) -> Result<Vec<super::booking_extras::Quote>> {
+    async fn quotes(
+        &self,
+        ctx: &Context<'_>,
+    ) -> Result<Vec<crate::graphql::bookings::extras::Quote>> {
         self.check_visible(ctx).await?;
         let rows = loaders::list(ctx, QuotesOfBooking(self.0.id)).await?;
-        Ok(rows.into_iter().map(super::booking_extras::Quote).collect())
+        Ok(rows
+            .into_iter()
+            .map(crate::graphql::bookings::extras::Quote)
+            .collect())
     }
     /// The dispute about this job, if one was opened.
-    async fn dispute(&self, ctx: &Context<'_>) -> Result<Option<super::booking_extras::Dispute>> {
+    async fn dispute(
+        &self,
+        ctx: &Context<'_>,
+    ) -> Result<Option<crate::graphql::bookings::extras::Dispute>> {
         self.check_visible(ctx).await?;
         let row = loaders::one(ctx, DisputeOfBooking(self.0.id)).await?;
-        Ok(row.map(super::booking_extras::Dispute))
+        Ok(row.map(crate::graphql::bookings::extras::Dispute))
     }
     /// The technician's stored route on this job, oldest first (one point per trail interval).
-    async fn trail(&self, ctx: &Context<'_>) -> Result<Vec<super::tracking::TrackingPoint>> {
-        super::tracking::trail(ctx, &self.0).await
+    async fn trail(
+        &self,
+        ctx: &Context<'_>,
+    ) -> Result<Vec<crate::graphql::tracking::operations::TrackingPoint>> {
+        crate::graphql::tracking::operations::trail(ctx, &self.0).await
     }
     /// Payments into this booking, oldest first.
-    async fn payments(&self, ctx: &Context<'_>) -> Result<Vec<super::payments::Payment>> {
+    async fn payments(
+        &self,
+        ctx: &Context<'_>,
+    ) -> Result<Vec<crate::graphql::money::payments::Payment>> {
         self.check_visible(ctx).await?;
         let rows = loaders::list(ctx, PaymentsOfBooking(self.0.id)).await?;
-        Ok(rows.into_iter().map(super::payments::Payment).collect())
+        Ok(rows
+            .into_iter()
+            .map(crate::graphql::money::payments::Payment)
+            .collect())
     }
     /// The booking's invoice and credit notes, oldest first.
-    async fn invoices(&self, ctx: &Context<'_>) -> Result<Vec<super::invoices::Invoice>> {
+    async fn invoices(
+        &self,
+        ctx: &Context<'_>,
+    ) -> Result<Vec<crate::graphql::money::invoices::Invoice>> {
         self.check_visible(ctx).await?;
         let rows = loaders::list(ctx, InvoicesOfBooking(self.0.id)).await?;
-        Ok(rows.into_iter().map(super::invoices::Invoice).collect())
+        Ok(rows
+            .into_iter()
+            .map(crate::graphql::money::invoices::Invoice)
+            .collect())
     }
     /// What escrow holds for this booking now.
     async fn escrow(&self, ctx: &Context<'_>) -> Result<Money> {

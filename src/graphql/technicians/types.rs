@@ -1,16 +1,16 @@
 //! GraphQL types for technicians: the catalogue, profiles (public and private views), timetables and inputs.
 
-use super::common::{LatLngInput, Money, MoneyInput};
-use super::ids::{self, Kind};
-use super::loaders::{
-    self, CategoryById, CertificationsOfTechnician, ExceptionsOfTechnician, HoursOfTechnician,
-    SkillsOfTechnician,
-};
 use crate::db::entities::{
     availability_exception, service_category, technician_profile, working_hours,
 };
 use crate::domain::badges::{self, BadgePolicy, TechnicianRecord as BadgeRecord};
 use crate::domain::schedule::format_clock;
+use crate::graphql::common::{LatLngInput, Money, MoneyInput};
+use crate::graphql::ids::{self, Kind};
+use crate::graphql::loaders::{
+    self, CategoryById, CertificationsOfTechnician, ExceptionsOfTechnician, HoursOfTechnician,
+    SkillsOfTechnician,
+};
 use crate::services::technicians::profiles::TechnicianRecord;
 use crate::services::technicians::technician;
 use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject};

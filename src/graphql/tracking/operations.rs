@@ -1,10 +1,10 @@
 //! Live tracking over GraphQL: `shareLocation`, the `technicianLocation` subscription, `Booking.trail`.
 
-use super::context::{services, viewer};
-use super::ids::{self, Kind};
-use super::live::{Live, Right};
-use super::loaders::{self, TrailOfJob};
 use crate::db::entities::booking;
+use crate::graphql::context::{services, viewer};
+use crate::graphql::ids::{self, Kind};
+use crate::graphql::live::{Live, Right};
+use crate::graphql::loaders::{self, TrailOfJob};
 use crate::services::tracking::positions::{self, LocationShare};
 use async_graphql::{Context, ID, InputObject, Object, Result, Subscription};
 use chrono::{DateTime, Utc};

@@ -1,13 +1,14 @@
 //! KYC over GraphQL: a technician's submission (multipart uploads) and status, the staff review queue,
 //! decisions, and documents with short-lived download links.
 
-use super::account_types::User;
-use super::common::{Counted, TotalCount, connection};
-use super::context::{services, viewer};
-use super::ids::{self, Kind};
-use super::technician_types::KycStatus;
 use crate::db::entities::kyc_event;
 use crate::error::{AppError, AppResult};
+use crate::graphql::accounts::types::User;
+use crate::graphql::common::{Counted, TotalCount, connection};
+use crate::graphql::context::{services, viewer};
+use crate::graphql::ids::{self, Kind};
+use crate::graphql::technicians::types::KycStatus;
+use crate::graphql::uploads::read_upload;
 use crate::services::platform::pagination::Page;
 use crate::services::platform::storage::MAX_DOCUMENT_BYTES;
 use crate::services::technicians::kyc::{
@@ -16,7 +17,6 @@ use crate::services::technicians::kyc::{
 use crate::services::technicians::technician::kyc_status;
 use async_graphql::{Context, Enum, ID, Object, Result, Upload};
 use chrono::{DateTime, Utc};
-use std::io::{Read, Seek};
 
 /// The stored status as the one `KycStatus` enum of the schema (shared with the technician profile).
 fn status_of(raw: &str) -> KycStatus {
@@ -150,29 +150,6 @@ impl KycOverview {
     async fn history(&self) -> Vec<KycEvent> {
         self.0.history.iter().cloned().map(KycEvent).collect()
     }
-}
-
-/// Reads an uploaded file, at most one byte past `limit` so the service can tell it is too large.
-pub(super) async fn read_upload(
-    ctx: &Context<'_>,
-    upload: &Upload,
-    field: &str,
-    limit: usize,
-) -> AppResult<Vec<u8>> {
-    let value = upload
-        .value(ctx)
-        .map_err(|_| AppError::bad_input(field, "the file is missing from the request"))?;
-    let read = tokio::task::spawn_blocking(move || {
-        let mut file = value.content;
-        // Two variables may map to one uploaded file and share its cursor; read from the start.
-        file.rewind()?;
-        let mut bytes = Vec::new();
-        file.take(limit as u64 + 1).read_to_end(&mut bytes)?;
-        Ok::<_, std::io::Error>(bytes)
-    });
-    read.await
-        .map_err(AppError::internal)?
-        .map_err(AppError::internal)
 }
 
 /// A technician's profile shares its account's UUID, so either of their ids names them.

@@ -1,10 +1,10 @@
 //! Booking extras: quotes, rescheduling, disputes, and the customer's and technician's dashboards.
 
-use super::booking_types::Booking;
-use super::common::{Money, MoneyInput};
-use super::context::{services, viewer};
-use super::ids::{self, Kind};
 use crate::db::entities::{dispute, quote};
+use crate::graphql::bookings::types::Booking;
+use crate::graphql::common::{Money, MoneyInput};
+use crate::graphql::context::{services, viewer};
+use crate::graphql::ids::{self, Kind};
 use crate::services::bookings::quotes::{self, Decision, LineItemInput, NewQuote};
 use crate::services::{bookings::dashboards, bookings::disputes, bookings::reschedule};
 use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject};

@@ -2,11 +2,11 @@
 //! cost limits before the engine validates anything, one closed set of error codes, responses in the
 //! order the query asked for, HTTP cacheability, and metrics per root field.
 
-use super::cache_policy;
-use super::context::{Credentials, RequestAuth};
-use super::field_order;
-use super::limits::{self, Limits};
-use super::persisted_queries::{PersistedQueries, PersistedQueryError};
+use crate::graphql::context::{Credentials, RequestAuth};
+use crate::graphql::pipeline::cache_policy;
+use crate::graphql::pipeline::field_order;
+use crate::graphql::pipeline::limits::{self, Limits};
+use crate::graphql::pipeline::persisted_queries::{PersistedQueries, PersistedQueryError};
 use crate::metrics::Metrics;
 use async_graphql::extensions::{
     Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery, NextPrepareRequest,

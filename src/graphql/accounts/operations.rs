@@ -1,9 +1,9 @@
 //! Account queries and mutations: sign-up, sign-in, sessions, profile, email verification, password reset and two-factor.
 
-use super::account_types::*;
-use super::common::{Counted, TotalCount, connection};
-use super::context::{client_info, services, viewer};
-use super::password_guard::PasswordWork;
+use crate::graphql::accounts::password_guard::PasswordWork;
+use crate::graphql::accounts::types::*;
+use crate::graphql::common::{Counted, TotalCount, connection};
+use crate::graphql::context::{client_info, services, viewer};
 use crate::services::accounts::account::{
     self as account_service, Credentials, ProfileUpdate, Registration, SignedIn,
 };

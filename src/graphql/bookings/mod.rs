@@ -1,0 +1,5 @@
+//! Bookings over GraphQL: requests, the state machine, offers, quotes, rescheduling, disputes and dashboards.
+
+pub mod extras;
+pub mod operations;
+pub mod types;

@@ -1,0 +1,4 @@
+//! Chat over GraphQL: messages, conversations, receipts, typing and chat events.
+
+pub mod operations;
+pub mod types;

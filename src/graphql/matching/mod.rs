@@ -1,0 +1,3 @@
+//! Matching over GraphQL: `matchTechnicians` and its weights.
+
+pub mod operations;

@@ -1,0 +1,3 @@
+//! Notifications over GraphQL: listing, marking read and `notificationAdded`.
+
+pub mod operations;

@@ -1,0 +1,3 @@
+//! Tracking over GraphQL: sharing a position and watching it live.
+
+pub mod operations;
