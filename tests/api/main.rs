@@ -33,6 +33,7 @@ mod process;
 mod production;
 mod razorpay;
 mod redis;
+mod security;
 mod sessions;
 mod stripe;
 mod subscription_access;
