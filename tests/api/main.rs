@@ -2,6 +2,7 @@
 
 mod abuse;
 mod accounts;
+mod architecture;
 mod booking_extras;
 mod booking_fixtures;
 mod booking_roles;

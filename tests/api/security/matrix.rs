@@ -393,7 +393,7 @@ async fn strangers_get_nothing_from_any_operation_on_someone_elses_objects() {
 
     let after = world.snapshot().await;
     assert_eq!(after, before, "an attack changed the victims' objects");
-    let ledger = fundi::services::ledger::verify(&world.s.services().db)
+    let ledger = fundi::services::money::ledger::verify(&world.s.services().db)
         .await
         .unwrap();
     assert!(ledger.is_ok(), "{:?}", ledger.err());
