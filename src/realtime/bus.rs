@@ -1,88 +1,18 @@
 //! The EventBus: publish and subscribe by topic, in-process or through Redis with one subscriber connection per process.
 
 use super::hub::Hub;
+use super::message::BusMessage;
 use futures_util::{Stream, StreamExt};
 use redis::AsyncCommands;
-use serde::{Deserialize, Serialize};
-use std::any::Any;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
 use std::time::Duration;
 use tokio::sync::Mutex;
 use tokio_stream::wrappers::BroadcastStream;
 use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
 use tokio_util::sync::CancellationToken;
-
-/// One event on the bus. Durable events carry their per-topic sequence number; live ones carry none.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct BusMessage {
-    pub topic: String,
-    pub seq: Option<i64>,
-    pub payload: serde_json::Value,
-    #[serde(skip)]
-    decoded: Decoded,
-}
-
-impl BusMessage {
-    pub fn new(topic: impl Into<String>, seq: Option<i64>, payload: serde_json::Value) -> Self {
-        BusMessage {
-            topic: topic.into(),
-            seq,
-            payload,
-            decoded: Decoded::default(),
-        }
-    }
-
-    /// The payload as a `T`, decoded by the first subscriber that asks and shared with the rest: a
-    /// message fanned out to a thousand subscribers is parsed once, not a thousand times.
-    pub fn decode<T>(&self) -> Option<Arc<T>>
-    where
-        T: serde::de::DeserializeOwned + Send + Sync + 'static,
-    {
-        let parse = || {
-            serde_json::from_value::<T>(self.payload.clone())
-                .ok()
-                .map(Arc::new)
-        };
-        let cached = self
-            .decoded
-            .0
-            .get_or_init(|| Arc::new(parse()) as Arc<dyn Any + Send + Sync>);
-        match cached.downcast_ref::<Option<Arc<T>>>() {
-            Some(value) => value.clone(),
-            // Someone decoded it as another type first; this rare reader parses for itself.
-            None => parse(),
-        }
-    }
-}
-
-/// A message's payload in decoded form, cached once per process. Never sent, never compared.
-#[derive(Default)]
-struct Decoded(OnceLock<Arc<dyn Any + Send + Sync>>);
-
-impl Clone for Decoded {
-    fn clone(&self) -> Self {
-        Decoded(self.0.clone())
-    }
-}
-
-impl PartialEq for Decoded {
-    fn eq(&self, _: &Self) -> bool {
-        true
-    }
-}
-
-impl std::fmt::Debug for Decoded {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(if self.0.get().is_some() {
-            "decoded"
-        } else {
-            "raw"
-        })
-    }
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum BusError {
@@ -342,7 +272,7 @@ mod tests {
 
     #[test]
     fn a_payload_is_decoded_once_and_shared() {
-        #[derive(Deserialize, PartialEq, Debug)]
+        #[derive(serde::Deserialize, PartialEq, Debug)]
         struct Point {
             x: i64,
         }

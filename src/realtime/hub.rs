@@ -1,6 +1,6 @@
 //! The in-process fan-out: one bounded broadcast channel per topic with at least one local subscriber.
 
-use super::bus::BusMessage;
+use super::message::BusMessage;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use tokio::sync::broadcast;

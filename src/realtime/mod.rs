@@ -2,8 +2,10 @@
 
 pub mod bus;
 pub mod hub;
+pub mod message;
 pub mod outbox;
 pub mod topics;
 
-pub use bus::{BusMessage, EventBus, Subscription, SubscriptionItem};
+pub use bus::{EventBus, Subscription, SubscriptionItem};
+pub use message::BusMessage;
 pub use topics::Topic;

@@ -1,6 +1,7 @@
 //! The transactional outbox: durable events are written with the change that caused them and relayed to the bus after commit.
 
-use super::bus::{BusMessage, EventBus};
+use super::bus::EventBus;
+use super::message::BusMessage;
 use super::topics::Topic;
 use crate::db::{lease, sql::stmt};
 use chrono::Utc;

@@ -203,7 +203,6 @@ const LOOPS_STILL_TO_BREAK: &[&[&str]] = &[
         "graphql::bookings::types",
         "graphql::money::invoices",
     ],
-    &["realtime::bus", "realtime::hub"],
     &[
         "services::bookings::dispatch",
         "services::bookings::disputes",
