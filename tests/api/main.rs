@@ -33,6 +33,7 @@ mod process;
 mod production;
 mod razorpay;
 mod redis;
+mod redis_tls;
 mod sessions;
 mod stripe;
 mod subscription_access;
