@@ -4,7 +4,7 @@ use super::booking_types::*;
 use super::common::{Counted, TotalCount, connection};
 use super::context::{services, viewer};
 use super::ids::{self, Kind};
-use super::live::{Live, Right};
+use super::live::{BookingEvent, Live};
 use crate::error::AppError;
 use crate::realtime::{SubscriptionItem, Topic};
 use crate::services::booking_flow::BookingChange;
@@ -161,17 +161,20 @@ impl BookingSubscription {
         let updates = stream.map(|item| match item {
             SubscriptionItem::Message(message) => message
                 .decode::<BookingChange>()
-                .map(|change| BookingUpdate {
-                    sequence: message.seq.unwrap_or(0),
-                    kind: change.kind.clone(),
-                    booking: Booking(change.booking.clone()),
+                .map(|change| BookingEvent {
+                    booking_version: change.booking.version,
+                    event: BookingUpdate {
+                        sequence: message.seq.unwrap_or(0),
+                        kind: change.kind.clone(),
+                        booking: Booking(change.booking.clone()),
+                    },
                 })
                 .ok_or_else(|| {
                     AppError::internal(anyhow::anyhow!("malformed booking event")).into()
                 }),
             SubscriptionItem::Lagged { missed } => Err(super::notifications::lagged(missed)),
         });
-        Ok(Live::new(ctx, viewer, Right::Booking(uuid), updates))
+        Ok(Live::booking(ctx, viewer, uuid, updates))
     }
 
     /// New offers for the signed-in technician.
@@ -182,7 +185,6 @@ impl BookingSubscription {
         let stream = services
             .bus
             .subscribe(&Topic::TechnicianOffers(viewer.user_id).key());
-        let owner = viewer.clone();
         let offers = stream.then(move |item| {
             let (services, viewer) = (services.clone(), viewer.clone());
             async move {
@@ -207,6 +209,6 @@ impl BookingSubscription {
                 }
             }
         });
-        Ok(Live::new(ctx, owner, Right::Own, offers))
+        Ok(Live::own(offers))
     }
 }

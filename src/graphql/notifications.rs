@@ -3,7 +3,7 @@
 use super::common::{Counted, TotalCount, connection};
 use super::context::{services, viewer};
 use super::ids::{self, Kind};
-use super::live::{Live, Right};
+use super::live::Live;
 use crate::error::AppError;
 use crate::realtime::{SubscriptionItem, Topic};
 use crate::services::notifications::{self as notification_service, NotificationView};
@@ -126,7 +126,7 @@ impl NotificationSubscription {
             }
             SubscriptionItem::Lagged { missed } => Err(lagged(missed)),
         });
-        Ok(Live::new(ctx, viewer, Right::Own, added))
+        Ok(Live::own(added))
     }
 }
 

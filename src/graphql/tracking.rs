@@ -2,7 +2,7 @@
 
 use super::context::{services, viewer};
 use super::ids::{self, Kind};
-use super::live::{Live, Right};
+use super::live::{BookingEvent, Live};
 use super::loaders::{self, TrailOfJob};
 use crate::db::entities::booking;
 use crate::services::tracking::{self, LocationShare};
@@ -118,7 +118,12 @@ impl TrackingSubscription {
         let viewer = viewer(ctx).await?;
         let uuid = ids::decode(Kind::Booking, &booking_id, "bookingId")?;
         let points = tracking::watch(services(ctx), &viewer, uuid).await?;
-        let points = points.map(|point| Ok(TrackingPoint(point)));
-        Ok(Live::new(ctx, viewer, Right::Booking(uuid), points))
+        let points = points.map(|point| {
+            Ok(BookingEvent {
+                booking_version: point.booking_version,
+                event: TrackingPoint(point),
+            })
+        });
+        Ok(Live::booking(ctx, viewer, uuid, points))
     }
 }
