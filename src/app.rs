@@ -30,9 +30,20 @@ pub async fn build_services(
     crate::db::migrate_up(&db)
         .await
         .context("cannot apply database migrations")?;
-    let bus = match &config.redis_url {
-        Some(url) => EventBus::redis(url, &config.redis_channel_prefix, shutdown.clone())
-            .context("FUNDI_REDIS_URL")?,
+    // One client for every use of Redis (the bus, shared values, rate limits): same URL, same roots.
+    let redis = match &config.redis_url {
+        Some(url) => {
+            let root_cert = config.redis_root_cert.as_ref().map(|c| c.pem.as_slice());
+            Some(crate::realtime::bus::redis_client(url, root_cert).context("FUNDI_REDIS_URL")?)
+        }
+        None => None,
+    };
+    let bus = match &redis {
+        Some(client) => EventBus::redis(
+            client.clone(),
+            &config.redis_channel_prefix,
+            shutdown.clone(),
+        ),
         None => EventBus::in_process(),
     };
     let relay = OutboxRelay::spawn(db.clone(), bus.clone(), shutdown.clone());
@@ -77,10 +88,9 @@ pub async fn build_services(
     let config_payout_key = config.payouts.encryption_key.clone();
     let rate_limits = crate::services::accounts::rate_limits::RateLimits::new(
         &config.abuse,
-        config.redis_url.as_deref(),
+        redis,
         &config.redis_channel_prefix,
-    )
-    .context("FUNDI_REDIS_URL")?;
+    );
     let services = Services {
         config: Arc::new(config),
         db,

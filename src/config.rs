@@ -44,6 +44,11 @@ pub const SETTINGS: &[Setting] = &[
         help: "redis://host:6379 (rediss:// for TLS) to share events across replicas; unset uses the in-process bus",
     },
     Setting {
+        var: "FUNDI_REDIS_ROOT_CERT",
+        default: "(unset: public web roots)",
+        help: "PEM file of the CA(s) a rediss:// server's certificate must chain to, for a private CA; replaces the public roots",
+    },
+    Setting {
         var: "FUNDI_REDIS_CHANNEL_PREFIX",
         default: "fundi",
         help: "prefix of every Redis pub/sub channel",
@@ -454,6 +459,8 @@ pub struct Config {
     pub data_dir: PathBuf,
     pub database_url: String,
     pub redis_url: Option<String>,
+    /// The only roots a rediss:// server's certificate may chain to; None trusts the public web roots.
+    pub redis_root_cert: Option<RootCertificates>,
     pub redis_channel_prefix: String,
     pub jwt_secret: SecretString,
     pub jwt_secret_source: SecretSource,
@@ -597,6 +604,19 @@ pub struct S3Config {
     pub secret_access_key: Option<SecretString>,
 }
 
+/// PEM certificates read from a file at start-up, to be trusted as the only roots of a TLS server.
+#[derive(Clone)]
+pub struct RootCertificates {
+    pub path: PathBuf,
+    pub pem: Vec<u8>,
+}
+
+impl std::fmt::Debug for RootCertificates {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "RootCertificates({})", self.path.display())
+    }
+}
+
 /// A bad setting: the message names the variable and fits on one line.
 #[derive(Debug, thiserror::Error)]
 #[error("{var}: {message}")]
@@ -654,6 +674,7 @@ impl Config {
                 "expected a redis:// or rediss:// URL",
             ));
         }
+        let redis_root_cert = redis_root_cert(&lookup, redis_url.as_deref())?;
         let smtp_url = lookup("FUNDI_SMTP_URL");
         if let Some(url) = &smtp_url
             && !(url.starts_with("smtp://") || url.starts_with("smtps://"))
@@ -732,6 +753,7 @@ impl Config {
             data_dir,
             database_url,
             redis_url,
+            redis_root_cert,
             redis_channel_prefix: lookup("FUNDI_REDIS_CHANNEL_PREFIX")
                 .unwrap_or_else(|| "fundi".into()),
             jwt_secret,
@@ -958,6 +980,42 @@ fn parse_tiers(
     };
     policy.validate().map_err(|_| bad())?;
     Ok(policy)
+}
+
+/// The private root(s) of a rediss:// server, read and checked now so that a missing or wrong file
+/// stops start-up instead of every later connection. Without a TLS URL the file would be ignored,
+/// so that is refused as well.
+fn redis_root_cert(
+    lookup: &impl Fn(&str) -> Option<String>,
+    redis_url: Option<&str>,
+) -> Result<Option<RootCertificates>, ConfigError> {
+    const VAR: &str = "FUNDI_REDIS_ROOT_CERT";
+    let Some(path) = lookup(VAR).map(|p| PathBuf::from(p.trim())) else {
+        return Ok(None);
+    };
+    let Some(url) = redis_url.filter(|url| url.starts_with("rediss://")) else {
+        return Err(err(
+            VAR,
+            "needs a rediss:// FUNDI_REDIS_URL (the root certificate checks TLS connections only)",
+        ));
+    };
+    let pem = std::fs::read(&path)
+        .map_err(|e| err(VAR, format!("cannot read {}: {e}", path.display())))?;
+    if !String::from_utf8_lossy(&pem).contains("-----BEGIN CERTIFICATE-----") {
+        return Err(err(
+            VAR,
+            format!("{} holds no PEM certificate", path.display()),
+        ));
+    }
+    redis::Client::open(url).map_err(|e| err("FUNDI_REDIS_URL", e.to_string()))?;
+    // The client parses the file the same way when it connects; a malformed one is named now.
+    let certificates = redis::TlsCertificates {
+        client_tls: None,
+        root_cert: Some(pem.clone()),
+    };
+    redis::Client::build_with_tls(url, certificates)
+        .map_err(|e| err(VAR, format!("{}: {e}", path.display())))?;
+    Ok(Some(RootCertificates { path, pem }))
 }
 
 /// Where /metrics is served and the token it needs. Its own address must differ from the API's, or
@@ -1686,6 +1744,62 @@ mod tests {
             "FUNDI_MPESA_CALLBACK_TOKEN"
         );
     }
+
+    #[test]
+    fn a_redis_root_certificate_needs_a_tls_url_and_a_certificate_file() {
+        let dir = tempfile_dir();
+        let pem = dir.join("ca.pem");
+        // Any certificate will do for parsing; this one is a self-signed test CA.
+        std::fs::write(&pem, TEST_CA_PEM).unwrap();
+        let not_pem = dir.join("key.txt");
+        std::fs::write(&not_pem, "not a certificate").unwrap();
+        let garbled = dir.join("garbled.pem");
+        let body = "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n";
+        std::fs::write(&garbled, body).unwrap();
+        let (pem, not_pem) = (pem.to_str().unwrap(), not_pem.to_str().unwrap());
+        let garbled = garbled.to_str().unwrap();
+        let base = ("FUNDI_JWT_SECRET", SECRET);
+        let tls = ("FUNDI_REDIS_URL", "rediss://cache.internal:6380");
+        let c = config(&[base, tls, ("FUNDI_REDIS_ROOT_CERT", pem)]).unwrap();
+        assert_eq!(c.redis_root_cert.unwrap().pem, TEST_CA_PEM.as_bytes());
+        for vars in [
+            vec![base, ("FUNDI_REDIS_ROOT_CERT", pem)],
+            vec![
+                base,
+                ("FUNDI_REDIS_URL", "redis://cache.internal:6379"),
+                ("FUNDI_REDIS_ROOT_CERT", pem),
+            ],
+            vec![base, tls, ("FUNDI_REDIS_ROOT_CERT", not_pem)],
+            vec![base, tls, ("FUNDI_REDIS_ROOT_CERT", garbled)],
+            vec![base, tls, ("FUNDI_REDIS_ROOT_CERT", "/nonexistent/ca.pem")],
+        ] {
+            let e = config(&vars).unwrap_err();
+            assert_eq!(e.var, "FUNDI_REDIS_ROOT_CERT", "{vars:?}: {e}");
+        }
+        assert!(config(&[base, tls]).unwrap().redis_root_cert.is_none());
+        std::fs::remove_dir_all(dir).ok();
+    }
+
+    fn tempfile_dir() -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("fundi-config-{}", uuid::Uuid::now_v7()));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    /// A self-signed certificate authority made for these tests (P-256).
+    const TEST_CA_PEM: &str = "\
+-----BEGIN CERTIFICATE-----
+MIIBhTCCASugAwIBAgIUKEQPtLE1oPortuYb3gfbJW8ODvIwCgYIKoZIzj0EAwIw
+GDEWMBQGA1UEAwwNRnVuZGkgdGVzdCBDQTAeFw0yNjEyMDcwMTQ5MjVaFw0zNjEy
+MDQwMTQ5MjVaMBgxFjAUBgNVBAMMDUZ1bmRpIHRlc3QgQ0EwWTATBgcqhkjOPQIB
+BggqhkjOPQMBBwNCAAT0uU6PAZhf5iZBoqL/nqRosmIm1eXnGb9V4bT79VZQtdH5
+YOOKmpJaVHdJKyqr2xU0hODCsXUTg/DlFSwhRRM0o1MwUTAdBgNVHQ4EFgQUICv6
+HiL7OSG/qYkooa9L+xnCGX4wHwYDVR0jBBgwFoAUICv6HiL7OSG/qYkooa9L+xnC
+GX4wDwYDVR0TAQH/BAUwAwEB/zAKBggqhkjOPQQDAgNIADBFAiEAhM2MwKp6p9oo
+cI2RYSmCDfB6ByDYss0bivxt76R/cEACIC03b+/FmxACHpF2OcyaPlVj9kgqWwhq
+By915ofb3+1f
+-----END CERTIFICATE-----
+";
 
     #[test]
     fn every_setting_read_is_documented() {

@@ -13,54 +13,57 @@ use std::pin::Pin;
 use std::task::Poll;
 use uuid::Uuid;
 
-/// What gives the viewer the right to a subscription's events.
-pub enum Right {
-    /// Taking part in one booking (its customer, its current technician) or being staff. Lost when
-    /// the booking changes hands, e.g. when its technician rejects or is replaced.
-    Booking(Uuid),
-    /// Events addressed to the viewer's own account (their notifications, their offers). The right
-    /// is the session itself: the connection is bound to it and closes when it ends or expires.
-    Own,
+/// One event of a booking's subscription, with the booking's version when the event was produced
+/// (0 for one made here, such as a typing indicator lapsing). A replica whose copy of the booking is
+/// older reads it again before judging the event: events on the booking's other topics can overtake
+/// the change that took the viewer's part away.
+pub struct BookingEvent<T> {
+    pub booking_version: i32,
+    pub event: T,
 }
 
-/// A subscription's events as delivered: checked one by one against a [`Right`].
+/// A subscription's events as delivered, checked one by one against the viewer's right to them.
 pub struct Live<T>(BoxStream<'static, Result<T>>);
 
 impl<T: Send + 'static> Live<T> {
-    pub fn new(
-        ctx: &Context<'_>,
-        viewer: Viewer,
-        right: Right,
-        events: impl Stream<Item = Result<T>> + Send + 'static,
-    ) -> Live<T> {
-        Live::with_receipt(ctx, viewer, right, events, |_| {})
+    /// Events addressed to the viewer's own account (their notifications, their offers). The right
+    /// is the session itself: the connection is bound to it and closes when it ends or expires.
+    pub fn own(events: impl Stream<Item = Result<T>> + Send + 'static) -> Live<T> {
+        Live(events.boxed())
     }
 
-    /// Like `new`, calling `receipt` for each event only once it has passed the check, for effects
-    /// of delivery (a chat message counts as delivered to whoever receives it).
-    pub fn with_receipt(
+    /// One booking's events, for as long as the viewer takes part in it (its customer, its current
+    /// technician) or is staff. The right is lost when the booking changes hands, e.g. when its
+    /// technician rejects or is replaced.
+    pub fn booking(
         ctx: &Context<'_>,
         viewer: Viewer,
-        right: Right,
-        events: impl Stream<Item = Result<T>> + Send + 'static,
+        booking_id: Uuid,
+        events: impl Stream<Item = Result<BookingEvent<T>>> + Send + 'static,
+    ) -> Live<T> {
+        Live::booking_with_receipt(ctx, viewer, booking_id, events, |_| {})
+    }
+
+    /// Like `booking`, calling `receipt` for each event only once it has passed the check, for
+    /// effects of delivery (a chat message counts as delivered to whoever receives it).
+    pub fn booking_with_receipt(
+        ctx: &Context<'_>,
+        viewer: Viewer,
+        booking_id: Uuid,
+        events: impl Stream<Item = Result<BookingEvent<T>>> + Send + 'static,
         receipt: impl FnMut(&T) + Send + 'static,
     ) -> Live<T> {
-        match right {
-            Right::Own => Live(events.map(with(receipt)).boxed()),
-            Right::Booking(booking_id) => {
-                let services = services(ctx).clone();
-                let changes = services.bus.subscribe(&Topic::Booking(booking_id).key());
-                let watch = Watch {
-                    services,
-                    viewer,
-                    booking_id,
-                    changes,
-                    events: events.boxed(),
-                    ended: false,
-                };
-                Live(watch.into_stream().map(with(receipt)).boxed())
-            }
-        }
+        let services = services(ctx).clone();
+        let changes = services.bus.subscribe(&Topic::Booking(booking_id).key());
+        let watch = Watch {
+            services,
+            viewer,
+            booking_id,
+            changes,
+            events: events.boxed(),
+            ended: false,
+        };
+        Live(watch.into_stream().map(with(receipt)).boxed())
     }
 }
 
@@ -92,7 +95,7 @@ struct Watch<T> {
     viewer: Viewer,
     booking_id: Uuid,
     changes: BusSubscription,
-    events: BoxStream<'static, Result<T>>,
+    events: BoxStream<'static, Result<BookingEvent<T>>>,
     ended: bool,
 }
 
@@ -116,29 +119,38 @@ impl<T: Send + 'static> Watch<T> {
                         // The change feed ended after falling behind: follow it afresh.
                         self.changes = self.services.bus.subscribe(&Topic::Booking(self.booking_id).key());
                     }
-                    if let Err(refusal) = self.check().await {
+                    // The cache saw this change too and reads the booking afresh.
+                    if let Err(refusal) = self.check(0).await {
                         return Some(Err(refusal));
                     }
                 }
                 event = self.events.next() => {
-                    let event = event?;
-                    return Some(match self.check().await {
-                        Ok(()) => event,
-                        Err(refusal) => Err(refusal),
+                    return Some(match event? {
+                        Ok(BookingEvent { booking_version, event }) => {
+                            self.check(booking_version).await.map(|()| event)
+                        }
+                        Err(error) => self.check(0).await.and(Err(error)),
                     });
                 }
             }
         }
     }
 
-    /// Ok while the viewer may see the booking; otherwise the error that ends the stream.
-    async fn check(&mut self) -> Result<(), async_graphql::Error> {
-        let refusal =
-            match live_access::may_watch(&self.services, &self.viewer, self.booking_id).await {
-                Ok(true) => return Ok(()),
-                Ok(false) => AppError::NotFound("booking".into()),
-                Err(e) => e,
-            };
+    /// Ok while the viewer may see the booking as of `event_version`; otherwise the error that
+    /// ends the stream.
+    async fn check(&mut self, event_version: i32) -> Result<(), async_graphql::Error> {
+        let refusal = match live_access::may_watch(
+            &self.services,
+            &self.viewer,
+            self.booking_id,
+            event_version,
+        )
+        .await
+        {
+            Ok(true) => return Ok(()),
+            Ok(false) => AppError::NotFound("booking".into()),
+            Err(e) => e,
+        };
         self.ended = true;
         Err(refusal.into())
     }

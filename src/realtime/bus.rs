@@ -22,6 +22,25 @@ pub enum BusError {
     NotSubscribed,
 }
 
+/// The one way this process makes a Redis client, for the bus and for every other use of Redis,
+/// so all of them trust the same roots. A `rediss://` URL is encrypted with rustls and checked
+/// against `root_cert_pem` (PEM, the only roots trusted) when given, else the public web roots.
+pub fn redis_client(
+    url: &str,
+    root_cert_pem: Option<&[u8]>,
+) -> Result<redis::Client, redis::RedisError> {
+    match root_cert_pem {
+        Some(pem) => redis::Client::build_with_tls(
+            url,
+            redis::TlsCertificates {
+                client_tls: None,
+                root_cert: Some(pem.to_vec()),
+            },
+        ),
+        None => redis::Client::open(url),
+    }
+}
+
 /// Longest a request waits for a shared value before going on without it.
 pub const SHARED_VALUE_TIMEOUT: Duration = Duration::from_millis(250);
 
@@ -53,14 +72,10 @@ impl EventBus {
         }
     }
 
-    /// A bus shared through Redis. Start-up does not wait for Redis: the subscriber connects (and
-    /// reconnects) in the background, and `is_redis_subscribed` reports its state.
-    pub fn redis(
-        url: &str,
-        channel_prefix: &str,
-        shutdown: CancellationToken,
-    ) -> Result<Self, BusError> {
-        let client = redis::Client::open(url)?;
+    /// A bus shared through Redis, reached by `client` (see [`redis_client`]). Start-up does not
+    /// wait for Redis: the subscriber connects (and reconnects) in the background, and
+    /// `is_redis_subscribed` reports its state.
+    pub fn redis(client: redis::Client, channel_prefix: &str, shutdown: CancellationToken) -> Self {
         let bus = EventBus {
             inner: Arc::new(Inner {
                 hub: Hub::default(),
@@ -73,7 +88,7 @@ impl EventBus {
             }),
         };
         tokio::spawn(subscriber_loop(bus.inner.clone(), shutdown));
-        Ok(bus)
+        bus
     }
 
     pub fn uses_redis(&self) -> bool {

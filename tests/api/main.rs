@@ -34,6 +34,7 @@ mod process;
 mod production;
 mod razorpay;
 mod redis;
+mod redis_tls;
 mod security;
 mod sessions;
 mod stripe;

@@ -196,6 +196,12 @@ fn helm_env() -> BTreeMap<String, String> {
     put("FUNDI_LOG", &config["log"]);
     put("FUNDI_LOG_FORMAT", &config["logFormat"]);
     put("FUNDI_INTROSPECTION", &config["introspection"]);
+    if truthy(&values["redisTls"]["rootCertSecret"]) {
+        put(
+            "FUNDI_REDIS_ROOT_CERT",
+            &json!("/etc/fundi/redis-ca/ca.pem"),
+        );
+    }
     put("FUNDI_S3_BUCKET", &uploads["s3Bucket"]);
     put("FUNDI_S3_ENDPOINT", &uploads["s3Endpoint"]);
     put("FUNDI_S3_REGION", &uploads["s3Region"]);
@@ -213,6 +219,7 @@ fn helm_env() -> BTreeMap<String, String> {
         "FUNDI_LOG",
         "FUNDI_LOG_FORMAT",
         "FUNDI_METRICS_BIND",
+        "FUNDI_REDIS_ROOT_CERT",
         "FUNDI_S3_BUCKET",
         "FUNDI_S3_ENDPOINT",
         "FUNDI_S3_REGION",

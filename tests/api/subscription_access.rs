@@ -173,3 +173,106 @@ async fn a_technician_who_rejects_the_job_produces_no_delivery_receipts() {
         .expect("sent message");
     assert_eq!(mine["node"]["deliveryState"], "SENT", "{history}");
 }
+
+/// Writes the booking as a change on another replica would leave it (its technician gone, the
+/// version moved on) without that change's event, which is still on its way; returns the new version.
+async fn removed_behind_the_bus(s: &TestServer, booking: uuid::Uuid) -> i32 {
+    use fundi::db::entities::booking;
+    use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait};
+    let db = &s.services().db;
+    let row = booking::Entity::find_by_id(booking)
+        .one(db)
+        .await
+        .unwrap()
+        .unwrap();
+    let version = row.version + 1;
+    let mut changed: booking::ActiveModel = row.into();
+    changed.technician_id = Set(None);
+    changed.status = Set("MATCHING".into());
+    changed.version = Set(version);
+    changed.update(db).await.unwrap();
+    version
+}
+
+#[tokio::test]
+async fn an_event_that_overtakes_the_change_removing_the_technician_is_not_delivered_to_them() {
+    use fundi::realtime::{BusMessage, Topic};
+    use fundi::services::chat::{ChatBusEvent, ChatEvent};
+    use fundi::services::tracking::TrackingPoint;
+    let s = TestServer::start().await;
+    let job = job(&s, "overtaken").await;
+    let booking = crate::fixtures::uuid_of(job.booking.as_str().unwrap());
+    let customer = crate::fixtures::uuid_of(&job.customer.user_id);
+    let metrics = s.server.as_ref().unwrap().metrics.clone();
+    let subscriptions = booking_subscriptions(&job.booking);
+    let watched = [subscriptions[1].clone(), subscriptions[3].clone()];
+    let mut tech = open(&s, &job.tech.session, &watched).await;
+    wait_until(Duration::from_secs(5), || {
+        metrics.open_subscriptions.get() == 2
+    })
+    .await;
+
+    // A point of their own reaches them, judged on (and leaving) this replica's copy of the booking.
+    let share = "mutation($id: ID!, $input: LocationInput!) { shareLocation(bookingId: $id, input: $input) { lat } }";
+    let reading = json!({"lat": NAIROBI.0, "lng": NAIROBI.1, "recordedAt": s.services().clock.now().to_rfc3339()});
+    s.ok(
+        job.tech.session.token(),
+        share,
+        json!({"id": job.booking, "input": reading}),
+    )
+    .await;
+    let own = tech.next_payload(Duration::from_secs(10)).await;
+    assert_eq!(own["data"]["technicianLocation"]["lat"], NAIROBI.0, "{own}");
+
+    // The technician is taken off the job; before that change is heard of here, events produced
+    // after it arrive on the booking's other topics: the next technician's position, the customer typing.
+    let version = removed_behind_the_bus(&s, booking).await;
+    let point = TrackingPoint {
+        booking_id: booking,
+        lat: -1.3,
+        lng: 36.9,
+        accuracy_m: None,
+        heading_deg: None,
+        speed_kmh: None,
+        recorded_at: s.services().clock.now(),
+        distance_km: 1.0,
+        eta_minutes: 5,
+        booking_version: version,
+    };
+    let typing = ChatBusEvent::new(
+        version,
+        ChatEvent::Typing {
+            user_id: customer,
+            typing: true,
+        },
+    );
+    let bus = &s.services().bus;
+    let location = BusMessage::new(
+        Topic::Tracking(booking).key(),
+        None,
+        serde_json::to_value(&point).unwrap(),
+    );
+    bus.publish(location).await.unwrap();
+    let chat = BusMessage::new(Topic::Chat(booking).key(), None, typing.to_payload());
+    bus.publish(chat).await.unwrap();
+
+    // What each subscription says next is the refusal that ends it, not the overtaking event.
+    let mut first: HashMap<String, Value> = HashMap::new();
+    while first.len() < 2 {
+        let message = tech
+            .next_json(Duration::from_secs(10))
+            .await
+            .expect("socket open");
+        if message["type"] == "next" {
+            let id = message["id"].as_str().unwrap_or_default().to_string();
+            first.entry(id).or_insert(message["payload"].clone());
+        }
+    }
+    for (id, payload) in first {
+        assert_eq!(
+            code(&payload["errors"][0]),
+            "NOT_FOUND",
+            "{id} delivered an event produced after the technician was removed: {payload}"
+        );
+    }
+}

@@ -108,6 +108,9 @@ FUNDI_INTROSPECTION: {{ .Values.config.introspection | toString | quote }}
 {{- else if .Values.config.introspection }}
 FUNDI_INTROSPECTION: {{ .Values.config.introspection | toString | quote }}
 {{- end }}
+{{- if .Values.redisTls.rootCertSecret }}
+FUNDI_REDIS_ROOT_CERT: {{ include "fundi.redisRootCertPath" . | quote }}
+{{- end }}
 {{- with .Values.uploads.s3Bucket }}
 FUNDI_S3_BUCKET: {{ . | toString | quote }}
 {{- end }}
@@ -126,13 +129,51 @@ FUNDI_DATA_DIR_SHARED: "true"
 {{- end }}
 
 {{/*
-Volumes for the writable paths of a read-only root filesystem.
+Where the private CA of a rediss:// server is mounted (redisTls.rootCertSecret).
+*/}}
+{{- define "fundi.redisRootCertDir" -}}
+/etc/fundi/redis-ca
+{{- end }}
+
+{{- define "fundi.redisRootCertPath" -}}
+{{- printf "%s/ca.pem" (include "fundi.redisRootCertDir" .) }}
+{{- end }}
+
+{{/*
+The Redis CA volume and its mount, for the server and the migration Job
+alike: every fundi command reads its settings, FUNDI_REDIS_ROOT_CERT too.
+*/}}
+{{- define "fundi.redisRootCertVolume" -}}
+{{- if .Values.redisTls.rootCertSecret -}}
+- name: redis-ca
+  secret:
+    secretName: {{ .Values.redisTls.rootCertSecret }}
+    items:
+      - key: ca.pem
+        path: ca.pem
+{{- end }}
+{{- end }}
+
+{{- define "fundi.redisRootCertMount" -}}
+{{- if .Values.redisTls.rootCertSecret -}}
+- name: redis-ca
+  mountPath: {{ include "fundi.redisRootCertDir" . }}
+  readOnly: true
+{{- end }}
+{{- end }}
+
+{{/*
+Volumes for the writable paths of a read-only root filesystem, and the
+Redis CA when one is given.
 */}}
 {{- define "fundi.volumes" -}}
 - name: data
   {{- toYaml .Values.dataVolume | nindent 2 }}
 - name: tmp
   emptyDir: {}
+{{- with include "fundi.redisRootCertVolume" . }}
+{{ . }}
+{{- end }}
 {{- end }}
 
 {{- define "fundi.volumeMounts" -}}
@@ -140,6 +181,9 @@ Volumes for the writable paths of a read-only root filesystem.
   mountPath: {{ .Values.config.dataDir }}
 - name: tmp
   mountPath: /tmp
+{{- with include "fundi.redisRootCertMount" . }}
+{{ . }}
+{{- end }}
 {{- end }}
 
 {{/*

@@ -5,7 +5,7 @@ use crate::graphql::bookings::types::*;
 use crate::graphql::common::{Counted, TotalCount, connection};
 use crate::graphql::context::{services, viewer};
 use crate::graphql::ids::{self, Kind};
-use crate::graphql::live::{Live, Right};
+use crate::graphql::live::{BookingEvent, Live};
 use crate::realtime::{SubscriptionItem, Topic};
 use crate::services::bookings::flow::BookingChange;
 use crate::services::bookings::requests::{self, NewRequest};
@@ -161,10 +161,13 @@ impl BookingSubscription {
         let updates = stream.map(|item| match item {
             SubscriptionItem::Message(message) => message
                 .decode::<BookingChange>()
-                .map(|change| BookingUpdate {
-                    sequence: message.seq.unwrap_or(0),
-                    kind: change.kind.clone(),
-                    booking: Booking(change.booking.clone()),
+                .map(|change| BookingEvent {
+                    booking_version: change.booking.version,
+                    event: BookingUpdate {
+                        sequence: message.seq.unwrap_or(0),
+                        kind: change.kind.clone(),
+                        booking: Booking(change.booking.clone()),
+                    },
                 })
                 .ok_or_else(|| {
                     AppError::internal(anyhow::anyhow!("malformed booking event")).into()
@@ -173,7 +176,7 @@ impl BookingSubscription {
                 Err(crate::graphql::notifications::operations::lagged(missed))
             }
         });
-        Ok(Live::new(ctx, viewer, Right::Booking(uuid), updates))
+        Ok(Live::booking(ctx, viewer, uuid, updates))
     }
 
     /// New offers for the signed-in technician.
@@ -184,7 +187,6 @@ impl BookingSubscription {
         let stream = services
             .bus
             .subscribe(&Topic::TechnicianOffers(viewer.user_id).key());
-        let owner = viewer.clone();
         let offers = stream.then(move |item| {
             let (services, viewer) = (services.clone(), viewer.clone());
             async move {
@@ -209,6 +211,6 @@ impl BookingSubscription {
                 }
             }
         });
-        Ok(Live::new(ctx, owner, Right::Own, offers))
+        Ok(Live::own(offers))
     }
 }

@@ -10,11 +10,11 @@ use crate::graphql::chat::types::{
 use crate::graphql::common::{Counted, TotalCount};
 use crate::graphql::context::{services, viewer};
 use crate::graphql::ids::{self, Kind};
-use crate::graphql::live::{Live, Right};
+use crate::graphql::live::{BookingEvent, Live};
 use crate::graphql::uploads::read_upload;
 use crate::realtime::{Subscription as BusSubscription, SubscriptionItem, Topic};
 use crate::services::chat::history::{self, Window};
-use crate::services::chat::messages::{self, ChatEvent as Event, NewMessage};
+use crate::services::chat::messages::{self, ChatBusEvent, ChatEvent as Event, NewMessage};
 use crate::services::platform::pagination::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 use crate::services::platform::storage::MAX_IMAGE_BYTES;
 use crate::services::{Services, Viewer};
@@ -252,8 +252,9 @@ impl ChatFeed {
         }
     }
 
-    fn right(&self) -> (Viewer, Right) {
-        (self.viewer.clone(), Right::Booking(self.booking_id))
+    /// Who watches which booking, for the per-event access check.
+    fn right(&self) -> (Viewer, Uuid) {
+        (self.viewer.clone(), self.booking_id)
     }
 }
 
@@ -265,13 +266,17 @@ impl ChatSubscription {
     /// New messages in a booking's conversation, for its participants and staff.
     async fn message_added(&self, ctx: &Context<'_>, booking_id: ID) -> Result<Live<Message>> {
         let (feed, subscription) = ChatFeed::open(ctx, &booking_id).await?;
-        let ((viewer, right), receipt) = (feed.right(), feed.receipt());
+        let ((viewer, booking), receipt) = (feed.right(), feed.receipt());
         let messages = subscription.filter_map(move |item| {
             let out = match item {
-                SubscriptionItem::Message(bus) => match Event::from_bus(&bus).as_deref() {
-                    Some(Event::MessageAdded { message }) => {
-                        Some(Ok(feed.message(message.as_ref().clone())))
-                    }
+                SubscriptionItem::Message(bus) => match ChatBusEvent::from_bus(&bus).as_deref() {
+                    Some(ChatBusEvent {
+                        booking_version,
+                        event: Event::MessageAdded { message },
+                    }) => Some(Ok(BookingEvent {
+                        booking_version: *booking_version,
+                        event: feed.message(message.as_ref().clone()),
+                    })),
                     _ => None,
                 },
                 SubscriptionItem::Lagged { missed } => Some(Err(
@@ -280,14 +285,16 @@ impl ChatSubscription {
             };
             std::future::ready(out)
         });
-        Ok(Live::with_receipt(ctx, viewer, right, messages, receipt))
+        Ok(Live::booking_with_receipt(
+            ctx, viewer, booking, messages, receipt,
+        ))
     }
 
     /// Everything happening in a booking's conversation: messages, receipts and typing. Typing
     /// lapses with a TypingStopped 5 seconds after its last renewal.
     async fn chat_events(&self, ctx: &Context<'_>, booking_id: ID) -> Result<Live<ChatEvent>> {
         let (feed, subscription) = ChatFeed::open(ctx, &booking_id).await?;
-        let ((viewer, right), mut receipt) = (feed.right(), feed.receipt());
+        let ((viewer, booking), mut receipt) = (feed.right(), feed.receipt());
         let state = (feed, subscription, HashMap::<Uuid, Instant>::new());
         let events = futures_util::stream::unfold(
             state,
@@ -301,16 +308,19 @@ impl ChatSubscription {
                 receipt(&added.message);
             }
         };
-        Ok(Live::with_receipt(ctx, viewer, right, events, receipt))
+        Ok(Live::booking_with_receipt(
+            ctx, viewer, booking, events, receipt,
+        ))
     }
 }
 
-/// Waits for the next event worth telling: a bus event, or a typing indicator lapsing.
+/// Waits for the next event worth telling: a bus event, or a typing indicator lapsing (made here,
+/// so it carries no booking version of its own).
 async fn next_event(
     feed: &ChatFeed,
     subscription: &mut BusSubscription,
     typing: &mut HashMap<Uuid, Instant>,
-) -> Option<Result<ChatEvent>> {
+) -> Option<Result<BookingEvent<ChatEvent>>> {
     loop {
         let lapse = typing
             .iter()
@@ -321,7 +331,7 @@ async fn next_event(
                 item = subscription.next() => item,
                 _ = tokio::time::sleep_until(at) => {
                     typing.remove(&user);
-                    return Some(Ok(stopped(user)));
+                    return Some(Ok(BookingEvent { booking_version: 0, event: stopped(user) }));
                 }
             },
             None => subscription.next().await,
@@ -335,8 +345,11 @@ async fn next_event(
             }
         };
         let user_id = |u: Uuid| ids::encode(Kind::User, u);
-        let event = match Event::from_bus(&bus).as_deref() {
-            Some(Event::MessageAdded { message }) => {
+        let Some(received) = ChatBusEvent::from_bus(&bus) else {
+            continue;
+        };
+        let event = match &received.event {
+            Event::MessageAdded { message } => {
                 // A message ends its sender's typing; the message itself says so.
                 if let Some(sender) = message.sender_id {
                     typing.remove(&sender);
@@ -345,22 +358,22 @@ async fn next_event(
                     message: Box::new(feed.message(message.as_ref().clone())),
                 })
             }
-            Some(Event::Delivered { user_id: u, up_to }) => {
+            Event::Delivered { user_id: u, up_to } => {
                 ChatEvent::MessagesDelivered(MessagesDelivered {
                     user_id: user_id(*u),
                     up_to_sequence: *up_to,
                 })
             }
-            Some(Event::Read { user_id: u, up_to }) => ChatEvent::MessagesRead(MessagesRead {
+            Event::Read { user_id: u, up_to } => ChatEvent::MessagesRead(MessagesRead {
                 user_id: user_id(*u),
                 up_to_sequence: *up_to,
             }),
             // Your own typing is not news to you.
-            Some(Event::Typing { user_id: u, .. }) if *u == feed.viewer.user_id => continue,
-            Some(Event::Typing {
+            Event::Typing { user_id: u, .. } if *u == feed.viewer.user_id => continue,
+            Event::Typing {
                 user_id: u,
                 typing: true,
-            }) => {
+            } => {
                 typing.insert(*u, Instant::now() + TYPING_TTL);
                 ChatEvent::TypingStarted(TypingStarted {
                     user_id: user_id(*u),
@@ -368,18 +381,20 @@ async fn next_event(
                         + chrono::Duration::from_std(TYPING_TTL).expect("fits"),
                 })
             }
-            Some(Event::Typing {
+            Event::Typing {
                 user_id: u,
                 typing: false,
-            }) => {
+            } => {
                 if typing.remove(u).is_none() {
                     continue;
                 }
                 stopped(*u)
             }
-            None => continue,
         };
-        return Some(Ok(event));
+        return Some(Ok(BookingEvent {
+            booking_version: received.booking_version,
+            event,
+        }));
     }
 }
 

@@ -4,7 +4,7 @@ use crate::error::AppError;
 use crate::graphql::common::{Counted, TotalCount, connection};
 use crate::graphql::context::{services, viewer};
 use crate::graphql::ids::{self, Kind};
-use crate::graphql::live::{Live, Right};
+use crate::graphql::live::Live;
 use crate::realtime::{SubscriptionItem, Topic};
 use crate::services::notifications::in_app::{self as notification_service, NotificationView};
 use crate::services::platform::pagination::Page;
@@ -126,7 +126,7 @@ impl NotificationSubscription {
             }
             SubscriptionItem::Lagged { missed } => Err(lagged(missed)),
         });
-        Ok(Live::new(ctx, viewer, Right::Own, added))
+        Ok(Live::own(added))
     }
 }
 

@@ -3,7 +3,7 @@
 use crate::db::entities::booking;
 use crate::graphql::context::{services, viewer};
 use crate::graphql::ids::{self, Kind};
-use crate::graphql::live::{Live, Right};
+use crate::graphql::live::{BookingEvent, Live};
 use crate::graphql::loaders::{self, TrailOfJob};
 use crate::services::tracking::positions::{self, LocationShare};
 use async_graphql::{Context, ID, InputObject, Object, Result, Subscription};
@@ -118,7 +118,12 @@ impl TrackingSubscription {
         let viewer = viewer(ctx).await?;
         let uuid = ids::decode(Kind::Booking, &booking_id, "bookingId")?;
         let points = positions::watch(services(ctx), &viewer, uuid).await?;
-        let points = points.map(|point| Ok(TrackingPoint(point)));
-        Ok(Live::new(ctx, viewer, Right::Booking(uuid), points))
+        let points = points.map(|point| {
+            Ok(BookingEvent {
+                booking_version: point.booking_version,
+                event: TrackingPoint(point),
+            })
+        });
+        Ok(Live::booking(ctx, viewer, uuid, points))
     }
 }

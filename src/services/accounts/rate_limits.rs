@@ -61,12 +61,8 @@ fn quota(allowance: Allowance) -> Quota {
 }
 
 impl RateLimits {
-    /// Limits from settings; with a Redis URL, counts are shared by every replica using it.
-    pub fn new(
-        settings: &AbuseSettings,
-        redis_url: Option<&str>,
-        prefix: &str,
-    ) -> anyhow::Result<Self> {
+    /// Limits from settings; with a Redis client, counts are shared by every replica using it.
+    pub fn new(settings: &AbuseSettings, redis: Option<redis::Client>, prefix: &str) -> Self {
         let password = Allowance {
             count: settings.password_checks_per_minute,
             window: Duration::from_secs(60),
@@ -75,21 +71,18 @@ impl RateLimits {
             count: settings.signups_per_hour,
             window: Duration::from_secs(3600),
         };
-        let redis = match redis_url {
-            Some(url) => Some(RedisCounters {
-                client: redis::Client::open(url)?,
-                prefix: prefix.to_string(),
-                connection: Mutex::new(None),
-            }),
-            None => None,
-        };
-        Ok(RateLimits {
+        let redis = redis.map(|client| RedisCounters {
+            client,
+            prefix: prefix.to_string(),
+            connection: Mutex::new(None),
+        });
+        RateLimits {
             password,
             signup,
             local_password: RateLimiter::keyed(quota(password)),
             local_signup: RateLimiter::keyed(quota(signup)),
             redis,
-        })
+        }
     }
 
     /// Counts one `action` by `client` and refuses it with RATE_LIMITED (and when to retry) once the
@@ -207,7 +200,7 @@ mod tests {
             password_checks_per_minute: per_minute,
             signups_per_hour: 2,
         };
-        RateLimits::new(&settings, None, "test").unwrap()
+        RateLimits::new(&settings, None, "test")
     }
 
     #[tokio::test]

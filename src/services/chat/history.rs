@@ -1,12 +1,12 @@
 //! Reading a conversation: pages of messages by sequence number, delivered/read receipts kept as
 //! per-participant high-water marks, and unread counts.
 
-use crate::db::entities::{chat_receipt, message};
+use crate::db::entities::{booking, chat_receipt, message};
 use crate::db::{begin_write, sql::stmt};
 use crate::domain::chat::MessageKind;
 use crate::error::{AppError, AppResult};
 use crate::realtime::{Topic, outbox};
-use crate::services::chat::messages::{ChatEvent, Conversation, conversation};
+use crate::services::chat::messages::{ChatBusEvent, ChatEvent, Conversation, conversation};
 use crate::services::{Effects, Services, Viewer};
 use chrono::{DateTime, Utc};
 use sea_orm::{
@@ -207,16 +207,17 @@ pub async fn mark_delivered(
     let now = services.clock.now();
     let mut effects = Effects::default();
     let txn = begin_write(&services.db).await?;
+    let mut moved = Vec::new();
     for &(user_id, up_to) in marks {
         let (delivered, _) = advance(&txn, booking_id, user_id, up_to, 0, now).await?;
         if delivered {
-            publish(
-                &txn,
-                &mut effects,
-                booking_id,
-                ChatEvent::Delivered { user_id, up_to },
-            )
-            .await?;
+            moved.push(ChatEvent::Delivered { user_id, up_to });
+        }
+    }
+    if !moved.is_empty() {
+        let version = version_of(&txn, booking_id).await?;
+        for event in moved {
+            publish(&txn, &mut effects, booking_id, version, event).await?;
         }
     }
     txn.commit().await?;
@@ -256,20 +257,20 @@ pub async fn mark_read(
         now,
     )
     .await?;
-    let up_to = target.seq;
+    let (up_to, version) = (target.seq, conversation.booking.version);
     if delivered {
         let event = ChatEvent::Delivered {
             user_id: viewer.user_id,
             up_to,
         };
-        publish(&txn, &mut effects, booking_id, event).await?;
+        publish(&txn, &mut effects, booking_id, version, event).await?;
     }
     if read {
         let event = ChatEvent::Read {
             user_id: viewer.user_id,
             up_to,
         };
-        publish(&txn, &mut effects, booking_id, event).await?;
+        publish(&txn, &mut effects, booking_id, version, event).await?;
     }
     txn.commit().await?;
     services.after_commit(effects);
@@ -280,12 +281,24 @@ async fn publish(
     txn: &impl ConnectionTrait,
     effects: &mut Effects,
     booking_id: Uuid,
+    booking_version: i32,
     event: ChatEvent,
 ) -> AppResult<()> {
-    let payload = serde_json::to_value(event).expect("serialisable");
+    let payload = ChatBusEvent::new(booking_version, event).to_payload();
     outbox::enqueue(txn, Topic::Chat(booking_id), &payload).await?;
     effects.event();
     Ok(())
+}
+
+/// The booking's current version, which receipts carry like every other conversation event.
+async fn version_of(db: &impl ConnectionTrait, booking_id: Uuid) -> AppResult<i32> {
+    Ok(booking::Entity::find_by_id(booking_id)
+        .select_only()
+        .column(booking::Column::Version)
+        .into_tuple::<i32>()
+        .one(db)
+        .await?
+        .unwrap_or(0))
 }
 
 /// The newest message's sequence number, 0 before the first.

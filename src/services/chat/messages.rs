@@ -32,9 +32,32 @@ pub enum ChatEvent {
     Typing { user_id: Uuid, typing: bool },
 }
 
-impl ChatEvent {
-    pub fn from_bus(message: &BusMessage) -> Option<Arc<ChatEvent>> {
-        message.decode::<ChatEvent>()
+/// A conversation event as it travels on the bus, with the booking's version it was produced
+/// under, so that a replica holding an older copy of the booking reads it again before judging who
+/// may see the event (see `live_access::may_watch`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ChatBusEvent {
+    /// 0 on events queued by a server that did not send it; those are judged on the cached booking.
+    #[serde(default)]
+    pub booking_version: i32,
+    #[serde(flatten)]
+    pub event: ChatEvent,
+}
+
+impl ChatBusEvent {
+    pub fn new(booking_version: i32, event: ChatEvent) -> ChatBusEvent {
+        ChatBusEvent {
+            booking_version,
+            event,
+        }
+    }
+
+    pub fn from_bus(message: &BusMessage) -> Option<Arc<ChatBusEvent>> {
+        message.decode::<ChatBusEvent>()
+    }
+
+    pub fn to_payload(&self) -> serde_json::Value {
+        serde_json::to_value(self).expect("serialisable")
     }
 }
 
@@ -251,7 +274,7 @@ pub async fn send(
     let mut effects = Effects::default();
     let stored = async {
         let txn = begin_write(&services.db).await?;
-        let stored = insert(&txn, &mut effects, row).await?;
+        let stored = insert(&txn, &mut effects, conversation.booking.version, row).await?;
         // The sender has seen what they wrote.
         crate::services::chat::history::advance(
             &txn,
@@ -335,10 +358,12 @@ async fn store_image(
     Ok(key)
 }
 
-/// Numbers `row` as the conversation's next message, stores it and queues its event.
+/// Numbers `row` as the conversation's next message, stores it and queues its event, stamped with
+/// the booking's version the message was accepted under.
 async fn insert(
     txn: &impl ConnectionTrait,
     effects: &mut Effects,
+    booking_version: i32,
     mut row: message::Model,
 ) -> AppResult<message::Model> {
     let backend = txn.get_database_backend();
@@ -362,7 +387,7 @@ async fn insert(
     outbox::enqueue(
         txn,
         Topic::Chat(row.booking_id),
-        &serde_json::to_value(event).expect("serialisable"),
+        &ChatBusEvent::new(booking_version, event).to_payload(),
     )
     .await?;
     effects.event();
@@ -397,7 +422,7 @@ pub async fn record_status(
         created_at: now,
         updated_at: now,
     };
-    insert(txn, effects, row).await?;
+    insert(txn, effects, booking.version, row).await?;
     Ok(())
 }
 
@@ -418,7 +443,7 @@ pub async fn set_typing(
     let message = BusMessage::new(
         Topic::Chat(booking_id).key(),
         None,
-        serde_json::to_value(event).expect("serialisable"),
+        ChatBusEvent::new(conversation.booking.version, event).to_payload(),
     );
     services.bus.publish(message).await.map_err(|e| {
         tracing::warn!(error = %e, "typing indicator not published");
@@ -515,6 +540,23 @@ pub async fn purge_expired(services: &Services) -> AppResult<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_conversation_event_travels_with_its_booking_version() {
+        let user_id = Uuid::now_v7();
+        let sent = ChatBusEvent::new(7, ChatEvent::Read { user_id, up_to: 3 });
+        let payload = sent.to_payload();
+        assert_eq!(payload["type"], "READ");
+        assert_eq!(payload["booking_version"], 7);
+        let message = BusMessage::new("chat", Some(1), payload);
+        let received = ChatBusEvent::from_bus(&message).expect("decodes");
+        assert_eq!(received.booking_version, 7);
+        assert!(matches!(received.event, ChatEvent::Read { up_to: 3, .. }));
+        // Queued before versions were carried: judged on the cached booking.
+        let older = serde_json::json!({"type": "READ", "user_id": user_id, "up_to": 3});
+        let received = ChatBusEvent::from_bus(&BusMessage::new("chat", Some(2), older)).unwrap();
+        assert_eq!(received.booking_version, 0);
+    }
 
     fn input(kind: MessageKind) -> NewMessage {
         NewMessage {

@@ -71,6 +71,10 @@ pub struct TrackingPoint {
     pub recorded_at: DateTime<Utc>,
     pub distance_km: f64,
     pub eta_minutes: u32,
+    /// The booking's version the point was judged on; see [`tracked_booking`]. 0 on a point from a
+    /// server that did not send it, which subscribers judge on their cached booking.
+    #[serde(default)]
+    pub booking_version: i32,
 }
 
 /// A booking's head as stored, with the technician whose point it was.
@@ -122,10 +126,18 @@ impl<T> Swept<T> {
 }
 
 impl Tracker {
-    fn cached_booking(&self, id: Uuid, now: DateTime<Utc>) -> Option<Arc<booking::Model>> {
+    fn cached_booking(
+        &self,
+        id: Uuid,
+        now: DateTime<Utc>,
+        at_least_version: i32,
+    ) -> Option<Arc<booking::Model>> {
         let mut bookings = self.bookings.lock().expect("tracker lock");
         let entry = bookings.map.get_mut(&id)?;
-        if expired(entry.fetched_at, now) || saw_change(&mut entry.changes) {
+        if entry.booking.version < at_least_version
+            || expired(entry.fetched_at, now)
+            || saw_change(&mut entry.changes)
+        {
             bookings.map.remove(&id);
             return None;
         }
@@ -190,14 +202,23 @@ fn saw_change(changes: &mut Subscription) -> bool {
     }
 }
 
-/// The booking from this replica's cache, or read (and cached) when unknown, expired or changed.
-/// Shared with the live-access checks of subscriptions, which read it on every event.
+/// The booking from this replica's cache, or read (and cached) when unknown, expired, changed or
+/// older than `at_least_version`. Shared with the live-access checks of subscriptions, which read
+/// it on every event.
+///
+/// `at_least_version` is the booking version an event was produced under (0 when unknown). Events
+/// on a booking's other topics (chat, live location) can overtake the booking's own change event:
+/// a location point is published directly while the change waits in the outbox, and over Redis
+/// the two travel separately. A copy older than the event's version is read again, so an event
+/// produced after the change is never judged on the booking from before it. In the steady state
+/// events carry the cached version and cost no query.
 pub async fn tracked_booking(
     services: &Services,
     id: Uuid,
+    at_least_version: i32,
 ) -> AppResult<Option<Arc<booking::Model>>> {
     let now = services.clock.now();
-    if let Some(booking) = services.tracking.cached_booking(id, now) {
+    if let Some(booking) = services.tracking.cached_booking(id, now, at_least_version) {
         return Ok(Some(booking));
     }
     // Subscribed before reading, so a change committed in between still invalidates the entry.
@@ -236,14 +257,14 @@ pub async fn share(
     booking_id: Uuid,
     share: LocationShare,
 ) -> AppResult<TrackingPoint> {
-    let mut booking = tracked_booking(services, booking_id)
+    let mut booking = tracked_booking(services, booking_id, 0)
         .await?
         .ok_or_else(|| AppError::NotFound("booking".into()))?;
     if check_sharer(viewer, &booking).is_err() {
         // A cached row may predate the move that allows this (its change event can still be on
         // its way through Redis): a refusal is only ever given on a fresh read.
         services.tracking.forget_booking(booking_id);
-        booking = tracked_booking(services, booking_id)
+        booking = tracked_booking(services, booking_id, 0)
             .await?
             .ok_or_else(|| AppError::NotFound("booking".into()))?;
         check_sharer(viewer, &booking)?;
@@ -450,6 +471,7 @@ fn point_for(
         recorded_at,
         distance_km,
         eta_minutes: rules::eta_at_speed(distance_km, services.config.realtime.tracking_speed_kmh),
+        booking_version: booking.version,
     }
 }
 
