@@ -13,6 +13,7 @@ mod cli;
 mod clients;
 mod database_tls;
 mod earnings;
+mod faults;
 mod fixtures;
 mod http;
 mod invoices;
