@@ -24,7 +24,7 @@ pub async fn build_services(
     config: Config,
     shutdown: &CancellationToken,
 ) -> anyhow::Result<Services> {
-    let db = crate::db::connect(&config.database_url)
+    let db = crate::db::connect_with(&config.database_url, config.database_acquire_timeout)
         .await
         .context("FUNDI_DATABASE_URL: cannot open the database")?;
     crate::db::migrate_up(&db)

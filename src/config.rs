@@ -39,6 +39,11 @@ pub const SETTINGS: &[Setting] = &[
         help: "sqlite://... or postgres://user:pass@host/db; TLS by ?sslmode=disable|prefer|require|verify-ca|verify-full and &sslrootcert=<CA file>",
     },
     Setting {
+        var: "FUNDI_DATABASE_ACQUIRE_TIMEOUT_MS",
+        default: "10000",
+        help: "longest a request waits for a database connection; past it (the database unreachable, or every connection busy) it fails with SERVICE_UNAVAILABLE",
+    },
+    Setting {
         var: "FUNDI_REDIS_URL",
         default: "(unset)",
         help: "redis://host:6379 (rediss:// for TLS) to share events across replicas; unset uses the in-process bus",
@@ -458,6 +463,8 @@ pub struct Config {
     pub metrics_token: Option<SecretString>,
     pub data_dir: PathBuf,
     pub database_url: String,
+    /// Longest a statement waits for a pooled connection before the request fails.
+    pub database_acquire_timeout: Duration,
     pub redis_url: Option<String>,
     /// The only roots a rediss:// server's certificate may chain to; None trusts the public web roots.
     pub redis_root_cert: Option<RootCertificates>,
@@ -752,6 +759,12 @@ impl Config {
             metrics_token,
             data_dir,
             database_url,
+            database_acquire_timeout: Duration::from_millis(parse_num(
+                &lookup,
+                "FUNDI_DATABASE_ACQUIRE_TIMEOUT_MS",
+                10_000,
+                100..=120_000,
+            )?),
             redis_url,
             redis_root_cert,
             redis_channel_prefix: lookup("FUNDI_REDIS_CHANNEL_PREFIX")

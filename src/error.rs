@@ -27,6 +27,9 @@ pub enum AppError {
         message: String,
         retry_after_secs: i64,
     },
+    /// The database could not be reached in time. Worth retrying (mutations with the same
+    /// idempotency key); the cause goes to the log, never to the client.
+    Unavailable(anyhow::Error),
     Internal(anyhow::Error),
 }
 
@@ -62,6 +65,7 @@ impl AppError {
             | AppError::InvalidTransition { message, .. }
             | AppError::RateLimited { message, .. } => message.clone(),
             AppError::NotFound(what) => format!("{what} not found"),
+            AppError::Unavailable(_) => "the database is unavailable; try again shortly".into(),
             AppError::Internal(_) => "internal error".into(),
         }
     }
@@ -76,6 +80,7 @@ impl AppError {
             AppError::Conflict(_) => "CONFLICT",
             AppError::InvalidTransition { .. } => "INVALID_TRANSITION",
             AppError::RateLimited { .. } => "RATE_LIMITED",
+            AppError::Unavailable(_) => "SERVICE_UNAVAILABLE",
             AppError::Internal(_) => "INTERNAL_SERVER_ERROR",
         }
     }
@@ -83,7 +88,11 @@ impl AppError {
 
 impl From<sea_orm::DbErr> for AppError {
     fn from(e: sea_orm::DbErr) -> Self {
-        AppError::Internal(e.into())
+        if crate::db::is_unavailable(&e) {
+            AppError::Unavailable(e.into())
+        } else {
+            AppError::Internal(e.into())
+        }
     }
 }
 
@@ -99,13 +108,21 @@ impl From<sea_orm::TransactionError<AppError>> for AppError {
 impl From<AppError> for async_graphql::Error {
     fn from(e: AppError) -> Self {
         let code = e.code();
+        let request_id = || {
+            REQUEST_ID
+                .try_with(Clone::clone)
+                .unwrap_or_else(|_| "-".into())
+        };
         let message = match &e {
             AppError::Internal(source) => {
-                let request_id = REQUEST_ID
-                    .try_with(Clone::clone)
-                    .unwrap_or_else(|_| "-".into());
+                let request_id = request_id();
                 tracing::error!(request_id = %request_id, error = ?source, "internal error");
                 format!("internal error (request id {request_id})")
+            }
+            AppError::Unavailable(source) => {
+                let request_id = request_id();
+                tracing::warn!(request_id = %request_id, error = %source, "database unavailable");
+                format!("{} (request id {request_id})", e.message())
             }
             other => other.message(),
         };
@@ -117,7 +134,7 @@ impl From<AppError> for async_graphql::Error {
                 AppError::RateLimited {
                     retry_after_secs, ..
                 } => ext.set("retryAfterSeconds", *retry_after_secs),
-                AppError::Internal(_) => {
+                AppError::Internal(_) | AppError::Unavailable(_) => {
                     if let Ok(id) = REQUEST_ID.try_with(Clone::clone) {
                         ext.set("requestId", id);
                     }
@@ -165,6 +182,19 @@ mod tests {
             .await;
         assert_eq!(message, "internal error (request id req-42)");
         assert_eq!(ext["requestId"], "req-42");
+    }
+
+    #[test]
+    fn an_unreachable_database_is_service_unavailable_without_its_address() {
+        let (message, ext) = extensions(AppError::from(sea_orm::DbErr::Conn(
+            sea_orm::RuntimeErr::Internal("connection to 10.0.0.5:5432 refused".into()),
+        )));
+        assert!(
+            message.starts_with("the database is unavailable"),
+            "{message}"
+        );
+        assert!(!message.contains("10.0.0.5"));
+        assert_eq!(ext["code"], "SERVICE_UNAVAILABLE");
     }
 
     #[test]

@@ -13,8 +13,21 @@ use sea_orm::{
 };
 use std::time::Duration;
 
-/// Opens the pool. SQLite gets WAL and a busy timeout so the embedded default copes with concurrent writers.
+/// How long a statement waits for a pooled connection (one free, or a new one opened) by default.
+pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Opens the pool with the default acquire timeout.
 pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
+    connect_with(url, ACQUIRE_TIMEOUT).await
+}
+
+/// Opens the pool. SQLite gets WAL and a busy timeout so the embedded default copes with concurrent
+/// writers. Past `acquire_timeout` without a connection (the database unreachable, or every
+/// connection busy) a statement fails, and the request with it, rather than waiting on.
+pub async fn connect_with(
+    url: &str,
+    acquire_timeout: Duration,
+) -> Result<DatabaseConnection, DbErr> {
     if let Some(path) = sqlite_file(url)
         && let Some(parent) = std::path::Path::new(&path).parent()
         && !parent.as_os_str().is_empty()
@@ -26,7 +39,7 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
     options
         .max_connections(if url.starts_with("sqlite:") { 8 } else { 20 })
         .min_connections(1)
-        .acquire_timeout(Duration::from_secs(10))
+        .acquire_timeout(acquire_timeout)
         .sqlx_logging(false)
         .map_sqlx_sqlite_opts(|o| {
             o.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
@@ -72,4 +85,47 @@ pub fn is_unique_violation(e: &DbErr) -> bool {
         e.sql_err(),
         Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
     )
+}
+
+/// Whether an error means the database could not be reached (connection refused or cut, no pooled
+/// connection in time, the server shutting down) rather than that a statement was wrong; requests
+/// answer these SERVICE_UNAVAILABLE, as worth retrying.
+pub fn is_unavailable(e: &DbErr) -> bool {
+    use sea_orm::{RuntimeErr, sqlx::Error};
+    match e {
+        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => true,
+        DbErr::Exec(RuntimeErr::SqlxError(cause)) | DbErr::Query(RuntimeErr::SqlxError(cause)) => {
+            match cause.as_ref() {
+                Error::Io(_)
+                | Error::Tls(_)
+                | Error::PoolTimedOut
+                | Error::PoolClosed
+                | Error::WorkerCrashed => true,
+                // SQLSTATE class 08 (connection exception) and 57P (operator intervention: the
+                // server shutting down or restarting).
+                Error::Database(db) => db
+                    .code()
+                    .is_some_and(|code| code.starts_with("08") || code.starts_with("57P")),
+                _ => false,
+            }
+        }
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unreachable_databases_are_told_apart_from_failed_statements() {
+        let timed_out = DbErr::ConnectionAcquire(sea_orm::ConnAcquireErr::Timeout);
+        assert!(is_unavailable(&timed_out));
+        let reset = DbErr::Query(sea_orm::RuntimeErr::SqlxError(std::sync::Arc::new(
+            sea_orm::sqlx::Error::Io(std::io::ErrorKind::ConnectionReset.into()),
+        )));
+        assert!(is_unavailable(&reset));
+        assert!(!is_unavailable(&DbErr::RecordNotFound("booking".into())));
+        assert!(!is_unavailable(&DbErr::Custom("bad statement".into())));
+    }
 }

@@ -5,16 +5,23 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
+use std::time::Duration;
 
 /// Alive as long as the process answers; checks no dependency, so a database outage does not restart pods.
 pub async fn healthz() -> &'static str {
     "ok"
 }
 
+/// How long /readyz waits for the database: less than a probe's timeout, so an unreachable
+/// database is answered 503 rather than left to time the probe out.
+const READY_WITHIN: Duration = Duration::from_secs(2);
+
 /// Ready when the database answers. Redis is reported but not required: without it events still
 /// commit to the outbox and are relayed once it returns.
 pub async fn readyz(State(state): State<HttpState>) -> impl IntoResponse {
-    let database = crate::db::ping(&state.services.db).await;
+    let database = tokio::time::timeout(READY_WITHIN, crate::db::ping(&state.services.db))
+        .await
+        .unwrap_or(false);
     let redis = match state.services.bus.is_redis_subscribed() {
         None => "disabled",
         Some(true) => "ok",

@@ -20,6 +20,8 @@ pub enum BusError {
     Redis(#[from] redis::RedisError),
     #[error("redis subscriber not connected")]
     NotSubscribed,
+    #[error("redis did not answer within {0:?}")]
+    TimedOut(Duration),
 }
 
 /// The one way this process makes a Redis client, for the bus and for every other use of Redis,
@@ -43,6 +45,11 @@ pub fn redis_client(
 
 /// Longest a request waits for a shared value before going on without it.
 pub const SHARED_VALUE_TIMEOUT: Duration = Duration::from_millis(250);
+
+/// Longest a live message (one without a sequence: a position, a typing indicator) waits for
+/// Redis. Live messages are published from inside requests and are worth nothing late, so a Redis
+/// that stops answering costs such a request at most this, however many queue for the connection.
+pub const LIVE_PUBLISH_TIMEOUT: Duration = Duration::from_millis(500);
 
 #[derive(Clone)]
 pub struct EventBus {
@@ -113,16 +120,12 @@ impl EventBus {
             self.inner.hub.deliver(Arc::new(message));
             return Ok(());
         };
-        let mut connection = redis.publisher().await?;
-        let channel = format!("{}:{}", redis.channel_prefix, message.topic);
-        let body = serde_json::to_string(&message).expect("bus messages serialise");
-        let result: Result<(), redis::RedisError> = connection.publish(channel, body).await;
-        if let Err(e) = result {
-            // Drop the connection so the next publish dials afresh instead of retrying a dead socket.
-            *redis.publisher.lock().await = None;
-            return Err(e.into());
+        if message.seq.is_some() {
+            return redis.publish(message).await;
         }
-        Ok(())
+        tokio::time::timeout(LIVE_PUBLISH_TIMEOUT, redis.publish(message))
+            .await
+            .unwrap_or(Err(BusError::TimedOut(LIVE_PUBLISH_TIMEOUT)))
     }
 
     /// Reads a value every replica shares (Redis only; None on the in-process bus). A slow or absent
@@ -172,6 +175,19 @@ impl EventBus {
 }
 
 impl RedisLink {
+    async fn publish(&self, message: BusMessage) -> Result<(), BusError> {
+        let mut connection = self.publisher().await?;
+        let channel = format!("{}:{}", self.channel_prefix, message.topic);
+        let body = serde_json::to_string(&message).expect("bus messages serialise");
+        let result: Result<(), redis::RedisError> = connection.publish(channel, body).await;
+        if let Err(e) = result {
+            // Drop the connection so the next publish dials afresh instead of retrying a dead socket.
+            *self.publisher.lock().await = None;
+            return Err(e.into());
+        }
+        Ok(())
+    }
+
     async fn publisher(&self) -> Result<redis::aio::ConnectionManager, BusError> {
         let mut slot = self.publisher.lock().await;
         if let Some(connection) = slot.as_ref() {

@@ -14,6 +14,7 @@ mod cli;
 mod clients;
 mod database_tls;
 mod earnings;
+mod faults;
 mod fixtures;
 mod http;
 mod invoices;

@@ -236,7 +236,7 @@ pub async fn pay(
     )?;
     let fingerprint = request.fingerprint();
     if let Some(existing) = find_by_key(&services.db, viewer.user_id, &key).await? {
-        return replay(existing, &fingerprint);
+        return resume(services, replay(existing, &fingerprint)?).await;
     }
     method_allowed(request.method, request.kind).map_err(refusal)?;
     let gateway = gateway_for(services, request.method)?;
@@ -300,13 +300,7 @@ pub async fn pay(
         }
         return Err(e.into());
     }
-    let charge = ChargeRequest {
-        payment_id: row.id,
-        amount_minor: amount,
-        currency: row.currency.clone(),
-        phone: row.phone.clone(),
-    };
-    let outcome = match gateway.charge(&charge).await {
+    let outcome = match gateway.charge(&charge_of(&row)).await {
         Ok(outcome) => outcome,
         Err(e) => {
             tracing::warn!(error = %e, payment = %row.id, "gateway call failed");
@@ -316,6 +310,36 @@ pub async fn pay(
         }
     };
     record_outcome(services, row.id, outcome).await
+}
+
+fn charge_of(row: &payment::Model) -> ChargeRequest {
+    ChargeRequest {
+        payment_id: row.id,
+        amount_minor: row.amount_minor,
+        currency: row.currency.clone(),
+        phone: row.phone.clone(),
+    }
+}
+
+/// The answer to a retry with a known key. A payment still INITIATED was stored but its charge not
+/// yet recorded: the first attempt is still at the gateway, or the process died in between. The
+/// sandbox and cash answer at once and the same every time, so theirs is charged again here and
+/// the retry gets the outcome (only one is ever recorded). A provider's payment is left as it is:
+/// the first attempt may still be waiting on it.
+async fn resume(services: &Services, existing: payment::Model) -> AppResult<payment::Model> {
+    let local = match Method::parse(&existing.method) {
+        Some(Method::Sandbox) => Box::new(Sandbox) as Box<dyn PaymentGateway>,
+        Some(Method::Cash) => Box::new(Cash),
+        _ => return Ok(existing),
+    };
+    if existing.status != PaymentStatus::Initiated.as_str() {
+        return Ok(existing);
+    }
+    let outcome = local
+        .charge(&charge_of(&existing))
+        .await
+        .map_err(AppError::internal)?;
+    record_outcome(services, existing.id, outcome).await
 }
 
 /// Records what the gateway said, once: only a payment still INITIATED or PENDING moves.
