@@ -3,7 +3,7 @@
 //! outside that root is refused.
 
 use crate::support::*;
-use fundi::services::rate_limits::Action;
+use fundi::services::accounts::rate_limits::Action;
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair, KeyUsagePurpose};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};

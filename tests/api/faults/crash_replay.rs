@@ -477,7 +477,7 @@ async fn withdrawals(run: &mut Run, p: &People) -> Vec<String> {
         Duration::from_secs(10),
         "released earnings become available",
         move || async move {
-            fundi::services::ledger::balance(db, account)
+            fundi::services::money::ledger::balance(db, account)
                 .await
                 .unwrap_or(0)
                 >= SMALL_WITHDRAWAL + LARGE_WITHDRAWAL

@@ -257,7 +257,7 @@ pub async fn withdrawals_paid_once(
         }
         seen.push((id, status));
     }
-    let in_flight = fundi::services::ledger::balance(
+    let in_flight = fundi::services::money::ledger::balance(
         db,
         &fundi::domain::ledger::AccountKey::payout_in_flight(technician, "KES"),
     )
