@@ -162,13 +162,23 @@ mod tests {
     /// per-event check, including ones added later.
     #[test]
     fn every_subscription_field_returns_live() {
-        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/src/graphql");
-        let mut fields = 0;
-        for entry in std::fs::read_dir(dir).expect("graphql sources") {
-            let path = entry.expect("entry").path();
-            if path.ends_with("live.rs") {
-                continue;
+        let mut dirs = vec![std::path::PathBuf::from(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/src/graphql"
+        ))];
+        let mut files = Vec::new();
+        while let Some(dir) = dirs.pop() {
+            for entry in std::fs::read_dir(dir).expect("graphql sources") {
+                let path = entry.expect("entry").path();
+                if path.is_dir() {
+                    dirs.push(path);
+                } else if !path.ends_with("live.rs") {
+                    files.push(path);
+                }
             }
+        }
+        let mut fields = 0;
+        for path in files {
             let source = std::fs::read_to_string(&path).expect("source");
             for block in source.split("#[Subscription]").skip(1) {
                 let body = block.split("\n}\n").next().unwrap_or(block);
