@@ -5,6 +5,7 @@ pub mod entities;
 pub mod lease;
 pub mod sql;
 pub mod stats;
+pub mod stored;
 
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{

@@ -284,7 +284,7 @@ async fn a_b2c_payout_is_sent_and_its_success_callback_completes_it_once() {
         format!("https://api.fundi.test/webhooks/mpesa/{TOKEN}/b2c/timeout")
     );
     let processing = stored(&s, &reference).await;
-    assert_eq!(processing.status, "PROCESSING");
+    assert_eq!(processing.status.as_str(), "PROCESSING");
     assert_eq!(processing.gateway, "MPESA");
 
     let success = result(
@@ -296,7 +296,7 @@ async fn a_b2c_payout_is_sent_and_its_success_callback_completes_it_once() {
     assert_eq!(status, 200);
     assert_eq!(body, json!({"ResultCode": 0, "ResultDesc": "Accepted"}));
     let done = stored(&s, &reference).await;
-    assert_eq!(done.status, "COMPLETED");
+    assert_eq!(done.status.as_str(), "COMPLETED");
     assert_eq!(done.gateway_reference.as_deref(), Some(RECEIPT));
     assert_eq!(listed_status(&s, &tech, &sent["id"]).await, "COMPLETED");
     assert_eq!(
@@ -344,7 +344,7 @@ async fn a_failed_b2c_payout_fails_the_withdrawal_and_gives_the_money_back() {
     let (status, _) = deliver(&s, TOKEN, "result", &result(&reference, 2001, desc)).await;
     assert_eq!(status, 200);
     let failed = stored(&s, &reference).await;
-    assert_eq!(failed.status, "FAILED");
+    assert_eq!(failed.status.as_str(), "FAILED");
     assert!(
         failed
             .failure_reason
@@ -382,7 +382,7 @@ async fn a_timed_out_payout_stays_processing_until_the_status_query_answers() {
 
     let (status, body) = deliver(&s, TOKEN, "timeout", &timeout_body(&reference)).await;
     assert_eq!((status, body["ResultCode"].clone()), (200, json!(0)));
-    assert_eq!(stored(&s, &reference).await.status, "PROCESSING");
+    assert_eq!(stored(&s, &reference).await.status.as_str(), "PROCESSING");
 
     // Not yet due: Daraja is not asked.
     fundi::services::money::payout_checks::run(s.services())
@@ -422,7 +422,7 @@ async fn a_timed_out_payout_stays_processing_until_the_status_query_answers() {
         format!("https://api.fundi.test/webhooks/mpesa/{TOKEN}/b2c/timeout")
     );
     // Daraja answers by callback; until then the withdrawal waits.
-    assert_eq!(stored(&s, &reference).await.status, "PROCESSING");
+    assert_eq!(stored(&s, &reference).await.status.as_str(), "PROCESSING");
     fundi::services::money::payout_checks::run(s.services())
         .await
         .unwrap();
@@ -431,7 +431,7 @@ async fn a_timed_out_payout_stays_processing_until_the_status_query_answers() {
     let (status, _) = deliver(&s, TOKEN, "status", &status_result(&reference, "Completed")).await;
     assert_eq!(status, 200);
     let done = stored(&s, &reference).await;
-    assert_eq!(done.status, "COMPLETED");
+    assert_eq!(done.status.as_str(), "COMPLETED");
     assert_eq!(done.gateway_reference.as_deref(), Some(RECEIPT));
     assert_eq!(
         balance(&s, AccountKey::technician_available(tech.uuid, "KES")).await,
@@ -541,6 +541,6 @@ async fn an_unreachable_daraja_leaves_the_payout_processing_with_the_money_held(
     let reference = reference_of(&processed);
     let (status, _) = deliver(&s, TOKEN, "result", &result(&reference, 0, "ok")).await;
     assert_eq!(status, 200);
-    assert_eq!(stored(&s, &reference).await.status, "COMPLETED");
+    assert_eq!(stored(&s, &reference).await.status.as_str(), "COMPLETED");
     ledger_is_sound(&s).await;
 }

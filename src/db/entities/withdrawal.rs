@@ -1,5 +1,6 @@
 //! The `withdrawals` table: a technician's request to be paid out, and where it is in its life.
 
+use crate::domain::payouts::WithdrawalStatus;
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
@@ -10,7 +11,7 @@ pub struct Model {
     pub technician_id: Uuid,
     pub amount_minor: i64,
     pub currency: String,
-    pub status: String,
+    pub status: WithdrawalStatus,
     pub method_kind: String,
     pub method_masked: String,
     pub destination_sealed: String,

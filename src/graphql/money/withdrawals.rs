@@ -76,24 +76,13 @@ impl From<PayoutMethodView> for PayoutMethod {
 }
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "rules::WithdrawalStatus")]
 pub enum WithdrawalStatus {
     Pending,
     Processing,
     Completed,
     Failed,
     Cancelled,
-}
-
-impl From<WithdrawalStatus> for rules::WithdrawalStatus {
-    fn from(s: WithdrawalStatus) -> Self {
-        match s {
-            WithdrawalStatus::Pending => rules::WithdrawalStatus::Pending,
-            WithdrawalStatus::Processing => rules::WithdrawalStatus::Processing,
-            WithdrawalStatus::Completed => rules::WithdrawalStatus::Completed,
-            WithdrawalStatus::Failed => rules::WithdrawalStatus::Failed,
-            WithdrawalStatus::Cancelled => rules::WithdrawalStatus::Cancelled,
-        }
-    }
 }
 
 #[derive(InputObject)]
@@ -115,13 +104,7 @@ impl Withdrawal {
         Money::new(self.0.amount_minor, &self.0.currency)
     }
     async fn status(&self) -> WithdrawalStatus {
-        match rules::WithdrawalStatus::parse(&self.0.status) {
-            Some(rules::WithdrawalStatus::Pending) => WithdrawalStatus::Pending,
-            Some(rules::WithdrawalStatus::Processing) => WithdrawalStatus::Processing,
-            Some(rules::WithdrawalStatus::Completed) => WithdrawalStatus::Completed,
-            Some(rules::WithdrawalStatus::Failed) => WithdrawalStatus::Failed,
-            Some(rules::WithdrawalStatus::Cancelled) | None => WithdrawalStatus::Cancelled,
-        }
+        self.0.status.into()
     }
     /// The payout method it goes to, masked, as it was when the withdrawal was asked for.
     async fn method(&self) -> &str {

@@ -310,14 +310,14 @@ async fn not_movable(services: &Services, id: Uuid, to: WithdrawalStatus) -> App
         Ok(current) => current,
         Err(e) => return e,
     };
-    let status = WithdrawalStatus::parse(&current.status).unwrap_or(WithdrawalStatus::Completed);
     AppError::InvalidTransition {
         message: format!(
             "a {} withdrawal cannot become {}",
-            current.status,
+            current.status.as_str(),
             to.as_str()
         ),
-        allowed: status
+        allowed: current
+            .status
             .next()
             .iter()
             .map(|s| s.as_str().to_string())
@@ -757,29 +757,29 @@ async fn notify(
     by_email: bool,
 ) -> AppResult<()> {
     let amount = crate::domain::money::format(w.amount_minor, &w.currency);
-    let (title, body) = match WithdrawalStatus::parse(&w.status) {
-        Some(WithdrawalStatus::Pending) => (
+    let (title, body) = match w.status {
+        WithdrawalStatus::Pending => (
             "Withdrawal requested",
             format!(
                 "{amount} to {} is waiting to be paid ({}).",
                 w.method_masked, w.reference
             ),
         ),
-        Some(WithdrawalStatus::Processing) => (
+        WithdrawalStatus::Processing => (
             "Withdrawal on its way",
             format!(
                 "{amount} to {} is being paid ({}).",
                 w.method_masked, w.reference
             ),
         ),
-        Some(WithdrawalStatus::Completed) => (
+        WithdrawalStatus::Completed => (
             "Withdrawal paid",
             format!(
                 "{amount} was paid to {} ({}).",
                 w.method_masked, w.reference
             ),
         ),
-        Some(WithdrawalStatus::Failed) => (
+        WithdrawalStatus::Failed => (
             "Withdrawal failed",
             format!(
                 "{amount} could not be paid ({}): {}. The money is back in your available balance.",
@@ -787,7 +787,7 @@ async fn notify(
                 w.failure_reason.as_deref().unwrap_or("no reason given")
             ),
         ),
-        Some(WithdrawalStatus::Cancelled) | None => (
+        WithdrawalStatus::Cancelled => (
             "Withdrawal cancelled",
             format!(
                 "{amount} ({}) is back in your available balance.",
@@ -796,7 +796,7 @@ async fn notify(
         ),
     };
     let mut note = NewNotification::new(w.technician_id, Kind::WithdrawalUpdate, title, &body);
-    note.data = Some(serde_json::json!({ "reference": w.reference, "status": w.status }));
+    note.data = Some(serde_json::json!({ "reference": w.reference, "status": w.status.as_str() }));
     in_app::create(txn, effects, now, note).await?;
     if by_email && let Some(owner) = user::Entity::find_by_id(w.technician_id).one(txn).await? {
         effects.mail(Mail {
