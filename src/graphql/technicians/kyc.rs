@@ -14,7 +14,7 @@ use crate::services::platform::storage::MAX_DOCUMENT_BYTES;
 use crate::services::technicians::kyc::{
     self as kyc_service, Decision, DocumentView, Files, Overview, SubmissionView,
 };
-use crate::services::technicians::technician::kyc_status;
+use crate::domain::technician::kyc_status;
 use async_graphql::{Context, Enum, ID, Object, Result, Upload};
 use chrono::{DateTime, Utc};
 

@@ -8,6 +8,7 @@ use crate::graphql::loaders::{self, TechnicianById};
 use crate::graphql::technicians::types::*;
 use crate::services::catalogue::categories::{self, CategoryInput};
 use crate::services::technicians::profiles::{self, TechnicianRecord};
+use crate::domain::technician::kyc_status;
 use crate::services::technicians::technician::{
     self, CertificationChange, ExceptionChange, HoursChange, PositionReport, ProfileChange,
     SkillChange,
@@ -30,7 +31,7 @@ pub async fn technician_view(ctx: &Context<'_>, id: Uuid) -> Result<Option<Techn
         return Ok(None);
     };
     let private = sees_private(viewer.as_ref(), id);
-    if !private && record.profile.kyc_status != technician::kyc_status::APPROVED {
+    if !private && record.profile.kyc_status != kyc_status::APPROVED {
         return Ok(None);
     }
     Ok(Some(Technician { record, private }))

@@ -6,7 +6,7 @@ use crate::domain::booking_state::{Role as ActorRole, Status};
 use crate::error::{AppError, AppResult};
 use crate::realtime::{Topic, outbox};
 use crate::services::notifications::in_app::{self, Kind, NewNotification};
-use crate::services::technicians::technician::availability;
+use crate::domain::technician::availability;
 use crate::services::{Effects, matching::search};
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, SimpleExpr};

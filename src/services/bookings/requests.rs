@@ -18,7 +18,7 @@ use crate::error::{AppError, AppResult};
 use crate::services::bookings::flow::{self, Actor, status_of};
 use crate::services::platform::pagination::{Page, Slice};
 use crate::services::platform::validation::text;
-use crate::services::technicians::technician::kyc_status;
+use crate::domain::technician::kyc_status;
 use crate::services::{
     Effects, Services, Viewer, bookings::dispatch, catalogue::categories, money::settlement,
 };

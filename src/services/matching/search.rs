@@ -13,7 +13,7 @@ use crate::domain::schedule::{Exception, ExceptionKind, Interval, works_at};
 use crate::error::{AppError, AppResult};
 use crate::realtime::{BusMessage, SubscriptionItem, Topic, outbox};
 use crate::services::matching::directory::{Candidate, LivePosition, MatchingIndex};
-use crate::services::technicians::technician::{availability, kyc_status};
+use crate::domain::technician::{availability, kyc_status};
 use crate::services::{Effects, Services, Viewer, catalogue::categories};
 use chrono::{DateTime, NaiveDate, Utc};
 use futures_util::StreamExt;
