@@ -1,6 +1,7 @@
 //! Technician queries and mutations: catalogue, profiles, availability, working hours, position and blocks.
 
 use crate::domain::schedule::parse_clock;
+use crate::domain::technician::kyc_status;
 use crate::error::AppError;
 use crate::graphql::context::{services, viewer};
 use crate::graphql::ids::{self, Kind};
@@ -8,7 +9,6 @@ use crate::graphql::loaders::{self, TechnicianById};
 use crate::graphql::technicians::types::*;
 use crate::services::catalogue::categories::{self, CategoryInput};
 use crate::services::technicians::profiles::{self, TechnicianRecord};
-use crate::domain::technician::kyc_status;
 use crate::services::technicians::technician::{
     self, CertificationChange, ExceptionChange, HoursChange, PositionReport, ProfileChange,
     SkillChange,

@@ -5,6 +5,7 @@ use crate::db::entities::{
 };
 use crate::domain::badges::{self, BadgePolicy, TechnicianRecord as BadgeRecord};
 use crate::domain::schedule::format_clock;
+use crate::domain::technician::{availability, kyc_status};
 use crate::graphql::common::{LatLngInput, Money, MoneyInput};
 use crate::graphql::ids::{self, Kind};
 use crate::graphql::loaders::{
@@ -12,7 +13,6 @@ use crate::graphql::loaders::{
     SkillsOfTechnician,
 };
 use crate::services::technicians::profiles::TechnicianRecord;
-use crate::domain::technician::{availability, kyc_status};
 use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 use std::sync::Arc;

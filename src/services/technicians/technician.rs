@@ -249,6 +249,19 @@ pub async fn exceptions_of(
     Ok(batch::group(rows, |e| e.technician_id))
 }
 
+/// An availability exception of a technician the viewer may see (their own, or any for staff);
+/// None when missing or not theirs.
+pub async fn visible_exception(
+    db: &impl ConnectionTrait,
+    viewer: &Viewer,
+    id: Uuid,
+) -> AppResult<Option<availability_exception::Model>> {
+    Ok(availability_exception::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .filter(|e| viewer.may_see_records_of(e.technician_id)))
+}
+
 pub struct ExceptionChange {
     pub date: String,
     pub day_off: bool,
