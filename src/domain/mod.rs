@@ -17,5 +17,6 @@ pub mod payments;
 pub mod payouts;
 pub mod pricing;
 pub mod schedule;
+pub mod technician;
 pub mod text;
 pub mod tracking;

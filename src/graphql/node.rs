@@ -12,15 +12,13 @@ use super::notifications::operations::Notification;
 use super::technicians::kyc::{KycDocument, KycSubmission};
 use super::technicians::operations::technician_view;
 use super::technicians::types::{AvailabilityException, ServiceCategory, Technician};
-use crate::db::entities::{address, availability_exception, login_attempt};
-use crate::error::AppError;
+use crate::error::{AppError, AppResult};
 use crate::services::{
-    Viewer, accounts::account, bookings::quotes, bookings::requests, catalogue::categories,
-    chat::history, notifications::in_app, technicians::kyc,
+    accounts::account, bookings::access, bookings::quotes, catalogue::categories, chat::history,
+    money::payments, money::withdrawals, notifications::in_app, technicians::kyc,
+    technicians::technician,
 };
 use async_graphql::{Context, ID, Interface, Object, Result};
-use sea_orm::EntityTrait;
-use uuid::Uuid;
 
 #[derive(Interface)]
 #[graphql(field(name = "id", ty = "ID"))]
@@ -41,9 +39,14 @@ pub enum Node {
     KycDocument(KycDocument),
 }
 
-/// Owners see their own objects, staff see accounts; for anyone else the object does not exist.
-fn visible(viewer: &Viewer, owner: Uuid, staff_may_see: bool) -> bool {
-    viewer.user_id == owner || (staff_may_see && viewer.is_staff())
+/// A lookup that answers NOT_FOUND for an object the viewer may not see, as an absent one: both are
+/// None here. Any other error (a database failure) stays an error.
+fn found<T>(result: AppResult<T>) -> AppResult<Option<T>> {
+    match result {
+        Ok(value) => Ok(Some(value)),
+        Err(AppError::NotFound(_)) => Ok(None),
+        Err(e) => Err(e),
+    }
 }
 
 #[derive(Default)]
@@ -56,24 +59,19 @@ impl NodeQuery {
         let db = &services(ctx).db;
         let (kind, uuid) = ids::decode_any(&id, "id")?;
         let not_found = || AppError::NotFound("node".into());
+        // Each wing's own rule decides who sees what; none is repeated here.
         let node = match kind {
-            Kind::User => account::find(db, uuid)
+            Kind::User => account::visible_user(db, &viewer, uuid)
                 .await?
-                .filter(|u| visible(&viewer, u.id, true))
                 .map(|u| Node::User(User(u))),
-            Kind::Notification => in_app::find(db, uuid)
+            Kind::Notification => in_app::visible(db, &viewer, uuid)
                 .await?
-                .filter(|n| visible(&viewer, n.user_id, false))
                 .map(|n| Node::Notification(Notification(n))),
-            Kind::LoginEvent => login_attempt::Entity::find_by_id(uuid)
-                .one(db)
+            Kind::LoginEvent => account::visible_login_event(db, &viewer, uuid)
                 .await?
-                .filter(|e| e.user_id.is_some_and(|owner| visible(&viewer, owner, true)))
                 .map(|e| Node::LoginEvent(LoginEvent(e))),
-            Kind::Address => address::Entity::find_by_id(uuid)
-                .one(db)
+            Kind::Address => account::visible_address(db, &viewer, uuid)
                 .await?
-                .filter(|a| visible(&viewer, a.user_id, true))
                 .map(|a| Node::Address(Address(a))),
             // KYC records: their technician and staff, the same rule as kycDocument.
             Kind::KycSubmission => kyc::find_submission(services(ctx), &viewer, uuid)
@@ -86,32 +84,20 @@ impl NodeQuery {
             Kind::ServiceCategory => categories::find(db, uuid)
                 .await?
                 .map(|c| Node::ServiceCategory(ServiceCategory(c))),
-            Kind::AvailabilityException => availability_exception::Entity::find_by_id(uuid)
-                .one(db)
+            Kind::AvailabilityException => technician::visible_exception(db, &viewer, uuid)
                 .await?
-                .filter(|e| visible(&viewer, e.technician_id, true))
                 .map(|e| Node::AvailabilityException(AvailabilityException(e))),
-            Kind::Booking => requests::visible(services(ctx), &viewer, uuid)
-                .await
-                .ok()
+            Kind::Booking => found(access::visible(services(ctx), &viewer, uuid).await)?
                 .map(|b| Node::Booking(Booking(b))),
-            Kind::Quote => quotes::visible(services(ctx), &viewer, uuid)
-                .await
-                .ok()
+            Kind::Quote => found(quotes::visible(services(ctx), &viewer, uuid).await)?
                 .map(|q| Node::Quote(Quote(q))),
             // Payments: whoever may see the booking.
-            Kind::Payment => match crate::services::money::payments::find(db, uuid).await {
-                Ok(p) => requests::visible(services(ctx), &viewer, p.booking_id)
-                    .await
-                    .ok()
-                    .map(|_| Node::Payment(Payment(p))),
-                Err(_) => None,
-            },
+            Kind::Payment => payments::visible(services(ctx), &viewer, uuid)
+                .await?
+                .map(|p| Node::Payment(Payment(p))),
             // Withdrawals: their technician and staff.
             Kind::Withdrawal => {
-                crate::services::money::withdrawals::find_visible(services(ctx), &viewer, uuid)
-                    .await
-                    .ok()
+                found(withdrawals::find_visible(services(ctx), &viewer, uuid).await)?
                     .map(|w| Node::Withdrawal(Withdrawal(w)))
             }
             // Messages: whoever may read the booking's conversation.

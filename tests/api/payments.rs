@@ -144,7 +144,7 @@ async fn a_paid_job_releases_exactly_85_15_and_the_earnings_become_available_aft
     s.advance_clock(chrono::Duration::hours(2));
     // Three replicas' workers race to release the hold: it becomes available once.
     let moved = futures_util::future::join_all(
-        (0..3).map(|_| fundi::services::money::settlement::release_due_holds(s.services())),
+        (0..3).map(|_| fundi::services::money::holds::release_due_holds(s.services())),
     )
     .await;
     assert_eq!(moved.into_iter().map(Result::unwrap).sum::<usize>(), 1);

@@ -2,4 +2,5 @@
 
 pub mod operations;
 pub mod password_guard;
+pub mod person;
 pub mod types;

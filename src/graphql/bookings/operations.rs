@@ -7,6 +7,7 @@ use crate::graphql::context::{services, viewer};
 use crate::graphql::ids::{self, Kind};
 use crate::graphql::live::{BookingEvent, Live};
 use crate::realtime::{SubscriptionItem, Topic};
+use crate::services::bookings::access;
 use crate::services::bookings::flow::BookingChange;
 use crate::services::bookings::requests::{self, NewRequest};
 use crate::services::platform::pagination::Page;
@@ -23,7 +24,7 @@ impl BookingQuery {
         let viewer = viewer(ctx).await?;
         let uuid = ids::decode(Kind::Booking, &id, "id")?;
         Ok(Booking(
-            requests::visible(services(ctx), &viewer, uuid).await?,
+            access::visible(services(ctx), &viewer, uuid).await?,
         ))
     }
 
@@ -156,7 +157,7 @@ impl BookingSubscription {
     async fn booking_updated(&self, ctx: &Context<'_>, id: ID) -> Result<Live<BookingUpdate>> {
         let viewer = viewer(ctx).await?;
         let uuid = ids::decode(Kind::Booking, &id, "id")?;
-        requests::visible(services(ctx), &viewer, uuid).await?;
+        access::visible(services(ctx), &viewer, uuid).await?;
         let stream = services(ctx).bus.subscribe(&Topic::Booking(uuid).key());
         let updates = stream.map(|item| match item {
             SubscriptionItem::Message(message) => message

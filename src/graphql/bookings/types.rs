@@ -2,17 +2,18 @@
 
 use crate::db::entities::{booking, booking_event, job_offer};
 use crate::domain::booking_state::{Role as ActorRole, Status};
+use crate::graphql::accounts::person::Person;
 use crate::graphql::common::{LatLngInput, Money, MoneyInput};
 use crate::graphql::context::viewer;
 use crate::graphql::ids::{self, Kind};
 use crate::graphql::loaders::{
     self, CategoryById, DisputeOfBooking, EscrowOfBooking, EventsOfBooking, InvoicesOfBooking,
-    PaymentsOfBooking, QuotesOfBooking, UserById,
+    PaymentsOfBooking, QuotesOfBooking,
 };
 use crate::graphql::matching::operations::Priority;
 use crate::graphql::technicians::operations::technician_view;
 use crate::graphql::technicians::types::{ServiceCategory, Technician};
-use crate::services::{bookings::requests, money::payments};
+use crate::services::{bookings::access, bookings::requests, money::payments};
 use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 
@@ -79,13 +80,6 @@ pub struct PriceBreakdown {
     pub total: Money,
     /// Held in escrow up front.
     pub deposit: Money,
-}
-
-/// The other party as a booking shows them.
-#[derive(SimpleObject)]
-pub struct Person {
-    pub id: ID,
-    pub full_name: String,
 }
 
 pub struct BookingEvent(pub booking_event::Model);
@@ -184,7 +178,7 @@ impl Booking {
     async fn start_code(&self, ctx: &Context<'_>) -> Result<Option<String>> {
         let viewer = viewer(ctx).await?;
         Ok(
-            (requests::actor_role(&viewer, &self.0) == Some(ActorRole::Customer))
+            (access::actor_role(&viewer, &self.0) == Some(ActorRole::Customer))
                 .then(|| self.0.start_code.clone()),
         )
     }
@@ -322,23 +316,12 @@ impl Booking {
     /// technician or staff. Anyone else is told it does not exist, as when asking for it by id.
     async fn check_visible(&self, ctx: &Context<'_>) -> Result<()> {
         let viewer = viewer(ctx).await?;
-        Ok(requests::check_visible(&viewer, &self.0)?)
-    }
-}
-
-impl Person {
-    /// A user as another party sees them, read through the request's loader.
-    pub async fn load(ctx: &Context<'_>, id: uuid::Uuid) -> Result<Option<Person>> {
-        let user = loaders::one(ctx, UserById(id)).await?;
-        Ok(user.map(|u| Person {
-            id: ids::encode(Kind::User, u.id),
-            full_name: u.full_name,
-        }))
+        Ok(access::check_visible(&viewer, &self.0)?)
     }
 }
 
 fn bookings_status(b: &booking::Model) -> Status {
-    crate::services::bookings::flow::status_of(b)
+    access::status_of(b)
 }
 
 pub struct JobOffer {

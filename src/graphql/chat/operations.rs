@@ -13,8 +13,9 @@ use crate::graphql::ids::{self, Kind};
 use crate::graphql::live::{BookingEvent, Live};
 use crate::graphql::uploads::read_upload;
 use crate::realtime::{Subscription as BusSubscription, SubscriptionItem, Topic};
+use crate::services::chat::conversation::{self, ChatBusEvent, ChatEvent as Event};
 use crate::services::chat::history::{self, Window};
-use crate::services::chat::messages::{self, ChatBusEvent, ChatEvent as Event, NewMessage};
+use crate::services::chat::messages::{self, NewMessage};
 use crate::services::platform::pagination::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 use crate::services::platform::storage::MAX_IMAGE_BYTES;
 use crate::services::{Services, Viewer};
@@ -136,7 +137,7 @@ impl ChatQuery {
         let viewer = viewer(ctx).await?;
         let uuid = ids::decode(Kind::Booking, &booking_id, "bookingId")?;
         Ok(Conversation {
-            record: messages::conversation(services(ctx), &viewer, uuid).await?,
+            record: conversation::conversation(services(ctx), &viewer, uuid).await?,
         })
     }
 
@@ -174,7 +175,7 @@ impl ChatMutation {
         };
         let services = services(ctx);
         let row = messages::send(services, &viewer, uuid, message).await?;
-        let conversation = messages::conversation(services, &viewer, uuid).await?;
+        let conversation = conversation::conversation(services, &viewer, uuid).await?;
         Ok(Message {
             row,
             context: MessageContext::new(&conversation),
@@ -218,7 +219,7 @@ impl ChatFeed {
         let viewer = viewer(ctx).await?;
         let uuid = ids::decode(Kind::Booking, booking_id, "bookingId")?;
         let services = services(ctx).clone();
-        let conversation = messages::conversation(&services, &viewer, uuid).await?;
+        let conversation = conversation::conversation(&services, &viewer, uuid).await?;
         let subscription = services.bus.subscribe(&Topic::Chat(uuid).key());
         let feed = ChatFeed {
             is_participant: conversation.viewer_is_participant(),

@@ -2,13 +2,14 @@
 
 use crate::db::entities::message;
 use crate::domain::chat::{self as rules, MessageKind as Kind_};
+use crate::graphql::accounts::person::Person;
 use crate::graphql::accounts::types::LatLng;
-use crate::graphql::bookings::types::Person;
 use crate::graphql::common::LatLngInput;
 use crate::graphql::context::services;
 use crate::graphql::ids::{self, Kind};
+use crate::services::chat::conversation::Conversation as ConversationRecord;
 use crate::services::chat::history::{self, Receipts};
-use crate::services::chat::messages::{self, Conversation as ConversationRecord};
+use crate::services::chat::messages;
 use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject, Union, Upload};
 use chrono::{DateTime, Utc};
 use std::sync::Arc;

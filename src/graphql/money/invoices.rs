@@ -2,7 +2,7 @@
 
 use crate::db::entities::invoice;
 use crate::domain::invoices::Line;
-use crate::graphql::bookings::types::Person;
+use crate::graphql::accounts::person::Person;
 use crate::graphql::common::Money;
 use crate::graphql::context::{services, viewer};
 use crate::graphql::ids::{self, Kind};

@@ -2,6 +2,7 @@
 //! decisions, and documents with short-lived download links.
 
 use crate::db::entities::kyc_event;
+use crate::domain::technician::kyc_status;
 use crate::error::{AppError, AppResult};
 use crate::graphql::accounts::types::User;
 use crate::graphql::common::{Counted, TotalCount, connection};
@@ -14,7 +15,6 @@ use crate::services::platform::storage::MAX_DOCUMENT_BYTES;
 use crate::services::technicians::kyc::{
     self as kyc_service, Decision, DocumentView, Files, Overview, SubmissionView,
 };
-use crate::services::technicians::technician::kyc_status;
 use async_graphql::{Context, Enum, ID, Object, Result, Upload};
 use chrono::{DateTime, Utc};
 

@@ -5,6 +5,7 @@ use crate::db::entities::{
 };
 use crate::domain::badges::{self, BadgePolicy, TechnicianRecord as BadgeRecord};
 use crate::domain::schedule::format_clock;
+use crate::domain::technician::{availability, kyc_status};
 use crate::graphql::common::{LatLngInput, Money, MoneyInput};
 use crate::graphql::ids::{self, Kind};
 use crate::graphql::loaders::{
@@ -12,7 +13,6 @@ use crate::graphql::loaders::{
     SkillsOfTechnician,
 };
 use crate::services::technicians::profiles::TechnicianRecord;
-use crate::services::technicians::technician;
 use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
@@ -55,9 +55,9 @@ pub enum KycStatus {
 impl KycStatus {
     fn parse(raw: &str) -> KycStatus {
         match raw {
-            technician::kyc_status::UNDER_REVIEW => KycStatus::UnderReview,
-            technician::kyc_status::APPROVED => KycStatus::Approved,
-            technician::kyc_status::REJECTED => KycStatus::Rejected,
+            kyc_status::UNDER_REVIEW => KycStatus::UnderReview,
+            kyc_status::APPROVED => KycStatus::Approved,
+            kyc_status::REJECTED => KycStatus::Rejected,
             _ => KycStatus::NotSubmitted,
         }
     }
@@ -239,8 +239,8 @@ impl Technician {
     }
     async fn availability(&self) -> TechnicianAvailability {
         match self.profile().availability.as_str() {
-            technician::availability::AVAILABLE => TechnicianAvailability::Available,
-            technician::availability::BUSY => TechnicianAvailability::Busy,
+            availability::AVAILABLE => TechnicianAvailability::Available,
+            availability::BUSY => TechnicianAvailability::Busy,
             _ => TechnicianAvailability::Offline,
         }
     }

@@ -459,6 +459,44 @@ pub async fn find(db: &impl ConnectionTrait, id: Uuid) -> AppResult<Option<user:
     Ok(user::Entity::find_by_id(id).one(db).await?)
 }
 
+/// A user the viewer may see (themselves, or anyone for staff); None when missing or not theirs.
+pub async fn visible_user(
+    db: &impl ConnectionTrait,
+    viewer: &Viewer,
+    id: Uuid,
+) -> AppResult<Option<user::Model>> {
+    Ok(find(db, id)
+        .await?
+        .filter(|u| viewer.may_see_records_of(u.id)))
+}
+
+/// A sign-in attempt on an account the viewer may see; None when missing or not theirs.
+pub async fn visible_login_event(
+    db: &impl ConnectionTrait,
+    viewer: &Viewer,
+    id: Uuid,
+) -> AppResult<Option<login_attempt::Model>> {
+    Ok(login_attempt::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .filter(|e| {
+            e.user_id
+                .is_some_and(|owner| viewer.may_see_records_of(owner))
+        }))
+}
+
+/// An address of an account the viewer may see; None when missing or not theirs.
+pub async fn visible_address(
+    db: &impl ConnectionTrait,
+    viewer: &Viewer,
+    id: Uuid,
+) -> AppResult<Option<address::Model>> {
+    Ok(address::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .filter(|a| viewer.may_see_records_of(a.user_id)))
+}
+
 /// Users by id, many in one statement; ids with no user are left out.
 pub async fn find_many(
     db: &impl ConnectionTrait,

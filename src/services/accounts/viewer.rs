@@ -21,6 +21,12 @@ impl Viewer {
         self.role.is_staff()
     }
 
+    /// Records that belong to one account (the account itself, its addresses, sign-ins and
+    /// availability exceptions): their owner sees them, and so does staff.
+    pub fn may_see_records_of(&self, owner: Uuid) -> bool {
+        self.user_id == owner || self.is_staff()
+    }
+
     pub fn require_role(&self, roles: &[Role]) -> AppResult<()> {
         if roles.contains(&self.role) {
             Ok(())

@@ -6,7 +6,8 @@ use crate::domain::booking_state::Status;
 use crate::domain::pricing::Priority;
 use crate::error::AppResult;
 use crate::realtime::{Topic, outbox};
-use crate::services::bookings::flow::{self, Actor};
+use crate::services::bookings::flow::Actor;
+use crate::services::bookings::status_change;
 use crate::services::matching::search::{self, Search};
 use crate::services::{Effects, Services};
 use chrono::{DateTime, Utc};
@@ -103,7 +104,7 @@ pub async fn begin(
         )
         .await?;
     }
-    let matching = flow::apply(
+    let matching = status_change::apply(
         txn,
         effects,
         now,
@@ -171,7 +172,7 @@ pub async fn offer_next(
         }
         None => {
             let reason = Some(NO_TECHNICIAN_AVAILABLE);
-            let cancelled = flow::apply(
+            let cancelled = status_change::apply(
                 txn,
                 effects,
                 now,
@@ -214,7 +215,7 @@ async fn offer(
         .filter(job_offer::Column::TechnicianId.eq(technician))
         .exec(txn)
         .await?;
-    let assigned = flow::apply(
+    let assigned = status_change::apply(
         txn,
         effects,
         now,
@@ -267,7 +268,7 @@ pub async fn redispatch(
         booking::Column::TechnicianId,
         Expr::value(Option::<Uuid>::None),
     )];
-    let matching = flow::apply(
+    let matching = status_change::apply(
         txn,
         effects,
         now,

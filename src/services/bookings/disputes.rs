@@ -7,8 +7,9 @@ use crate::db::entities::{booking, dispute};
 use crate::domain::account::Role;
 use crate::domain::booking_state::{self, Role as ActorRole, Status, TransitionRequest};
 use crate::error::{AppError, AppResult};
-use crate::services::bookings::flow::{self, Actor, status_of};
-use crate::services::bookings::requests::{actor_role, transition_error, visible};
+use crate::services::bookings::access::{actor_role, status_of, visible};
+use crate::services::bookings::flow::{Actor, transition_error};
+use crate::services::bookings::status_change;
 use crate::services::notifications::in_app::{self, Kind, NewNotification};
 use crate::services::platform::validation::text;
 use crate::services::{Effects, Services, Viewer};
@@ -105,7 +106,7 @@ pub async fn open(
         user_id: Some(viewer.user_id),
         role,
     };
-    let after = flow::apply(
+    let after = status_change::apply(
         &txn,
         &mut effects,
         now,
@@ -220,7 +221,7 @@ pub async fn resolve(
     let reason = note
         .clone()
         .unwrap_or_else(|| format!("dispute resolved: {}", resolution.outcome.as_str()));
-    let after = flow::apply(
+    let after = status_change::apply(
         &txn,
         &mut effects,
         now,

@@ -4,7 +4,7 @@
 //! `tracking::tracked_booking` for the cache and its staleness bound).
 
 use crate::error::AppResult;
-use crate::services::bookings::requests::actor_role;
+use crate::services::bookings::access::actor_role;
 use crate::services::tracking::positions::tracked_booking;
 use crate::services::{Services, Viewer};
 use uuid::Uuid;

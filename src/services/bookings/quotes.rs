@@ -10,8 +10,8 @@ use crate::db::entities::{booking, quote};
 use crate::domain::booking_state::{Role as ActorRole, Status};
 use crate::domain::pricing::{Priority, price_for_base};
 use crate::error::{AppError, AppResult};
-use crate::services::bookings::flow::{self, status_of};
-use crate::services::bookings::requests::{actor_role, visible as visible_booking};
+use crate::services::bookings::access::{actor_role, status_of, visible as visible_booking};
+use crate::services::bookings::flow;
 use crate::services::notifications::in_app::{self, Kind, NewNotification};
 use crate::services::{Effects, Services, Viewer, catalogue::categories};
 use chrono::{DateTime, Utc};
@@ -397,10 +397,11 @@ pub async fn visible(services: &Services, viewer: &Viewer, id: Uuid) -> AppResul
         .one(&services.db)
         .await?
         .ok_or_else(|| AppError::NotFound("quote".into()))?;
-    visible_booking(services, viewer, quote.booking_id)
-        .await
-        .map_err(|_| AppError::NotFound("quote".into()))?;
-    Ok(quote)
+    match visible_booking(services, viewer, quote.booking_id).await {
+        Ok(_) => Ok(quote),
+        Err(AppError::NotFound(_)) => Err(AppError::NotFound("quote".into())),
+        Err(e) => Err(e),
+    }
 }
 
 /// Every quote on a booking, oldest first, for its participants and staff.

@@ -1,4 +1,4 @@
-//! Bookings: creating service requests (priced and dispatched), reading them with access rules,
+//! Bookings: creating service requests (priced and dispatched), listing them by the access rule,
 //! moving them through the state machine on a person's behalf, and cancelling with the fee rules.
 
 use crate::db::batch;
@@ -8,17 +8,17 @@ use crate::db::entities::{
 };
 use crate::db::is_unique_violation;
 use crate::domain::account::Role;
-use crate::domain::booking_state::{
-    self, Role as ActorRole, Status, TransitionError, TransitionRequest,
-};
+use crate::domain::booking_state::{self, Role as ActorRole, Status, TransitionRequest};
 use crate::domain::cancellation::cancellation_fee_bp;
 use crate::domain::geo::validate_lat_lng;
 use crate::domain::pricing::{Priority, apply_bp, price_for_duration};
+use crate::domain::technician::kyc_status;
 use crate::error::{AppError, AppResult};
-use crate::services::bookings::flow::{self, Actor, status_of};
+use crate::services::bookings::access::{actor_role, status_of, visible};
+use crate::services::bookings::flow::{self, Actor, transition_error};
+use crate::services::bookings::status_change;
 use crate::services::platform::pagination::{Page, Slice};
 use crate::services::platform::validation::text;
-use crate::services::technicians::technician::kyc_status;
 use crate::services::{
     Effects, Services, Viewer, bookings::dispatch, catalogue::categories, money::settlement,
 };
@@ -265,35 +265,6 @@ async fn find_by_key(
         .await?)
 }
 
-/// The viewer's relation to a booking, which decides what they may see and do.
-pub fn actor_role(viewer: &Viewer, booking: &booking::Model) -> Option<ActorRole> {
-    match viewer.role {
-        Role::Admin => Some(ActorRole::Admin),
-        Role::Support => Some(ActorRole::Support),
-        Role::Customer if booking.customer_id == viewer.user_id => Some(ActorRole::Customer),
-        Role::Technician if booking.technician_id == Some(viewer.user_id) => {
-            Some(ActorRole::Technician)
-        }
-        _ => None,
-    }
-}
-
-/// A booking by id, whoever asks; for use cases that have already checked access.
-pub async fn load(db: &impl ConnectionTrait, id: Uuid) -> AppResult<booking::Model> {
-    booking::Entity::find_by_id(id)
-        .one(db)
-        .await?
-        .ok_or_else(|| AppError::NotFound("booking".into()))
-}
-
-/// Whether the viewer may see an already loaded booking; for anyone else it does not exist.
-pub fn check_visible(viewer: &Viewer, booking: &booking::Model) -> AppResult<()> {
-    match actor_role(viewer, booking) {
-        Some(_) => Ok(()),
-        None => Err(AppError::NotFound("booking".into())),
-    }
-}
-
 /// The bookings `list` pages through: the viewer's own (all of them for staff), maybe of one status.
 fn listed(viewer: &Viewer, status: Option<Status>) -> Select<booking::Entity> {
     let mut query = booking::Entity::find();
@@ -315,14 +286,6 @@ pub async fn count(
     status: Option<Status>,
 ) -> AppResult<u64> {
     Ok(listed(viewer, status).count(db).await?)
-}
-
-/// A booking the viewer may see; for anyone else it does not exist.
-pub async fn visible(services: &Services, viewer: &Viewer, id: Uuid) -> AppResult<booking::Model> {
-    let booking = booking::Entity::find_by_id(id).one(&services.db).await?;
-    booking
-        .filter(|b| actor_role(viewer, b).is_some())
-        .ok_or_else(|| AppError::NotFound("booking".into()))
 }
 
 pub async fn list(
@@ -361,27 +324,6 @@ pub fn available_transitions(viewer: &Viewer, booking: &booking::Model) -> Vec<S
     actor_role(viewer, booking)
         .map(|role| booking_state::allowed_targets(status_of(booking), role))
         .unwrap_or_default()
-}
-
-/// The client-facing error for a move the state table refuses.
-pub fn transition_error(e: TransitionError, from: Status) -> AppError {
-    match e {
-        TransitionError::NotAllowed { allowed } => AppError::InvalidTransition {
-            message: format!("this move is not allowed from {}", from.as_str()),
-            allowed: allowed.iter().map(|s| s.as_str().to_string()).collect(),
-        },
-        TransitionError::ReasonRequired => AppError::bad_input(
-            "reason",
-            "a reason is required when acting on someone's behalf",
-        ),
-        TransitionError::StartCodeRequired => {
-            AppError::bad_input("startCode", "the customer's start code is wrong or missing")
-        }
-        TransitionError::DisputeWindowClosed => AppError::InvalidTransition {
-            message: "disputes can be opened up to 7 days after payment".into(),
-            allowed: vec![],
-        },
-    }
 }
 
 /// A person moves a booking: checked against the table for their role, compare-and-set, logged,
@@ -444,7 +386,7 @@ pub async fn transition(
         _ => {}
     }
     let mut after =
-        flow::apply(&txn, &mut effects, now, &booking, to, actor, reason, extra).await?;
+        status_change::apply(&txn, &mut effects, now, &booking, to, actor, reason, extra).await?;
     after = follow_up(&txn, services, &mut effects, now, &after).await?;
     txn.commit().await?;
     services.after_commit(effects);
@@ -534,7 +476,7 @@ pub async fn cancel(
         user_id: Some(viewer.user_id),
         role,
     };
-    let after = flow::apply(
+    let after = status_change::apply(
         &txn,
         &mut effects,
         now,

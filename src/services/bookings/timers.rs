@@ -7,8 +7,10 @@ use crate::db::begin_write;
 use crate::db::entities::{booking, job_offer};
 use crate::domain::booking_state::Status;
 use crate::error::AppResult;
+use crate::services::bookings::access::status_of;
 use crate::services::bookings::dispatch::offer_status;
-use crate::services::bookings::flow::{self, Actor, status_of};
+use crate::services::bookings::flow::Actor;
+use crate::services::bookings::status_change;
 use crate::services::{Effects, Services, bookings::requests};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
@@ -38,7 +40,7 @@ pub async fn run_due(services: &Services) -> AppResult<usize> {
     let results = [
         expire_offers(services).await,
         auto_verify(services).await,
-        crate::services::money::settlement::release_due_holds(services).await,
+        crate::services::money::holds::release_due_holds(services).await,
         crate::services::money::mpesa_checks::check_pending(services).await,
         crate::services::money::withdrawals::run_auto_payouts(services).await,
         crate::services::money::mpesa_refunds::send_queued(services).await,
@@ -97,7 +99,7 @@ async fn expire_offers(services: &Services) -> AppResult<usize> {
             continue;
         }
         let mut effects = Effects::default();
-        let rejected = flow::apply(
+        let rejected = status_change::apply(
             &txn,
             &mut effects,
             now,
@@ -130,7 +132,7 @@ async fn auto_verify(services: &Services) -> AppResult<usize> {
         let txn = begin_write(&services.db).await?;
         let mut effects = Effects::default();
         // Compare-and-set on status and version is the claim here: a second replica gets CONFLICT.
-        let verified = match flow::apply(
+        let verified = match status_change::apply(
             &txn,
             &mut effects,
             now,

@@ -6,7 +6,7 @@ use crate::db::{begin_write, sql::stmt};
 use crate::domain::chat::MessageKind;
 use crate::error::{AppError, AppResult};
 use crate::realtime::{Topic, outbox};
-use crate::services::chat::messages::{ChatBusEvent, ChatEvent, Conversation, conversation};
+use crate::services::chat::conversation::{ChatBusEvent, ChatEvent, Conversation, conversation};
 use crate::services::{Effects, Services, Viewer};
 use chrono::{DateTime, Utc};
 use sea_orm::{

@@ -1,5 +1,6 @@
-//! Chat wing: a booking's conversation — sending, history and delivery receipts.
+//! Chat wing: a booking's conversation — who takes part, sending, history and delivery receipts.
 
+pub mod conversation;
 pub mod delivery;
 pub mod history;
 pub mod messages;

@@ -4,11 +4,13 @@
 use crate::domain::geo::haversine_km;
 use crate::domain::schedule::{Exception, Interval};
 use crate::services::matching::spatial_index::{IndexedTechnician, TechnicianIndex};
-use crate::services::technicians::technician::LIVE_POSITION_TTL_SECS;
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use uuid::Uuid;
+
+/// Positions older than this are stale: matching falls back to the base location.
+pub const LIVE_POSITION_TTL_SECS: i64 = 15 * 60;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct LivePosition {

@@ -9,7 +9,7 @@ use crate::domain::payments::{PaymentKind, PaymentStatus};
 use crate::error::{AppError, AppResult};
 use crate::gateways::mail::Mail;
 use crate::services::platform::storage::{self, LinkKind, SignedLink};
-use crate::services::{Effects, Services, Viewer, bookings::requests, money::invoice_pdf};
+use crate::services::{Effects, Services, Viewer, bookings::access, money::invoice_pdf};
 use chrono::{DateTime, Datelike, Utc};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 use std::collections::HashMap;
@@ -146,7 +146,7 @@ pub async fn credit_refund(
     paid: &payment::Model,
     amount: i64,
 ) -> AppResult<invoice::Model> {
-    let booking = requests::load(txn, paid.booking_id).await?;
+    let booking = access::load(txn, paid.booking_id).await?;
     let draft = Draft {
         kind: kind::CREDIT_NOTE,
         source_key: format!("credit:{}:{}", paid.id, paid.refunded_minor),
@@ -166,7 +166,7 @@ pub async fn for_booking(
     viewer: &Viewer,
     booking_id: Uuid,
 ) -> AppResult<Vec<invoice::Model>> {
-    requests::visible(services, viewer, booking_id).await?;
+    access::visible(services, viewer, booking_id).await?;
     Ok(of_bookings(&services.db, &[booking_id])
         .await?
         .remove(&booking_id)

@@ -14,19 +14,16 @@ use crate::domain::payments::{
 };
 use crate::error::{AppError, AppResult};
 use crate::gateways::payments::{Cash, ChargeOutcome, ChargeRequest, PaymentGateway, Sandbox};
-use crate::gateways::razorpay::RazorpayGateway;
-use crate::gateways::stripe::StripeGateway;
-use crate::services::bookings::flow::status_of;
+use crate::services::bookings::access::{self, status_of};
 use crate::services::money::ledger::{self, JournalEntry};
+use crate::services::money::providers::gateway_for;
+use crate::services::money::refunds::{self, PAID_IN};
+use crate::services::money::{holds, settlement};
 use crate::services::platform::validation::text;
-use crate::services::{
-    Effects, Services, Viewer, bookings::dispatch, bookings::requests, money::settlement,
-};
+use crate::services::{Effects, Services, Viewer, bookings::dispatch};
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
-use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 use std::collections::HashMap;
 use std::collections::HashSet;
 use uuid::Uuid;
@@ -64,43 +61,6 @@ fn refusal(r: Refusal) -> AppError {
     AppError::bad_input(r.field, r.message)
 }
 
-/// The gateway for a method, as this server is configured.
-pub fn gateway_for(services: &Services, method: Method) -> AppResult<Box<dyn PaymentGateway>> {
-    match method {
-        Method::Sandbox if services.config.is_production() => Err(AppError::bad_input(
-            "method",
-            "the SANDBOX gateway is disabled in production",
-        )),
-        Method::Sandbox => Ok(Box::new(Sandbox)),
-        Method::Cash => Ok(Box::new(Cash)),
-        Method::Stripe => match &services.config.stripe {
-            Some(settings) => Ok(Box::new(StripeGateway::new(
-                settings,
-                services.config.gateway_timeout,
-            ))),
-            None => Err(not_set_up(method)),
-        },
-        Method::Mpesa => match &services.mpesa {
-            Some(mpesa) => Ok(Box::new(mpesa.clone())),
-            None => Err(not_set_up(method)),
-        },
-        Method::Razorpay => match &services.config.razorpay {
-            Some(settings) => Ok(Box::new(RazorpayGateway::new(
-                settings,
-                services.config.gateway_timeout,
-            ))),
-            None => Err(not_set_up(method)),
-        },
-    }
-}
-
-fn not_set_up(method: Method) -> AppError {
-    AppError::bad_input(
-        "method",
-        format!("{} is not set up on this server", method.as_str()),
-    )
-}
-
 /// What escrow holds for a booking and whether its deposit is in.
 pub async fn due_of(db: &impl ConnectionTrait, booking: &booking::Model) -> AppResult<Due> {
     let escrow = ledger::balance(db, &AccountKey::escrow(booking.id, &booking.currency)).await?;
@@ -121,9 +81,6 @@ const DEPOSIT_CAME_IN: [PaymentStatus; 3] = [
     PaymentStatus::PartiallyRefunded,
 ];
 
-/// Payments that count as paid in until refunded: succeeded ones, wholly or partly kept.
-const PAID_IN: [PaymentStatus; 2] = [PaymentStatus::Succeeded, PaymentStatus::PartiallyRefunded];
-
 fn due(booking: &booking::Model, escrow: i64, deposit_paid: bool) -> Due {
     Due {
         status: status_of(booking),
@@ -143,7 +100,7 @@ pub fn due_from(booking: &booking::Model, escrow: i64, payments: &[payment::Mode
     due(booking, escrow, deposit_paid)
 }
 
-/// `net_paid_in` from a booking's payments already loaded.
+/// `refunds::net_paid_in` from a booking's payments already loaded.
 pub fn net_paid_in_from(payments: &[payment::Model]) -> i64 {
     payments
         .iter()
@@ -180,19 +137,6 @@ pub async fn escrow_of_bookings(
         .collect())
 }
 
-/// What the customer has paid in for the job (tips aside) and not been given back.
-pub async fn net_paid_in(db: &impl ConnectionTrait, booking_id: Uuid) -> AppResult<i64> {
-    Ok(payment::Entity::find()
-        .filter(payment::Column::BookingId.eq(booking_id))
-        .filter(payment::Column::Kind.ne(PaymentKind::Tip.as_str()))
-        .filter(payment::Column::Status.is_in(PAID_IN.map(PaymentStatus::as_str)))
-        .all(db)
-        .await?
-        .iter()
-        .map(|p| p.amount_minor - p.refunded_minor)
-        .sum())
-}
-
 async fn find_by_key(
     db: &impl ConnectionTrait,
     customer: Uuid,
@@ -221,7 +165,7 @@ pub async fn pay(
     viewer: &Viewer,
     mut request: PayRequest,
 ) -> AppResult<payment::Model> {
-    let booking = requests::visible(services, viewer, request.booking_id).await?;
+    let booking = access::visible(services, viewer, request.booking_id).await?;
     if viewer.role != Role::Customer || booking.customer_id != viewer.user_id {
         return Err(AppError::Forbidden(
             "only the booking's customer pays for it".into(),
@@ -370,7 +314,7 @@ pub async fn dispatch_queue(
     {
         return Ok(vec![]);
     }
-    let booking = requests::load(&services.db, current.booking_id).await?;
+    let booking = access::load(&services.db, current.booking_id).await?;
     if booking.dispatch_mode == dispatch::AUTOMATIC {
         dispatch::candidates(services, &booking, &HashSet::new()).await
     } else {
@@ -446,7 +390,7 @@ async fn on_succeeded(
     paid: &payment::Model,
     queue: &[Uuid],
 ) -> AppResult<()> {
-    let booking = requests::load(txn, paid.booking_id).await?;
+    let booking = access::load(txn, paid.booking_id).await?;
     let kind = PaymentKind::parse(&paid.kind).unwrap_or(PaymentKind::Balance);
     let clearing = AccountKey::clearing(&paid.method, &paid.currency);
     if kind == PaymentKind::Tip {
@@ -474,7 +418,7 @@ async fn on_succeeded(
             },
         )
         .await?;
-        return settlement::hold(txn, services, now, &booking, technician, paid.amount_minor).await;
+        return holds::hold(txn, services, now, &booking, technician, paid.amount_minor).await;
     }
     ledger::post(
         txn,
@@ -516,7 +460,7 @@ pub async fn confirm_cash(
     payment_id: Uuid,
 ) -> AppResult<payment::Model> {
     let row = find(&services.db, payment_id).await?;
-    let booking = requests::visible(services, viewer, row.booking_id)
+    let booking = access::visible(services, viewer, row.booking_id)
         .await
         .map_err(|_| AppError::NotFound("payment".into()))?;
     if booking.technician_id != Some(viewer.user_id) {
@@ -577,7 +521,7 @@ pub async fn for_booking(
     viewer: &Viewer,
     booking_id: Uuid,
 ) -> AppResult<Vec<payment::Model>> {
-    requests::visible(services, viewer, booking_id).await?;
+    access::visible(services, viewer, booking_id).await?;
     Ok(of_bookings(&services.db, &[booking_id])
         .await?
         .remove(&booking_id)
@@ -595,33 +539,6 @@ pub async fn of_bookings(
         .all(db)
         .await?;
     Ok(batch::group(rows, |p| p.booking_id))
-}
-
-/// Marks `amount` of a payment refunded (fully or partly); `staff_action` says what staff must
-/// still do when the provider cannot send refunds itself.
-pub async fn mark_refunded(
-    txn: &impl ConnectionTrait,
-    now: DateTime<Utc>,
-    paid: &payment::Model,
-    amount: i64,
-    staff_action: Option<String>,
-) -> AppResult<()> {
-    let refunded = paid.refunded_minor + amount;
-    let status = if refunded >= paid.amount_minor {
-        PaymentStatus::Refunded
-    } else {
-        PaymentStatus::PartiallyRefunded
-    };
-    let mut active: payment::ActiveModel = paid.clone().into();
-    active.refunded_minor = Set(refunded);
-    active.status = Set(status.as_str().into());
-    if staff_action.is_some() {
-        // Shown as the payment's nextAction, so staff see which refunds to send by hand.
-        active.next_action = Set(staff_action);
-    }
-    active.updated_at = Set(now);
-    sea_orm::ActiveModelTrait::update(active, txn).await?;
-    Ok(())
 }
 
 /// An admin refunds part or all of a payment through its own gateway, from what escrow still holds.
@@ -669,7 +586,23 @@ pub async fn refund(
         ));
     }
     tracing::info!(payment = %paid.id, amount, reason = %reason, "refund by an admin");
-    settlement::refund_payment(&txn, services, now, &current, amount).await?;
+    refunds::refund_payment(&txn, services, now, &current, amount).await?;
     txn.commit().await?;
     find(&services.db, payment_id).await
+}
+
+/// A payment whose booking the viewer may see; None when it is missing or they may not.
+pub async fn visible(
+    services: &Services,
+    viewer: &Viewer,
+    id: Uuid,
+) -> AppResult<Option<payment::Model>> {
+    let Some(found) = payment::Entity::find_by_id(id).one(&services.db).await? else {
+        return Ok(None);
+    };
+    match access::visible(services, viewer, found.booking_id).await {
+        Ok(_) => Ok(Some(found)),
+        Err(AppError::NotFound(_)) => Ok(None),
+        Err(e) => Err(e),
+    }
 }

@@ -8,7 +8,7 @@ use crate::gateways::payments::ChargeOutcome;
 use crate::gateways::razorpay::{payment_message, verify_signature};
 use crate::services::money::payments::{find, record_outcome};
 use crate::services::platform::validation::text;
-use crate::services::{Services, Viewer, bookings::requests};
+use crate::services::{Services, Viewer, bookings::access};
 use secrecy::ExposeSecret;
 use uuid::Uuid;
 
@@ -25,7 +25,7 @@ pub async fn verify_payment(
 ) -> AppResult<payment::Model> {
     let row = find(&services.db, payment_id).await?;
     // Someone who may not see the booking learns nothing, not even that the payment exists.
-    requests::visible(services, viewer, row.booking_id)
+    access::visible(services, viewer, row.booking_id)
         .await
         .map_err(|_| AppError::NotFound("payment".into()))?;
     if row.customer_id != viewer.user_id {

@@ -3,8 +3,8 @@
 use crate::db::entities::notification;
 use crate::error::AppResult;
 use crate::realtime::{Topic, outbox};
-use crate::services::Effects;
 use crate::services::platform::pagination::{Page, Slice};
+use crate::services::{Effects, Viewer};
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
@@ -175,6 +175,15 @@ pub async fn find(db: &impl ConnectionTrait, id: Uuid) -> AppResult<Option<Notif
         .one(db)
         .await?
         .map(Into::into))
+}
+
+/// A notification of the viewer's own (staff see only theirs too); None when missing or not theirs.
+pub async fn visible(
+    db: &impl ConnectionTrait,
+    viewer: &Viewer,
+    id: Uuid,
+) -> AppResult<Option<NotificationView>> {
+    Ok(find(db, id).await?.filter(|n| n.user_id == viewer.user_id))
 }
 
 /// Marks the given notifications read; ids that are not the viewer's are ignored. Returns how many changed.

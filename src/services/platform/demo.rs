@@ -3,8 +3,8 @@
 use crate::db::begin_write;
 use crate::db::entities::{technician_profile, technician_skill, user, working_hours};
 use crate::domain::account::Role;
+use crate::domain::technician::{availability, kyc_status};
 use crate::error::{AppError, AppResult};
-use crate::services::technicians::technician::{availability, kyc_status};
 use crate::services::{Services, accounts::passwords, catalogue::categories};
 use sea_orm::{ActiveValue::Set, EntityTrait, PaginatorTrait};
 use uuid::Uuid;

@@ -8,11 +8,11 @@
 use crate::db::begin_write;
 use crate::db::entities::{kyc_document, kyc_event, kyc_submission, technician_profile, user};
 use crate::domain::account::Role;
+use crate::domain::technician::kyc_status;
 use crate::error::{AppError, AppResult};
 use crate::services::notifications::in_app::{self, Kind, NewNotification};
 use crate::services::platform::pagination::{Page, Slice};
 use crate::services::platform::storage::{self, CheckedDocument, SignedLink};
-use crate::services::technicians::technician::kyc_status;
 use crate::services::{Effects, Services, Viewer, matching::search};
 use chrono::{DateTime, Utc};
 use object_store::path::Path as StorePath;

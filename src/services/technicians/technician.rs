@@ -7,6 +7,7 @@ use crate::db::entities::{availability_exception, technician_block, user, workin
 use crate::domain::account::Role;
 use crate::domain::geo::validate_lat_lng;
 use crate::domain::schedule::{Interval, validate_week, works_at};
+use crate::domain::technician::{availability, kyc_status};
 use crate::domain::tracking::validate_motion;
 use crate::error::AppError;
 use crate::error::AppResult;
@@ -21,21 +22,6 @@ use uuid::Uuid;
 pub const DEFAULT_SERVICE_RADIUS_KM: f64 = 10.0;
 pub const DEFAULT_TIME_ZONE: &str = "Africa/Nairobi";
 pub const DEFAULT_CURRENCY: &str = "KES";
-
-/// KYC review states of a technician.
-pub mod kyc_status {
-    pub const NOT_SUBMITTED: &str = "NOT_SUBMITTED";
-    pub const UNDER_REVIEW: &str = "UNDER_REVIEW";
-    pub const APPROVED: &str = "APPROVED";
-    pub const REJECTED: &str = "REJECTED";
-}
-
-/// Whether a technician takes work now. BUSY is set by the system while a job is active.
-pub mod availability {
-    pub const AVAILABLE: &str = "AVAILABLE";
-    pub const OFFLINE: &str = "OFFLINE";
-    pub const BUSY: &str = "BUSY";
-}
 
 /// Every technician account gets an empty profile at sign-up, offline and not yet reviewed.
 pub async fn create_profile(
@@ -103,8 +89,6 @@ pub const MAX_BIO_CHARS: usize = 600;
 pub const MAX_CERTIFICATIONS: usize = 10;
 pub const MAX_SKILLS: usize = 20;
 pub const RADIUS_RANGE_KM: std::ops::RangeInclusive<f64> = 1.0..=50.0;
-/// Positions older than this are stale: matching falls back to the base location.
-pub const LIVE_POSITION_TTL_SECS: i64 = 15 * 60;
 
 pub async fn profile(
     db: &impl ConnectionTrait,
@@ -263,6 +247,19 @@ pub async fn exceptions_of(
         .all(db)
         .await?;
     Ok(batch::group(rows, |e| e.technician_id))
+}
+
+/// An availability exception of a technician the viewer may see (their own, or any for staff);
+/// None when missing or not theirs.
+pub async fn visible_exception(
+    db: &impl ConnectionTrait,
+    viewer: &Viewer,
+    id: Uuid,
+) -> AppResult<Option<availability_exception::Model>> {
+    Ok(availability_exception::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .filter(|e| viewer.may_see_records_of(e.technician_id)))
 }
 
 pub struct ExceptionChange {

@@ -16,8 +16,9 @@ use crate::domain::geo::haversine_km;
 use crate::domain::tracking::{self as rules, Admission, Head, PointRules, Refusal};
 use crate::error::{AppError, AppResult};
 use crate::realtime::{BusMessage, EventBus, Subscription, SubscriptionItem, Topic};
-use crate::services::bookings::flow::{self, Actor, status_of};
-use crate::services::bookings::requests;
+use crate::services::bookings::access::{self, status_of};
+use crate::services::bookings::flow::Actor;
+use crate::services::bookings::status_change;
 use crate::services::technicians::technician::{self, PositionReport};
 use crate::services::{Effects, Services, Viewer};
 use chrono::{DateTime, Utc};
@@ -236,7 +237,7 @@ pub async fn tracked_booking(
 /// Only the booking's own technician shares, and only while the job is active. Who cannot see the
 /// booking at all is told it does not exist, as everywhere else.
 fn check_sharer(viewer: &Viewer, booking: &booking::Model) -> AppResult<()> {
-    match requests::actor_role(viewer, booking) {
+    match access::actor_role(viewer, booking) {
         None => Err(AppError::NotFound("booking".into())),
         Some(ActorRole::Technician) if rules::shares_location(status_of(booking)) => Ok(()),
         Some(ActorRole::Technician) => Err(AppError::Forbidden(
@@ -511,7 +512,7 @@ async fn mark_arrived(services: &Services, booking_id: Uuid, now: DateTime<Utc>)
         services.config.realtime.arrival_geofence_m
     );
     let mut effects = Effects::default();
-    let moved = flow::apply(
+    let moved = status_change::apply(
         &txn,
         &mut effects,
         now,
@@ -647,7 +648,7 @@ pub async fn watch(
     viewer: &Viewer,
     booking_id: Uuid,
 ) -> AppResult<impl Stream<Item = TrackingPoint> + Send + 'static + use<>> {
-    let booking = requests::visible(services, viewer, booking_id).await?;
+    let booking = access::visible(services, viewer, booking_id).await?;
     // Subscribed before reading the latest point, so a point accepted in between is not lost; it
     // may then arrive twice (stored and live), which the recordedAt filter below removes.
     let topic = Topic::Tracking(booking_id).key();
