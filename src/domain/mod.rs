@@ -19,3 +19,4 @@ pub mod pricing;
 pub mod schedule;
 pub mod text;
 pub mod tracking;
+pub mod unmatched;

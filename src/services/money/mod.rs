@@ -12,6 +12,7 @@ pub mod payout_checks;
 pub mod payout_methods;
 pub mod razorpay;
 pub mod settlement;
+pub mod unmatched;
 pub mod webhooks;
 pub mod withdrawal_pins;
 pub mod withdrawals;
