@@ -4,6 +4,7 @@
 
 use crate::booking_fixtures::*;
 use crate::chat::staff;
+use crate::fixtures::*;
 use crate::mpesa::{
     PHONE, TOKEN, deliver, mock_daraja, mpesa_server, paid_callback, pending_balance,
 };
@@ -283,7 +284,15 @@ async fn only_staff_see_unmatched_receipts_only_admins_resolve_them_and_bad_inpu
     let admin = staff(&s, "um-rules-admin@example.com", Role::Admin).await;
     let support = staff(&s, "um-rules-support@example.com", Role::Support).await;
     let customer = s.register("um-rules@example.com").await;
-    let booking = create_unpaid(&s, &customer, "um-rules-job-01", json!({})).await;
+    let tech = ready(&s, "um-rules-tech@example.com", NAIROBI, json!({})).await;
+    // Offered straight to a technician, so the deposit's dispatch has someone to offer it to.
+    let booking = create_unpaid(
+        &s,
+        &customer,
+        "um-rules-job-01",
+        json!({"technicianId": tech.id}),
+    )
+    .await;
     let deposit = booking["price"]["deposit"]["amountMinor"].as_i64().unwrap();
     let exact = kept(&s, "RULES00001", deposit).await;
     let short = kept(&s, "RULES00002", deposit - 100).await;
@@ -380,7 +389,14 @@ async fn attaching_and_refunding_one_receipt_at_once_resolves_it_once() {
     let s = TestServer::start().await;
     let admin = staff(&s, "um-race-admin@example.com", Role::Admin).await;
     let customer = s.register("um-race@example.com").await;
-    let booking = create_unpaid(&s, &customer, "um-race-job-01", json!({})).await;
+    let tech = ready(&s, "um-race-tech@example.com", NAIROBI, json!({})).await;
+    let booking = create_unpaid(
+        &s,
+        &customer,
+        "um-race-job-01",
+        json!({"technicianId": tech.id}),
+    )
+    .await;
     let deposit = booking["price"]["deposit"]["amountMinor"].as_i64().unwrap();
     let receipt = kept(&s, "RACE000001", deposit).await;
     let attach = json!({"input": {"receiptId": receipt, "bookingId": booking["id"]}});
