@@ -394,12 +394,13 @@ mod tests {
     #[test]
     fn mismatch_table() {
         let s = |c: &str, a: i64| (c.to_string(), a);
-        let cases: Vec<(
-            &str,
+        type Case = (
+            &'static str,
             Vec<(String, i64)>,
             Vec<(String, i64)>,
-            Option<(&str, i64, i64)>,
-        )> = vec![
+            Option<(&'static str, i64, i64)>,
+        );
+        let cases: Vec<Case> = vec![
             ("nothing anywhere", vec![], vec![], None),
             (
                 "equal",

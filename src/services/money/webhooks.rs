@@ -113,7 +113,7 @@ pub async fn apply_stripe_event(services: &Services, event: &StripeEvent) -> App
     let target = match (outcome, paid) {
         (Some(outcome), Some(paid)) => match unmatched_success(&outcome, &paid) {
             true => stripe_receipt(&event.data.object, Some(paid.id)).map(Target::Unmatched),
-            false => Some(Target::Payment(outcome, paid)),
+            false => Some(Target::Payment(outcome, Box::new(paid))),
         },
         (Some(ChargeOutcome::Succeeded { .. }), None) => {
             stripe_receipt(&event.data.object, None).map(Target::Unmatched)
@@ -184,7 +184,7 @@ pub async fn apply_razorpay_event(
             Some(paid) if unmatched_success(&outcome, &paid) => {
                 razorpay_receipt(event, Some(paid.id)).map(Target::Unmatched)
             }
-            Some(paid) => Some(Target::Payment(outcome, paid)),
+            Some(paid) => Some(Target::Payment(outcome, Box::new(paid))),
             // Also the order of a payment that already succeeded (its reference is now the
             // Razorpay payment id): `record_in` finds that payment holds the money and keeps nothing.
             None => razorpay_receipt(event, None).map(Target::Unmatched),
@@ -241,7 +241,7 @@ fn razorpay_receipt(event: &RazorpayEvent, near: Option<Uuid>) -> Option<NewRece
 /// What an event does once it is known to be new.
 enum Target {
     /// Records the outcome on a payment.
-    Payment(ChargeOutcome, payment::Model),
+    Payment(ChargeOutcome, Box<payment::Model>),
     /// Keeps money no payment could take.
     Unmatched(NewReceipt),
 }
