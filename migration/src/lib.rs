@@ -18,6 +18,7 @@ mod m20261123_000013_create_invoices;
 mod m20261123_000014_create_withdrawals;
 mod m20261123_000015_create_mpesa_refunds;
 mod m20261206_000016_login_attempt_counter;
+mod m20261207_000017_create_unmatched_receipts;
 
 pub struct Migrator;
 
@@ -40,6 +41,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000014_create_withdrawals::Migration),
             Box::new(m20261123_000015_create_mpesa_refunds::Migration),
             Box::new(m20261206_000016_login_attempt_counter::Migration),
+            Box::new(m20261207_000017_create_unmatched_receipts::Migration),
         ]
     }
 }

@@ -29,10 +29,13 @@ pub enum AccountKind {
     PlatformRevenue,
     /// Tax collected on job prices, owed to the tax authority.
     TaxCollected,
+    /// Money a provider collected that matches no payment, held until staff attach it to a
+    /// booking or refund it; it always equals the sum of the OPEN unmatched receipts.
+    UnmatchedFunds,
 }
 
 impl AccountKind {
-    pub const ALL: [AccountKind; 7] = [
+    pub const ALL: [AccountKind; 8] = [
         AccountKind::GatewayClearing,
         AccountKind::Escrow,
         AccountKind::TechnicianPending,
@@ -40,6 +43,7 @@ impl AccountKind {
         AccountKind::TechnicianPayoutInFlight,
         AccountKind::PlatformRevenue,
         AccountKind::TaxCollected,
+        AccountKind::UnmatchedFunds,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -51,6 +55,7 @@ impl AccountKind {
             AccountKind::TechnicianPayoutInFlight => "TECHNICIAN_PAYOUT_IN_FLIGHT",
             AccountKind::PlatformRevenue => "PLATFORM_REVENUE",
             AccountKind::TaxCollected => "TAX_COLLECTED",
+            AccountKind::UnmatchedFunds => "UNMATCHED_FUNDS",
         }
     }
 
@@ -153,6 +158,10 @@ impl AccountKey {
 
     pub fn tax_collected(currency: &str) -> Self {
         Self::new(AccountKind::TaxCollected, None, None, currency)
+    }
+
+    pub fn unmatched_funds(currency: &str) -> Self {
+        Self::new(AccountKind::UnmatchedFunds, None, None, currency)
     }
 
     /// The account's one stable name, e.g. `ESCROW:<booking>:KES`, `GATEWAY_CLEARING:MPESA:KES`,
@@ -493,6 +502,10 @@ mod tests {
             "PLATFORM_REVENUE:USD"
         );
         assert_eq!(AccountKey::tax_collected("USD").name(), "TAX_COLLECTED:USD");
+        assert_eq!(
+            AccountKey::unmatched_funds("kes").name(),
+            "UNMATCHED_FUNDS:KES"
+        );
     }
 
     fn p(account: AccountKey, amount: i64) -> Posting {

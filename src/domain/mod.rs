@@ -20,3 +20,4 @@ pub mod schedule;
 pub mod technician;
 pub mod text;
 pub mod tracking;
+pub mod unmatched;

@@ -53,6 +53,8 @@ pub struct StkCallback {
     pub receipt: Option<String>,
     /// Whole shillings Daraja says were paid; only on success.
     pub amount: Option<i64>,
+    /// The paying number as E.164 (+2547...); only on success.
+    pub phone: Option<String>,
 }
 
 /// Daraja's timestamp, YYYYMMDDHHmmss in East Africa Time (UTC+3, no daylight saving).
@@ -104,12 +106,21 @@ pub fn parse_callback(body: &Value) -> Option<StkCallback> {
         v.as_i64()
             .or_else(|| v.as_f64().filter(|f| f.fract() == 0.0).map(|f| f as i64))
     });
+    // Daraja sends the number as digits without the plus (254708374149), usually as a number.
+    let phone = item("PhoneNumber")
+        .and_then(|v| {
+            v.as_i64()
+                .map(|n| n.to_string())
+                .or_else(|| v.as_str().map(str::to_string))
+        })
+        .map(|digits| format!("+{}", digits.trim_start_matches('+')));
     Some(StkCallback {
         checkout_request_id: callback.get("CheckoutRequestID")?.as_str()?.to_string(),
         result_code: code(callback.get("ResultCode")?)?,
         result_desc: text(callback.get("ResultDesc")),
         receipt,
         amount,
+        phone,
     })
 }
 
@@ -358,6 +369,7 @@ mod tests {
         assert_eq!(parsed.result_code, 0);
         assert_eq!(parsed.receipt.as_deref(), Some("NLJ7RT61SV"));
         assert_eq!(parsed.amount, Some(1500));
+        assert_eq!(parsed.phone.as_deref(), Some("+254712345678"));
         assert!(parse_callback(&json!({"Body": {}})).is_none());
     }
 

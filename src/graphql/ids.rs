@@ -21,10 +21,11 @@ pub enum Kind {
     Message,
     Payment,
     Withdrawal,
+    UnmatchedReceipt,
 }
 
 impl Kind {
-    const ALL: [Kind; 14] = [
+    const ALL: [Kind; 15] = [
         Kind::User,
         Kind::Notification,
         Kind::LoginEvent,
@@ -39,6 +40,7 @@ impl Kind {
         Kind::Message,
         Kind::Payment,
         Kind::Withdrawal,
+        Kind::UnmatchedReceipt,
     ];
 
     fn as_str(self) -> &'static str {
@@ -57,6 +59,7 @@ impl Kind {
             Kind::Message => "Message",
             Kind::Payment => "Payment",
             Kind::Withdrawal => "Withdrawal",
+            Kind::UnmatchedReceipt => "UnmatchedReceipt",
         }
     }
 

@@ -39,6 +39,7 @@ pub struct QueryRoot(
     money::earnings::EarningsQuery,
     money::ledger::LedgerQuery,
     money::withdrawals::WithdrawalQuery,
+    money::unmatched_receipts::UnmatchedReceiptQuery,
     node::NodeQuery,
 );
 
@@ -55,6 +56,7 @@ pub struct MutationRoot(
     money::payments::PaymentMutation,
     tracking::operations::TrackingMutation,
     money::withdrawals::WithdrawalMutation,
+    money::unmatched_receipts::UnmatchedReceiptMutation,
 );
 
 #[derive(MergedSubscription, Default)]

@@ -100,6 +100,9 @@ impl NodeQuery {
                 found(withdrawals::find_visible(services(ctx), &viewer, uuid).await)?
                     .map(|w| Node::Withdrawal(Withdrawal(w)))
             }
+            // Money that matched no payment belongs to no user: staff read it through
+            // `unmatchedReceipts`, and `node` answers as for an id that names nothing.
+            Kind::UnmatchedReceipt => None,
             // Messages: whoever may read the booking's conversation.
             Kind::Message => {
                 history::find(services(ctx), &viewer, uuid)

@@ -44,6 +44,7 @@ mod support;
 mod technicians;
 mod tracking;
 mod two_factor;
+mod unmatched;
 mod verification;
 mod websocket;
 mod websocket_limits;

@@ -70,7 +70,7 @@ pub(crate) async fn mock_daraja(query_result: Option<&str>) -> MockServer {
     mock
 }
 
-async fn mpesa_server(mock: &MockServer) -> TestServer {
+pub(crate) async fn mpesa_server(mock: &MockServer) -> TestServer {
     TestServer::start_with(mpesa_settings(mock)).await
 }
 
@@ -163,7 +163,7 @@ async fn queries(mock: &MockServer) -> Vec<(Value, String)> {
 }
 
 /// A completed, verified job waiting for its balance, and the balance asked for over M-Pesa.
-async fn pending_balance(s: &TestServer, name: &str) -> (Session, Value, i64, Value) {
+pub(crate) async fn pending_balance(s: &TestServer, name: &str) -> (Session, Value, i64, Value) {
     let customer = s.register(&format!("{name}@example.com")).await;
     let tech = ready(s, &format!("{name}-tech@example.com"), NAIROBI, json!({})).await;
     let id = completed(s, &customer, &tech, &format!("{name}-job-01")).await;

@@ -22,7 +22,7 @@ const PAY_STRIPE: &str = "mutation($input: PayBookingInput!) { payBooking(input:
   id status gatewayReference nextAction clientSecret failureReason amount { amountMinor } } }";
 
 /// A mock Stripe that creates one intent and refunds anything.
-async fn mock_stripe() -> MockServer {
+pub(crate) async fn mock_stripe() -> MockServer {
     let mock = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path("/v1/payment_intents"))
@@ -42,7 +42,7 @@ async fn mock_stripe() -> MockServer {
     mock
 }
 
-async fn stripe_server(mock: &MockServer) -> TestServer {
+pub(crate) async fn stripe_server(mock: &MockServer) -> TestServer {
     let extra = vec![
         ("FUNDI_STRIPE_SECRET_KEY", SECRET_KEY.to_string()),
         ("FUNDI_STRIPE_WEBHOOK_SECRET", WEBHOOK_SECRET.to_string()),
@@ -136,7 +136,7 @@ async fn deliver(s: &TestServer, header: Option<String>, body: &str) -> u16 {
 }
 
 /// Delivers an event signed now by the server's clock, as Stripe would.
-async fn deliver_signed(s: &TestServer, body: &str) -> u16 {
+pub(crate) async fn deliver_signed(s: &TestServer, body: &str) -> u16 {
     let now = s.services().clock.now().timestamp();
     deliver(s, Some(signature(now, body)), body).await
 }

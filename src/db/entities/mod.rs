@@ -31,6 +31,7 @@ pub mod technician_profile;
 pub mod technician_skill;
 pub mod tracking_head;
 pub mod tracking_point;
+pub mod unmatched_receipt;
 pub mod user;
 pub mod webhook_event;
 pub mod withdrawal;

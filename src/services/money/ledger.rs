@@ -37,6 +37,8 @@ pub mod kind {
     pub const PAYOUT: &str = "PAYOUT";
     /// A failed or cancelled withdrawal put back (payout in flight -> available).
     pub const WITHDRAWAL_RETURNED: &str = "WITHDRAWAL_RETURNED";
+    /// Money a provider collected that matched no payment (clearing -> unmatched funds).
+    pub const UNMATCHED: &str = "UNMATCHED";
 }
 
 /// One journal entry to post: what it is, what it is about, and its balanced postings.
@@ -353,7 +355,8 @@ impl fmt::Display for VerifyReport {
         write!(
             f,
             "ledger ok: {} accounts, {} transactions, {} postings; every transaction balances, \
-             no account is overdrawn, settled escrows are empty and cached balances match",
+             no account is overdrawn, settled escrows are empty, cached balances match and unmatched \
+             funds equal the open unmatched receipts",
             self.accounts, self.transactions, self.postings
         )
     }
@@ -384,6 +387,12 @@ pub enum BrokenInvariant {
         cached: i64,
         posted: i64,
     },
+    /// The money held for unmatched receipts differs from what the OPEN receipts add up to.
+    UnmatchedFundsMismatch {
+        currency: String,
+        held: i64,
+        open: i64,
+    },
 }
 
 impl BrokenInvariant {
@@ -395,6 +404,7 @@ impl BrokenInvariant {
             BrokenInvariant::NegativeBalance { .. } => "NEGATIVE_BALANCE",
             BrokenInvariant::EscrowNotEmpty { .. } => "ESCROW_NOT_EMPTY",
             BrokenInvariant::CachedBalanceMismatch { .. } => "CACHED_BALANCE_MISMATCH",
+            BrokenInvariant::UnmatchedFundsMismatch { .. } => "UNMATCHED_FUNDS_MISMATCH",
         }
     }
 }
@@ -437,6 +447,14 @@ impl fmt::Display for BrokenInvariant {
                 f,
                 "{account} caches a balance of {cached} but its postings sum to {posted}"
             ),
+            BrokenInvariant::UnmatchedFundsMismatch {
+                currency,
+                held,
+                open,
+            } => write!(
+                f,
+                "UNMATCHED_FUNDS:{currency} holds {held} but the open unmatched receipts add up to {open}"
+            ),
         }
     }
 }
@@ -447,7 +465,8 @@ const SETTLED: [Status; 3] = [Status::Paid, Status::Refunded, Status::Cancelled]
 /// Recomputes everything from the postings and returns the first broken invariant, checked in this
 /// order: every transaction has two or more postings summing to zero per currency; no account that
 /// may not go negative sums below zero; the escrow of every PAID, REFUNDED or CANCELLED booking is
-/// empty; every cached balance equals the sum of its postings. Sums are cast to BIGINT because
+/// empty; every cached balance equals the sum of its postings; in every currency UNMATCHED_FUNDS
+/// holds exactly what the OPEN unmatched receipts add up to. Sums are cast to BIGINT because
 /// PostgreSQL's SUM over bigint is numeric.
 pub async fn verify(db: &impl ConnectionTrait) -> AppResult<Result<VerifyReport, BrokenInvariant>> {
     let backend = db.get_database_backend();
@@ -555,6 +574,14 @@ pub async fn verify(db: &impl ConnectionTrait) -> AppResult<Result<VerifyReport,
         }));
     }
 
+    if let Some(m) = unmatched_mismatch(db).await? {
+        return Ok(Err(BrokenInvariant::UnmatchedFundsMismatch {
+            currency: m.currency,
+            held: m.held,
+            open: m.open,
+        }));
+    }
+
     let row = db
         .query_one_raw(stmt(
             backend,
@@ -570,6 +597,42 @@ pub async fn verify(db: &impl ConnectionTrait) -> AppResult<Result<VerifyReport,
         transactions: row.try_get("", "transactions")?,
         postings: row.try_get("", "postings")?,
     }))
+}
+
+/// The ledger check: in every currency UNMATCHED_FUNDS, summed from its postings, holds exactly
+/// what the OPEN receipts add up to. Sums are cast to BIGINT (PostgreSQL's SUM over bigint is numeric).
+async fn unmatched_mismatch(
+    db: &impl ConnectionTrait,
+) -> AppResult<Option<crate::domain::unmatched::UnmatchedMismatch>> {
+    let backend = db.get_database_backend();
+    let held = db
+        .query_all_raw(stmt(
+            backend,
+            "SELECT a.currency, CAST(COALESCE(SUM(p.amount_minor), 0) AS BIGINT) AS total \
+             FROM ledger_accounts a LEFT JOIN ledger_postings p ON p.account_id = a.id \
+             WHERE a.kind = $1 GROUP BY a.currency",
+            [AccountKind::UnmatchedFunds.as_str().into()],
+        ))
+        .await?;
+    let open = db
+        .query_all_raw(stmt(
+            backend,
+            "SELECT currency, CAST(SUM(amount_minor) AS BIGINT) AS total \
+             FROM unmatched_receipts WHERE status = $1 GROUP BY currency",
+            [crate::domain::unmatched::ReceiptStatus::Open
+                .as_str()
+                .into()],
+        ))
+        .await?;
+    let sums = |rows: Vec<sea_orm::QueryResult>| -> AppResult<Vec<(String, i64)>> {
+        rows.iter()
+            .map(|r| Ok((r.try_get("", "currency")?, r.try_get("", "total")?)))
+            .collect()
+    };
+    Ok(crate::domain::unmatched::first_mismatch(
+        &sums(held)?,
+        &sums(open)?,
+    ))
 }
 
 /// [`verify`] over one consistent snapshot, so entries committed while it runs cannot make a sound

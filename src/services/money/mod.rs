@@ -15,6 +15,7 @@ pub mod providers;
 pub mod razorpay;
 pub mod refunds;
 pub mod settlement;
+pub mod unmatched;
 pub mod webhooks;
 pub mod withdrawal_pins;
 pub mod withdrawals;

@@ -1,22 +1,27 @@
 //! M-Pesa results: applying Daraja's callback, and asking Daraja about prompts whose callback never
 //! came. Both go through `payments::record_outcome`, which moves only INITIATED or PENDING payments,
-//! so a replayed callback, or a callback racing the query on another replica, is applied once.
+//! so a replayed callback, or a callback racing the query on another replica, is applied once. A
+//! success that no waiting payment can take (an unknown CheckoutRequestID, or a payment we already
+//! marked FAILED) is money on our paybill all the same: it is kept as an unmatched receipt.
 
 use crate::db::entities::payment;
 use crate::domain::payments::{Method, PaymentStatus};
+use crate::domain::unmatched::Provider;
 use crate::error::AppResult;
 use crate::gateways::mpesa::{QueryAnswer, StkCallback, outcome_of};
 use crate::services::Services;
 use crate::services::money::payments::record_outcome;
+use crate::services::money::unmatched::{self, NewReceipt};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 /// How long a prompt may wait for its callback before Daraja is asked directly.
 pub const QUERY_AFTER_SECS: i64 = 90;
 const BATCH: u64 = 50;
 
-/// Applies a callback to the payment whose CheckoutRequestID it names. Unknown ids and payments
-/// already settled are left alone: Daraja retries and replays, and the answer is the same.
+/// Applies a callback to the payment whose CheckoutRequestID it names. Failures for unknown ids and
+/// payments already settled are left alone: Daraja retries and replays, and the answer is the same.
+/// A success nothing waits for is kept for staff (once, by its receipt number).
 pub async fn apply_callback(services: &Services, callback: StkCallback) -> AppResult<()> {
     let Some(paid) = payment::Entity::find()
         .filter(payment::Column::Method.eq(Method::Mpesa.as_str()))
@@ -24,9 +29,25 @@ pub async fn apply_callback(services: &Services, callback: StkCallback) -> AppRe
         .one(&services.db)
         .await?
     else {
+        if callback.result_code == 0 {
+            let near = timed_out_prompt(services, &callback).await?;
+            let detail = format!(
+                "M-Pesa success for CheckoutRequestID {}, which no payment has",
+                callback.checkout_request_id
+            );
+            return keep_unmatched(services, &callback, near, detail).await;
+        }
         tracing::info!(checkout = %callback.checkout_request_id, "M-Pesa callback for no pending payment");
         return Ok(());
     };
+    if callback.result_code == 0 && paid.status == PaymentStatus::Failed.as_str() {
+        // Our side gave up on the prompt (or Daraja said it failed) and the customer paid anyway.
+        let detail = format!(
+            "M-Pesa success for CheckoutRequestID {} after its payment was marked FAILED",
+            callback.checkout_request_id
+        );
+        return keep_unmatched(services, &callback, Some(paid.id), detail).await;
+    }
     // A success for another amount than the prompt asked is not believed: the callback's only
     // credential is its path, so the STK Push Query (an authenticated call out) settles it instead.
     let expected = paid.amount_minor / 100;
@@ -45,6 +66,54 @@ pub async fn apply_callback(services: &Services, callback: StkCallback) -> AppRe
         (code, _) => outcome_of(code, &callback.result_desc, &callback.checkout_request_id),
     };
     record_outcome(services, paid.id, outcome).await?;
+    Ok(())
+}
+
+/// The FAILED M-Pesa payment a callback with an unknown CheckoutRequestID most likely belongs to:
+/// the newest one from the same phone for the same amount whose prompt never got a
+/// CheckoutRequestID back (the request timed out on our side but reached the phone). Only a hint
+/// for staff; nothing is decided by it.
+async fn timed_out_prompt(
+    services: &Services,
+    callback: &StkCallback,
+) -> AppResult<Option<uuid::Uuid>> {
+    let (Some(phone), Some(shillings)) = (&callback.phone, callback.amount) else {
+        return Ok(None);
+    };
+    Ok(payment::Entity::find()
+        .filter(payment::Column::Method.eq(Method::Mpesa.as_str()))
+        .filter(payment::Column::Status.eq(PaymentStatus::Failed.as_str()))
+        .filter(payment::Column::GatewayReference.is_null())
+        .filter(payment::Column::Phone.eq(phone.as_str()))
+        .filter(payment::Column::AmountMinor.eq(shillings.saturating_mul(100)))
+        .order_by_desc(payment::Column::Id)
+        .one(&services.db)
+        .await?
+        .map(|p| p.id))
+}
+
+/// Keeps a success callback's money as an unmatched receipt. Without a receipt number or an amount
+/// there is nothing to keep by (and Daraja sends both on every success), so it is only logged.
+async fn keep_unmatched(
+    services: &Services,
+    callback: &StkCallback,
+    near_payment_id: Option<uuid::Uuid>,
+    detail: String,
+) -> AppResult<()> {
+    let (Some(receipt), Some(shillings)) = (&callback.receipt, callback.amount) else {
+        tracing::error!(checkout = %callback.checkout_request_id, "M-Pesa success without receipt or amount matched no payment; not kept");
+        return Ok(());
+    };
+    let new = NewReceipt {
+        provider: Provider::Mpesa,
+        reference: receipt.clone(),
+        phone: callback.phone.clone(),
+        amount_minor: shillings.saturating_mul(100),
+        currency: "KES".into(),
+        near_payment_id,
+        detail,
+    };
+    unmatched::record(services, &new).await?;
     Ok(())
 }
 

@@ -315,8 +315,14 @@ pub async fn dispatch_queue(
         return Ok(vec![]);
     }
     let booking = access::load(&services.db, current.booking_id).await?;
+    deposit_queue(services, &booking).await
+}
+
+/// The technicians a deposit landing on `booking` would offer the job to (none unless it
+/// dispatches automatically), ranked outside any write transaction.
+pub async fn deposit_queue(services: &Services, booking: &booking::Model) -> AppResult<Vec<Uuid>> {
     if booking.dispatch_mode == dispatch::AUTOMATIC {
-        dispatch::candidates(services, &booking, &HashSet::new()).await
+        dispatch::candidates(services, booking, &HashSet::new()).await
     } else {
         Ok(vec![])
     }
@@ -376,23 +382,27 @@ pub async fn record_outcome_in(
         == 1;
     if moved && status == PaymentStatus::Succeeded {
         let paid = find(txn, payment_id).await?;
-        on_succeeded(txn, services, effects, now, &paid, queue).await?;
+        let clearing = AccountKey::clearing(&paid.method, &paid.currency);
+        on_succeeded(txn, services, effects, now, &paid, clearing, queue).await?;
     }
     Ok(moved)
 }
 
 /// Books a successful payment and sets off what it unblocks, inside the caller's transaction.
-async fn on_succeeded(
+/// `source` is where the money comes from: the gateway's clearing account for a charge, or the
+/// unmatched funds for a receipt staff attach to the booking.
+pub async fn on_succeeded(
     txn: &impl ConnectionTrait,
     services: &Services,
     effects: &mut Effects,
     now: DateTime<Utc>,
     paid: &payment::Model,
+    source: AccountKey,
     queue: &[Uuid],
 ) -> AppResult<()> {
     let booking = access::load(txn, paid.booking_id).await?;
     let kind = PaymentKind::parse(&paid.kind).unwrap_or(PaymentKind::Balance);
-    let clearing = AccountKey::clearing(&paid.method, &paid.currency);
+    let clearing = source;
     if kind == PaymentKind::Tip {
         let technician = booking
             .technician_id

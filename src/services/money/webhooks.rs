@@ -1,13 +1,16 @@
 //! Payment provider events (Stripe's and Razorpay's, once their signature is checked): each event
 //! id applied at most once, its dedupe record committed in the same transaction as the payment it
-//! moves.
+//! moves. A successful charge no waiting payment can take (none found, or one already FAILED) is
+//! kept as an unmatched receipt in that same transaction.
 
 use crate::db::entities::{payment, webhook_event};
 use crate::db::{begin_write, is_unique_violation};
-use crate::domain::payments::Method;
+use crate::domain::payments::{Method, PaymentStatus};
+use crate::domain::unmatched::Provider;
 use crate::error::AppResult;
 use crate::gateways::payments::ChargeOutcome;
 use crate::services::money::payments::{dispatch_queue, record_outcome_in};
+use crate::services::money::unmatched::{self, NewReceipt};
 use crate::services::{Effects, Services};
 use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use serde::Deserialize;
@@ -35,6 +38,8 @@ pub struct StripeEventData {
 pub enum Applied {
     /// A payment moved.
     Moved,
+    /// Money no payment could take was kept as an unmatched receipt.
+    KeptUnmatched,
     /// Recorded as seen; nothing to change (another type, an unknown or already settled payment).
     Ignored,
     /// This event id was applied before.
@@ -105,7 +110,17 @@ pub async fn apply_stripe_event(services: &Services, event: &StripeEvent) -> App
         Some(_) => stripe_payment(&services.db, &event.data.object).await?,
         None => None,
     };
-    let applied = apply_once(services, STRIPE, &event.id, outcome.zip(paid)).await?;
+    let target = match (outcome, paid) {
+        (Some(outcome), Some(paid)) => match unmatched_success(&outcome, &paid) {
+            true => stripe_receipt(&event.data.object, Some(paid.id)).map(Target::Unmatched),
+            false => Some(Target::Payment(outcome, Box::new(paid))),
+        },
+        (Some(ChargeOutcome::Succeeded { .. }), None) => {
+            stripe_receipt(&event.data.object, None).map(Target::Unmatched)
+        }
+        _ => None,
+    };
+    let applied = apply_once(services, STRIPE, &event.id, target).await?;
     if applied == Applied::Ignored {
         tracing::info!(event = %event.id, kind = %event.kind, "Stripe event ignored");
     }
@@ -165,9 +180,15 @@ pub async fn apply_razorpay_event(
         return Ok(Applied::Replayed);
     }
     let target = match razorpay_outcome(event) {
-        Some((order_id, outcome)) => razorpay_payment(&services.db, &order_id)
-            .await?
-            .map(|paid| (outcome, paid)),
+        Some((order_id, outcome)) => match razorpay_payment(&services.db, &order_id).await? {
+            Some(paid) if unmatched_success(&outcome, &paid) => {
+                razorpay_receipt(event, Some(paid.id)).map(Target::Unmatched)
+            }
+            Some(paid) => Some(Target::Payment(outcome, Box::new(paid))),
+            // Also the order of a payment that already succeeded (its reference is now the
+            // Razorpay payment id): `record_in` finds that payment holds the money and keeps nothing.
+            None => razorpay_receipt(event, None).map(Target::Unmatched),
+        },
         None => None,
     };
     let applied = apply_once(services, RAZORPAY, event_id, target).await?;
@@ -177,18 +198,66 @@ pub async fn apply_razorpay_event(
     Ok(applied)
 }
 
-/// Records `event_id` as seen and, when the event moves a payment, records the outcome in the same
-/// transaction. A concurrent delivery of the same event loses on the unique (provider, event_id)
-/// index and changes nothing.
+/// A success for a payment we already gave up on: the payment cannot move, but the money came in.
+fn unmatched_success(outcome: &ChargeOutcome, paid: &payment::Model) -> bool {
+    matches!(outcome, ChargeOutcome::Succeeded { .. })
+        && paid.status == PaymentStatus::Failed.as_str()
+}
+
+/// What a successful Stripe payment intent says about the money: its id, amount and currency.
+fn stripe_receipt(intent: &serde_json::Value, near: Option<Uuid>) -> Option<NewReceipt> {
+    let id = intent["id"].as_str()?;
+    Some(NewReceipt {
+        provider: Provider::Stripe,
+        reference: id.to_string(),
+        phone: None,
+        amount_minor: intent["amount_received"]
+            .as_i64()
+            .or_else(|| intent["amount"].as_i64())?,
+        currency: intent["currency"].as_str()?.to_ascii_uppercase(),
+        near_payment_id: near,
+        detail: format!("Stripe payment intent {id} succeeded but no waiting payment has it"),
+    })
+}
+
+/// What a captured Razorpay payment says about the money: its payment id, amount, currency, contact.
+fn razorpay_receipt(event: &RazorpayEvent, near: Option<Uuid>) -> Option<NewReceipt> {
+    let paid = &event.payload["payment"]["entity"];
+    let id = paid["id"].as_str()?;
+    Some(NewReceipt {
+        provider: Provider::Razorpay,
+        reference: id.to_string(),
+        phone: paid["contact"].as_str().map(str::to_string),
+        amount_minor: paid["amount"].as_i64()?,
+        currency: paid["currency"].as_str()?.to_ascii_uppercase(),
+        near_payment_id: near,
+        detail: format!(
+            "Razorpay payment {id} (order {}) was captured but no waiting payment has it",
+            paid["order_id"].as_str().unwrap_or("unknown")
+        ),
+    })
+}
+
+/// What an event does once it is known to be new.
+enum Target {
+    /// Records the outcome on a payment.
+    Payment(ChargeOutcome, Box<payment::Model>),
+    /// Keeps money no payment could take.
+    Unmatched(NewReceipt),
+}
+
+/// Records `event_id` as seen and, when the event moves a payment or brings money no payment takes,
+/// records that in the same transaction. A concurrent delivery of the same event loses on the
+/// unique (provider, event_id) index and changes nothing.
 async fn apply_once(
     services: &Services,
     provider: &str,
     event_id: &str,
-    target: Option<(ChargeOutcome, payment::Model)>,
+    target: Option<Target>,
 ) -> AppResult<Applied> {
     let queue = match &target {
-        Some((outcome, paid)) => dispatch_queue(services, paid.id, outcome).await?,
-        None => vec![],
+        Some(Target::Payment(outcome, paid)) => dispatch_queue(services, paid.id, outcome).await?,
+        _ => vec![],
     };
     let now = services.clock.now();
     let txn = begin_write(&services.db).await?;
@@ -209,17 +278,20 @@ async fn apply_once(
         };
     }
     let mut effects = Effects::default();
-    let moved = match target {
-        Some((outcome, paid)) => {
-            record_outcome_in(&txn, services, &mut effects, paid.id, outcome, &queue).await?
+    let applied = match target {
+        Some(Target::Payment(outcome, paid)) => {
+            match record_outcome_in(&txn, services, &mut effects, paid.id, outcome, &queue).await? {
+                true => Applied::Moved,
+                false => Applied::Ignored,
+            }
         }
-        None => false,
+        Some(Target::Unmatched(new)) => match unmatched::record_in(&txn, now, &new).await? {
+            true => Applied::KeptUnmatched,
+            false => Applied::Ignored,
+        },
+        None => Applied::Ignored,
     };
     txn.commit().await?;
     services.after_commit(effects);
-    Ok(if moved {
-        Applied::Moved
-    } else {
-        Applied::Ignored
-    })
+    Ok(applied)
 }

@@ -112,6 +112,16 @@ pub const EXEMPT: &[(&str, &str)] = &[
         "unblockTechnician",
         "the block list is the viewer's own; the id names a public technician",
     ),
+    (
+        "attachUnmatchedReceipt",
+        "ADMIN only; an unmatched receipt is money that belongs to no user yet, and non-staff \
+         callers are refused in tests/api/unmatched.rs",
+    ),
+    (
+        "refundUnmatchedReceipt",
+        "ADMIN only; an unmatched receipt is money that belongs to no user yet, and non-staff \
+         callers are refused in tests/api/unmatched.rs",
+    ),
 ];
 
 /// Types behind an interface (`node(id)`) that anyone may fetch, and why.
