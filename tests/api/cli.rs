@@ -28,7 +28,7 @@ fn run(command: &mut Command) -> (bool, String, String) {
 fn help_documents_every_setting() {
     let (ok, stdout, _) = run(Command::new(env!("CARGO_BIN_EXE_fundi")).arg("--help"));
     assert!(ok);
-    for setting in fundi::config::SETTINGS {
+    for setting in fundi::config::documented() {
         assert!(
             stdout.contains(setting.var),
             "--help does not mention {}",
