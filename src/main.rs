@@ -18,7 +18,7 @@ use tokio_util::sync::CancellationToken;
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
-    /// Every setting, also read from its FUNDI_* environment variable; a flag overrides the variable.
+    // Every setting, also read from its FUNDI_* environment variable; a flag replaces the variable.
     #[command(flatten)]
     settings: Settings,
 }

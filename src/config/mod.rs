@@ -204,7 +204,6 @@ fn err(var: impl Into<String>, message: impl Into<String>) -> ConfigError {
 
 pub const MIN_SECRET_BYTES: usize = 32;
 
-
 impl Config {
     /// Reads the process environment; a variable set to nothing (or only spaces) counts as unset.
     pub fn from_env() -> Result<Self, ConfigError> {
@@ -284,4 +283,3 @@ pub struct RealtimeSettings {
     pub ws_max_subscriptions: usize,
     pub ws_max_sockets_per_account: usize,
 }
-

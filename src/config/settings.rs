@@ -181,7 +181,11 @@ pub struct Mail {
     #[arg(long, env = "FUNDI_SMTP_URL", value_parser = smtp_url)]
     pub smtp_url: Option<SecretString>,
     /// sender of outgoing mail
-    #[arg(long, env = "FUNDI_MAIL_FROM", default_value = "Fundi <no-reply@fundi.local>")]
+    #[arg(
+        long,
+        env = "FUNDI_MAIL_FROM",
+        default_value = "Fundi <no-reply@fundi.local>"
+    )]
     pub mail_from: String,
     /// how long the invoice PDF link mailed to the customer works
     #[arg(long, env = "FUNDI_INVOICE_LINK_DAYS", default_value = "7", value_parser = whole(1..=90))]
@@ -239,7 +243,11 @@ pub struct Stripe {
     #[arg(long, env = "FUNDI_STRIPE_WEBHOOK_SECRET", value_parser = secret)]
     pub stripe_webhook_secret: Option<SecretString>,
     /// where the Stripe API is (a local mock in tests)
-    #[arg(long, env = "FUNDI_STRIPE_API_BASE", default_value = "https://api.stripe.com")]
+    #[arg(
+        long,
+        env = "FUNDI_STRIPE_API_BASE",
+        default_value = "https://api.stripe.com"
+    )]
     pub stripe_api_base: String,
 }
 
@@ -260,7 +268,11 @@ pub struct Razorpay {
     #[arg(long, env = "FUNDI_RAZORPAY_WEBHOOK_SECRET", value_parser = secret)]
     pub razorpay_webhook_secret: Option<SecretString>,
     /// where the Razorpay API is (a local mock in tests)
-    #[arg(long, env = "FUNDI_RAZORPAY_API_BASE", default_value = "https://api.razorpay.com")]
+    #[arg(
+        long,
+        env = "FUNDI_RAZORPAY_API_BASE",
+        default_value = "https://api.razorpay.com"
+    )]
     pub razorpay_api_base: String,
 }
 
@@ -294,7 +306,11 @@ pub struct Mpesa {
     #[arg(long, env = "FUNDI_MPESA_CALLBACK_BASE_URL")]
     pub mpesa_callback_base_url: Option<String>,
     /// Daraja's base URL (`https://api.safaricom.co.ke` in production; a local mock in tests)
-    #[arg(long, env = "FUNDI_MPESA_API_BASE", default_value = "https://sandbox.safaricom.co.ke")]
+    #[arg(
+        long,
+        env = "FUNDI_MPESA_API_BASE",
+        default_value = "https://sandbox.safaricom.co.ke"
+    )]
     pub mpesa_api_base: String,
 }
 
@@ -417,7 +433,11 @@ pub struct MpesaB2c {
     pub mpesa_b2c_security_credential: Option<SecretString>,
     /// for withdrawals: `BusinessPayment`, `SalaryPayment` or `PromotionPayment` (refunds are
     /// always `BusinessPayment`)
-    #[arg(long, env = "FUNDI_MPESA_B2C_COMMAND_ID", default_value = "BusinessPayment")]
+    #[arg(
+        long,
+        env = "FUNDI_MPESA_B2C_COMMAND_ID",
+        default_value = "BusinessPayment"
+    )]
     pub mpesa_b2c_command_id: String,
 }
 

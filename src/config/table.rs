@@ -26,10 +26,9 @@ pub fn documented() -> Vec<Setting> {
             let var = arg.get_env()?.to_str()?.to_string();
             let text = arg.get_help().map(|h| h.to_string()).unwrap_or_default();
             let (help, default) = match text.rsplit_once(" [default: ") {
-                Some((help, default)) if default.ends_with(']') => (
-                    help.to_string(),
-                    default.trim_end_matches(']').to_string(),
-                ),
+                Some((help, default)) if default.ends_with(']') => {
+                    (help.to_string(), default.trim_end_matches(']').to_string())
+                }
                 _ => {
                     let fixed: Vec<String> = arg
                         .get_default_values()
@@ -93,7 +92,10 @@ mod tests {
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/README.md");
         let readme = std::fs::read_to_string(path).unwrap();
         let start = readme.find(BEGIN).expect("README has the settings marker") + BEGIN.len();
-        let end = start + readme[start..].find(END).expect("README has the end marker");
+        let end = start
+            + readme[start..]
+                .find(END)
+                .expect("README has the end marker");
         let generated = format!("\n{}\n", markdown());
         if readme[start..end] == generated {
             return;

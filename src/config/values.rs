@@ -201,7 +201,10 @@ mod tests {
             ("15", Ok(15)),
             (" 15 ", Ok(15)),
             ("0", Err("must be between 1 and 1440".to_string())),
-            ("1.5", Err("expected a whole number, got \"1.5\"".to_string())),
+            (
+                "1.5",
+                Err("expected a whole number, got \"1.5\"".to_string()),
+            ),
             ("-1", Err("expected a whole number, got \"-1\"".to_string())),
         ] {
             assert_eq!(minutes(raw), expected, "{raw}");
@@ -216,7 +219,10 @@ mod tests {
             ("1", Ok(true)),
             ("No", Ok(false)),
             ("off", Ok(false)),
-            ("maybe", Err("expected true or false, got \"maybe\"".to_string())),
+            (
+                "maybe",
+                Err("expected true or false, got \"maybe\"".to_string()),
+            ),
         ] {
             assert_eq!(switch(raw), expected, "{raw}");
         }
