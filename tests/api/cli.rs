@@ -30,7 +30,7 @@ fn help_documents_every_setting() {
     assert!(ok);
     for setting in fundi::config::documented() {
         assert!(
-            stdout.contains(setting.var),
+            stdout.contains(&setting.var),
             "--help does not mention {}",
             setting.var
         );
