@@ -2,9 +2,10 @@
 
 use anyhow::Context;
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
-use fundi::config::{Config, SETTINGS};
+use fundi::config::{CommandLineError, Config, Settings};
 use fundi::domain::account::Role;
 use migration::{Migrator, MigratorTrait};
+use std::ffi::OsString;
 use std::process::ExitCode;
 use tokio_util::sync::CancellationToken;
 
@@ -17,6 +18,9 @@ use tokio_util::sync::CancellationToken;
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
+    // Every setting, also read from its FUNDI_* environment variable; a flag replaces the variable.
+    #[command(flatten)]
+    settings: Settings,
 }
 
 #[derive(Subcommand)]
@@ -78,31 +82,24 @@ enum LedgerAction {
     Verify,
 }
 
-fn settings_help() -> String {
-    let mut text = String::from("Settings (environment variables):\n");
-    for s in SETTINGS {
-        text.push_str(&format!(
-            "  {:<30} {} [default: {}]\n",
-            s.var, s.help, s.default
-        ));
-    }
-    text
-}
-
 #[tokio::main]
 async fn main() -> ExitCode {
-    let matches = Cli::command().after_help(settings_help()).get_matches();
-    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    let args: Vec<OsString> = std::env::args_os().collect();
+    let command = fundi::config::for_help(Cli::command());
+    // The command alone first, so that help and `fundi schema` work whatever the environment holds.
+    let cli = match fundi::config::parse_arguments(command.clone(), &args)
+        .and_then(|matches| Cli::from_arg_matches(&matches).map_err(CommandLineError::Usage))
+    {
+        Ok(cli) => cli,
+        Err(e) => return refused(e),
+    };
     if let Some(Command::Schema) = cli.command {
         print!("{}", fundi::graphql::sdl());
         return ExitCode::SUCCESS;
     }
-    let config = match Config::from_env() {
-        Ok(config) => config,
-        Err(e) => {
-            eprintln!("fundi: bad setting {e}");
-            return ExitCode::from(2);
-        }
+    let config = match Config::from_command_line(command, &args, fundi::config::env_lookup) {
+        Ok((config, _)) => config,
+        Err(e) => return refused(e),
     };
     let telemetry = match fundi::telemetry::init(&config) {
         Ok(telemetry) => telemetry,
@@ -136,6 +133,17 @@ async fn main() -> ExitCode {
             eprintln!("fundi: {e:#}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// A bad setting is one line naming its variable (exit status 2, as for any usage error).
+fn refused(e: CommandLineError) -> ExitCode {
+    match e {
+        CommandLineError::Setting(e) => {
+            eprintln!("fundi: bad setting {e}");
+            ExitCode::from(2)
+        }
+        CommandLineError::Usage(e) => e.exit(),
     }
 }
 
