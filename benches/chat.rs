@@ -8,6 +8,9 @@
 //! `FUNDI_BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres FUNDI_BENCH_REDIS_URL=redis://127.0.0.1:6379 cargo bench --bench chat`.
 //! `FUNDI_BENCH_SECONDS` sets each step's length (default 5).
 
+// A panic in a benchmark aborts the run, not a request: benches may unwrap and expect.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 use common::{database_url, drop_database, percentile};
 

@@ -12,6 +12,9 @@
 //! descriptor in this process and in the server: the bench raises its soft `ulimit -n` to the
 //! hard limit (the server inherits it) and stops early if that is still too low.
 
+// A panic in a benchmark aborts the run, not a request: benches may unwrap and expect.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use std::process::{Child, Command, Stdio};

@@ -3,6 +3,9 @@
 //!
 //! Run with `cargo bench --bench matching`.
 
+// A panic in a benchmark aborts the run, not a request: benches may unwrap and expect.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use fundi::config::Config;
 use fundi::graphql::build_schema;
 use fundi::graphql::context::RequestAuth;

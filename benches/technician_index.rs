@@ -10,6 +10,9 @@
 //! Run with `cargo bench --bench technician_index`. Inputs come from a fixed-seed generator,
 //! so every run measures the same work.
 
+// A panic in a benchmark aborts the run, not a request: benches may unwrap and expect.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use fundi::domain::geo::EARTH_RADIUS_KM;
 use fundi::services::matching::spatial_index::{IndexedTechnician, TechnicianIndex};
 use std::hint::black_box;

@@ -25,6 +25,9 @@
 //! dropped): `FUNDI_BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres cargo bench --bench tracking`;
 //! add `FUNDI_BENCH_REDIS_URL=redis://127.0.0.1:6379` to route every point through Redis.
 
+// A panic in a benchmark aborts the run, not a request: benches may unwrap and expect.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 use common::{database_url, drop_database, percentile};
 

@@ -104,7 +104,7 @@ pub fn parse_callback(body: &Value) -> Option<StkCallback> {
     // Daraja sends the amount as a number, sometimes with a fraction of zero (1500.00).
     let amount = item("Amount").and_then(|v| {
         v.as_i64()
-            .or_else(|| v.as_f64().filter(|f| f.fract() == 0.0).map(|f| f as i64))
+            .or_else(|| v.as_f64().and_then(crate::domain::whole::exact_i64))
     });
     // Daraja sends the number as digits without the plus (254708374149), usually as a number.
     let phone = item("PhoneNumber")

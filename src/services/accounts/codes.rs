@@ -68,7 +68,7 @@ pub async fn issue(
         .await?;
     let code = format!(
         "{:0width$}",
-        rand::random_range(0..10u32.pow(policy.digits as u32)),
+        rand::random_range(0..10u32.pow(u32::try_from(policy.digits).map_err(AppError::internal)?)),
         width = policy.digits
     );
     one_time_code::Entity::insert(one_time_code::ActiveModel {

@@ -115,7 +115,9 @@ impl RateLimits {
         }
         limiter.check_key(&key).map_err(|not_until| {
             let wait = not_until.wait_time_from(DefaultClock::default().now());
-            refusal(action, wait.as_secs_f64().ceil() as i64)
+            // Whole seconds, rounded up so a client that waits them is let in.
+            let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+            refusal(action, i64::try_from(secs).unwrap_or(i64::MAX))
         })
     }
 }

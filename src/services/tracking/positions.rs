@@ -701,7 +701,7 @@ pub async fn purge_expired(services: &Services) -> AppResult<usize> {
         .filter(tracking_head::Column::BookingId.in_subquery(expired))
         .exec(&services.db)
         .await?;
-    Ok(points.rows_affected as usize)
+    Ok(usize::try_from(points.rows_affected).unwrap_or(usize::MAX))
 }
 
 #[cfg(test)]
