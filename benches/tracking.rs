@@ -521,6 +521,7 @@ async fn seed(
                 now,
                 ttl,
             )
+            .unwrap()
             .0;
         let customer_token = services
             .tokens
@@ -531,6 +532,7 @@ async fn seed(
                 now,
                 ttl,
             )
+            .unwrap()
             .0;
         sessions.push(technician_session);
         sessions.push(customer_session);
@@ -550,6 +552,7 @@ async fn seed(
             now,
             services.config.access_token_ttl,
         )
+        .unwrap()
         .0;
     let txn = db.begin().await.unwrap();
     const CHUNK: usize = 400;

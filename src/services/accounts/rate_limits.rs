@@ -55,6 +55,8 @@ struct RedisCounters {
 
 fn quota(allowance: Allowance) -> Quota {
     let count = NonZeroU32::new(allowance.count).unwrap_or(NonZeroU32::MIN);
+    // `with_period` refuses only a zero period, and a minute or an hour divided by a u32 is not zero.
+    #[allow(clippy::expect_used)]
     Quota::with_period(allowance.window / count.get())
         .expect("a window of at least a minute divided by a u32 is positive")
         .allow_burst(count)

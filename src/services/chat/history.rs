@@ -284,7 +284,7 @@ async fn publish(
     booking_version: i32,
     event: ChatEvent,
 ) -> AppResult<()> {
-    let payload = ChatBusEvent::new(booking_version, event).to_payload();
+    let payload = ChatBusEvent::new(booking_version, event).to_payload()?;
     outbox::enqueue(txn, Topic::Chat(booking_id), &payload).await?;
     effects.event();
     Ok(())
