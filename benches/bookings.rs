@@ -5,6 +5,9 @@
 //! Run with PostgreSQL: `FUNDI_BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres cargo bench --bench bookings`
 //! (without it the bench uses SQLite). `FUNDI_BENCH_BOOKINGS` and `FUNDI_BENCH_CLIENTS` change the size.
 
+// A panic in a benchmark aborts the run, not a request: benches may unwrap and expect.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 use common::{database_url, drop_database, percentile};
 

@@ -8,6 +8,9 @@
 //! `FUNDI_BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres FUNDI_BENCH_REDIS_URL=redis://127.0.0.1:6379 cargo bench --bench chat`.
 //! `FUNDI_BENCH_SECONDS` sets each step's length (default 5).
 
+// A panic in a benchmark aborts the run, not a request: benches may unwrap and expect.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 use common::{database_url, drop_database, percentile};
 
@@ -263,7 +266,10 @@ async fn main() {
         tokio::time::sleep(Duration::from_millis(500)).await;
         for rate in rates {
             samples.lock().unwrap().clear();
-            let count = (rate * seconds as f64).ceil() as usize;
+            let count = usize::try_from(fundi::domain::whole::saturating_i64(
+                (rate * seconds as f64).ceil(),
+            ))
+            .unwrap();
             let interval = Duration::from_secs_f64(1.0 / rate);
             let mut ticker = tokio::time::interval(interval);
             ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
@@ -277,7 +283,7 @@ async fn main() {
                     booking.clone(),
                     sent.clone(),
                 );
-                let n = n as i64 + 1_000_000 * (rate as i64);
+                let n = n as i64 + 1_000_000 * fundi::domain::whole::saturating_i64(rate);
                 sends.push(tokio::spawn(async move {
                     sent.lock().unwrap().insert(n, Instant::now());
                     let body = json!({"query": "mutation($b: ID!, $i: MessageInput!) { sendMessage(bookingId: $b, input: $i) { sequence } }",

@@ -12,6 +12,9 @@
 //! descriptor in this process and in the server: the bench raises its soft `ulimit -n` to the
 //! hard limit (the server inherits it) and stops early if that is still too low.
 
+// A panic in a benchmark aborts the run, not a request: benches may unwrap and expect.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use std::process::{Child, Command, Stdio};
@@ -155,8 +158,9 @@ impl Server {
             .unwrap();
         text.lines()
             .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
-            .and_then(|v| v.trim().parse::<f64>().ok())
-            .unwrap_or(0.0) as i64
+            // Both gauges read here are integer gauges, written as whole numbers.
+            .and_then(|v| v.trim().parse::<i64>().ok())
+            .unwrap_or(0)
     }
 
     /// Waits until the server counts `subscriptions`, then until its memory stops moving.
@@ -251,7 +255,7 @@ async fn main() {
     let subscriptions = connections * per_connection;
     let fds = raise_fd_limit();
     assert!(
-        fds as usize > connections + 200,
+        usize::try_from(fds).unwrap_or(usize::MAX) > connections + 200,
         "open-files limit {fds} is too low for {connections} connections; raise `ulimit -n`"
     );
 

@@ -3,6 +3,9 @@
 //!
 //! Run with `cargo bench --bench matching`.
 
+// A panic in a benchmark aborts the run, not a request: benches may unwrap and expect.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use fundi::config::Config;
 use fundi::graphql::build_schema;
 use fundi::graphql::context::RequestAuth;
@@ -49,7 +52,12 @@ fn city(count: usize, categories: &[Uuid], rng: &mut Rng) -> MatchingIndex {
                 }
             });
             let skills = (0..1 + i % 3)
-                .map(|k| (categories[(i + k * 3) % categories.len()], (i % 12) as u32))
+                .map(|k| {
+                    (
+                        categories[(i + k * 3) % categories.len()],
+                        u32::try_from(i % 12).unwrap(),
+                    )
+                })
                 .collect();
             Candidate {
                 id: Uuid::from_u128(i as u128 + 1),
@@ -57,12 +65,12 @@ fn city(count: usize, categories: &[Uuid], rng: &mut Rng) -> MatchingIndex {
                 live,
                 service_radius_km: 10.0 + (i % 6) as f64,
                 skills,
-                years_of_experience: (i % 25) as u32,
+                years_of_experience: u32::try_from(i % 25).unwrap(),
                 rating_average: 3.0 + (i % 20) as f64 / 10.0,
-                rating_count: (i % 80) as u32,
+                rating_count: u32::try_from(i % 80).unwrap(),
                 hourly_rate_minor: 80_000 + (i % 50) as i64 * 2_000,
                 currency: "KES".into(),
-                median_response_secs: Some(60 + (i % 900) as u32),
+                median_response_secs: Some(60 + u32::try_from(i % 900).unwrap()),
                 completion_rate: Some(0.7 + (i % 30) as f64 / 100.0),
                 time_zone: chrono_tz::Africa::Nairobi,
                 week: Vec::new(),
@@ -74,7 +82,8 @@ fn city(count: usize, categories: &[Uuid], rng: &mut Rng) -> MatchingIndex {
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+    let rank = fundi::domain::whole::saturating_i64(((sorted.len() as f64 - 1.0) * p).round());
+    sorted[usize::try_from(rank).unwrap()]
 }
 
 fn report(name: &str, mut samples: Vec<Duration>, wall: Duration) {

@@ -10,6 +10,9 @@
 //! Run with `cargo bench --bench technician_index`. Inputs come from a fixed-seed generator,
 //! so every run measures the same work.
 
+// A panic in a benchmark aborts the run, not a request: benches may unwrap and expect.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use fundi::domain::geo::EARTH_RADIUS_KM;
 use fundi::services::matching::spatial_index::{IndexedTechnician, TechnicianIndex};
 use std::hint::black_box;
@@ -74,7 +77,7 @@ fn seed(rng: &mut Rng, count: usize) -> Vec<IndexedTechnician> {
     (0..count)
         .map(|_| {
             let (lat, lng) = random_point(rng);
-            let wanted = 1 + rng.below(3) as usize;
+            let wanted = 1 + usize::try_from(rng.below(3)).unwrap();
             let mut categories: Vec<Uuid> = Vec::with_capacity(wanted);
             while categories.len() < wanted {
                 let c = category(rng.below(CATEGORIES));
@@ -116,7 +119,7 @@ fn prepare_moves(
 ) -> Vec<IndexedTechnician> {
     (0..count)
         .map(|_| {
-            let i = rng.below(current.len() as u64) as usize;
+            let i = usize::try_from(rng.below(current.len() as u64)).unwrap();
             let next = moved(rng, &current[i]);
             current[i] = next.clone();
             next
@@ -126,7 +129,8 @@ fn prepare_moves(
 
 /// Latencies sorted ascending; the value at quantile `q`.
 fn quantile(sorted: &[Duration], q: f64) -> Duration {
-    sorted[((sorted.len() - 1) as f64 * q).round() as usize]
+    let rank = fundi::domain::whole::saturating_i64(((sorted.len() - 1) as f64 * q).round());
+    sorted[usize::try_from(rank).unwrap()]
 }
 
 struct Alone {

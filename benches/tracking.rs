@@ -25,6 +25,9 @@
 //! dropped): `FUNDI_BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres cargo bench --bench tracking`;
 //! add `FUNDI_BENCH_REDIS_URL=redis://127.0.0.1:6379` to route every point through Redis.
 
+// A panic in a benchmark aborts the run, not a request: benches may unwrap and expect.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 use common::{database_url, drop_database, percentile};
 
@@ -518,6 +521,7 @@ async fn seed(
                 now,
                 ttl,
             )
+            .unwrap()
             .0;
         let customer_token = services
             .tokens
@@ -528,6 +532,7 @@ async fn seed(
                 now,
                 ttl,
             )
+            .unwrap()
             .0;
         sessions.push(technician_session);
         sessions.push(customer_session);
@@ -547,6 +552,7 @@ async fn seed(
             now,
             services.config.access_token_ttl,
         )
+        .unwrap()
         .0;
     let txn = db.begin().await.unwrap();
     const CHUNK: usize = 400;

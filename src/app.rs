@@ -175,7 +175,7 @@ pub async fn start_with(
     bind: &str,
     shutdown: CancellationToken,
 ) -> anyhow::Result<RunningServer> {
-    let metrics = Metrics::new();
+    let metrics = Metrics::new()?;
     let persisted = Arc::new(PersistedQueries::new(
         services.config.persisted_queries,
         Some(services.bus.clone()),

@@ -151,26 +151,32 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let server = fundi::app::start(config).await?;
     println!("Fundi is serving GraphQL on http://{}/graphql", server.addr);
     let shutdown = server.shutdown.clone();
+    let stop = stop_signal()?;
     tokio::spawn(async move {
-        wait_for_signal().await;
+        stop.await;
         tracing::info!("stop signal received; draining");
         shutdown.cancel();
     });
     server.wait().await
 }
 
-async fn wait_for_signal() {
+/// Installs the SIGTERM handler now, so a server that could not drain on SIGTERM does not start,
+/// and returns what waits for SIGTERM or Ctrl-C.
+fn stop_signal() -> anyhow::Result<impl Future<Output = ()>> {
     #[cfg(unix)]
-    {
+    let mut term = {
         use tokio::signal::unix::{SignalKind, signal};
-        let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
+        signal(SignalKind::terminate()).context("installing the SIGTERM handler")?
+    };
+    Ok(async move {
+        #[cfg(unix)]
         tokio::select! {
             _ = term.recv() => {}
             _ = tokio::signal::ctrl_c() => {}
         }
-    }
-    #[cfg(not(unix))]
-    let _ = tokio::signal::ctrl_c().await;
+        #[cfg(not(unix))]
+        let _ = tokio::signal::ctrl_c().await;
+    })
 }
 
 async fn migrate(config: Config, action: MigrateAction) -> anyhow::Result<()> {

@@ -1,7 +1,7 @@
 //! Prometheus metrics kept per server instance (no global registry, so several servers can share a process).
 
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
+    HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
 };
 
 #[derive(Clone)]
@@ -17,14 +17,9 @@ pub struct Metrics {
     pub open_websockets: IntGauge,
 }
 
-impl Default for Metrics {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
 impl Metrics {
-    pub fn new() -> Self {
+    /// Fails only on a malformed or repeated metric definition below, which every test run would show.
+    pub fn new() -> Result<Self, prometheus::Error> {
         let registry = Registry::new();
         let http_requests = IntCounterVec::new(
             Opts::new(
@@ -32,8 +27,7 @@ impl Metrics {
                 "HTTP requests by method, route and status",
             ),
             &["method", "route", "status"],
-        )
-        .expect("valid metric");
+        )?;
         let http_latency = HistogramVec::new(
             HistogramOpts::new(
                 "fundi_http_request_duration_seconds",
@@ -43,8 +37,7 @@ impl Metrics {
                 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
             ]),
             &["route"],
-        )
-        .expect("valid metric");
+        )?;
         let graphql_fields = IntCounterVec::new(
             Opts::new(
                 "fundi_graphql_operations_total",
@@ -53,26 +46,22 @@ impl Metrics {
                  persisted_query_not_found, error)",
             ),
             &["type", "field", "result"],
-        )
-        .expect("valid metric");
+        )?;
         let graphql_errors = IntCounterVec::new(
             Opts::new(
                 "fundi_graphql_errors_total",
                 "GraphQL errors returned, by extensions.code",
             ),
             &["code"],
-        )
-        .expect("valid metric");
+        )?;
         let open_subscriptions = IntGauge::new(
             "fundi_graphql_open_subscriptions",
             "GraphQL subscriptions currently open",
-        )
-        .expect("valid metric");
+        )?;
         let open_websockets = IntGauge::new(
             "fundi_websocket_connections",
             "WebSocket connections currently open",
-        )
-        .expect("valid metric");
+        )?;
         for collector in [
             Box::new(http_requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(http_latency.clone()),
@@ -81,9 +70,9 @@ impl Metrics {
             Box::new(open_subscriptions.clone()),
             Box::new(open_websockets.clone()),
         ] {
-            registry.register(collector).expect("unique metric names");
+            registry.register(collector)?;
         }
-        Metrics {
+        Ok(Metrics {
             registry,
             http_requests,
             http_latency,
@@ -91,15 +80,11 @@ impl Metrics {
             graphql_errors,
             open_subscriptions,
             open_websockets,
-        }
+        })
     }
 
     /// The Prometheus text exposition of every metric.
-    pub fn render(&self) -> String {
-        let mut buffer = Vec::new();
-        TextEncoder::new()
-            .encode(&self.registry.gather(), &mut buffer)
-            .expect("text encoding cannot fail");
-        String::from_utf8(buffer).expect("prometheus text is UTF-8")
+    pub fn render(&self) -> Result<String, prometheus::Error> {
+        TextEncoder::new().encode_to_string(&self.registry.gather())
     }
 }

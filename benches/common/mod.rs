@@ -9,7 +9,8 @@ pub fn percentile(sorted: &[Duration], p: f64) -> Duration {
     if sorted.is_empty() {
         return Duration::ZERO;
     }
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+    let rank = fundi::domain::whole::saturating_i64(((sorted.len() as f64 - 1.0) * p).round());
+    sorted[usize::try_from(rank).unwrap()]
 }
 
 /// A database URL for one run: a new PostgreSQL database created through the admin URL in

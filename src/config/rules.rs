@@ -63,7 +63,7 @@ impl Config {
         let mpesa_b2c = mpesa_b2c_settings(s.mpesa_b2c, mpesa.is_some())?;
         let payouts = payout_settings(s.payouts, environment, &data_dir)?;
         let bookings = booking_settings(s.bookings)?;
-        let realtime = realtime_settings(s.realtime);
+        let realtime = realtime_settings(s.realtime)?;
         let api = s.api;
         Ok(Config {
             bind,
@@ -91,11 +91,11 @@ impl Config {
             access_token_ttl: Duration::from_secs(60 * s.server.access_token_minutes),
             refresh_token_ttl: Duration::from_secs(86_400 * s.server.refresh_token_days),
             cors_origins: api.cors_origins.0,
-            max_query_depth: api.max_query_depth as usize,
-            max_query_complexity: api.max_query_complexity as usize,
+            max_query_depth: fit("FUNDI_MAX_QUERY_DEPTH", api.max_query_depth)?,
+            max_query_complexity: fit("FUNDI_MAX_QUERY_COMPLEXITY", api.max_query_complexity)?,
             max_query_selections: api.max_query_selections,
             request_timeout: Duration::from_millis(api.request_timeout_ms),
-            persisted_queries: api.persisted_queries as usize,
+            persisted_queries: fit("FUNDI_PERSISTED_QUERIES", api.persisted_queries)?,
             cors_max_age: Duration::from_secs(api.cors_max_age_seconds),
             s3,
             stripe,
@@ -108,8 +108,11 @@ impl Config {
             payouts,
             abuse: AbuseSettings {
                 trusted_proxies: s.abuse.trusted_proxies.unwrap_or_default(),
-                password_checks_per_minute: s.abuse.password_checks_per_minute as u32,
-                signups_per_hour: s.abuse.signups_per_hour as u32,
+                password_checks_per_minute: fit(
+                    "FUNDI_PASSWORD_CHECKS_PER_MINUTE",
+                    s.abuse.password_checks_per_minute,
+                )?,
+                signups_per_hour: fit("FUNDI_SIGNUPS_PER_HOUR", s.abuse.signups_per_hour)?,
             },
             bookings,
             realtime,
@@ -123,11 +126,11 @@ impl Config {
 
 fn booking_settings(b: settings::Bookings) -> Result<BookingSettings, ConfigError> {
     let pricing = crate::domain::pricing::PricingPolicy {
-        high_surge_bp: b.surge_high_bp as u32,
-        urgent_surge_bp: b.surge_urgent_bp as u32,
-        platform_fee_bp: b.platform_fee_bp as u32,
-        tax_bp: b.tax_bp as u32,
-        deposit_bp: b.deposit_bp as u32,
+        high_surge_bp: fit("FUNDI_SURGE_HIGH_BP", b.surge_high_bp)?,
+        urgent_surge_bp: fit("FUNDI_SURGE_URGENT_BP", b.surge_urgent_bp)?,
+        platform_fee_bp: fit("FUNDI_PLATFORM_FEE_BP", b.platform_fee_bp)?,
+        tax_bp: fit("FUNDI_TAX_BP", b.tax_bp)?,
+        deposit_bp: fit("FUNDI_DEPOSIT_BP", b.deposit_bp)?,
     };
     pricing
         .validate()
@@ -135,7 +138,7 @@ fn booking_settings(b: settings::Bookings) -> Result<BookingSettings, ConfigErro
     Ok(BookingSettings {
         offer_expiry_asap_secs: b.offer_expiry_asap_seconds as i64,
         offer_expiry_scheduled_secs: b.offer_expiry_scheduled_seconds as i64,
-        dispatch_candidates: b.dispatch_candidates as usize,
+        dispatch_candidates: fit("FUNDI_DISPATCH_CANDIDATES", b.dispatch_candidates)?,
         auto_verify_secs: 3600 * b.auto_verify_hours as i64,
         earnings_hold_secs: 3600 * b.earnings_hold_hours as i64,
         pricing,
@@ -143,17 +146,27 @@ fn booking_settings(b: settings::Bookings) -> Result<BookingSettings, ConfigErro
     })
 }
 
-fn realtime_settings(r: settings::Realtime) -> RealtimeSettings {
-    RealtimeSettings {
+fn realtime_settings(r: settings::Realtime) -> Result<RealtimeSettings, ConfigError> {
+    Ok(RealtimeSettings {
         chat_retention_days: r.chat_retention_days as i64,
         chat_close_after_days: r.chat_close_after_days as i64,
         tracking_speed_kmh: r.tracking_speed_kmh as f64,
         arrival_geofence_m: r.arrival_geofence_meters as f64,
         trail_interval_secs: r.trail_interval_seconds as i64,
         trail_retention_days: r.trail_retention_days as i64,
-        ws_max_subscriptions: r.ws_max_subscriptions as usize,
-        ws_max_sockets_per_account: r.ws_max_sockets_per_account as usize,
-    }
+        ws_max_subscriptions: fit("FUNDI_WS_MAX_SUBSCRIPTIONS", r.ws_max_subscriptions)?,
+        ws_max_sockets_per_account: fit(
+            "FUNDI_WS_MAX_SOCKETS_PER_ACCOUNT",
+            r.ws_max_sockets_per_account,
+        )?,
+    })
+}
+
+/// A bounded setting in the type the server keeps it in. Every parser's range sits far inside these
+/// types, so this cannot fail today; should a range ever outgrow its type, start-up says so instead
+/// of the value silently wrapping.
+fn fit<T: TryFrom<u64>>(var: &str, value: u64) -> Result<T, ConfigError> {
+    T::try_from(value).map_err(|_| err(var, format!("{value} is too large")))
 }
 
 /// The private root(s) of a rediss:// server, read and checked now so that a missing or wrong file
@@ -437,7 +450,7 @@ fn payout_settings(
     Ok(PayoutSettings {
         min_withdrawal_minor: p.withdrawal_min_minor as i64,
         method_hold_secs: 3600 * p.payout_method_hold_hours as i64,
-        pin_max_attempts: p.pin_max_attempts as i32,
+        pin_max_attempts: fit("FUNDI_PIN_MAX_ATTEMPTS", p.pin_max_attempts)?,
         pin_lock_secs: 60 * p.pin_lock_minutes as i64,
         auto_payouts: p.auto_payouts,
         auto_payout_max_minor: p.auto_payout_max_minor as i64,

@@ -114,8 +114,8 @@ pub fn median_response_seconds(response_seconds: &[u32]) -> Option<u32> {
         Some(sorted[mid])
     } else {
         let sum = u64::from(sorted[mid - 1]) + u64::from(sorted[mid]);
-        // The mean of two u32 values always fits in a u32.
-        Some(sum.div_ceil(2) as u32)
+        // The mean of two u32 values always fits in a u32, so this never saturates.
+        Some(u32::try_from(sum.div_ceil(2)).unwrap_or(u32::MAX))
     }
 }
 

@@ -29,8 +29,9 @@ pub fn haversine_km(a: (f64, f64), b: (f64, f64)) -> f64 {
 /// Nonsense input (negative or NaN) yields the minimum rather than an error, because an ETA is
 /// advice to a customer, not a promise that should fail a request.
 pub fn eta_minutes(distance_km: f64, minutes_per_km: f64) -> u32 {
-    // `as` saturates: NaN and negatives become 0, huge values u32::MAX.
-    let minutes = (minutes_per_km * distance_km).round() as u32;
+    // Saturating: NaN and negatives become 0, huge values u32::MAX.
+    let minutes = super::whole::saturating_i64((minutes_per_km * distance_km).round()).max(0);
+    let minutes = u32::try_from(minutes).unwrap_or(u32::MAX);
     minutes.max(MIN_ETA_MINUTES)
 }
 

@@ -318,7 +318,7 @@ pub fn net_changes(postings: &[Posting]) -> Vec<(AccountKey, i64)> {
         .map(|(account, change)| {
             (
                 account,
-                change.clamp(i64::MIN.into(), i64::MAX.into()) as i64,
+                i64::try_from(change).unwrap_or(if change < 0 { i64::MIN } else { i64::MAX }),
             )
         })
         .collect()

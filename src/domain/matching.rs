@@ -170,7 +170,7 @@ pub enum Band {
 impl Band {
     /// Band for a total on the 0-100 scale, judged on the total rounded to one decimal (as shown).
     pub fn for_total(total: f64) -> Band {
-        Band::for_tenths((total * 10.0).round() as i64)
+        Band::for_tenths(super::whole::saturating_i64((total * 10.0).round()))
     }
 
     fn for_tenths(tenths: i64) -> Band {
@@ -246,7 +246,7 @@ fn tenths(score: f64) -> i64 {
     if score.is_nan() {
         return 0;
     }
-    (score.clamp(0.0, 100.0) * 10.0).round() as i64
+    super::whole::saturating_i64((score.clamp(0.0, 100.0) * 10.0).round())
 }
 
 fn factor_score(factor: Factor, f: &MatchFacts) -> (f64, String) {

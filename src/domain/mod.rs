@@ -21,3 +21,4 @@ pub mod technician;
 pub mod text;
 pub mod tracking;
 pub mod unmatched;
+pub mod whole;

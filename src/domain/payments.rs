@@ -213,12 +213,18 @@ pub fn tax_share(tax: i64, total: i64, amount: i64) -> i64 {
     if total <= 0 {
         return 0;
     }
-    (i128::from(tax) * i128::from(amount) / i128::from(total)) as i64
+    // Never above `tax` while `amount <= total`; past that, saturating beats wrapping.
+    saturate(i128::from(tax) * i128::from(amount) / i128::from(total))
 }
 
 /// `percent` of `amount`, rounded down: a customer's share of a split dispute.
 pub fn percent_of(amount: i64, percent: i64) -> i64 {
-    (i128::from(amount) * i128::from(percent) / 100) as i64
+    // Never above `amount` while `percent <= 100`; past that, saturating beats wrapping.
+    saturate(i128::from(amount) * i128::from(percent) / 100)
+}
+
+fn saturate(value: i128) -> i64 {
+    i64::try_from(value).unwrap_or(if value < 0 { i64::MIN } else { i64::MAX })
 }
 
 #[cfg(test)]

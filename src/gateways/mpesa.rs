@@ -57,10 +57,15 @@ pub struct StkCallback {
     pub phone: Option<String>,
 }
 
+/// East Africa Time, UTC+3 with no daylight saving, checked when compiling.
+const EAT: FixedOffset = match FixedOffset::east_opt(3 * 3600) {
+    Some(offset) => offset,
+    None => panic!("UTC+3 is a valid offset"),
+};
+
 /// Daraja's timestamp, YYYYMMDDHHmmss in East Africa Time (UTC+3, no daylight saving).
 pub fn timestamp(now: DateTime<Utc>) -> String {
-    let eat = FixedOffset::east_opt(3 * 3600).expect("UTC+3 is a valid offset");
-    now.with_timezone(&eat).format("%Y%m%d%H%M%S").to_string()
+    now.with_timezone(&EAT).format("%Y%m%d%H%M%S").to_string()
 }
 
 /// Daraja's request password: base64 of shortcode, passkey and timestamp run together.
@@ -104,7 +109,7 @@ pub fn parse_callback(body: &Value) -> Option<StkCallback> {
     // Daraja sends the amount as a number, sometimes with a fraction of zero (1500.00).
     let amount = item("Amount").and_then(|v| {
         v.as_i64()
-            .or_else(|| v.as_f64().filter(|f| f.fract() == 0.0).map(|f| f as i64))
+            .or_else(|| v.as_f64().and_then(crate::domain::whole::exact_i64))
     });
     // Daraja sends the number as digits without the plus (254708374149), usually as a number.
     let phone = item("PhoneNumber")

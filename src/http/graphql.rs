@@ -109,7 +109,13 @@ fn json_response(status: StatusCode, body: &BatchResponse, flavour: Flavour) -> 
         Flavour::GraphqlResponse => GRAPHQL_RESPONSE_JSON,
         Flavour::Json => "application/json",
     };
-    let bytes = serde_json::to_vec(body).expect("responses serialise");
+    let bytes = match serde_json::to_vec(body) {
+        Ok(bytes) => bytes,
+        Err(e) => {
+            tracing::error!(error = %e, "GraphQL response not serialised");
+            return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+        }
+    };
     let digest = BodyDigest(hex::encode(&Sha256::digest(&bytes)[..16]));
     let mut response = (
         status,

@@ -4,7 +4,7 @@ use super::HttpState;
 use axum::Json;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
-use axum::response::IntoResponse;
+use axum::response::{IntoResponse, Response};
 use std::time::Duration;
 
 /// Alive as long as the process answers; checks no dependency, so a database outage does not restart pods.
@@ -40,12 +40,19 @@ pub async fn readyz(State(state): State<HttpState>) -> impl IntoResponse {
     (status, Json(body))
 }
 
-pub async fn metrics(State(state): State<HttpState>) -> impl IntoResponse {
-    (
-        [(
-            header::CONTENT_TYPE,
-            "text/plain; version=0.0.4; charset=utf-8",
-        )],
-        state.metrics.render(),
-    )
+pub async fn metrics(State(state): State<HttpState>) -> Response {
+    match state.metrics.render() {
+        Ok(text) => (
+            [(
+                header::CONTENT_TYPE,
+                "text/plain; version=0.0.4; charset=utf-8",
+            )],
+            text,
+        )
+            .into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "metrics not rendered");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
 }

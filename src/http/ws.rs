@@ -24,6 +24,7 @@ use connection::{Connection, Step, close};
 use futures_util::{SinkExt, StreamExt};
 use std::net::SocketAddr;
 use std::str::FromStr;
+use std::sync::PoisonError;
 use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
@@ -154,7 +155,7 @@ async fn serve(
         move |_payload: serde_json::Value| async move {
             prepared
                 .lock()
-                .expect("init slot")
+                .unwrap_or_else(PoisonError::into_inner)
                 .take()
                 .ok_or_else(|| async_graphql::Error::new("connection not initialised"))
         }

@@ -22,6 +22,8 @@ pub enum BusError {
     NotSubscribed,
     #[error("redis did not answer within {0:?}")]
     TimedOut(Duration),
+    #[error("message not encoded: {0}")]
+    Encode(serde_json::Error),
 }
 
 /// The one way this process makes a Redis client, for the bus and for every other use of Redis,
@@ -178,7 +180,7 @@ impl RedisLink {
     async fn publish(&self, message: BusMessage) -> Result<(), BusError> {
         let mut connection = self.publisher().await?;
         let channel = format!("{}:{}", self.channel_prefix, message.topic);
-        let body = serde_json::to_string(&message).expect("bus messages serialise");
+        let body = serde_json::to_string(&message).map_err(BusError::Encode)?;
         let result: Result<(), redis::RedisError> = connection.publish(channel, body).await;
         if let Err(e) = result {
             // Drop the connection so the next publish dials afresh instead of retrying a dead socket.
@@ -206,7 +208,10 @@ impl RedisLink {
 
 /// Keeps ONE pattern subscription per process and fans what arrives out to local subscribers.
 async fn subscriber_loop(inner: Arc<Inner>, shutdown: CancellationToken) {
-    let redis = inner.redis.as_ref().expect("redis link");
+    // Started only for a bus with a Redis link; without one there is nothing to subscribe to.
+    let Some(redis) = inner.redis.as_ref() else {
+        return;
+    };
     let pattern = format!("{}:*", redis.channel_prefix);
     let mut backoff = Duration::from_millis(100);
     while !shutdown.is_cancelled() {

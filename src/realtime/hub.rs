@@ -2,7 +2,7 @@
 
 use super::message::BusMessage;
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, PoisonError};
 use tokio::sync::broadcast;
 
 /// Messages a subscriber may have waiting before it counts as fallen behind.
@@ -15,7 +15,7 @@ pub struct Hub {
 
 impl Hub {
     pub fn subscribe(&self, topic: &str) -> broadcast::Receiver<Arc<BusMessage>> {
-        let mut topics = self.topics.lock().expect("hub lock");
+        let mut topics = self.topics.lock().unwrap_or_else(PoisonError::into_inner);
         topics
             .entry(topic.to_string())
             .or_insert_with(|| broadcast::channel(SUBSCRIBER_BUFFER).0)
@@ -25,7 +25,7 @@ impl Hub {
     /// Hands a message to every local subscriber of its topic without waiting on any of them;
     /// a topic whose last subscriber has gone is forgotten.
     pub fn deliver(&self, message: Arc<BusMessage>) {
-        let mut topics = self.topics.lock().expect("hub lock");
+        let mut topics = self.topics.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(sender) = topics.get(&message.topic)
             && sender.send(message.clone()).is_err()
         {
@@ -34,7 +34,10 @@ impl Hub {
     }
 
     pub fn topic_count(&self) -> usize {
-        self.topics.lock().expect("hub lock").len()
+        self.topics
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len()
     }
 }
 

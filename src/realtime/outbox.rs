@@ -61,6 +61,12 @@ pub async fn enqueue_sequenced(
 const BATCH: u64 = 200;
 const LEASE: &str = "outbox-relay";
 const LEASE_TTL: Duration = Duration::from_secs(10);
+/// The same length as chrono reckons it, checked when compiling.
+const LEASE_TTL_DELTA: chrono::TimeDelta =
+    match chrono::TimeDelta::new(LEASE_TTL.as_secs() as i64, LEASE_TTL.subsec_nanos()) {
+        Some(delta) => delta,
+        None => panic!("the lease TTL fits a TimeDelta"),
+    };
 
 /// Moves committed outbox rows onto the bus, in id order, from one replica at a time (a lease), so
 /// each topic's events arrive in sequence. Services `kick` it after commit; it also polls, which picks
@@ -107,15 +113,7 @@ async fn run(
             until.saturating_duration_since(std::time::Instant::now()) < LEASE_TTL / 2
         });
         if renew {
-            match lease::acquire(
-                &db,
-                LEASE,
-                holder,
-                Utc::now(),
-                chrono::Duration::from_std(LEASE_TTL).expect("ttl fits"),
-            )
-            .await
-            {
+            match lease::acquire(&db, LEASE, holder, Utc::now(), LEASE_TTL_DELTA).await {
                 Ok(true) => held_until = Some(std::time::Instant::now() + LEASE_TTL),
                 Ok(false) => {
                     held_until = None;

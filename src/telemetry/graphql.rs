@@ -6,7 +6,7 @@ use async_graphql::extensions::{
 };
 use async_graphql::parser::types::{ExecutableDocument, OperationType};
 use async_graphql::{Response, ServerResult, Variables};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, PoisonError};
 use tracing::Instrument;
 
 /// Adds the operation span to every request the schema runs.
@@ -42,7 +42,10 @@ impl Extension for OperationSpan {
             .iter()
             .map(|(name, op)| (name.map(|n| n.to_string()), op.node.ty))
             .collect();
-        *self.operations.lock().expect("operations lock") = found;
+        *self
+            .operations
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = found;
         Ok(document)
     }
 
@@ -53,7 +56,10 @@ impl Extension for OperationSpan {
         next: NextExecute<'_>,
     ) -> Response {
         let chosen = {
-            let operations = self.operations.lock().expect("operations lock");
+            let operations = self
+                .operations
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
             operations
                 .iter()
                 .find(|(name, _)| operation_name.is_none() || name.as_deref() == operation_name)

@@ -12,12 +12,15 @@ pub const REDACTED: &str = "[redacted]";
 pub const EMAIL: &str = "[email]";
 pub const PHONE: &str = "[phone]";
 
+// Both patterns are literals, compiled by `patterns_compile` below: they cannot fail at run time.
+#[allow(clippy::expect_used)]
 static EMAIL_PATTERN: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)+").expect("email pattern")
 });
 
 /// 9 to 15 digits (E.164 allows at most 15), optionally after `+`, with single spaces or dashes between
 /// them. Shorter runs are amounts, counts and dates; whether a match stands alone is checked separately.
+#[allow(clippy::expect_used)]
 static PHONE_PATTERN: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"\+?\d(?:[ \-]?\d){8,14}").expect("phone pattern"));
 
@@ -90,6 +93,12 @@ fn phones(input: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn patterns_compile() {
+        LazyLock::force(&EMAIL_PATTERN);
+        LazyLock::force(&PHONE_PATTERN);
+    }
 
     #[test]
     fn secret_path_segments_are_replaced() {

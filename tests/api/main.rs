@@ -1,5 +1,8 @@
 //! Integration tests: each starts the real server on 127.0.0.1:0 with its own database and talks HTTP and WebSocket to it.
 
+// A panic in a test is a failed test, not a dropped request: tests may unwrap and expect.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod abuse;
 mod accounts;
 mod architecture;

@@ -253,7 +253,11 @@ async fn an_event_that_overtakes_the_change_removing_the_technician_is_not_deliv
         serde_json::to_value(&point).unwrap(),
     );
     bus.publish(location).await.unwrap();
-    let chat = BusMessage::new(Topic::Chat(booking).key(), None, typing.to_payload());
+    let chat = BusMessage::new(
+        Topic::Chat(booking).key(),
+        None,
+        typing.to_payload().unwrap(),
+    );
     bus.publish(chat).await.unwrap();
 
     // What each subscription says next is the refusal that ends it, not the overtaking event.

@@ -130,7 +130,7 @@ async fn fifty_concurrent_withdrawals_never_overdraw() {
     let succeeded = answers.iter().filter(|a| a["errors"].is_null()).count();
     assert_eq!(
         succeeded,
-        100_000 / amount as usize,
+        usize::try_from(100_000 / amount).unwrap(),
         "floor(available / amount)"
     );
     for refused in answers.iter().filter(|a| !a["errors"].is_null()) {

@@ -62,10 +62,24 @@ impl From<Status> for BookingStatus {
 
 impl From<BookingStatus> for Status {
     fn from(s: BookingStatus) -> Self {
-        Status::ALL
-            .into_iter()
-            .find(|status| BookingStatus::from(*status) == s)
-            .expect("every status maps")
+        match s {
+            BookingStatus::Pending => Status::Pending,
+            BookingStatus::Matching => Status::Matching,
+            BookingStatus::Assigned => Status::Assigned,
+            BookingStatus::Accepted => Status::Accepted,
+            BookingStatus::Rejected => Status::Rejected,
+            BookingStatus::EnRoute => Status::EnRoute,
+            BookingStatus::Arrived => Status::Arrived,
+            BookingStatus::InProgress => Status::InProgress,
+            BookingStatus::Paused => Status::Paused,
+            BookingStatus::Completed => Status::Completed,
+            BookingStatus::Verified => Status::Verified,
+            BookingStatus::PaymentPending => Status::PaymentPending,
+            BookingStatus::Paid => Status::Paid,
+            BookingStatus::Disputed => Status::Disputed,
+            BookingStatus::Refunded => Status::Refunded,
+            BookingStatus::Cancelled => Status::Cancelled,
+        }
     }
 }
 

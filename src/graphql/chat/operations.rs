@@ -27,6 +27,13 @@ use std::sync::Arc;
 use tokio::time::Instant;
 use uuid::Uuid;
 
+/// [`TYPING_TTL`] as chrono reckons it, checked when compiling.
+const TYPING_TTL_DELTA: chrono::TimeDelta =
+    match chrono::TimeDelta::new(TYPING_TTL.as_secs() as i64, TYPING_TTL.subsec_nanos()) {
+        Some(delta) => delta,
+        None => panic!("the typing TTL fits a TimeDelta"),
+    };
+
 fn page_size(value: Option<i32>, field: &str) -> Result<Option<u64>, AppError> {
     match value {
         None => Ok(None),
@@ -378,8 +385,7 @@ async fn next_event(
                 typing.insert(*u, Instant::now() + TYPING_TTL);
                 ChatEvent::TypingStarted(TypingStarted {
                     user_id: user_id(*u),
-                    expires_at: feed.services.clock.now()
-                        + chrono::Duration::from_std(TYPING_TTL).expect("fits"),
+                    expires_at: feed.services.clock.now() + TYPING_TTL_DELTA,
                 })
             }
             Event::Typing {

@@ -3,7 +3,7 @@
 //! (a crashed replica never decrements), which costs more than the cap is worth.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, PoisonError};
 use uuid::Uuid;
 
 #[derive(Default)]
@@ -20,7 +20,7 @@ pub struct SocketSlot {
 impl AccountSockets {
     /// A place for another socket of `account`, or None when it already holds `max`.
     pub fn claim(self: &Arc<Self>, account: Uuid, max: usize) -> Option<SocketSlot> {
-        let mut open = self.open.lock().expect("socket counts");
+        let mut open = self.open.lock().unwrap_or_else(PoisonError::into_inner);
         let count = open.entry(account).or_default();
         if *count >= max {
             return None;
@@ -35,7 +35,7 @@ impl AccountSockets {
     pub fn open_for(&self, account: Uuid) -> usize {
         self.open
             .lock()
-            .expect("socket counts")
+            .unwrap_or_else(PoisonError::into_inner)
             .get(&account)
             .copied()
             .unwrap_or(0)
@@ -44,7 +44,11 @@ impl AccountSockets {
 
 impl Drop for SocketSlot {
     fn drop(&mut self) {
-        let mut open = self.owner.open.lock().expect("socket counts");
+        let mut open = self
+            .owner
+            .open
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         if let Some(count) = open.get_mut(&self.account) {
             *count -= 1;
             if *count == 0 {

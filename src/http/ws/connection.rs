@@ -14,7 +14,7 @@ use async_graphql::http::WebSocketProtocols;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use std::collections::HashSet;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, PoisonError};
 
 /// Close codes this server uses, after graphql-transport-ws where it names one.
 pub mod close {
@@ -303,7 +303,7 @@ impl Connection {
         let mut data = Data::default();
         data.insert(auth);
         data.insert(crate::graphql::loaders::per_connection(&self.services));
-        *self.prepared.lock().expect("init slot") = Some(data);
+        *self.prepared.lock().unwrap_or_else(PoisonError::into_inner) = Some(data);
         self.standing = standing;
         Step::Forward
     }

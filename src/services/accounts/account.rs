@@ -637,8 +637,9 @@ fn validate_addresses(
         ));
     }
     let only_one = list.len() == 1;
-    list.into_iter()
-        .enumerate()
+    // Counted as i32, the position column's type; MAX_ADDRESSES keeps it small.
+    (0..)
+        .zip(list)
         .map(|(i, a)| {
             let text = |value: &str, name: &str, max: usize| {
                 crate::services::platform::validation::text(
@@ -676,7 +677,7 @@ fn validate_addresses(
                 lng: Set(a.location.map(|l| l.1)),
                 // A lone address is the default whether or not the client said so.
                 is_default: Set(a.is_default || only_one),
-                position: Set(i as i32),
+                position: Set(i),
                 created_at: Set(now),
                 updated_at: Set(now),
             })

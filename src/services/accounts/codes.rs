@@ -3,13 +3,12 @@
 use crate::db::entities::one_time_code;
 use crate::domain::account::CodePolicy;
 use crate::error::{AppError, AppResult};
+use crate::gateways::http::hmac_sha256;
 use chrono::{DateTime, Utc};
-use hmac::{Hmac, Mac};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
 };
-use sha2::Sha256;
 use subtle::ConstantTimeEq;
 use uuid::Uuid;
 
@@ -30,9 +29,8 @@ impl Purpose {
 
 /// Codes are stored as a keyed hash: six digits are too few for a plain hash to hide them.
 fn hash_code(key: &[u8], user_id: Uuid, purpose: Purpose, code: &str) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes any key length");
-    mac.update(format!("otp|{}|{user_id}|{code}", purpose.as_str()).as_bytes());
-    hex::encode(mac.finalize().into_bytes())
+    let message = format!("otp|{}|{user_id}|{code}", purpose.as_str());
+    hex::encode(hmac_sha256(key, &[message.as_bytes()]))
 }
 
 /// Issues a new code, replacing any earlier one. Refused within the resend interval of the last one.
@@ -68,7 +66,7 @@ pub async fn issue(
         .await?;
     let code = format!(
         "{:0width$}",
-        rand::random_range(0..10u32.pow(policy.digits as u32)),
+        rand::random_range(0..10u32.pow(u32::try_from(policy.digits).map_err(AppError::internal)?)),
         width = policy.digits
     );
     one_time_code::Entity::insert(one_time_code::ActiveModel {

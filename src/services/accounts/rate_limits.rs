@@ -55,6 +55,8 @@ struct RedisCounters {
 
 fn quota(allowance: Allowance) -> Quota {
     let count = NonZeroU32::new(allowance.count).unwrap_or(NonZeroU32::MIN);
+    // `with_period` refuses only a zero period, and a minute or an hour divided by a u32 is not zero.
+    #[allow(clippy::expect_used)]
     Quota::with_period(allowance.window / count.get())
         .expect("a window of at least a minute divided by a u32 is positive")
         .allow_burst(count)
@@ -115,7 +117,9 @@ impl RateLimits {
         }
         limiter.check_key(&key).map_err(|not_until| {
             let wait = not_until.wait_time_from(DefaultClock::default().now());
-            refusal(action, wait.as_secs_f64().ceil() as i64)
+            // Whole seconds, rounded up so a client that waits them is let in.
+            let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+            refusal(action, i64::try_from(secs).unwrap_or(i64::MAX))
         })
     }
 }

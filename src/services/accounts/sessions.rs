@@ -34,8 +34,9 @@ pub async fn start(
     now: DateTime<Utc>,
 ) -> AppResult<TokenPair> {
     let session_id = Uuid::now_v7();
-    let expires =
-        now + chrono::Duration::from_std(services.config.refresh_token_ttl).expect("ttl fits");
+    let expires = now
+        + chrono::Duration::from_std(services.config.refresh_token_ttl)
+            .map_err(AppError::internal)?;
     session::Entity::insert(session::ActiveModel {
         id: Set(session_id),
         user_id: Set(account.id),
@@ -64,9 +65,9 @@ async fn issue_pair(
         id: Set(Uuid::now_v7()),
         session_id: Set(session_id),
         token_hash: Set(hash_refresh_token(&refresh)),
-        expires_at: Set(
-            now + chrono::Duration::from_std(services.config.refresh_token_ttl).expect("ttl fits")
-        ),
+        expires_at: Set(now
+            + chrono::Duration::from_std(services.config.refresh_token_ttl)
+                .map_err(AppError::internal)?),
         rotated_at: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
@@ -79,7 +80,7 @@ async fn issue_pair(
         &account.role,
         now,
         services.config.access_token_ttl,
-    );
+    )?;
     Ok(TokenPair {
         access_token: access,
         access_token_expires_at: expires,
@@ -175,7 +176,7 @@ async fn announce(
     user_id: Uuid,
     ended: &SessionsEnded,
 ) -> AppResult<()> {
-    let payload = serde_json::to_value(ended).expect("serialisable");
+    let payload = serde_json::to_value(ended).map_err(AppError::internal)?;
     outbox::enqueue(db, Topic::AccountSessions(user_id), &payload).await?;
     Ok(())
 }

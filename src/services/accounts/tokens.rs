@@ -1,5 +1,6 @@
 //! Access tokens (JWT, HS256 only) and opaque refresh tokens stored as hashes.
 
+use crate::error::{AppError, AppResult};
 use base64::Engine;
 use chrono::{DateTime, Utc};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
@@ -69,8 +70,8 @@ impl TokenKeys {
         role: &str,
         now: DateTime<Utc>,
         ttl: std::time::Duration,
-    ) -> (String, DateTime<Utc>) {
-        let expires = now + chrono::Duration::from_std(ttl).expect("token ttl fits");
+    ) -> AppResult<(String, DateTime<Utc>)> {
+        let expires = now + chrono::Duration::from_std(ttl).map_err(AppError::internal)?;
         let claims = Claims {
             iss: ISSUER.into(),
             aud: AUDIENCE.into(),
@@ -82,8 +83,8 @@ impl TokenKeys {
             exp: expires.timestamp(),
         };
         let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
-            .expect("HS256 signing cannot fail");
-        (token, expires)
+            .map_err(AppError::internal)?;
+        Ok((token, expires))
     }
 
     pub fn verify(&self, token: &str, now: DateTime<Utc>) -> Result<Claims, TokenError> {
@@ -125,13 +126,15 @@ mod tests {
     #[test]
     fn issued_tokens_verify() {
         let now = Utc::now();
-        let (token, _) = keys().issue(
-            Uuid::now_v7(),
-            Uuid::now_v7(),
-            "CUSTOMER",
-            now,
-            std::time::Duration::from_secs(900),
-        );
+        let (token, _) = keys()
+            .issue(
+                Uuid::now_v7(),
+                Uuid::now_v7(),
+                "CUSTOMER",
+                now,
+                std::time::Duration::from_secs(900),
+            )
+            .unwrap();
         let claims = keys().verify(&token, now).unwrap();
         assert_eq!(claims.role, "CUSTOMER");
         assert_eq!(claims.typ, "access");
@@ -140,13 +143,15 @@ mod tests {
     #[test]
     fn expired_tokens_are_refused() {
         let now = Utc::now();
-        let (token, _) = keys().issue(
-            Uuid::now_v7(),
-            Uuid::now_v7(),
-            "CUSTOMER",
-            now,
-            std::time::Duration::from_secs(900),
-        );
+        let (token, _) = keys()
+            .issue(
+                Uuid::now_v7(),
+                Uuid::now_v7(),
+                "CUSTOMER",
+                now,
+                std::time::Duration::from_secs(900),
+            )
+            .unwrap();
         assert_eq!(
             keys().verify(&token, now + chrono::Duration::seconds(901)),
             Err(TokenError::Expired)
@@ -157,13 +162,15 @@ mod tests {
     fn tokens_signed_with_another_secret_are_refused() {
         let now = Utc::now();
         let other = TokenKeys::new(b"another-secret-another-secret-xx");
-        let (token, _) = other.issue(
-            Uuid::now_v7(),
-            Uuid::now_v7(),
-            "ADMIN",
-            now,
-            std::time::Duration::from_secs(900),
-        );
+        let (token, _) = other
+            .issue(
+                Uuid::now_v7(),
+                Uuid::now_v7(),
+                "ADMIN",
+                now,
+                std::time::Duration::from_secs(900),
+            )
+            .unwrap();
         assert_eq!(keys().verify(&token, now), Err(TokenError::Invalid));
     }
 

@@ -93,12 +93,12 @@ pub async fn begin(
         )
         .await;
     }
-    for (rank, technician) in queue.iter().enumerate() {
+    for (rank, technician) in (1..).zip(queue) {
         insert_offer(
             txn,
             booking.id,
             *technician,
-            rank as i32 + 1,
+            rank,
             offer_status::QUEUED,
             now,
         )
@@ -248,16 +248,12 @@ pub async fn redispatch(
     let queued = offers.iter().any(|o| o.status == offer_status::QUEUED);
     if !queued && rejected.dispatch_mode == DIRECT && offers.len() == 1 {
         let asked: HashSet<Uuid> = offers.iter().map(|o| o.technician_id).collect();
-        for (rank, technician) in candidates(services, rejected, &asked)
-            .await?
-            .into_iter()
-            .enumerate()
-        {
+        for (rank, technician) in (1..).zip(candidates(services, rejected, &asked).await?) {
             insert_offer(
                 txn,
                 rejected.id,
                 technician,
-                rank as i32 + 1,
+                rank,
                 offer_status::QUEUED,
                 now,
             )

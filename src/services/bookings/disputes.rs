@@ -71,7 +71,8 @@ pub async fn open(
     details: Option<&str>,
 ) -> AppResult<booking::Model> {
     let booking = visible(services, viewer, booking_id).await?;
-    let role = actor_role(viewer, &booking).expect("visible bookings have a role");
+    // Every booking `visible` returns has a role for its viewer; refuse rather than panic if not.
+    let role = actor_role(viewer, &booking).ok_or_else(AppError::forbidden)?;
     if !matches!(role, ActorRole::Customer | ActorRole::Technician) {
         return Err(AppError::Forbidden(
             "only the customer or the technician opens a dispute".into(),

@@ -57,7 +57,7 @@ pub async fn publish(
         kind: kind.into(),
         booking: booking.clone(),
     })
-    .expect("serialisable");
+    .map_err(AppError::internal)?;
     let seq = outbox::enqueue(txn, Topic::Booking(booking.id), &payload).await?;
     effects.event();
     Ok(seq)

@@ -187,7 +187,7 @@ pub async fn submit(
         booking_id: booking.id,
         technician_id: viewer.user_id,
         status: status::OPEN.into(),
-        line_items: serde_json::to_string(&items).expect("serialisable"),
+        line_items: serde_json::to_string(&items).map_err(AppError::internal)?,
         subtotal_minor: subtotal,
         currency: booking.currency.clone(),
         valid_until: new.valid_until,

@@ -337,7 +337,8 @@ pub async fn transition(
     start_code: Option<&str>,
 ) -> AppResult<booking::Model> {
     let booking = visible(services, viewer, id).await?;
-    let role = actor_role(viewer, &booking).expect("visible bookings have a role");
+    // Every booking `visible` returns has a role for its viewer; refuse rather than panic if not.
+    let role = actor_role(viewer, &booking).ok_or_else(AppError::forbidden)?;
     let from = status_of(&booking);
     let now = services.clock.now();
     let start_code_ok = start_code
@@ -450,7 +451,8 @@ pub async fn cancel(
     reason: Option<&str>,
 ) -> AppResult<booking::Model> {
     let booking = visible(services, viewer, id).await?;
-    let role = actor_role(viewer, &booking).expect("visible bookings have a role");
+    // Every booking `visible` returns has a role for its viewer; refuse rather than panic if not.
+    let role = actor_role(viewer, &booking).ok_or_else(AppError::forbidden)?;
     if !matches!(role, ActorRole::Customer | ActorRole::Admin) {
         return Err(AppError::Forbidden(
             "only the customer (or an admin) cancels a booking".into(),

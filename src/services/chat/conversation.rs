@@ -45,8 +45,8 @@ impl ChatBusEvent {
         message.decode::<ChatBusEvent>()
     }
 
-    pub fn to_payload(&self) -> serde_json::Value {
-        serde_json::to_value(self).expect("serialisable")
+    pub fn to_payload(&self) -> AppResult<serde_json::Value> {
+        serde_json::to_value(self).map_err(AppError::internal)
     }
 }
 
@@ -106,7 +106,7 @@ mod tests {
     fn a_conversation_event_travels_with_its_booking_version() {
         let user_id = Uuid::now_v7();
         let sent = ChatBusEvent::new(7, ChatEvent::Read { user_id, up_to: 3 });
-        let payload = sent.to_payload();
+        let payload = sent.to_payload().unwrap();
         assert_eq!(payload["type"], "READ");
         assert_eq!(payload["booking_version"], 7);
         let message = BusMessage::new("chat", Some(1), payload);

@@ -4,7 +4,7 @@
 use crate::services::Services;
 use crate::services::chat::history::mark_delivered;
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
@@ -23,7 +23,7 @@ pub struct DeliveryMarks {
 impl DeliveryMarks {
     /// Notes that `recipient` received message `seq` of `booking`'s conversation.
     pub fn delivered(&self, booking: Uuid, recipient: Uuid, seq: i64) {
-        let mut pending = self.pending.lock().expect("delivery marks lock");
+        let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
         let mark = pending.entry((booking, recipient)).or_insert(seq);
         *mark = (*mark).max(seq);
         drop(pending);
@@ -31,7 +31,8 @@ impl DeliveryMarks {
     }
 
     fn take(&self) -> HashMap<Uuid, Vec<(Uuid, i64)>> {
-        let pending = std::mem::take(&mut *self.pending.lock().expect("delivery marks lock"));
+        let pending =
+            std::mem::take(&mut *self.pending.lock().unwrap_or_else(PoisonError::into_inner));
         let mut by_booking: HashMap<Uuid, Vec<(Uuid, i64)>> = HashMap::new();
         for ((booking, recipient), seq) in pending {
             by_booking

@@ -81,7 +81,7 @@ pub async fn list(
                 .all(&services.db)
                 .await?;
             let has_next = rows.len() as u64 > first;
-            rows.truncate(first as usize);
+            rows.truncate(usize::try_from(first).unwrap_or(usize::MAX));
             MessagePage {
                 items: rows,
                 has_next,
@@ -99,7 +99,7 @@ pub async fn list(
                 .all(&services.db)
                 .await?;
             let has_previous = rows.len() as u64 > last;
-            rows.truncate(last as usize);
+            rows.truncate(usize::try_from(last).unwrap_or(usize::MAX));
             rows.reverse();
             MessagePage {
                 items: rows,
@@ -284,7 +284,7 @@ async fn publish(
     booking_version: i32,
     event: ChatEvent,
 ) -> AppResult<()> {
-    let payload = ChatBusEvent::new(booking_version, event).to_payload();
+    let payload = ChatBusEvent::new(booking_version, event).to_payload()?;
     outbox::enqueue(txn, Topic::Chat(booking_id), &payload).await?;
     effects.event();
     Ok(())

@@ -299,7 +299,7 @@ async fn insert(
     outbox::enqueue(
         txn,
         Topic::Chat(row.booking_id),
-        &ChatBusEvent::new(booking_version, event).to_payload(),
+        &ChatBusEvent::new(booking_version, event).to_payload()?,
     )
     .await?;
     effects.event();
@@ -355,7 +355,7 @@ pub async fn set_typing(
     let message = BusMessage::new(
         Topic::Chat(booking_id).key(),
         None,
-        ChatBusEvent::new(conversation.booking.version, event).to_payload(),
+        ChatBusEvent::new(conversation.booking.version, event).to_payload()?,
     );
     services.bus.publish(message).await.map_err(|e| {
         tracing::warn!(error = %e, "typing indicator not published");

@@ -6,7 +6,7 @@ use crate::domain::schedule::{Exception, Interval};
 use crate::services::matching::spatial_index::{IndexedTechnician, TechnicianIndex};
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, PoisonError, RwLock};
 use uuid::Uuid;
 
 /// Positions older than this are stale: matching falls back to the base location.
@@ -116,20 +116,26 @@ impl MatchingIndex {
         }
         self.candidates
             .write()
-            .expect("index lock")
+            .unwrap_or_else(PoisonError::into_inner)
             .insert(candidate.id, Arc::new(candidate));
     }
 
     pub fn remove(&self, id: Uuid) {
         self.by_base.remove(id);
         self.by_live.remove(id);
-        self.candidates.write().expect("index lock").remove(&id);
+        self.candidates
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&id);
     }
 
     /// Moves a technician's live position; older reports than the one held are ignored, so
     /// out-of-order delivery across replicas cannot move anyone backwards.
     pub fn move_live(&self, id: Uuid, position: LivePosition) -> bool {
-        let mut candidates = self.candidates.write().expect("index lock");
+        let mut candidates = self
+            .candidates
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
         let Some(current) = candidates.get(&id) else {
             return false;
         };
@@ -148,13 +154,16 @@ impl MatchingIndex {
     pub fn get(&self, id: Uuid) -> Option<Arc<Candidate>> {
         self.candidates
             .read()
-            .expect("index lock")
+            .unwrap_or_else(PoisonError::into_inner)
             .get(&id)
             .cloned()
     }
 
     pub fn len(&self) -> usize {
-        self.candidates.read().expect("index lock").len()
+        self.candidates
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -164,7 +173,7 @@ impl MatchingIndex {
     pub fn ids(&self) -> Vec<Uuid> {
         self.candidates
             .read()
-            .expect("index lock")
+            .unwrap_or_else(PoisonError::into_inner)
             .keys()
             .copied()
             .collect()
@@ -208,7 +217,10 @@ impl MatchingIndex {
         );
         ids.sort();
         ids.dedup();
-        let candidates = self.candidates.read().expect("index lock");
+        let candidates = self
+            .candidates
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
         let mut found: Vec<(Arc<Candidate>, f64)> = ids
             .into_iter()
             .filter_map(|id| candidates.get(&id).cloned())

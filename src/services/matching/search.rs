@@ -183,7 +183,8 @@ pub async fn directory_changed(
     effects: &mut Effects,
     technician_id: Uuid,
 ) -> AppResult<()> {
-    let payload = serde_json::to_value(DirectoryEvent { technician_id }).expect("serialisable");
+    let payload =
+        serde_json::to_value(DirectoryEvent { technician_id }).map_err(AppError::internal)?;
     // Numbered per technician: one global counter would make every such change wait on one row.
     let sequence_key = format!("technicians.directory.{technician_id}");
     outbox::enqueue_sequenced(txn, Topic::TechnicianDirectory, &sequence_key, &payload).await?;
@@ -212,13 +213,18 @@ pub async fn publish_position(
     services
         .matching
         .move_live(technician_id, LivePosition { lat, lng, at });
-    let payload = serde_json::to_value(PositionEvent {
+    let payload = match serde_json::to_value(PositionEvent {
         technician_id,
         lat,
         lng,
         at,
-    })
-    .expect("serialisable");
+    }) {
+        Ok(payload) => payload,
+        Err(e) => {
+            tracing::warn!(error = %e, "position not shared with other replicas");
+            return;
+        }
+    };
     let message = BusMessage::new(Topic::TechnicianPositions.key(), None, payload);
     if let Err(e) = services.bus.publish(message).await {
         tracing::warn!(error = %e, "position not shared with other replicas");

@@ -668,7 +668,7 @@ mod tests {
             let lng = NAIROBI.1 + rng.range(-0.35, 0.35);
             let max_km = rng.range(0.5, 40.0);
             let category = (rng.below(3) != 0).then(|| category(rng.below(6) as u128));
-            let limit = [1, 5, 50, 10_000][rng.below(4) as usize];
+            let limit = [1, 5, 50, 10_000][usize::try_from(rng.below(4)).unwrap()];
             let got: Vec<(u128, f64)> = index
                 .nearest(lat, lng, max_km, category, limit)
                 .into_iter()

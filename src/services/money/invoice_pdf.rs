@@ -193,13 +193,16 @@ impl Pages {
             (MONO, Ref::new(6), "Courier"),
         ];
         let first_page = 7;
-        let page_ids: Vec<Ref> = (0..self.done.len())
-            .map(|i| Ref::new(first_page + 2 * i as i32))
+        let page_ids: Vec<Ref> = (first_page..)
+            .step_by(2)
+            .take(self.done.len())
+            .map(Ref::new)
             .collect();
         pdf.catalog(catalog).pages(tree);
         pdf.pages(tree)
             .kids(page_ids.iter().copied())
-            .count(page_ids.len() as i32);
+            // An invoice has a handful of pages, far below i32::MAX.
+            .count(i32::try_from(page_ids.len()).unwrap_or(i32::MAX));
         pdf.document_info(info)
             .title(TextStr(number))
             .producer(TextStr("Fundi"));
@@ -303,7 +306,7 @@ fn wrap(text: &str, width: usize) -> Vec<String> {
 fn win_ansi_byte(c: char) -> Option<u8> {
     Some(match c {
         ' '..='~' => c as u8,
-        '\u{a0}'..='\u{ff}' => c as u32 as u8,
+        '\u{a0}'..='\u{ff}' => u8::try_from(c).ok()?,
         '€' => 0x80,
         '‚' => 0x82,
         '„' => 0x84,

@@ -70,7 +70,7 @@ async fn issue(
         seller_id: draft.booking.technician_id,
         buyer_id: draft.booking.customer_id,
         currency: draft.booking.currency.clone(),
-        lines: serde_json::to_string(&draft.totals.lines).expect("serialisable"),
+        lines: serde_json::to_string(&draft.totals.lines).map_err(AppError::internal)?,
         subtotal_minor: draft.totals.subtotal,
         tax_minor: draft.totals.tax,
         total_minor: draft.totals.total,

@@ -1,7 +1,7 @@
 //! In-app notifications: written with the change that caused them, published through the outbox, listed and marked read.
 
 use crate::db::entities::notification;
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 use crate::realtime::{Topic, outbox};
 use crate::services::platform::pagination::{Page, Slice};
 use crate::services::{Effects, Viewer};
@@ -129,7 +129,7 @@ pub async fn create(
     outbox::enqueue(
         txn,
         Topic::UserNotifications(user_id),
-        &serde_json::to_value(&view).expect("serialisable"),
+        &serde_json::to_value(&view).map_err(AppError::internal)?,
     )
     .await?;
     effects.event();

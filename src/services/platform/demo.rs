@@ -4,6 +4,7 @@ use crate::db::begin_write;
 use crate::db::entities::{technician_profile, technician_skill, user, working_hours};
 use crate::domain::account::Role;
 use crate::domain::technician::{availability, kyc_status};
+use crate::domain::whole;
 use crate::error::{AppError, AppResult};
 use crate::services::{Services, accounts::passwords, catalogue::categories};
 use sea_orm::{ActiveValue::Set, EntityTrait, PaginatorTrait};
@@ -38,6 +39,20 @@ impl Lcg {
             .wrapping_add(1_442_695_040_888_963_407);
         (self.0 >> 11) as f64 / (1u64 << 53) as f64
     }
+
+    /// A whole number in `0..n`, drawn in integers so no float is cast: `floor(next() * n)`.
+    fn below(&mut self, n: i32) -> i32 {
+        self.next();
+        let drawn = (u128::from(self.0 >> 11) * u128::from(n.unsigned_abs())) >> 53;
+        // Below `n` by construction, so this never saturates.
+        i32::try_from(drawn).unwrap_or(i32::MAX)
+    }
+
+    /// An index into `items`, which are few (names), so their count fits an i32.
+    fn index<T>(&mut self, items: &[T]) -> usize {
+        let len = i32::try_from(items.len()).unwrap_or(i32::MAX);
+        usize::try_from(self.below(len)).unwrap_or(0)
+    }
 }
 
 const FIRST: &[&str] = &[
@@ -50,8 +65,8 @@ const LAST: &[&str] = &[
 ];
 
 fn person(rng: &mut Lcg) -> String {
-    let first = FIRST[(rng.next() * FIRST.len() as f64) as usize % FIRST.len()];
-    let last = LAST[(rng.next() * LAST.len() as f64) as usize % LAST.len()];
+    let first = FIRST[rng.index(FIRST)];
+    let last = LAST[rng.index(LAST)];
     format!("{first} {last}")
 }
 
@@ -98,8 +113,8 @@ pub async fn seed(services: &Services, centre: (f64, f64), force: bool) -> AppRe
         .map_err(AppError::internal)?;
     // The random tail of a UUIDv7, so a forced second city never collides with the first.
     let tag = Uuid::now_v7().simple().to_string()[26..].to_string();
-    let mut rng =
-        Lcg(((centre.0 * 1e6) as i64 as u64) ^ ((centre.1 * 1e6) as i64 as u64).rotate_left(32));
+    let microdegrees = |degrees: f64| whole::saturating_i64(degrees * 1e6) as u64;
+    let mut rng = Lcg(microdegrees(centre.0) ^ microdegrees(centre.1).rotate_left(32));
     let txn = begin_write(&services.db).await?;
     let admin = format!("admin+{tag}@demo.fundi.local");
     user::Entity::insert(account(
@@ -150,7 +165,7 @@ pub async fn seed(services: &Services, centre: (f64, f64), force: bool) -> AppRe
             centre.1 + (rng.next() - 0.5) * 0.27,
         );
         let online = i % 3 == 0;
-        let years = 1 + (rng.next() * 20.0) as i32;
+        let years = 1 + rng.below(20);
         let category = &categories[i % categories.len()];
         technician_profile::Entity::insert(technician_profile::ActiveModel {
             id: Set(id),
@@ -159,9 +174,9 @@ pub async fn seed(services: &Services, centre: (f64, f64), force: bool) -> AppRe
                 category.name
             )),
             years_of_experience: Set(years),
-            hourly_rate_minor: Set(
-                category.default_hourly_rate_minor + ((rng.next() - 0.5) * 50_000.0) as i64
-            ),
+            hourly_rate_minor: Set(category.default_hourly_rate_minor
+                + i64::from(rng.below(50_000))
+                - 25_000),
             currency: Set(category.currency.clone()),
             service_radius_km: Set(5.0 + (rng.next() * 20.0).round()),
             base_lat: Set(Some(base.0)),
@@ -185,15 +200,11 @@ pub async fn seed(services: &Services, centre: (f64, f64), force: bool) -> AppRe
             } else {
                 3.5 + (rng.next() * 1.5 * 10.0).round() / 10.0
             }),
-            rating_count: Set(if i % 4 == 0 {
-                0
-            } else {
-                (rng.next() * 120.0) as i32
-            }),
-            jobs_completed: Set((rng.next() * 150.0) as i32),
-            jobs_withdrawn: Set((rng.next() * 5.0) as i32),
-            jobs_cancelled: Set((rng.next() * 3.0) as i32),
-            median_response_secs: Set(Some(60 + (rng.next() * 1200.0) as i32)),
+            rating_count: Set(if i % 4 == 0 { 0 } else { rng.below(120) }),
+            jobs_completed: Set(rng.below(150)),
+            jobs_withdrawn: Set(rng.below(5)),
+            jobs_cancelled: Set(rng.below(3)),
+            median_response_secs: Set(Some(60 + rng.below(1200))),
             created_at: Set(now),
             updated_at: Set(now),
         })

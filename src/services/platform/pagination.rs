@@ -53,7 +53,8 @@ impl<T> Slice<T> {
     /// Takes `limit + 1` fetched rows and trims the probe row.
     pub fn from_probe(mut rows: Vec<T>, limit: u64) -> Self {
         let has_next = rows.len() as u64 > limit;
-        rows.truncate(limit as usize);
+        // Saturating: a limit past usize keeps every row, as it would have.
+        rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
         Slice {
             items: rows,
             has_next,

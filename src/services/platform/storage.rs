@@ -3,12 +3,12 @@
 
 use crate::config::Config;
 use crate::error::{AppError, AppResult};
+use crate::gateways::http::hmac_sha256;
 use anyhow::Context;
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use futures_util::stream::BoxStream;
 use futures_util::{StreamExt, TryStreamExt};
-use hmac::{Hmac, Mac};
 use object_store::ObjectStore;
 use object_store::aws::AmazonS3Builder;
 use object_store::local::LocalFileSystem;
@@ -248,9 +248,10 @@ pub struct SignedLink {
 }
 
 fn signature(key: &[u8], kind: LinkKind, file_id: Uuid, expires: i64) -> Vec<u8> {
-    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes any key length");
-    mac.update(format!("{}|{file_id}|{expires}", kind.domain()).as_bytes());
-    mac.finalize().into_bytes().to_vec()
+    hmac_sha256(
+        key,
+        &[format!("{}|{file_id}|{expires}", kind.domain()).as_bytes()],
+    )
 }
 
 pub fn download_link(key: &[u8], kind: LinkKind, file_id: Uuid, now: DateTime<Utc>) -> SignedLink {

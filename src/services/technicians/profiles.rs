@@ -269,16 +269,16 @@ pub async fn update(
             .filter(certification::Column::TechnicianId.eq(viewer.user_id))
             .exec(&txn)
             .await?;
-        let rows: Vec<_> = certifications
-            .into_iter()
-            .enumerate()
+        // Counted as i32, the position column's type; MAX_CERTIFICATIONS keeps it small.
+        let rows: Vec<_> = (0..)
+            .zip(certifications)
             .map(|(i, c)| certification::ActiveModel {
                 id: Set(Uuid::now_v7()),
                 technician_id: Set(viewer.user_id),
                 name: Set(c.name),
                 issuer: Set(c.issuer),
                 year: Set(c.year),
-                position: Set(i as i32),
+                position: Set(i),
                 created_at: Set(now),
                 updated_at: Set(now),
             })

@@ -27,7 +27,7 @@ use sea_orm::sea_query::{Expr, Query};
 use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, PoisonError};
 use uuid::Uuid;
 
 /// How long a replica trusts what it cached about a booking (status, parties, job location).
@@ -133,7 +133,7 @@ impl Tracker {
         now: DateTime<Utc>,
         at_least_version: i32,
     ) -> Option<Arc<booking::Model>> {
-        let mut bookings = self.bookings.lock().expect("tracker lock");
+        let mut bookings = self.bookings.lock().unwrap_or_else(PoisonError::into_inner);
         let entry = bookings.map.get_mut(&id)?;
         if entry.booking.version < at_least_version
             || expired(entry.fetched_at, now)
@@ -151,7 +151,7 @@ impl Tracker {
         now: DateTime<Utc>,
         changes: Subscription,
     ) {
-        let mut bookings = self.bookings.lock().expect("tracker lock");
+        let mut bookings = self.bookings.lock().unwrap_or_else(PoisonError::into_inner);
         bookings.sweep_if_grown(|_, e| !expired(e.fetched_at, now));
         let fetched_at = now;
         bookings.map.insert(
@@ -166,20 +166,24 @@ impl Tracker {
 
     /// Drops what this replica knows about a booking it just changed itself.
     fn forget_booking(&self, id: Uuid) {
-        self.bookings.lock().expect("tracker lock").map.remove(&id);
+        self.bookings
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .map
+            .remove(&id);
     }
 
     fn cached_head(&self, id: Uuid) -> Option<StoredHead> {
         self.heads
             .lock()
-            .expect("tracker lock")
+            .unwrap_or_else(PoisonError::into_inner)
             .map
             .get(&id)
             .copied()
     }
 
     fn remember_head(&self, id: Uuid, stored: StoredHead) {
-        let mut heads = self.heads.lock().expect("tracker lock");
+        let mut heads = self.heads.lock().unwrap_or_else(PoisonError::into_inner);
         let idle_before = stored.head.accepted_ms - HEAD_CACHE_IDLE_MS;
         heads.sweep_if_grown(|_, h| h.head.accepted_ms >= idle_before);
         heads.map.insert(id, stored);
@@ -478,11 +482,14 @@ fn point_for(
 
 /// Live only: a lost point is superseded by the next one within seconds, so no outbox.
 async fn publish(bus: &EventBus, point: &TrackingPoint) {
-    let message = BusMessage::new(
-        Topic::Tracking(point.booking_id).key(),
-        None,
-        serde_json::to_value(point).expect("serialisable"),
-    );
+    let payload = match serde_json::to_value(point) {
+        Ok(payload) => payload,
+        Err(e) => {
+            tracing::warn!(booking_id = %point.booking_id, error = %e, "live location not published");
+            return;
+        }
+    };
+    let message = BusMessage::new(Topic::Tracking(point.booking_id).key(), None, payload);
     if let Err(e) = bus.publish(message).await {
         tracing::warn!(booking_id = %point.booking_id, error = %e, "live location not published");
     }
@@ -701,7 +708,7 @@ pub async fn purge_expired(services: &Services) -> AppResult<usize> {
         .filter(tracking_head::Column::BookingId.in_subquery(expired))
         .exec(&services.db)
         .await?;
-    Ok(points.rows_affected as usize)
+    Ok(usize::try_from(points.rows_affected).unwrap_or(usize::MAX))
 }
 
 #[cfg(test)]
