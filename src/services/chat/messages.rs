@@ -8,7 +8,6 @@ use crate::domain::chat::{self as rules, MessageKind};
 use crate::domain::geo::validate_lat_lng;
 use crate::error::{AppError, AppResult};
 use crate::realtime::{BusMessage, Topic, outbox};
-use crate::services::bookings::access::status_of;
 use crate::services::chat::conversation::{ChatBusEvent, ChatEvent, conversation};
 use crate::services::chat::history;
 use crate::services::platform::storage::{self, LinkKind};
@@ -28,7 +27,7 @@ fn close_after(services: &Services) -> chrono::Duration {
 /// Whether the booking's conversation takes new messages now.
 pub fn accepts_messages(services: &Services, booking: &booking::Model) -> AppResult<()> {
     rules::accepts_messages(
-        status_of(booking),
+        booking.status,
         booking.technician_id.is_some(),
         booking.status_changed_at,
         services.clock.now(),
@@ -39,7 +38,8 @@ pub fn accepts_messages(services: &Services, booking: &booking::Model) -> AppRes
 
 /// When a finished job's conversation stops taking messages; None while the job goes on.
 pub fn closes_at(services: &Services, booking: &booking::Model) -> Option<DateTime<Utc>> {
-    status_of(booking)
+    booking
+        .status
         .job_is_over()
         .then(|| booking.status_changed_at + close_after(services))
 }

@@ -14,7 +14,7 @@ use crate::domain::payments::{
 };
 use crate::error::{AppError, AppResult};
 use crate::gateways::payments::{Cash, ChargeOutcome, ChargeRequest, PaymentGateway, Sandbox};
-use crate::services::bookings::access::{self, status_of};
+use crate::services::bookings::access;
 use crate::services::money::ledger::{self, JournalEntry};
 use crate::services::money::providers::gateway_for;
 use crate::services::money::refunds::{self, PAID_IN};
@@ -83,7 +83,7 @@ const DEPOSIT_CAME_IN: [PaymentStatus; 3] = [
 
 fn due(booking: &booking::Model, escrow: i64, deposit_paid: bool) -> Due {
     Due {
-        status: status_of(booking),
+        status: booking.status,
         total: booking.price_total,
         deposit: booking.price_deposit,
         escrow,
@@ -451,7 +451,7 @@ pub async fn on_succeeded(
         },
     )
     .await?;
-    match (kind, status_of(&booking)) {
+    match (kind, booking.status) {
         (PaymentKind::Deposit, Status::Pending) => {
             dispatch::begin(txn, services, effects, now, &booking, queue).await?;
         }
@@ -485,7 +485,7 @@ pub async fn confirm_cash(
         ));
     }
     if !matches!(
-        status_of(&booking),
+        booking.status,
         Status::Completed | Status::Verified | Status::PaymentPending | Status::Paid
     ) {
         return Err(AppError::bad_input(
