@@ -113,6 +113,9 @@ stored_as_text!(
     crate::domain::booking_state::Status,
     crate::domain::booking_state::Role,
     crate::domain::pricing::Priority,
+    crate::domain::payments::PaymentKind,
+    crate::domain::payments::Method,
+    crate::domain::payments::PaymentStatus,
 );
 
 #[cfg(test)]
