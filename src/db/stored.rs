@@ -116,6 +116,8 @@ stored_as_text!(
     crate::domain::payments::PaymentKind,
     crate::domain::payments::Method,
     crate::domain::payments::PaymentStatus,
+    crate::domain::chat::MessageKind,
+    crate::domain::account::Role,
 );
 
 #[cfg(test)]
