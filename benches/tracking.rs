@@ -34,6 +34,9 @@ use common::{database_url, drop_database, percentile};
 use chrono::{DateTime, Utc};
 use fundi::config::Config;
 use fundi::db::entities::{booking, session, technician_profile, tracking_head, user};
+use fundi::domain::account::Role;
+use fundi::domain::booking_state::Status;
+use fundi::domain::pricing::Priority;
 use fundi::graphql::ids::{self, Kind};
 use futures_util::{SinkExt, StreamExt};
 use sea_orm::{ActiveValue::Set, ConnectionTrait, EntityTrait, Statement, TransactionTrait};
@@ -373,13 +376,13 @@ async fn seed(
         .expect("plumbing category seeded")
         .try_get_by_index(0)
         .unwrap();
-    let account = |id: Uuid, email: String, role: &str| user::ActiveModel {
+    let account = |id: Uuid, email: String, role: Role| user::ActiveModel {
         id: Set(id),
         email: Set(email),
         phone: Set(None),
         password_hash: Set(password_hash.clone()),
         full_name: Set("Bench".into()),
-        role: Set(role.into()),
+        role: Set(role),
         email_verified_at: Set(Some(now)),
         totp_secret: Set(None),
         totp_pending_secret: Set(None),
@@ -405,7 +408,7 @@ async fn seed(
     let mut users = vec![account(
         admin_id,
         "tracking-bench-admin@example.com".into(),
-        "ADMIN",
+        Role::Admin,
     )];
     let mut profiles = Vec::new();
     let mut bookings = Vec::new();
@@ -418,12 +421,12 @@ async fn seed(
         users.push(account(
             technician_id,
             format!("tracking-bench-tech-{i}@example.com"),
-            "TECHNICIAN",
+            Role::Technician,
         ));
         users.push(account(
             customer_id,
             format!("tracking-bench-customer-{i}@example.com"),
-            "CUSTOMER",
+            Role::Customer,
         ));
         // Jobs spread over about 20 x 20 km of Nairobi.
         let job = (
@@ -468,13 +471,13 @@ async fn seed(
             address: Set("Bench Street 1".into()),
             lat: Set(job.0),
             lng: Set(job.1),
-            priority: Set("MEDIUM".into()),
+            priority: Set(Priority::Medium),
             budget_min_minor: Set(0),
             budget_max_minor: Set(500_000),
             currency: Set("KES".into()),
             scheduled_start: Set(None),
             estimated_duration_minutes: Set(60),
-            status: Set("EN_ROUTE".into()),
+            status: Set(Status::EnRoute),
             version: Set(4),
             start_code: Set("1234".into()),
             dispatch_mode: Set("DIRECT".into()),

@@ -6,6 +6,16 @@
 /// the impls live here, beside the entities.
 macro_rules! stored_as_text {
     ($($ty:ty),+ $(,)?) => {$(
+        impl $crate::db::stored::Named for $ty {
+            fn name(self) -> &'static str {
+                self.as_str()
+            }
+
+            fn from_name(name: &str) -> Option<Self> {
+                <$ty>::parse(name)
+            }
+        }
+
         impl From<$ty> for sea_orm::Value {
             fn from(value: $ty) -> Self {
                 value.as_str().into()
@@ -59,6 +69,34 @@ macro_rules! stored_as_text {
     )+};
 }
 
+/// A domain enum that has a stored name: what `stored_as_text!` gives each of its types, so code
+/// generic over them (the serde helpers below) can reach `as_str` and `parse`.
+pub trait Named: Copy + Sized {
+    fn name(self) -> &'static str;
+    fn from_name(name: &str) -> Option<Self>;
+}
+
+/// `#[serde(with = "crate::db::stored::by_name")]` for a stored enum field of an entity that is also
+/// serialised (onto the event bus): written as its name, exactly as before it was an enum, and read
+/// back strictly, so an unknown name is an error rather than a default.
+pub mod by_name {
+    use super::Named;
+    use serde::{Deserialize, Deserializer, Serializer, de::Error};
+
+    pub fn serialize<T: Named, S: Serializer>(value: &T, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(value.name())
+    }
+
+    pub fn deserialize<'de, T: Named, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<T, D::Error> {
+        let name = String::deserialize(deserializer)?;
+        T::from_name(&name).ok_or_else(|| {
+            D::Error::custom(format!("unknown {} {name:?}", std::any::type_name::<T>()))
+        })
+    }
+}
+
 /// The message for a stored name no variant has: which type, which value, and which row (its `id`
 /// column when the query selected one), so an operator can find and mend it.
 pub fn unknown(type_name: &str, value: &str, row: &sea_orm::QueryResult) -> String {
@@ -70,7 +108,17 @@ pub fn unknown(type_name: &str, value: &str, row: &sea_orm::QueryResult) -> Stri
     format!("unknown {type_name} {value:?} stored in the row with id {id}")
 }
 
-stored_as_text!(crate::domain::payouts::WithdrawalStatus);
+stored_as_text!(
+    crate::domain::payouts::WithdrawalStatus,
+    crate::domain::booking_state::Status,
+    crate::domain::booking_state::Role,
+    crate::domain::pricing::Priority,
+    crate::domain::payments::PaymentKind,
+    crate::domain::payments::Method,
+    crate::domain::payments::PaymentStatus,
+    crate::domain::chat::MessageKind,
+    crate::domain::account::Role,
+);
 
 #[cfg(test)]
 mod tests {
@@ -118,5 +166,28 @@ mod tests {
             );
             assert!(error.contains("WithdrawalStatus"), "{error}");
         }
+    }
+
+    #[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+    struct Carried {
+        #[serde(with = "super::by_name")]
+        status: crate::domain::booking_state::Status,
+    }
+
+    #[test]
+    fn a_serialised_field_is_its_name_and_an_unknown_name_does_not_deserialise() {
+        use crate::domain::booking_state::Status;
+        for status in Status::ALL {
+            let json = serde_json::json!({ "status": status.as_str() });
+            assert_eq!(serde_json::to_value(Carried { status }).unwrap(), json);
+            assert_eq!(
+                serde_json::from_value::<Carried>(json).unwrap().status,
+                status
+            );
+        }
+        let error = serde_json::from_value::<Carried>(serde_json::json!({ "status": "BOGUS" }))
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("\"BOGUS\""), "{error}");
     }
 }

@@ -142,7 +142,7 @@ async fn settled_by_query(s: &TestServer, id: uuid::Uuid) -> fundi::db::entities
             .await
             .unwrap();
         let current = payment(s, id).await;
-        if current.status != "PENDING" {
+        if current.status.as_str() != "PENDING" {
             return current;
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
@@ -223,7 +223,7 @@ async fn an_mpesa_balance_prompts_the_phone_and_a_callback_settles_it_once() {
     assert_eq!(status, 200);
     assert_eq!(body, json!({"ResultCode": 0, "ResultDesc": "Accepted"}));
     let settled = payment(&s, payment_id).await;
-    assert_eq!(settled.status, "SUCCEEDED");
+    assert_eq!(settled.status.as_str(), "SUCCEEDED");
     assert_eq!(settled.gateway_reference.as_deref(), Some("NLJ7RT61SV"));
     // The balance came out of M-Pesa clearing into escrow, and escrow paid the job out.
     assert_eq!(balance(&s, clearing.clone()).await, -due);
@@ -269,7 +269,7 @@ async fn a_prompt_cancelled_on_the_phone_fails_and_the_balance_stays_owed() {
     .await;
     assert_eq!(status, 200);
     let failed = payment(&s, payment_id).await;
-    assert_eq!(failed.status, "FAILED");
+    assert_eq!(failed.status.as_str(), "FAILED");
     assert!(
         failed
             .failure_reason
@@ -300,7 +300,7 @@ async fn a_callback_with_the_wrong_token_is_not_found_and_changes_nothing() {
         let (status, _) = deliver(&s, token, &forged).await;
         assert_eq!(status, 404, "{token}");
     }
-    assert_eq!(payment(&s, payment_id).await.status, "PENDING");
+    assert_eq!(payment(&s, payment_id).await.status.as_str(), "PENDING");
     // A server without M-Pesa has no callback route at all.
     let plain = TestServer::start().await;
     assert_eq!(deliver(&plain, TOKEN, &forged).await.0, 404);
@@ -359,7 +359,7 @@ async fn a_prompt_without_a_callback_is_settled_by_the_status_query_after_90_sec
             .await
             .is_empty()
     );
-    assert_eq!(payment(&s, payment_id).await.status, "PENDING");
+    assert_eq!(payment(&s, payment_id).await.status.as_str(), "PENDING");
 
     s.advance_clock(chrono::Duration::seconds(91));
     fundi::services::bookings::timers::run_due(s.services())
@@ -375,7 +375,7 @@ async fn a_prompt_without_a_callback_is_settled_by_the_status_query_after_90_sec
     let password = base64::engine::general_purpose::STANDARD
         .encode(format!("{SHORTCODE}{PASSKEY}{timestamp}"));
     assert_eq!(query["Password"], password);
-    assert_eq!(settled.status, "SUCCEEDED");
+    assert_eq!(settled.status.as_str(), "SUCCEEDED");
     assert_eq!(settled.gateway_reference.as_deref(), Some(CHECKOUT));
     assert_eq!(view(&s, &customer, &id).await["status"], "PAID");
     assert_eq!(
@@ -398,7 +398,7 @@ async fn a_prompt_still_processing_stays_pending_and_a_timeout_fails_it() {
         .await
         .unwrap();
     assert!(!queries(&mock).await.is_empty());
-    assert_eq!(payment(&s, payment_id).await.status, "PENDING");
+    assert_eq!(payment(&s, payment_id).await.status.as_str(), "PENDING");
 
     // Daraja gives up on the phone: the next query after another interval fails the payment.
     mock.reset().await;
@@ -412,7 +412,7 @@ async fn a_prompt_still_processing_stays_pending_and_a_timeout_fails_it() {
         .await;
     s.advance_clock(chrono::Duration::seconds(91));
     let failed = settled_by_query(&s, payment_id).await;
-    assert_eq!(failed.status, "FAILED");
+    assert_eq!(failed.status.as_str(), "FAILED");
     assert!(failed.failure_reason.unwrap().contains("cannot be reached"));
     ledger_is_sound(&s).await;
 }
@@ -496,13 +496,13 @@ async fn a_success_callback_for_another_amount_is_not_believed() {
     let short = paid_callback(0, "ok", Some("NLJ7RT61SX"), due / 100 - 1);
     let (status, _) = deliver(&s, TOKEN, &short).await;
     assert_eq!(status, 200, "Daraja is answered, so it does not retry");
-    assert_eq!(payment(&s, payment_id).await.status, "PENDING");
+    assert_eq!(payment(&s, payment_id).await.status.as_str(), "PENDING");
     assert_eq!(view(&s, &customer, &id).await["status"], "PAYMENT_PENDING");
     assert_eq!(balance(&s, AccountKey::clearing("MPESA", "KES")).await, 0);
 
     let exact = paid_callback(0, "ok", Some("NLJ7RT61SX"), due / 100);
     deliver(&s, TOKEN, &exact).await;
-    assert_eq!(payment(&s, payment_id).await.status, "SUCCEEDED");
+    assert_eq!(payment(&s, payment_id).await.status.as_str(), "SUCCEEDED");
     ledger_is_sound(&s).await;
 }
 

@@ -146,6 +146,8 @@ async fn payment_status(s: &TestServer, payment: uuid::Uuid) -> String {
         .await
         .unwrap()
         .status
+        .as_str()
+        .to_owned()
 }
 
 #[tokio::test]
@@ -370,7 +372,7 @@ async fn a_failed_stripe_payment_is_recorded_with_stripes_reason() {
     let row = fundi::services::money::payments::find(&s.services().db, payment)
         .await
         .unwrap();
-    assert_eq!(row.status, "FAILED");
+    assert_eq!(row.status.as_str(), "FAILED");
     assert_eq!(
         row.failure_reason.as_deref(),
         Some("Your card was declined.")

@@ -188,7 +188,7 @@ async fn removed_behind_the_bus(s: &TestServer, booking: uuid::Uuid) -> i32 {
     let version = row.version + 1;
     let mut changed: booking::ActiveModel = row.into();
     changed.technician_id = Set(None);
-    changed.status = Set("MATCHING".into());
+    changed.status = Set(fundi::domain::booking_state::Status::Matching);
     changed.version = Set(version);
     changed.update(db).await.unwrap();
     version

@@ -1,5 +1,7 @@
 //! The `bookings` table.
 
+use crate::domain::booking_state::Status;
+use crate::domain::pricing::Priority;
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
@@ -15,13 +17,15 @@ pub struct Model {
     pub address: String,
     pub lat: f64,
     pub lng: f64,
-    pub priority: String,
+    #[serde(with = "crate::db::stored::by_name")]
+    pub priority: Priority,
     pub budget_min_minor: i64,
     pub budget_max_minor: i64,
     pub currency: String,
     pub scheduled_start: Option<DateTimeUtc>,
     pub estimated_duration_minutes: i32,
-    pub status: String,
+    #[serde(with = "crate::db::stored::by_name")]
+    pub status: Status,
     pub version: i32,
     pub start_code: String,
     pub dispatch_mode: String,

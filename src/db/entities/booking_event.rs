@@ -1,5 +1,6 @@
 //! The `booking_events` table.
 
+use crate::domain::booking_state::{Role, Status};
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
@@ -8,10 +9,10 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
     pub booking_id: Uuid,
-    pub from_status: Option<String>,
-    pub to_status: String,
+    pub from_status: Option<Status>,
+    pub to_status: Status,
     pub actor_id: Option<Uuid>,
-    pub actor_role: String,
+    pub actor_role: Role,
     pub reason: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

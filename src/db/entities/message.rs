@@ -1,5 +1,7 @@
 //! The `messages` table: chat messages, numbered per booking by `seq`.
 
+use crate::domain::booking_state::Role;
+use crate::domain::chat::MessageKind;
 use sea_orm::entity::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -11,8 +13,10 @@ pub struct Model {
     pub booking_id: Uuid,
     pub seq: i64,
     pub sender_id: Option<Uuid>,
-    pub sender_role: String,
-    pub kind: String,
+    #[serde(with = "crate::db::stored::by_name")]
+    pub sender_role: Role,
+    #[serde(with = "crate::db::stored::by_name")]
+    pub kind: MessageKind,
     pub body: Option<String>,
     pub lat: Option<f64>,
     pub lng: Option<f64>,

@@ -1,5 +1,6 @@
 //! The `payments` table: money a customer pays into a booking's escrow or as a tip.
 
+use crate::domain::payments::{Method, PaymentKind, PaymentStatus};
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
@@ -9,9 +10,9 @@ pub struct Model {
     pub id: Uuid,
     pub booking_id: Uuid,
     pub customer_id: Uuid,
-    pub kind: String,
-    pub method: String,
-    pub status: String,
+    pub kind: PaymentKind,
+    pub method: Method,
+    pub status: PaymentStatus,
     pub amount_minor: i64,
     pub refunded_minor: i64,
     pub currency: String,

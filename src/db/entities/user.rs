@@ -1,5 +1,6 @@
 //! The `users` table.
 
+use crate::domain::account::Role;
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
@@ -11,7 +12,7 @@ pub struct Model {
     pub phone: Option<String>,
     pub password_hash: String,
     pub full_name: String,
-    pub role: String,
+    pub role: Role,
     pub email_verified_at: Option<DateTimeUtc>,
     pub totp_secret: Option<String>,
     pub totp_pending_secret: Option<String>,

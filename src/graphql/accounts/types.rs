@@ -10,33 +10,12 @@ use async_graphql::{Context, Enum, ID, InputObject, MaybeUndefined, Object, Resu
 use chrono::{DateTime, Utc};
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "account::Role")]
 pub enum Role {
     Customer,
     Technician,
     Admin,
     Support,
-}
-
-impl From<Role> for account::Role {
-    fn from(r: Role) -> Self {
-        match r {
-            Role::Customer => account::Role::Customer,
-            Role::Technician => account::Role::Technician,
-            Role::Admin => account::Role::Admin,
-            Role::Support => account::Role::Support,
-        }
-    }
-}
-
-impl From<account::Role> for Role {
-    fn from(r: account::Role) -> Self {
-        match r {
-            account::Role::Customer => Role::Customer,
-            account::Role::Technician => Role::Technician,
-            account::Role::Admin => Role::Admin,
-            account::Role::Support => Role::Support,
-        }
-    }
 }
 
 /// A Fundi account, as seen by its owner or by staff.
@@ -57,9 +36,7 @@ impl User {
         &self.0.full_name
     }
     async fn role(&self) -> Role {
-        account::Role::parse(&self.0.role)
-            .map(Role::from)
-            .unwrap_or(Role::Customer)
+        self.0.role.into()
     }
     async fn email_verified(&self) -> bool {
         self.0.email_verified_at.is_some()

@@ -18,6 +18,7 @@ use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject
 use chrono::{DateTime, Utc};
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "Status")]
 pub enum BookingStatus {
     Pending,
     Matching,
@@ -35,52 +36,6 @@ pub enum BookingStatus {
     Disputed,
     Refunded,
     Cancelled,
-}
-
-impl From<Status> for BookingStatus {
-    fn from(s: Status) -> Self {
-        match s {
-            Status::Pending => BookingStatus::Pending,
-            Status::Matching => BookingStatus::Matching,
-            Status::Assigned => BookingStatus::Assigned,
-            Status::Accepted => BookingStatus::Accepted,
-            Status::Rejected => BookingStatus::Rejected,
-            Status::EnRoute => BookingStatus::EnRoute,
-            Status::Arrived => BookingStatus::Arrived,
-            Status::InProgress => BookingStatus::InProgress,
-            Status::Paused => BookingStatus::Paused,
-            Status::Completed => BookingStatus::Completed,
-            Status::Verified => BookingStatus::Verified,
-            Status::PaymentPending => BookingStatus::PaymentPending,
-            Status::Paid => BookingStatus::Paid,
-            Status::Disputed => BookingStatus::Disputed,
-            Status::Refunded => BookingStatus::Refunded,
-            Status::Cancelled => BookingStatus::Cancelled,
-        }
-    }
-}
-
-impl From<BookingStatus> for Status {
-    fn from(s: BookingStatus) -> Self {
-        match s {
-            BookingStatus::Pending => Status::Pending,
-            BookingStatus::Matching => Status::Matching,
-            BookingStatus::Assigned => Status::Assigned,
-            BookingStatus::Accepted => Status::Accepted,
-            BookingStatus::Rejected => Status::Rejected,
-            BookingStatus::EnRoute => Status::EnRoute,
-            BookingStatus::Arrived => Status::Arrived,
-            BookingStatus::InProgress => Status::InProgress,
-            BookingStatus::Paused => Status::Paused,
-            BookingStatus::Completed => Status::Completed,
-            BookingStatus::Verified => Status::Verified,
-            BookingStatus::PaymentPending => Status::PaymentPending,
-            BookingStatus::Paid => Status::Paid,
-            BookingStatus::Disputed => Status::Disputed,
-            BookingStatus::Refunded => Status::Refunded,
-            BookingStatus::Cancelled => Status::Cancelled,
-        }
-    }
 }
 
 #[derive(SimpleObject)]
@@ -101,18 +56,14 @@ pub struct BookingEvent(pub booking_event::Model);
 #[Object]
 impl BookingEvent {
     async fn from(&self) -> Option<BookingStatus> {
-        self.0
-            .from_status
-            .as_deref()
-            .and_then(Status::parse)
-            .map(Into::into)
+        self.0.from_status.map(Into::into)
     }
     async fn to(&self) -> Option<BookingStatus> {
-        Status::parse(&self.0.to_status).map(Into::into)
+        Some(self.0.to_status.into())
     }
     /// CUSTOMER, TECHNICIAN, ADMIN, SUPPORT or SYSTEM.
     async fn role(&self) -> &str {
-        &self.0.actor_role
+        self.0.actor_role.as_str()
     }
     async fn actor_id(&self) -> Option<ID> {
         self.0.actor_id.map(|id| ids::encode(Kind::User, id))
@@ -133,7 +84,7 @@ impl Booking {
         ids::encode(Kind::Booking, self.0.id)
     }
     async fn status(&self) -> BookingStatus {
-        bookings_status(&self.0).into()
+        self.0.status.into()
     }
     /// Increases with every change; compare with `bookingUpdated` events.
     async fn version(&self) -> i32 {
@@ -155,12 +106,7 @@ impl Booking {
         }
     }
     async fn priority(&self) -> Priority {
-        match self.0.priority.as_str() {
-            "LOW" => Priority::Low,
-            "HIGH" => Priority::High,
-            "URGENT" => Priority::Urgent,
-            _ => Priority::Medium,
-        }
+        self.0.priority.into()
     }
     async fn budget_min(&self) -> Money {
         Money::new(self.0.budget_min_minor, &self.0.currency)
@@ -332,10 +278,6 @@ impl Booking {
         let viewer = viewer(ctx).await?;
         Ok(access::check_visible(&viewer, &self.0)?)
     }
-}
-
-fn bookings_status(b: &booking::Model) -> Status {
-    access::status_of(b)
 }
 
 pub struct JobOffer {

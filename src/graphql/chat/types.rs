@@ -1,6 +1,7 @@
 //! GraphQL types for booking chat: messages with their delivery state, conversations, chat events.
 
 use crate::db::entities::message;
+use crate::domain::booking_state::Role as ActorRole;
 use crate::domain::chat::{self as rules, MessageKind as Kind_};
 use crate::graphql::accounts::person::Person;
 use crate::graphql::accounts::types::LatLng;
@@ -17,34 +18,13 @@ use tokio::sync::OnceCell;
 use uuid::Uuid;
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "Kind_")]
 pub enum MessageKind {
     Text,
     Image,
     Location,
     /// Written by the platform: the job's status changes.
     System,
-}
-
-impl From<MessageKind> for Kind_ {
-    fn from(k: MessageKind) -> Self {
-        match k {
-            MessageKind::Text => Kind_::Text,
-            MessageKind::Image => Kind_::Image,
-            MessageKind::Location => Kind_::Location,
-            MessageKind::System => Kind_::System,
-        }
-    }
-}
-
-impl From<Kind_> for MessageKind {
-    fn from(k: Kind_) -> Self {
-        match k {
-            Kind_::Text => MessageKind::Text,
-            Kind_::Image => MessageKind::Image,
-            Kind_::Location => MessageKind::Location,
-            Kind_::System => MessageKind::System,
-        }
-    }
 }
 
 /// How far a message has got with a recipient.
@@ -136,9 +116,7 @@ impl Message {
         self.row.seq
     }
     async fn kind(&self) -> MessageKind {
-        Kind_::parse(&self.row.kind)
-            .map(Into::into)
-            .unwrap_or(MessageKind::Text)
+        self.row.kind.into()
     }
     async fn body(&self) -> Option<&str> {
         self.row.body.as_deref()
@@ -167,11 +145,11 @@ impl Message {
     }
     /// CUSTOMER, TECHNICIAN, ADMIN, SUPPORT or SYSTEM.
     async fn sender_role(&self) -> &str {
-        &self.row.sender_role
+        self.row.sender_role.as_str()
     }
     /// Posted by platform staff rather than by the customer or the technician.
     async fn is_staff(&self) -> bool {
-        matches!(self.row.sender_role.as_str(), "ADMIN" | "SUPPORT")
+        matches!(self.row.sender_role, ActorRole::Admin | ActorRole::Support)
     }
     async fn client_message_id(&self) -> Option<&str> {
         self.row.client_message_id.as_deref()

@@ -12,22 +12,12 @@ use async_graphql::{Context, Enum, InputObject, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
+#[graphql(remote = "PricingPriority")]
 pub enum Priority {
     Low,
     Medium,
     High,
     Urgent,
-}
-
-impl From<Priority> for PricingPriority {
-    fn from(p: Priority) -> Self {
-        match p {
-            Priority::Low => PricingPriority::Low,
-            Priority::Medium => PricingPriority::Medium,
-            Priority::High => PricingPriority::High,
-            Priority::Urgent => PricingPriority::Urgent,
-        }
-    }
 }
 
 #[derive(InputObject)]

@@ -13,6 +13,7 @@ use async_graphql::{Context, Enum, ID, InputObject, Object, Result};
 use chrono::{DateTime, Utc};
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "rules::PaymentKind")]
 pub enum PaymentKind {
     Deposit,
     Balance,
@@ -20,6 +21,7 @@ pub enum PaymentKind {
 }
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "rules::Method")]
 pub enum PaymentMethod {
     Sandbox,
     Cash,
@@ -29,6 +31,7 @@ pub enum PaymentMethod {
 }
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "rules::PaymentStatus")]
 pub enum PaymentStatus {
     Initiated,
     Pending,
@@ -36,28 +39,6 @@ pub enum PaymentStatus {
     Failed,
     Refunded,
     PartiallyRefunded,
-}
-
-impl From<PaymentKind> for rules::PaymentKind {
-    fn from(k: PaymentKind) -> Self {
-        match k {
-            PaymentKind::Deposit => rules::PaymentKind::Deposit,
-            PaymentKind::Balance => rules::PaymentKind::Balance,
-            PaymentKind::Tip => rules::PaymentKind::Tip,
-        }
-    }
-}
-
-impl From<PaymentMethod> for rules::Method {
-    fn from(m: PaymentMethod) -> Self {
-        match m {
-            PaymentMethod::Sandbox => rules::Method::Sandbox,
-            PaymentMethod::Cash => rules::Method::Cash,
-            PaymentMethod::Mpesa => rules::Method::Mpesa,
-            PaymentMethod::Stripe => rules::Method::Stripe,
-            PaymentMethod::Razorpay => rules::Method::Razorpay,
-        }
-    }
 }
 
 #[derive(InputObject)]
@@ -84,20 +65,13 @@ impl Payment {
         ids::encode(Kind::Booking, self.0.booking_id)
     }
     async fn kind(&self) -> &str {
-        &self.0.kind
+        self.0.kind.as_str()
     }
     async fn method(&self) -> &str {
-        &self.0.method
+        self.0.method.as_str()
     }
     async fn status(&self) -> PaymentStatus {
-        match rules::PaymentStatus::parse(&self.0.status) {
-            Some(rules::PaymentStatus::Initiated) | None => PaymentStatus::Initiated,
-            Some(rules::PaymentStatus::Pending) => PaymentStatus::Pending,
-            Some(rules::PaymentStatus::Succeeded) => PaymentStatus::Succeeded,
-            Some(rules::PaymentStatus::Failed) => PaymentStatus::Failed,
-            Some(rules::PaymentStatus::Refunded) => PaymentStatus::Refunded,
-            Some(rules::PaymentStatus::PartiallyRefunded) => PaymentStatus::PartiallyRefunded,
-        }
+        self.0.status.into()
     }
     async fn amount(&self) -> Money {
         Money::new(self.0.amount_minor, &self.0.currency)
@@ -124,7 +98,7 @@ impl Payment {
     /// order id in `gatewayReference`.
     async fn razorpay_key_id(&self, ctx: &Context<'_>) -> Option<String> {
         let razorpay = services(ctx).config.razorpay.as_ref()?;
-        (self.0.method == rules::Method::Razorpay.as_str()).then(|| razorpay.key_id.clone())
+        (self.0.method == rules::Method::Razorpay).then(|| razorpay.key_id.clone())
     }
     async fn failure_reason(&self) -> Option<&str> {
         self.0.failure_reason.as_deref()
@@ -138,7 +112,7 @@ impl Payment {
     /// Refunds of an MPESA payment sent back to the paying phone by B2C, oldest first; empty for
     /// other methods, or when B2C is not configured and staff refund by hand.
     async fn mpesa_refunds(&self, ctx: &Context<'_>) -> Result<Vec<MpesaRefund>> {
-        if self.0.method != rules::Method::Mpesa.as_str() {
+        if self.0.method != rules::Method::Mpesa {
             return Ok(vec![]);
         }
         let refunds = loaders::list(ctx, RefundsOfPayment(self.0.id)).await?;

@@ -88,7 +88,7 @@ pub async fn register(
 }
 
 fn input_role_is_technician(account: &user::Model) -> bool {
-    Role::parse(&account.role) == Some(Role::Technician)
+    account.role == Role::Technician
 }
 
 /// Creates an ADMIN or SUPPORT account; only the operator's command line calls this.
@@ -159,7 +159,7 @@ async fn prepare_account(services: &Services, input: Registration) -> AppResult<
         phone: Set(phone.map(|p| p.as_str().to_string())),
         password_hash: Set(password_hash),
         full_name: Set(full_name),
-        role: Set(input.role.as_str().into()),
+        role: Set(input.role),
         email_verified_at: Set(None),
         totp_secret: Set(None),
         totp_pending_secret: Set(None),

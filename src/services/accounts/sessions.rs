@@ -77,7 +77,7 @@ async fn issue_pair(
     let (access, expires) = services.tokens.issue(
         account.id,
         session_id,
-        &account.role,
+        account.role.as_str(),
         now,
         services.config.access_token_ttl,
     )?;

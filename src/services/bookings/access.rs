@@ -4,16 +4,11 @@
 
 use crate::db::entities::booking;
 use crate::domain::account::Role;
-use crate::domain::booking_state::{Role as ActorRole, Status};
+use crate::domain::booking_state::Role as ActorRole;
 use crate::error::{AppError, AppResult};
 use crate::services::{Services, Viewer};
 use sea_orm::{ConnectionTrait, EntityTrait};
 use uuid::Uuid;
-
-/// The booking's status as the state machine knows it.
-pub fn status_of(booking: &booking::Model) -> Status {
-    Status::parse(&booking.status).unwrap_or(Status::Pending)
-}
 
 /// The viewer's relation to a booking, which decides what they may see and do.
 pub fn actor_role(viewer: &Viewer, booking: &booking::Model) -> Option<ActorRole> {

@@ -4,7 +4,6 @@ use crate::db::entities::{booking, job_offer};
 use crate::domain::account::Role;
 use crate::domain::booking_state::Status;
 use crate::error::AppResult;
-use crate::services::bookings::access::status_of;
 use crate::services::bookings::dispatch::offer_status;
 use crate::services::{Services, Viewer};
 use chrono::Duration;
@@ -57,7 +56,7 @@ fn customer_summary(rows: &[booking::Model]) -> CustomerDashboard {
     let (mut active, mut completed, mut cancelled) = (0, 0, 0);
     let mut uses: HashMap<&str, i64> = HashMap::new();
     for row in rows {
-        let status = status_of(row);
+        let status = row.status;
         if status == Status::Cancelled {
             cancelled += 1;
         } else if is_completed(status) {
@@ -76,7 +75,7 @@ fn customer_summary(rows: &[booking::Model]) -> CustomerDashboard {
         .unwrap_or_else(|| DEFAULT_CURRENCY.to_string());
     let total_spent_minor = rows
         .iter()
-        .filter(|r| status_of(r) == Status::Paid && r.currency == currency)
+        .filter(|r| r.status == Status::Paid && r.currency == currency)
         .map(|r| r.price_total)
         .fold(0i64, i64::saturating_add);
     CustomerDashboard {
@@ -103,7 +102,7 @@ pub async fn technician(services: &Services, viewer: &Viewer) -> AppResult<Techn
         .await?;
     let active_jobs = jobs
         .iter()
-        .filter(|b| status_of(b).technician_is_busy())
+        .filter(|b| b.status.technician_is_busy())
         .count() as i64;
     let completed_since = |days: i64| {
         jobs.iter()

@@ -3,7 +3,6 @@
 
 use crate::db::entities::{booking, job_offer};
 use crate::domain::booking_state::Status;
-use crate::domain::pricing::Priority;
 use crate::error::AppResult;
 use crate::realtime::{Topic, outbox};
 use crate::services::bookings::flow::Actor;
@@ -30,10 +29,6 @@ pub mod offer_status {
     pub const EXPIRED: &str = "EXPIRED";
 }
 
-fn priority_of(booking: &booking::Model) -> Priority {
-    Priority::parse(&booking.priority).unwrap_or(Priority::Medium)
-}
-
 /// The best technicians for a booking, leaving out those already asked.
 pub async fn candidates(
     services: &Services,
@@ -45,7 +40,7 @@ pub async fn candidates(
         category: booking.category_id,
         point: (booking.lat, booking.lng),
         radius_km: search::MAX_SEARCH_RADIUS_KM,
-        priority: priority_of(booking),
+        priority: booking.priority,
         budget: None,
         preferred_start: booking.scheduled_start,
         first: services.config.bookings.dispatch_candidates,

@@ -7,7 +7,7 @@ use crate::db::entities::{booking, dispute};
 use crate::domain::account::Role;
 use crate::domain::booking_state::{self, Role as ActorRole, Status, TransitionRequest};
 use crate::error::{AppError, AppResult};
-use crate::services::bookings::access::{actor_role, status_of, visible};
+use crate::services::bookings::access::{actor_role, visible};
 use crate::services::bookings::flow::{Actor, transition_error};
 use crate::services::bookings::status_change;
 use crate::services::notifications::in_app::{self, Kind, NewNotification};
@@ -80,7 +80,7 @@ pub async fn open(
     }
     let reason = text(reason, "reason", "reason", 3, 200)?;
     let details = text(details.unwrap_or(""), "details", "details", 0, 4000)?;
-    let from = status_of(&booking);
+    let from = booking.status;
     let now = services.clock.now();
     let request = TransitionRequest {
         to: Status::Disputed,
@@ -169,7 +169,7 @@ pub async fn resolve(
         None => None,
     };
     let booking = visible(services, viewer, booking_id).await?;
-    let from = status_of(&booking);
+    let from = booking.status;
     let to = resolution.outcome.target();
     let now = services.clock.now();
     let request = TransitionRequest {

@@ -80,7 +80,7 @@ pub(super) async fn apply(
     extra: Vec<(booking::Column, SimpleExpr)>,
 ) -> AppResult<Transition> {
     let mut update = booking::Entity::update_many()
-        .col_expr(booking::Column::Status, Expr::value(to.as_str()))
+        .col_expr(booking::Column::Status, Expr::value(to))
         .col_expr(
             booking::Column::Version,
             Expr::col(booking::Column::Version).add(1),
@@ -92,7 +92,7 @@ pub(super) async fn apply(
     }
     let changed = update
         .filter(booking::Column::Id.eq(before.id))
-        .filter(booking::Column::Status.eq(before.status.clone()))
+        .filter(booking::Column::Status.eq(before.status))
         .filter(booking::Column::Version.eq(before.version))
         .exec(txn)
         .await?;
@@ -104,10 +104,10 @@ pub(super) async fn apply(
     booking_event::Entity::insert(booking_event::ActiveModel {
         id: Set(Uuid::now_v7()),
         booking_id: Set(before.id),
-        from_status: Set(Some(before.status.clone())),
-        to_status: Set(to.as_str().into()),
+        from_status: Set(Some(before.status)),
+        to_status: Set(to),
         actor_id: Set(actor.user_id),
-        actor_role: Set(actor.role.as_str().into()),
+        actor_role: Set(actor.role),
         reason: Set(reason.map(|r| r.chars().take(500).collect())),
         created_at: Set(now),
         updated_at: Set(now),
@@ -137,9 +137,9 @@ pub async fn created(
         id: Set(Uuid::now_v7()),
         booking_id: Set(booking.id),
         from_status: Set(None),
-        to_status: Set(booking.status.clone()),
+        to_status: Set(booking.status),
         actor_id: Set(actor.user_id),
-        actor_role: Set(actor.role.as_str().into()),
+        actor_role: Set(actor.role),
         reason: Set(None),
         created_at: Set(now),
         updated_at: Set(now),

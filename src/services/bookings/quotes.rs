@@ -8,9 +8,9 @@ use crate::db::batch;
 use crate::db::begin_write;
 use crate::db::entities::{booking, quote};
 use crate::domain::booking_state::{Role as ActorRole, Status};
-use crate::domain::pricing::{Priority, price_for_base};
+use crate::domain::pricing::price_for_base;
 use crate::error::{AppError, AppResult};
-use crate::services::bookings::access::{actor_role, status_of, visible as visible_booking};
+use crate::services::bookings::access::{actor_role, visible as visible_booking};
 use crate::services::bookings::flow;
 use crate::services::notifications::in_app::{self, Kind, NewNotification};
 use crate::services::{Effects, Services, Viewer, catalogue::categories};
@@ -164,7 +164,7 @@ pub async fn submit(
         ));
     }
     if !matches!(
-        status_of(&booking),
+        booking.status,
         Status::Accepted | Status::Arrived | Status::InProgress
     ) {
         return Err(AppError::Conflict(format!(
@@ -254,7 +254,7 @@ pub async fn respond(
             "this quote has expired; ask the technician for a new one".into(),
         ));
     }
-    if decision == Decision::Accept && !status_of(&booking).technician_is_busy() {
+    if decision == Decision::Accept && !booking.status.technician_is_busy() {
         return Err(AppError::Conflict(format!(
             "the booking is {}; a quote can be accepted only while the job is under way",
             booking.status
@@ -337,9 +337,12 @@ async fn agree_price(
     booking: &booking::Model,
     subtotal: i64,
 ) -> AppResult<booking::Model> {
-    let priority = Priority::parse(&booking.priority).unwrap_or_default();
-    let price = price_for_base(subtotal, priority, &services.config.bookings.pricing)
-        .map_err(|e| AppError::Conflict(format!("this quote cannot be priced: {e:?}")))?;
+    let price = price_for_base(
+        subtotal,
+        booking.priority,
+        &services.config.bookings.pricing,
+    )
+    .map_err(|e| AppError::Conflict(format!("this quote cannot be priced: {e:?}")))?;
     let changed = booking::Entity::update_many()
         .col_expr(booking::Column::PriceBase, Expr::value(price.base))
         .col_expr(booking::Column::PriceSurge, Expr::value(price.surge))

@@ -14,7 +14,7 @@ use crate::domain::geo::validate_lat_lng;
 use crate::domain::pricing::{Priority, apply_bp, price_for_duration};
 use crate::domain::technician::kyc_status;
 use crate::error::{AppError, AppResult};
-use crate::services::bookings::access::{actor_role, status_of, visible};
+use crate::services::bookings::access::{actor_role, visible};
 use crate::services::bookings::flow::{self, Actor, transition_error};
 use crate::services::bookings::status_change;
 use crate::services::platform::pagination::{Page, Slice};
@@ -157,13 +157,13 @@ pub async fn create(
         address,
         lat,
         lng,
-        priority: request.priority.as_str().into(),
+        priority: request.priority,
         budget_min_minor: min,
         budget_max_minor: max,
         currency,
         scheduled_start: request.scheduled_start,
         estimated_duration_minutes: request.estimated_duration_minutes,
-        status: Status::Pending.as_str().into(),
+        status: Status::Pending,
         version: 1,
         start_code: format!("{:04}", rand::random_range(0..10_000u32)),
         dispatch_mode: if request.technician_id.is_some() {
@@ -274,7 +274,7 @@ fn listed(viewer: &Viewer, status: Option<Status>) -> Select<booking::Entity> {
         Role::Admin | Role::Support => query,
     };
     match status {
-        Some(status) => query.filter(booking::Column::Status.eq(status.as_str())),
+        Some(status) => query.filter(booking::Column::Status.eq(status)),
         None => query,
     }
 }
@@ -322,7 +322,7 @@ pub async fn events_of(
 /// What the viewer may move this booking to now.
 pub fn available_transitions(viewer: &Viewer, booking: &booking::Model) -> Vec<Status> {
     actor_role(viewer, booking)
-        .map(|role| booking_state::allowed_targets(status_of(booking), role))
+        .map(|role| booking_state::allowed_targets(booking.status, role))
         .unwrap_or_default()
 }
 
@@ -339,7 +339,7 @@ pub async fn transition(
     let booking = visible(services, viewer, id).await?;
     // Every booking `visible` returns has a role for its viewer; refuse rather than panic if not.
     let role = actor_role(viewer, &booking).ok_or_else(AppError::forbidden)?;
-    let from = status_of(&booking);
+    let from = booking.status;
     let now = services.clock.now();
     let start_code_ok = start_code
         .is_some_and(|c| bool::from(c.trim().as_bytes().ct_eq(booking.start_code.as_bytes())));
@@ -404,7 +404,7 @@ pub async fn follow_up(
     now: DateTime<Utc>,
     booking: &booking::Model,
 ) -> AppResult<booking::Model> {
-    match status_of(booking) {
+    match booking.status {
         Status::Rejected => dispatch::redispatch(txn, services, effects, now, booking).await,
         Status::Verified => settlement::settle(txn, services, effects, now, booking).await,
         Status::Cancelled => {
@@ -417,7 +417,7 @@ pub async fn follow_up(
 
 /// The fee a customer pays to cancel now: free until a technician accepts, then by time left.
 pub fn cancellation_fee(services: &Services, booking: &booking::Model, now: DateTime<Utc>) -> i64 {
-    let accepted = booking.accepted_at.is_some() && status_of(booking).technician_is_busy();
+    let accepted = booking.accepted_at.is_some() && booking.status.technician_is_busy();
     let bp = cancellation_fee_bp(
         accepted,
         booking.scheduled_start.map(|s| s.timestamp()),
@@ -458,7 +458,7 @@ pub async fn cancel(
             "only the customer (or an admin) cancels a booking".into(),
         ));
     }
-    let from = status_of(&booking);
+    let from = booking.status;
     let now = services.clock.now();
     // Admins are held to their own rules (any customer move, and stopping work in progress), with
     // the reason every move on someone's behalf needs.

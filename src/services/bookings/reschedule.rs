@@ -5,7 +5,7 @@ use crate::db::begin_write;
 use crate::db::entities::booking;
 use crate::domain::booking_state::{Role as ActorRole, Status};
 use crate::error::{AppError, AppResult};
-use crate::services::bookings::access::{actor_role, status_of, visible};
+use crate::services::bookings::access::{actor_role, visible};
 use crate::services::bookings::flow;
 use crate::services::notifications::in_app::{self, Kind, NewNotification};
 use crate::services::{Effects, Services, Viewer, technicians::technician};
@@ -69,7 +69,7 @@ pub async fn reschedule(
             "only the customer or the assigned technician reschedules a booking".into(),
         ));
     }
-    let status = status_of(&booking);
+    let status = booking.status;
     if !RESCHEDULABLE.contains(&status) {
         return Err(AppError::Conflict(format!(
             "a booking can be rescheduled only before the technician sets off; this one is {}",

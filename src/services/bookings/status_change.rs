@@ -8,7 +8,6 @@ use crate::domain::booking_state::Status;
 use crate::domain::technician::availability;
 use crate::error::AppResult;
 use crate::services::Effects;
-use crate::services::bookings::access::status_of;
 use crate::services::bookings::flow::{self, Actor, Transition};
 use crate::services::chat::messages;
 use crate::services::matching::search;
@@ -72,7 +71,7 @@ async fn technician_effects(
     let Some(technician) = before.technician_id.or(after.technician_id) else {
         return Ok(());
     };
-    let from = status_of(before);
+    let from = before.status;
     let counter = match (from, to) {
         (_, Status::Completed) => Some(technician_profile::Column::JobsCompleted),
         (Status::Accepted, Status::Rejected) => Some(technician_profile::Column::JobsWithdrawn),

@@ -7,7 +7,6 @@ use crate::db::begin_write;
 use crate::db::entities::{booking, job_offer};
 use crate::domain::booking_state::Status;
 use crate::error::AppResult;
-use crate::services::bookings::access::status_of;
 use crate::services::bookings::dispatch::offer_status;
 use crate::services::bookings::flow::Actor;
 use crate::services::bookings::status_change;
@@ -91,7 +90,7 @@ async fn expire_offers(services: &Services) -> AppResult<usize> {
             continue;
         };
         if claimed.rows_affected != 1
-            || status_of(&current) != Status::Assigned
+            || current.status != Status::Assigned
             || current.technician_id != Some(offer.technician_id)
         {
             // Answered or moved on meanwhile: keep the offer closed and leave the booking alone.
@@ -122,7 +121,7 @@ async fn auto_verify(services: &Services) -> AppResult<usize> {
     let now = services.clock.now();
     let cutoff = now - chrono::Duration::seconds(services.config.bookings.auto_verify_secs);
     let due = booking::Entity::find()
-        .filter(booking::Column::Status.eq(Status::Completed.as_str()))
+        .filter(booking::Column::Status.eq(Status::Completed))
         .filter(booking::Column::CompletedAt.lt(cutoff))
         .limit(BATCH)
         .all(&services.db)

@@ -8,7 +8,6 @@ use crate::domain::chat::{self as rules, MessageKind};
 use crate::domain::geo::validate_lat_lng;
 use crate::error::{AppError, AppResult};
 use crate::realtime::{BusMessage, Topic, outbox};
-use crate::services::bookings::access::status_of;
 use crate::services::chat::conversation::{ChatBusEvent, ChatEvent, conversation};
 use crate::services::chat::history;
 use crate::services::platform::storage::{self, LinkKind};
@@ -28,7 +27,7 @@ fn close_after(services: &Services) -> chrono::Duration {
 /// Whether the booking's conversation takes new messages now.
 pub fn accepts_messages(services: &Services, booking: &booking::Model) -> AppResult<()> {
     rules::accepts_messages(
-        status_of(booking),
+        booking.status,
         booking.technician_id.is_some(),
         booking.status_changed_at,
         services.clock.now(),
@@ -39,7 +38,8 @@ pub fn accepts_messages(services: &Services, booking: &booking::Model) -> AppRes
 
 /// When a finished job's conversation stops taking messages; None while the job goes on.
 pub fn closes_at(services: &Services, booking: &booking::Model) -> Option<DateTime<Utc>> {
-    status_of(booking)
+    booking
+        .status
         .job_is_over()
         .then(|| booking.status_changed_at + close_after(services))
 }
@@ -171,8 +171,8 @@ pub async fn send(
         booking_id,
         seq: 0,
         sender_id: Some(viewer.user_id),
-        sender_role: conversation.viewer_role.as_str().into(),
-        kind: checked.kind.as_str().into(),
+        sender_role: conversation.viewer_role,
+        kind: checked.kind,
         body: checked.body,
         lat: checked.location.map(|l| l.0),
         lng: checked.location.map(|l| l.1),
@@ -322,8 +322,8 @@ pub async fn record_status(
         booking_id: booking.id,
         seq: 0,
         sender_id: None,
-        sender_role: ActorRole::System.as_str().into(),
-        kind: MessageKind::System.as_str().into(),
+        sender_role: ActorRole::System,
+        kind: MessageKind::System,
         body: Some(rules::timeline_text(to).into()),
         lat: None,
         lng: None,

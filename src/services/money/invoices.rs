@@ -153,7 +153,10 @@ pub async fn credit_refund(
         booking: &booking,
         payment_id: Some(paid.id),
         totals: rules::credit_note(
-            &format!("Refund of the {} payment", paid.kind.to_lowercase()),
+            &format!(
+                "Refund of the {} payment",
+                paid.kind.as_str().to_lowercase()
+            ),
             amount,
         ),
     };

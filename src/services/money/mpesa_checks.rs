@@ -40,7 +40,7 @@ pub async fn apply_callback(services: &Services, callback: StkCallback) -> AppRe
         tracing::info!(checkout = %callback.checkout_request_id, "M-Pesa callback for no pending payment");
         return Ok(());
     };
-    if callback.result_code == 0 && paid.status == PaymentStatus::Failed.as_str() {
+    if callback.result_code == 0 && paid.status == PaymentStatus::Failed {
         // Our side gave up on the prompt (or Daraja said it failed) and the customer paid anyway.
         let detail = format!(
             "M-Pesa success for CheckoutRequestID {} after its payment was marked FAILED",

@@ -14,7 +14,7 @@ use crate::domain::payments::{
 };
 use crate::error::{AppError, AppResult};
 use crate::gateways::payments::{Cash, ChargeOutcome, ChargeRequest, PaymentGateway, Sandbox};
-use crate::services::bookings::access::{self, status_of};
+use crate::services::bookings::access;
 use crate::services::money::ledger::{self, JournalEntry};
 use crate::services::money::providers::gateway_for;
 use crate::services::money::refunds::{self, PAID_IN};
@@ -83,7 +83,7 @@ const DEPOSIT_CAME_IN: [PaymentStatus; 3] = [
 
 fn due(booking: &booking::Model, escrow: i64, deposit_paid: bool) -> Due {
     Due {
-        status: status_of(booking),
+        status: booking.status,
         total: booking.price_total,
         deposit: booking.price_deposit,
         escrow,
@@ -93,10 +93,9 @@ fn due(booking: &booking::Model, escrow: i64, deposit_paid: bool) -> Due {
 
 /// `due_of` from rows already loaded: the escrow balance and the booking's payments.
 pub fn due_from(booking: &booking::Model, escrow: i64, payments: &[payment::Model]) -> Due {
-    let deposit_paid = payments.iter().any(|p| {
-        p.kind == PaymentKind::Deposit.as_str()
-            && DEPOSIT_CAME_IN.iter().any(|s| s.as_str() == p.status)
-    });
+    let deposit_paid = payments
+        .iter()
+        .any(|p| p.kind == PaymentKind::Deposit && DEPOSIT_CAME_IN.contains(&p.status));
     due(booking, escrow, deposit_paid)
 }
 
@@ -104,8 +103,8 @@ pub fn due_from(booking: &booking::Model, escrow: i64, payments: &[payment::Mode
 pub fn net_paid_in_from(payments: &[payment::Model]) -> i64 {
     payments
         .iter()
-        .filter(|p| p.kind != PaymentKind::Tip.as_str())
-        .filter(|p| PAID_IN.iter().any(|s| s.as_str() == p.status))
+        .filter(|p| p.kind != PaymentKind::Tip)
+        .filter(|p| PAID_IN.contains(&p.status))
         .map(|p| p.amount_minor - p.refunded_minor)
         .sum()
 }
@@ -217,9 +216,9 @@ pub async fn pay(
         id: Uuid::now_v7(),
         booking_id: booking.id,
         customer_id: viewer.user_id,
-        kind: request.kind.as_str().into(),
-        method: request.method.as_str().into(),
-        status: PaymentStatus::Initiated.as_str().into(),
+        kind: request.kind,
+        method: request.method,
+        status: PaymentStatus::Initiated,
         amount_minor: amount,
         refunded_minor: 0,
         currency: booking.currency.clone(),
@@ -271,12 +270,12 @@ fn charge_of(row: &payment::Model) -> ChargeRequest {
 /// the retry gets the outcome (only one is ever recorded). A provider's payment is left as it is:
 /// the first attempt may still be waiting on it.
 async fn resume(services: &Services, existing: payment::Model) -> AppResult<payment::Model> {
-    let local = match Method::parse(&existing.method) {
-        Some(Method::Sandbox) => Box::new(Sandbox) as Box<dyn PaymentGateway>,
-        Some(Method::Cash) => Box::new(Cash),
+    let local = match existing.method {
+        Method::Sandbox => Box::new(Sandbox) as Box<dyn PaymentGateway>,
+        Method::Cash => Box::new(Cash),
         _ => return Ok(existing),
     };
-    if existing.status != PaymentStatus::Initiated.as_str() {
+    if existing.status != PaymentStatus::Initiated {
         return Ok(existing);
     }
     let outcome = local
@@ -309,9 +308,7 @@ pub async fn dispatch_queue(
     outcome: &ChargeOutcome,
 ) -> AppResult<Vec<Uuid>> {
     let current = find(&services.db, payment_id).await?;
-    if !matches!(outcome, ChargeOutcome::Succeeded { .. })
-        || PaymentKind::parse(&current.kind) != Some(PaymentKind::Deposit)
-    {
+    if !matches!(outcome, ChargeOutcome::Succeeded { .. }) || current.kind != PaymentKind::Deposit {
         return Ok(vec![]);
     }
     let booking = access::load(&services.db, current.booking_id).await?;
@@ -382,7 +379,7 @@ pub async fn record_outcome_in(
         == 1;
     if moved && status == PaymentStatus::Succeeded {
         let paid = find(txn, payment_id).await?;
-        let clearing = AccountKey::clearing(&paid.method, &paid.currency);
+        let clearing = AccountKey::clearing(paid.method.as_str(), &paid.currency);
         on_succeeded(txn, services, effects, now, &paid, clearing, queue).await?;
     }
     Ok(moved)
@@ -401,7 +398,7 @@ pub async fn on_succeeded(
     queue: &[Uuid],
 ) -> AppResult<()> {
     let booking = access::load(txn, paid.booking_id).await?;
-    let kind = PaymentKind::parse(&paid.kind).unwrap_or(PaymentKind::Balance);
+    let kind = paid.kind;
     let clearing = source;
     if kind == PaymentKind::Tip {
         let technician = booking
@@ -437,7 +434,7 @@ pub async fn on_succeeded(
             kind: "PAYMENT".into(),
             booking_id: Some(booking.id),
             reference: Some(format!("payment:{}", paid.id)),
-            memo: Some(paid.kind.clone()),
+            memo: Some(paid.kind.as_str().into()),
             postings: vec![
                 Posting {
                     account: clearing,
@@ -451,7 +448,7 @@ pub async fn on_succeeded(
         },
     )
     .await?;
-    match (kind, status_of(&booking)) {
+    match (kind, booking.status) {
         (PaymentKind::Deposit, Status::Pending) => {
             dispatch::begin(txn, services, effects, now, &booking, queue).await?;
         }
@@ -478,14 +475,14 @@ pub async fn confirm_cash(
             "only the booking's technician confirms a cash payment".into(),
         ));
     }
-    if row.method != Method::Cash.as_str() || row.status != PaymentStatus::Pending.as_str() {
+    if row.method != Method::Cash || row.status != PaymentStatus::Pending {
         return Err(AppError::bad_input(
             "paymentId",
             "only a pending cash payment can be confirmed",
         ));
     }
     if !matches!(
-        status_of(&booking),
+        booking.status,
         Status::Completed | Status::Verified | Status::PaymentPending | Status::Paid
     ) {
         return Err(AppError::bad_input(
@@ -563,9 +560,9 @@ pub async fn refund(
     let reason = text(reason, "reason", "reason", 3, 500)?;
     let paid = find(&services.db, payment_id).await?;
     if !matches!(
-        PaymentStatus::parse(&paid.status),
-        Some(PaymentStatus::Succeeded | PaymentStatus::PartiallyRefunded)
-    ) || paid.kind == PaymentKind::Tip.as_str()
+        paid.status,
+        PaymentStatus::Succeeded | PaymentStatus::PartiallyRefunded
+    ) || paid.kind == PaymentKind::Tip
     {
         return Err(AppError::bad_input(
             "paymentId",

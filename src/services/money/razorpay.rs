@@ -33,13 +33,13 @@ pub async fn verify_payment(
             "only the paying customer verifies a payment".into(),
         ));
     }
-    if row.method != Method::Razorpay.as_str() {
+    if row.method != Method::Razorpay {
         return Err(AppError::bad_input(
             "paymentId",
             "only a RAZORPAY payment is verified this way",
         ));
     }
-    if row.status != PaymentStatus::Pending.as_str() {
+    if row.status != PaymentStatus::Pending {
         return Ok(row);
     }
     let Some(settings) = &services.config.razorpay else {

@@ -83,7 +83,7 @@ pub async fn refund_payment(
     paid: &payment::Model,
     amount: i64,
 ) -> AppResult<()> {
-    let method = Method::parse(&paid.method).unwrap_or(Method::Sandbox);
+    let method = paid.method;
     let gateway = gateway_for(services, method)?;
     let reference = paid.gateway_reference.clone().unwrap_or_default();
     // M-Pesa has no refund call; with B2C configured the money is sent back to the paying phone
@@ -124,7 +124,7 @@ pub async fn refund_payment(
                     amount_minor: -amount,
                 },
                 Posting {
-                    account: AccountKey::clearing(&paid.method, &paid.currency),
+                    account: AccountKey::clearing(paid.method.as_str(), &paid.currency),
                     amount_minor: amount,
                 },
             ],
@@ -152,7 +152,7 @@ pub async fn mark_refunded(
     };
     let mut active: payment::ActiveModel = paid.clone().into();
     active.refunded_minor = Set(refunded);
-    active.status = Set(status.as_str().into());
+    active.status = Set(status);
     if staff_action.is_some() {
         // Shown as the payment's nextAction, so staff see which refunds to send by hand.
         active.next_action = Set(staff_action);

@@ -7,7 +7,6 @@ use crate::domain::booking_state::Status;
 use crate::domain::ledger::{AccountKey, Posting, split_release};
 use crate::domain::payments::{cancellation_split, percent_of, tax_share};
 use crate::error::AppResult;
-use crate::services::bookings::access::status_of;
 use crate::services::bookings::flow::Actor;
 use crate::services::bookings::status_change;
 use crate::services::money::holds::{self, hold_status};
@@ -38,7 +37,7 @@ pub async fn settle(
 ) -> AppResult<booking::Model> {
     let escrow = ledger::balance(txn, &AccountKey::escrow(booking.id, &booking.currency)).await?;
     if escrow < booking.price_total {
-        if status_of(booking) == Status::Verified {
+        if booking.status == Status::Verified {
             return status_change::apply(
                 txn,
                 effects,

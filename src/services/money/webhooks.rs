@@ -200,8 +200,7 @@ pub async fn apply_razorpay_event(
 
 /// A success for a payment we already gave up on: the payment cannot move, but the money came in.
 fn unmatched_success(outcome: &ChargeOutcome, paid: &payment::Model) -> bool {
-    matches!(outcome, ChargeOutcome::Succeeded { .. })
-        && paid.status == PaymentStatus::Failed.as_str()
+    matches!(outcome, ChargeOutcome::Succeeded { .. }) && paid.status == PaymentStatus::Failed
 }
 
 /// What a successful Stripe payment intent says about the money: its id, amount and currency.

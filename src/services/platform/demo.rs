@@ -84,7 +84,7 @@ fn account(
         phone: Set(None),
         password_hash: Set(hash.to_string()),
         full_name: Set(name),
-        role: Set(role.as_str().into()),
+        role: Set(role),
         email_verified_at: Set(Some(now)),
         totp_secret: Set(None),
         totp_pending_secret: Set(None),

@@ -436,7 +436,7 @@ pub async fn block(services: &Services, viewer: &Viewer, technician_id: Uuid) ->
     let target = user::Entity::find_by_id(technician_id)
         .one(&services.db)
         .await?;
-    if target.is_none_or(|u| u.role != Role::Technician.as_str()) {
+    if target.is_none_or(|u| u.role != Role::Technician) {
         return Err(AppError::NotFound("technician".into()));
     }
     let now = services.clock.now();

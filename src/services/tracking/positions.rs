@@ -16,7 +16,7 @@ use crate::domain::geo::haversine_km;
 use crate::domain::tracking::{self as rules, Admission, Head, PointRules, Refusal};
 use crate::error::{AppError, AppResult};
 use crate::realtime::{BusMessage, EventBus, Subscription, SubscriptionItem, Topic};
-use crate::services::bookings::access::{self, status_of};
+use crate::services::bookings::access;
 use crate::services::bookings::flow::Actor;
 use crate::services::bookings::status_change;
 use crate::services::technicians::technician::{self, PositionReport};
@@ -243,7 +243,7 @@ pub async fn tracked_booking(
 fn check_sharer(viewer: &Viewer, booking: &booking::Model) -> AppResult<()> {
     match access::actor_role(viewer, booking) {
         None => Err(AppError::NotFound("booking".into())),
-        Some(ActorRole::Technician) if rules::shares_location(status_of(booking)) => Ok(()),
+        Some(ActorRole::Technician) if rules::shares_location(booking.status) => Ok(()),
         Some(ActorRole::Technician) => Err(AppError::Forbidden(
             "location is shared only while the job is accepted, en route, arrived or in progress"
                 .into(),
@@ -292,7 +292,7 @@ pub async fn share(
     // The point is accepted and live now. What follows is bookkeeping: a failure is logged rather
     // than returned, since a client retrying the same point would only be told it is out of order.
     let geofence_m = services.config.realtime.arrival_geofence_m;
-    if rules::arrives(status_of(&booking), point.distance_km, geofence_m)
+    if rules::arrives(booking.status, point.distance_km, geofence_m)
         && let Err(e) = mark_arrived(services, booking_id, now).await
     {
         tracing::warn!(%booking_id, error = ?e.message(), "arrival not recorded");
@@ -502,7 +502,7 @@ async fn mark_arrived(services: &Services, booking_id: Uuid, now: DateTime<Utc>)
     let Some(current) = booking::Entity::find_by_id(booking_id).one(&txn).await? else {
         return Ok(());
     };
-    let from = status_of(&current);
+    let from = current.status;
     let request = TransitionRequest {
         to: Status::Arrived,
         role: ActorRole::System,
