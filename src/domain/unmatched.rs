@@ -4,7 +4,7 @@
 //! the money held for them equals what is still open.
 
 use super::booking_state::Status;
-use super::payments::{Due, PaymentKind, Refusal, refuse};
+use super::payments::{Due, Method, PaymentKind, Refusal, refuse};
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -24,6 +24,15 @@ impl Provider {
             Provider::Mpesa => "MPESA",
             Provider::Stripe => "STRIPE",
             Provider::Razorpay => "RAZORPAY",
+        }
+    }
+
+    /// The payment method whose gateway moves this provider's money.
+    pub fn method(self) -> Method {
+        match self {
+            Provider::Mpesa => Method::Mpesa,
+            Provider::Stripe => Method::Stripe,
+            Provider::Razorpay => Method::Razorpay,
         }
     }
 
@@ -220,6 +229,19 @@ mod tests {
             Err(UnknownName("open".into()))
         );
         assert!(Provider::parse("CASH").is_err());
+    }
+
+    #[test]
+    fn each_provider_refunds_through_the_method_of_the_same_name() {
+        let cases = [
+            (Provider::Mpesa, Method::Mpesa),
+            (Provider::Stripe, Method::Stripe),
+            (Provider::Razorpay, Method::Razorpay),
+        ];
+        for (provider, method) in cases {
+            assert_eq!(provider.method(), method);
+            assert_eq!(provider.as_str(), method.as_str());
+        }
     }
 
     #[test]

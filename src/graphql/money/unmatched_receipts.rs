@@ -2,7 +2,8 @@
 //! ADMIN and SUPPORT, and attached to a booking or refunded by an ADMIN.
 
 use crate::db::entities::unmatched_receipt;
-use crate::domain::unmatched::ReceiptStatus;
+use crate::domain::unmatched::{Provider, ReceiptStatus, UnknownName};
+use crate::error::AppError;
 use crate::graphql::common::{Counted, Money, TotalCount, connection};
 use crate::graphql::context::{services, viewer};
 use crate::graphql::ids::{self, Kind};
@@ -13,6 +14,7 @@ use async_graphql::{Context, Enum, ID, InputObject, Object, Result};
 use chrono::{DateTime, Utc};
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "ReceiptStatus")]
 pub enum UnmatchedReceiptStatus {
     /// Waiting for staff; its money is held in UNMATCHED_FUNDS.
     Open,
@@ -20,16 +22,6 @@ pub enum UnmatchedReceiptStatus {
     Attached,
     /// Sent back to the payer (or, with `nextAction`, to be sent by hand).
     Refunded,
-}
-
-impl From<UnmatchedReceiptStatus> for ReceiptStatus {
-    fn from(s: UnmatchedReceiptStatus) -> Self {
-        match s {
-            UnmatchedReceiptStatus::Open => ReceiptStatus::Open,
-            UnmatchedReceiptStatus::Attached => ReceiptStatus::Attached,
-            UnmatchedReceiptStatus::Refunded => ReceiptStatus::Refunded,
-        }
-    }
 }
 
 #[derive(InputObject)]
@@ -56,13 +48,9 @@ impl UnmatchedReceipt {
     async fn id(&self) -> ID {
         ids::encode(Kind::UnmatchedReceipt, self.0.id)
     }
-    async fn provider(&self) -> Option<PaymentMethod> {
-        match self.0.provider.as_str() {
-            "MPESA" => Some(PaymentMethod::Mpesa),
-            "STRIPE" => Some(PaymentMethod::Stripe),
-            "RAZORPAY" => Some(PaymentMethod::Razorpay),
-            _ => None,
-        }
+    async fn provider(&self) -> Result<Option<PaymentMethod>> {
+        let provider = Provider::parse(&self.0.provider).map_err(|e| stored(&self.0, e))?;
+        Ok(Some(provider.method().into()))
     }
     /// The M-Pesa receipt number, the Stripe payment intent or the Razorpay payment id.
     async fn provider_reference(&self) -> &str {
@@ -75,12 +63,9 @@ impl UnmatchedReceipt {
     async fn amount(&self) -> Money {
         Money::new(self.0.amount_minor, &self.0.currency)
     }
-    async fn status(&self) -> UnmatchedReceiptStatus {
-        match ReceiptStatus::parse(&self.0.status) {
-            Ok(ReceiptStatus::Attached) => UnmatchedReceiptStatus::Attached,
-            Ok(ReceiptStatus::Refunded) => UnmatchedReceiptStatus::Refunded,
-            _ => UnmatchedReceiptStatus::Open,
-        }
+    async fn status(&self) -> Result<UnmatchedReceiptStatus> {
+        let status = ReceiptStatus::parse(&self.0.status).map_err(|e| stored(&self.0, e))?;
+        Ok(status.into())
     }
     /// The payment the event named or resembled, e.g. the FAILED payment of a prompt that timed out.
     async fn near_payment_id(&self) -> Option<ID> {
@@ -186,4 +171,9 @@ impl UnmatchedReceiptMutation {
             service::refund(services(ctx), &viewer, receipt, input.note.as_deref()).await?,
         ))
     }
+}
+
+/// A stored name no variant has is an error naming the row, never a default.
+fn stored(row: &unmatched_receipt::Model, e: UnknownName) -> AppError {
+    AppError::internal(anyhow::anyhow!("unmatched receipt {}: {e}", row.id))
 }

@@ -364,8 +364,7 @@ pub async fn refund(
     let staff_action = match provider {
         Provider::Mpesa => Some(STAFF_REFUND_ACTION.to_string()),
         Provider::Stripe | Provider::Razorpay => {
-            let method = Method::parse(provider.as_str()).unwrap_or(Method::Sandbox);
-            let gateway = gateway_for(services, method)?;
+            let gateway = gateway_for(services, provider.method())?;
             match gateway
                 .refund(&receipt.provider_reference, receipt.amount_minor)
                 .await
