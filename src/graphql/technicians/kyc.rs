@@ -19,12 +19,16 @@ use async_graphql::{Context, Enum, ID, Object, Result, Upload};
 use chrono::{DateTime, Utc};
 
 /// The stored status as the one `KycStatus` enum of the schema (shared with the technician profile).
-fn status_of(raw: &str) -> KycStatus {
+/// A name no variant has is an error naming `row` (what holds it), never a default.
+fn status_of(raw: &str, row: impl std::fmt::Display) -> AppResult<KycStatus> {
     match raw {
-        kyc_status::UNDER_REVIEW => KycStatus::UnderReview,
-        kyc_status::APPROVED => KycStatus::Approved,
-        kyc_status::REJECTED => KycStatus::Rejected,
-        _ => KycStatus::NotSubmitted,
+        kyc_status::NOT_SUBMITTED => Ok(KycStatus::NotSubmitted),
+        kyc_status::UNDER_REVIEW => Ok(KycStatus::UnderReview),
+        kyc_status::APPROVED => Ok(KycStatus::Approved),
+        kyc_status::REJECTED => Ok(KycStatus::Rejected),
+        _ => Err(AppError::internal(anyhow::anyhow!(
+            "unknown KYC status {raw:?} stored in {row}"
+        ))),
     }
 }
 
@@ -57,10 +61,16 @@ impl KycDocument {
     pub async fn id(&self) -> ID {
         ids::encode(Kind::KycDocument, self.0.row.id)
     }
-    async fn kind(&self) -> KycDocumentKind {
+    async fn kind(&self) -> Result<KycDocumentKind> {
         match kyc_service::DocumentKind::parse(&self.0.row.kind) {
-            Some(kyc_service::DocumentKind::Selfie) => KycDocumentKind::Selfie,
-            _ => KycDocumentKind::GovernmentId,
+            Some(kyc_service::DocumentKind::Selfie) => Ok(KycDocumentKind::Selfie),
+            Some(kyc_service::DocumentKind::GovernmentId) => Ok(KycDocumentKind::GovernmentId),
+            None => Err(AppError::internal(anyhow::anyhow!(
+                "unknown KYC document kind {:?} stored in KYC document {}",
+                self.0.row.kind,
+                self.0.row.id
+            ))
+            .into()),
         }
     }
     /// The type found in the file's bytes: image/jpeg, image/png or application/pdf.
@@ -98,8 +108,9 @@ impl KycSubmission {
     async fn technician(&self) -> Option<User> {
         self.0.technician.clone().map(User)
     }
-    async fn status(&self) -> KycStatus {
-        status_of(&self.0.row.status)
+    async fn status(&self) -> Result<KycStatus> {
+        let row = format!("KYC submission {}", self.0.row.id);
+        Ok(status_of(&self.0.row.status, row)?)
     }
     /// Why the documents were rejected (or a note with an approval).
     async fn feedback(&self) -> Option<&str> {
@@ -121,11 +132,21 @@ pub struct KycEvent(pub kyc_event::Model);
 
 #[Object]
 impl KycEvent {
-    async fn from_status(&self) -> Option<KycStatus> {
-        self.0.from_status.as_deref().map(status_of)
+    #[graphql(name = "fromStatus")]
+    async fn previous_status(&self) -> Result<Option<KycStatus>> {
+        let row = format!("KYC event {}", self.0.id);
+        Ok(self
+            .0
+            .from_status
+            .as_deref()
+            .map(|raw| status_of(raw, &row))
+            .transpose()?)
     }
-    async fn to_status(&self) -> KycStatus {
-        status_of(&self.0.to_status)
+    async fn to_status(&self) -> Result<KycStatus> {
+        Ok(status_of(
+            &self.0.to_status,
+            format!("KYC event {}", self.0.id),
+        )?)
     }
     async fn note(&self) -> Option<&str> {
         self.0.note.as_deref()
@@ -140,8 +161,8 @@ pub struct KycOverview(pub Overview);
 
 #[Object]
 impl KycOverview {
-    async fn status(&self) -> KycStatus {
-        status_of(&self.0.status)
+    async fn status(&self) -> Result<KycStatus> {
+        Ok(status_of(&self.0.status, "the technician's profile")?)
     }
     async fn latest_submission(&self) -> Option<KycSubmission> {
         self.0.latest.clone().map(KycSubmission)

@@ -598,8 +598,14 @@ pub async fn open_download(
         .map(|t| t.extension())
         .unwrap_or("bin");
     let stem = DocumentKind::parse(&row.kind)
-        .map(|k| k.file_stem())
-        .unwrap_or("document");
+        .ok_or_else(|| {
+            AppError::internal(anyhow::anyhow!(
+                "unknown KYC document kind {:?} stored in KYC document {}",
+                row.kind,
+                row.id
+            ))
+        })?
+        .file_stem();
     storage::open(
         services.storage.as_ref(),
         &row.storage_key,
