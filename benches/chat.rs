@@ -159,6 +159,9 @@ async fn main() {
             "bench-secret-bench-secret-bench-secret".to_string(),
         ),
         ("FUNDI_LOG", "warn".to_string()),
+        // Every subscriber is a device of one of the booking's two people, so each account holds
+        // up to half the sockets of the largest step; the default cap (20) is for real devices.
+        ("FUNDI_WS_MAX_SOCKETS_PER_ACCOUNT", "1000".to_string()),
     ];
     if let Some(redis) = &redis {
         vars.push(("FUNDI_REDIS_URL", redis.clone()));
@@ -251,10 +254,12 @@ async fn main() {
         let samples: Arc<Mutex<Vec<Duration>>> = Arc::default();
         let ready = Arc::new(tokio::sync::Barrier::new(subscribers + 1));
         let mut tasks = Vec::new();
-        for _ in 0..subscribers {
+        for n in 0..subscribers {
+            // Alternate the booking's two participants, so neither account passes the socket cap.
+            let viewer = if n % 2 == 0 { &customer } else { &technician };
             tasks.push(tokio::spawn(subscriber(
                 subscriber_addr.clone(),
-                customer.clone(),
+                viewer.clone(),
                 booking.clone(),
                 sent.clone(),
                 samples.clone(),

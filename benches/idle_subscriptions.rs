@@ -27,6 +27,8 @@ type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 const PASSWORD: &str = "bench password long enough";
+/// Sockets per customer account: the highest `FUNDI_WS_MAX_SOCKETS_PER_ACCOUNT` allows.
+const SOCKETS_PER_ACCOUNT: usize = 1_000;
 /// Connections being opened at once.
 const OPENING: usize = 100;
 
@@ -96,6 +98,9 @@ impl Server {
             .env("FUNDI_DATA_DIR", data_dir)
             .env("FUNDI_BIND", format!("127.0.0.1:{port}"))
             .env("FUNDI_LOG", "warn")
+            // One account may hold at most this many sockets; the bench spreads its sockets over
+            // as many customers as that takes.
+            .env("FUNDI_WS_MAX_SOCKETS_PER_ACCOUNT", SOCKETS_PER_ACCOUNT.to_string())
             .env_remove("FUNDI_DATABASE_URL")
             .env_remove("FUNDI_REDIS_URL")
             .stdout(Stdio::null())
@@ -228,15 +233,17 @@ async fn open(url: &str, token: &str, subscriptions: usize) -> Socket {
     socket
 }
 
+/// Opens `connections` more sockets; the n-th socket overall signs in as customer n / 1,000.
 async fn open_many(
     sockets: &mut Vec<Socket>,
     url: &str,
-    token: &str,
+    tokens: &[String],
     connections: usize,
     per_connection: usize,
 ) {
-    let opened: Vec<Socket> = futures_util::stream::iter(0..connections)
-        .map(|_| open(url, token, per_connection))
+    let first = sockets.len();
+    let opened: Vec<Socket> = futures_util::stream::iter(first..first + connections)
+        .map(|n| open(url, &tokens[n / SOCKETS_PER_ACCOUNT], per_connection))
         .buffer_unordered(OPENING)
         .collect()
         .await;
@@ -261,10 +268,13 @@ async fn main() {
 
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(dir.path()).await;
-    let token = server.register("idle-bench@example.com").await;
+    let mut tokens = Vec::new();
+    for n in 0..connections.div_ceil(SOCKETS_PER_ACCOUNT) {
+        tokens.push(server.register(&format!("idle-bench-{n}@example.com")).await);
+    }
     // Warm up: one connection opened and closed, so first-use allocations are in the baseline.
     let mut sockets = Vec::new();
-    open_many(&mut sockets, &server.ws_url, &token, 1, 1).await;
+    open_many(&mut sockets, &server.ws_url, &tokens, 1, 1).await;
     server.settle(1).await;
     for mut socket in sockets.drain(..) {
         let _ = socket.close(None).await;
@@ -278,12 +288,12 @@ async fn main() {
 
     let started = Instant::now();
     let half = connections / 2;
-    open_many(&mut sockets, &server.ws_url, &token, half, per_connection).await;
+    open_many(&mut sockets, &server.ws_url, &tokens, half, per_connection).await;
     let middle = server.settle(half * per_connection).await;
     open_many(
         &mut sockets,
         &server.ws_url,
-        &token,
+        &tokens,
         connections - half,
         per_connection,
     )

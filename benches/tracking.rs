@@ -598,7 +598,7 @@ async fn main() {
     let technicians: usize = env_num("FUNDI_BENCH_TECHNICIANS", 5_000);
     let seconds: u64 = env_num("FUNDI_BENCH_SECONDS", 20);
     let warmup: u64 = env_num("FUNDI_BENCH_WARMUP_SECONDS", 6);
-    let admin_sockets: usize = env_num("FUNDI_BENCH_ADMIN_CONNECTIONS", 50).clamp(1, technicians);
+    let admin_sockets: usize = env_num("FUNDI_BENCH_ADMIN_CONNECTIONS", 50).clamp(1, technicians.min(1_000));
     let max_inflight: usize = env_num("FUNDI_BENCH_MAX_INFLIGHT", 1_024);
     let dir = tempfile::tempdir().unwrap();
     let url = database_url(dir.path()).await;
@@ -614,6 +614,9 @@ async fn main() {
         ("FUNDI_LOG", "warn".to_string()),
         // Setup plus run can outlast the default 15 minutes on a slow machine.
         ("FUNDI_ACCESS_TOKEN_MINUTES", "240".to_string()),
+        // The admin's sockets stand for an operations team's dashboards, more than the default cap
+        // of 20 sockets per account allows.
+        ("FUNDI_WS_MAX_SOCKETS_PER_ACCOUNT", "1000".to_string()),
     ];
     if let Some(redis) = &redis {
         vars.push(("FUNDI_REDIS_URL", redis.clone()));

@@ -197,7 +197,7 @@ async fn removed_behind_the_bus(s: &TestServer, booking: uuid::Uuid) -> i32 {
 #[tokio::test]
 async fn an_event_that_overtakes_the_change_removing_the_technician_is_not_delivered_to_them() {
     use fundi::realtime::{BusMessage, Topic};
-    use fundi::services::chat::conversation::{ChatBusEvent, ChatEvent};
+    use fundi::services::chat::events::{ChatBusEvent, ChatEvent};
     use fundi::services::tracking::positions::TrackingPoint;
     let s = TestServer::start().await;
     let job = job(&s, "overtaken").await;

@@ -8,7 +8,7 @@ use crate::graphql::ids::{self, Kind};
 use crate::graphql::live::{BookingEvent, Live};
 use crate::realtime::{SubscriptionItem, Topic};
 use crate::services::bookings::access;
-use crate::services::bookings::flow::BookingChange;
+use crate::services::bookings::events::BookingChanged;
 use crate::services::bookings::requests::{self, NewRequest};
 use crate::services::platform::pagination::Page;
 use async_graphql::{Context, ID, Object, Result, SimpleObject, Subscription};
@@ -160,14 +160,13 @@ impl BookingSubscription {
         access::visible(services(ctx), &viewer, uuid).await?;
         let stream = services(ctx).bus.subscribe(&Topic::Booking(uuid).key());
         let updates = stream.map(|item| match item {
-            SubscriptionItem::Message(message) => message
-                .decode::<BookingChange>()
+            SubscriptionItem::Message(message) => BookingChanged::from_bus(&message)
                 .map(|change| BookingEvent {
                     booking_version: change.booking.version,
                     event: BookingUpdate {
                         sequence: message.seq.unwrap_or(0),
-                        kind: change.kind.clone(),
-                        booking: Booking(change.booking.clone()),
+                        kind: change.kind.as_str().into(),
+                        booking: Booking(change.booking.clone().into()),
                     },
                 })
                 .ok_or_else(|| {

@@ -13,7 +13,8 @@ use crate::graphql::ids::{self, Kind};
 use crate::graphql::live::{BookingEvent, Live};
 use crate::graphql::uploads::read_upload;
 use crate::realtime::{Subscription as BusSubscription, SubscriptionItem, Topic};
-use crate::services::chat::conversation::{self, ChatBusEvent, ChatEvent as Event};
+use crate::services::chat::conversation;
+use crate::services::chat::events::{ChatBusEvent, ChatEvent as Event};
 use crate::services::chat::history::{self, Window};
 use crate::services::chat::messages::{self, NewMessage};
 use crate::services::platform::pagination::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
@@ -281,9 +282,10 @@ impl ChatSubscription {
                     Some(ChatBusEvent {
                         booking_version,
                         event: Event::MessageAdded { message },
+                        ..
                     }) => Some(Ok(BookingEvent {
                         booking_version: *booking_version,
-                        event: feed.message(message.as_ref().clone()),
+                        event: feed.message(message.as_ref().clone().into()),
                     })),
                     _ => None,
                 },
@@ -363,7 +365,7 @@ async fn next_event(
                     typing.remove(&sender);
                 }
                 ChatEvent::MessageAdded(MessageAddedEvent {
-                    message: Box::new(feed.message(message.as_ref().clone())),
+                    message: Box::new(feed.message(message.as_ref().clone().into())),
                 })
             }
             Event::Delivered { user_id: u, up_to } => {

@@ -1,16 +1,13 @@
 //! The booking state machine at work: checking a transition against the domain table, applying it with
 //! compare-and-set on status and version, logging it, and saying what happened. Its effects are run
-//! by `status_change`, one level up; booking events are published from here.
+//! by `status_change`, one level up.
 
 use crate::db::entities::{booking, booking_event};
 use crate::domain::booking_state::{Role as ActorRole, Status, TransitionError};
 use crate::error::{AppError, AppResult};
-use crate::realtime::{Topic, outbox};
-use crate::services::Effects;
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, SimpleExpr};
 use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
-use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 /// Who makes a transition: a person in a role, or the system.
@@ -37,30 +34,6 @@ pub struct Transition {
     pub after: booking::Model,
     pub to: Status,
     pub actor: Actor,
-}
-
-/// What a booking event carries on the bus: the kind of change and the booking as it then was.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct BookingChange {
-    pub kind: String,
-    pub booking: booking::Model,
-}
-
-/// Publishes a change of a booking (status, schedule, quote, price) to its subscribers, in order.
-pub async fn publish(
-    txn: &impl ConnectionTrait,
-    effects: &mut Effects,
-    booking: &booking::Model,
-    kind: &str,
-) -> AppResult<i64> {
-    let payload = serde_json::to_value(BookingChange {
-        kind: kind.into(),
-        booking: booking.clone(),
-    })
-    .map_err(AppError::internal)?;
-    let seq = outbox::enqueue(txn, Topic::Booking(booking.id), &payload).await?;
-    effects.event();
-    Ok(seq)
 }
 
 /// Moves `before` to `to` if nobody changed it meanwhile (same status and version), applies column

@@ -6,6 +6,7 @@ pub mod access;
 pub mod dashboards;
 pub mod dispatch;
 pub mod disputes;
+pub mod events;
 pub mod flow;
 pub mod live_access;
 pub mod quotes;

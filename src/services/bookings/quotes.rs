@@ -11,7 +11,7 @@ use crate::domain::booking_state::{Role as ActorRole, Status};
 use crate::domain::pricing::price_for_base;
 use crate::error::{AppError, AppResult};
 use crate::services::bookings::access::{actor_role, visible as visible_booking};
-use crate::services::bookings::flow;
+use crate::services::bookings::events::{self, ChangeKind};
 use crate::services::notifications::in_app::{self, Kind, NewNotification};
 use crate::services::{Effects, Services, Viewer, catalogue::categories};
 use chrono::{DateTime, Utc};
@@ -208,7 +208,7 @@ pub async fn submit(
         .await?;
     let active: quote::ActiveModel = model.clone().into();
     quote::Entity::insert(active).exec(&txn).await?;
-    flow::publish(&txn, &mut effects, &booking, "QUOTE").await?;
+    events::publish(&txn, &mut effects, &booking, ChangeKind::Quote).await?;
     let headline = format!("New quote for {}", booking.title);
     notify(
         &txn,
@@ -272,7 +272,7 @@ pub async fn respond(
     if decision == Decision::Accept {
         after = agree_price(&txn, services, now, &booking, quote.subtotal_minor).await?;
     }
-    flow::publish(&txn, &mut effects, &after, "QUOTE").await?;
+    events::publish(&txn, &mut effects, &after, ChangeKind::Quote).await?;
     let verb = if decision == Decision::Accept {
         "accepted"
     } else {

@@ -6,7 +6,7 @@ use crate::db::entities::booking;
 use crate::domain::booking_state::{Role as ActorRole, Status};
 use crate::error::{AppError, AppResult};
 use crate::services::bookings::access::{actor_role, visible};
-use crate::services::bookings::flow;
+use crate::services::bookings::events::{self, ChangeKind};
 use crate::services::notifications::in_app::{self, Kind, NewNotification};
 use crate::services::{Effects, Services, Viewer, technicians::technician};
 use chrono::{DateTime, Duration, Utc};
@@ -125,7 +125,7 @@ pub async fn reschedule(
         .one(&txn)
         .await?
         .ok_or_else(|| AppError::NotFound("booking".into()))?;
-    flow::publish(&txn, &mut effects, &after, "SCHEDULE").await?;
+    events::publish(&txn, &mut effects, &after, ChangeKind::Schedule).await?;
     let other = if role == ActorRole::Customer {
         technician
     } else {

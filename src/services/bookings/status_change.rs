@@ -8,6 +8,7 @@ use crate::domain::booking_state::Status;
 use crate::domain::technician::availability;
 use crate::error::AppResult;
 use crate::services::Effects;
+use crate::services::bookings::events::{self, ChangeKind};
 use crate::services::bookings::flow::{self, Actor, Transition};
 use crate::services::chat::messages;
 use crate::services::matching::search;
@@ -53,7 +54,7 @@ pub async fn run_effects(
     if *to == Status::Disputed {
         holds::freeze(txn, before.id, now).await?;
     }
-    flow::publish(txn, effects, after, "STATUS").await?;
+    events::publish(txn, effects, after, ChangeKind::Status).await?;
     messages::record_status(txn, effects, now, after, *to).await?;
     notify(txn, effects, now, after, *to, *actor).await?;
     Ok(())

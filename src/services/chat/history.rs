@@ -6,7 +6,8 @@ use crate::db::{begin_write, sql::stmt};
 use crate::domain::chat::MessageKind;
 use crate::error::{AppError, AppResult};
 use crate::realtime::{Topic, outbox};
-use crate::services::chat::conversation::{ChatBusEvent, ChatEvent, Conversation, conversation};
+use crate::services::chat::conversation::{Conversation, conversation};
+use crate::services::chat::events::{ChatBusEvent, ChatEvent};
 use crate::services::{Effects, Services, Viewer};
 use chrono::{DateTime, Utc};
 use sea_orm::{

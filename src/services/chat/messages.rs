@@ -8,7 +8,8 @@ use crate::domain::chat::{self as rules, MessageKind};
 use crate::domain::geo::validate_lat_lng;
 use crate::error::{AppError, AppResult};
 use crate::realtime::{BusMessage, Topic, outbox};
-use crate::services::chat::conversation::{ChatBusEvent, ChatEvent, conversation};
+use crate::services::chat::conversation::conversation;
+use crate::services::chat::events::{ChatBusEvent, ChatEvent};
 use crate::services::chat::history;
 use crate::services::platform::storage::{self, LinkKind};
 use crate::services::platform::validation::text;
@@ -293,13 +294,10 @@ async fn insert(
     row.seq = counter.try_get("", "last_seq")?;
     let active: message::ActiveModel = row.clone().into();
     message::Entity::insert(active).exec(txn).await?;
-    let event = ChatEvent::MessageAdded {
-        message: Box::new(row.clone()),
-    };
     outbox::enqueue(
         txn,
         Topic::Chat(row.booking_id),
-        &ChatBusEvent::new(booking_version, event).to_payload()?,
+        &ChatBusEvent::message_added(booking_version, &row).to_payload()?,
     )
     .await?;
     effects.event();

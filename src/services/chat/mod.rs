@@ -2,5 +2,6 @@
 
 pub mod conversation;
 pub mod delivery;
+pub mod events;
 pub mod history;
 pub mod messages;
