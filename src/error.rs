@@ -86,6 +86,13 @@ impl AppError {
     }
 }
 
+/// A pure rule's refusal is bad input at the field it names.
+impl From<crate::domain::refusal::Refusal> for AppError {
+    fn from(refusal: crate::domain::refusal::Refusal) -> Self {
+        AppError::bad_input(refusal.field, refusal.message)
+    }
+}
+
 impl From<sea_orm::DbErr> for AppError {
     fn from(e: sea_orm::DbErr) -> Self {
         if crate::db::is_unavailable(&e) {

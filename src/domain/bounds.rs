@@ -1,7 +1,7 @@
 //! Outer bounds on amounts and dates a person could mean: at most a fixed number of major units per
 //! currency, and no date more than a year ahead.
 
-use super::money::minor_digits;
+use super::money::Currency;
 use chrono::{DateTime, Duration, Utc};
 
 /// How far ahead anything may be booked, quoted or searched for.
@@ -10,8 +10,8 @@ pub const MAX_DAYS_AHEAD: i64 = 366;
 /// The largest amount accepted, in major units of each currency: far beyond any home-service job or
 /// payout, far below what overflows arithmetic on minor units. Currencies with many units to the
 /// dollar get more; an unlisted currency gets the default.
-pub fn max_major_units(currency: &str) -> i64 {
-    match currency {
+pub fn max_major_units(currency: Currency) -> i64 {
+    match currency.code() {
         "USD" | "EUR" | "GBP" | "CHF" | "CAD" | "AUD" | "KWD" | "BHD" | "OMR" | "JOD" => 1_000_000,
         "KES" | "INR" | "ZAR" | "NGN" | "GHS" | "EGP" => 100_000_000,
         "UGX" | "TZS" | "RWF" | "BIF" | "VND" | "IDR" | "GNF" | "PYG" | "XAF" | "XOF" => {
@@ -22,8 +22,8 @@ pub fn max_major_units(currency: &str) -> i64 {
 }
 
 /// The largest amount accepted, in minor units.
-pub fn max_minor(currency: &str) -> i64 {
-    max_major_units(currency).saturating_mul(10i64.pow(minor_digits(currency)))
+pub fn max_minor(currency: Currency) -> i64 {
+    max_major_units(currency).saturating_mul(10i64.pow(currency.minor_digits()))
 }
 
 /// Why an amount or date was refused; the message finishes "<field> ...".
@@ -50,7 +50,7 @@ impl OutOfBounds {
 
 /// An amount a client names, checked against its currency's bound (negative amounts never make sense
 /// as input).
-pub fn check_amount(amount_minor: i64, currency: &str) -> Result<(), OutOfBounds> {
+pub fn check_amount(amount_minor: i64, currency: Currency) -> Result<(), OutOfBounds> {
     if amount_minor < 0 {
         return Err(OutOfBounds::AmountNegative);
     }
@@ -85,10 +85,15 @@ mod tests {
             (1_000_000_000, "KWD", true),
             (1_000_000_001, "KWD", false),
             (i64::MAX, "KES", false),
-            (i64::MAX, "XYZ", false),
+            (i64::MAX, "CHF", false),
+            (100_000_000, "CHF", true),
+            (100_000_001, "CHF", false),
+            (10_000_000_000, "MXN", true),
+            (10_000_000_001, "MXN", false),
             (-1, "KES", false),
         ];
         for (amount, currency, ok) in cases {
+            let currency = Currency::parse(currency).unwrap();
             assert_eq!(
                 check_amount(amount, currency).is_ok(),
                 ok,

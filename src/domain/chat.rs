@@ -2,6 +2,9 @@
 //! how delivery states follow from receipts, and the timeline line for each status change.
 
 use super::booking_state::Status;
+use super::geo::LatLng;
+use super::refusal::{Refusal, refuse};
+use super::text::bounded;
 use chrono::{DateTime, Duration, Utc};
 
 /// Longest TEXT message, in characters.
@@ -120,6 +123,118 @@ pub fn timeline_text(to: Status) -> &'static str {
     }
 }
 
+/// A message as a participant sends it. `A` is the attachment, carried through untouched: what an
+/// image's bytes must look like is the storage's rule, not chat's.
+#[derive(Debug, Clone)]
+pub struct MessageDraft<A> {
+    pub kind: MessageKind,
+    pub body: Option<String>,
+    pub attachment: Option<A>,
+    pub location: Option<(f64, f64)>,
+    pub client_message_id: Option<String>,
+}
+
+/// A message that carries exactly what its kind needs, its texts trimmed and its point parsed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CheckedMessage<A> {
+    pub kind: MessageKind,
+    pub body: Option<String>,
+    pub attachment: Option<A>,
+    pub location: Option<LatLng>,
+    pub client_message_id: Option<String>,
+}
+
+fn text(value: &str, field: &'static str, label: &str, max: usize) -> Result<String, Refusal> {
+    bounded(value, 1, max).map_err(|r| refuse(field, r.message(label)))
+}
+
+/// TEXT needs a body; IMAGE an attachment and LOCATION a point, each with an optional caption;
+/// SYSTEM lines are the platform's alone. Anything a kind does not carry is refused, not dropped.
+pub fn check_message<A>(draft: MessageDraft<A>) -> Result<CheckedMessage<A>, Refusal> {
+    let client_message_id = draft
+        .client_message_id
+        .map(|id| {
+            text(
+                &id,
+                "clientMessageId",
+                "clientMessageId",
+                MAX_CLIENT_ID_CHARS,
+            )
+        })
+        .transpose()?;
+    let kind = draft.kind;
+    let article = if matches!(kind, MessageKind::Image) {
+        "an"
+    } else {
+        "a"
+    };
+    let unexpected = |field: &'static str| {
+        refuse(
+            field,
+            format!("{article} {} message has no {field}", kind.as_str()),
+        )
+    };
+    let caption = |body: Option<String>| {
+        body.filter(|b| !b.trim().is_empty())
+            .map(|b| text(&b, "body", "a caption", MAX_CAPTION_CHARS))
+            .transpose()
+    };
+    let (body, attachment, location) = match kind {
+        MessageKind::Text => {
+            if draft.attachment.is_some() {
+                return Err(unexpected("attachment"));
+            }
+            if draft.location.is_some() {
+                return Err(unexpected("location"));
+            }
+            let body = draft.body.unwrap_or_default();
+            (
+                Some(text(&body, "body", "a message", MAX_TEXT_CHARS)?),
+                None,
+                None,
+            )
+        }
+        MessageKind::Image => {
+            if draft.location.is_some() {
+                return Err(unexpected("location"));
+            }
+            let Some(attachment) = draft.attachment else {
+                return Err(refuse("attachment", "an IMAGE message needs an attachment"));
+            };
+            (caption(draft.body)?, Some(attachment), None)
+        }
+        MessageKind::Location => {
+            if draft.attachment.is_some() {
+                return Err(unexpected("attachment"));
+            }
+            let Some((lat, lng)) = draft.location else {
+                return Err(refuse("location", "a LOCATION message needs a location"));
+            };
+            let point = LatLng::new(lat, lng).map_err(|e| {
+                let field = match e.field() {
+                    "lat" => "location.lat",
+                    _ => "location.lng",
+                };
+                refuse(field, e.to_string())
+            })?;
+            (caption(draft.body)?, None, Some(point))
+        }
+        MessageKind::System => {
+            return Err(refuse(
+                "kind",
+                "SYSTEM messages are written by the platform",
+            ));
+        }
+    };
+    Ok(CheckedMessage {
+        kind,
+        body,
+        attachment,
+        location,
+        client_message_id,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -195,5 +310,125 @@ mod tests {
         for status in Status::ALL {
             assert!(!timeline_text(status).is_empty());
         }
+    }
+
+    fn draft(kind: MessageKind) -> MessageDraft<&'static str> {
+        MessageDraft {
+            kind,
+            body: None,
+            attachment: None,
+            location: None,
+            client_message_id: None,
+        }
+    }
+
+    #[test]
+    fn each_kind_carries_exactly_what_it_needs() {
+        use MessageKind::*;
+        type Edit = fn(&mut MessageDraft<&'static str>);
+        type Expected = Result<(), (&'static str, &'static str)>;
+        let cases: [(MessageKind, Edit, Expected); 14] = [
+            (Text, |d| d.body = Some(" hi ".into()), Ok(())),
+            (
+                Text,
+                |_| {},
+                Err(("body", "a message must be 1 to 4000 characters")),
+            ),
+            (
+                Text,
+                |d| d.body = Some("x".repeat(4001)),
+                Err(("body", "a message must be 1 to 4000")),
+            ),
+            (
+                Text,
+                |d| {
+                    d.body = Some("hi".into());
+                    d.attachment = Some("jpg")
+                },
+                Err(("attachment", "a TEXT message has no attachment")),
+            ),
+            (
+                Text,
+                |d| {
+                    d.body = Some("hi".into());
+                    d.location = Some((0.0, 0.0))
+                },
+                Err(("location", "a TEXT message has no location")),
+            ),
+            (Image, |d| d.attachment = Some("jpg"), Ok(())),
+            (
+                Image,
+                |d| {
+                    d.attachment = Some("jpg");
+                    d.body = Some("  ".into())
+                },
+                Ok(()),
+            ),
+            (
+                Image,
+                |_| {},
+                Err(("attachment", "an IMAGE message needs an attachment")),
+            ),
+            (
+                Image,
+                |d| {
+                    d.attachment = Some("jpg");
+                    d.body = Some("x".repeat(1001))
+                },
+                Err(("body", "a caption must be 1 to 1000")),
+            ),
+            (
+                Image,
+                |d| {
+                    d.attachment = Some("jpg");
+                    d.location = Some((0.0, 0.0))
+                },
+                Err(("location", "an IMAGE message has no location")),
+            ),
+            (Location, |d| d.location = Some((-1.3, 36.8)), Ok(())),
+            (
+                Location,
+                |d| d.location = Some((-1.3, 190.0)),
+                Err(("location.lng", "lng must be a number")),
+            ),
+            (
+                Location,
+                |_| {},
+                Err(("location", "a LOCATION message needs a location")),
+            ),
+            (
+                System,
+                |d| d.body = Some("hi".into()),
+                Err(("kind", "SYSTEM messages are written by the platform")),
+            ),
+        ];
+        for (kind, edit, expected) in cases {
+            let mut d = draft(kind);
+            edit(&mut d);
+            let got = check_message(d);
+            match (&got, expected) {
+                (Ok(_), Ok(())) => {}
+                (Err(r), Err((field, message))) => {
+                    assert_eq!(r.field, field, "{kind:?}: {r:?}");
+                    assert!(r.message.starts_with(message), "{kind:?}: {r:?}");
+                }
+                _ => panic!("{kind:?}: {got:?} but expected {expected:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn texts_are_trimmed_and_blank_captions_dropped() {
+        let mut d = draft(MessageKind::Text);
+        (d.body, d.client_message_id) = (Some("  on my way ".into()), Some(" c-1 ".into()));
+        let checked = check_message(d).unwrap();
+        assert_eq!(checked.body.as_deref(), Some("on my way"));
+        assert_eq!(checked.client_message_id.as_deref(), Some("c-1"));
+        let mut d = draft(MessageKind::Image);
+        (d.attachment, d.body) = (Some("jpg"), Some("   ".into()));
+        assert_eq!(check_message(d).unwrap().body, None);
+        let mut d = draft(MessageKind::Text);
+        (d.body, d.client_message_id) = (Some("hi".into()), Some(String::new()));
+        assert_eq!(check_message(d).unwrap_err().field, "clientMessageId");
     }
 }

@@ -1,6 +1,7 @@
 //! Geography rules: great-circle distance, travel-time estimates and coordinate validation.
 //!
-//! Coordinates are `(lat, lng)` pairs in decimal degrees, the order `LatLngInput` uses.
+//! Coordinates are decimal degrees, latitude first, the order `LatLngInput` uses; a [`LatLng`] is a
+//! point already checked to be on the globe.
 
 use std::fmt;
 
@@ -69,6 +70,34 @@ impl fmt::Display for CoordinateError {
 
 impl std::error::Error for CoordinateError {}
 
+/// A point on the globe: both parts finite and in range, checked once when it is made.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LatLng {
+    lat: f64,
+    lng: f64,
+}
+
+impl LatLng {
+    /// The point, or which part is off the globe (latitude is checked first).
+    pub fn new(lat: f64, lng: f64) -> Result<LatLng, CoordinateError> {
+        validate_lat_lng(lat, lng)?;
+        Ok(LatLng { lat, lng })
+    }
+
+    pub fn lat(self) -> f64 {
+        self.lat
+    }
+
+    pub fn lng(self) -> f64 {
+        self.lng
+    }
+
+    /// Great-circle distance to `other`, in kilometres.
+    pub fn km_to(self, other: LatLng) -> f64 {
+        haversine_km((self.lat, self.lng), (other.lat, other.lng))
+    }
+}
+
 /// Accepts a point only when both parts are finite and within range; latitude is checked first.
 pub fn validate_lat_lng(lat: f64, lng: f64) -> Result<(), CoordinateError> {
     // RangeInclusive::contains is false for NaN, and infinities are out of range, so this
@@ -92,6 +121,34 @@ mod tests {
 
     fn close(a: f64, b: f64, tolerance: f64) -> bool {
         (a - b).abs() <= tolerance
+    }
+
+    #[test]
+    fn a_point_is_made_only_on_the_globe() {
+        let cases = [
+            ((-1.286389, 36.817223), Ok(())),
+            ((90.0, 180.0), Ok(())),
+            ((-90.0, -180.0), Ok(())),
+            ((90.5, 0.0), Err("lat")),
+            ((f64::NAN, 0.0), Err("lat")),
+            ((0.0, -180.1), Err("lng")),
+            ((0.0, f64::INFINITY), Err("lng")),
+            ((100.0, 200.0), Err("lat")),
+        ];
+        for ((lat, lng), expected) in cases {
+            let made = LatLng::new(lat, lng);
+            assert_eq!(
+                made.map(|_| ()).map_err(|e| e.field()),
+                expected,
+                "{lat},{lng}"
+            );
+            if let Ok(point) = made {
+                assert_eq!((point.lat(), point.lng()), (lat, lng));
+            }
+        }
+        let cbd = LatLng::new(NAIROBI_CBD.0, NAIROBI_CBD.1).unwrap();
+        let jkia = LatLng::new(JKIA.0, JKIA.1).unwrap();
+        assert_eq!(cbd.km_to(jkia), haversine_km(NAIROBI_CBD, JKIA));
     }
 
     #[test]

@@ -1,13 +1,100 @@
 //! Money: integer minor units with an ISO 4217 currency, and display formatting by each currency's convention.
+//!
+//! Which codes exist and how many minor digits each has come from the `iso_currency` crate, which
+//! follows the ISO 4217 maintenance agency's list; only the display symbols are ours.
 
-/// How many minor units a currency has (ISO 4217); two unless listed.
-pub fn minor_digits(currency: &str) -> u32 {
-    match currency {
-        "JPY" | "KRW" | "UGX" | "RWF" | "BIF" | "CLP" | "VND" | "XAF" | "XOF" | "ISK" | "PYG"
-        | "GNF" | "KMF" | "DJF" | "VUV" => 0,
-        "BHD" | "IQD" | "JOD" | "KWD" | "LYD" | "OMR" | "TND" => 3,
-        _ => 2,
+use std::fmt;
+
+/// A currency money can be held in: an ISO 4217 code with minor units (not a fund, metal or test code).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Currency {
+    iso: iso_currency::Currency,
+    minor_digits: u16,
+}
+
+/// Why a currency code is refused; the message finishes "<field> ...".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CurrencyProblem {
+    /// Not three letters at all.
+    Malformed,
+    /// Three letters ISO 4217 does not list.
+    Unknown(String),
+    /// Listed, but not money one can pay in (gold, special drawing rights, the test code).
+    NotMoney(String),
+}
+
+impl CurrencyProblem {
+    pub fn message(&self) -> String {
+        match self {
+            CurrencyProblem::Malformed => "must be a three-letter ISO 4217 code".into(),
+            CurrencyProblem::Unknown(code) => format!("{code} is not an ISO 4217 currency code"),
+            CurrencyProblem::NotMoney(code) => format!("{code} is not a currency payments can use"),
+        }
     }
+}
+
+impl Currency {
+    /// Reads a code as clients send it: surrounding spaces and letter case do not matter.
+    pub fn parse(code: &str) -> Result<Currency, CurrencyProblem> {
+        let code = code.trim().to_ascii_uppercase();
+        if code.len() != 3 || !code.bytes().all(|b| b.is_ascii_uppercase()) {
+            return Err(CurrencyProblem::Malformed);
+        }
+        let iso = iso_currency::Currency::from_code(&code)
+            .ok_or_else(|| CurrencyProblem::Unknown(code.clone()))?;
+        match iso.exponent() {
+            Some(minor_digits) if !iso.is_special() => Ok(Currency { iso, minor_digits }),
+            _ => Err(CurrencyProblem::NotMoney(code)),
+        }
+    }
+
+    /// The three-letter code, as stored and as clients see it.
+    pub fn code(self) -> &'static str {
+        self.iso.code()
+    }
+
+    /// How many minor units make one major unit, as a power of ten (2 for KES, 0 for UGX, 3 for KWD).
+    pub fn minor_digits(self) -> u32 {
+        u32::from(self.minor_digits)
+    }
+}
+
+impl fmt::Display for Currency {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+/// An amount in integer minor units of a currency.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Money {
+    pub amount_minor: i64,
+    pub currency: Currency,
+}
+
+impl Money {
+    pub fn new(amount_minor: i64, currency: Currency) -> Money {
+        Money {
+            amount_minor,
+            currency,
+        }
+    }
+
+    /// For people, by the currency's convention (see [`format`]).
+    pub fn format(self) -> String {
+        format_in(
+            self.amount_minor,
+            self.currency.code(),
+            self.currency.minor_digits(),
+        )
+    }
+}
+
+/// How many minor digits a stored currency code has. Codes are checked on the way in, so an
+/// unknown one can only be data written by hand; it is shown with two digits rather than failing a
+/// receipt or a notification.
+pub fn minor_digits(code: &str) -> u32 {
+    Currency::parse(code).map_or(2, Currency::minor_digits)
 }
 
 fn symbol(currency: &str) -> Option<&'static str> {
@@ -47,7 +134,10 @@ fn group(digits: &str, indian: bool) -> String {
 /// Formats minor units for people: `KSh 1,234.00`, `₹1,23,456.00`, `$12.50`, `-$3.00`; unknown
 /// currencies get their code as prefix.
 pub fn format(amount_minor: i64, currency: &str) -> String {
-    let digits = minor_digits(currency);
+    format_in(amount_minor, currency, minor_digits(currency))
+}
+
+fn format_in(amount_minor: i64, currency: &str, digits: u32) -> String {
     let scale = 10u64.pow(digits);
     let magnitude = amount_minor.unsigned_abs();
     let (whole, fraction) = (magnitude / scale, magnitude % scale);
@@ -90,6 +180,37 @@ mod tests {
         ];
         for (amount, currency, expected) in cases {
             assert_eq!(format(amount, currency), expected, "{amount} {currency}");
+            let money = Money::new(amount, Currency::parse(currency).unwrap());
+            assert_eq!(money.format(), expected, "{amount} {currency}");
         }
+    }
+
+    #[test]
+    fn currencies_are_read_from_the_iso_list() {
+        type Read = Result<(&'static str, u32), CurrencyProblem>;
+        let cases: [(&str, Read); 12] = [
+            ("KES", Ok(("KES", 2))),
+            (" kes ", Ok(("KES", 2))),
+            ("inr", Ok(("INR", 2))),
+            ("UGX", Ok(("UGX", 0))),
+            ("JPY", Ok(("JPY", 0))),
+            ("KWD", Ok(("KWD", 3))),
+            ("TND", Ok(("TND", 3))),
+            ("KE", Err(CurrencyProblem::Malformed)),
+            ("KESH", Err(CurrencyProblem::Malformed)),
+            ("K1S", Err(CurrencyProblem::Malformed)),
+            ("XYZ", Err(CurrencyProblem::Unknown("XYZ".into()))),
+            ("XAU", Err(CurrencyProblem::NotMoney("XAU".into()))),
+        ];
+        for (code, expected) in cases {
+            let read = Currency::parse(code).map(|c| (c.code(), c.minor_digits()));
+            assert_eq!(read, expected, "{code:?}");
+        }
+    }
+
+    #[test]
+    fn a_stored_code_nobody_checked_is_shown_with_two_digits() {
+        assert_eq!(minor_digits("ZZZ"), 2);
+        assert_eq!(format(1_250, "ZZZ"), "ZZZ 12.50");
     }
 }

@@ -59,19 +59,7 @@ names!(PaymentStatus {
     PartiallyRefunded => "PARTIALLY_REFUNDED",
 });
 
-/// Why a payment or payout input is refused; each names the input at fault.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Refusal {
-    pub field: &'static str,
-    pub message: String,
-}
-
-pub(crate) fn refuse(field: &'static str, message: impl Into<String>) -> Refusal {
-    Refusal {
-        field,
-        message: message.into(),
-    }
-}
+pub use super::refusal::{Refusal, refuse};
 
 /// Largest tip accepted, in minor units: a typo guard, not a policy.
 pub const MAX_TIP_MINOR: i64 = 100_000_000;

@@ -19,6 +19,35 @@ impl TextProblem {
     }
 }
 
+/// Why a bounded text was refused: its length, or what it contains.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TextRefusal {
+    Length { min: usize, max: usize },
+    Content(TextProblem),
+}
+
+impl TextRefusal {
+    /// The whole sentence, with the text named as `label` ("title", "a caption").
+    pub fn message(self, label: &str) -> String {
+        match self {
+            TextRefusal::Length { min, max } => {
+                format!("{label} must be {min} to {max} characters")
+            }
+            TextRefusal::Content(problem) => format!("{label} {}", problem.message()),
+        }
+    }
+}
+
+/// Trims `value` and requires `min..=max` characters (not bytes) of plain text.
+pub fn bounded(value: &str, min: usize, max: usize) -> Result<String, TextRefusal> {
+    let v = value.trim();
+    if !(min..=max).contains(&v.chars().count()) {
+        return Err(TextRefusal::Length { min, max });
+    }
+    check_plain(v).map_err(TextRefusal::Content)?;
+    Ok(v.to_string())
+}
+
 /// Line breaks (LF, or CR before LF) and tabs are text; every other control character is not. NUL
 /// in particular, which PostgreSQL refuses to store and SQLite stores.
 pub fn check_plain(value: &str) -> Result<(), TextProblem> {

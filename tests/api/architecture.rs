@@ -1,5 +1,6 @@
 //! The shape of the code, checked: no module of `src/` imports itself round a loop, so every wing can
-//! be read and changed from the bottom up; and `graphql/` runs no SQL of its own.
+//! be read and changed from the bottom up; `graphql/` runs no SQL of its own; and `domain/` imports
+//! only pure crates.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -277,6 +278,79 @@ fn graphql_runs_no_sql_of_its_own() {
         offenders.is_empty(),
         "graphql/ names the database layer; move the query into a service:\n{}",
         offenders.join("\n")
+    );
+}
+
+/// What `domain/` may import besides itself: the standard library and crates that only compute
+/// (dates and time zones, ids, the ISO 4217 list, network ranges). No I/O, database, GraphQL or runtime.
+const DOMAIN_MAY_IMPORT: &[&str] = &[
+    "std",
+    "core",
+    "chrono",
+    "chrono_tz",
+    "uuid",
+    "iso_currency",
+    "ipnet",
+    "super",
+    "self",
+];
+
+/// Every `use` path in `source` that reaches outside the domain and its pure crates. A path rooted
+/// at a type (`use Status::*`) names the module's own items.
+fn impure_imports(source: &str) -> Vec<String> {
+    source
+        .split(';')
+        .filter_map(|statement| {
+            let trimmed = statement.trim();
+            trimmed
+                .strip_prefix("pub use ")
+                .or_else(|| trimmed.strip_prefix("use "))
+                .map(expand_use)
+        })
+        .flatten()
+        .filter(|path| {
+            let root = path
+                .trim_start_matches("::")
+                .split("::")
+                .next()
+                .unwrap_or("");
+            let own = path.starts_with("crate::domain") || root.starts_with(char::is_uppercase);
+            !own && !DOMAIN_MAY_IMPORT.contains(&root)
+        })
+        .collect()
+}
+
+#[test]
+fn domain_imports_only_pure_crates() {
+    let offenders: Vec<String> = modules()
+        .into_iter()
+        .filter(|(module, _)| module.starts_with("domain::"))
+        .flat_map(|(module, path)| {
+            impure_imports(&shipped_source(&path))
+                .into_iter()
+                .map(move |path| format!("  {module}: {path}"))
+        })
+        .collect();
+    assert!(
+        offenders.is_empty(),
+        "domain/ imports what is not a pure rule:\n{}",
+        offenders.join("\n")
+    );
+}
+
+#[test]
+fn the_domain_check_tells_pure_crates_from_the_rest() {
+    let source = "use std::fmt;\nuse super::geo::LatLng;\nuse Status::*;\nuse crate::domain::money::Money;\n\
+                  use iso_currency::Currency;\nuse sea_orm::Value;\nuse crate::services::Services;\n\
+                  use tokio::{time, sync::Mutex};";
+    assert_eq!(
+        impure_imports(source),
+        vec![
+            "sea_orm::Value",
+            "crate::services::Services",
+            "tokio::time",
+            "tokio::sync::Mutex"
+        ]
     );
 }
 

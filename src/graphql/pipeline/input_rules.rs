@@ -3,6 +3,7 @@
 //! but line breaks and tabs), and every `MoneyInput` is within its currency's bound.
 
 use crate::domain::bounds::{self, OutOfBounds};
+use crate::domain::money::Currency;
 use crate::domain::text::{self, TextProblem};
 use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery};
 use async_graphql::indexmap::IndexMap;
@@ -68,10 +69,11 @@ fn check_money(fields: &IndexMap<Name, Value>, path: &str, pos: Option<Pos>) -> 
     else {
         return Ok(());
     };
-    let Some(amount) = amount.as_i64() else {
+    // A currency that is not one is refused by the service, with its own field.
+    let (Some(amount), Ok(currency)) = (amount.as_i64(), Currency::parse(currency)) else {
         return Ok(());
     };
-    match bounds::check_amount(amount, &currency.trim().to_uppercase()) {
+    match bounds::check_amount(amount, currency) {
         // Negative amounts are each service's to explain in its own terms.
         Ok(()) | Err(OutOfBounds::AmountNegative) => Ok(()),
         Err(too_large) => {

@@ -10,8 +10,8 @@ use crate::db::is_unique_violation;
 use crate::domain::account::Role;
 use crate::domain::booking_state::{self, Role as ActorRole, Status, TransitionRequest};
 use crate::domain::cancellation::cancellation_fee_bp;
-use crate::domain::geo::validate_lat_lng;
 use crate::domain::pricing::{Priority, apply_bp, price_for_duration};
+use crate::domain::service_request::{self, RequestDraft};
 use crate::domain::technician::kyc_status;
 use crate::error::{AppError, AppResult};
 use crate::services::bookings::access::{actor_role, visible};
@@ -66,62 +66,20 @@ pub async fn create(
         return Ok(existing);
     }
     let now = services.clock.now();
-    let title = text(&request.title, "title", "title", 3, 120)?;
-    let description = text(&request.description, "description", "description", 0, 2000)?;
-    let address = text(&request.address, "address", "address", 3, 300)?;
-    let (lat, lng) = request.location;
-    validate_lat_lng(lat, lng)
-        .map_err(|e| AppError::bad_input(format!("location.{}", e.field()), e.to_string()))?;
-    let (min, min_currency) = (
-        request.budget_min.0,
-        categories::check_currency(&request.budget_min.1, "budgetMin.currency")?,
-    );
-    let (max, max_currency) = (
-        request.budget_max.0,
-        categories::check_currency(&request.budget_max.1, "budgetMax.currency")?,
-    );
-    if min < 0 {
-        return Err(AppError::bad_input(
-            "budgetMin.amountMinor",
-            "budget cannot be negative",
-        ));
-    }
-    if min_currency != max_currency {
-        return Err(AppError::bad_input(
-            "budgetMax.currency",
-            "both budgets must be in one currency",
-        ));
-    }
-    if min > max {
-        return Err(AppError::bad_input(
-            "budgetMax.amountMinor",
-            "budgetMin must not exceed budgetMax",
-        ));
-    }
-    if let Some(start) = request.scheduled_start {
-        crate::services::platform::validation::not_too_far(start, "scheduledStart", now)?;
-    }
-    match request.scheduled_start {
-        Some(start) if start < now => {
-            return Err(AppError::bad_input(
-                "scheduledStart",
-                "the start cannot be in the past",
-            ));
-        }
-        None if !matches!(request.priority, Priority::High | Priority::Urgent) => {
-            return Err(AppError::bad_input(
-                "scheduledStart",
-                "as-soon-as-possible jobs must be HIGH or URGENT; otherwise give a start",
-            ));
-        }
-        _ => {}
-    }
-    if !(15..=720).contains(&request.estimated_duration_minutes) {
-        return Err(AppError::bad_input(
-            "estimatedDurationMinutes",
-            "duration must be 15 to 720 minutes",
-        ));
-    }
+    let checked = service_request::check(
+        &RequestDraft {
+            title: &request.title,
+            description: &request.description,
+            address: &request.address,
+            location: request.location,
+            priority: request.priority,
+            budget_min: (request.budget_min.0, &request.budget_min.1),
+            budget_max: (request.budget_max.0, &request.budget_max.1),
+            scheduled_start: request.scheduled_start,
+            estimated_duration_minutes: request.estimated_duration_minutes,
+        },
+        now,
+    )?;
     let category = categories::active_by_slug(&services.db, &request.category, "category").await?;
     let (rate, currency) = match request.technician_id {
         Some(technician) => {
@@ -152,14 +110,14 @@ pub async fn create(
         customer_id: viewer.user_id,
         technician_id: request.technician_id,
         category_id: category.id,
-        title,
-        description,
-        address,
-        lat,
-        lng,
-        priority: request.priority,
-        budget_min_minor: min,
-        budget_max_minor: max,
+        title: checked.title,
+        description: checked.description,
+        address: checked.address,
+        lat: checked.location.lat(),
+        lng: checked.location.lng(),
+        priority: checked.priority,
+        budget_min_minor: checked.budget_min.amount_minor,
+        budget_max_minor: checked.budget_max.amount_minor,
         currency,
         scheduled_start: request.scheduled_start,
         estimated_duration_minutes: request.estimated_duration_minutes,

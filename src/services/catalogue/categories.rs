@@ -4,6 +4,7 @@ use crate::db::batch;
 use crate::db::entities::service_category;
 use crate::db::is_unique_violation;
 use crate::domain::account::Role;
+use crate::domain::money::Currency;
 use crate::error::{AppError, AppResult};
 use crate::services::Viewer;
 use chrono::{DateTime, Utc};
@@ -200,15 +201,12 @@ fn check_name(value: &str, field: &str, max: usize) -> AppResult<String> {
     crate::services::platform::validation::name(value, field, field, 1, max)
 }
 
+/// A currency a client names, as its ISO 4217 code; refused at `field` when ISO 4217 has no such
+/// money (`domain::money::Currency`).
 pub fn check_currency(value: &str, field: &str) -> AppResult<String> {
-    let code = value.trim().to_uppercase();
-    if code.len() != 3 || !code.chars().all(|c| c.is_ascii_uppercase()) {
-        return Err(AppError::bad_input(
-            field,
-            "currency must be a three-letter ISO 4217 code",
-        ));
-    }
-    Ok(code)
+    Currency::parse(value)
+        .map(|currency| currency.code().to_string())
+        .map_err(|problem| AppError::bad_input(field, format!("currency {}", problem.message())))
 }
 
 fn check_rate(value: i64, field: &str) -> AppResult<i64> {

@@ -4,15 +4,13 @@
 use crate::db::entities::{booking, message};
 use crate::db::{begin_write, is_unique_violation, sql::stmt};
 use crate::domain::booking_state::{Role as ActorRole, Status};
-use crate::domain::chat::{self as rules, MessageKind};
-use crate::domain::geo::validate_lat_lng;
+use crate::domain::chat::{self as rules, MessageDraft, MessageKind};
 use crate::error::{AppError, AppResult};
 use crate::realtime::{BusMessage, Topic, outbox};
 use crate::services::chat::conversation::conversation;
 use crate::services::chat::events::{ChatBusEvent, ChatEvent};
 use crate::services::chat::history;
 use crate::services::platform::storage::{self, LinkKind};
-use crate::services::platform::validation::text;
 use crate::services::{Effects, Services, Viewer};
 use chrono::{DateTime, Utc};
 use object_store::path::Path as StorePath;
@@ -64,78 +62,25 @@ struct CheckedMessage {
     client_message_id: Option<String>,
 }
 
+/// The kind's rules (`domain::chat::check_message`), then the image's bytes (`storage::check_image`).
 fn check(input: NewMessage) -> AppResult<CheckedMessage> {
-    let client_message_id = input
-        .client_message_id
-        .map(|id| {
-            text(
-                &id,
-                "clientMessageId",
-                "clientMessageId",
-                1,
-                rules::MAX_CLIENT_ID_CHARS,
-            )
-        })
+    let checked = rules::check_message(MessageDraft {
+        kind: input.kind,
+        body: input.body,
+        attachment: input.image,
+        location: input.location,
+        client_message_id: input.client_message_id,
+    })?;
+    let image = checked
+        .attachment
+        .map(|bytes| storage::check_image("attachment", &bytes).map(|kind| (bytes, kind)))
         .transpose()?;
-    let unexpected = |field: &str, kind: MessageKind| {
-        AppError::bad_input(field, format!("a {} message has no {field}", kind.as_str()))
-    };
-    let caption = |body: Option<String>| {
-        body.filter(|b| !b.trim().is_empty())
-            .map(|b| text(&b, "body", "a caption", 1, rules::MAX_CAPTION_CHARS))
-            .transpose()
-    };
-    let kind = input.kind;
-    let (body, image, location) = match kind {
-        MessageKind::Text => {
-            if input.image.is_some() {
-                return Err(unexpected("attachment", kind));
-            }
-            if input.location.is_some() {
-                return Err(unexpected("location", kind));
-            }
-            let body = input.body.unwrap_or_default();
-            (
-                Some(text(&body, "body", "a message", 1, rules::MAX_TEXT_CHARS)?),
-                None,
-                None,
-            )
-        }
-        MessageKind::Image => {
-            if input.location.is_some() {
-                return Err(unexpected("location", kind));
-            }
-            let bytes = input.image.ok_or_else(|| {
-                AppError::bad_input("attachment", "an IMAGE message needs an attachment")
-            })?;
-            let content_type = storage::check_image("attachment", &bytes)?;
-            (caption(input.body)?, Some((bytes, content_type)), None)
-        }
-        MessageKind::Location => {
-            if input.image.is_some() {
-                return Err(unexpected("attachment", kind));
-            }
-            let (lat, lng) = input.location.ok_or_else(|| {
-                AppError::bad_input("location", "a LOCATION message needs a location")
-            })?;
-            validate_lat_lng(lat, lng).map_err(|e| {
-                AppError::bad_input(format!("location.{}", e.field()), e.to_string())
-            })?;
-            (caption(input.body)?, None, Some((lat, lng)))
-        }
-        MessageKind::System => {
-            return Err(AppError::bad_input(
-                "kind",
-                "SYSTEM messages are written by the platform",
-            ));
-        }
-    };
     Ok(CheckedMessage {
-        kind,
-        body,
+        kind: checked.kind,
+        body: checked.body,
         image,
-        location,
-        client_message_id,
+        location: checked.location.map(|point| (point.lat(), point.lng())),
+        client_message_id: checked.client_message_id,
     })
 }
 

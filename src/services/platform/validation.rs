@@ -12,16 +12,8 @@ pub fn text(
     min: usize,
     max: usize,
 ) -> AppResult<String> {
-    let v = value.trim();
-    let n = v.chars().count();
-    if n < min || n > max {
-        return Err(AppError::bad_input(
-            field,
-            format!("{label} must be {min} to {max} characters"),
-        ));
-    }
-    rules::check_plain(v).map_err(|problem| refused(field, label, problem))?;
-    Ok(v.to_string())
+    rules::bounded(value, min, max)
+        .map_err(|refusal| AppError::bad_input(field, refusal.message(label)))
 }
 
 /// A bounded text that names something other people see: also no text-direction overrides.
