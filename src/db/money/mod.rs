@@ -4,7 +4,10 @@
 pub mod holds;
 pub mod invoices;
 pub mod ledger;
+pub mod mpesa_refunds;
 pub mod payments;
 pub mod payout_methods;
+pub mod unmatched;
+pub mod webhooks;
 pub mod withdrawal_pins;
 pub mod withdrawals;

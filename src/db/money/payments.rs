@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, IntoActiveModel,
-    QueryFilter, QueryOrder,
+    QueryFilter, QueryOrder, QuerySelect,
 };
 use uuid::Uuid;
 
@@ -181,4 +181,116 @@ pub async fn of_kind_in_status(
         .order_by_asc(payment::Column::Id)
         .all(db)
         .await
+}
+
+/// One payment through `method` whose gateway reference is `reference`, if any.
+pub async fn by_method_and_reference(
+    db: &impl ConnectionTrait,
+    method: &str,
+    reference: &str,
+) -> Result<Option<payment::Model>, DbErr> {
+    payment::Entity::find()
+        .filter(payment::Column::Method.eq(method))
+        .filter(payment::Column::GatewayReference.eq(reference))
+        .one(db)
+        .await
+}
+
+/// The payment with this id if it is through `method`.
+pub async fn by_id_and_method(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    method: &str,
+) -> Result<Option<payment::Model>, DbErr> {
+    payment::Entity::find_by_id(id)
+        .filter(payment::Column::Method.eq(method))
+        .one(db)
+        .await
+}
+
+/// The newest payment through `method` in `status` without a gateway reference, from `phone`
+/// for `amount_minor`.
+pub async fn newest_unreferenced(
+    db: &impl ConnectionTrait,
+    method: &str,
+    status: &str,
+    phone: &str,
+    amount_minor: i64,
+) -> Result<Option<payment::Model>, DbErr> {
+    payment::Entity::find()
+        .filter(payment::Column::Method.eq(method))
+        .filter(payment::Column::Status.eq(status))
+        .filter(payment::Column::GatewayReference.is_null())
+        .filter(payment::Column::Phone.eq(phone))
+        .filter(payment::Column::AmountMinor.eq(amount_minor))
+        .order_by_desc(payment::Column::Id)
+        .one(db)
+        .await
+}
+
+/// Up to `limit` payments through `method` in `status` last touched before `before`.
+pub async fn untouched_since(
+    db: &impl ConnectionTrait,
+    method: &str,
+    status: &str,
+    before: DateTime<Utc>,
+    limit: u64,
+) -> Result<Vec<payment::Model>, DbErr> {
+    payment::Entity::find()
+        .filter(payment::Column::Method.eq(method))
+        .filter(payment::Column::Status.eq(status))
+        .filter(payment::Column::UpdatedAt.lt(before))
+        .limit(limit)
+        .all(db)
+        .await
+}
+
+/// Moves the payment's `updated_at` to `now` if it is still in `status` and untouched since
+/// `seen_updated_at`; rows affected.
+pub async fn touch_if_unchanged(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    status: &str,
+    seen_updated_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<u64, DbErr> {
+    Ok(payment::Entity::update_many()
+        .col_expr(payment::Column::UpdatedAt, Expr::value(now))
+        .filter(payment::Column::Id.eq(id))
+        .filter(payment::Column::Status.eq(status))
+        .filter(payment::Column::UpdatedAt.eq(seen_updated_at))
+        .exec(db)
+        .await?
+        .rows_affected)
+}
+
+/// One payment through `method` with gateway reference `reference` in one of `statuses`, if any.
+pub async fn by_method_and_reference_in(
+    db: &impl ConnectionTrait,
+    method: &str,
+    reference: &str,
+    statuses: &[&str],
+) -> Result<Option<payment::Model>, DbErr> {
+    payment::Entity::find()
+        .filter(payment::Column::Method.eq(method))
+        .filter(payment::Column::GatewayReference.eq(reference))
+        .filter(payment::Column::Status.is_in(statuses.iter().copied()))
+        .one(db)
+        .await
+}
+
+/// Sets what staff must still do about the payment.
+pub async fn set_next_action(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    action: &str,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    payment::Entity::update_many()
+        .col_expr(payment::Column::NextAction, Expr::value(action))
+        .col_expr(payment::Column::UpdatedAt, Expr::value(now))
+        .filter(payment::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
 }
