@@ -15,7 +15,7 @@
 //!   several, the technician's rate currency if it is one of them, else the one with the most
 //!   postings (ties alphabetically); with no accounts yet, the rate currency.
 
-use crate::db::sql::stmt;
+use crate::db::money::ledger as ledger_store;
 use crate::domain::account::Role;
 use crate::domain::booking_state::Status;
 use crate::domain::earnings::{
@@ -28,7 +28,7 @@ use crate::services::technicians::technician;
 use crate::services::{Services, Viewer};
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
-use sea_orm::{ConnectionTrait, Value};
+use sea_orm::ConnectionTrait;
 use std::collections::{BTreeMap, HashMap};
 use uuid::Uuid;
 
@@ -253,23 +253,18 @@ async fn posting_counts(
     db: &impl ConnectionTrait,
     technician: Uuid,
 ) -> AppResult<BTreeMap<String, i64>> {
-    let rows = db
-        .query_all_raw(stmt(
-            db.get_database_backend(),
-            "SELECT a.currency, COUNT(p.id) AS n FROM ledger_accounts a \
-             LEFT JOIN ledger_postings p ON p.account_id = a.id \
-             WHERE a.owner_id = $1 AND a.kind IN ($2, $3, $4) GROUP BY a.currency",
-            [
-                technician.into(),
-                AccountKind::TechnicianPending.as_str().into(),
-                AccountKind::TechnicianAvailable.as_str().into(),
-                AccountKind::TechnicianPayoutInFlight.as_str().into(),
-            ],
-        ))
-        .await?;
-    rows.iter()
-        .map(|row| Ok((row.try_get("", "currency")?, row.try_get("", "n")?)))
-        .collect()
+    Ok(ledger_store::posting_counts_by_currency(
+        db,
+        technician,
+        [
+            AccountKind::TechnicianPending.as_str(),
+            AccountKind::TechnicianAvailable.as_str(),
+            AccountKind::TechnicianPayoutInFlight.as_str(),
+        ],
+    )
+    .await?
+    .into_iter()
+    .collect())
 }
 
 async fn balances(
@@ -321,42 +316,26 @@ async fn releases(
     technician: Uuid,
     currency: &str,
 ) -> AppResult<HashMap<Uuid, ReleaseInfo>> {
-    let values: Vec<Value> = vec![
-        technician.into(),
-        AccountKind::TechnicianPending.as_str().into(),
-        AccountKind::PlatformRevenue.as_str().into(),
-        currency.to_string().into(),
-        kind::RELEASE.into(),
-    ];
-    let rows = db
-        .query_all_raw(stmt(
-            db.get_database_backend(),
-            "SELECT t.id AS transaction_id, b.status AS booking_status, \
-             CAST(COALESCE(SUM(CASE WHEN a.kind = $3 AND a.currency = $4 THEN p.amount_minor ELSE 0 END), 0) AS BIGINT) AS platform_minor \
-             FROM ledger_transactions t \
-             JOIN ledger_postings p ON p.transaction_id = t.id \
-             JOIN ledger_accounts a ON a.id = p.account_id \
-             LEFT JOIN bookings b ON b.id = t.booking_id \
-             WHERE t.kind = $5 AND t.id IN ( \
-               SELECT tp.transaction_id FROM ledger_postings tp \
-               JOIN ledger_accounts ta ON ta.id = tp.account_id \
-               WHERE ta.owner_id = $1 AND ta.kind = $2) \
-             GROUP BY t.id, b.status",
-            values,
-        ))
-        .await?;
-    rows.iter()
-        .map(|row| {
-            let status: Option<String> = row.try_get("", "booking_status")?;
-            Ok((
-                row.try_get("", "transaction_id")?,
-                ReleaseInfo {
-                    platform_minor: row.try_get("", "platform_minor")?,
-                    cancellation: status.as_deref() == Some(Status::Cancelled.as_str()),
-                },
-            ))
-        })
-        .collect()
+    Ok(ledger_store::shared_transactions(
+        db,
+        technician,
+        AccountKind::TechnicianPending.as_str(),
+        AccountKind::PlatformRevenue.as_str(),
+        currency,
+        kind::RELEASE,
+    )
+    .await?
+    .into_iter()
+    .map(|t| {
+        (
+            t.transaction_id,
+            ReleaseInfo {
+                platform_minor: t.platform_minor,
+                cancellation: t.booking_status.as_deref() == Some(Status::Cancelled.as_str()),
+            },
+        )
+    })
+    .collect())
 }
 
 /// What a posting on the technician's accounts means for their earnings; None when it is not a

@@ -3,16 +3,13 @@
 
 use crate::db::begin_write;
 use crate::db::entities::{booking, earnings_hold};
+use crate::db::money::holds as store;
 use crate::domain::ledger::{AccountKey, Posting};
 use crate::error::AppResult;
 use crate::services::Services;
 use crate::services::money::ledger::{self, JournalEntry};
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::Expr;
-use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect,
-};
+use sea_orm::ConnectionTrait;
 use uuid::Uuid;
 
 pub mod hold_status {
@@ -34,20 +31,18 @@ pub async fn hold(
     if amount <= 0 {
         return Ok(());
     }
-    let held = earnings_hold::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        technician_id: Set(technician),
-        booking_id: Set(booking.id),
-        amount_minor: Set(amount),
-        currency: Set(booking.currency.clone()),
-        status: Set(hold_status::HELD.into()),
-        available_at: Set(
-            now + chrono::Duration::seconds(services.config.bookings.earnings_hold_secs)
-        ),
-        created_at: Set(now),
-        updated_at: Set(now),
+    let held = earnings_hold::Model {
+        id: Uuid::now_v7(),
+        technician_id: technician,
+        booking_id: booking.id,
+        amount_minor: amount,
+        currency: booking.currency.clone(),
+        status: hold_status::HELD.into(),
+        available_at: now + chrono::Duration::seconds(services.config.bookings.earnings_hold_secs),
+        created_at: now,
+        updated_at: now,
     };
-    earnings_hold::Entity::insert(held).exec(txn).await?;
+    store::insert(txn, held).await?;
     Ok(())
 }
 
@@ -57,15 +52,7 @@ pub async fn freeze(
     booking_id: Uuid,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
-    earnings_hold::Entity::update_many()
-        .col_expr(
-            earnings_hold::Column::Status,
-            Expr::value(hold_status::FROZEN),
-        )
-        .col_expr(earnings_hold::Column::UpdatedAt, Expr::value(now))
-        .filter(earnings_hold::Column::BookingId.eq(booking_id))
-        .filter(earnings_hold::Column::Status.eq(hold_status::HELD))
-        .exec(txn)
+    store::set_status_for_booking(txn, booking_id, hold_status::HELD, hold_status::FROZEN, now)
         .await?;
     Ok(())
 }
@@ -74,27 +61,19 @@ pub async fn freeze(
 /// update, so with several replicas running none is paid twice. Returns how many moved.
 pub async fn release_due_holds(services: &Services) -> AppResult<usize> {
     let now = services.clock.now();
-    let due = earnings_hold::Entity::find()
-        .filter(earnings_hold::Column::Status.eq(hold_status::HELD))
-        .filter(earnings_hold::Column::AvailableAt.lte(now))
-        .order_by_asc(earnings_hold::Column::AvailableAt)
-        .limit(100)
-        .all(&services.db)
-        .await?;
+    let due = store::due(&services.db, hold_status::HELD, now).await?;
     let mut moved = 0;
     for held in due {
         let txn = begin_write(&services.db).await?;
-        let claimed = earnings_hold::Entity::update_many()
-            .col_expr(
-                earnings_hold::Column::Status,
-                Expr::value(hold_status::AVAILABLE),
-            )
-            .col_expr(earnings_hold::Column::UpdatedAt, Expr::value(now))
-            .filter(earnings_hold::Column::Id.eq(held.id))
-            .filter(earnings_hold::Column::Status.eq(hold_status::HELD))
-            .exec(&txn)
-            .await?;
-        if claimed.rows_affected != 1 {
+        let claimed = store::set_status(
+            &txn,
+            held.id,
+            hold_status::HELD,
+            hold_status::AVAILABLE,
+            now,
+        )
+        .await?;
+        if claimed != 1 {
             continue;
         }
         ledger::post(

@@ -3,7 +3,7 @@
 
 use crate::db::batch;
 use crate::db::entities::{booking, invoice, payment, user};
-use crate::db::sql::stmt;
+use crate::db::money::{invoices as store, payments as payment_store};
 use crate::domain::invoices::{self as rules, Totals};
 use crate::domain::payments::{PaymentKind, PaymentStatus};
 use crate::error::{AppError, AppResult};
@@ -11,7 +11,7 @@ use crate::gateways::mail::Mail;
 use crate::services::platform::storage::{self, LinkKind, SignedLink};
 use crate::services::{Effects, Services, Viewer, bookings::access, money::invoice_pdf};
 use chrono::{DateTime, Datelike, Utc};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{ConnectionTrait, EntityTrait};
 use std::collections::HashMap;
 use uuid::Uuid;
 
@@ -23,17 +23,9 @@ pub mod kind {
 /// The year's next number. The upsert takes the year's row lock until the caller commits, so
 /// concurrent issuers queue, and a rolled-back issue gives its number back: no gaps, no repeats.
 async fn next_number(txn: &impl ConnectionTrait, year: i32) -> AppResult<i64> {
-    let row = txn
-        .query_one_raw(stmt(
-            txn.get_database_backend(),
-            "INSERT INTO invoice_sequences (year, last_number) VALUES ($1, 1) \
-             ON CONFLICT (year) DO UPDATE SET last_number = invoice_sequences.last_number + 1 \
-             RETURNING last_number",
-            [year.into()],
-        ))
+    store::next_number(txn, year)
         .await?
-        .ok_or_else(|| AppError::internal(anyhow::anyhow!("invoice counter returned no row")))?;
-    Ok(row.try_get("", "last_number")?)
+        .ok_or_else(|| AppError::internal(anyhow::anyhow!("invoice counter returned no row")))
 }
 
 struct Draft<'a> {
@@ -51,11 +43,7 @@ async fn issue(
     now: DateTime<Utc>,
     draft: Draft<'_>,
 ) -> AppResult<invoice::Model> {
-    if let Some(existing) = invoice::Entity::find()
-        .filter(invoice::Column::SourceKey.eq(draft.source_key.as_str()))
-        .one(txn)
-        .await?
-    {
+    if let Some(existing) = store::by_source_key(txn, draft.source_key.as_str()).await? {
         return Ok(existing);
     }
     let year = now.year();
@@ -79,8 +67,7 @@ async fn issue(
         created_at: now,
         updated_at: now,
     };
-    let active: invoice::ActiveModel = row.clone().into();
-    invoice::Entity::insert(active).exec(txn).await?;
+    store::insert(txn, row.clone()).await?;
     Ok(row)
 }
 
@@ -92,16 +79,16 @@ pub async fn invoice_paid_booking(
     now: DateTime<Utc>,
     booking: &booking::Model,
 ) -> AppResult<invoice::Model> {
-    let tips: Vec<i64> = payment::Entity::find()
-        .filter(payment::Column::BookingId.eq(booking.id))
-        .filter(payment::Column::Kind.eq(PaymentKind::Tip.as_str()))
-        .filter(payment::Column::Status.eq(PaymentStatus::Succeeded.as_str()))
-        .order_by_asc(payment::Column::Id)
-        .all(txn)
-        .await?
-        .iter()
-        .map(|p| p.amount_minor)
-        .collect();
+    let tips: Vec<i64> = payment_store::of_kind_in_status(
+        txn,
+        booking.id,
+        PaymentKind::Tip.as_str(),
+        PaymentStatus::Succeeded.as_str(),
+    )
+    .await?
+    .iter()
+    .map(|p| p.amount_minor)
+    .collect();
     let totals = rules::job_invoice(
         &booking.title,
         booking.price_total,
@@ -182,11 +169,7 @@ pub async fn of_bookings(
     db: &impl ConnectionTrait,
     bookings: &[Uuid],
 ) -> AppResult<HashMap<Uuid, Vec<invoice::Model>>> {
-    let rows = invoice::Entity::find()
-        .filter(invoice::Column::BookingId.is_in(bookings.iter().copied()))
-        .order_by_asc(invoice::Column::Id)
-        .all(db)
-        .await?;
+    let rows = store::of_bookings(db, bookings).await?;
     Ok(batch::group(rows, |i| i.booking_id))
 }
 
@@ -235,8 +218,7 @@ pub async fn open_pdf(
         ));
     }
     let db = &services.db;
-    let doc = invoice::Entity::find_by_id(invoice_id)
-        .one(db)
+    let doc = store::by_id(db, invoice_id)
         .await?
         .ok_or_else(|| AppError::NotFound("invoice".into()))?;
     let name_of = |user: Option<user::Model>| user.map(|u| u.full_name);
@@ -248,11 +230,7 @@ pub async fn open_pdf(
     // A credit note credits the booking's invoice when one was issued before it; a refund before
     // the job was invoiced (a deposit) credits no invoice.
     let credits = if doc.kind == kind::CREDIT_NOTE {
-        invoice::Entity::find()
-            .filter(invoice::Column::BookingId.eq(doc.booking_id))
-            .filter(invoice::Column::Kind.eq(kind::INVOICE))
-            .filter(invoice::Column::Id.lt(doc.id))
-            .one(db)
+        store::one_of_kind_before(db, doc.booking_id, kind::INVOICE, doc.id)
             .await?
             .map(|i| i.number)
     } else {

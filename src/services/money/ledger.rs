@@ -7,17 +7,14 @@
 //! concurrent withdrawals on SQLite (one writer at a time) and on PostgreSQL (the second UPDATE
 //! waits for the first to commit and then re-checks its WHERE clause against the new balance).
 
-use crate::db::sql::stmt;
+use crate::db::money::ledger as store;
 use crate::domain::account::Role;
 use crate::domain::booking_state::Status;
 use crate::domain::ledger::{AccountKey, AccountKind, Posting, check_balanced, net_changes};
 use crate::error::{AppError, AppResult};
 use crate::services::{Services, Viewer};
 use chrono::{DateTime, Utc};
-use sea_orm::{
-    AccessMode, ConnectionTrait, DatabaseConnection, DbBackend, IsolationLevel, QueryResult,
-    TransactionOptions, TransactionTrait, Value,
-};
+use sea_orm::{ConnectionTrait, DatabaseConnection};
 use std::collections::HashMap;
 use std::fmt;
 use uuid::Uuid;
@@ -73,40 +70,30 @@ pub async fn post(
     check_balanced(&entry.postings).map_err(|e| {
         AppError::internal(anyhow::anyhow!("refused {} ledger entry: {e}", entry.kind))
     })?;
-    let backend = txn.get_database_backend();
     let id = Uuid::now_v7();
     // The reference's unique index decides idempotency. ON CONFLICT DO NOTHING instead of catching
     // the violation, because on PostgreSQL a failed statement aborts the caller's whole transaction.
-    let inserted = txn
-        .execute_raw(stmt(
-            backend,
-            "INSERT INTO ledger_transactions (id, kind, booking_id, reference, memo, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (reference) DO NOTHING",
-            [
-                id.into(),
-                entry.kind.clone().into(),
-                entry.booking_id.into(),
-                entry.reference.clone().into(),
-                entry.memo.clone().into(),
-                now.into(),
-            ],
-        ))
-        .await?;
-    if inserted.rows_affected() == 0 {
+    let inserted = store::insert_transaction(
+        txn,
+        store::NewTransaction {
+            id,
+            kind: &entry.kind,
+            booking_id: entry.booking_id,
+            reference: entry.reference.clone(),
+            memo: entry.memo.clone(),
+            created_at: now,
+        },
+    )
+    .await?;
+    if inserted == 0 {
         let reference = entry.reference.clone().unwrap_or_default();
-        let row = txn
-            .query_one_raw(stmt(
-                backend,
-                "SELECT id FROM ledger_transactions WHERE reference = $1",
-                [reference.clone().into()],
-            ))
+        return store::transaction_id_by_reference(txn, &reference)
             .await?
             .ok_or_else(|| {
                 AppError::internal(anyhow::anyhow!(
                     "ledger reference {reference} conflicted but is not there"
                 ))
-            })?;
-        return Ok(row.try_get("", "id")?);
+            });
     }
 
     let changes = net_changes(&entry.postings);
@@ -120,20 +107,15 @@ pub async fn post(
         if *change == 0 {
             continue;
         }
-        let moved = txn
-            .execute_raw(stmt(
-                backend,
-                "UPDATE ledger_accounts SET balance_minor = balance_minor + $1, updated_at = $2 \
-                 WHERE id = $3 AND ($4 OR $1 >= 0 OR balance_minor + $1 >= 0)",
-                [
-                    (*change).into(),
-                    now.into(),
-                    account_ids[&account.name()].into(),
-                    account.may_go_negative().into(),
-                ],
-            ))
-            .await?;
-        if moved.rows_affected() != 1 {
+        let moved = store::move_balance(
+            txn,
+            account_ids[&account.name()],
+            *change,
+            account.may_go_negative(),
+            now,
+        )
+        .await?;
+        if moved != 1 {
             return Err(AppError::Conflict(format!(
                 "insufficient funds in {}",
                 account.name()
@@ -141,18 +123,14 @@ pub async fn post(
         }
     }
     for posting in &entry.postings {
-        txn.execute_raw(stmt(
-            backend,
-            "INSERT INTO ledger_postings (id, transaction_id, account_id, amount_minor, created_at) \
-             VALUES ($1, $2, $3, $4, $5)",
-            [
-                Uuid::now_v7().into(),
-                id.into(),
-                account_ids[&posting.account.name()].into(),
-                posting.amount_minor.into(),
-                now.into(),
-            ],
-        ))
+        store::insert_posting(
+            txn,
+            Uuid::now_v7(),
+            id,
+            account_ids[&posting.account.name()],
+            posting.amount_minor,
+            now,
+        )
         .await?;
     }
     Ok(id)
@@ -165,65 +143,38 @@ async fn ensure_account(
     account: &AccountKey,
     now: DateTime<Utc>,
 ) -> AppResult<Uuid> {
-    let backend = txn.get_database_backend();
     let name = account.name();
-    if let Some(id) = account_id(txn, &name).await? {
+    if let Some(id) = store::account_id(txn, &name).await? {
         return Ok(id);
     }
     let id = Uuid::now_v7();
-    let inserted = txn
-        .execute_raw(stmt(
-            backend,
-            "INSERT INTO ledger_accounts \
-             (id, name, kind, owner_id, gateway, currency, balance_minor, may_go_negative, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) ON CONFLICT (name) DO NOTHING",
-            [
-                id.into(),
-                name.clone().into(),
-                account.kind.as_str().into(),
-                account.owner.into(),
-                account.gateway.clone().into(),
-                account.currency.clone().into(),
-                0i64.into(),
-                account.may_go_negative().into(),
-                now.into(),
-            ],
-        ))
-        .await?;
-    if inserted.rows_affected() == 1 {
+    let inserted = store::insert_account(
+        txn,
+        store::NewAccount {
+            id,
+            name: &name,
+            kind: account.kind.as_str(),
+            owner: account.owner,
+            gateway: account.gateway.clone(),
+            currency: &account.currency,
+            may_go_negative: account.may_go_negative(),
+            now,
+        },
+    )
+    .await?;
+    if inserted == 1 {
         return Ok(id);
     }
-    account_id(txn, &name).await?.ok_or_else(|| {
+    store::account_id(txn, &name).await?.ok_or_else(|| {
         AppError::internal(anyhow::anyhow!(
             "ledger account {name} conflicted but is not there"
         ))
     })
 }
 
-async fn account_id(db: &impl ConnectionTrait, name: &str) -> AppResult<Option<Uuid>> {
-    let row = db
-        .query_one_raw(stmt(
-            db.get_database_backend(),
-            "SELECT id FROM ledger_accounts WHERE name = $1",
-            [name.into()],
-        ))
-        .await?;
-    Ok(row.map(|r| r.try_get("", "id")).transpose()?)
-}
-
 /// The account's balance; 0 for an account never used.
 pub async fn balance(db: &impl ConnectionTrait, account: &AccountKey) -> AppResult<i64> {
-    let row = db
-        .query_one_raw(stmt(
-            db.get_database_backend(),
-            "SELECT balance_minor FROM ledger_accounts WHERE name = $1",
-            [account.name().into()],
-        ))
-        .await?;
-    Ok(row
-        .map(|r| r.try_get::<i64>("", "balance_minor"))
-        .transpose()?
-        .unwrap_or(0))
+    Ok(store::balance(db, &account.name()).await?.unwrap_or(0))
 }
 
 /// Balances of many accounts in one statement, by account name; an account never posted to is left out.
@@ -234,29 +185,25 @@ pub async fn balances_by_name(
     if accounts.is_empty() {
         return Ok(HashMap::new());
     }
-    let names: Vec<sea_orm::Value> = accounts.iter().map(|a| a.name().into()).collect();
-    let placeholders: Vec<String> = (1..=names.len()).map(|i| format!("${i}")).collect();
-    let sql = format!(
-        "SELECT name, balance_minor FROM ledger_accounts WHERE name IN ({})",
-        placeholders.join(", ")
-    );
-    let rows = db
-        .query_all_raw(stmt(db.get_database_backend(), &sql, names))
-        .await?;
-    rows.iter()
-        .map(|row| Ok((row.try_get("", "name")?, row.try_get("", "balance_minor")?)))
-        .collect()
+    let names: Vec<String> = accounts.iter().map(|a| a.name()).collect();
+    Ok(store::balances_by_name(db, &names)
+        .await?
+        .into_iter()
+        .collect())
 }
 
-fn account_from_row(row: &QueryResult) -> AppResult<AccountKey> {
-    let raw: String = row.try_get("", "kind")?;
-    let kind = AccountKind::parse(&raw)
-        .ok_or_else(|| AppError::internal(anyhow::anyhow!("unknown ledger account kind {raw}")))?;
+fn account_key(stored: store::StoredAccount) -> AppResult<AccountKey> {
+    let kind = AccountKind::parse(&stored.kind).ok_or_else(|| {
+        AppError::internal(anyhow::anyhow!(
+            "unknown ledger account kind {}",
+            stored.kind
+        ))
+    })?;
     Ok(AccountKey {
         kind,
-        owner: row.try_get("", "owner_id")?,
-        gateway: row.try_get("", "gateway")?,
-        currency: row.try_get("", "currency")?,
+        owner: stored.owner,
+        gateway: stored.gateway,
+        currency: stored.currency,
     })
 }
 
@@ -265,16 +212,10 @@ pub async fn balances(
     db: &impl ConnectionTrait,
     currency: &str,
 ) -> AppResult<Vec<(AccountKey, i64)>> {
-    let rows = db
-        .query_all_raw(stmt(
-            db.get_database_backend(),
-            "SELECT kind, owner_id, gateway, currency, balance_minor FROM ledger_accounts \
-             WHERE currency = $1 ORDER BY name",
-            [currency.to_ascii_uppercase().into()],
-        ))
-        .await?;
-    rows.iter()
-        .map(|row| Ok((account_from_row(row)?, row.try_get("", "balance_minor")?)))
+    store::balances(db, &currency.to_ascii_uppercase())
+        .await?
+        .into_iter()
+        .map(|(account, balance)| Ok((account_key(account)?, balance)))
         .collect()
 }
 
@@ -300,43 +241,21 @@ pub async fn postings_for_owner(
     owner: Uuid,
     kinds: &[AccountKind],
 ) -> AppResult<Vec<OwnerPosting>> {
-    let mut values: Vec<Value> = vec![owner.into()];
-    let mut sql = String::from(
-        "SELECT p.id AS posting_id, p.amount_minor, p.created_at, t.id AS transaction_id, \
-         t.kind AS transaction_kind, t.booking_id, t.reference, t.memo, \
-         a.kind, a.owner_id, a.gateway, a.currency \
-         FROM ledger_postings p \
-         JOIN ledger_accounts a ON a.id = p.account_id \
-         JOIN ledger_transactions t ON t.id = p.transaction_id \
-         WHERE a.owner_id = $1",
-    );
-    if !kinds.is_empty() {
-        let placeholders: Vec<String> = kinds
-            .iter()
-            .map(|k| {
-                values.push(k.as_str().into());
-                format!("${}", values.len())
-            })
-            .collect();
-        sql.push_str(&format!(" AND a.kind IN ({})", placeholders.join(", ")));
-    }
-    // Postings of one entry share a time; their UUIDv7 ids keep the order they were written in.
-    sql.push_str(" ORDER BY p.created_at, p.id");
-    let rows = db
-        .query_all_raw(stmt(db.get_database_backend(), &sql, values))
-        .await?;
-    rows.iter()
-        .map(|row| {
+    let kinds: Vec<&str> = kinds.iter().map(|k| k.as_str()).collect();
+    store::postings_for_owner(db, owner, &kinds)
+        .await?
+        .into_iter()
+        .map(|p| {
             Ok(OwnerPosting {
-                posting_id: row.try_get("", "posting_id")?,
-                transaction_id: row.try_get("", "transaction_id")?,
-                transaction_kind: row.try_get("", "transaction_kind")?,
-                booking_id: row.try_get("", "booking_id")?,
-                reference: row.try_get("", "reference")?,
-                memo: row.try_get("", "memo")?,
-                account: account_from_row(row)?,
-                amount_minor: row.try_get("", "amount_minor")?,
-                created_at: row.try_get("", "created_at")?,
+                posting_id: p.posting_id,
+                transaction_id: p.transaction_id,
+                transaction_kind: p.transaction_kind,
+                booking_id: p.booking_id,
+                reference: p.reference,
+                memo: p.memo,
+                account: account_key(p.account)?,
+                amount_minor: p.amount_minor,
+                created_at: p.created_at,
             })
         })
         .collect()
@@ -469,108 +388,50 @@ const SETTLED: [Status; 3] = [Status::Paid, Status::Refunded, Status::Cancelled]
 /// holds exactly what the OPEN unmatched receipts add up to. Sums are cast to BIGINT because
 /// PostgreSQL's SUM over bigint is numeric.
 pub async fn verify(db: &impl ConnectionTrait) -> AppResult<Result<VerifyReport, BrokenInvariant>> {
-    let backend = db.get_database_backend();
-
-    if let Some(row) = db
-        .query_one_raw(stmt(
-            backend,
-            "SELECT t.id, COUNT(p.id) AS n FROM ledger_transactions t \
-             LEFT JOIN ledger_postings p ON p.transaction_id = t.id \
-             GROUP BY t.id HAVING COUNT(p.id) < 2 ORDER BY t.id LIMIT 1",
-            [],
-        ))
-        .await?
-    {
+    if let Some((transaction_id, postings)) = store::first_with_too_few_postings(db).await? {
         return Ok(Err(BrokenInvariant::TooFewPostings {
-            transaction_id: row.try_get("", "id")?,
-            postings: row.try_get("", "n")?,
+            transaction_id,
+            postings,
         }));
     }
 
-    if let Some(row) = db
-        .query_one_raw(stmt(
-            backend,
-            "SELECT p.transaction_id, a.currency, CAST(SUM(p.amount_minor) AS BIGINT) AS total \
-             FROM ledger_postings p JOIN ledger_accounts a ON a.id = p.account_id \
-             GROUP BY p.transaction_id, a.currency HAVING SUM(p.amount_minor) <> 0 \
-             ORDER BY p.transaction_id LIMIT 1",
-            [],
-        ))
-        .await?
-    {
+    if let Some((transaction_id, currency, sum)) = store::first_unbalanced(db).await? {
         return Ok(Err(BrokenInvariant::UnbalancedTransaction {
-            transaction_id: row.try_get("", "transaction_id")?,
-            currency: row.try_get("", "currency")?,
-            sum: row.try_get("", "total")?,
+            transaction_id,
+            currency,
+            sum,
         }));
     }
 
     // Which kinds may not go negative comes from the domain rule, not the stored flag.
-    let guarded: Vec<Value> = AccountKind::ALL
+    let guarded: Vec<&str> = AccountKind::ALL
         .into_iter()
         .filter(|k| !k.may_go_negative())
-        .map(|k| k.as_str().into())
+        .map(|k| k.as_str())
         .collect();
-    let placeholders: Vec<String> = (1..=guarded.len()).map(|i| format!("${i}")).collect();
-    if let Some(row) = db
-        .query_one_raw(stmt(
-            backend,
-            &format!(
-                "SELECT a.name, CAST(SUM(p.amount_minor) AS BIGINT) AS total \
-                 FROM ledger_accounts a JOIN ledger_postings p ON p.account_id = a.id \
-                 WHERE a.kind IN ({}) GROUP BY a.id, a.name HAVING SUM(p.amount_minor) < 0 \
-                 ORDER BY a.name LIMIT 1",
-                placeholders.join(", ")
-            ),
-            guarded,
-        ))
-        .await?
-    {
-        return Ok(Err(BrokenInvariant::NegativeBalance {
-            account: row.try_get("", "name")?,
-            balance: row.try_get("", "total")?,
-        }));
+    if let Some((account, balance)) = store::first_negative(db, &guarded).await? {
+        return Ok(Err(BrokenInvariant::NegativeBalance { account, balance }));
     }
 
-    let mut values: Vec<Value> = vec![AccountKind::Escrow.as_str().into()];
-    values.extend(SETTLED.iter().map(|s| Value::from(s.as_str())));
-    if let Some(row) = db
-        .query_one_raw(stmt(
-            backend,
-            "SELECT a.name, b.status, CAST(SUM(p.amount_minor) AS BIGINT) AS total \
-             FROM ledger_accounts a \
-             JOIN bookings b ON b.id = a.owner_id \
-             JOIN ledger_postings p ON p.account_id = a.id \
-             WHERE a.kind = $1 AND b.status IN ($2, $3, $4) \
-             GROUP BY a.id, a.name, b.status HAVING SUM(p.amount_minor) <> 0 \
-             ORDER BY a.name LIMIT 1",
-            values,
-        ))
-        .await?
+    if let Some((account, booking_status, balance)) = store::first_escrow_not_empty(
+        db,
+        AccountKind::Escrow.as_str(),
+        SETTLED.map(|s| s.as_str()),
+    )
+    .await?
     {
         return Ok(Err(BrokenInvariant::EscrowNotEmpty {
-            account: row.try_get("", "name")?,
-            booking_status: row.try_get("", "status")?,
-            balance: row.try_get("", "total")?,
+            account,
+            booking_status,
+            balance,
         }));
     }
 
-    if let Some(row) = db
-        .query_one_raw(stmt(
-            backend,
-            "SELECT a.name, a.balance_minor, CAST(COALESCE(SUM(p.amount_minor), 0) AS BIGINT) AS total \
-             FROM ledger_accounts a LEFT JOIN ledger_postings p ON p.account_id = a.id \
-             GROUP BY a.id, a.name, a.balance_minor \
-             HAVING a.balance_minor <> COALESCE(SUM(p.amount_minor), 0) \
-             ORDER BY a.name LIMIT 1",
-            [],
-        ))
-        .await?
-    {
+    if let Some((account, cached, posted)) = store::first_cached_mismatch(db).await? {
         return Ok(Err(BrokenInvariant::CachedBalanceMismatch {
-            account: row.try_get("", "name")?,
-            cached: row.try_get("", "balance_minor")?,
-            posted: row.try_get("", "total")?,
+            account,
+            cached,
+            posted,
         }));
     }
 
@@ -582,20 +443,13 @@ pub async fn verify(db: &impl ConnectionTrait) -> AppResult<Result<VerifyReport,
         }));
     }
 
-    let row = db
-        .query_one_raw(stmt(
-            backend,
-            "SELECT (SELECT COUNT(*) FROM ledger_accounts) AS accounts, \
-             (SELECT COUNT(*) FROM ledger_transactions) AS transactions, \
-             (SELECT COUNT(*) FROM ledger_postings) AS postings",
-            [],
-        ))
+    let (accounts, transactions, postings) = store::counts(db)
         .await?
         .ok_or_else(|| AppError::internal(anyhow::anyhow!("ledger counts returned no row")))?;
     Ok(Ok(VerifyReport {
-        accounts: row.try_get("", "accounts")?,
-        transactions: row.try_get("", "transactions")?,
-        postings: row.try_get("", "postings")?,
+        accounts,
+        transactions,
+        postings,
     }))
 }
 
@@ -604,35 +458,13 @@ pub async fn verify(db: &impl ConnectionTrait) -> AppResult<Result<VerifyReport,
 async fn unmatched_mismatch(
     db: &impl ConnectionTrait,
 ) -> AppResult<Option<crate::domain::unmatched::UnmatchedMismatch>> {
-    let backend = db.get_database_backend();
-    let held = db
-        .query_all_raw(stmt(
-            backend,
-            "SELECT a.currency, CAST(COALESCE(SUM(p.amount_minor), 0) AS BIGINT) AS total \
-             FROM ledger_accounts a LEFT JOIN ledger_postings p ON p.account_id = a.id \
-             WHERE a.kind = $1 GROUP BY a.currency",
-            [AccountKind::UnmatchedFunds.as_str().into()],
-        ))
-        .await?;
-    let open = db
-        .query_all_raw(stmt(
-            backend,
-            "SELECT currency, CAST(SUM(amount_minor) AS BIGINT) AS total \
-             FROM unmatched_receipts WHERE status = $1 GROUP BY currency",
-            [crate::domain::unmatched::ReceiptStatus::Open
-                .as_str()
-                .into()],
-        ))
-        .await?;
-    let sums = |rows: Vec<sea_orm::QueryResult>| -> AppResult<Vec<(String, i64)>> {
-        rows.iter()
-            .map(|r| Ok((r.try_get("", "currency")?, r.try_get("", "total")?)))
-            .collect()
-    };
-    Ok(crate::domain::unmatched::first_mismatch(
-        &sums(held)?,
-        &sums(open)?,
-    ))
+    let held = store::posted_by_currency(db, AccountKind::UnmatchedFunds.as_str()).await?;
+    let open = store::unmatched_receipts_by_currency(
+        db,
+        crate::domain::unmatched::ReceiptStatus::Open.as_str(),
+    )
+    .await?;
+    Ok(crate::domain::unmatched::first_mismatch(&held, &open))
 }
 
 /// [`verify`] over one consistent snapshot, so entries committed while it runs cannot make a sound
@@ -641,15 +473,7 @@ async fn unmatched_mismatch(
 pub async fn verify_snapshot(
     db: &DatabaseConnection,
 ) -> AppResult<Result<VerifyReport, BrokenInvariant>> {
-    let options = match db.get_database_backend() {
-        DbBackend::Postgres => TransactionOptions {
-            isolation_level: Some(IsolationLevel::RepeatableRead),
-            access_mode: Some(AccessMode::ReadOnly),
-            ..Default::default()
-        },
-        _ => TransactionOptions::default(),
-    };
-    let txn = db.begin_with_options(options).await?;
+    let txn = store::begin_snapshot(db).await?;
     let outcome = verify(&txn).await?;
     txn.rollback().await?;
     Ok(outcome)

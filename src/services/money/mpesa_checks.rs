@@ -4,7 +4,7 @@
 //! success that no waiting payment can take (an unknown CheckoutRequestID, or a payment we already
 //! marked FAILED) is money on our paybill all the same: it is kept as an unmatched receipt.
 
-use crate::db::entities::payment;
+use crate::db::money::payments as payment_store;
 use crate::domain::payments::{Method, PaymentStatus};
 use crate::domain::unmatched::Provider;
 use crate::error::AppResult;
@@ -12,8 +12,6 @@ use crate::gateways::mpesa::{QueryAnswer, StkCallback, outcome_of};
 use crate::services::Services;
 use crate::services::money::payments::record_outcome;
 use crate::services::money::unmatched::{self, NewReceipt};
-use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 /// How long a prompt may wait for its callback before Daraja is asked directly.
 pub const QUERY_AFTER_SECS: i64 = 90;
@@ -23,11 +21,12 @@ const BATCH: u64 = 50;
 /// payments already settled are left alone: Daraja retries and replays, and the answer is the same.
 /// A success nothing waits for is kept for staff (once, by its receipt number).
 pub async fn apply_callback(services: &Services, callback: StkCallback) -> AppResult<()> {
-    let Some(paid) = payment::Entity::find()
-        .filter(payment::Column::Method.eq(Method::Mpesa.as_str()))
-        .filter(payment::Column::GatewayReference.eq(&callback.checkout_request_id))
-        .one(&services.db)
-        .await?
+    let Some(paid) = payment_store::by_method_and_reference(
+        &services.db,
+        Method::Mpesa.as_str(),
+        &callback.checkout_request_id,
+    )
+    .await?
     else {
         if callback.result_code == 0 {
             let near = timed_out_prompt(services, &callback).await?;
@@ -80,16 +79,15 @@ async fn timed_out_prompt(
     let (Some(phone), Some(shillings)) = (&callback.phone, callback.amount) else {
         return Ok(None);
     };
-    Ok(payment::Entity::find()
-        .filter(payment::Column::Method.eq(Method::Mpesa.as_str()))
-        .filter(payment::Column::Status.eq(PaymentStatus::Failed.as_str()))
-        .filter(payment::Column::GatewayReference.is_null())
-        .filter(payment::Column::Phone.eq(phone.as_str()))
-        .filter(payment::Column::AmountMinor.eq(shillings.saturating_mul(100)))
-        .order_by_desc(payment::Column::Id)
-        .one(&services.db)
-        .await?
-        .map(|p| p.id))
+    Ok(payment_store::newest_unreferenced(
+        &services.db,
+        Method::Mpesa.as_str(),
+        PaymentStatus::Failed.as_str(),
+        phone.as_str(),
+        shillings.saturating_mul(100),
+    )
+    .await?
+    .map(|p| p.id))
 }
 
 /// Keeps a success callback's money as an unmatched receipt. Without a receipt number or an amount
@@ -127,26 +125,28 @@ pub async fn check_pending(services: &Services) -> AppResult<usize> {
     };
     let now = services.clock.now();
     let cutoff = now - chrono::Duration::seconds(QUERY_AFTER_SECS);
-    let due = payment::Entity::find()
-        .filter(payment::Column::Method.eq(Method::Mpesa.as_str()))
-        .filter(payment::Column::Status.eq(PaymentStatus::Pending.as_str()))
-        .filter(payment::Column::UpdatedAt.lt(cutoff))
-        .limit(BATCH)
-        .all(&services.db)
-        .await?;
+    let due = payment_store::untouched_since(
+        &services.db,
+        Method::Mpesa.as_str(),
+        PaymentStatus::Pending.as_str(),
+        cutoff,
+        BATCH,
+    )
+    .await?;
     let mut settled = 0;
     for paid in due {
         let Some(checkout) = paid.gateway_reference.as_deref() else {
             continue;
         };
-        let claimed = payment::Entity::update_many()
-            .col_expr(payment::Column::UpdatedAt, Expr::value(now))
-            .filter(payment::Column::Id.eq(paid.id))
-            .filter(payment::Column::Status.eq(PaymentStatus::Pending.as_str()))
-            .filter(payment::Column::UpdatedAt.eq(paid.updated_at))
-            .exec(&services.db)
-            .await?;
-        if claimed.rows_affected != 1 {
+        let claimed = payment_store::touch_if_unchanged(
+            &services.db,
+            paid.id,
+            PaymentStatus::Pending.as_str(),
+            paid.updated_at,
+            now,
+        )
+        .await?;
+        if claimed != 1 {
             continue;
         }
         match mpesa.query(checkout).await {

@@ -9,6 +9,7 @@
 use crate::db::batch;
 use crate::db::begin_write;
 use crate::db::entities::{mpesa_refund, payment};
+use crate::db::money::{mpesa_refunds as store, payments as payment_store};
 use crate::error::AppResult;
 use crate::gateways::mpesa::STAFF_REFUND_ACTION;
 use crate::gateways::payouts::{
@@ -18,11 +19,7 @@ use crate::services::money::withdrawals::PayoutResult;
 use crate::services::notifications::in_app::{self, Kind, NewNotification};
 use crate::services::{Effects, Services};
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::Expr;
-use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect,
-};
+use sea_orm::ConnectionTrait;
 use std::collections::HashMap;
 use uuid::Uuid;
 
@@ -83,21 +80,23 @@ pub async fn queue(
         return Ok(false);
     }
     let id = Uuid::now_v7();
-    mpesa_refund::ActiveModel {
-        id: Set(id),
-        payment_id: Set(paid.id),
-        amount_minor: Set(amount),
-        currency: Set(paid.currency.clone()),
-        phone: Set(phone),
-        status: Set(RefundTransferStatus::Pending.as_str().into()),
-        reference: Set(new_reference(id)),
-        gateway_reference: Set(None),
-        failure_reason: Set(None),
-        processed_at: Set(None),
-        created_at: Set(now),
-        updated_at: Set(now),
-    }
-    .insert(txn)
+    store::insert(
+        txn,
+        mpesa_refund::Model {
+            id,
+            payment_id: paid.id,
+            amount_minor: amount,
+            currency: paid.currency.clone(),
+            phone,
+            status: RefundTransferStatus::Pending.as_str().into(),
+            reference: new_reference(id),
+            gateway_reference: None,
+            failure_reason: None,
+            processed_at: None,
+            created_at: now,
+            updated_at: now,
+        },
+    )
     .await?;
     Ok(true)
 }
@@ -108,26 +107,20 @@ pub async fn send_queued(services: &Services) -> AppResult<usize> {
     let Some(b2c) = services.mpesa_b2c.clone() else {
         return Ok(0);
     };
-    let queued = mpesa_refund::Entity::find()
-        .filter(mpesa_refund::Column::Status.eq(RefundTransferStatus::Pending.as_str()))
-        .order_by_asc(mpesa_refund::Column::CreatedAt)
-        .limit(BATCH)
-        .all(&services.db)
-        .await?;
+    let queued =
+        store::in_status(&services.db, RefundTransferStatus::Pending.as_str(), BATCH).await?;
     let mut sent = 0;
     for refund in queued {
         let now = services.clock.now();
-        let claimed = mpesa_refund::Entity::update_many()
-            .col_expr(
-                mpesa_refund::Column::Status,
-                Expr::value(RefundTransferStatus::Processing.as_str()),
-            )
-            .col_expr(mpesa_refund::Column::UpdatedAt, Expr::value(now))
-            .filter(mpesa_refund::Column::Id.eq(refund.id))
-            .filter(mpesa_refund::Column::Status.eq(RefundTransferStatus::Pending.as_str()))
-            .exec(&services.db)
-            .await?;
-        if claimed.rows_affected != 1 {
+        let claimed = store::set_status(
+            &services.db,
+            refund.id,
+            RefundTransferStatus::Pending.as_str(),
+            RefundTransferStatus::Processing.as_str(),
+            now,
+        )
+        .await?;
+        if claimed != 1 {
             continue;
         }
         sent += 1;
@@ -148,18 +141,13 @@ pub async fn send_queued(services: &Services) -> AppResult<usize> {
             Ok(PayoutOutcome::Failed { reason }) => PayoutResult::Failed { reason },
             Ok(PayoutOutcome::Processing { gateway_reference }) => {
                 if let Some(conversation) = gateway_reference {
-                    mpesa_refund::Entity::update_many()
-                        .col_expr(
-                            mpesa_refund::Column::GatewayReference,
-                            Expr::value(conversation),
-                        )
-                        .filter(mpesa_refund::Column::Id.eq(refund.id))
-                        .filter(
-                            mpesa_refund::Column::Status
-                                .eq(RefundTransferStatus::Processing.as_str()),
-                        )
-                        .exec(&services.db)
-                        .await?;
+                    store::set_gateway_reference(
+                        &services.db,
+                        refund.id,
+                        conversation,
+                        RefundTransferStatus::Processing.as_str(),
+                    )
+                    .await?;
                 }
                 continue;
             }
@@ -187,55 +175,33 @@ pub async fn record_result(
 ) -> AppResult<bool> {
     let now = services.clock.now();
     let txn = begin_write(&services.db).await?;
-    let Some(refund) = mpesa_refund::Entity::find()
-        .filter(mpesa_refund::Column::Reference.eq(reference))
-        .one(&txn)
-        .await?
-    else {
+    let Some(refund) = store::by_reference(&txn, reference).await? else {
         return Ok(false);
     };
-    let mut update = mpesa_refund::Entity::update_many()
-        .col_expr(mpesa_refund::Column::ProcessedAt, Expr::value(now))
-        .col_expr(mpesa_refund::Column::UpdatedAt, Expr::value(now));
-    update = match &result {
-        PayoutResult::Completed { gateway_reference } => update
-            .col_expr(
-                mpesa_refund::Column::Status,
-                Expr::value(RefundTransferStatus::Completed.as_str()),
-            )
-            .col_expr(
-                mpesa_refund::Column::GatewayReference,
-                Expr::value(gateway_reference.clone()),
-            ),
-        PayoutResult::Failed { reason } => update
-            .col_expr(
-                mpesa_refund::Column::Status,
-                Expr::value(RefundTransferStatus::Failed.as_str()),
-            )
-            .col_expr(
-                mpesa_refund::Column::FailureReason,
-                Expr::value(reason.chars().take(500).collect::<String>()),
-            ),
+    let ending = match &result {
+        PayoutResult::Completed { gateway_reference } => store::Ending::Completed {
+            status: RefundTransferStatus::Completed.as_str(),
+            gateway_reference: gateway_reference.clone(),
+        },
+        PayoutResult::Failed { reason } => store::Ending::Failed {
+            status: RefundTransferStatus::Failed.as_str(),
+            reason: reason.chars().take(500).collect::<String>(),
+        },
     };
-    let changed = update
-        .filter(mpesa_refund::Column::Id.eq(refund.id))
-        .filter(mpesa_refund::Column::Status.eq(RefundTransferStatus::Processing.as_str()))
-        .exec(&txn)
-        .await?;
-    if changed.rows_affected != 1 {
+    let changed = store::finish(
+        &txn,
+        refund.id,
+        RefundTransferStatus::Processing.as_str(),
+        ending,
+        now,
+    )
+    .await?;
+    if changed != 1 {
         return Ok(false);
     }
     if let PayoutResult::Failed { reason } = &result {
         tracing::warn!(refund = %refund.reference, payment = %refund.payment_id, reason = %reason, "M-Pesa refused a refund; staff must send it by hand");
-        payment::Entity::update_many()
-            .col_expr(
-                payment::Column::NextAction,
-                Expr::value(STAFF_REFUND_ACTION),
-            )
-            .col_expr(payment::Column::UpdatedAt, Expr::value(now))
-            .filter(payment::Column::Id.eq(refund.payment_id))
-            .exec(&txn)
-            .await?;
+        payment_store::set_next_action(&txn, refund.payment_id, STAFF_REFUND_ACTION, now).await?;
     }
     let mut effects = Effects::default();
     notify(&txn, &mut effects, now, &refund, &result).await?;
@@ -252,10 +218,7 @@ async fn notify(
     refund: &mpesa_refund::Model,
     result: &PayoutResult,
 ) -> AppResult<()> {
-    let Some(paid) = payment::Entity::find_by_id(refund.payment_id)
-        .one(txn)
-        .await?
-    else {
+    let Some(paid) = payment_store::by_id(txn, refund.payment_id).await? else {
         return Ok(());
     };
     let amount = crate::domain::money::format(refund.amount_minor, &refund.currency);
@@ -294,16 +257,15 @@ pub async fn stale_processing(
     services: &Services,
     before: DateTime<Utc>,
 ) -> AppResult<Vec<String>> {
-    Ok(mpesa_refund::Entity::find()
-        .filter(mpesa_refund::Column::Status.eq(RefundTransferStatus::Processing.as_str()))
-        .filter(mpesa_refund::Column::UpdatedAt.lt(before))
-        .order_by_asc(mpesa_refund::Column::UpdatedAt)
-        .limit(50)
-        .all(&services.db)
-        .await?
-        .into_iter()
-        .map(|r| r.reference)
-        .collect())
+    Ok(store::stale(
+        &services.db,
+        RefundTransferStatus::Processing.as_str(),
+        before,
+    )
+    .await?
+    .into_iter()
+    .map(|r| r.reference)
+    .collect())
 }
 
 /// Claims a stale PROCESSING refund for one status query by moving its `updated_at` to `now`;
@@ -314,14 +276,15 @@ pub async fn claim_for_query(
     now: DateTime<Utc>,
     before: DateTime<Utc>,
 ) -> AppResult<bool> {
-    let claimed = mpesa_refund::Entity::update_many()
-        .col_expr(mpesa_refund::Column::UpdatedAt, Expr::value(now))
-        .filter(mpesa_refund::Column::Reference.eq(reference))
-        .filter(mpesa_refund::Column::Status.eq(RefundTransferStatus::Processing.as_str()))
-        .filter(mpesa_refund::Column::UpdatedAt.lt(before))
-        .exec(&services.db)
-        .await?;
-    Ok(claimed.rows_affected == 1)
+    let claimed = store::touch_stale(
+        &services.db,
+        reference,
+        RefundTransferStatus::Processing.as_str(),
+        now,
+        before,
+    )
+    .await?;
+    Ok(claimed == 1)
 }
 
 /// The refunds of one payment on their way back, oldest first.
@@ -330,11 +293,7 @@ pub async fn of_payments(
     db: &impl ConnectionTrait,
     payment_ids: &[Uuid],
 ) -> AppResult<HashMap<Uuid, Vec<mpesa_refund::Model>>> {
-    let rows = mpesa_refund::Entity::find()
-        .filter(mpesa_refund::Column::PaymentId.is_in(payment_ids.iter().copied()))
-        .order_by_asc(mpesa_refund::Column::CreatedAt)
-        .all(db)
-        .await?;
+    let rows = store::of_payments(db, payment_ids).await?;
     Ok(batch::group(rows, |r| r.payment_id))
 }
 

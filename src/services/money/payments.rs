@@ -5,6 +5,7 @@
 use crate::db::batch;
 use crate::db::begin_write;
 use crate::db::entities::{booking, payment};
+use crate::db::money::payments as store;
 use crate::domain::account::Role;
 use crate::domain::booking_state::Status;
 use crate::domain::ledger::{AccountKey, Posting};
@@ -22,8 +23,7 @@ use crate::services::money::{holds, settlement};
 use crate::services::platform::validation::text;
 use crate::services::{Effects, Services, Viewer, bookings::dispatch};
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::ConnectionTrait;
 use std::collections::HashMap;
 use std::collections::HashSet;
 use uuid::Uuid;
@@ -64,13 +64,14 @@ fn refusal(r: Refusal) -> AppError {
 /// What escrow holds for a booking and whether its deposit is in.
 pub async fn due_of(db: &impl ConnectionTrait, booking: &booking::Model) -> AppResult<Due> {
     let escrow = ledger::balance(db, &AccountKey::escrow(booking.id, &booking.currency)).await?;
-    let deposit_paid = payment::Entity::find()
-        .filter(payment::Column::BookingId.eq(booking.id))
-        .filter(payment::Column::Kind.eq(PaymentKind::Deposit.as_str()))
-        .filter(payment::Column::Status.is_in(DEPOSIT_CAME_IN.map(PaymentStatus::as_str)))
-        .one(db)
-        .await?
-        .is_some();
+    let deposit_paid = store::one_of_kind_in(
+        db,
+        booking.id,
+        PaymentKind::Deposit.as_str(),
+        &DEPOSIT_CAME_IN.map(PaymentStatus::as_str),
+    )
+    .await?
+    .is_some();
     Ok(due(booking, escrow, deposit_paid))
 }
 
@@ -141,11 +142,7 @@ async fn find_by_key(
     customer: Uuid,
     key: &str,
 ) -> AppResult<Option<payment::Model>> {
-    Ok(payment::Entity::find()
-        .filter(payment::Column::CustomerId.eq(customer))
-        .filter(payment::Column::IdempotencyKey.eq(key))
-        .one(db)
-        .await?)
+    Ok(store::by_key(db, customer, key).await?)
 }
 
 fn replay(existing: payment::Model, fingerprint: &str) -> AppResult<payment::Model> {
@@ -233,8 +230,7 @@ pub async fn pay(
         created_at: now,
         updated_at: now,
     };
-    let active: payment::ActiveModel = row.clone().into();
-    if let Err(e) = payment::Entity::insert(active).exec(&services.db).await {
+    if let Err(e) = store::insert(&services.db, row.clone()).await {
         if crate::db::is_unique_violation(&e)
             && let Some(existing) = find_by_key(&services.db, viewer.user_id, &key).await?
         {
@@ -353,29 +349,24 @@ pub async fn record_outcome_in(
         ),
         ChargeOutcome::Failed { reason } => (PaymentStatus::Failed, None, None, Some(reason), None),
     };
-    let mut update = payment::Entity::update_many()
-        .col_expr(payment::Column::Status, Expr::value(status.as_str()))
-        .col_expr(payment::Column::NextAction, Expr::value(next_action))
-        .col_expr(payment::Column::FailureReason, Expr::value(failure))
-        .col_expr(payment::Column::UpdatedAt, Expr::value(now));
-    if let Some(reference) = reference {
-        update = update.col_expr(payment::Column::GatewayReference, Expr::value(reference));
-    }
-    if let Some(secret) = client_secret {
-        update = update.col_expr(payment::Column::ClientSecret, Expr::value(secret));
-    }
-    if status == PaymentStatus::Succeeded {
-        update = update.col_expr(payment::Column::SucceededAt, Expr::value(now));
-    }
-    let moved = update
-        .filter(payment::Column::Id.eq(payment_id))
-        .filter(payment::Column::Status.is_in([
+    let moved = store::record_outcome(
+        txn,
+        payment_id,
+        &[
             PaymentStatus::Initiated.as_str(),
             PaymentStatus::Pending.as_str(),
-        ]))
-        .exec(txn)
-        .await?
-        .rows_affected
+        ],
+        store::Outcome {
+            status,
+            next_action,
+            failure_reason: failure,
+            gateway_reference: reference,
+            client_secret,
+            succeeded_at: (status == PaymentStatus::Succeeded).then_some(now),
+        },
+        now,
+    )
+    .await?
         == 1;
     if moved && status == PaymentStatus::Succeeded {
         let paid = find(txn, payment_id).await?;
@@ -516,8 +507,7 @@ pub async fn confirm_cash(
 }
 
 pub async fn find(db: &impl ConnectionTrait, id: Uuid) -> AppResult<payment::Model> {
-    payment::Entity::find_by_id(id)
-        .one(db)
+    store::by_id(db, id)
         .await?
         .ok_or_else(|| AppError::NotFound("payment".into()))
 }
@@ -540,11 +530,7 @@ pub async fn of_bookings(
     db: &impl ConnectionTrait,
     bookings: &[Uuid],
 ) -> AppResult<HashMap<Uuid, Vec<payment::Model>>> {
-    let rows = payment::Entity::find()
-        .filter(payment::Column::BookingId.is_in(bookings.iter().copied()))
-        .order_by_asc(payment::Column::Id)
-        .all(db)
-        .await?;
+    let rows = store::of_bookings(db, bookings).await?;
     Ok(batch::group(rows, |p| p.booking_id))
 }
 
@@ -604,7 +590,7 @@ pub async fn visible(
     viewer: &Viewer,
     id: Uuid,
 ) -> AppResult<Option<payment::Model>> {
-    let Some(found) = payment::Entity::find_by_id(id).one(&services.db).await? else {
+    let Some(found) = store::by_id(&services.db, id).await? else {
         return Ok(None);
     };
     match access::visible(services, viewer, found.booking_id).await {

@@ -2,7 +2,7 @@
 //! asks about B2C payouts (withdrawals and refunds) PROCESSING for longer than
 //! `payouts.query_after_secs`. A result is applied to a withdrawal or a refund by its reference.
 
-use crate::db::entities::withdrawal;
+use crate::db::money::withdrawals as withdrawal_store;
 use crate::domain::payouts::WithdrawalStatus;
 use crate::error::AppResult;
 use crate::gateways::mpesa_b2c::{MpesaB2c, NAME};
@@ -11,8 +11,6 @@ use crate::services::Services;
 use crate::services::money::withdrawals::{PayoutResult, stale_processing};
 use crate::services::{money::mpesa_refunds, money::withdrawals};
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 /// Applies a B2C result to the withdrawal or refund it names. False when it changed nothing
 /// (replayed, unknown, or already final).
@@ -62,15 +60,16 @@ async fn claim_withdrawal(
     now: DateTime<Utc>,
     before: DateTime<Utc>,
 ) -> AppResult<bool> {
-    let claimed = withdrawal::Entity::update_many()
-        .col_expr(withdrawal::Column::UpdatedAt, Expr::value(now))
-        .filter(withdrawal::Column::Reference.eq(reference))
-        .filter(withdrawal::Column::Gateway.eq(NAME))
-        .filter(withdrawal::Column::Status.eq(WithdrawalStatus::Processing.as_str()))
-        .filter(withdrawal::Column::UpdatedAt.lt(before))
-        .exec(&services.db)
-        .await?;
-    Ok(claimed.rows_affected == 1)
+    let claimed = withdrawal_store::touch_stale(
+        &services.db,
+        reference,
+        NAME,
+        WithdrawalStatus::Processing.as_str(),
+        now,
+        before,
+    )
+    .await?;
+    Ok(claimed == 1)
 }
 
 /// Asks Daraja about one claimed payout and applies a final answer; true when it settled it.

@@ -2,6 +2,7 @@
 //! a change so a stolen session cannot redirect earnings and withdraw them at once.
 
 use crate::db::entities::{payout_method, user};
+use crate::db::money::payout_methods as store;
 use crate::domain::account::Role;
 use crate::domain::payouts::{PayoutDetails, PayoutDetailsInput, PayoutKind, check_details};
 use crate::error::{AppError, AppResult};
@@ -9,7 +10,7 @@ use crate::gateways::mail::Mail;
 use crate::services::notifications::in_app::{self, Kind, NewNotification};
 use crate::services::{Effects, Services, Viewer};
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveValue::Set, ConnectionTrait, EntityTrait};
+use sea_orm::{ConnectionTrait, EntityTrait};
 use uuid::Uuid;
 
 /// A payout method as its owner sees it.
@@ -51,36 +52,37 @@ pub async fn set(
     let hold_secs = services.config.payouts.method_hold_secs;
 
     let txn = crate::db::begin_write(&services.db).await?;
-    let existing = payout_method::Entity::find_by_id(viewer.user_id)
-        .one(&txn)
-        .await?;
+    let existing = store::by_id(&txn, viewer.user_id).await?;
     let mut effects = Effects::default();
     let model = match existing {
         None => {
-            payout_method::Entity::insert(payout_method::ActiveModel {
-                id: Set(viewer.user_id),
-                kind: Set(kind.as_str().into()),
-                details_sealed: Set(sealed),
-                masked: Set(details.masked()),
-                hold_until: Set(None),
-                created_at: Set(now),
-                updated_at: Set(now),
-            })
-            .exec_with_returning(&txn)
+            store::insert(
+                &txn,
+                payout_method::Model {
+                    id: viewer.user_id,
+                    kind: kind.as_str().into(),
+                    details_sealed: sealed,
+                    masked: details.masked(),
+                    hold_until: None,
+                    created_at: now,
+                    updated_at: now,
+                },
+            )
             .await?
         }
         Some(old) => {
             let hold_until = (hold_secs > 0).then(|| now + chrono::Duration::seconds(hold_secs));
-            let changed = payout_method::Entity::update(payout_method::ActiveModel {
-                id: Set(viewer.user_id),
-                kind: Set(kind.as_str().into()),
-                details_sealed: Set(sealed),
-                masked: Set(details.masked()),
-                hold_until: Set(hold_until),
-                updated_at: Set(now),
-                ..Default::default()
-            })
-            .exec(&txn)
+            let changed = store::replace(
+                &txn,
+                viewer.user_id,
+                store::Replacement {
+                    kind: kind.as_str().into(),
+                    details_sealed: sealed,
+                    masked: details.masked(),
+                    hold_until,
+                },
+                now,
+            )
             .await?;
             tell_about_change(&txn, &mut effects, now, viewer.user_id, &old, &changed).await?;
             changed
@@ -137,8 +139,7 @@ async fn tell_about_change(
 /// The viewer's payout method, if they set one.
 pub async fn mine(services: &Services, viewer: &Viewer) -> AppResult<Option<PayoutMethodView>> {
     viewer.require_role(&[Role::Technician])?;
-    payout_method::Entity::find_by_id(viewer.user_id)
-        .one(&services.db)
+    store::by_id(&services.db, viewer.user_id)
         .await?
         .as_ref()
         .map(view)
@@ -151,10 +152,7 @@ pub async fn current(
     services: &Services,
     technician: Uuid,
 ) -> AppResult<Option<(payout_method::Model, PayoutDetails)>> {
-    let Some(model) = payout_method::Entity::find_by_id(technician)
-        .one(db)
-        .await?
-    else {
+    let Some(model) = store::by_id(db, technician).await? else {
         return Ok(None);
     };
     let details = open(services, technician, &model.details_sealed)?;

@@ -2,6 +2,7 @@
 //! each payment's own gateway, and marking the payment refunded.
 
 use crate::db::entities::{booking, payment};
+use crate::db::money::payments as store;
 use crate::domain::ledger::{AccountKey, Posting};
 use crate::domain::payments::{Method, PaymentKind, PaymentStatus};
 use crate::error::{AppError, AppResult};
@@ -11,9 +12,7 @@ use crate::services::money::ledger::{self, JournalEntry};
 use crate::services::money::providers::gateway_for;
 use crate::services::{money::invoices, money::mpesa_refunds};
 use chrono::{DateTime, Utc};
-use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-};
+use sea_orm::ConnectionTrait;
 use uuid::Uuid;
 
 /// Payments that count as paid in until refunded: succeeded ones, wholly or partly kept.
@@ -22,15 +21,16 @@ pub const PAID_IN: [PaymentStatus; 2] =
 
 /// What the customer has paid in for the job (tips aside) and not been given back.
 pub async fn net_paid_in(db: &impl ConnectionTrait, booking_id: Uuid) -> AppResult<i64> {
-    Ok(payment::Entity::find()
-        .filter(payment::Column::BookingId.eq(booking_id))
-        .filter(payment::Column::Kind.ne(PaymentKind::Tip.as_str()))
-        .filter(payment::Column::Status.is_in(PAID_IN.map(PaymentStatus::as_str)))
-        .all(db)
-        .await?
-        .iter()
-        .map(|p| p.amount_minor - p.refunded_minor)
-        .sum())
+    Ok(store::not_of_kind_in(
+        db,
+        booking_id,
+        PaymentKind::Tip.as_str(),
+        &PAID_IN.map(PaymentStatus::as_str),
+    )
+    .await?
+    .iter()
+    .map(|p| p.amount_minor - p.refunded_minor)
+    .sum())
 }
 
 /// Returns `amount` of escrow to the customer, newest payment first, each through its own gateway.
@@ -44,16 +44,16 @@ pub async fn refund_escrow(
     if amount <= 0 {
         return Ok(());
     }
-    let paid = payment::Entity::find()
-        .filter(payment::Column::BookingId.eq(booking.id))
-        .filter(payment::Column::Kind.ne(PaymentKind::Tip.as_str()))
-        .filter(payment::Column::Status.is_in([
+    let paid = store::not_of_kind_in_newest_first(
+        txn,
+        booking.id,
+        PaymentKind::Tip.as_str(),
+        &[
             PaymentStatus::Succeeded.as_str(),
             PaymentStatus::PartiallyRefunded.as_str(),
-        ]))
-        .order_by_desc(payment::Column::Id)
-        .all(txn)
-        .await?;
+        ],
+    )
+    .await?;
     let mut left = amount;
     for p in paid {
         let take = (p.amount_minor - p.refunded_minor).min(left);
@@ -150,14 +150,7 @@ pub async fn mark_refunded(
     } else {
         PaymentStatus::PartiallyRefunded
     };
-    let mut active: payment::ActiveModel = paid.clone().into();
-    active.refunded_minor = Set(refunded);
-    active.status = Set(status);
-    if staff_action.is_some() {
-        // Shown as the payment's nextAction, so staff see which refunds to send by hand.
-        active.next_action = Set(staff_action);
-    }
-    active.updated_at = Set(now);
-    sea_orm::ActiveModelTrait::update(active, txn).await?;
+    // A staff action is shown as the payment's nextAction, so staff see which refunds to send by hand.
+    store::set_refunded(txn, paid, refunded, status, staff_action, now).await?;
     Ok(())
 }

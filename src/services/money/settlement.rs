@@ -2,7 +2,8 @@
 //! what a cancellation keeps and refunds, and dispute outcomes. Held earnings are `holds`'s and
 //! refunds through each payment's own gateway are `refunds`'s.
 
-use crate::db::entities::{booking, earnings_hold};
+use crate::db::entities::booking;
+use crate::db::money::holds as hold_store;
 use crate::domain::booking_state::Status;
 use crate::domain::ledger::{AccountKey, Posting, split_release};
 use crate::domain::payments::{cancellation_split, percent_of, tax_share};
@@ -15,8 +16,8 @@ use crate::services::money::ledger::{self, JournalEntry};
 use crate::services::money::refunds::{self, refund_escrow};
 use crate::services::{Effects, Services};
 use chrono::{DateTime, Utc};
+use sea_orm::ConnectionTrait;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 
 /// Postings without the zero lines (a tax of 0 is no movement).
 fn nonzero(postings: Vec<Posting>) -> Vec<Posting> {
@@ -170,16 +171,14 @@ pub async fn on_dispute_resolved(
     let remaining = ledger::balance(txn, &escrow_key).await?;
     release(txn, services, now, booking, remaining).await?;
     // Whatever was frozen and not taken back goes on toward availability.
-    earnings_hold::Entity::update_many()
-        .col_expr(
-            earnings_hold::Column::Status,
-            Expr::value(hold_status::HELD),
-        )
-        .col_expr(earnings_hold::Column::UpdatedAt, Expr::value(now))
-        .filter(earnings_hold::Column::BookingId.eq(booking.id))
-        .filter(earnings_hold::Column::Status.eq(hold_status::FROZEN))
-        .exec(txn)
-        .await?;
+    hold_store::set_status_for_booking(
+        txn,
+        booking.id,
+        hold_status::FROZEN,
+        hold_status::HELD,
+        now,
+    )
+    .await?;
     Ok(())
 }
 
@@ -192,11 +191,7 @@ async fn claw_back(
     amount: i64,
 ) -> AppResult<()> {
     let currency = &booking.currency;
-    let frozen = earnings_hold::Entity::find()
-        .filter(earnings_hold::Column::BookingId.eq(booking.id))
-        .filter(earnings_hold::Column::Status.eq(hold_status::FROZEN))
-        .all(txn)
-        .await?;
+    let frozen = hold_store::for_booking(txn, booking.id, hold_status::FROZEN).await?;
     let mut postings = vec![Posting {
         account: AccountKey::escrow(booking.id, currency),
         amount_minor: amount,
@@ -212,13 +207,8 @@ async fn claw_back(
             amount_minor: -take,
         });
         let rest = held.amount_minor - take;
-        let mut active: earnings_hold::ActiveModel = held.clone().into();
-        active.amount_minor = Set(rest);
-        if rest == 0 {
-            active.status = Set(hold_status::REVERSED.into());
-        }
-        active.updated_at = Set(now);
-        sea_orm::ActiveModelTrait::update(active, txn).await?;
+        let reversed = (rest == 0).then_some(hold_status::REVERSED);
+        hold_store::set_amount(txn, held, rest, reversed, now).await?;
         left -= take;
     }
     if left > 0 {

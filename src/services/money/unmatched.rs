@@ -5,6 +5,7 @@
 
 use crate::db::begin_write;
 use crate::db::entities::{booking, payment, unmatched_receipt};
+use crate::db::money::{payments as payment_store, unmatched as store};
 use crate::domain::account::Role;
 use crate::domain::ledger::{AccountKey, Posting};
 use crate::domain::payments::{Method, PaymentKind, PaymentStatus, Refusal};
@@ -20,11 +21,7 @@ use crate::services::platform::pagination::{Page, Slice};
 use crate::services::platform::validation::text;
 use crate::services::{Effects, Services, Viewer};
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Expr, OnConflict};
-use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, Select,
-};
+use sea_orm::ConnectionTrait;
 use uuid::Uuid;
 
 /// Money a provider reported that matched no payment, as the provider described it.
@@ -60,54 +57,45 @@ pub async fn record_in(
         return Ok(false);
     }
     let currency = new.currency.trim().to_ascii_uppercase();
-    let already_held = payment::Entity::find()
-        .filter(payment::Column::Method.eq(new.provider.as_str()))
-        .filter(payment::Column::GatewayReference.eq(&new.reference))
-        .filter(payment::Column::Status.is_in([
+    let already_held = payment_store::by_method_and_reference_in(
+        txn,
+        new.provider.as_str(),
+        &new.reference,
+        &[
             PaymentStatus::Succeeded.as_str(),
             PaymentStatus::PartiallyRefunded.as_str(),
             PaymentStatus::Refunded.as_str(),
-        ]))
-        .one(txn)
-        .await?
-        .is_some();
+        ],
+    )
+    .await?
+    .is_some();
     if already_held {
         return Ok(false);
     }
     let id = Uuid::now_v7();
-    let row = unmatched_receipt::ActiveModel {
-        id: Set(id),
-        provider: Set(new.provider.as_str().into()),
-        provider_reference: Set(new.reference.clone()),
-        phone: Set(new.phone.clone()),
-        amount_minor: Set(new.amount_minor),
-        currency: Set(currency.clone()),
-        near_payment_id: Set(new.near_payment_id),
-        detail: Set(Some(new.detail.chars().take(500).collect())),
-        received_at: Set(now),
-        status: Set(ReceiptStatus::Open.as_str().into()),
-        resolved_by: Set(None),
-        resolved_at: Set(None),
-        attached_booking_id: Set(None),
-        attached_payment_id: Set(None),
-        next_action: Set(None),
-        note: Set(None),
-        created_at: Set(now),
-        updated_at: Set(now),
+    let row = unmatched_receipt::Model {
+        id,
+        provider: new.provider.as_str().into(),
+        provider_reference: new.reference.clone(),
+        phone: new.phone.clone(),
+        amount_minor: new.amount_minor,
+        currency: currency.clone(),
+        near_payment_id: new.near_payment_id,
+        detail: Some(new.detail.chars().take(500).collect()),
+        received_at: now,
+        status: ReceiptStatus::Open.as_str().into(),
+        resolved_by: None,
+        resolved_at: None,
+        attached_booking_id: None,
+        attached_payment_id: None,
+        next_action: None,
+        note: None,
+        created_at: now,
+        updated_at: now,
     };
     // ON CONFLICT DO NOTHING rather than catching the violation: on PostgreSQL a failed statement
     // would abort the caller's transaction (a webhook's dedupe record commits in it).
-    let inserted = unmatched_receipt::Entity::insert(row)
-        .on_conflict(
-            OnConflict::columns([
-                unmatched_receipt::Column::Provider,
-                unmatched_receipt::Column::ProviderReference,
-            ])
-            .do_nothing()
-            .to_owned(),
-        )
-        .exec_without_returning(txn)
-        .await?;
+    let inserted = store::insert_if_new(txn, row).await?;
     if inserted == 0 {
         return Ok(false);
     }
@@ -142,8 +130,7 @@ pub async fn record(services: &Services, new: &NewReceipt) -> AppResult<bool> {
 }
 
 pub async fn find(db: &impl ConnectionTrait, id: Uuid) -> AppResult<unmatched_receipt::Model> {
-    unmatched_receipt::Entity::find_by_id(id)
-        .one(db)
+    store::by_id(db, id)
         .await?
         .ok_or_else(|| AppError::NotFound("unmatched receipt".into()))
 }
@@ -152,16 +139,8 @@ fn status_of(row: &unmatched_receipt::Model) -> AppResult<ReceiptStatus> {
     ReceiptStatus::parse(&row.status).map_err(AppError::internal)
 }
 
-fn listed(
-    viewer: &Viewer,
-    status: Option<ReceiptStatus>,
-) -> AppResult<Select<unmatched_receipt::Entity>> {
-    viewer.require_role(&[Role::Admin, Role::Support])?;
-    let mut query = unmatched_receipt::Entity::find();
-    if let Some(status) = status {
-        query = query.filter(unmatched_receipt::Column::Status.eq(status.as_str()));
-    }
-    Ok(query)
+fn listed(viewer: &Viewer) -> AppResult<()> {
+    viewer.require_role(&[Role::Admin, Role::Support])
 }
 
 /// Receipts for staff (ADMIN and SUPPORT), newest first.
@@ -171,15 +150,14 @@ pub async fn list(
     status: Option<ReceiptStatus>,
     page: Page,
 ) -> AppResult<Slice<unmatched_receipt::Model>> {
-    let mut query = listed(viewer, status)?;
-    if let Some(after) = page.after {
-        query = query.filter(unmatched_receipt::Column::Id.lt(after));
-    }
-    let rows = query
-        .order_by_desc(unmatched_receipt::Column::Id)
-        .limit(page.limit + 1)
-        .all(&services.db)
-        .await?;
+    listed(viewer)?;
+    let rows = store::list(
+        &services.db,
+        status.map(|s| s.as_str()),
+        page.after,
+        page.limit + 1,
+    )
+    .await?;
     Ok(Slice::from_probe(rows, page.limit))
 }
 
@@ -189,7 +167,8 @@ pub async fn count(
     viewer: &Viewer,
     status: Option<ReceiptStatus>,
 ) -> AppResult<u64> {
-    Ok(listed(viewer, status)?.count(&services.db).await?)
+    listed(viewer)?;
+    Ok(store::count(&services.db, status.map(|s| s.as_str())).await?)
 }
 
 fn staff_note(note: Option<&str>) -> AppResult<Option<String>> {
@@ -202,19 +181,17 @@ async fn claim(
     txn: &impl ConnectionTrait,
     receipt: Uuid,
     to: ReceiptStatus,
-    sets: Vec<(unmatched_receipt::Column, Expr)>,
+    resolution: store::Resolution,
 ) -> AppResult<()> {
-    let mut update = unmatched_receipt::Entity::update_many()
-        .col_expr(unmatched_receipt::Column::Status, Expr::value(to.as_str()));
-    for (column, value) in sets {
-        update = update.col_expr(column, value);
-    }
-    let claimed = update
-        .filter(unmatched_receipt::Column::Id.eq(receipt))
-        .filter(unmatched_receipt::Column::Status.eq(ReceiptStatus::Open.as_str()))
-        .exec(txn)
-        .await?;
-    if claimed.rows_affected != 1 {
+    let claimed = store::resolve(
+        txn,
+        receipt,
+        ReceiptStatus::Open.as_str(),
+        to.as_str(),
+        resolution,
+    )
+    .await?;
+    if claimed != 1 {
         return Err(AppError::bad_input(
             "receiptId",
             "this receipt was resolved meanwhile",
@@ -284,27 +261,16 @@ pub async fn attach(
         &txn,
         receipt.id,
         ReceiptStatus::Attached,
-        vec![
-            (
-                unmatched_receipt::Column::ResolvedBy,
-                Expr::value(viewer.user_id),
-            ),
-            (unmatched_receipt::Column::ResolvedAt, Expr::value(now)),
-            (
-                unmatched_receipt::Column::AttachedBookingId,
-                Expr::value(booking.id),
-            ),
-            (
-                unmatched_receipt::Column::AttachedPaymentId,
-                Expr::value(paid.id),
-            ),
-            (unmatched_receipt::Column::Note, Expr::value(note)),
-            (unmatched_receipt::Column::UpdatedAt, Expr::value(now)),
-        ],
+        store::Resolution {
+            resolved_by: viewer.user_id,
+            resolved_at: now,
+            attached: Some((booking.id, paid.id)),
+            note,
+            now,
+        },
     )
     .await?;
-    let active: payment::ActiveModel = paid.clone().into();
-    payment::Entity::insert(active).exec(&txn).await?;
+    payment_store::insert(&txn, paid.clone()).await?;
     let mut effects = Effects::default();
     let source = AccountKey::unmatched_funds(&receipt.currency);
     on_succeeded(&txn, services, &mut effects, now, &paid, source, &queue).await?;
@@ -350,15 +316,13 @@ pub async fn refund(
         &txn,
         receipt.id,
         ReceiptStatus::Refunded,
-        vec![
-            (
-                unmatched_receipt::Column::ResolvedBy,
-                Expr::value(viewer.user_id),
-            ),
-            (unmatched_receipt::Column::ResolvedAt, Expr::value(now)),
-            (unmatched_receipt::Column::Note, Expr::value(note)),
-            (unmatched_receipt::Column::UpdatedAt, Expr::value(now)),
-        ],
+        store::Resolution {
+            resolved_by: viewer.user_id,
+            resolved_at: now,
+            attached: None,
+            note,
+            now,
+        },
     )
     .await?;
     let staff_action = match provider {
@@ -382,14 +346,7 @@ pub async fn refund(
         }
     };
     if let Some(action) = &staff_action {
-        unmatched_receipt::Entity::update_many()
-            .col_expr(
-                unmatched_receipt::Column::NextAction,
-                Expr::value(action.clone()),
-            )
-            .filter(unmatched_receipt::Column::Id.eq(receipt.id))
-            .exec(&txn)
-            .await?;
+        store::set_next_action(&txn, receipt.id, action.clone()).await?;
     }
     ledger::post(
         &txn,

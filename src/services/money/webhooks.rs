@@ -4,6 +4,7 @@
 //! kept as an unmatched receipt in that same transaction.
 
 use crate::db::entities::{payment, webhook_event};
+use crate::db::money::{payments as payment_store, webhooks as store};
 use crate::db::{begin_write, is_unique_violation};
 use crate::domain::payments::{Method, PaymentStatus};
 use crate::domain::unmatched::Provider;
@@ -12,7 +13,7 @@ use crate::gateways::payments::ChargeOutcome;
 use crate::services::money::payments::{dispatch_queue, record_outcome_in};
 use crate::services::money::unmatched::{self, NewReceipt};
 use crate::services::{Effects, Services};
-use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use sea_orm::ConnectionTrait;
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -68,13 +69,9 @@ async fn stripe_payment(
     db: &impl ConnectionTrait,
     intent: &serde_json::Value,
 ) -> AppResult<Option<payment::Model>> {
-    let stripe = payment::Column::Method.eq(Method::Stripe.as_str());
+    let stripe = Method::Stripe.as_str();
     if let Some(id) = intent["id"].as_str()
-        && let Some(found) = payment::Entity::find()
-            .filter(stripe.clone())
-            .filter(payment::Column::GatewayReference.eq(id))
-            .one(db)
-            .await?
+        && let Some(found) = payment_store::by_method_and_reference(db, stripe, id).await?
     {
         return Ok(Some(found));
     }
@@ -84,19 +81,11 @@ async fn stripe_payment(
     else {
         return Ok(None);
     };
-    Ok(payment::Entity::find_by_id(id)
-        .filter(stripe)
-        .one(db)
-        .await?)
+    Ok(payment_store::by_id_and_method(db, id, stripe).await?)
 }
 
 async fn seen(db: &impl ConnectionTrait, provider: &str, event_id: &str) -> AppResult<bool> {
-    Ok(webhook_event::Entity::find()
-        .filter(webhook_event::Column::Provider.eq(provider))
-        .filter(webhook_event::Column::EventId.eq(event_id))
-        .one(db)
-        .await?
-        .is_some())
+    Ok(store::find(db, provider, event_id).await?.is_some())
 }
 
 /// Applies a verified Stripe event once. A concurrent delivery of the same event loses on the
@@ -163,11 +152,7 @@ async fn razorpay_payment(
     db: &impl ConnectionTrait,
     order_id: &str,
 ) -> AppResult<Option<payment::Model>> {
-    Ok(payment::Entity::find()
-        .filter(payment::Column::Method.eq(Method::Razorpay.as_str()))
-        .filter(payment::Column::GatewayReference.eq(order_id))
-        .one(db)
-        .await?)
+    Ok(payment_store::by_method_and_reference(db, Method::Razorpay.as_str(), order_id).await?)
 }
 
 /// Applies a verified Razorpay event once, by its event id, like a Stripe event.
@@ -260,15 +245,15 @@ async fn apply_once(
     };
     let now = services.clock.now();
     let txn = begin_write(&services.db).await?;
-    let record = webhook_event::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        provider: Set(provider.into()),
-        event_id: Set(event_id.to_string()),
-        received_at: Set(now),
-        created_at: Set(now),
-        updated_at: Set(now),
+    let record = webhook_event::Model {
+        id: Uuid::now_v7(),
+        provider: provider.into(),
+        event_id: event_id.to_string(),
+        received_at: now,
+        created_at: now,
+        updated_at: now,
     };
-    if let Err(e) = webhook_event::Entity::insert(record).exec(&txn).await {
+    if let Err(e) = store::insert(&txn, record).await {
         txn.rollback().await?;
         return if is_unique_violation(&e) {
             Ok(Applied::Replayed)

@@ -1,8 +1,8 @@
 //! Withdrawal PINs: set with the account password, hashed with Argon2id, and locked for a while
 //! after too many wrong tries — counted in the database, so every path and replica shares the count.
 
-use crate::db::entities::{user, withdrawal_pin};
-use crate::db::sql::stmt;
+use crate::db::entities::user;
+use crate::db::money::withdrawal_pins as store;
 use crate::domain::account::Role;
 use crate::domain::payouts::check_pin;
 use crate::error::{AppError, AppResult};
@@ -30,27 +30,13 @@ pub async fn set(services: &Services, viewer: &Viewer, pin: &str, password: &str
         .await
         .map_err(AppError::internal)?;
     let now = services.clock.now();
-    let backend = services.db.get_database_backend();
-    services
-        .db
-        .execute_raw(stmt(
-            backend,
-            "INSERT INTO withdrawal_pins (id, pin_hash, failed_attempts, locked_until, created_at, updated_at) \
-             VALUES ($1, $2, 0, NULL, $3, $3) \
-             ON CONFLICT (id) DO UPDATE SET pin_hash = excluded.pin_hash, failed_attempts = 0, \
-             updated_at = excluded.updated_at",
-            [viewer.user_id.into(), pin_hash.into(), now.into()],
-        ))
-        .await?;
+    store::upsert(&services.db, viewer.user_id, pin_hash, now).await?;
     Ok(())
 }
 
 /// Whether the technician has set a PIN.
 pub async fn is_set(db: &impl ConnectionTrait, technician: Uuid) -> AppResult<bool> {
-    Ok(withdrawal_pin::Entity::find_by_id(technician)
-        .one(db)
-        .await?
-        .is_some())
+    Ok(store::by_id(db, technician).await?.is_some())
 }
 
 fn locked(until: DateTime<Utc>, now: DateTime<Utc>) -> AppError {
@@ -67,8 +53,7 @@ fn locked(until: DateTime<Utc>, now: DateTime<Utc>) -> AppError {
 /// the limit locks withdrawals (FUNDI_PIN_LOCK_MINUTES) and starts the count again.
 pub async fn verify(services: &Services, technician: Uuid, pin: &str) -> AppResult<()> {
     let now = services.clock.now();
-    let stored = withdrawal_pin::Entity::find_by_id(technician)
-        .one(&services.db)
+    let stored = store::by_id(&services.db, technician)
         .await?
         .ok_or_else(|| AppError::bad_input("pin", "set a withdrawal PIN first"))?;
     if let Some(until) = stored.locked_until.filter(|until| *until > now) {
@@ -77,41 +62,21 @@ pub async fn verify(services: &Services, technician: Uuid, pin: &str) -> AppResu
     let right = passwords::verify(pin.to_string(), stored.pin_hash)
         .await
         .map_err(AppError::internal)?;
-    let backend = services.db.get_database_backend();
     if right {
         if stored.failed_attempts > 0 {
-            services
-                .db
-                .execute_raw(stmt(
-                    backend,
-                    "UPDATE withdrawal_pins SET failed_attempts = 0, updated_at = $2 WHERE id = $1",
-                    [technician.into(), now.into()],
-                ))
-                .await?;
+            store::clear_failures(&services.db, technician, now).await?;
         }
         return Ok(());
     }
     let max = services.config.payouts.pin_max_attempts;
     let until = now + chrono::Duration::seconds(services.config.payouts.pin_lock_secs);
     // One statement counts and locks, so concurrent wrong tries each count exactly once.
-    let row = services
-        .db
-        .query_one_raw(stmt(
-            backend,
-            "UPDATE withdrawal_pins SET \
-               locked_until = CASE WHEN failed_attempts + 1 >= $2 THEN $3 ELSE locked_until END, \
-               failed_attempts = CASE WHEN failed_attempts + 1 >= $2 THEN 0 ELSE failed_attempts + 1 END, \
-               updated_at = $4 \
-             WHERE id = $1 RETURNING failed_attempts, locked_until",
-            [technician.into(), max.into(), until.into(), now.into()],
-        ))
+    let (failed, locked_until) = store::count_failure(&services.db, technician, max, until, now)
         .await?
         .ok_or_else(|| AppError::bad_input("pin", "set a withdrawal PIN first"))?;
-    let locked_until: Option<DateTime<Utc>> = row.try_get("", "locked_until")?;
     if let Some(until) = locked_until.filter(|until| *until > now) {
         return Err(locked(until, now));
     }
-    let failed: i32 = row.try_get("", "failed_attempts")?;
     Err(AppError::bad_input(
         "pin",
         format!(

@@ -8,7 +8,7 @@
 
 use crate::db::begin_write;
 use crate::db::entities::{user, withdrawal};
-use crate::db::sql::stmt;
+use crate::db::money::withdrawals as store;
 use crate::domain::account::Role;
 use crate::domain::ledger::{AccountKey, Posting};
 use crate::domain::payouts::{
@@ -25,10 +25,7 @@ use crate::services::notifications::in_app::{self, Kind, NewNotification};
 use crate::services::platform::pagination::{Page, Slice};
 use crate::services::{Effects, Services, Viewer, money::payout_methods, money::withdrawal_pins};
 use chrono::{DateTime, Utc};
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, Select,
-};
+use sea_orm::{ConnectionTrait, EntityTrait};
 use std::sync::Arc;
 use uuid::Uuid;
 
@@ -102,32 +99,32 @@ pub async fn request(
 
     let id = Uuid::now_v7();
     let txn = begin_write(&services.db).await?;
-    let inserted = txn
-        .execute_raw(stmt(
-            txn.get_database_backend(),
-            "INSERT INTO withdrawals (id, technician_id, amount_minor, currency, status, method_kind, \
-             method_masked, destination_sealed, gateway, reference, idempotency_key, \
-             request_fingerprint, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13) \
-             ON CONFLICT (technician_id, idempotency_key) DO NOTHING",
-            [
-                id.into(),
-                viewer.user_id.into(),
-                input.amount_minor.into(),
-                currency.clone().into(),
-                WithdrawalStatus::Pending.as_str().into(),
-                details.kind().as_str().into(),
-                details.masked().into(),
-                sealed.into(),
-                gateway.name().into(),
-                new_reference(id).into(),
-                input.idempotency_key.clone().into(),
-                print.clone().into(),
-                now.into(),
-            ],
-        ))
-        .await?;
-    if inserted.rows_affected() == 0 {
+    let inserted = store::insert(
+        &txn,
+        &withdrawal::Model {
+            id,
+            technician_id: viewer.user_id,
+            amount_minor: input.amount_minor,
+            currency: currency.clone(),
+            status: WithdrawalStatus::Pending,
+            method_kind: details.kind().as_str().into(),
+            method_masked: details.masked(),
+            destination_sealed: sealed,
+            gateway: gateway.name().into(),
+            reference: new_reference(id),
+            gateway_reference: None,
+            bank_reference: None,
+            idempotency_key: input.idempotency_key.clone(),
+            request_fingerprint: print.clone(),
+            failure_reason: None,
+            processing_at: None,
+            processed_at: None,
+            created_at: now,
+            updated_at: now,
+        },
+    )
+    .await?;
+    if inserted == 0 {
         // A concurrent retry with the same key got there first; answer with its withdrawal.
         txn.rollback().await?;
         let existing = by_key(&services.db, viewer.user_id, &input.idempotency_key)
@@ -176,8 +173,7 @@ pub async fn request(
             other => other,
         });
     }
-    let stored = withdrawal::Entity::find_by_id(id)
-        .one(&txn)
+    let stored = store::by_id(&txn, id)
         .await?
         .ok_or_else(|| AppError::internal(anyhow::anyhow!("withdrawal {id} not stored")))?;
     let mut effects = Effects::default();
@@ -202,11 +198,7 @@ async fn by_key(
     technician: Uuid,
     key: &str,
 ) -> AppResult<Option<withdrawal::Model>> {
-    Ok(withdrawal::Entity::find()
-        .filter(withdrawal::Column::TechnicianId.eq(technician))
-        .filter(withdrawal::Column::IdempotencyKey.eq(key))
-        .one(db)
-        .await?)
+    Ok(store::by_key(db, technician, key).await?)
 }
 
 /// The gateway a payout method pays through: M-Pesa B2C when configured, the sandbox for M-Pesa
@@ -241,7 +233,7 @@ pub async fn find_visible(
     viewer: &Viewer,
     id: Uuid,
 ) -> AppResult<withdrawal::Model> {
-    let found = withdrawal::Entity::find_by_id(id).one(&services.db).await?;
+    let found = store::by_id(&services.db, id).await?;
     match found {
         Some(w) if w.technician_id == viewer.user_id || viewer.is_staff() => Ok(w),
         _ => Err(AppError::NotFound("withdrawal".into())),
@@ -255,32 +247,22 @@ pub async fn list(
     status: Option<WithdrawalStatus>,
     page: Page,
 ) -> AppResult<Slice<withdrawal::Model>> {
-    let mut query = listed(viewer, status)?;
-    if let Some(after) = page.after {
-        query = query.filter(withdrawal::Column::Id.lt(after));
-    }
-    let rows = query
-        .order_by_desc(withdrawal::Column::Id)
-        .limit(page.limit + 1)
-        .all(&services.db)
-        .await?;
+    let technician = listed(viewer)?;
+    let rows = store::list(
+        &services.db,
+        technician,
+        status.map(|s| s.as_str()),
+        page.after,
+        page.limit + 1,
+    )
+    .await?;
     Ok(Slice::from_probe(rows, page.limit))
 }
 
-/// The withdrawals `list` pages through: a technician's own, everyone's for staff.
-fn listed(
-    viewer: &Viewer,
-    status: Option<WithdrawalStatus>,
-) -> AppResult<Select<withdrawal::Entity>> {
+/// Whose withdrawals `list` pages through: a technician's own (`Some`), everyone's for staff.
+fn listed(viewer: &Viewer) -> AppResult<Option<Uuid>> {
     viewer.require_role(&[Role::Technician, Role::Admin, Role::Support])?;
-    let mut query = withdrawal::Entity::find();
-    if viewer.role == Role::Technician {
-        query = query.filter(withdrawal::Column::TechnicianId.eq(viewer.user_id));
-    }
-    if let Some(status) = status {
-        query = query.filter(withdrawal::Column::Status.eq(status.as_str()));
-    }
-    Ok(query)
+    Ok((viewer.role == Role::Technician).then_some(viewer.user_id))
 }
 
 /// How many withdrawals `list` pages through, in one statement.
@@ -289,7 +271,8 @@ pub async fn count(
     viewer: &Viewer,
     status: Option<WithdrawalStatus>,
 ) -> AppResult<u64> {
-    Ok(listed(viewer, status)?.count(&services.db).await?)
+    let technician = listed(viewer)?;
+    Ok(store::count(&services.db, technician, status.map(|s| s.as_str())).await?)
 }
 
 /// The technician cancels their own PENDING withdrawal; the money goes back to available.
@@ -455,11 +438,7 @@ pub async fn record_payout_result(
     reference: &str,
     result: PayoutResult,
 ) -> AppResult<bool> {
-    let Some(w) = withdrawal::Entity::find()
-        .filter(withdrawal::Column::Reference.eq(reference))
-        .one(&services.db)
-        .await?
-    else {
+    let Some(w) = store::by_reference(&services.db, reference).await? else {
         return Ok(false);
     };
     Ok(
@@ -477,18 +456,16 @@ pub async fn stale_processing(
     gateway: &str,
     sent_before: DateTime<Utc>,
 ) -> AppResult<Vec<String>> {
-    Ok(withdrawal::Entity::find()
-        .filter(withdrawal::Column::Status.eq(WithdrawalStatus::Processing.as_str()))
-        .filter(withdrawal::Column::Gateway.eq(gateway))
-        .filter(withdrawal::Column::ProcessingAt.lt(sent_before))
-        .filter(withdrawal::Column::UpdatedAt.lt(sent_before))
-        .order_by_asc(withdrawal::Column::UpdatedAt)
-        .limit(50)
-        .all(&services.db)
-        .await?
-        .into_iter()
-        .map(|w| w.reference)
-        .collect())
+    Ok(store::stale(
+        &services.db,
+        WithdrawalStatus::Processing.as_str(),
+        gateway,
+        sent_before,
+    )
+    .await?
+    .into_iter()
+    .map(|w| w.reference)
+    .collect())
 }
 
 /// The automatic payout job (FUNDI_AUTO_PAYOUTS): pays PENDING withdrawals below the threshold
@@ -503,14 +480,13 @@ pub async fn run_auto_payouts(services: &Services) -> AppResult<usize> {
         .into_iter()
         .filter(|name| gateway_named(services, name).is_some())
         .collect();
-    let due = withdrawal::Entity::find()
-        .filter(withdrawal::Column::Status.eq(WithdrawalStatus::Pending.as_str()))
-        .filter(withdrawal::Column::AmountMinor.lt(settings.auto_payout_max_minor))
-        .filter(withdrawal::Column::Gateway.is_in(automatic))
-        .order_by_asc(withdrawal::Column::Id)
-        .limit(50)
-        .all(&services.db)
-        .await?;
+    let due = store::due(
+        &services.db,
+        WithdrawalStatus::Pending.as_str(),
+        settings.auto_payout_max_minor,
+        automatic,
+    )
+    .await?;
     let mut paid = 0;
     for w in due {
         if let Some(claimed) = claim(services, &w).await? {
@@ -525,20 +501,15 @@ pub async fn run_auto_payouts(services: &Services) -> AppResult<usize> {
 async fn claim(services: &Services, w: &withdrawal::Model) -> AppResult<Option<withdrawal::Model>> {
     let now = services.clock.now();
     let txn = begin_write(&services.db).await?;
-    let claimed = txn
-        .execute_raw(stmt(
-            txn.get_database_backend(),
-            "UPDATE withdrawals SET status = $1, processing_at = $2, updated_at = $2 \
-             WHERE id = $3 AND status = $4",
-            [
-                WithdrawalStatus::Processing.as_str().into(),
-                now.into(),
-                w.id.into(),
-                WithdrawalStatus::Pending.as_str().into(),
-            ],
-        ))
-        .await?;
-    if claimed.rows_affected() != 1 {
+    let claimed = store::set_processing(
+        &txn,
+        w.id,
+        WithdrawalStatus::Processing.as_str(),
+        WithdrawalStatus::Pending.as_str(),
+        now,
+    )
+    .await?;
+    if claimed != 1 {
         txn.rollback().await?;
         return Ok(None);
     }
@@ -581,18 +552,13 @@ async fn pay(services: &Services, w: withdrawal::Model) -> AppResult<withdrawal:
         PayoutOutcome::Failed { reason } => PayoutResult::Failed { reason }.into(),
         PayoutOutcome::Processing { gateway_reference } => {
             if let Some(reference) = gateway_reference {
-                services
-                    .db
-                    .execute_raw(stmt(
-                        services.db.get_database_backend(),
-                        "UPDATE withdrawals SET gateway_reference = $1 WHERE id = $2 AND status = $3",
-                        [
-                            reference.into(),
-                            w.id.into(),
-                            WithdrawalStatus::Processing.as_str().into(),
-                        ],
-                    ))
-                    .await?;
+                store::set_gateway_reference(
+                    &services.db,
+                    w.id,
+                    reference,
+                    WithdrawalStatus::Processing.as_str(),
+                )
+                .await?;
             }
             return reload(&services.db, w.id).await;
         }
@@ -622,8 +588,7 @@ fn destination(details: PayoutDetails) -> Destination {
 }
 
 async fn reload(db: &impl ConnectionTrait, id: Uuid) -> AppResult<withdrawal::Model> {
-    withdrawal::Entity::find_by_id(id)
-        .one(db)
+    store::by_id(db, id)
         .await?
         .ok_or_else(|| AppError::NotFound("withdrawal".into()))
 }
@@ -672,36 +637,21 @@ async fn finish(
 ) -> AppResult<Option<withdrawal::Model>> {
     let now = services.clock.now();
     let txn = begin_write(&services.db).await?;
-    let backend = txn.get_database_backend();
-    let mut values: Vec<sea_orm::Value> = vec![
-        change.to.as_str().into(),
-        now.into(),
-        change.gateway_reference.clone().into(),
-        change.bank_reference.clone().into(),
-        change.failure_reason.clone().into(),
-        w.id.into(),
-    ];
-    let allowed: Vec<String> = from
-        .iter()
-        .map(|s| {
-            values.push(s.as_str().into());
-            format!("${}", values.len())
-        })
-        .collect();
-    let moved = txn
-        .execute_raw(stmt(
-            backend,
-            &format!(
-                "UPDATE withdrawals SET status = $1, processed_at = $2, updated_at = $2, \
-                 gateway_reference = COALESCE($3, gateway_reference), \
-                 bank_reference = COALESCE($4, bank_reference), failure_reason = $5 \
-                 WHERE id = $6 AND status IN ({})",
-                allowed.join(", ")
-            ),
-            values,
-        ))
-        .await?;
-    if moved.rows_affected() != 1 {
+    let from: Vec<&str> = from.iter().map(|s| s.as_str()).collect();
+    let moved = store::finish(
+        &txn,
+        w.id,
+        &from,
+        store::Finish {
+            to: change.to.as_str(),
+            gateway_reference: change.gateway_reference.clone(),
+            bank_reference: change.bank_reference.clone(),
+            failure_reason: change.failure_reason.clone(),
+        },
+        now,
+    )
+    .await?;
+    if moved != 1 {
         txn.rollback().await?;
         return Ok(None);
     }
