@@ -3,6 +3,7 @@
 pub mod batch;
 pub mod entities;
 pub mod lease;
+pub mod notifications;
 pub mod sql;
 pub mod stats;
 pub mod stored;
