@@ -1,5 +1,6 @@
 //! Database access: connecting, migrating, sea-orm entities and hand-written queries over `&impl ConnectionTrait`.
 
+pub mod accounts;
 pub mod batch;
 pub mod catalogue;
 pub mod entities;
