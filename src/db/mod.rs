@@ -9,6 +9,7 @@ pub mod notifications;
 pub mod sql;
 pub mod stats;
 pub mod stored;
+pub mod technicians;
 
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{
