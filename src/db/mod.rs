@@ -6,6 +6,7 @@ pub mod catalogue;
 pub mod entities;
 pub mod lease;
 pub mod notifications;
+pub mod platform;
 pub mod sql;
 pub mod stats;
 pub mod stored;
