@@ -1,6 +1,6 @@
 //! Accounts: registration, sign-in with throttling and two-factor, staff creation, profile and address updates.
 
-use crate::db::accounts::account as stored;
+use crate::db::accounts::account as db_account;
 use crate::db::batch;
 use crate::db::entities::{address, login_attempt, user};
 use crate::db::{begin_write, is_unique_violation};
@@ -124,7 +124,7 @@ async fn prepare_account(services: &Services, input: Registration) -> AppResult<
         .filter(|p| !p.trim().is_empty())
         .map(|p| Phone::parse(p, "phone"))
         .transpose()?;
-    let taken = stored::count_with_email(&services.db, email.as_str()).await?;
+    let taken = db_account::count_with_email(&services.db, email.as_str()).await?;
     if taken > 0 {
         return Err(AppError::bad_input(
             "email",
@@ -132,7 +132,7 @@ async fn prepare_account(services: &Services, input: Registration) -> AppResult<
         ));
     }
     if let Some(phone) = &phone
-        && stored::count_with_phone(&services.db, phone.as_str()).await? > 0
+        && db_account::count_with_phone(&services.db, phone.as_str()).await? > 0
     {
         return Err(AppError::bad_input(
             "phone",
@@ -164,7 +164,7 @@ async fn prepare_account(services: &Services, input: Registration) -> AppResult<
 
 async fn insert_account(db: &impl ConnectionTrait, model: user::Model) -> AppResult<user::Model> {
     // The unique indexes are the real guard: two registrations racing past the checks above meet here.
-    match stored::insert_user(db, model).await {
+    match db_account::insert_user(db, model).await {
         Ok(account) => Ok(account),
         Err(e) if is_unique_violation(&e) => {
             let field = if e.to_string().contains("phone") {
@@ -194,7 +194,7 @@ pub async fn login(
     let email = Email::parse(&input.email, "email")
         .map(|e| e.as_str().to_string())
         .unwrap_or_else(|_| input.email.trim().to_lowercase());
-    let found = stored::user_by_email(&services.db, &email).await?;
+    let found = db_account::user_by_email(&services.db, &email).await?;
     let Some(account) = found else {
         // Spend the same time as a real check so response times do not reveal which emails exist.
         let _ = passwords::verify(input.password, passwords::DUMMY_HASH.into()).await;
@@ -326,7 +326,7 @@ async fn fail_login(
         u32::try_from(current.login_failures).unwrap_or(0)
     });
     if policy.locks_after(failures) {
-        stored::lock_sign_in_until(
+        db_account::lock_sign_in_until(
             &txn,
             account.id,
             now + chrono::Duration::seconds(policy.lock_secs),
@@ -347,7 +347,7 @@ async fn count_attempt(
     now: DateTime<Utc>,
 ) -> AppResult<bool> {
     let window_start = now - chrono::Duration::seconds(policy.window_secs);
-    let counted = stored::count_attempt(
+    let counted = db_account::count_attempt(
         db,
         account.id,
         window_start,
@@ -360,12 +360,12 @@ async fn count_attempt(
 
 /// Gives back an attempt that turned out to need nothing more than the second factor it lacked.
 async fn uncount_attempt(db: &impl ConnectionTrait, user_id: Uuid) -> AppResult<()> {
-    Ok(stored::uncount_attempt(db, user_id).await?)
+    Ok(db_account::uncount_attempt(db, user_id).await?)
 }
 
 /// A successful sign-in starts the count afresh.
 async fn clear_attempts(db: &impl ConnectionTrait, user_id: Uuid) -> AppResult<()> {
-    Ok(stored::clear_attempts(db, user_id).await?)
+    Ok(db_account::clear_attempts(db, user_id).await?)
 }
 
 async fn record_attempt(
@@ -391,11 +391,11 @@ async fn record_attempt(
         created_at: now,
         updated_at: now,
     };
-    Ok(stored::insert_login_attempt(db, row).await?)
+    Ok(db_account::insert_login_attempt(db, row).await?)
 }
 
 pub async fn find(db: &impl ConnectionTrait, id: Uuid) -> AppResult<Option<user::Model>> {
-    Ok(stored::user_by_id(db, id).await?)
+    Ok(db_account::user_by_id(db, id).await?)
 }
 
 /// A user the viewer may see (themselves, or anyone for staff); None when missing or not theirs.
@@ -415,7 +415,7 @@ pub async fn visible_login_event(
     viewer: &Viewer,
     id: Uuid,
 ) -> AppResult<Option<login_attempt::Model>> {
-    Ok(stored::login_attempt_by_id(db, id).await?.filter(|e| {
+    Ok(db_account::login_attempt_by_id(db, id).await?.filter(|e| {
         e.user_id
             .is_some_and(|owner| viewer.may_see_records_of(owner))
     }))
@@ -427,7 +427,7 @@ pub async fn visible_address(
     viewer: &Viewer,
     id: Uuid,
 ) -> AppResult<Option<address::Model>> {
-    Ok(stored::address_by_id(db, id)
+    Ok(db_account::address_by_id(db, id)
         .await?
         .filter(|a| viewer.may_see_records_of(a.user_id)))
 }
@@ -437,7 +437,7 @@ pub async fn find_many(
     db: &impl ConnectionTrait,
     ids: &[Uuid],
 ) -> AppResult<HashMap<Uuid, user::Model>> {
-    let rows = stored::users_by_ids(db, ids.iter().copied()).await?;
+    let rows = db_account::users_by_ids(db, ids.iter().copied()).await?;
     Ok(batch::index(rows, |u| u.id))
 }
 
@@ -453,13 +453,14 @@ pub async fn login_history(
     page: Page,
 ) -> AppResult<Slice<login_attempt::Model>> {
     let rows =
-        stored::login_attempts_of(&services.db, viewer.user_id, page.after, page.limit + 1).await?;
+        db_account::login_attempts_of(&services.db, viewer.user_id, page.after, page.limit + 1)
+            .await?;
     Ok(Slice::from_probe(rows, page.limit))
 }
 
 /// How many sign-in attempts `login_history` pages through, in one statement.
 pub async fn login_history_count(db: &impl ConnectionTrait, user_id: Uuid) -> AppResult<u64> {
-    Ok(stored::count_login_attempts(db, user_id).await?)
+    Ok(db_account::count_login_attempts(db, user_id).await?)
 }
 
 pub struct AddressInput {
@@ -505,10 +506,10 @@ pub async fn update_profile(
         .map(|list| validate_addresses(list, viewer.user_id, now))
         .transpose()?;
     let txn = begin_write(&services.db).await?;
-    let account = stored::user_by_id(&txn, viewer.user_id)
+    let account = db_account::user_by_id(&txn, viewer.user_id)
         .await?
         .ok_or_else(AppError::unauthenticated)?;
-    let updated = match stored::update_profile(&txn, account, full_name, phone, now).await {
+    let updated = match db_account::update_profile(&txn, account, full_name, phone, now).await {
         Ok(updated) => updated,
         Err(e) if is_unique_violation(&e) => {
             return Err(AppError::bad_input(
@@ -519,8 +520,8 @@ pub async fn update_profile(
         Err(e) => return Err(e.into()),
     };
     if let Some(addresses) = addresses {
-        stored::delete_addresses_of(&txn, viewer.user_id).await?;
-        stored::insert_addresses(&txn, addresses).await?;
+        db_account::delete_addresses_of(&txn, viewer.user_id).await?;
+        db_account::insert_addresses(&txn, addresses).await?;
     }
     txn.commit().await?;
     Ok(updated)
@@ -597,6 +598,6 @@ pub async fn addresses_of(
     db: &impl ConnectionTrait,
     user_ids: &[Uuid],
 ) -> AppResult<HashMap<Uuid, Vec<address::Model>>> {
-    let rows = stored::addresses_of(db, user_ids).await?;
+    let rows = db_account::addresses_of(db, user_ids).await?;
     Ok(batch::group(rows, |a| a.user_id))
 }

@@ -1,6 +1,6 @@
 //! One-time codes sent by mail (email verification, password reset): issued, rate limited, checked and consumed.
 
-use crate::db::accounts::codes as stored;
+use crate::db::accounts::codes as db_codes;
 use crate::db::entities::one_time_code;
 use crate::domain::account::CodePolicy;
 use crate::error::{AppError, AppResult};
@@ -40,7 +40,7 @@ pub async fn issue(
     now: DateTime<Utc>,
 ) -> AppResult<String> {
     let policy = CodePolicy::default();
-    let latest = stored::latest(txn, user_id, purpose.as_str()).await?;
+    let latest = db_codes::latest(txn, user_id, purpose.as_str()).await?;
     if let Some(latest) = latest {
         let wait = policy.resend_after_secs - (now - latest.created_at).num_seconds();
         if wait > 0 {
@@ -50,7 +50,7 @@ pub async fn issue(
             });
         }
     }
-    stored::consume_all(txn, user_id, purpose.as_str(), now).await?;
+    db_codes::consume_all(txn, user_id, purpose.as_str(), now).await?;
     let code = format!(
         "{:0width$}",
         rand::random_range(0..10u32.pow(u32::try_from(policy.digits).map_err(AppError::internal)?)),
@@ -67,7 +67,7 @@ pub async fn issue(
         created_at: now,
         updated_at: now,
     };
-    stored::insert(txn, row).await?;
+    db_codes::insert(txn, row).await?;
     Ok(code)
 }
 
@@ -100,7 +100,7 @@ pub async fn check(
             format!("the code has {} digits", policy.digits),
         )));
     };
-    let current = stored::current(txn, user_id, purpose.as_str()).await?;
+    let current = db_codes::current(txn, user_id, purpose.as_str()).await?;
     let Some(current) = current.filter(|c| c.expires_at > now) else {
         return Ok(Outcome::Refused(invalid()));
     };
@@ -113,14 +113,14 @@ pub async fn check(
     let expected = hash_code(key, user_id, purpose, &code);
     if bool::from(expected.as_bytes().ct_eq(current.code_hash.as_bytes())) {
         // Conditional: of two concurrent uses of one code, exactly one succeeds.
-        let used = stored::consume(txn, current.id, now).await?;
+        let used = db_codes::consume(txn, current.id, now).await?;
         return Ok(if used == 1 {
             Outcome::Accepted
         } else {
             Outcome::Refused(invalid())
         });
     }
-    stored::count_wrong_attempt(txn, current.id, policy.max_attempts).await?;
+    db_codes::count_wrong_attempt(txn, current.id, policy.max_attempts).await?;
     Ok(Outcome::Refused(invalid()))
 }
 

@@ -1,6 +1,6 @@
 //! Credentials: changing and resetting passwords, and proving ownership of an email address with a mailed code.
 
-use crate::db::accounts::{account as stored_account, credentials as stored};
+use crate::db::accounts::{account as db_account, credentials as db_credentials};
 use crate::db::begin_write;
 use crate::db::entities::user;
 use crate::domain::account::{Email, check_password};
@@ -40,7 +40,7 @@ pub async fn change_password(
     let txn = begin_write(&services.db).await?;
     let mut effects = Effects::default();
     let email = account.email.clone();
-    stored::set_password(&txn, account, hash, now).await?;
+    db_credentials::set_password(&txn, account, hash, now).await?;
     sessions::revoke_all(
         &txn,
         viewer.user_id,
@@ -131,7 +131,7 @@ pub async fn verify_email(
         return Err(error);
     }
     let mut effects = Effects::default();
-    let updated = stored::mark_email_verified(&txn, account, now).await?;
+    let updated = db_credentials::mark_email_verified(&txn, account, now).await?;
     let note = NewNotification::new(
         viewer.user_id,
         Kind::EmailVerified,
@@ -149,7 +149,7 @@ pub async fn request_password_reset(services: &Services, email: &str) -> AppResu
     let Ok(email) = Email::parse(email, "email") else {
         return Ok(());
     };
-    let Some(account) = stored_account::user_by_email(&services.db, email.as_str()).await? else {
+    let Some(account) = db_account::user_by_email(&services.db, email.as_str()).await? else {
         return Ok(());
     };
     let now = services.clock.now();
@@ -193,7 +193,7 @@ pub async fn reset_password(
         )
     };
     let email = Email::parse(email, "email")?;
-    let account = stored_account::user_by_email(&services.db, email.as_str())
+    let account = db_account::user_by_email(&services.db, email.as_str())
         .await?
         .ok_or_else(invalid)?;
     let hash = passwords::hash(new_password.to_string())
@@ -217,7 +217,7 @@ pub async fn reset_password(
     let mut effects = Effects::default();
     let user_id = account.id;
     let address = account.email.clone();
-    stored::reset_password(&txn, account, hash, now).await?;
+    db_credentials::reset_password(&txn, account, hash, now).await?;
     sessions::revoke_all(&txn, user_id, None, "password reset", now).await?;
     password_changed(&txn, &mut effects, user_id, &address, now).await?;
     txn.commit().await?;

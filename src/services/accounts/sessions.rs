@@ -1,6 +1,6 @@
 //! Sessions: issuing token pairs, rotating refresh tokens with reuse detection, logout and revocation.
 
-use crate::db::accounts::{account as stored_account, sessions as stored};
+use crate::db::accounts::{account as db_account, sessions as db_sessions};
 use crate::db::begin_write;
 use crate::db::entities::{refresh_token, session, user};
 use crate::error::{AppError, AppResult};
@@ -48,7 +48,7 @@ pub async fn start(
         created_at: now,
         updated_at: now,
     };
-    stored::insert_session(txn, row).await?;
+    db_sessions::insert_session(txn, row).await?;
     issue_pair(txn, services, account, session_id, now).await
 }
 
@@ -71,7 +71,7 @@ async fn issue_pair(
         created_at: now,
         updated_at: now,
     };
-    stored::insert_refresh_token(txn, row).await?;
+    db_sessions::insert_refresh_token(txn, row).await?;
     let (access, expires) = services.tokens.issue(
         account.id,
         session_id,
@@ -95,16 +95,16 @@ fn refused() -> AppError {
 pub async fn refresh(services: &Services, presented: &str) -> AppResult<(TokenPair, user::Model)> {
     let now = services.clock.now();
     let txn = begin_write(&services.db).await?;
-    let token = stored::refresh_token_by_hash(&txn, hash_refresh_token(presented))
+    let token = db_sessions::refresh_token_by_hash(&txn, hash_refresh_token(presented))
         .await?
         .ok_or_else(refused)?;
-    let session = stored::session_by_id(&txn, token.session_id)
+    let session = db_sessions::session_by_id(&txn, token.session_id)
         .await?
         .ok_or_else(refused)?;
     if session.revoked_at.is_some() || session.expires_at <= now || token.expires_at <= now {
         return Err(refused());
     }
-    let rotated = stored::mark_rotated(&txn, token.id, now).await?;
+    let rotated = db_sessions::mark_rotated(&txn, token.id, now).await?;
     if rotated != 1 {
         revoke_session(&txn, session.id, "refresh token reused", now).await?;
         txn.commit().await?;
@@ -112,7 +112,7 @@ pub async fn refresh(services: &Services, presented: &str) -> AppResult<(TokenPa
         tracing::warn!(session = %session.id, "refresh token reuse detected; session revoked");
         return Err(refused());
     }
-    let account = stored_account::user_by_id(&txn, session.user_id)
+    let account = db_account::user_by_id(&txn, session.user_id)
         .await?
         .ok_or_else(refused)?;
     let pair = issue_pair(&txn, services, &account, session.id, now).await?;
@@ -122,7 +122,8 @@ pub async fn refresh(services: &Services, presented: &str) -> AppResult<(TokenPa
 
 /// Ends the session a refresh token belongs to. Unknown tokens are not an error: the result is the same.
 pub async fn logout(services: &Services, presented: &str) -> AppResult<()> {
-    let token = stored::refresh_token_by_hash(&services.db, hash_refresh_token(presented)).await?;
+    let token =
+        db_sessions::refresh_token_by_hash(&services.db, hash_refresh_token(presented)).await?;
     if let Some(token) = token {
         let txn = begin_write(&services.db).await?;
         revoke_session(&txn, token.session_id, "logout", services.clock.now()).await?;
@@ -173,10 +174,10 @@ pub async fn revoke_session(
     reason: &str,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
-    let Some(row) = stored::session_by_id(db, session_id).await? else {
+    let Some(row) = db_sessions::session_by_id(db, session_id).await? else {
         return Ok(());
     };
-    let revoked = stored::revoke(db, session_id, reason, now).await?;
+    let revoked = db_sessions::revoke(db, session_id, reason, now).await?;
     if revoked == 1 {
         announce(
             db,
@@ -198,7 +199,7 @@ pub async fn revoke_all(
     reason: &str,
     now: DateTime<Utc>,
 ) -> AppResult<u64> {
-    let revoked = stored::revoke_all_of(db, user_id, keep, reason, now).await?;
+    let revoked = db_sessions::revoke_all_of(db, user_id, keep, reason, now).await?;
     if revoked > 0 {
         announce(db, user_id, &SessionsEnded::AllBut { keep }).await?;
     }

@@ -1,6 +1,6 @@
 //! Time-based one-time passwords (RFC 6238) for two-factor sign-in: setup, enable, disable and single-use checks.
 
-use crate::db::accounts::{account as stored_account, totp as stored};
+use crate::db::accounts::{account as db_account, totp as db_totp};
 use crate::db::begin_write;
 use crate::db::entities::user;
 use crate::error::{AppError, AppResult};
@@ -59,18 +59,18 @@ fn open(vault: &Vault, owner: Uuid, stored: &str) -> AppResult<String> {
 /// Seals every secret still stored in plain text; each row only if it has not changed meanwhile, so
 /// replicas starting together do not seal one twice. Returns how many were sealed.
 pub async fn seal_plain_secrets(db: &impl ConnectionTrait, vault: &Vault) -> AppResult<u64> {
-    let plain = stored::with_plain_secrets(db).await?;
+    let plain = db_totp::with_plain_secrets(db).await?;
     let mut sealed = 0;
     for account in plain {
         for (slot, value) in [
-            (stored::Slot::Enabled, &account.totp_secret),
-            (stored::Slot::Pending, &account.totp_pending_secret),
+            (db_totp::Slot::Enabled, &account.totp_secret),
+            (db_totp::Slot::Pending, &account.totp_pending_secret),
         ] {
             let Some(value) = value.as_deref().filter(|v| !Vault::is_sealed(v)) else {
                 continue;
             };
             let sealed_value = seal(vault, account.id, value)?;
-            sealed += stored::replace_secret_if(db, account.id, slot, value, sealed_value).await?;
+            sealed += db_totp::replace_secret_if(db, account.id, slot, value, sealed_value).await?;
         }
     }
     Ok(sealed)
@@ -91,7 +91,7 @@ pub async fn accept_code(
     let Some(step) = matching_step(&totp(&secret, &account.email)?, code, now) else {
         return Ok(false);
     };
-    let claimed = stored::claim_step(txn, account.id, step).await?;
+    let claimed = db_totp::claim_step(txn, account.id, step).await?;
     Ok(claimed == 1)
 }
 
@@ -110,7 +110,7 @@ pub async fn setup(services: &Services, viewer: &Viewer) -> AppResult<TotpSetup>
     let secret = Secret::generate_secret().to_encoded().to_string();
     let uri = totp(&secret, &account.email)?.get_url();
     let sealed = seal(&services.vault, account.id, &secret)?;
-    stored::set_pending(&services.db, account, sealed, services.clock.now()).await?;
+    db_totp::set_pending(&services.db, account, sealed, services.clock.now()).await?;
     Ok(TotpSetup {
         secret,
         otpauth_uri: uri,
@@ -134,7 +134,7 @@ pub async fn enable(services: &Services, viewer: &Viewer, code: &str) -> AppResu
     let txn = begin_write(&services.db).await?;
     let mut effects = Effects::default();
     let sealed = seal(&services.vault, viewer.user_id, &pending)?;
-    stored::enable(&txn, account, sealed, step, now).await?;
+    db_totp::enable(&txn, account, sealed, step, now).await?;
     let note = NewNotification::new(
         viewer.user_id,
         Kind::TwoFactorChanged,
@@ -174,7 +174,7 @@ pub async fn disable(
         ));
     }
     let mut effects = Effects::default();
-    stored::disable(&txn, account, now).await?;
+    db_totp::disable(&txn, account, now).await?;
     let note = NewNotification::new(
         viewer.user_id,
         Kind::TwoFactorChanged,
@@ -188,7 +188,7 @@ pub async fn disable(
 }
 
 async fn load(services: &Services, viewer: &Viewer) -> AppResult<user::Model> {
-    stored_account::user_by_id(&services.db, viewer.user_id)
+    db_account::user_by_id(&services.db, viewer.user_id)
         .await?
         .ok_or_else(AppError::unauthenticated)
 }

@@ -1,8 +1,6 @@
 //! The viewer: who is making a request, resolved from a verified access token and a live session.
 
-use crate::db::accounts::{
-    account as stored_account, sessions as stored_sessions, viewer as stored,
-};
+use crate::db::accounts::{account as db_account, sessions as db_sessions, viewer as db_viewer};
 use crate::domain::account::Role;
 use crate::error::{AppError, AppResult};
 use crate::services::Services;
@@ -41,7 +39,7 @@ impl Viewer {
 /// user together); only a refusal looks again to say which it was.
 pub async fn resolve(services: &Services, claims: &Claims) -> AppResult<Viewer> {
     let now = services.clock.now();
-    let role = stored::live_session_role(&services.db, claims.sid, claims.sub, now).await?;
+    let role = db_viewer::live_session_role(&services.db, claims.sid, claims.sub, now).await?;
     let Some(role) = role else {
         return Err(refusal(services, claims).await);
     };
@@ -56,8 +54,8 @@ pub async fn resolve(services: &Services, claims: &Claims) -> AppResult<Viewer> 
 
 /// Why a token was refused: its session is gone or over, or its account is.
 async fn refusal(services: &Services, claims: &Claims) -> AppError {
-    let session = stored_sessions::session_by_id(&services.db, claims.sid).await;
-    let user = stored_account::user_by_id(&services.db, claims.sub).await;
+    let session = db_sessions::session_by_id(&services.db, claims.sid).await;
+    let user = db_account::user_by_id(&services.db, claims.sub).await;
     match (session, user) {
         (Ok(Some(s)), Ok(None)) if s.user_id == claims.sub => {
             AppError::Unauthenticated("account no longer exists".into())

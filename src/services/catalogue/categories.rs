@@ -1,7 +1,7 @@
 //! The service catalogue: default categories seeded on first start, listing, and admin changes.
 
 use crate::db::batch;
-use crate::db::catalogue::categories as stored;
+use crate::db::catalogue::categories as db_categories;
 use crate::db::entities::service_category;
 use crate::db::is_unique_violation;
 use crate::domain::account::Role;
@@ -92,7 +92,7 @@ pub async fn seed_defaults(db: &impl ConnectionTrait, now: DateTime<Utc>) -> App
             updated_at: now,
         })
         .collect();
-    stored::insert_missing(db, rows).await?;
+    db_categories::insert_missing(db, rows).await?;
     Ok(())
 }
 
@@ -100,14 +100,14 @@ pub async fn list(
     db: &impl ConnectionTrait,
     include_inactive: bool,
 ) -> AppResult<Vec<service_category::Model>> {
-    Ok(stored::list(db, include_inactive).await?)
+    Ok(db_categories::list(db, include_inactive).await?)
 }
 
 pub async fn find(
     db: &impl ConnectionTrait,
     id: Uuid,
 ) -> AppResult<Option<service_category::Model>> {
-    Ok(stored::by_id(db, id).await?)
+    Ok(db_categories::by_id(db, id).await?)
 }
 
 /// Categories by id, many in one statement, inactive ones included (past jobs keep theirs).
@@ -115,7 +115,7 @@ pub async fn find_many(
     db: &impl ConnectionTrait,
     ids: &[Uuid],
 ) -> AppResult<HashMap<Uuid, service_category::Model>> {
-    let rows = stored::by_ids(db, ids).await?;
+    let rows = db_categories::by_ids(db, ids).await?;
     Ok(batch::index(rows, |c| c.id))
 }
 
@@ -123,7 +123,7 @@ pub async fn find_by_slug(
     db: &impl ConnectionTrait,
     slug: &str,
 ) -> AppResult<Option<service_category::Model>> {
-    Ok(stored::by_slug(db, slug).await?)
+    Ok(db_categories::by_slug(db, slug).await?)
 }
 
 /// A category named by slug that must exist and be active, for new requests and new skills.
@@ -242,7 +242,7 @@ pub async fn create(
         created_at: now,
         updated_at: now,
     };
-    match stored::insert(db, row).await {
+    match db_categories::insert(db, row).await {
         Ok(created) => Ok(created),
         Err(e) if is_unique_violation(&e) => Err(AppError::bad_input(
             "slug",
@@ -264,7 +264,7 @@ pub async fn update(
     let existing = find(db, id)
         .await?
         .ok_or_else(|| AppError::NotFound("category".into()))?;
-    let changes = stored::Changes {
+    let changes = db_categories::Changes {
         slug: input.slug.as_deref().map(check_slug).transpose()?,
         name: input
             .name
@@ -286,7 +286,7 @@ pub async fn update(
             .map(|currency| check_currency(currency, "defaultHourlyRate.currency"))
             .transpose()?,
     };
-    match stored::update(db, existing, changes, now).await {
+    match db_categories::update(db, existing, changes, now).await {
         Ok(updated) => Ok(updated),
         Err(e) if is_unique_violation(&e) => Err(AppError::bad_input(
             "slug",

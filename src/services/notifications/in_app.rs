@@ -1,7 +1,7 @@
 //! In-app notifications: written with the change that caused them, published through the outbox, listed and marked read.
 
 use crate::db::entities::notification;
-use crate::db::notifications::in_app as stored;
+use crate::db::notifications::in_app as db_notifications;
 use crate::error::{AppError, AppResult};
 use crate::realtime::{Topic, outbox};
 use crate::services::platform::pagination::{Page, Slice};
@@ -47,7 +47,7 @@ impl Kind {
     }
 }
 
-/// A notification as stored and as carried on the bus.
+/// A notification as db_notifications and as carried on the bus.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct NotificationView {
     pub id: Uuid,
@@ -119,7 +119,7 @@ pub async fn create(
         created_at: now,
         updated_at: now,
     };
-    let view = NotificationView::from(stored::insert(txn, row).await?);
+    let view = NotificationView::from(db_notifications::insert(txn, row).await?);
     outbox::enqueue(
         txn,
         Topic::UserNotifications(user_id),
@@ -137,7 +137,9 @@ pub async fn list(
     page: Page,
     unread_only: bool,
 ) -> AppResult<Slice<NotificationView>> {
-    let rows = stored::list_for_user(db, user_id, unread_only, page.after, page.limit + 1).await?;
+    let rows =
+        db_notifications::list_for_user(db, user_id, unread_only, page.after, page.limit + 1)
+            .await?;
     Ok(Slice::from_probe(
         rows.into_iter().map(Into::into).collect(),
         page.limit,
@@ -146,11 +148,11 @@ pub async fn list(
 
 /// How many notifications `list` pages through, in one statement.
 pub async fn count(db: &impl ConnectionTrait, user_id: Uuid, unread_only: bool) -> AppResult<u64> {
-    Ok(stored::count_for_user(db, user_id, unread_only).await?)
+    Ok(db_notifications::count_for_user(db, user_id, unread_only).await?)
 }
 
 pub async fn find(db: &impl ConnectionTrait, id: Uuid) -> AppResult<Option<NotificationView>> {
-    Ok(stored::by_id(db, id).await?.map(Into::into))
+    Ok(db_notifications::by_id(db, id).await?.map(Into::into))
 }
 
 /// A notification of the viewer's own (staff see only theirs too); None when missing or not theirs.
@@ -172,9 +174,9 @@ pub async fn mark_read(
     if ids.is_empty() {
         return Ok(0);
     }
-    Ok(stored::mark_read(db, user_id, ids, now).await?)
+    Ok(db_notifications::mark_read(db, user_id, ids, now).await?)
 }
 
 pub async fn unread_count(db: &impl ConnectionTrait, user_id: Uuid) -> AppResult<u64> {
-    Ok(stored::count_unread(db, user_id).await?)
+    Ok(db_notifications::count_unread(db, user_id).await?)
 }

@@ -2,8 +2,8 @@
 
 use crate::db::begin_write;
 use crate::db::entities::{technician_profile, technician_skill, user, working_hours};
-use crate::db::platform::demo as stored;
-use crate::db::technicians::{profiles as stored_profiles, technician as stored_technician};
+use crate::db::platform::demo as db_demo;
+use crate::db::technicians::{profiles as db_profiles, technician as db_technician};
 use crate::domain::account::Role;
 use crate::domain::technician::{availability, kyc_status};
 use crate::domain::whole;
@@ -100,7 +100,7 @@ fn account(
 
 /// Fills an empty database; refuses one that already has users unless `force`.
 pub async fn seed(services: &Services, centre: (f64, f64), force: bool) -> AppResult<DemoLogins> {
-    let existing = stored::count_users(&services.db).await?;
+    let existing = db_demo::count_users(&services.db).await?;
     if existing > 0 && !force {
         return Err(AppError::Conflict(format!(
             "the database already has {existing} users; pass --force to add the demo city anyway"
@@ -118,7 +118,7 @@ pub async fn seed(services: &Services, centre: (f64, f64), force: bool) -> AppRe
     let mut rng = Lcg(microdegrees(centre.0) ^ microdegrees(centre.1).rotate_left(32));
     let txn = begin_write(&services.db).await?;
     let admin = format!("admin+{tag}@demo.fundi.local");
-    stored::insert_user(
+    db_demo::insert_user(
         &txn,
         account(
             Uuid::now_v7(),
@@ -146,13 +146,13 @@ pub async fn seed(services: &Services, centre: (f64, f64), force: bool) -> AppRe
             )
         })
         .collect();
-    stored::insert_users(&txn, rows).await?;
+    db_demo::insert_users(&txn, rows).await?;
     let mut technicians = Vec::with_capacity(TECHNICIANS);
     for i in 0..TECHNICIANS {
         let id = Uuid::now_v7();
         let email = format!("tech{:03}+{tag}@demo.fundi.local", i + 1);
         let full_name = person(&mut rng);
-        stored::insert_user(
+        db_demo::insert_user(
             &txn,
             account(
                 id,
@@ -212,7 +212,7 @@ pub async fn seed(services: &Services, centre: (f64, f64), force: bool) -> AppRe
             created_at: now,
             updated_at: now,
         };
-        stored_technician::insert_profile(&txn, profile).await?;
+        db_technician::insert_profile(&txn, profile).await?;
         let mut skill_ids = vec![category.id];
         if i % 2 == 0 {
             skill_ids.push(categories[(i / 2 + 3) % categories.len()].id);
@@ -229,7 +229,7 @@ pub async fn seed(services: &Services, centre: (f64, f64), force: bool) -> AppRe
                 updated_at: now,
             })
             .collect();
-        stored_profiles::insert_skills(&txn, skills).await?;
+        db_profiles::insert_skills(&txn, skills).await?;
         let hours = (1..=6)
             .map(|weekday| working_hours::Model {
                 id: Uuid::now_v7(),
@@ -241,7 +241,7 @@ pub async fn seed(services: &Services, centre: (f64, f64), force: bool) -> AppRe
                 updated_at: now,
             })
             .collect();
-        stored_technician::insert_hours(&txn, hours).await?;
+        db_technician::insert_hours(&txn, hours).await?;
         technicians.push(DemoTechnician {
             id,
             full_name,

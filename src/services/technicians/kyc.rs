@@ -7,7 +7,7 @@
 
 use crate::db::begin_write;
 use crate::db::entities::{kyc_document, kyc_event, kyc_submission, user};
-use crate::db::technicians::{kyc as stored, technician as stored_technician};
+use crate::db::technicians::{kyc as db_kyc, technician as db_technician};
 use crate::domain::account::Role;
 use crate::domain::technician::kyc_status;
 use crate::error::{AppError, AppResult};
@@ -127,7 +127,7 @@ pub async fn submit(
     viewer.require_role(&[Role::Technician])?;
     let government_id = storage::check_document("governmentId", files.government_id)?;
     let selfie = storage::check_document("selfie", files.selfie)?;
-    let profile = stored_technician::profile_by_id(&services.db, viewer.user_id)
+    let profile = db_technician::profile_by_id(&services.db, viewer.user_id)
         .await?
         .ok_or_else(|| AppError::NotFound("technician profile".into()))?;
     if !may_submit(&profile.kyc_status) {
@@ -215,13 +215,13 @@ async fn record_submission(
     let txn = begin_write(&services.db).await?;
     // Conditional on the status just read: of two submissions racing, exactly one moves it.
     let moved =
-        stored::set_status_if(&txn, viewer.user_id, from, kyc_status::UNDER_REVIEW, now).await?;
+        db_kyc::set_status_if(&txn, viewer.user_id, from, kyc_status::UNDER_REVIEW, now).await?;
     if moved != 1 {
         return Err(AppError::Conflict(
             "the KYC status changed meanwhile; reload and try again".into(),
         ));
     }
-    let submission = stored::insert_submission(
+    let submission = db_kyc::insert_submission(
         &txn,
         kyc_submission::Model {
             id: submission_id,
@@ -236,7 +236,7 @@ async fn record_submission(
     )
     .await?;
     for row in documents {
-        stored::insert_document(&txn, row).await?;
+        db_kyc::insert_document(&txn, row).await?;
     }
     let mut effects = Effects::default();
     record_event(
@@ -283,7 +283,7 @@ async fn record_event(
         created_at: now,
         updated_at: now,
     };
-    stored::insert_event(txn, row).await?;
+    db_kyc::insert_event(txn, row).await?;
     Ok(())
 }
 
@@ -307,25 +307,25 @@ pub async fn review(
     let (to, feedback) = decide(decision, feedback)?;
     let now = services.clock.now();
     let txn = begin_write(&services.db).await?;
-    stored_technician::profile_by_id(&txn, technician_id)
+    db_technician::profile_by_id(&txn, technician_id)
         .await?
         .ok_or_else(|| AppError::NotFound("technician".into()))?;
-    let latest = stored::latest_submission_of(&txn, technician_id)
+    let latest = db_kyc::latest_submission_of(&txn, technician_id)
         .await?
         .filter(|s| s.status == kyc_status::UNDER_REVIEW)
         .ok_or_else(|| {
             AppError::Conflict("this technician has no KYC submission under review".into())
         })?;
     // Conditional on the status, so of two administrators deciding at once exactly one succeeds.
-    let decision_row = stored::DecisionRow {
+    let decision_row = db_kyc::DecisionRow {
         status: to.into(),
         feedback: feedback.clone(),
         reviewed_by: viewer.user_id,
     };
     let decided =
-        stored::decide_if(&txn, latest.id, kyc_status::UNDER_REVIEW, decision_row, now).await?;
+        db_kyc::decide_if(&txn, latest.id, kyc_status::UNDER_REVIEW, decision_row, now).await?;
     let profile_moved =
-        stored::set_status_if(&txn, technician_id, kyc_status::UNDER_REVIEW, to, now).await?;
+        db_kyc::set_status_if(&txn, technician_id, kyc_status::UNDER_REVIEW, to, now).await?;
     if decided != 1 || profile_moved != 1 {
         return Err(AppError::Conflict(
             "this submission was already decided".into(),
@@ -366,7 +366,7 @@ pub async fn review(
     in_app::create(&txn, &mut effects, now, note).await?;
     // Only approved technicians are matched, so every replica's matching directory must hear of it.
     search::directory_changed(&txn, &mut effects, technician_id).await?;
-    let row = stored::submission_by_id(&txn, latest.id)
+    let row = db_kyc::submission_by_id(&txn, latest.id)
         .await?
         .ok_or_else(|| AppError::internal(anyhow::anyhow!("decided submission vanished")))?;
     txn.commit().await?;
@@ -386,7 +386,7 @@ pub async fn queue(
     page: Page,
 ) -> AppResult<Slice<SubmissionView>> {
     viewer.require_role(&[Role::Admin, Role::Support])?;
-    let rows = stored::with_status(
+    let rows = db_kyc::with_status(
         &services.db,
         kyc_status::UNDER_REVIEW,
         page.after,
@@ -404,17 +404,17 @@ pub async fn queue(
 /// How many submissions wait for review, in one statement. ADMIN and SUPPORT.
 pub async fn queue_count(services: &Services, viewer: &Viewer) -> AppResult<u64> {
     viewer.require_role(&[Role::Admin, Role::Support])?;
-    Ok(stored::count_with_status(&services.db, kyc_status::UNDER_REVIEW).await?)
+    Ok(db_kyc::count_with_status(&services.db, kyc_status::UNDER_REVIEW).await?)
 }
 
 /// The technician's own KYC state.
 pub async fn overview(services: &Services, viewer: &Viewer) -> AppResult<Overview> {
     viewer.require_role(&[Role::Technician])?;
-    let profile = stored_technician::profile_by_id(&services.db, viewer.user_id)
+    let profile = db_technician::profile_by_id(&services.db, viewer.user_id)
         .await?
         .ok_or_else(|| AppError::NotFound("technician profile".into()))?;
-    let latest = stored::latest_submission_of(&services.db, viewer.user_id).await?;
-    let history = stored::events_of(&services.db, viewer.user_id).await?;
+    let latest = db_kyc::latest_submission_of(&services.db, viewer.user_id).await?;
+    let history = db_kyc::events_of(&services.db, viewer.user_id).await?;
     let latest = complete(services, latest.into_iter().collect(), services.clock.now())
         .await?
         .pop();
@@ -432,7 +432,7 @@ fn may_see(viewer: &Viewer, technician_id: Uuid) -> bool {
 
 /// One document with a fresh download link; FORBIDDEN for anyone but its owner and staff.
 pub async fn document(services: &Services, viewer: &Viewer, id: Uuid) -> AppResult<DocumentView> {
-    let row = stored::document_by_id(&services.db, id)
+    let row = db_kyc::document_by_id(&services.db, id)
         .await?
         .ok_or_else(|| AppError::NotFound("KYC document".into()))?;
     if !may_see(viewer, row.technician_id) {
@@ -460,7 +460,7 @@ pub async fn find_submission(
     viewer: &Viewer,
     id: Uuid,
 ) -> AppResult<Option<SubmissionView>> {
-    let Some(row) = stored::submission_by_id(&services.db, id)
+    let Some(row) = db_kyc::submission_by_id(&services.db, id)
         .await?
         .filter(|s| may_see(viewer, s.technician_id))
     else {
@@ -493,7 +493,7 @@ async fn complete(
     let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
     let technician_ids: Vec<Uuid> = rows.iter().map(|r| r.technician_id).collect();
     let mut documents: HashMap<Uuid, Vec<DocumentView>> = HashMap::new();
-    for doc in stored::documents_of(&services.db, ids).await? {
+    for doc in db_kyc::documents_of(&services.db, ids).await? {
         documents
             .entry(doc.submission_id)
             .or_default()
@@ -536,7 +536,7 @@ pub async fn open_download(
             "this download link is invalid or has expired".into(),
         ));
     }
-    let row = stored::document_by_id(&services.db, id)
+    let row = db_kyc::document_by_id(&services.db, id)
         .await?
         .ok_or_else(|| AppError::NotFound("KYC document".into()))?;
     let extension = storage::DocumentType::from_content_type(&row.content_type)

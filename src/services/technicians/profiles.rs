@@ -3,7 +3,7 @@
 use crate::db::batch;
 use crate::db::begin_write;
 use crate::db::entities::{certification, technician_profile, technician_skill, user};
-use crate::db::technicians::{profiles as stored, technician as stored_technician};
+use crate::db::technicians::{profiles as db_profiles, technician as db_technician};
 use crate::domain::account::Role;
 use crate::domain::geo::validate_lat_lng;
 use crate::error::{AppError, AppResult};
@@ -17,7 +17,7 @@ use sea_orm::ConnectionTrait;
 use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
 
-/// A profile with its skills (category id, years) and certifications, as stored.
+/// A profile with its skills (category id, years) and certifications, as db_profiles.
 pub struct FullProfile {
     pub profile: technician_profile::Model,
     pub skills: Vec<technician_skill::Model>,
@@ -28,11 +28,11 @@ pub async fn load(
     db: &impl ConnectionTrait,
     technician_id: Uuid,
 ) -> AppResult<Option<FullProfile>> {
-    let Some(profile) = stored_technician::profile_by_id(db, technician_id).await? else {
+    let Some(profile) = db_technician::profile_by_id(db, technician_id).await? else {
         return Ok(None);
     };
-    let skills = stored::skills_for(db, technician_id).await?;
-    let certifications = stored::certifications_for(db, technician_id).await?;
+    let skills = db_profiles::skills_for(db, technician_id).await?;
+    let certifications = db_profiles::certifications_for(db, technician_id).await?;
     Ok(Some(FullProfile {
         profile,
         skills,
@@ -205,10 +205,10 @@ pub async fn update(
     };
 
     let txn = begin_write(&services.db).await?;
-    let existing = stored_technician::profile_by_id(&txn, viewer.user_id)
+    let existing = db_technician::profile_by_id(&txn, viewer.user_id)
         .await?
         .ok_or_else(|| AppError::NotFound("technician profile".into()))?;
-    let changes = stored::Changes {
+    let changes = db_profiles::Changes {
         bio,
         years_of_experience: years,
         hourly_rate: rate,
@@ -216,9 +216,9 @@ pub async fn update(
         base_location: change.base_location,
         time_zone,
     };
-    stored::update_profile(&txn, existing, changes, now).await?;
+    db_profiles::update_profile(&txn, existing, changes, now).await?;
     if let Some(skills) = skills {
-        stored::delete_skills_of(&txn, viewer.user_id).await?;
+        db_profiles::delete_skills_of(&txn, viewer.user_id).await?;
         let rows = skills
             .into_iter()
             .map(|(category_id, years)| technician_skill::Model {
@@ -230,10 +230,10 @@ pub async fn update(
                 updated_at: now,
             })
             .collect();
-        stored::insert_skills(&txn, rows).await?;
+        db_profiles::insert_skills(&txn, rows).await?;
     }
     if let Some(certifications) = certifications {
-        stored::delete_certifications_of(&txn, viewer.user_id).await?;
+        db_profiles::delete_certifications_of(&txn, viewer.user_id).await?;
         // Counted as i32, the position column's type; MAX_CERTIFICATIONS keeps it small.
         let rows: Vec<_> = (0..)
             .zip(certifications)
@@ -248,7 +248,7 @@ pub async fn update(
                 updated_at: now,
             })
             .collect();
-        stored::insert_certifications(&txn, rows).await?;
+        db_profiles::insert_certifications(&txn, rows).await?;
     }
     let mut effects = Effects::default();
     search::directory_changed(&txn, &mut effects, viewer.user_id).await?;
@@ -277,7 +277,7 @@ pub async fn load_many(
     if ids.is_empty() {
         return Ok(HashMap::new());
     }
-    let rows = stored::with_users(db, ids).await?;
+    let rows = db_profiles::with_users(db, ids).await?;
     Ok(rows
         .into_iter()
         .filter_map(|(profile, user)| {
@@ -297,7 +297,7 @@ pub async fn skills_of(
     db: &impl ConnectionTrait,
     ids: &[Uuid],
 ) -> AppResult<HashMap<Uuid, Vec<technician_skill::Model>>> {
-    let rows = stored::skills_of(db, ids).await?;
+    let rows = db_profiles::skills_of(db, ids).await?;
     Ok(batch::group(rows, |s| s.technician_id))
 }
 
@@ -306,6 +306,6 @@ pub async fn certifications_of(
     db: &impl ConnectionTrait,
     ids: &[Uuid],
 ) -> AppResult<HashMap<Uuid, Vec<certification::Model>>> {
-    let rows = stored::certifications_of(db, ids).await?;
+    let rows = db_profiles::certifications_of(db, ids).await?;
     Ok(batch::group(rows, |c| c.technician_id))
 }

@@ -4,7 +4,7 @@ use crate::db::batch;
 use crate::db::begin_write;
 use crate::db::entities::technician_profile;
 use crate::db::entities::{availability_exception, technician_block, working_hours};
-use crate::db::technicians::technician as stored;
+use crate::db::technicians::technician as db_technician;
 use crate::domain::account::Role;
 use crate::domain::geo::validate_lat_lng;
 use crate::domain::schedule::{Interval, validate_week, works_at};
@@ -55,7 +55,7 @@ pub async fn create_profile(
         created_at: now,
         updated_at: now,
     };
-    stored::insert_profile(txn, row).await?;
+    db_technician::insert_profile(txn, row).await?;
     Ok(())
 }
 
@@ -92,7 +92,7 @@ pub async fn profile(
     db: &impl ConnectionTrait,
     technician_id: Uuid,
 ) -> AppResult<technician_profile::Model> {
-    stored::profile_by_id(db, technician_id)
+    db_technician::profile_by_id(db, technician_id)
         .await?
         .ok_or_else(|| AppError::NotFound("technician".into()))
 }
@@ -123,9 +123,14 @@ pub async fn set_availability(
     };
     let txn = begin_write(&services.db).await?;
     // Conditional on the state we read, so a job starting meanwhile (BUSY) is not overwritten.
-    let changed =
-        stored::set_availability_if(&txn, viewer.user_id, &current.availability, target, now)
-            .await?;
+    let changed = db_technician::set_availability_if(
+        &txn,
+        viewer.user_id,
+        &current.availability,
+        target,
+        now,
+    )
+    .await?;
     if changed != 1 {
         return Err(AppError::Conflict(
             "availability changed meanwhile; try again".into(),
@@ -175,7 +180,7 @@ pub async fn set_working_hours(
     })?;
     let now = services.clock.now();
     let txn = begin_write(&services.db).await?;
-    stored::delete_hours_of(&txn, viewer.user_id).await?;
+    db_technician::delete_hours_of(&txn, viewer.user_id).await?;
     let rows: Vec<_> = intervals
         .iter()
         .map(|i| working_hours::Model {
@@ -188,7 +193,7 @@ pub async fn set_working_hours(
             updated_at: now,
         })
         .collect();
-    stored::insert_hours(&txn, rows).await?;
+    db_technician::insert_hours(&txn, rows).await?;
     let mut effects = Effects::default();
     search::directory_changed(&txn, &mut effects, viewer.user_id).await?;
     txn.commit().await?;
@@ -212,7 +217,7 @@ pub async fn weeks_of(
     db: &impl ConnectionTrait,
     technician_ids: &[Uuid],
 ) -> AppResult<HashMap<Uuid, Vec<working_hours::Model>>> {
-    let rows = stored::hours_of(db, technician_ids).await?;
+    let rows = db_technician::hours_of(db, technician_ids).await?;
     Ok(batch::group(rows, |h| h.technician_id))
 }
 
@@ -221,7 +226,7 @@ pub async fn exceptions_of(
     db: &impl ConnectionTrait,
     technician_ids: &[Uuid],
 ) -> AppResult<HashMap<Uuid, Vec<availability_exception::Model>>> {
-    let rows = stored::exceptions_of(db, technician_ids).await?;
+    let rows = db_technician::exceptions_of(db, technician_ids).await?;
     Ok(batch::group(rows, |e| e.technician_id))
 }
 
@@ -232,7 +237,7 @@ pub async fn visible_exception(
     viewer: &Viewer,
     id: Uuid,
 ) -> AppResult<Option<availability_exception::Model>> {
-    Ok(stored::exception_by_id(db, id)
+    Ok(db_technician::exception_by_id(db, id)
         .await?
         .filter(|e| viewer.may_see_records_of(e.technician_id)))
 }
@@ -276,7 +281,7 @@ pub async fn add_exception(
         .filter(|n| !n.is_empty());
     let now = services.clock.now();
     let txn = begin_write(&services.db).await?;
-    let row = stored::insert_exception(
+    let row = db_technician::insert_exception(
         &txn,
         availability_exception::Model {
             id: Uuid::now_v7(),
@@ -302,7 +307,7 @@ pub async fn add_exception(
 pub async fn remove_exception(services: &Services, viewer: &Viewer, id: Uuid) -> AppResult<()> {
     viewer.require_role(&[Role::Technician])?;
     let txn = begin_write(&services.db).await?;
-    let removed = stored::delete_exception(&txn, id, viewer.user_id).await?;
+    let removed = db_technician::delete_exception(&txn, id, viewer.user_id).await?;
     if removed == 0 {
         return Err(AppError::NotFound("availability exception".into()));
     }
@@ -384,14 +389,15 @@ pub async fn record_position(
     report: &PositionReport,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
-    let position = stored::LivePosition {
+    let position = db_technician::LivePosition {
         lat: report.lat,
         lng: report.lng,
         accuracy_m: report.accuracy_m,
         heading_deg: report.heading_deg,
         speed_kmh: report.speed_kmh,
     };
-    let updated = stored::set_live_position(&services.db, technician_id, position, now).await?;
+    let updated =
+        db_technician::set_live_position(&services.db, technician_id, position, now).await?;
     if updated != 1 {
         return Err(AppError::NotFound("technician".into()));
     }
@@ -414,7 +420,7 @@ pub async fn block(services: &Services, viewer: &Viewer, technician_id: Uuid) ->
         created_at: now,
         updated_at: now,
     };
-    match stored::insert_block(&services.db, row).await {
+    match db_technician::insert_block(&services.db, row).await {
         Ok(_) => Ok(()),
         // Blocking twice is the same as blocking once.
         Err(e) if crate::db::is_unique_violation(&e) => Ok(()),
@@ -424,12 +430,12 @@ pub async fn block(services: &Services, viewer: &Viewer, technician_id: Uuid) ->
 
 pub async fn unblock(services: &Services, viewer: &Viewer, technician_id: Uuid) -> AppResult<()> {
     viewer.require_role(&[Role::Customer])?;
-    stored::delete_block(&services.db, viewer.user_id, technician_id).await?;
+    db_technician::delete_block(&services.db, viewer.user_id, technician_id).await?;
     Ok(())
 }
 
 pub async fn blocked_ids(db: &impl ConnectionTrait, customer: Uuid) -> AppResult<Vec<Uuid>> {
-    Ok(stored::blocks_by(db, customer)
+    Ok(db_technician::blocks_by(db, customer)
         .await?
         .into_iter()
         .map(|b| b.technician_id)
