@@ -1,12 +1,17 @@
 //! Database access: connecting, migrating, sea-orm entities and hand-written queries over `&impl ConnectionTrait`.
 
+pub mod accounts;
 pub mod batch;
+pub mod catalogue;
 pub mod entities;
 pub mod lease;
 pub mod money;
+pub mod notifications;
+pub mod platform;
 pub mod sql;
 pub mod stats;
 pub mod stored;
+pub mod technicians;
 
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{

@@ -1,5 +1,6 @@
 //! Accounts: registration, sign-in with throttling and two-factor, staff creation, profile and address updates.
 
+use crate::db::accounts::account as db_account;
 use crate::db::batch;
 use crate::db::entities::{address, login_attempt, user};
 use crate::db::{begin_write, is_unique_violation};
@@ -13,11 +14,7 @@ use crate::services::notifications::in_app::{self, Kind, NewNotification};
 use crate::services::platform::pagination::{Page, Slice};
 use crate::services::{Effects, Services, Viewer, accounts::passwords, accounts::totp};
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
-};
+use sea_orm::ConnectionTrait;
 use std::collections::HashMap;
 use uuid::Uuid;
 
@@ -117,7 +114,7 @@ pub async fn create_staff(
 }
 
 /// Validates a registration and hashes its password, before any transaction holds a lock.
-async fn prepare_account(services: &Services, input: Registration) -> AppResult<user::ActiveModel> {
+async fn prepare_account(services: &Services, input: Registration) -> AppResult<user::Model> {
     let email = Email::parse(&input.email, "email")?;
     check_password(&input.password, "password")?;
     let full_name = check_full_name(&input.full_name, "fullName")?;
@@ -127,10 +124,7 @@ async fn prepare_account(services: &Services, input: Registration) -> AppResult<
         .filter(|p| !p.trim().is_empty())
         .map(|p| Phone::parse(p, "phone"))
         .transpose()?;
-    let taken = user::Entity::find()
-        .filter(user::Column::Email.eq(email.as_str()))
-        .count(&services.db)
-        .await?;
+    let taken = db_account::count_with_email(&services.db, email.as_str()).await?;
     if taken > 0 {
         return Err(AppError::bad_input(
             "email",
@@ -138,11 +132,7 @@ async fn prepare_account(services: &Services, input: Registration) -> AppResult<
         ));
     }
     if let Some(phone) = &phone
-        && user::Entity::find()
-            .filter(user::Column::Phone.eq(phone.as_str()))
-            .count(&services.db)
-            .await?
-            > 0
+        && db_account::count_with_phone(&services.db, phone.as_str()).await? > 0
     {
         return Err(AppError::bad_input(
             "phone",
@@ -153,31 +143,28 @@ async fn prepare_account(services: &Services, input: Registration) -> AppResult<
         .await
         .map_err(AppError::internal)?;
     let now = services.clock.now();
-    Ok(user::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        email: Set(email.as_str().into()),
-        phone: Set(phone.map(|p| p.as_str().to_string())),
-        password_hash: Set(password_hash),
-        full_name: Set(full_name),
-        role: Set(input.role),
-        email_verified_at: Set(None),
-        totp_secret: Set(None),
-        totp_pending_secret: Set(None),
-        totp_last_step: Set(None),
-        login_locked_until: Set(None),
-        login_failures: Set(0),
-        login_window_started_at: Set(None),
-        created_at: Set(now),
-        updated_at: Set(now),
+    Ok(user::Model {
+        id: Uuid::now_v7(),
+        email: email.as_str().into(),
+        phone: phone.map(|p| p.as_str().to_string()),
+        password_hash,
+        full_name,
+        role: input.role,
+        email_verified_at: None,
+        totp_secret: None,
+        totp_pending_secret: None,
+        totp_last_step: None,
+        login_locked_until: None,
+        login_failures: 0,
+        login_window_started_at: None,
+        created_at: now,
+        updated_at: now,
     })
 }
 
-async fn insert_account(
-    db: &impl ConnectionTrait,
-    model: user::ActiveModel,
-) -> AppResult<user::Model> {
+async fn insert_account(db: &impl ConnectionTrait, model: user::Model) -> AppResult<user::Model> {
     // The unique indexes are the real guard: two registrations racing past the checks above meet here.
-    match user::Entity::insert(model).exec_with_returning(db).await {
+    match db_account::insert_user(db, model).await {
         Ok(account) => Ok(account),
         Err(e) if is_unique_violation(&e) => {
             let field = if e.to_string().contains("phone") {
@@ -207,10 +194,7 @@ pub async fn login(
     let email = Email::parse(&input.email, "email")
         .map(|e| e.as_str().to_string())
         .unwrap_or_else(|_| input.email.trim().to_lowercase());
-    let found = user::Entity::find()
-        .filter(user::Column::Email.eq(&email))
-        .one(&services.db)
-        .await?;
+    let found = db_account::user_by_email(&services.db, &email).await?;
     let Some(account) = found else {
         // Spend the same time as a real check so response times do not reveal which emails exist.
         let _ = passwords::verify(input.password, passwords::DUMMY_HASH.into()).await;
@@ -342,14 +326,12 @@ async fn fail_login(
         u32::try_from(current.login_failures).unwrap_or(0)
     });
     if policy.locks_after(failures) {
-        user::Entity::update_many()
-            .col_expr(
-                user::Column::LoginLockedUntil,
-                Expr::value(now + chrono::Duration::seconds(policy.lock_secs)),
-            )
-            .filter(user::Column::Id.eq(account.id))
-            .exec(&txn)
-            .await?;
+        db_account::lock_sign_in_until(
+            &txn,
+            account.id,
+            now + chrono::Duration::seconds(policy.lock_secs),
+        )
+        .await?;
         tracing::warn!(user = %account.id, "sign-in throttled after repeated failures");
     }
     txn.commit().await?;
@@ -365,66 +347,25 @@ async fn count_attempt(
     now: DateTime<Utc>,
 ) -> AppResult<bool> {
     let window_start = now - chrono::Duration::seconds(policy.window_secs);
-    let new_window = || {
-        Condition::any()
-            .add(user::Column::LoginWindowStartedAt.is_null())
-            .add(user::Column::LoginWindowStartedAt.lte(window_start))
-    };
-    let counted = user::Entity::update_many()
-        .col_expr(
-            user::Column::LoginFailures,
-            Expr::case(new_window(), 1)
-                .finally(Expr::col(user::Column::LoginFailures).add(1))
-                .into(),
-        )
-        .col_expr(
-            user::Column::LoginWindowStartedAt,
-            Expr::case(new_window(), now)
-                .finally(Expr::col(user::Column::LoginWindowStartedAt))
-                .into(),
-        )
-        .filter(user::Column::Id.eq(account.id))
-        .filter(
-            Condition::any()
-                .add(user::Column::LoginLockedUntil.is_null())
-                .add(user::Column::LoginLockedUntil.lte(now)),
-        )
-        .filter(
-            Condition::any()
-                .add(new_window())
-                .add(user::Column::LoginFailures.lt(policy.max_failures as i32)),
-        )
-        .exec(db)
-        .await?;
-    Ok(counted.rows_affected == 1)
+    let counted = db_account::count_attempt(
+        db,
+        account.id,
+        window_start,
+        policy.max_failures as i32,
+        now,
+    )
+    .await?;
+    Ok(counted == 1)
 }
 
 /// Gives back an attempt that turned out to need nothing more than the second factor it lacked.
 async fn uncount_attempt(db: &impl ConnectionTrait, user_id: Uuid) -> AppResult<()> {
-    user::Entity::update_many()
-        .col_expr(
-            user::Column::LoginFailures,
-            Expr::col(user::Column::LoginFailures).sub(1),
-        )
-        .filter(user::Column::Id.eq(user_id))
-        .filter(user::Column::LoginFailures.gt(0))
-        .exec(db)
-        .await?;
-    Ok(())
+    Ok(db_account::uncount_attempt(db, user_id).await?)
 }
 
 /// A successful sign-in starts the count afresh.
 async fn clear_attempts(db: &impl ConnectionTrait, user_id: Uuid) -> AppResult<()> {
-    user::Entity::update_many()
-        .col_expr(user::Column::LoginFailures, Expr::value(0))
-        .col_expr(
-            user::Column::LoginWindowStartedAt,
-            Expr::value(Option::<DateTime<Utc>>::None),
-        )
-        .filter(user::Column::Id.eq(user_id))
-        .exec(db)
-        .await?;
-    Ok(())
+    Ok(db_account::clear_attempts(db, user_id).await?)
 }
 
 async fn record_attempt(
@@ -436,27 +377,25 @@ async fn record_attempt(
     client: &ClientInfo,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
-    login_attempt::Entity::insert(login_attempt::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        user_id: Set(user_id),
-        email: Set(email.chars().take(254).collect()),
-        success: Set(success),
-        failure_reason: Set(failure_reason.map(Into::into)),
-        ip: Set(client.ip.clone()),
-        user_agent: Set(client
+    let row = login_attempt::Model {
+        id: Uuid::now_v7(),
+        user_id,
+        email: email.chars().take(254).collect(),
+        success,
+        failure_reason: failure_reason.map(Into::into),
+        ip: client.ip.clone(),
+        user_agent: client
             .user_agent
             .as_ref()
-            .map(|ua| ua.chars().take(512).collect())),
-        created_at: Set(now),
-        updated_at: Set(now),
-    })
-    .exec(db)
-    .await?;
-    Ok(())
+            .map(|ua| ua.chars().take(512).collect()),
+        created_at: now,
+        updated_at: now,
+    };
+    Ok(db_account::insert_login_attempt(db, row).await?)
 }
 
 pub async fn find(db: &impl ConnectionTrait, id: Uuid) -> AppResult<Option<user::Model>> {
-    Ok(user::Entity::find_by_id(id).one(db).await?)
+    Ok(db_account::user_by_id(db, id).await?)
 }
 
 /// A user the viewer may see (themselves, or anyone for staff); None when missing or not theirs.
@@ -476,13 +415,10 @@ pub async fn visible_login_event(
     viewer: &Viewer,
     id: Uuid,
 ) -> AppResult<Option<login_attempt::Model>> {
-    Ok(login_attempt::Entity::find_by_id(id)
-        .one(db)
-        .await?
-        .filter(|e| {
-            e.user_id
-                .is_some_and(|owner| viewer.may_see_records_of(owner))
-        }))
+    Ok(db_account::login_attempt_by_id(db, id).await?.filter(|e| {
+        e.user_id
+            .is_some_and(|owner| viewer.may_see_records_of(owner))
+    }))
 }
 
 /// An address of an account the viewer may see; None when missing or not theirs.
@@ -491,8 +427,7 @@ pub async fn visible_address(
     viewer: &Viewer,
     id: Uuid,
 ) -> AppResult<Option<address::Model>> {
-    Ok(address::Entity::find_by_id(id)
-        .one(db)
+    Ok(db_account::address_by_id(db, id)
         .await?
         .filter(|a| viewer.may_see_records_of(a.user_id)))
 }
@@ -502,10 +437,7 @@ pub async fn find_many(
     db: &impl ConnectionTrait,
     ids: &[Uuid],
 ) -> AppResult<HashMap<Uuid, user::Model>> {
-    let rows = user::Entity::find()
-        .filter(user::Column::Id.is_in(ids.iter().copied()))
-        .all(db)
-        .await?;
+    let rows = db_account::users_by_ids(db, ids.iter().copied()).await?;
     Ok(batch::index(rows, |u| u.id))
 }
 
@@ -520,25 +452,15 @@ pub async fn login_history(
     viewer: &Viewer,
     page: Page,
 ) -> AppResult<Slice<login_attempt::Model>> {
-    let mut query =
-        login_attempt::Entity::find().filter(login_attempt::Column::UserId.eq(viewer.user_id));
-    if let Some(after) = page.after {
-        query = query.filter(login_attempt::Column::Id.lt(after));
-    }
-    let rows = query
-        .order_by_desc(login_attempt::Column::Id)
-        .limit(page.limit + 1)
-        .all(&services.db)
-        .await?;
+    let rows =
+        db_account::login_attempts_of(&services.db, viewer.user_id, page.after, page.limit + 1)
+            .await?;
     Ok(Slice::from_probe(rows, page.limit))
 }
 
 /// How many sign-in attempts `login_history` pages through, in one statement.
 pub async fn login_history_count(db: &impl ConnectionTrait, user_id: Uuid) -> AppResult<u64> {
-    Ok(login_attempt::Entity::find()
-        .filter(login_attempt::Column::UserId.eq(user_id))
-        .count(db)
-        .await?)
+    Ok(db_account::count_login_attempts(db, user_id).await?)
 }
 
 pub struct AddressInput {
@@ -584,19 +506,10 @@ pub async fn update_profile(
         .map(|list| validate_addresses(list, viewer.user_id, now))
         .transpose()?;
     let txn = begin_write(&services.db).await?;
-    let account = user::Entity::find_by_id(viewer.user_id)
-        .one(&txn)
+    let account = db_account::user_by_id(&txn, viewer.user_id)
         .await?
         .ok_or_else(AppError::unauthenticated)?;
-    let mut active: user::ActiveModel = account.into();
-    if let Some(name) = full_name {
-        active.full_name = Set(name);
-    }
-    if let Some(phone) = phone {
-        active.phone = Set(phone);
-    }
-    active.updated_at = Set(now);
-    let updated = match active.update(&txn).await {
+    let updated = match db_account::update_profile(&txn, account, full_name, phone, now).await {
         Ok(updated) => updated,
         Err(e) if is_unique_violation(&e) => {
             return Err(AppError::bad_input(
@@ -607,13 +520,8 @@ pub async fn update_profile(
         Err(e) => return Err(e.into()),
     };
     if let Some(addresses) = addresses {
-        address::Entity::delete_many()
-            .filter(address::Column::UserId.eq(viewer.user_id))
-            .exec(&txn)
-            .await?;
-        if !addresses.is_empty() {
-            address::Entity::insert_many(addresses).exec(&txn).await?;
-        }
+        db_account::delete_addresses_of(&txn, viewer.user_id).await?;
+        db_account::insert_addresses(&txn, addresses).await?;
     }
     txn.commit().await?;
     Ok(updated)
@@ -623,7 +531,7 @@ fn validate_addresses(
     list: Vec<AddressInput>,
     user_id: Uuid,
     now: DateTime<Utc>,
-) -> AppResult<Vec<address::ActiveModel>> {
+) -> AppResult<Vec<address::Model>> {
     if list.len() > MAX_ADDRESSES {
         return Err(AppError::bad_input(
             "addresses",
@@ -665,21 +573,21 @@ fn validate_addresses(
                     )
                 })?;
             }
-            Ok(address::ActiveModel {
-                id: Set(Uuid::now_v7()),
-                user_id: Set(user_id),
-                label: Set(text(&a.label, "label", 40)?),
-                line: Set(text(&a.line, "line", 200)?),
-                city: Set(text(&a.city, "city", 100)?),
-                region: Set(optional(a.region, "region", 100)?),
-                postal_code: Set(optional(a.postal_code, "postalCode", 20)?),
-                lat: Set(a.location.map(|l| l.0)),
-                lng: Set(a.location.map(|l| l.1)),
+            Ok(address::Model {
+                id: Uuid::now_v7(),
+                user_id,
+                label: text(&a.label, "label", 40)?,
+                line: text(&a.line, "line", 200)?,
+                city: text(&a.city, "city", 100)?,
+                region: optional(a.region, "region", 100)?,
+                postal_code: optional(a.postal_code, "postalCode", 20)?,
+                lat: a.location.map(|l| l.0),
+                lng: a.location.map(|l| l.1),
                 // A lone address is the default whether or not the client said so.
-                is_default: Set(a.is_default || only_one),
-                position: Set(i),
-                created_at: Set(now),
-                updated_at: Set(now),
+                is_default: a.is_default || only_one,
+                position: i,
+                created_at: now,
+                updated_at: now,
             })
         })
         .collect()
@@ -690,10 +598,6 @@ pub async fn addresses_of(
     db: &impl ConnectionTrait,
     user_ids: &[Uuid],
 ) -> AppResult<HashMap<Uuid, Vec<address::Model>>> {
-    let rows = address::Entity::find()
-        .filter(address::Column::UserId.is_in(user_ids.iter().copied()))
-        .order_by_asc(address::Column::Position)
-        .all(db)
-        .await?;
+    let rows = db_account::addresses_of(db, user_ids).await?;
     Ok(batch::group(rows, |a| a.user_id))
 }

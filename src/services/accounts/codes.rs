@@ -1,14 +1,12 @@
 //! One-time codes sent by mail (email verification, password reset): issued, rate limited, checked and consumed.
 
+use crate::db::accounts::codes as db_codes;
 use crate::db::entities::one_time_code;
 use crate::domain::account::CodePolicy;
 use crate::error::{AppError, AppResult};
 use crate::gateways::http::hmac_sha256;
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-};
+use sea_orm::ConnectionTrait;
 use subtle::ConstantTimeEq;
 use uuid::Uuid;
 
@@ -42,12 +40,7 @@ pub async fn issue(
     now: DateTime<Utc>,
 ) -> AppResult<String> {
     let policy = CodePolicy::default();
-    let latest = one_time_code::Entity::find()
-        .filter(one_time_code::Column::UserId.eq(user_id))
-        .filter(one_time_code::Column::Purpose.eq(purpose.as_str()))
-        .order_by_desc(one_time_code::Column::CreatedAt)
-        .one(txn)
-        .await?;
+    let latest = db_codes::latest(txn, user_id, purpose.as_str()).await?;
     if let Some(latest) = latest {
         let wait = policy.resend_after_secs - (now - latest.created_at).num_seconds();
         if wait > 0 {
@@ -57,31 +50,24 @@ pub async fn issue(
             });
         }
     }
-    one_time_code::Entity::update_many()
-        .col_expr(one_time_code::Column::ConsumedAt, Expr::value(now))
-        .filter(one_time_code::Column::UserId.eq(user_id))
-        .filter(one_time_code::Column::Purpose.eq(purpose.as_str()))
-        .filter(one_time_code::Column::ConsumedAt.is_null())
-        .exec(txn)
-        .await?;
+    db_codes::consume_all(txn, user_id, purpose.as_str(), now).await?;
     let code = format!(
         "{:0width$}",
         rand::random_range(0..10u32.pow(u32::try_from(policy.digits).map_err(AppError::internal)?)),
         width = policy.digits
     );
-    one_time_code::Entity::insert(one_time_code::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        user_id: Set(user_id),
-        purpose: Set(purpose.as_str().into()),
-        code_hash: Set(hash_code(key, user_id, purpose, &code)),
-        expires_at: Set(now + chrono::Duration::seconds(policy.ttl_secs)),
-        attempts: Set(0),
-        consumed_at: Set(None),
-        created_at: Set(now),
-        updated_at: Set(now),
-    })
-    .exec(txn)
-    .await?;
+    let row = one_time_code::Model {
+        id: Uuid::now_v7(),
+        user_id,
+        purpose: purpose.as_str().into(),
+        code_hash: hash_code(key, user_id, purpose, &code),
+        expires_at: now + chrono::Duration::seconds(policy.ttl_secs),
+        attempts: 0,
+        consumed_at: None,
+        created_at: now,
+        updated_at: now,
+    };
+    db_codes::insert(txn, row).await?;
     Ok(code)
 }
 
@@ -114,13 +100,7 @@ pub async fn check(
             format!("the code has {} digits", policy.digits),
         )));
     };
-    let current = one_time_code::Entity::find()
-        .filter(one_time_code::Column::UserId.eq(user_id))
-        .filter(one_time_code::Column::Purpose.eq(purpose.as_str()))
-        .filter(one_time_code::Column::ConsumedAt.is_null())
-        .order_by_desc(one_time_code::Column::CreatedAt)
-        .one(txn)
-        .await?;
+    let current = db_codes::current(txn, user_id, purpose.as_str()).await?;
     let Some(current) = current.filter(|c| c.expires_at > now) else {
         return Ok(Outcome::Refused(invalid()));
     };
@@ -133,27 +113,14 @@ pub async fn check(
     let expected = hash_code(key, user_id, purpose, &code);
     if bool::from(expected.as_bytes().ct_eq(current.code_hash.as_bytes())) {
         // Conditional: of two concurrent uses of one code, exactly one succeeds.
-        let used = one_time_code::Entity::update_many()
-            .col_expr(one_time_code::Column::ConsumedAt, Expr::value(now))
-            .filter(one_time_code::Column::Id.eq(current.id))
-            .filter(one_time_code::Column::ConsumedAt.is_null())
-            .exec(txn)
-            .await?;
-        return Ok(if used.rows_affected == 1 {
+        let used = db_codes::consume(txn, current.id, now).await?;
+        return Ok(if used == 1 {
             Outcome::Accepted
         } else {
             Outcome::Refused(invalid())
         });
     }
-    one_time_code::Entity::update_many()
-        .col_expr(
-            one_time_code::Column::Attempts,
-            Expr::col(one_time_code::Column::Attempts).add(1),
-        )
-        .filter(one_time_code::Column::Id.eq(current.id))
-        .filter(one_time_code::Column::Attempts.lt(policy.max_attempts))
-        .exec(txn)
-        .await?;
+    db_codes::count_wrong_attempt(txn, current.id, policy.max_attempts).await?;
     Ok(Outcome::Refused(invalid()))
 }
 

@@ -1,5 +1,6 @@
 //! Credentials: changing and resetting passwords, and proving ownership of an email address with a mailed code.
 
+use crate::db::accounts::{account as db_account, credentials as db_credentials};
 use crate::db::begin_write;
 use crate::db::entities::user;
 use crate::domain::account::{Email, check_password};
@@ -8,7 +9,6 @@ use crate::gateways::mail::Mail;
 use crate::services::accounts::codes::{self, Outcome, Purpose};
 use crate::services::notifications::in_app::{self, Kind, NewNotification};
 use crate::services::{Effects, Services, Viewer, accounts::passwords, accounts::sessions};
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
 
 pub async fn change_password(
     services: &Services,
@@ -40,10 +40,7 @@ pub async fn change_password(
     let txn = begin_write(&services.db).await?;
     let mut effects = Effects::default();
     let email = account.email.clone();
-    let mut active: user::ActiveModel = account.into();
-    active.password_hash = Set(hash);
-    active.updated_at = Set(now);
-    active.update(&txn).await?;
+    db_credentials::set_password(&txn, account, hash, now).await?;
     sessions::revoke_all(
         &txn,
         viewer.user_id,
@@ -134,10 +131,7 @@ pub async fn verify_email(
         return Err(error);
     }
     let mut effects = Effects::default();
-    let mut active: user::ActiveModel = account.into();
-    active.email_verified_at = Set(Some(now));
-    active.updated_at = Set(now);
-    let updated = active.update(&txn).await?;
+    let updated = db_credentials::mark_email_verified(&txn, account, now).await?;
     let note = NewNotification::new(
         viewer.user_id,
         Kind::EmailVerified,
@@ -155,11 +149,7 @@ pub async fn request_password_reset(services: &Services, email: &str) -> AppResu
     let Ok(email) = Email::parse(email, "email") else {
         return Ok(());
     };
-    let Some(account) = user::Entity::find()
-        .filter(user::Column::Email.eq(email.as_str()))
-        .one(&services.db)
-        .await?
-    else {
+    let Some(account) = db_account::user_by_email(&services.db, email.as_str()).await? else {
         return Ok(());
     };
     let now = services.clock.now();
@@ -203,9 +193,7 @@ pub async fn reset_password(
         )
     };
     let email = Email::parse(email, "email")?;
-    let account = user::Entity::find()
-        .filter(user::Column::Email.eq(email.as_str()))
-        .one(&services.db)
+    let account = db_account::user_by_email(&services.db, email.as_str())
         .await?
         .ok_or_else(invalid)?;
     let hash = passwords::hash(new_password.to_string())
@@ -229,11 +217,7 @@ pub async fn reset_password(
     let mut effects = Effects::default();
     let user_id = account.id;
     let address = account.email.clone();
-    let mut active: user::ActiveModel = account.into();
-    active.password_hash = Set(hash);
-    active.login_locked_until = Set(None);
-    active.updated_at = Set(now);
-    active.update(&txn).await?;
+    db_credentials::reset_password(&txn, account, hash, now).await?;
     sessions::revoke_all(&txn, user_id, None, "password reset", now).await?;
     password_changed(&txn, &mut effects, user_id, &address, now).await?;
     txn.commit().await?;

@@ -1,5 +1,6 @@
 //! Sessions: issuing token pairs, rotating refresh tokens with reuse detection, logout and revocation.
 
+use crate::db::accounts::{account as db_account, sessions as db_sessions};
 use crate::db::begin_write;
 use crate::db::entities::{refresh_token, session, user};
 use crate::error::{AppError, AppResult};
@@ -7,8 +8,7 @@ use crate::realtime::{BusMessage, Topic, outbox};
 use crate::services::Services;
 use crate::services::accounts::tokens::{hash_refresh_token, new_refresh_token};
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use sea_orm::ConnectionTrait;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -37,19 +37,18 @@ pub async fn start(
     let expires = now
         + chrono::Duration::from_std(services.config.refresh_token_ttl)
             .map_err(AppError::internal)?;
-    session::Entity::insert(session::ActiveModel {
-        id: Set(session_id),
-        user_id: Set(account.id),
-        expires_at: Set(expires),
-        revoked_at: Set(None),
-        revoked_reason: Set(None),
-        ip: Set(client.ip.clone()),
-        user_agent: Set(client.user_agent.clone()),
-        created_at: Set(now),
-        updated_at: Set(now),
-    })
-    .exec(txn)
-    .await?;
+    let row = session::Model {
+        id: session_id,
+        user_id: account.id,
+        expires_at: expires,
+        revoked_at: None,
+        revoked_reason: None,
+        ip: client.ip.clone(),
+        user_agent: client.user_agent.clone(),
+        created_at: now,
+        updated_at: now,
+    };
+    db_sessions::insert_session(txn, row).await?;
     issue_pair(txn, services, account, session_id, now).await
 }
 
@@ -61,19 +60,18 @@ async fn issue_pair(
     now: DateTime<Utc>,
 ) -> AppResult<TokenPair> {
     let refresh = new_refresh_token();
-    refresh_token::Entity::insert(refresh_token::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        session_id: Set(session_id),
-        token_hash: Set(hash_refresh_token(&refresh)),
-        expires_at: Set(now
+    let row = refresh_token::Model {
+        id: Uuid::now_v7(),
+        session_id,
+        token_hash: hash_refresh_token(&refresh),
+        expires_at: now
             + chrono::Duration::from_std(services.config.refresh_token_ttl)
-                .map_err(AppError::internal)?),
-        rotated_at: Set(None),
-        created_at: Set(now),
-        updated_at: Set(now),
-    })
-    .exec(txn)
-    .await?;
+                .map_err(AppError::internal)?,
+        rotated_at: None,
+        created_at: now,
+        updated_at: now,
+    };
+    db_sessions::insert_refresh_token(txn, row).await?;
     let (access, expires) = services.tokens.issue(
         account.id,
         session_id,
@@ -97,33 +95,24 @@ fn refused() -> AppError {
 pub async fn refresh(services: &Services, presented: &str) -> AppResult<(TokenPair, user::Model)> {
     let now = services.clock.now();
     let txn = begin_write(&services.db).await?;
-    let token = refresh_token::Entity::find()
-        .filter(refresh_token::Column::TokenHash.eq(hash_refresh_token(presented)))
-        .one(&txn)
+    let token = db_sessions::refresh_token_by_hash(&txn, hash_refresh_token(presented))
         .await?
         .ok_or_else(refused)?;
-    let session = session::Entity::find_by_id(token.session_id)
-        .one(&txn)
+    let session = db_sessions::session_by_id(&txn, token.session_id)
         .await?
         .ok_or_else(refused)?;
     if session.revoked_at.is_some() || session.expires_at <= now || token.expires_at <= now {
         return Err(refused());
     }
-    let rotated = refresh_token::Entity::update_many()
-        .col_expr(refresh_token::Column::RotatedAt, Expr::value(now))
-        .filter(refresh_token::Column::Id.eq(token.id))
-        .filter(refresh_token::Column::RotatedAt.is_null())
-        .exec(&txn)
-        .await?;
-    if rotated.rows_affected != 1 {
+    let rotated = db_sessions::mark_rotated(&txn, token.id, now).await?;
+    if rotated != 1 {
         revoke_session(&txn, session.id, "refresh token reused", now).await?;
         txn.commit().await?;
         services.relay.kick();
         tracing::warn!(session = %session.id, "refresh token reuse detected; session revoked");
         return Err(refused());
     }
-    let account = user::Entity::find_by_id(session.user_id)
-        .one(&txn)
+    let account = db_account::user_by_id(&txn, session.user_id)
         .await?
         .ok_or_else(refused)?;
     let pair = issue_pair(&txn, services, &account, session.id, now).await?;
@@ -133,10 +122,8 @@ pub async fn refresh(services: &Services, presented: &str) -> AppResult<(TokenPa
 
 /// Ends the session a refresh token belongs to. Unknown tokens are not an error: the result is the same.
 pub async fn logout(services: &Services, presented: &str) -> AppResult<()> {
-    let token = refresh_token::Entity::find()
-        .filter(refresh_token::Column::TokenHash.eq(hash_refresh_token(presented)))
-        .one(&services.db)
-        .await?;
+    let token =
+        db_sessions::refresh_token_by_hash(&services.db, hash_refresh_token(presented)).await?;
     if let Some(token) = token {
         let txn = begin_write(&services.db).await?;
         revoke_session(&txn, token.session_id, "logout", services.clock.now()).await?;
@@ -187,17 +174,11 @@ pub async fn revoke_session(
     reason: &str,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
-    let Some(row) = session::Entity::find_by_id(session_id).one(db).await? else {
+    let Some(row) = db_sessions::session_by_id(db, session_id).await? else {
         return Ok(());
     };
-    let revoked = session::Entity::update_many()
-        .col_expr(session::Column::RevokedAt, Expr::value(now))
-        .col_expr(session::Column::RevokedReason, Expr::value(reason))
-        .filter(session::Column::Id.eq(session_id))
-        .filter(session::Column::RevokedAt.is_null())
-        .exec(db)
-        .await?;
-    if revoked.rows_affected == 1 {
+    let revoked = db_sessions::revoke(db, session_id, reason, now).await?;
+    if revoked == 1 {
         announce(
             db,
             row.user_id,
@@ -218,15 +199,7 @@ pub async fn revoke_all(
     reason: &str,
     now: DateTime<Utc>,
 ) -> AppResult<u64> {
-    let mut update = session::Entity::update_many()
-        .col_expr(session::Column::RevokedAt, Expr::value(now))
-        .col_expr(session::Column::RevokedReason, Expr::value(reason))
-        .filter(session::Column::UserId.eq(user_id))
-        .filter(session::Column::RevokedAt.is_null());
-    if let Some(keep) = keep {
-        update = update.filter(session::Column::Id.ne(keep));
-    }
-    let revoked = update.exec(db).await?.rows_affected;
+    let revoked = db_sessions::revoke_all_of(db, user_id, keep, reason, now).await?;
     if revoked > 0 {
         announce(db, user_id, &SessionsEnded::AllBut { keep }).await?;
     }

@@ -1,5 +1,6 @@
 //! Time-based one-time passwords (RFC 6238) for two-factor sign-in: setup, enable, disable and single-use checks.
 
+use crate::db::accounts::{account as db_account, totp as db_totp};
 use crate::db::begin_write;
 use crate::db::entities::user;
 use crate::error::{AppError, AppResult};
@@ -7,10 +8,7 @@ use crate::services::accounts::vault::Vault;
 use crate::services::notifications::in_app::{self, Kind, NewNotification};
 use crate::services::{Effects, Services, Viewer, accounts::passwords};
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Condition, Expr};
-use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
-};
+use sea_orm::ConnectionTrait;
 use totp_rs::{Algorithm, Secret, TOTP};
 use uuid::Uuid;
 
@@ -61,33 +59,18 @@ fn open(vault: &Vault, owner: Uuid, stored: &str) -> AppResult<String> {
 /// Seals every secret still stored in plain text; each row only if it has not changed meanwhile, so
 /// replicas starting together do not seal one twice. Returns how many were sealed.
 pub async fn seal_plain_secrets(db: &impl ConnectionTrait, vault: &Vault) -> AppResult<u64> {
-    let plain = user::Entity::find()
-        .filter(
-            Condition::any()
-                .add(user::Column::TotpSecret.not_like("v1:%"))
-                .add(user::Column::TotpPendingSecret.not_like("v1:%")),
-        )
-        .all(db)
-        .await?;
+    let plain = db_totp::with_plain_secrets(db).await?;
     let mut sealed = 0;
     for account in plain {
-        for (column, value) in [
-            (user::Column::TotpSecret, &account.totp_secret),
-            (
-                user::Column::TotpPendingSecret,
-                &account.totp_pending_secret,
-            ),
+        for (slot, value) in [
+            (db_totp::Slot::Enabled, &account.totp_secret),
+            (db_totp::Slot::Pending, &account.totp_pending_secret),
         ] {
             let Some(value) = value.as_deref().filter(|v| !Vault::is_sealed(v)) else {
                 continue;
             };
-            let result = user::Entity::update_many()
-                .col_expr(column, Expr::value(seal(vault, account.id, value)?))
-                .filter(user::Column::Id.eq(account.id))
-                .filter(column.eq(value))
-                .exec(db)
-                .await?;
-            sealed += result.rows_affected;
+            let sealed_value = seal(vault, account.id, value)?;
+            sealed += db_totp::replace_secret_if(db, account.id, slot, value, sealed_value).await?;
         }
     }
     Ok(sealed)
@@ -108,17 +91,8 @@ pub async fn accept_code(
     let Some(step) = matching_step(&totp(&secret, &account.email)?, code, now) else {
         return Ok(false);
     };
-    let claimed = user::Entity::update_many()
-        .col_expr(user::Column::TotpLastStep, Expr::value(step))
-        .filter(user::Column::Id.eq(account.id))
-        .filter(
-            Condition::any()
-                .add(user::Column::TotpLastStep.is_null())
-                .add(user::Column::TotpLastStep.lt(step)),
-        )
-        .exec(txn)
-        .await?;
-    Ok(claimed.rows_affected == 1)
+    let claimed = db_totp::claim_step(txn, account.id, step).await?;
+    Ok(claimed == 1)
 }
 
 pub struct TotpSetup {
@@ -136,10 +110,7 @@ pub async fn setup(services: &Services, viewer: &Viewer) -> AppResult<TotpSetup>
     let secret = Secret::generate_secret().to_encoded().to_string();
     let uri = totp(&secret, &account.email)?.get_url();
     let sealed = seal(&services.vault, account.id, &secret)?;
-    let mut active: user::ActiveModel = account.into();
-    active.totp_pending_secret = Set(Some(sealed));
-    active.updated_at = Set(services.clock.now());
-    active.update(&services.db).await?;
+    db_totp::set_pending(&services.db, account, sealed, services.clock.now()).await?;
     Ok(TotpSetup {
         secret,
         otpauth_uri: uri,
@@ -162,12 +133,8 @@ pub async fn enable(services: &Services, viewer: &Viewer, code: &str) -> AppResu
     })?;
     let txn = begin_write(&services.db).await?;
     let mut effects = Effects::default();
-    let mut active: user::ActiveModel = account.into();
-    active.totp_secret = Set(Some(seal(&services.vault, viewer.user_id, &pending)?));
-    active.totp_pending_secret = Set(None);
-    active.totp_last_step = Set(Some(step));
-    active.updated_at = Set(now);
-    active.update(&txn).await?;
+    let sealed = seal(&services.vault, viewer.user_id, &pending)?;
+    db_totp::enable(&txn, account, sealed, step, now).await?;
     let note = NewNotification::new(
         viewer.user_id,
         Kind::TwoFactorChanged,
@@ -207,11 +174,7 @@ pub async fn disable(
         ));
     }
     let mut effects = Effects::default();
-    let mut active: user::ActiveModel = account.into();
-    active.totp_secret = Set(None);
-    active.totp_pending_secret = Set(None);
-    active.updated_at = Set(now);
-    active.update(&txn).await?;
+    db_totp::disable(&txn, account, now).await?;
     let note = NewNotification::new(
         viewer.user_id,
         Kind::TwoFactorChanged,
@@ -225,8 +188,7 @@ pub async fn disable(
 }
 
 async fn load(services: &Services, viewer: &Viewer) -> AppResult<user::Model> {
-    user::Entity::find_by_id(viewer.user_id)
-        .one(&services.db)
+    db_account::user_by_id(&services.db, viewer.user_id)
         .await?
         .ok_or_else(AppError::unauthenticated)
 }

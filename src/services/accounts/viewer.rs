@@ -1,12 +1,10 @@
 //! The viewer: who is making a request, resolved from a verified access token and a live session.
 
-use crate::db::entities::{session, user};
-use crate::db::sql::stmt;
+use crate::db::accounts::{account as db_account, sessions as db_sessions, viewer as db_viewer};
 use crate::domain::account::Role;
 use crate::error::{AppError, AppResult};
 use crate::services::Services;
 use crate::services::accounts::tokens::Claims;
-use sea_orm::{ConnectionTrait, EntityTrait};
 use uuid::Uuid;
 
 #[derive(Debug, Clone)]
@@ -41,20 +39,10 @@ impl Viewer {
 /// user together); only a refusal looks again to say which it was.
 pub async fn resolve(services: &Services, claims: &Claims) -> AppResult<Viewer> {
     let now = services.clock.now();
-    let backend = services.db.get_database_backend();
-    let row = services
-        .db
-        .query_one_raw(stmt(
-            backend,
-            "SELECT u.role AS role FROM sessions s JOIN users u ON u.id = s.user_id \
-             WHERE s.id = $1 AND s.user_id = $2 AND s.revoked_at IS NULL AND s.expires_at > $3",
-            [claims.sid.into(), claims.sub.into(), now.into()],
-        ))
-        .await?;
-    let Some(row) = row else {
+    let role = db_viewer::live_session_role(&services.db, claims.sid, claims.sub, now).await?;
+    let Some(role) = role else {
         return Err(refusal(services, claims).await);
     };
-    let role: String = row.try_get("", "role")?;
     let role = Role::parse(&role)
         .ok_or_else(|| AppError::internal(anyhow::anyhow!("unknown role {role}")))?;
     Ok(Viewer {
@@ -66,10 +54,8 @@ pub async fn resolve(services: &Services, claims: &Claims) -> AppResult<Viewer> 
 
 /// Why a token was refused: its session is gone or over, or its account is.
 async fn refusal(services: &Services, claims: &Claims) -> AppError {
-    let session = session::Entity::find_by_id(claims.sid)
-        .one(&services.db)
-        .await;
-    let user = user::Entity::find_by_id(claims.sub).one(&services.db).await;
+    let session = db_sessions::session_by_id(&services.db, claims.sid).await;
+    let user = db_account::user_by_id(&services.db, claims.sub).await;
     match (session, user) {
         (Ok(Some(s)), Ok(None)) if s.user_id == claims.sub => {
             AppError::Unauthenticated("account no longer exists".into())

@@ -1,6 +1,7 @@
 //! The service catalogue: default categories seeded on first start, listing, and admin changes.
 
 use crate::db::batch;
+use crate::db::catalogue::categories as db_categories;
 use crate::db::entities::service_category;
 use crate::db::is_unique_violation;
 use crate::domain::account::Role;
@@ -8,11 +9,7 @@ use crate::domain::money::Currency;
 use crate::error::{AppError, AppResult};
 use crate::services::Viewer;
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::OnConflict;
-use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
-    QueryOrder,
-};
+use sea_orm::ConnectionTrait;
 use std::collections::HashMap;
 use uuid::Uuid;
 
@@ -82,29 +79,21 @@ const DEFAULTS: &[(&str, &str, &str, i64)] = &[
 
 /// Adds any default category that is missing; existing ones (possibly edited by admins) are left alone.
 pub async fn seed_defaults(db: &impl ConnectionTrait, now: DateTime<Utc>) -> AppResult<()> {
-    let rows =
-        DEFAULTS.iter().map(
-            |(slug, name, description, rate)| service_category::ActiveModel {
-                id: Set(Uuid::now_v7()),
-                slug: Set((*slug).into()),
-                name: Set((*name).into()),
-                description: Set((*description).into()),
-                active: Set(true),
-                default_hourly_rate_minor: Set(*rate),
-                currency: Set("KES".into()),
-                created_at: Set(now),
-                updated_at: Set(now),
-            },
-        );
-    service_category::Entity::insert_many(rows)
-        .on_conflict(
-            OnConflict::column(service_category::Column::Slug)
-                .do_nothing()
-                .to_owned(),
-        )
-        .try_insert()
-        .exec(db)
-        .await?;
+    let rows = DEFAULTS
+        .iter()
+        .map(|(slug, name, description, rate)| service_category::Model {
+            id: Uuid::now_v7(),
+            slug: (*slug).into(),
+            name: (*name).into(),
+            description: (*description).into(),
+            active: true,
+            default_hourly_rate_minor: *rate,
+            currency: "KES".into(),
+            created_at: now,
+            updated_at: now,
+        })
+        .collect();
+    db_categories::insert_missing(db, rows).await?;
     Ok(())
 }
 
@@ -112,18 +101,14 @@ pub async fn list(
     db: &impl ConnectionTrait,
     include_inactive: bool,
 ) -> AppResult<Vec<service_category::Model>> {
-    let mut query = service_category::Entity::find().order_by_asc(service_category::Column::Name);
-    if !include_inactive {
-        query = query.filter(service_category::Column::Active.eq(true));
-    }
-    Ok(query.all(db).await?)
+    Ok(db_categories::list(db, include_inactive).await?)
 }
 
 pub async fn find(
     db: &impl ConnectionTrait,
     id: Uuid,
 ) -> AppResult<Option<service_category::Model>> {
-    Ok(service_category::Entity::find_by_id(id).one(db).await?)
+    Ok(db_categories::by_id(db, id).await?)
 }
 
 /// Categories by id, many in one statement, inactive ones included (past jobs keep theirs).
@@ -131,10 +116,7 @@ pub async fn find_many(
     db: &impl ConnectionTrait,
     ids: &[Uuid],
 ) -> AppResult<HashMap<Uuid, service_category::Model>> {
-    let rows = service_category::Entity::find()
-        .filter(service_category::Column::Id.is_in(ids.iter().copied()))
-        .all(db)
-        .await?;
+    let rows = db_categories::by_ids(db, ids).await?;
     Ok(batch::index(rows, |c| c.id))
 }
 
@@ -142,10 +124,7 @@ pub async fn find_by_slug(
     db: &impl ConnectionTrait,
     slug: &str,
 ) -> AppResult<Option<service_category::Model>> {
-    Ok(service_category::Entity::find()
-        .filter(service_category::Column::Slug.eq(slug))
-        .one(db)
-        .await?)
+    Ok(db_categories::by_slug(db, slug).await?)
 }
 
 /// A category named by slug that must exist and be active, for new requests and new skills.
@@ -244,27 +223,24 @@ pub async fn create(
         Some(d) if !d.trim().is_empty() => check_text(d, "description", 500)?,
         _ => String::new(),
     };
-    let model = service_category::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        slug: Set(slug),
-        name: Set(name),
-        description: Set(description),
-        active: Set(input.active.unwrap_or(true)),
-        default_hourly_rate_minor: Set(check_rate(
+    let row = service_category::Model {
+        id: Uuid::now_v7(),
+        slug,
+        name,
+        description,
+        active: input.active.unwrap_or(true),
+        default_hourly_rate_minor: check_rate(
             input.default_hourly_rate_minor.unwrap_or(0),
             "defaultHourlyRate",
-        )?),
-        currency: Set(check_currency(
+        )?,
+        currency: check_currency(
             input.currency.as_deref().unwrap_or("KES"),
             "defaultHourlyRate.currency",
-        )?),
-        created_at: Set(now),
-        updated_at: Set(now),
+        )?,
+        created_at: now,
+        updated_at: now,
     };
-    match service_category::Entity::insert(model)
-        .exec_with_returning(db)
-        .await
-    {
+    match db_categories::insert(db, row).await {
         Ok(created) => Ok(created),
         Err(e) if is_unique_violation(&e) => Err(AppError::bad_input(
             "slug",
@@ -286,27 +262,29 @@ pub async fn update(
     let existing = find(db, id)
         .await?
         .ok_or_else(|| AppError::NotFound("category".into()))?;
-    let mut active: service_category::ActiveModel = existing.into();
-    if let Some(slug) = input.slug.as_deref() {
-        active.slug = Set(check_slug(slug)?);
-    }
-    if let Some(name) = input.name.as_deref() {
-        active.name = Set(check_name(name, "name", 80)?);
-    }
-    if let Some(description) = input.description.as_deref() {
-        active.description = Set(description.trim().chars().take(500).collect());
-    }
-    if let Some(flag) = input.active {
-        active.active = Set(flag);
-    }
-    if let Some(rate) = input.default_hourly_rate_minor {
-        active.default_hourly_rate_minor = Set(check_rate(rate, "defaultHourlyRate")?);
-    }
-    if let Some(currency) = input.currency.as_deref() {
-        active.currency = Set(check_currency(currency, "defaultHourlyRate.currency")?);
-    }
-    active.updated_at = Set(now);
-    match active.update(db).await {
+    let changes = db_categories::Changes {
+        slug: input.slug.as_deref().map(check_slug).transpose()?,
+        name: input
+            .name
+            .as_deref()
+            .map(|name| check_name(name, "name", 80))
+            .transpose()?,
+        description: input
+            .description
+            .as_deref()
+            .map(|description| description.trim().chars().take(500).collect()),
+        active: input.active,
+        default_hourly_rate_minor: input
+            .default_hourly_rate_minor
+            .map(|rate| check_rate(rate, "defaultHourlyRate"))
+            .transpose()?,
+        currency: input
+            .currency
+            .as_deref()
+            .map(|currency| check_currency(currency, "defaultHourlyRate.currency"))
+            .transpose()?,
+    };
+    match db_categories::update(db, existing, changes, now).await {
         Ok(updated) => Ok(updated),
         Err(e) if is_unique_violation(&e) => Err(AppError::bad_input(
             "slug",

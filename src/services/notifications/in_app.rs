@@ -1,16 +1,13 @@
 //! In-app notifications: written with the change that caused them, published through the outbox, listed and marked read.
 
 use crate::db::entities::notification;
+use crate::db::notifications::in_app as db_notifications;
 use crate::error::{AppError, AppResult};
 use crate::realtime::{Topic, outbox};
 use crate::services::platform::pagination::{Page, Slice};
 use crate::services::{Effects, Viewer};
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::Expr;
-use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect,
-};
+use sea_orm::ConnectionTrait;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -50,7 +47,7 @@ impl Kind {
     }
 }
 
-/// A notification as stored and as carried on the bus.
+/// A notification as db_notifications and as carried on the bus.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct NotificationView {
     pub id: Uuid,
@@ -111,21 +108,18 @@ pub async fn create(
     new: NewNotification,
 ) -> AppResult<NotificationView> {
     let user_id = new.user_id;
-    let model = notification::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        user_id: Set(user_id),
-        kind: Set(new.kind.as_str().into()),
-        title: Set(new.title),
-        body: Set(new.body),
-        data: Set(new.data.map(|d| d.to_string())),
-        read_at: Set(None),
-        created_at: Set(now),
-        updated_at: Set(now),
+    let row = notification::Model {
+        id: Uuid::now_v7(),
+        user_id,
+        kind: new.kind.as_str().into(),
+        title: new.title,
+        body: new.body,
+        data: new.data.map(|d| d.to_string()),
+        read_at: None,
+        created_at: now,
+        updated_at: now,
     };
-    let stored = notification::Entity::insert(model)
-        .exec_with_returning(txn)
-        .await?;
-    let view = NotificationView::from(stored);
+    let view = NotificationView::from(db_notifications::insert(txn, row).await?);
     outbox::enqueue(
         txn,
         Topic::UserNotifications(user_id),
@@ -143,18 +137,9 @@ pub async fn list(
     page: Page,
     unread_only: bool,
 ) -> AppResult<Slice<NotificationView>> {
-    let mut query = notification::Entity::find().filter(notification::Column::UserId.eq(user_id));
-    if unread_only {
-        query = query.filter(notification::Column::ReadAt.is_null());
-    }
-    if let Some(after) = page.after {
-        query = query.filter(notification::Column::Id.lt(after));
-    }
-    let rows = query
-        .order_by_desc(notification::Column::Id)
-        .limit(page.limit + 1)
-        .all(db)
-        .await?;
+    let rows =
+        db_notifications::list_for_user(db, user_id, unread_only, page.after, page.limit + 1)
+            .await?;
     Ok(Slice::from_probe(
         rows.into_iter().map(Into::into).collect(),
         page.limit,
@@ -163,18 +148,11 @@ pub async fn list(
 
 /// How many notifications `list` pages through, in one statement.
 pub async fn count(db: &impl ConnectionTrait, user_id: Uuid, unread_only: bool) -> AppResult<u64> {
-    let mut query = notification::Entity::find().filter(notification::Column::UserId.eq(user_id));
-    if unread_only {
-        query = query.filter(notification::Column::ReadAt.is_null());
-    }
-    Ok(query.count(db).await?)
+    Ok(db_notifications::count_for_user(db, user_id, unread_only).await?)
 }
 
 pub async fn find(db: &impl ConnectionTrait, id: Uuid) -> AppResult<Option<NotificationView>> {
-    Ok(notification::Entity::find_by_id(id)
-        .one(db)
-        .await?
-        .map(Into::into))
+    Ok(db_notifications::by_id(db, id).await?.map(Into::into))
 }
 
 /// A notification of the viewer's own (staff see only theirs too); None when missing or not theirs.
@@ -196,21 +174,9 @@ pub async fn mark_read(
     if ids.is_empty() {
         return Ok(0);
     }
-    let result = notification::Entity::update_many()
-        .col_expr(notification::Column::ReadAt, Expr::value(now))
-        .col_expr(notification::Column::UpdatedAt, Expr::value(now))
-        .filter(notification::Column::UserId.eq(user_id))
-        .filter(notification::Column::Id.is_in(ids.to_vec()))
-        .filter(notification::Column::ReadAt.is_null())
-        .exec(db)
-        .await?;
-    Ok(result.rows_affected)
+    Ok(db_notifications::mark_read(db, user_id, ids, now).await?)
 }
 
 pub async fn unread_count(db: &impl ConnectionTrait, user_id: Uuid) -> AppResult<u64> {
-    Ok(notification::Entity::find()
-        .filter(notification::Column::UserId.eq(user_id))
-        .filter(notification::Column::ReadAt.is_null())
-        .count(db)
-        .await?)
+    Ok(db_notifications::count_unread(db, user_id).await?)
 }

@@ -2,12 +2,13 @@
 
 use crate::db::begin_write;
 use crate::db::entities::{technician_profile, technician_skill, user, working_hours};
+use crate::db::platform::demo as db_demo;
+use crate::db::technicians::{profiles as db_profiles, technician as db_technician};
 use crate::domain::account::Role;
 use crate::domain::technician::{availability, kyc_status};
 use crate::domain::whole;
 use crate::error::{AppError, AppResult};
 use crate::services::{Services, accounts::passwords, catalogue::categories};
-use sea_orm::{ActiveValue::Set, EntityTrait, PaginatorTrait};
 use uuid::Uuid;
 
 pub const DEMO_PASSWORD: &str = "fundi-demo-password";
@@ -77,29 +78,29 @@ fn account(
     role: Role,
     hash: &str,
     now: chrono::DateTime<chrono::Utc>,
-) -> user::ActiveModel {
-    user::ActiveModel {
-        id: Set(id),
-        email: Set(email),
-        phone: Set(None),
-        password_hash: Set(hash.to_string()),
-        full_name: Set(name),
-        role: Set(role),
-        email_verified_at: Set(Some(now)),
-        totp_secret: Set(None),
-        totp_pending_secret: Set(None),
-        totp_last_step: Set(None),
-        login_locked_until: Set(None),
-        login_failures: Set(0),
-        login_window_started_at: Set(None),
-        created_at: Set(now),
-        updated_at: Set(now),
+) -> user::Model {
+    user::Model {
+        id,
+        email,
+        phone: None,
+        password_hash: hash.to_string(),
+        full_name: name,
+        role,
+        email_verified_at: Some(now),
+        totp_secret: None,
+        totp_pending_secret: None,
+        totp_last_step: None,
+        login_locked_until: None,
+        login_failures: 0,
+        login_window_started_at: None,
+        created_at: now,
+        updated_at: now,
     }
 }
 
 /// Fills an empty database; refuses one that already has users unless `force`.
 pub async fn seed(services: &Services, centre: (f64, f64), force: bool) -> AppResult<DemoLogins> {
-    let existing = user::Entity::find().count(&services.db).await?;
+    let existing = db_demo::count_users(&services.db).await?;
     if existing > 0 && !force {
         return Err(AppError::Conflict(format!(
             "the database already has {existing} users; pass --force to add the demo city anyway"
@@ -117,15 +118,17 @@ pub async fn seed(services: &Services, centre: (f64, f64), force: bool) -> AppRe
     let mut rng = Lcg(microdegrees(centre.0) ^ microdegrees(centre.1).rotate_left(32));
     let txn = begin_write(&services.db).await?;
     let admin = format!("admin+{tag}@demo.fundi.local");
-    user::Entity::insert(account(
-        Uuid::now_v7(),
-        admin.clone(),
-        "Demo Admin".into(),
-        Role::Admin,
-        &hash,
-        now,
-    ))
-    .exec(&txn)
+    db_demo::insert_user(
+        &txn,
+        account(
+            Uuid::now_v7(),
+            admin.clone(),
+            "Demo Admin".into(),
+            Role::Admin,
+            &hash,
+            now,
+        ),
+    )
     .await?;
     let customers: Vec<String> = (0..CUSTOMERS)
         .map(|i| format!("customer{:02}+{tag}@demo.fundi.local", i + 1))
@@ -143,21 +146,23 @@ pub async fn seed(services: &Services, centre: (f64, f64), force: bool) -> AppRe
             )
         })
         .collect();
-    user::Entity::insert_many(rows).exec(&txn).await?;
+    db_demo::insert_users(&txn, rows).await?;
     let mut technicians = Vec::with_capacity(TECHNICIANS);
     for i in 0..TECHNICIANS {
         let id = Uuid::now_v7();
         let email = format!("tech{:03}+{tag}@demo.fundi.local", i + 1);
         let full_name = person(&mut rng);
-        user::Entity::insert(account(
-            id,
-            email.clone(),
-            full_name.clone(),
-            Role::Technician,
-            &hash,
-            now,
-        ))
-        .exec(&txn)
+        db_demo::insert_user(
+            &txn,
+            account(
+                id,
+                email.clone(),
+                full_name.clone(),
+                Role::Technician,
+                &hash,
+                now,
+            ),
+        )
         .await?;
         // Spread over about 30 x 30 km around the centre.
         let base = (
@@ -167,49 +172,47 @@ pub async fn seed(services: &Services, centre: (f64, f64), force: bool) -> AppRe
         let online = i % 3 == 0;
         let years = 1 + rng.below(20);
         let category = &categories[i % categories.len()];
-        technician_profile::Entity::insert(technician_profile::ActiveModel {
-            id: Set(id),
-            bio: Set(format!(
+        let profile = technician_profile::Model {
+            id,
+            bio: format!(
                 "{} specialist with {years} years on the job.",
                 category.name
-            )),
-            years_of_experience: Set(years),
-            hourly_rate_minor: Set(category.default_hourly_rate_minor
-                + i64::from(rng.below(50_000))
-                - 25_000),
-            currency: Set(category.currency.clone()),
-            service_radius_km: Set(5.0 + (rng.next() * 20.0).round()),
-            base_lat: Set(Some(base.0)),
-            base_lng: Set(Some(base.1)),
-            time_zone: Set("Africa/Nairobi".into()),
-            kyc_status: Set(kyc_status::APPROVED.into()),
-            availability: Set(if i % 3 == 2 {
+            ),
+            years_of_experience: years,
+            hourly_rate_minor: category.default_hourly_rate_minor + i64::from(rng.below(50_000))
+                - 25_000,
+            currency: category.currency.clone(),
+            service_radius_km: 5.0 + (rng.next() * 20.0).round(),
+            base_lat: Some(base.0),
+            base_lng: Some(base.1),
+            time_zone: "Africa/Nairobi".into(),
+            kyc_status: kyc_status::APPROVED.into(),
+            availability: if i % 3 == 2 {
                 availability::OFFLINE
             } else {
                 availability::AVAILABLE
             }
-            .into()),
-            live_lat: Set(online.then(|| base.0 + (rng.next() - 0.5) * 0.02)),
-            live_lng: Set(online.then(|| base.1 + (rng.next() - 0.5) * 0.02)),
-            live_accuracy_m: Set(online.then_some(15.0)),
-            live_heading_deg: Set(None),
-            live_speed_kmh: Set(None),
-            live_at: Set(online.then_some(now)),
-            rating_average: Set(if i % 4 == 0 {
+            .into(),
+            live_lat: online.then(|| base.0 + (rng.next() - 0.5) * 0.02),
+            live_lng: online.then(|| base.1 + (rng.next() - 0.5) * 0.02),
+            live_accuracy_m: online.then_some(15.0),
+            live_heading_deg: None,
+            live_speed_kmh: None,
+            live_at: online.then_some(now),
+            rating_average: if i % 4 == 0 {
                 0.0
             } else {
                 3.5 + (rng.next() * 1.5 * 10.0).round() / 10.0
-            }),
-            rating_count: Set(if i % 4 == 0 { 0 } else { rng.below(120) }),
-            jobs_completed: Set(rng.below(150)),
-            jobs_withdrawn: Set(rng.below(5)),
-            jobs_cancelled: Set(rng.below(3)),
-            median_response_secs: Set(Some(60 + rng.below(1200))),
-            created_at: Set(now),
-            updated_at: Set(now),
-        })
-        .exec(&txn)
-        .await?;
+            },
+            rating_count: if i % 4 == 0 { 0 } else { rng.below(120) },
+            jobs_completed: rng.below(150),
+            jobs_withdrawn: rng.below(5),
+            jobs_cancelled: rng.below(3),
+            median_response_secs: Some(60 + rng.below(1200)),
+            created_at: now,
+            updated_at: now,
+        };
+        db_technician::insert_profile(&txn, profile).await?;
         let mut skill_ids = vec![category.id];
         if i % 2 == 0 {
             skill_ids.push(categories[(i / 2 + 3) % categories.len()].id);
@@ -217,27 +220,28 @@ pub async fn seed(services: &Services, centre: (f64, f64), force: bool) -> AppRe
         skill_ids.dedup();
         let skills = skill_ids
             .into_iter()
-            .map(|category_id| technician_skill::ActiveModel {
-                id: Set(Uuid::now_v7()),
-                technician_id: Set(id),
-                category_id: Set(category_id),
-                years: Set(years.min(10)),
-                created_at: Set(now),
-                updated_at: Set(now),
-            });
-        technician_skill::Entity::insert_many(skills)
-            .exec(&txn)
-            .await?;
-        let hours = (1..=6).map(|weekday| working_hours::ActiveModel {
-            id: Set(Uuid::now_v7()),
-            technician_id: Set(id),
-            weekday: Set(weekday),
-            start_minute: Set(8 * 60),
-            end_minute: Set(18 * 60),
-            created_at: Set(now),
-            updated_at: Set(now),
-        });
-        working_hours::Entity::insert_many(hours).exec(&txn).await?;
+            .map(|category_id| technician_skill::Model {
+                id: Uuid::now_v7(),
+                technician_id: id,
+                category_id,
+                years: years.min(10),
+                created_at: now,
+                updated_at: now,
+            })
+            .collect();
+        db_profiles::insert_skills(&txn, skills).await?;
+        let hours = (1..=6)
+            .map(|weekday| working_hours::Model {
+                id: Uuid::now_v7(),
+                technician_id: id,
+                weekday,
+                start_minute: 8 * 60,
+                end_minute: 18 * 60,
+                created_at: now,
+                updated_at: now,
+            })
+            .collect();
+        db_technician::insert_hours(&txn, hours).await?;
         technicians.push(DemoTechnician {
             id,
             full_name,

@@ -6,7 +6,8 @@
 //! questions) but not decide, so every approval is an administrator's.
 
 use crate::db::begin_write;
-use crate::db::entities::{kyc_document, kyc_event, kyc_submission, technician_profile, user};
+use crate::db::entities::{kyc_document, kyc_event, kyc_submission, user};
+use crate::db::technicians::{kyc as db_kyc, technician as db_technician};
 use crate::domain::account::Role;
 use crate::domain::technician::kyc_status;
 use crate::error::{AppError, AppResult};
@@ -16,11 +17,7 @@ use crate::services::platform::storage::{self, CheckedDocument, SignedLink};
 use crate::services::{Effects, Services, Viewer, matching::search};
 use chrono::{DateTime, Utc};
 use object_store::path::Path as StorePath;
-use sea_orm::sea_query::Expr;
-use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect,
-};
+use sea_orm::ConnectionTrait;
 use std::collections::HashMap;
 use uuid::Uuid;
 
@@ -130,8 +127,7 @@ pub async fn submit(
     viewer.require_role(&[Role::Technician])?;
     let government_id = storage::check_document("governmentId", files.government_id)?;
     let selfie = storage::check_document("selfie", files.selfie)?;
-    let profile = technician_profile::Entity::find_by_id(viewer.user_id)
-        .one(&services.db)
+    let profile = db_technician::profile_by_id(&services.db, viewer.user_id)
         .await?
         .ok_or_else(|| AppError::NotFound("technician profile".into()))?;
     if !may_submit(&profile.kyc_status) {
@@ -218,36 +214,29 @@ async fn record_submission(
 ) -> AppResult<kyc_submission::Model> {
     let txn = begin_write(&services.db).await?;
     // Conditional on the status just read: of two submissions racing, exactly one moves it.
-    let moved = technician_profile::Entity::update_many()
-        .col_expr(
-            technician_profile::Column::KycStatus,
-            Expr::value(kyc_status::UNDER_REVIEW),
-        )
-        .col_expr(technician_profile::Column::UpdatedAt, Expr::value(now))
-        .filter(technician_profile::Column::Id.eq(viewer.user_id))
-        .filter(technician_profile::Column::KycStatus.eq(from))
-        .exec(&txn)
-        .await?;
-    if moved.rows_affected != 1 {
+    let moved =
+        db_kyc::set_status_if(&txn, viewer.user_id, from, kyc_status::UNDER_REVIEW, now).await?;
+    if moved != 1 {
         return Err(AppError::Conflict(
             "the KYC status changed meanwhile; reload and try again".into(),
         ));
     }
-    let submission = kyc_submission::Entity::insert(kyc_submission::ActiveModel {
-        id: Set(submission_id),
-        technician_id: Set(viewer.user_id),
-        status: Set(kyc_status::UNDER_REVIEW.into()),
-        feedback: Set(None),
-        reviewed_by: Set(None),
-        reviewed_at: Set(None),
-        created_at: Set(now),
-        updated_at: Set(now),
-    })
-    .exec_with_returning(&txn)
+    let submission = db_kyc::insert_submission(
+        &txn,
+        kyc_submission::Model {
+            id: submission_id,
+            technician_id: viewer.user_id,
+            status: kyc_status::UNDER_REVIEW.into(),
+            feedback: None,
+            reviewed_by: None,
+            reviewed_at: None,
+            created_at: now,
+            updated_at: now,
+        },
+    )
     .await?;
     for row in documents {
-        let active: kyc_document::ActiveModel = row.into();
-        kyc_document::Entity::insert(active).exec(&txn).await?;
+        db_kyc::insert_document(&txn, row).await?;
     }
     let mut effects = Effects::default();
     record_event(
@@ -284,18 +273,17 @@ async fn record_event(
     note: Option<String>,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
-    kyc_event::Entity::insert(kyc_event::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        technician_id: Set(technician_id),
-        from_status: Set(Some(from.into())),
-        to_status: Set(to.into()),
-        actor_id: Set(Some(actor)),
-        note: Set(note),
-        created_at: Set(now),
-        updated_at: Set(now),
-    })
-    .exec(txn)
-    .await?;
+    let row = kyc_event::Model {
+        id: Uuid::now_v7(),
+        technician_id,
+        from_status: Some(from.into()),
+        to_status: to.into(),
+        actor_id: Some(actor),
+        note,
+        created_at: now,
+        updated_at: now,
+    };
+    db_kyc::insert_event(txn, row).await?;
     Ok(())
 }
 
@@ -319,44 +307,26 @@ pub async fn review(
     let (to, feedback) = decide(decision, feedback)?;
     let now = services.clock.now();
     let txn = begin_write(&services.db).await?;
-    technician_profile::Entity::find_by_id(technician_id)
-        .one(&txn)
+    db_technician::profile_by_id(&txn, technician_id)
         .await?
         .ok_or_else(|| AppError::NotFound("technician".into()))?;
-    let latest = kyc_submission::Entity::find()
-        .filter(kyc_submission::Column::TechnicianId.eq(technician_id))
-        .order_by_desc(kyc_submission::Column::Id)
-        .one(&txn)
+    let latest = db_kyc::latest_submission_of(&txn, technician_id)
         .await?
         .filter(|s| s.status == kyc_status::UNDER_REVIEW)
         .ok_or_else(|| {
             AppError::Conflict("this technician has no KYC submission under review".into())
         })?;
     // Conditional on the status, so of two administrators deciding at once exactly one succeeds.
-    let decided = kyc_submission::Entity::update_many()
-        .col_expr(kyc_submission::Column::Status, Expr::value(to))
-        .col_expr(
-            kyc_submission::Column::Feedback,
-            Expr::value(feedback.clone()),
-        )
-        .col_expr(
-            kyc_submission::Column::ReviewedBy,
-            Expr::value(viewer.user_id),
-        )
-        .col_expr(kyc_submission::Column::ReviewedAt, Expr::value(now))
-        .col_expr(kyc_submission::Column::UpdatedAt, Expr::value(now))
-        .filter(kyc_submission::Column::Id.eq(latest.id))
-        .filter(kyc_submission::Column::Status.eq(kyc_status::UNDER_REVIEW))
-        .exec(&txn)
-        .await?;
-    let profile_moved = technician_profile::Entity::update_many()
-        .col_expr(technician_profile::Column::KycStatus, Expr::value(to))
-        .col_expr(technician_profile::Column::UpdatedAt, Expr::value(now))
-        .filter(technician_profile::Column::Id.eq(technician_id))
-        .filter(technician_profile::Column::KycStatus.eq(kyc_status::UNDER_REVIEW))
-        .exec(&txn)
-        .await?;
-    if decided.rows_affected != 1 || profile_moved.rows_affected != 1 {
+    let decision_row = db_kyc::DecisionRow {
+        status: to.into(),
+        feedback: feedback.clone(),
+        reviewed_by: viewer.user_id,
+    };
+    let decided =
+        db_kyc::decide_if(&txn, latest.id, kyc_status::UNDER_REVIEW, decision_row, now).await?;
+    let profile_moved =
+        db_kyc::set_status_if(&txn, technician_id, kyc_status::UNDER_REVIEW, to, now).await?;
+    if decided != 1 || profile_moved != 1 {
         return Err(AppError::Conflict(
             "this submission was already decided".into(),
         ));
@@ -396,8 +366,7 @@ pub async fn review(
     in_app::create(&txn, &mut effects, now, note).await?;
     // Only approved technicians are matched, so every replica's matching directory must hear of it.
     search::directory_changed(&txn, &mut effects, technician_id).await?;
-    let row = kyc_submission::Entity::find_by_id(latest.id)
-        .one(&txn)
+    let row = db_kyc::submission_by_id(&txn, latest.id)
         .await?
         .ok_or_else(|| AppError::internal(anyhow::anyhow!("decided submission vanished")))?;
     txn.commit().await?;
@@ -417,16 +386,13 @@ pub async fn queue(
     page: Page,
 ) -> AppResult<Slice<SubmissionView>> {
     viewer.require_role(&[Role::Admin, Role::Support])?;
-    let mut query = kyc_submission::Entity::find()
-        .filter(kyc_submission::Column::Status.eq(kyc_status::UNDER_REVIEW));
-    if let Some(after) = page.after {
-        query = query.filter(kyc_submission::Column::Id.gt(after));
-    }
-    let rows = query
-        .order_by_asc(kyc_submission::Column::Id)
-        .limit(page.limit + 1)
-        .all(&services.db)
-        .await?;
+    let rows = db_kyc::with_status(
+        &services.db,
+        kyc_status::UNDER_REVIEW,
+        page.after,
+        page.limit + 1,
+    )
+    .await?;
     let slice = Slice::from_probe(rows, page.limit);
     let items = complete(services, slice.items, services.clock.now()).await?;
     Ok(Slice {
@@ -438,29 +404,17 @@ pub async fn queue(
 /// How many submissions wait for review, in one statement. ADMIN and SUPPORT.
 pub async fn queue_count(services: &Services, viewer: &Viewer) -> AppResult<u64> {
     viewer.require_role(&[Role::Admin, Role::Support])?;
-    Ok(kyc_submission::Entity::find()
-        .filter(kyc_submission::Column::Status.eq(kyc_status::UNDER_REVIEW))
-        .count(&services.db)
-        .await?)
+    Ok(db_kyc::count_with_status(&services.db, kyc_status::UNDER_REVIEW).await?)
 }
 
 /// The technician's own KYC state.
 pub async fn overview(services: &Services, viewer: &Viewer) -> AppResult<Overview> {
     viewer.require_role(&[Role::Technician])?;
-    let profile = technician_profile::Entity::find_by_id(viewer.user_id)
-        .one(&services.db)
+    let profile = db_technician::profile_by_id(&services.db, viewer.user_id)
         .await?
         .ok_or_else(|| AppError::NotFound("technician profile".into()))?;
-    let latest = kyc_submission::Entity::find()
-        .filter(kyc_submission::Column::TechnicianId.eq(viewer.user_id))
-        .order_by_desc(kyc_submission::Column::Id)
-        .one(&services.db)
-        .await?;
-    let history = kyc_event::Entity::find()
-        .filter(kyc_event::Column::TechnicianId.eq(viewer.user_id))
-        .order_by_asc(kyc_event::Column::Id)
-        .all(&services.db)
-        .await?;
+    let latest = db_kyc::latest_submission_of(&services.db, viewer.user_id).await?;
+    let history = db_kyc::events_of(&services.db, viewer.user_id).await?;
     let latest = complete(services, latest.into_iter().collect(), services.clock.now())
         .await?
         .pop();
@@ -478,8 +432,7 @@ fn may_see(viewer: &Viewer, technician_id: Uuid) -> bool {
 
 /// One document with a fresh download link; FORBIDDEN for anyone but its owner and staff.
 pub async fn document(services: &Services, viewer: &Viewer, id: Uuid) -> AppResult<DocumentView> {
-    let row = kyc_document::Entity::find_by_id(id)
-        .one(&services.db)
+    let row = db_kyc::document_by_id(&services.db, id)
         .await?
         .ok_or_else(|| AppError::NotFound("KYC document".into()))?;
     if !may_see(viewer, row.technician_id) {
@@ -507,8 +460,7 @@ pub async fn find_submission(
     viewer: &Viewer,
     id: Uuid,
 ) -> AppResult<Option<SubmissionView>> {
-    let Some(row) = kyc_submission::Entity::find_by_id(id)
-        .one(&services.db)
+    let Some(row) = db_kyc::submission_by_id(&services.db, id)
         .await?
         .filter(|s| may_see(viewer, s.technician_id))
     else {
@@ -541,24 +493,18 @@ async fn complete(
     let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
     let technician_ids: Vec<Uuid> = rows.iter().map(|r| r.technician_id).collect();
     let mut documents: HashMap<Uuid, Vec<DocumentView>> = HashMap::new();
-    for doc in kyc_document::Entity::find()
-        .filter(kyc_document::Column::SubmissionId.is_in(ids))
-        .order_by_asc(kyc_document::Column::Id)
-        .all(&services.db)
-        .await?
-    {
+    for doc in db_kyc::documents_of(&services.db, ids).await? {
         documents
             .entry(doc.submission_id)
             .or_default()
             .push(with_link(services, doc, now));
     }
-    let accounts: HashMap<Uuid, user::Model> = user::Entity::find()
-        .filter(user::Column::Id.is_in(technician_ids))
-        .all(&services.db)
-        .await?
-        .into_iter()
-        .map(|u| (u.id, u))
-        .collect();
+    let accounts: HashMap<Uuid, user::Model> =
+        crate::db::accounts::account::users_by_ids(&services.db, technician_ids)
+            .await?
+            .into_iter()
+            .map(|u| (u.id, u))
+            .collect();
     Ok(rows
         .into_iter()
         .map(|row| SubmissionView {
@@ -590,8 +536,7 @@ pub async fn open_download(
             "this download link is invalid or has expired".into(),
         ));
     }
-    let row = kyc_document::Entity::find_by_id(id)
-        .one(&services.db)
+    let row = db_kyc::document_by_id(&services.db, id)
         .await?
         .ok_or_else(|| AppError::NotFound("KYC document".into()))?;
     let extension = storage::DocumentType::from_content_type(&row.content_type)

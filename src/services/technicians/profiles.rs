@@ -3,6 +3,7 @@
 use crate::db::batch;
 use crate::db::begin_write;
 use crate::db::entities::{certification, technician_profile, technician_skill, user};
+use crate::db::technicians::{profiles as db_profiles, technician as db_technician};
 use crate::domain::account::Role;
 use crate::domain::geo::validate_lat_lng;
 use crate::error::{AppError, AppResult};
@@ -12,14 +13,11 @@ use crate::services::technicians::technician::{
 };
 use crate::services::{Effects, Services, Viewer, catalogue::categories, matching::search};
 use chrono::{DateTime, Datelike, Utc};
-use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, JoinType,
-    QueryFilter, QueryOrder, QuerySelect,
-};
+use sea_orm::ConnectionTrait;
 use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
 
-/// A profile with its skills (category id, years) and certifications, as stored.
+/// A profile with its skills (category id, years) and certifications, as db_profiles.
 pub struct FullProfile {
     pub profile: technician_profile::Model,
     pub skills: Vec<technician_skill::Model>,
@@ -30,22 +28,11 @@ pub async fn load(
     db: &impl ConnectionTrait,
     technician_id: Uuid,
 ) -> AppResult<Option<FullProfile>> {
-    let Some(profile) = technician_profile::Entity::find_by_id(technician_id)
-        .one(db)
-        .await?
-    else {
+    let Some(profile) = db_technician::profile_by_id(db, technician_id).await? else {
         return Ok(None);
     };
-    let skills = technician_skill::Entity::find()
-        .filter(technician_skill::Column::TechnicianId.eq(technician_id))
-        .order_by_asc(technician_skill::Column::CreatedAt)
-        .all(db)
-        .await?;
-    let certifications = certification::Entity::find()
-        .filter(certification::Column::TechnicianId.eq(technician_id))
-        .order_by_asc(certification::Column::Position)
-        .all(db)
-        .await?;
+    let skills = db_profiles::skills_for(db, technician_id).await?;
+    let certifications = db_profiles::certifications_for(db, technician_id).await?;
     Ok(Some(FullProfile {
         profile,
         skills,
@@ -218,74 +205,50 @@ pub async fn update(
     };
 
     let txn = begin_write(&services.db).await?;
-    let existing = technician_profile::Entity::find_by_id(viewer.user_id)
-        .one(&txn)
+    let existing = db_technician::profile_by_id(&txn, viewer.user_id)
         .await?
         .ok_or_else(|| AppError::NotFound("technician profile".into()))?;
-    let mut active: technician_profile::ActiveModel = existing.into();
-    if let Some(bio) = bio {
-        active.bio = Set(bio);
-    }
-    if let Some(years) = years {
-        active.years_of_experience = Set(years);
-    }
-    if let Some((amount, currency)) = rate {
-        active.hourly_rate_minor = Set(amount);
-        active.currency = Set(currency);
-    }
-    if let Some(radius) = radius {
-        active.service_radius_km = Set(radius);
-    }
-    if let Some((lat, lng)) = change.base_location {
-        active.base_lat = Set(Some(lat));
-        active.base_lng = Set(Some(lng));
-    }
-    if let Some(tz) = time_zone {
-        active.time_zone = Set(tz);
-    }
-    active.updated_at = Set(now);
-    active.update(&txn).await?;
+    let changes = db_profiles::Changes {
+        bio,
+        years_of_experience: years,
+        hourly_rate: rate,
+        service_radius_km: radius,
+        base_location: change.base_location,
+        time_zone,
+    };
+    db_profiles::update_profile(&txn, existing, changes, now).await?;
     if let Some(skills) = skills {
-        technician_skill::Entity::delete_many()
-            .filter(technician_skill::Column::TechnicianId.eq(viewer.user_id))
-            .exec(&txn)
-            .await?;
+        db_profiles::delete_skills_of(&txn, viewer.user_id).await?;
         let rows = skills
             .into_iter()
-            .map(|(category_id, years)| technician_skill::ActiveModel {
-                id: Set(Uuid::now_v7()),
-                technician_id: Set(viewer.user_id),
-                category_id: Set(category_id),
-                years: Set(years),
-                created_at: Set(now),
-                updated_at: Set(now),
-            });
-        technician_skill::Entity::insert_many(rows)
-            .exec(&txn)
-            .await?;
+            .map(|(category_id, years)| technician_skill::Model {
+                id: Uuid::now_v7(),
+                technician_id: viewer.user_id,
+                category_id,
+                years,
+                created_at: now,
+                updated_at: now,
+            })
+            .collect();
+        db_profiles::insert_skills(&txn, rows).await?;
     }
     if let Some(certifications) = certifications {
-        certification::Entity::delete_many()
-            .filter(certification::Column::TechnicianId.eq(viewer.user_id))
-            .exec(&txn)
-            .await?;
+        db_profiles::delete_certifications_of(&txn, viewer.user_id).await?;
         // Counted as i32, the position column's type; MAX_CERTIFICATIONS keeps it small.
         let rows: Vec<_> = (0..)
             .zip(certifications)
-            .map(|(i, c)| certification::ActiveModel {
-                id: Set(Uuid::now_v7()),
-                technician_id: Set(viewer.user_id),
-                name: Set(c.name),
-                issuer: Set(c.issuer),
-                year: Set(c.year),
-                position: Set(i),
-                created_at: Set(now),
-                updated_at: Set(now),
+            .map(|(i, c)| certification::Model {
+                id: Uuid::now_v7(),
+                technician_id: viewer.user_id,
+                name: c.name,
+                issuer: c.issuer,
+                year: c.year,
+                position: i,
+                created_at: now,
+                updated_at: now,
             })
             .collect();
-        if !rows.is_empty() {
-            certification::Entity::insert_many(rows).exec(&txn).await?;
-        }
+        db_profiles::insert_certifications(&txn, rows).await?;
     }
     let mut effects = Effects::default();
     search::directory_changed(&txn, &mut effects, viewer.user_id).await?;
@@ -314,16 +277,7 @@ pub async fn load_many(
     if ids.is_empty() {
         return Ok(HashMap::new());
     }
-    let account = technician_profile::Entity::belongs_to(user::Entity)
-        .from(technician_profile::Column::Id)
-        .to(user::Column::Id)
-        .into();
-    let rows = technician_profile::Entity::find()
-        .join(JoinType::InnerJoin, account)
-        .select_also(user::Entity)
-        .filter(technician_profile::Column::Id.is_in(ids.iter().copied()))
-        .all(db)
-        .await?;
+    let rows = db_profiles::with_users(db, ids).await?;
     Ok(rows
         .into_iter()
         .filter_map(|(profile, user)| {
@@ -343,11 +297,7 @@ pub async fn skills_of(
     db: &impl ConnectionTrait,
     ids: &[Uuid],
 ) -> AppResult<HashMap<Uuid, Vec<technician_skill::Model>>> {
-    let rows = technician_skill::Entity::find()
-        .filter(technician_skill::Column::TechnicianId.is_in(ids.iter().copied()))
-        .order_by_asc(technician_skill::Column::CreatedAt)
-        .all(db)
-        .await?;
+    let rows = db_profiles::skills_of(db, ids).await?;
     Ok(batch::group(rows, |s| s.technician_id))
 }
 
@@ -356,10 +306,6 @@ pub async fn certifications_of(
     db: &impl ConnectionTrait,
     ids: &[Uuid],
 ) -> AppResult<HashMap<Uuid, Vec<certification::Model>>> {
-    let rows = certification::Entity::find()
-        .filter(certification::Column::TechnicianId.is_in(ids.iter().copied()))
-        .order_by_asc(certification::Column::Position)
-        .all(db)
-        .await?;
+    let rows = db_profiles::certifications_of(db, ids).await?;
     Ok(batch::group(rows, |c| c.technician_id))
 }

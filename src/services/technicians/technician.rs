@@ -3,7 +3,8 @@
 use crate::db::batch;
 use crate::db::begin_write;
 use crate::db::entities::technician_profile;
-use crate::db::entities::{availability_exception, technician_block, user, working_hours};
+use crate::db::entities::{availability_exception, technician_block, working_hours};
+use crate::db::technicians::technician as db_technician;
 use crate::domain::account::Role;
 use crate::domain::geo::validate_lat_lng;
 use crate::domain::schedule::{Interval, validate_week, works_at};
@@ -13,9 +14,7 @@ use crate::error::AppError;
 use crate::error::AppResult;
 use crate::services::{Effects, Services, Viewer, matching::search};
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ColumnTrait, QueryFilter, QueryOrder};
-use sea_orm::{ActiveValue::Set, ConnectionTrait, EntityTrait};
+use sea_orm::ConnectionTrait;
 use std::collections::HashMap;
 use uuid::Uuid;
 
@@ -29,35 +28,34 @@ pub async fn create_profile(
     user_id: Uuid,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
-    technician_profile::Entity::insert(technician_profile::ActiveModel {
-        id: Set(user_id),
-        bio: Set(String::new()),
-        years_of_experience: Set(0),
-        hourly_rate_minor: Set(0),
-        currency: Set(DEFAULT_CURRENCY.into()),
-        service_radius_km: Set(DEFAULT_SERVICE_RADIUS_KM),
-        base_lat: Set(None),
-        base_lng: Set(None),
-        time_zone: Set(DEFAULT_TIME_ZONE.into()),
-        kyc_status: Set(kyc_status::NOT_SUBMITTED.into()),
-        availability: Set(availability::OFFLINE.into()),
-        live_lat: Set(None),
-        live_lng: Set(None),
-        live_accuracy_m: Set(None),
-        live_heading_deg: Set(None),
-        live_speed_kmh: Set(None),
-        live_at: Set(None),
-        rating_average: Set(0.0),
-        rating_count: Set(0),
-        jobs_completed: Set(0),
-        jobs_withdrawn: Set(0),
-        jobs_cancelled: Set(0),
-        median_response_secs: Set(None),
-        created_at: Set(now),
-        updated_at: Set(now),
-    })
-    .exec(txn)
-    .await?;
+    let row = technician_profile::Model {
+        id: user_id,
+        bio: String::new(),
+        years_of_experience: 0,
+        hourly_rate_minor: 0,
+        currency: DEFAULT_CURRENCY.into(),
+        service_radius_km: DEFAULT_SERVICE_RADIUS_KM,
+        base_lat: None,
+        base_lng: None,
+        time_zone: DEFAULT_TIME_ZONE.into(),
+        kyc_status: kyc_status::NOT_SUBMITTED.into(),
+        availability: availability::OFFLINE.into(),
+        live_lat: None,
+        live_lng: None,
+        live_accuracy_m: None,
+        live_heading_deg: None,
+        live_speed_kmh: None,
+        live_at: None,
+        rating_average: 0.0,
+        rating_count: 0,
+        jobs_completed: 0,
+        jobs_withdrawn: 0,
+        jobs_cancelled: 0,
+        median_response_secs: None,
+        created_at: now,
+        updated_at: now,
+    };
+    db_technician::insert_profile(txn, row).await?;
     Ok(())
 }
 
@@ -94,8 +92,7 @@ pub async fn profile(
     db: &impl ConnectionTrait,
     technician_id: Uuid,
 ) -> AppResult<technician_profile::Model> {
-    technician_profile::Entity::find_by_id(technician_id)
-        .one(db)
+    db_technician::profile_by_id(db, technician_id)
         .await?
         .ok_or_else(|| AppError::NotFound("technician".into()))
 }
@@ -126,17 +123,15 @@ pub async fn set_availability(
     };
     let txn = begin_write(&services.db).await?;
     // Conditional on the state we read, so a job starting meanwhile (BUSY) is not overwritten.
-    let changed = technician_profile::Entity::update_many()
-        .col_expr(
-            technician_profile::Column::Availability,
-            Expr::value(target),
-        )
-        .col_expr(technician_profile::Column::UpdatedAt, Expr::value(now))
-        .filter(technician_profile::Column::Id.eq(viewer.user_id))
-        .filter(technician_profile::Column::Availability.eq(current.availability.clone()))
-        .exec(&txn)
-        .await?;
-    if changed.rows_affected != 1 {
+    let changed = db_technician::set_availability_if(
+        &txn,
+        viewer.user_id,
+        &current.availability,
+        target,
+        now,
+    )
+    .await?;
+    if changed != 1 {
         return Err(AppError::Conflict(
             "availability changed meanwhile; try again".into(),
         ));
@@ -185,25 +180,20 @@ pub async fn set_working_hours(
     })?;
     let now = services.clock.now();
     let txn = begin_write(&services.db).await?;
-    working_hours::Entity::delete_many()
-        .filter(working_hours::Column::TechnicianId.eq(viewer.user_id))
-        .exec(&txn)
-        .await?;
+    db_technician::delete_hours_of(&txn, viewer.user_id).await?;
     let rows: Vec<_> = intervals
         .iter()
-        .map(|i| working_hours::ActiveModel {
-            id: Set(Uuid::now_v7()),
-            technician_id: Set(viewer.user_id),
-            weekday: Set(i.weekday as i32),
-            start_minute: Set(i.start_minute as i32),
-            end_minute: Set(i.end_minute as i32),
-            created_at: Set(now),
-            updated_at: Set(now),
+        .map(|i| working_hours::Model {
+            id: Uuid::now_v7(),
+            technician_id: viewer.user_id,
+            weekday: i.weekday as i32,
+            start_minute: i.start_minute as i32,
+            end_minute: i.end_minute as i32,
+            created_at: now,
+            updated_at: now,
         })
         .collect();
-    if !rows.is_empty() {
-        working_hours::Entity::insert_many(rows).exec(&txn).await?;
-    }
+    db_technician::insert_hours(&txn, rows).await?;
     let mut effects = Effects::default();
     search::directory_changed(&txn, &mut effects, viewer.user_id).await?;
     txn.commit().await?;
@@ -227,12 +217,7 @@ pub async fn weeks_of(
     db: &impl ConnectionTrait,
     technician_ids: &[Uuid],
 ) -> AppResult<HashMap<Uuid, Vec<working_hours::Model>>> {
-    let rows = working_hours::Entity::find()
-        .filter(working_hours::Column::TechnicianId.is_in(technician_ids.iter().copied()))
-        .order_by_asc(working_hours::Column::Weekday)
-        .order_by_asc(working_hours::Column::StartMinute)
-        .all(db)
-        .await?;
+    let rows = db_technician::hours_of(db, technician_ids).await?;
     Ok(batch::group(rows, |h| h.technician_id))
 }
 
@@ -241,11 +226,7 @@ pub async fn exceptions_of(
     db: &impl ConnectionTrait,
     technician_ids: &[Uuid],
 ) -> AppResult<HashMap<Uuid, Vec<availability_exception::Model>>> {
-    let rows = availability_exception::Entity::find()
-        .filter(availability_exception::Column::TechnicianId.is_in(technician_ids.iter().copied()))
-        .order_by_asc(availability_exception::Column::Date)
-        .all(db)
-        .await?;
+    let rows = db_technician::exceptions_of(db, technician_ids).await?;
     Ok(batch::group(rows, |e| e.technician_id))
 }
 
@@ -256,8 +237,7 @@ pub async fn visible_exception(
     viewer: &Viewer,
     id: Uuid,
 ) -> AppResult<Option<availability_exception::Model>> {
-    Ok(availability_exception::Entity::find_by_id(id)
-        .one(db)
+    Ok(db_technician::exception_by_id(db, id)
         .await?
         .filter(|e| viewer.may_see_records_of(e.technician_id)))
 }
@@ -301,18 +281,20 @@ pub async fn add_exception(
         .filter(|n| !n.is_empty());
     let now = services.clock.now();
     let txn = begin_write(&services.db).await?;
-    let row = availability_exception::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        technician_id: Set(viewer.user_id),
-        date: Set(date.format("%Y-%m-%d").to_string()),
-        kind: Set(kind.into()),
-        start_minute: Set(start),
-        end_minute: Set(end),
-        note: Set(note),
-        created_at: Set(now),
-        updated_at: Set(now),
-    }
-    .insert(&txn)
+    let row = db_technician::insert_exception(
+        &txn,
+        availability_exception::Model {
+            id: Uuid::now_v7(),
+            technician_id: viewer.user_id,
+            date: date.format("%Y-%m-%d").to_string(),
+            kind: kind.into(),
+            start_minute: start,
+            end_minute: end,
+            note,
+            created_at: now,
+            updated_at: now,
+        },
+    )
     .await?;
     let mut effects = Effects::default();
     search::directory_changed(&txn, &mut effects, viewer.user_id).await?;
@@ -325,12 +307,8 @@ pub async fn add_exception(
 pub async fn remove_exception(services: &Services, viewer: &Viewer, id: Uuid) -> AppResult<()> {
     viewer.require_role(&[Role::Technician])?;
     let txn = begin_write(&services.db).await?;
-    let removed = availability_exception::Entity::delete_many()
-        .filter(availability_exception::Column::Id.eq(id))
-        .filter(availability_exception::Column::TechnicianId.eq(viewer.user_id))
-        .exec(&txn)
-        .await?;
-    if removed.rows_affected == 0 {
+    let removed = db_technician::delete_exception(&txn, id, viewer.user_id).await?;
+    if removed == 0 {
         return Err(AppError::NotFound("availability exception".into()));
     }
     let mut effects = Effects::default();
@@ -411,19 +389,16 @@ pub async fn record_position(
     report: &PositionReport,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
-    use technician_profile::Column;
-    let updated = technician_profile::Entity::update_many()
-        .col_expr(Column::LiveLat, Expr::value(report.lat))
-        .col_expr(Column::LiveLng, Expr::value(report.lng))
-        .col_expr(Column::LiveAccuracyM, Expr::value(report.accuracy_m))
-        .col_expr(Column::LiveHeadingDeg, Expr::value(report.heading_deg))
-        .col_expr(Column::LiveSpeedKmh, Expr::value(report.speed_kmh))
-        .col_expr(Column::LiveAt, Expr::value(now))
-        .col_expr(Column::UpdatedAt, Expr::value(now))
-        .filter(Column::Id.eq(technician_id))
-        .exec(&services.db)
-        .await?;
-    if updated.rows_affected != 1 {
+    let position = db_technician::LivePosition {
+        lat: report.lat,
+        lng: report.lng,
+        accuracy_m: report.accuracy_m,
+        heading_deg: report.heading_deg,
+        speed_kmh: report.speed_kmh,
+    };
+    let updated =
+        db_technician::set_live_position(&services.db, technician_id, position, now).await?;
+    if updated != 1 {
         return Err(AppError::NotFound("technician".into()));
     }
     search::publish_position(services, technician_id, report.lat, report.lng, now).await;
@@ -433,24 +408,19 @@ pub async fn record_position(
 /// A customer never sees or gets matched with technicians they blocked.
 pub async fn block(services: &Services, viewer: &Viewer, technician_id: Uuid) -> AppResult<()> {
     viewer.require_role(&[Role::Customer])?;
-    let target = user::Entity::find_by_id(technician_id)
-        .one(&services.db)
-        .await?;
+    let target = crate::db::accounts::account::user_by_id(&services.db, technician_id).await?;
     if target.is_none_or(|u| u.role != Role::Technician) {
         return Err(AppError::NotFound("technician".into()));
     }
     let now = services.clock.now();
-    let row = technician_block::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        customer_id: Set(viewer.user_id),
-        technician_id: Set(technician_id),
-        created_at: Set(now),
-        updated_at: Set(now),
+    let row = technician_block::Model {
+        id: Uuid::now_v7(),
+        customer_id: viewer.user_id,
+        technician_id,
+        created_at: now,
+        updated_at: now,
     };
-    match technician_block::Entity::insert(row)
-        .exec(&services.db)
-        .await
-    {
+    match db_technician::insert_block(&services.db, row).await {
         Ok(_) => Ok(()),
         // Blocking twice is the same as blocking once.
         Err(e) if crate::db::is_unique_violation(&e) => Ok(()),
@@ -460,18 +430,12 @@ pub async fn block(services: &Services, viewer: &Viewer, technician_id: Uuid) ->
 
 pub async fn unblock(services: &Services, viewer: &Viewer, technician_id: Uuid) -> AppResult<()> {
     viewer.require_role(&[Role::Customer])?;
-    technician_block::Entity::delete_many()
-        .filter(technician_block::Column::CustomerId.eq(viewer.user_id))
-        .filter(technician_block::Column::TechnicianId.eq(technician_id))
-        .exec(&services.db)
-        .await?;
+    db_technician::delete_block(&services.db, viewer.user_id, technician_id).await?;
     Ok(())
 }
 
 pub async fn blocked_ids(db: &impl ConnectionTrait, customer: Uuid) -> AppResult<Vec<Uuid>> {
-    Ok(technician_block::Entity::find()
-        .filter(technician_block::Column::CustomerId.eq(customer))
-        .all(db)
+    Ok(db_technician::blocks_by(db, customer)
         .await?
         .into_iter()
         .map(|b| b.technician_id)

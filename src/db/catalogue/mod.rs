@@ -1,0 +1,3 @@
+//! Catalogue wing's queries: service categories.
+
+pub mod categories;
