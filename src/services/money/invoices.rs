@@ -11,7 +11,7 @@ use crate::gateways::mail::Mail;
 use crate::services::platform::storage::{self, LinkKind, SignedLink};
 use crate::services::{Effects, Services, Viewer, bookings::access, money::invoice_pdf};
 use chrono::{DateTime, Datelike, Utc};
-use sea_orm::{ConnectionTrait, EntityTrait};
+use sea_orm::ConnectionTrait;
 use std::collections::HashMap;
 use uuid::Uuid;
 
@@ -103,9 +103,8 @@ pub async fn invoice_paid_booking(
         totals,
     };
     let issued = issue(txn, services, now, draft).await?;
-    if let Some(customer) = user::Entity::find_by_id(booking.customer_id)
-        .one(txn)
-        .await?
+    if let Some(customer) =
+        crate::db::accounts::account::user_by_id(txn, booking.customer_id).await?
     {
         // The mailed link outlives an in-app one (FUNDI_INVOICE_LINK_DAYS): mail is read later.
         let link = pdf_link(services, issued.id, now, services.config.invoice_link_secs);
@@ -222,9 +221,10 @@ pub async fn open_pdf(
         .await?
         .ok_or_else(|| AppError::NotFound("invoice".into()))?;
     let name_of = |user: Option<user::Model>| user.map(|u| u.full_name);
-    let buyer = name_of(user::Entity::find_by_id(doc.buyer_id).one(db).await?).unwrap_or_default();
+    let buyer = name_of(crate::db::accounts::account::user_by_id(db, doc.buyer_id).await?)
+        .unwrap_or_default();
     let seller = match doc.seller_id {
-        Some(id) => name_of(user::Entity::find_by_id(id).one(db).await?),
+        Some(id) => name_of(crate::db::accounts::account::user_by_id(db, id).await?),
         None => None,
     };
     // A credit note credits the booking's invoice when one was issued before it; a refund before

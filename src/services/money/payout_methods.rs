@@ -1,7 +1,7 @@
 //! A technician's payout method: checked, sealed at rest, shown masked, and held for a while after
 //! a change so a stolen session cannot redirect earnings and withdraw them at once.
 
-use crate::db::entities::{payout_method, user};
+use crate::db::entities::payout_method;
 use crate::db::money::payout_methods as store;
 use crate::domain::account::Role;
 use crate::domain::payouts::{PayoutDetails, PayoutDetailsInput, PayoutKind, check_details};
@@ -10,7 +10,7 @@ use crate::gateways::mail::Mail;
 use crate::services::notifications::in_app::{self, Kind, NewNotification};
 use crate::services::{Effects, Services, Viewer};
 use chrono::{DateTime, Utc};
-use sea_orm::{ConnectionTrait, EntityTrait};
+use sea_orm::ConnectionTrait;
 use uuid::Uuid;
 
 /// A payout method as its owner sees it.
@@ -126,7 +126,7 @@ async fn tell_about_change(
         ),
     )
     .await?;
-    if let Some(owner) = user::Entity::find_by_id(user_id).one(txn).await? {
+    if let Some(owner) = crate::db::accounts::account::user_by_id(txn, user_id).await? {
         effects.mail(Mail {
             to: owner.email,
             subject: "Your Fundi payout method was changed".into(),

@@ -1,14 +1,13 @@
 //! Withdrawal PINs: set with the account password, hashed with Argon2id, and locked for a while
 //! after too many wrong tries — counted in the database, so every path and replica shares the count.
 
-use crate::db::entities::user;
 use crate::db::money::withdrawal_pins as store;
 use crate::domain::account::Role;
 use crate::domain::payouts::check_pin;
 use crate::error::{AppError, AppResult};
 use crate::services::{Services, Viewer, accounts::passwords};
 use chrono::{DateTime, Utc};
-use sea_orm::{ConnectionTrait, EntityTrait};
+use sea_orm::ConnectionTrait;
 use uuid::Uuid;
 
 /// Sets or replaces the viewer's PIN after checking their password. Replacing it clears the count
@@ -16,8 +15,7 @@ use uuid::Uuid;
 pub async fn set(services: &Services, viewer: &Viewer, pin: &str, password: &str) -> AppResult<()> {
     viewer.require_role(&[Role::Technician])?;
     check_pin(pin).map_err(|r| AppError::bad_input(r.field, r.message))?;
-    let owner = user::Entity::find_by_id(viewer.user_id)
-        .one(&services.db)
+    let owner = crate::db::accounts::account::user_by_id(&services.db, viewer.user_id)
         .await?
         .ok_or_else(AppError::unauthenticated)?;
     let password_ok = passwords::verify(password.to_string(), owner.password_hash)

@@ -7,7 +7,7 @@
 //! money aside only applies while the available account stays at or above zero.
 
 use crate::db::begin_write;
-use crate::db::entities::{user, withdrawal};
+use crate::db::entities::withdrawal;
 use crate::db::money::withdrawals as store;
 use crate::domain::account::Role;
 use crate::domain::ledger::{AccountKey, Posting};
@@ -25,7 +25,7 @@ use crate::services::notifications::in_app::{self, Kind, NewNotification};
 use crate::services::platform::pagination::{Page, Slice};
 use crate::services::{Effects, Services, Viewer, money::payout_methods, money::withdrawal_pins};
 use chrono::{DateTime, Utc};
-use sea_orm::{ConnectionTrait, EntityTrait};
+use sea_orm::ConnectionTrait;
 use std::sync::Arc;
 use uuid::Uuid;
 
@@ -748,7 +748,9 @@ async fn notify(
     let mut note = NewNotification::new(w.technician_id, Kind::WithdrawalUpdate, title, &body);
     note.data = Some(serde_json::json!({ "reference": w.reference, "status": w.status.as_str() }));
     in_app::create(txn, effects, now, note).await?;
-    if by_email && let Some(owner) = user::Entity::find_by_id(w.technician_id).one(txn).await? {
+    if by_email
+        && let Some(owner) = crate::db::accounts::account::user_by_id(txn, w.technician_id).await?
+    {
         effects.mail(Mail {
             to: owner.email,
             subject: format!("Fundi: {title}"),
