@@ -100,7 +100,10 @@ impl Server {
             .env("FUNDI_LOG", "warn")
             // One account may hold at most this many sockets; the bench spreads its sockets over
             // as many customers as that takes.
-            .env("FUNDI_WS_MAX_SOCKETS_PER_ACCOUNT", SOCKETS_PER_ACCOUNT.to_string())
+            .env(
+                "FUNDI_WS_MAX_SOCKETS_PER_ACCOUNT",
+                SOCKETS_PER_ACCOUNT.to_string(),
+            )
             .env_remove("FUNDI_DATABASE_URL")
             .env_remove("FUNDI_REDIS_URL")
             .stdout(Stdio::null())
@@ -270,7 +273,11 @@ async fn main() {
     let server = Server::start(dir.path()).await;
     let mut tokens = Vec::new();
     for n in 0..connections.div_ceil(SOCKETS_PER_ACCOUNT) {
-        tokens.push(server.register(&format!("idle-bench-{n}@example.com")).await);
+        tokens.push(
+            server
+                .register(&format!("idle-bench-{n}@example.com"))
+                .await,
+        );
     }
     // Warm up: one connection opened and closed, so first-use allocations are in the baseline.
     let mut sockets = Vec::new();

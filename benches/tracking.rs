@@ -598,7 +598,8 @@ async fn main() {
     let technicians: usize = env_num("FUNDI_BENCH_TECHNICIANS", 5_000);
     let seconds: u64 = env_num("FUNDI_BENCH_SECONDS", 20);
     let warmup: u64 = env_num("FUNDI_BENCH_WARMUP_SECONDS", 6);
-    let admin_sockets: usize = env_num("FUNDI_BENCH_ADMIN_CONNECTIONS", 50).clamp(1, technicians.min(1_000));
+    let admin_sockets: usize =
+        env_num("FUNDI_BENCH_ADMIN_CONNECTIONS", 50).clamp(1, technicians.min(1_000));
     let max_inflight: usize = env_num("FUNDI_BENCH_MAX_INFLIGHT", 1_024);
     let dir = tempfile::tempdir().unwrap();
     let url = database_url(dir.path()).await;

@@ -1,6 +1,7 @@
 //! Database access: connecting, migrating, sea-orm entities and hand-written queries over `&impl ConnectionTrait`.
 
 pub mod batch;
+pub mod bookings;
 pub mod entities;
 pub mod lease;
 pub mod sql;

@@ -1,6 +1,7 @@
 //! Dispatch: offering a booking to the chosen technician or, automatically, to the best matches one at a
 //! time, moving on when an offer is refused or expires, and giving up when nobody is left.
 
+use crate::db::bookings::flow::MoveColumn;
 use crate::db::entities::{booking, job_offer};
 use crate::domain::booking_state::Status;
 use crate::error::AppResult;
@@ -175,10 +176,9 @@ pub async fn offer_next(
                 Status::Cancelled,
                 Actor::system(),
                 reason,
-                vec![(
-                    booking::Column::CancellationReason,
-                    Expr::value(NO_TECHNICIAN_AVAILABLE),
-                )],
+                vec![MoveColumn::CancellationReason(Some(
+                    NO_TECHNICIAN_AVAILABLE.to_string(),
+                ))],
             )
             .await?;
             // Nobody took the job: whatever was paid goes back in full.
@@ -218,7 +218,7 @@ async fn offer(
         to,
         Actor::system(),
         None,
-        vec![(booking::Column::TechnicianId, Expr::value(technician))],
+        vec![MoveColumn::TechnicianId(Some(technician))],
     )
     .await?;
     let payload = serde_json::json!({"bookingId": booking.id, "technicianId": technician, "expiresAt": expires});
@@ -255,10 +255,7 @@ pub async fn redispatch(
             .await?;
         }
     }
-    let extra = vec![(
-        booking::Column::TechnicianId,
-        Expr::value(Option::<Uuid>::None),
-    )];
+    let extra = vec![MoveColumn::TechnicianId(None)];
     let matching = status_change::apply(
         txn,
         effects,

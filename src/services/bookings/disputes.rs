@@ -3,6 +3,7 @@
 
 use crate::db::batch;
 use crate::db::begin_write;
+use crate::db::bookings::flow::MoveColumn;
 use crate::db::entities::{booking, dispute};
 use crate::domain::account::Role;
 use crate::domain::booking_state::{self, Role as ActorRole, Status, TransitionRequest};
@@ -211,7 +212,7 @@ pub async fn resolve(
         ));
     }
     let extra = if to == Status::Paid {
-        vec![(booking::Column::PaidAt, Expr::value(now))]
+        vec![MoveColumn::PaidAt(now)]
     } else {
         vec![]
     };

@@ -177,7 +177,10 @@ mod tests {
         assert_eq!(change.v, 1);
         assert_eq!(change.kind, ChangeKind::Quote);
         assert_eq!(change.booking.status, Status::Accepted);
-        assert_eq!(booking::Model::from(change.booking.clone()), recorded_booking());
+        assert_eq!(
+            booking::Model::from(change.booking.clone()),
+            recorded_booking()
+        );
     }
 
     #[test]
@@ -188,7 +191,10 @@ mod tests {
             booking: recorded_booking().into(),
         })
         .unwrap();
-        assert!(readable_as(&fixture("booking_changed.row.json"), &written), "{written}");
+        assert!(
+            readable_as(&fixture("booking_changed.row.json"), &written),
+            "{written}"
+        );
         assert_eq!(written, fixture("booking_changed.v1.json"));
 
         /// How the release before formats read a booking's change: the kind and the stored row.
@@ -197,8 +203,12 @@ mod tests {
             kind: String,
             booking: booking::Model,
         }
-        let read: PreviousReader = serde_json::from_value(written).expect("the old reader reads it");
-        assert_eq!((read.kind.as_str(), read.booking), ("QUOTE", recorded_booking()));
+        let read: PreviousReader =
+            serde_json::from_value(written).expect("the old reader reads it");
+        assert_eq!(
+            (read.kind.as_str(), read.booking),
+            ("QUOTE", recorded_booking())
+        );
     }
 
     #[test]

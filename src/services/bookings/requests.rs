@@ -3,6 +3,7 @@
 
 use crate::db::batch;
 use crate::db::begin_write;
+use crate::db::bookings::flow::MoveColumn;
 use crate::db::entities::{
     booking, booking_event, job_offer, technician_profile, technician_skill,
 };
@@ -23,7 +24,6 @@ use crate::services::{
     Effects, Services, Viewer, bookings::dispatch, catalogue::categories, money::settlement,
 };
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Expr, SimpleExpr};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
     QuerySelect, Select,
@@ -380,8 +380,8 @@ pub async fn transition(
     };
     let mut extra = vec![];
     match to {
-        Status::Accepted => extra.push((booking::Column::AcceptedAt, Expr::value(now))),
-        Status::Completed => extra.push((booking::Column::CompletedAt, Expr::value(now))),
+        Status::Accepted => extra.push(MoveColumn::AcceptedAt(now)),
+        Status::Completed => extra.push(MoveColumn::CompletedAt(now)),
         // The same fee and reason as cancelBooking, so neither path is a way around the other.
         Status::Cancelled => extra = cancellation_columns(services, &booking, now, reason),
         _ => {}
@@ -433,14 +433,11 @@ fn cancellation_columns(
     booking: &booking::Model,
     now: DateTime<Utc>,
     reason: Option<&str>,
-) -> Vec<(booking::Column, SimpleExpr)> {
+) -> Vec<MoveColumn> {
     let fee = cancellation_fee(services, booking, now);
     vec![
-        (booking::Column::CancellationFeeMinor, Expr::value(fee)),
-        (
-            booking::Column::CancellationReason,
-            Expr::value(reason.map(|r| r.chars().take(500).collect::<String>())),
-        ),
+        MoveColumn::CancellationFeeMinor(fee),
+        MoveColumn::CancellationReason(reason.map(|r| r.chars().take(500).collect::<String>())),
     ]
 }
 

@@ -2,6 +2,7 @@
 //! what a cancellation keeps and refunds, and dispute outcomes. Held earnings are `holds`'s and
 //! refunds through each payment's own gateway are `refunds`'s.
 
+use crate::db::bookings::flow::MoveColumn;
 use crate::db::entities::{booking, earnings_hold};
 use crate::domain::booking_state::Status;
 use crate::domain::ledger::{AccountKey, Posting, split_release};
@@ -61,7 +62,7 @@ pub async fn settle(
         Status::Paid,
         Actor::system(),
         None,
-        vec![(booking::Column::PaidAt, Expr::value(now))],
+        vec![MoveColumn::PaidAt(now)],
     )
     .await?;
     invoices::invoice_paid_booking(txn, services, effects, now, &paid).await?;
