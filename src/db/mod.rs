@@ -2,6 +2,7 @@
 
 pub mod batch;
 pub mod bookings;
+pub mod chat;
 pub mod entities;
 pub mod lease;
 pub mod sql;
