@@ -5,6 +5,7 @@ pub mod bookings;
 pub mod chat;
 pub mod entities;
 pub mod lease;
+pub mod matching;
 pub mod sql;
 pub mod stats;
 pub mod stored;
