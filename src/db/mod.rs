@@ -9,6 +9,7 @@ pub mod matching;
 pub mod sql;
 pub mod stats;
 pub mod stored;
+pub mod tracking;
 
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{
