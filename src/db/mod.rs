@@ -2,9 +2,12 @@
 
 pub mod accounts;
 pub mod batch;
+pub mod bookings;
 pub mod catalogue;
+pub mod chat;
 pub mod entities;
 pub mod lease;
+pub mod matching;
 pub mod money;
 pub mod notifications;
 pub mod platform;
@@ -12,6 +15,7 @@ pub mod sql;
 pub mod stats;
 pub mod stored;
 pub mod technicians;
+pub mod tracking;
 
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{

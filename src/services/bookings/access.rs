@@ -2,12 +2,13 @@
 //! disputes and `node(id)` all apply. For anyone outside it a booking does not exist (NOT_FOUND);
 //! a database failure is an error, never a missing booking.
 
+use crate::db::bookings::access as rows;
 use crate::db::entities::booking;
 use crate::domain::account::Role;
 use crate::domain::booking_state::Role as ActorRole;
 use crate::error::{AppError, AppResult};
 use crate::services::{Services, Viewer};
-use sea_orm::{ConnectionTrait, EntityTrait};
+use sea_orm::ConnectionTrait;
 use uuid::Uuid;
 
 /// The viewer's relation to a booking, which decides what they may see and do.
@@ -25,8 +26,7 @@ pub fn actor_role(viewer: &Viewer, booking: &booking::Model) -> Option<ActorRole
 
 /// A booking by id, whoever asks; for use cases that have already checked access.
 pub async fn load(db: &impl ConnectionTrait, id: Uuid) -> AppResult<booking::Model> {
-    booking::Entity::find_by_id(id)
-        .one(db)
+    rows::by_id(db, id)
         .await?
         .ok_or_else(|| AppError::NotFound("booking".into()))
 }
@@ -41,7 +41,7 @@ pub fn check_visible(viewer: &Viewer, booking: &booking::Model) -> AppResult<()>
 
 /// A booking the viewer may see; for anyone else it does not exist.
 pub async fn visible(services: &Services, viewer: &Viewer, id: Uuid) -> AppResult<booking::Model> {
-    let booking = booking::Entity::find_by_id(id).one(&services.db).await?;
+    let booking = rows::by_id(&services.db, id).await?;
     booking
         .filter(|b| actor_role(viewer, b).is_some())
         .ok_or_else(|| AppError::NotFound("booking".into()))

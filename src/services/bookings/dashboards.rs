@@ -1,13 +1,13 @@
 //! Dashboards: counts and totals a customer or a technician sees at a glance, computed from their bookings and offers.
 
-use crate::db::entities::{booking, job_offer};
+use crate::db::bookings::dashboards as rows;
+use crate::db::entities::booking;
 use crate::domain::account::Role;
 use crate::domain::booking_state::Status;
 use crate::error::AppResult;
 use crate::services::bookings::dispatch::offer_status;
 use crate::services::{Services, Viewer};
 use chrono::Duration;
-use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use std::collections::HashMap;
 
 /// The currency shown when a customer has no bookings yet: the marketplace's home currency.
@@ -45,11 +45,8 @@ fn is_completed(status: Status) -> bool {
 
 pub async fn customer(services: &Services, viewer: &Viewer) -> AppResult<CustomerDashboard> {
     viewer.require_role(&[Role::Customer])?;
-    let rows = booking::Entity::find()
-        .filter(booking::Column::CustomerId.eq(viewer.user_id))
-        .all(&services.db)
-        .await?;
-    Ok(customer_summary(&rows))
+    let bookings = rows::for_customer(&services.db, viewer.user_id).await?;
+    Ok(customer_summary(&bookings))
 }
 
 fn customer_summary(rows: &[booking::Model]) -> CustomerDashboard {
@@ -91,15 +88,9 @@ pub async fn technician(services: &Services, viewer: &Viewer) -> AppResult<Techn
     viewer.require_role(&[Role::Technician])?;
     let db = &services.db;
     let now = services.clock.now();
-    let offers_waiting = job_offer::Entity::find()
-        .filter(job_offer::Column::TechnicianId.eq(viewer.user_id))
-        .filter(job_offer::Column::Status.eq(offer_status::OFFERED))
-        .count(db)
-        .await? as i64;
-    let jobs = booking::Entity::find()
-        .filter(booking::Column::TechnicianId.eq(viewer.user_id))
-        .all(db)
-        .await?;
+    let offers_waiting =
+        rows::count_offers(db, viewer.user_id, offer_status::OFFERED).await? as i64;
+    let jobs = rows::for_technician(db, viewer.user_id).await?;
     let active_jobs = jobs
         .iter()
         .filter(|b| b.status.technician_is_busy())
@@ -112,15 +103,16 @@ pub async fn technician(services: &Services, viewer: &Viewer) -> AppResult<Techn
             })
             .count() as i64
     };
-    let answered = job_offer::Entity::find()
-        .filter(job_offer::Column::TechnicianId.eq(viewer.user_id))
-        .filter(job_offer::Column::Status.is_in([
+    let answered = rows::offers_in_statuses(
+        db,
+        viewer.user_id,
+        &[
             offer_status::ACCEPTED,
             offer_status::REJECTED,
             offer_status::EXPIRED,
-        ]))
-        .all(db)
-        .await?;
+        ],
+    )
+    .await?;
     let accepted = answered
         .iter()
         .filter(|o| o.status == offer_status::ACCEPTED)

@@ -1,7 +1,9 @@
 //! Dispatch: offering a booking to the chosen technician or, automatically, to the best matches one at a
 //! time, moving on when an offer is refused or expires, and giving up when nobody is left.
 
-use crate::db::entities::{booking, job_offer};
+use crate::db::bookings::dispatch as rows;
+use crate::db::bookings::flow::MoveColumn;
+use crate::db::entities::booking;
 use crate::domain::booking_state::Status;
 use crate::error::AppResult;
 use crate::realtime::{Topic, outbox};
@@ -10,10 +12,7 @@ use crate::services::bookings::status_change;
 use crate::services::matching::search::{self, Search};
 use crate::services::{Effects, Services};
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::Expr;
-use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-};
+use sea_orm::ConnectionTrait;
 use std::collections::HashSet;
 use uuid::Uuid;
 
@@ -121,20 +120,7 @@ async fn insert_offer(
     status: &str,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
-    job_offer::Entity::insert(job_offer::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        booking_id: Set(booking),
-        technician_id: Set(technician),
-        rank: Set(rank),
-        status: Set(status.into()),
-        offered_at: Set(None),
-        expires_at: Set(None),
-        responded_at: Set(None),
-        created_at: Set(now),
-        updated_at: Set(now),
-    })
-    .exec(txn)
-    .await?;
+    rows::insert_offer(txn, booking, technician, rank, status, now).await?;
     Ok(())
 }
 
@@ -146,12 +132,7 @@ pub async fn offer_next(
     now: DateTime<Utc>,
     booking: &booking::Model,
 ) -> AppResult<booking::Model> {
-    let next = job_offer::Entity::find()
-        .filter(job_offer::Column::BookingId.eq(booking.id))
-        .filter(job_offer::Column::Status.eq(offer_status::QUEUED))
-        .order_by_asc(job_offer::Column::Rank)
-        .one(txn)
-        .await?;
+    let next = rows::first_by_rank(txn, booking.id, offer_status::QUEUED).await?;
     match next {
         Some(next) => {
             offer(
@@ -175,10 +156,9 @@ pub async fn offer_next(
                 Status::Cancelled,
                 Actor::system(),
                 reason,
-                vec![(
-                    booking::Column::CancellationReason,
-                    Expr::value(NO_TECHNICIAN_AVAILABLE),
-                )],
+                vec![MoveColumn::CancellationReason(Some(
+                    NO_TECHNICIAN_AVAILABLE.to_string(),
+                ))],
             )
             .await?;
             // Nobody took the job: whatever was paid goes back in full.
@@ -199,17 +179,15 @@ async fn offer(
     to: Status,
 ) -> AppResult<booking::Model> {
     let expires = offer_expiry(services, booking, now);
-    job_offer::Entity::update_many()
-        .col_expr(
-            job_offer::Column::Status,
-            Expr::value(offer_status::OFFERED),
-        )
-        .col_expr(job_offer::Column::OfferedAt, Expr::value(now))
-        .col_expr(job_offer::Column::ExpiresAt, Expr::value(expires))
-        .filter(job_offer::Column::BookingId.eq(booking.id))
-        .filter(job_offer::Column::TechnicianId.eq(technician))
-        .exec(txn)
-        .await?;
+    rows::mark_offered(
+        txn,
+        booking.id,
+        technician,
+        offer_status::OFFERED,
+        now,
+        expires,
+    )
+    .await?;
     let assigned = status_change::apply(
         txn,
         effects,
@@ -218,7 +196,7 @@ async fn offer(
         to,
         Actor::system(),
         None,
-        vec![(booking::Column::TechnicianId, Expr::value(technician))],
+        vec![MoveColumn::TechnicianId(Some(technician))],
     )
     .await?;
     let payload = serde_json::json!({"bookingId": booking.id, "technicianId": technician, "expiresAt": expires});
@@ -236,10 +214,7 @@ pub async fn redispatch(
     now: DateTime<Utc>,
     rejected: &booking::Model,
 ) -> AppResult<booking::Model> {
-    let offers = job_offer::Entity::find()
-        .filter(job_offer::Column::BookingId.eq(rejected.id))
-        .all(txn)
-        .await?;
+    let offers = rows::offers_for_booking(txn, rejected.id).await?;
     let queued = offers.iter().any(|o| o.status == offer_status::QUEUED);
     if !queued && rejected.dispatch_mode == DIRECT && offers.len() == 1 {
         let asked: HashSet<Uuid> = offers.iter().map(|o| o.technician_id).collect();
@@ -255,10 +230,7 @@ pub async fn redispatch(
             .await?;
         }
     }
-    let extra = vec![(
-        booking::Column::TechnicianId,
-        Expr::value(Option::<Uuid>::None),
-    )];
+    let extra = vec![MoveColumn::TechnicianId(None)];
     let matching = status_change::apply(
         txn,
         effects,

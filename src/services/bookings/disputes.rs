@@ -3,6 +3,8 @@
 
 use crate::db::batch;
 use crate::db::begin_write;
+use crate::db::bookings::disputes::{self as rows, Resolved};
+use crate::db::bookings::flow::MoveColumn;
 use crate::db::entities::{booking, dispute};
 use crate::domain::account::Role;
 use crate::domain::booking_state::{self, Role as ActorRole, Status, TransitionRequest};
@@ -13,11 +15,7 @@ use crate::services::bookings::status_change;
 use crate::services::notifications::in_app::{self, Kind, NewNotification};
 use crate::services::platform::validation::text;
 use crate::services::{Effects, Services, Viewer};
-use sea_orm::sea_query::Expr;
-use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder,
-};
+use sea_orm::ConnectionTrait;
 use std::collections::HashMap;
 use uuid::Uuid;
 
@@ -92,10 +90,7 @@ pub async fn open(
     };
     booking_state::apply(from, request).map_err(|e| transition_error(e, from))?;
     // One dispute per booking: a resolution is final, not the start of another round.
-    let earlier = dispute::Entity::find()
-        .filter(dispute::Column::BookingId.eq(booking.id))
-        .count(&services.db)
-        .await?;
+    let earlier = rows::count_for_booking(&services.db, booking.id).await?;
     if earlier > 0 {
         return Err(AppError::Conflict(
             "this booking has already been disputed".into(),
@@ -118,22 +113,24 @@ pub async fn open(
         vec![],
     )
     .await?;
-    dispute::Entity::insert(dispute::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        booking_id: Set(booking.id),
-        opened_by: Set(viewer.user_id),
-        reason: Set(reason),
-        details: Set(details),
-        status: Set(status::OPEN.into()),
-        outcome: Set(None),
-        customer_refund_percent: Set(None),
-        resolution_note: Set(None),
-        resolved_by: Set(None),
-        resolved_at: Set(None),
-        created_at: Set(now),
-        updated_at: Set(now),
-    })
-    .exec(&txn)
+    rows::insert(
+        &txn,
+        dispute::Model {
+            id: Uuid::now_v7(),
+            booking_id: booking.id,
+            opened_by: viewer.user_id,
+            reason,
+            details,
+            status: status::OPEN.into(),
+            outcome: None,
+            customer_refund_percent: None,
+            resolution_note: None,
+            resolved_by: None,
+            resolved_at: None,
+            created_at: now,
+            updated_at: now,
+        },
+    )
     .await?;
     txn.commit().await?;
     services.after_commit(effects);
@@ -181,37 +178,32 @@ pub async fn resolve(
         paid_at: None,
     };
     booking_state::apply(from, request).map_err(|e| transition_error(e, from))?;
-    let open = dispute::Entity::find()
-        .filter(dispute::Column::BookingId.eq(booking.id))
-        .filter(dispute::Column::Status.eq(status::OPEN))
-        .order_by_desc(dispute::Column::Id)
-        .one(&services.db)
+    let open = rows::latest_in_status(&services.db, booking.id, status::OPEN)
         .await?
         .ok_or_else(|| AppError::Conflict("this booking has no open dispute".into()))?;
     let txn = begin_write(&services.db).await?;
     let mut effects = Effects::default();
-    let changed = dispute::Entity::update_many()
-        .col_expr(dispute::Column::Status, Expr::value(status::RESOLVED))
-        .col_expr(
-            dispute::Column::Outcome,
-            Expr::value(resolution.outcome.as_str()),
-        )
-        .col_expr(dispute::Column::CustomerRefundPercent, Expr::value(percent))
-        .col_expr(dispute::Column::ResolutionNote, Expr::value(note.clone()))
-        .col_expr(dispute::Column::ResolvedBy, Expr::value(viewer.user_id))
-        .col_expr(dispute::Column::ResolvedAt, Expr::value(now))
-        .col_expr(dispute::Column::UpdatedAt, Expr::value(now))
-        .filter(dispute::Column::Id.eq(open.id))
-        .filter(dispute::Column::Status.eq(status::OPEN))
-        .exec(&txn)
-        .await?;
-    if changed.rows_affected != 1 {
+    let changed = rows::resolve(
+        &txn,
+        open.id,
+        status::OPEN,
+        Resolved {
+            status: status::RESOLVED,
+            outcome: resolution.outcome.as_str(),
+            customer_refund_percent: percent,
+            note: note.clone(),
+            resolved_by: viewer.user_id,
+            at: now,
+        },
+    )
+    .await?;
+    if changed != 1 {
         return Err(AppError::Conflict(
             "this dispute was resolved meanwhile".into(),
         ));
     }
     let extra = if to == Status::Paid {
-        vec![(booking::Column::PaidAt, Expr::value(now))]
+        vec![MoveColumn::PaidAt(now)]
     } else {
         vec![]
     };
@@ -285,11 +277,7 @@ pub async fn for_booking(
     booking_id: Uuid,
 ) -> AppResult<Option<dispute::Model>> {
     visible(services, viewer, booking_id).await?;
-    Ok(dispute::Entity::find()
-        .filter(dispute::Column::BookingId.eq(booking_id))
-        .order_by_desc(dispute::Column::Id)
-        .one(&services.db)
-        .await?)
+    Ok(rows::latest_for_booking(&services.db, booking_id).await?)
 }
 
 /// Each booking's latest dispute, for many bookings in one statement. Callers check access.
@@ -297,11 +285,7 @@ pub async fn latest_of_bookings(
     db: &impl ConnectionTrait,
     bookings: &[Uuid],
 ) -> AppResult<HashMap<Uuid, dispute::Model>> {
-    let rows = dispute::Entity::find()
-        .filter(dispute::Column::BookingId.is_in(bookings.iter().copied()))
-        .order_by_asc(dispute::Column::Id)
-        .all(db)
-        .await?;
+    let disputes = rows::for_bookings(db, bookings).await?;
     // Ascending ids, so the newest dispute of each booking is the one kept.
-    Ok(batch::index(rows, |d| d.booking_id))
+    Ok(batch::index(disputes, |d| d.booking_id))
 }

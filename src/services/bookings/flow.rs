@@ -2,12 +2,12 @@
 //! compare-and-set on status and version, logging it, and saying what happened. Its effects are run
 //! by `status_change`, one level up.
 
-use crate::db::entities::{booking, booking_event};
+use crate::db::bookings::flow::{self as rows, MoveColumn, NewEvent};
+use crate::db::entities::booking;
 use crate::domain::booking_state::{Role as ActorRole, Status, TransitionError};
 use crate::error::{AppError, AppResult};
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Expr, ExprTrait, SimpleExpr};
-use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use sea_orm::ConnectionTrait;
 use uuid::Uuid;
 
 /// Who makes a transition: a person in a role, or the system.
@@ -40,7 +40,7 @@ pub struct Transition {
 /// changes that belong to the move and records the event. Says what happened and nothing more: what
 /// the move sets off is `status_change::run_effects`'s to run, in the same transaction.
 // Each argument is a distinct part of one move (where, when, which booking, to what, by whom, why,
-// with which column changes); bundling them would only rename the list.
+// with which columns set); bundling them would only rename the list.
 // Only `status_change::apply` calls this, so no move goes without its effects.
 #[allow(clippy::too_many_arguments)]
 pub(super) async fn apply(
@@ -50,45 +50,37 @@ pub(super) async fn apply(
     to: Status,
     actor: Actor,
     reason: Option<&str>,
-    extra: Vec<(booking::Column, SimpleExpr)>,
+    columns: Vec<MoveColumn>,
 ) -> AppResult<Transition> {
-    let mut update = booking::Entity::update_many()
-        .col_expr(booking::Column::Status, Expr::value(to))
-        .col_expr(
-            booking::Column::Version,
-            Expr::col(booking::Column::Version).add(1),
-        )
-        .col_expr(booking::Column::StatusChangedAt, Expr::value(now))
-        .col_expr(booking::Column::UpdatedAt, Expr::value(now));
-    for (column, value) in extra {
-        update = update.col_expr(column, value);
-    }
-    let changed = update
-        .filter(booking::Column::Id.eq(before.id))
-        .filter(booking::Column::Status.eq(before.status))
-        .filter(booking::Column::Version.eq(before.version))
-        .exec(txn)
-        .await?;
-    if changed.rows_affected != 1 {
+    let changed = rows::move_status(
+        txn,
+        before.id,
+        before.status,
+        before.version,
+        to,
+        now,
+        columns,
+    )
+    .await?;
+    if changed != 1 {
         return Err(AppError::Conflict(
             "the booking changed meanwhile; reload it and try again".into(),
         ));
     }
-    booking_event::Entity::insert(booking_event::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        booking_id: Set(before.id),
-        from_status: Set(Some(before.status)),
-        to_status: Set(to),
-        actor_id: Set(actor.user_id),
-        actor_role: Set(actor.role),
-        reason: Set(reason.map(|r| r.chars().take(500).collect())),
-        created_at: Set(now),
-        updated_at: Set(now),
-    })
-    .exec(txn)
+    rows::insert_event(
+        txn,
+        NewEvent {
+            booking_id: before.id,
+            from_status: Some(before.status),
+            to_status: to,
+            actor_id: actor.user_id,
+            actor_role: actor.role,
+            reason: reason.map(|r| r.chars().take(500).collect()),
+            at: now,
+        },
+    )
     .await?;
-    let after = booking::Entity::find_by_id(before.id)
-        .one(txn)
+    let after = crate::db::bookings::access::by_id(txn, before.id)
         .await?
         .ok_or_else(|| AppError::NotFound("booking".into()))?;
     Ok(Transition {
@@ -106,18 +98,18 @@ pub async fn created(
     booking: &booking::Model,
     actor: Actor,
 ) -> AppResult<()> {
-    booking_event::Entity::insert(booking_event::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        booking_id: Set(booking.id),
-        from_status: Set(None),
-        to_status: Set(booking.status),
-        actor_id: Set(actor.user_id),
-        actor_role: Set(actor.role),
-        reason: Set(None),
-        created_at: Set(now),
-        updated_at: Set(now),
-    })
-    .exec(txn)
+    rows::insert_event(
+        txn,
+        NewEvent {
+            booking_id: booking.id,
+            from_status: None,
+            to_status: booking.status,
+            actor_id: actor.user_id,
+            actor_role: actor.role,
+            reason: None,
+            at: now,
+        },
+    )
     .await?;
     Ok(())
 }

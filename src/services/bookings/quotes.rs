@@ -6,6 +6,8 @@
 
 use crate::db::batch;
 use crate::db::begin_write;
+use crate::db::bookings::access::by_id as booking_by_id;
+use crate::db::bookings::quotes::{self as rows, Response};
 use crate::db::entities::{booking, quote};
 use crate::domain::booking_state::{Role as ActorRole, Status};
 use crate::domain::pricing::price_for_base;
@@ -15,8 +17,7 @@ use crate::services::bookings::events::{self, ChangeKind};
 use crate::services::notifications::in_app::{self, Kind, NewNotification};
 use crate::services::{Effects, Services, Viewer, catalogue::categories};
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::ConnectionTrait;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use uuid::Uuid;
@@ -199,15 +200,8 @@ pub async fn submit(
     };
     let txn = begin_write(&services.db).await?;
     let mut effects = Effects::default();
-    quote::Entity::update_many()
-        .col_expr(quote::Column::Status, Expr::value(status::SUPERSEDED))
-        .col_expr(quote::Column::UpdatedAt, Expr::value(now))
-        .filter(quote::Column::BookingId.eq(booking.id))
-        .filter(quote::Column::Status.eq(status::OPEN))
-        .exec(&txn)
-        .await?;
-    let active: quote::ActiveModel = model.clone().into();
-    quote::Entity::insert(active).exec(&txn).await?;
+    rows::set_status_for_booking(&txn, booking.id, status::OPEN, status::SUPERSEDED, now).await?;
+    rows::insert(&txn, model.clone()).await?;
     events::publish(&txn, &mut effects, &booking, ChangeKind::Quote).await?;
     let headline = format!("New quote for {}", booking.title);
     notify(
@@ -307,20 +301,10 @@ async fn set_status(
     now: DateTime<Utc>,
     response: Option<String>,
 ) -> AppResult<()> {
-    let mut update = quote::Entity::update_many()
-        .col_expr(quote::Column::Status, Expr::value(to))
-        .col_expr(quote::Column::UpdatedAt, Expr::value(now));
-    if to != status::EXPIRED {
-        update = update
-            .col_expr(quote::Column::RespondedAt, Expr::value(now))
-            .col_expr(quote::Column::ResponseNote, Expr::value(response));
-    }
-    let changed = update
-        .filter(quote::Column::Id.eq(quote.id))
-        .filter(quote::Column::Status.eq(status::OPEN))
-        .exec(db)
-        .await?;
-    if changed.rows_affected != 1 {
+    // An expired quote was never answered, so it records no response.
+    let response = (to != status::EXPIRED).then_some(Response { note: response });
+    let changed = rows::set_status(db, quote.id, status::OPEN, to, now, response).await?;
+    if changed != 1 {
         return Err(AppError::Conflict(
             "this quote changed meanwhile; reload it".into(),
         ));
@@ -343,32 +327,13 @@ async fn agree_price(
         &services.config.bookings.pricing,
     )
     .map_err(|e| AppError::Conflict(format!("this quote cannot be priced: {e:?}")))?;
-    let changed = booking::Entity::update_many()
-        .col_expr(booking::Column::PriceBase, Expr::value(price.base))
-        .col_expr(booking::Column::PriceSurge, Expr::value(price.surge))
-        .col_expr(
-            booking::Column::PricePlatformFee,
-            Expr::value(price.platform_fee),
-        )
-        .col_expr(booking::Column::PriceTax, Expr::value(price.tax))
-        .col_expr(booking::Column::PriceTotal, Expr::value(price.total))
-        .col_expr(booking::Column::PriceDeposit, Expr::value(price.deposit))
-        .col_expr(
-            booking::Column::Version,
-            Expr::col(booking::Column::Version).add(1),
-        )
-        .col_expr(booking::Column::UpdatedAt, Expr::value(now))
-        .filter(booking::Column::Id.eq(booking.id))
-        .filter(booking::Column::Version.eq(booking.version))
-        .exec(txn)
-        .await?;
-    if changed.rows_affected != 1 {
+    let changed = rows::set_booking_price(txn, booking.id, booking.version, &price, now).await?;
+    if changed != 1 {
         return Err(AppError::Conflict(
             "the booking changed meanwhile; reload it and try again".into(),
         ));
     }
-    booking::Entity::find_by_id(booking.id)
-        .one(txn)
+    booking_by_id(txn, booking.id)
         .await?
         .ok_or_else(|| AppError::NotFound("booking".into()))
 }
@@ -396,8 +361,7 @@ async fn notify(
 
 /// A quote whose booking the viewer may see; for anyone else it does not exist.
 pub async fn visible(services: &Services, viewer: &Viewer, id: Uuid) -> AppResult<quote::Model> {
-    let quote = quote::Entity::find_by_id(id)
-        .one(&services.db)
+    let quote = rows::by_id(&services.db, id)
         .await?
         .ok_or_else(|| AppError::NotFound("quote".into()))?;
     match visible_booking(services, viewer, quote.booking_id).await {
@@ -425,12 +389,8 @@ pub async fn of_bookings(
     db: &impl ConnectionTrait,
     bookings: &[Uuid],
 ) -> AppResult<HashMap<Uuid, Vec<quote::Model>>> {
-    let rows = quote::Entity::find()
-        .filter(quote::Column::BookingId.is_in(bookings.iter().copied()))
-        .order_by_asc(quote::Column::Id)
-        .all(db)
-        .await?;
-    Ok(batch::group(rows, |q| q.booking_id))
+    let quotes = rows::for_bookings(db, bookings).await?;
+    Ok(batch::group(quotes, |q| q.booking_id))
 }
 
 #[cfg(test)]

@@ -3,9 +3,9 @@
 
 use crate::db::batch;
 use crate::db::begin_write;
-use crate::db::entities::{
-    booking, booking_event, job_offer, technician_profile, technician_skill,
-};
+use crate::db::bookings::flow::MoveColumn;
+use crate::db::bookings::requests::{self as rows, Scope};
+use crate::db::entities::{booking, booking_event, job_offer, technician_profile};
 use crate::db::is_unique_violation;
 use crate::domain::account::Role;
 use crate::domain::booking_state::{self, Role as ActorRole, Status, TransitionRequest};
@@ -23,11 +23,7 @@ use crate::services::{
     Effects, Services, Viewer, bookings::dispatch, catalogue::categories, money::settlement,
 };
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Expr, SimpleExpr};
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, Select,
-};
+use sea_orm::ConnectionTrait;
 use std::collections::HashMap;
 use std::collections::HashSet;
 use subtle::ConstantTimeEq;
@@ -153,8 +149,7 @@ pub async fn create(
         vec![]
     };
     let txn = begin_write(&services.db).await?;
-    let active: booking::ActiveModel = draft.clone().into();
-    match booking::Entity::insert(active).exec(&txn).await {
+    match rows::insert(&txn, draft.clone()).await {
         Ok(_) => {}
         // A concurrent retry with the same key got there first: answer with its booking.
         Err(e) if is_unique_violation(&e) => {
@@ -195,16 +190,10 @@ async fn direct_technician(
 ) -> AppResult<technician_profile::Model> {
     let unavailable =
         || AppError::bad_input("technicianId", "this technician cannot take this job");
-    let profile = technician_profile::Entity::find_by_id(technician)
-        .one(&services.db)
+    let profile = rows::technician_profile(&services.db, technician)
         .await?
         .ok_or_else(unavailable)?;
-    let skilled = technician_skill::Entity::find()
-        .filter(technician_skill::Column::TechnicianId.eq(technician))
-        .filter(technician_skill::Column::CategoryId.eq(category))
-        .one(&services.db)
-        .await?
-        .is_some();
+    let skilled = rows::has_skill(&services.db, technician, category).await?;
     if profile.kyc_status != kyc_status::APPROVED || !skilled {
         return Err(unavailable());
     }
@@ -216,24 +205,15 @@ async fn find_by_key(
     customer: Uuid,
     key: &str,
 ) -> AppResult<Option<booking::Model>> {
-    Ok(booking::Entity::find()
-        .filter(booking::Column::CustomerId.eq(customer))
-        .filter(booking::Column::IdempotencyKey.eq(key))
-        .one(db)
-        .await?)
+    Ok(rows::by_key(db, customer, key).await?)
 }
 
-/// The bookings `list` pages through: the viewer's own (all of them for staff), maybe of one status.
-fn listed(viewer: &Viewer, status: Option<Status>) -> Select<booking::Entity> {
-    let mut query = booking::Entity::find();
-    query = match viewer.role {
-        Role::Customer => query.filter(booking::Column::CustomerId.eq(viewer.user_id)),
-        Role::Technician => query.filter(booking::Column::TechnicianId.eq(viewer.user_id)),
-        Role::Admin | Role::Support => query,
-    };
-    match status {
-        Some(status) => query.filter(booking::Column::Status.eq(status)),
-        None => query,
+/// The bookings `list` pages through: the viewer's own (all of them for staff).
+fn scope(viewer: &Viewer) -> Scope {
+    match viewer.role {
+        Role::Customer => Scope::Customer(viewer.user_id),
+        Role::Technician => Scope::Technician(viewer.user_id),
+        Role::Admin | Role::Support => Scope::All,
     }
 }
 
@@ -243,7 +223,7 @@ pub async fn count(
     viewer: &Viewer,
     status: Option<Status>,
 ) -> AppResult<u64> {
-    Ok(listed(viewer, status).count(db).await?)
+    Ok(rows::count(db, scope(viewer), status).await?)
 }
 
 pub async fn list(
@@ -252,16 +232,15 @@ pub async fn list(
     page: Page,
     status: Option<Status>,
 ) -> AppResult<Slice<booking::Model>> {
-    let mut query = listed(viewer, status);
-    if let Some(after) = page.after {
-        query = query.filter(booking::Column::Id.lt(after));
-    }
-    let rows = query
-        .order_by_desc(booking::Column::Id)
-        .limit(page.limit + 1)
-        .all(&services.db)
-        .await?;
-    Ok(Slice::from_probe(rows, page.limit))
+    let bookings = rows::list(
+        &services.db,
+        scope(viewer),
+        status,
+        page.after,
+        page.limit + 1,
+    )
+    .await?;
+    Ok(Slice::from_probe(bookings, page.limit))
 }
 
 /// Each booking's transitions, oldest first, for many bookings in one statement.
@@ -269,12 +248,8 @@ pub async fn events_of(
     db: &impl ConnectionTrait,
     bookings: &[Uuid],
 ) -> AppResult<HashMap<Uuid, Vec<booking_event::Model>>> {
-    let rows = booking_event::Entity::find()
-        .filter(booking_event::Column::BookingId.is_in(bookings.iter().copied()))
-        .order_by_asc(booking_event::Column::Id)
-        .all(db)
-        .await?;
-    Ok(batch::group(rows, |e| e.booking_id))
+    let events = rows::events_for_bookings(db, bookings).await?;
+    Ok(batch::group(events, |e| e.booking_id))
 }
 
 /// What the viewer may move this booking to now.
@@ -338,8 +313,8 @@ pub async fn transition(
     };
     let mut extra = vec![];
     match to {
-        Status::Accepted => extra.push((booking::Column::AcceptedAt, Expr::value(now))),
-        Status::Completed => extra.push((booking::Column::CompletedAt, Expr::value(now))),
+        Status::Accepted => extra.push(MoveColumn::AcceptedAt(now)),
+        Status::Completed => extra.push(MoveColumn::CompletedAt(now)),
         // The same fee and reason as cancelBooking, so neither path is a way around the other.
         Status::Cancelled => extra = cancellation_columns(services, &booking, now, reason),
         _ => {}
@@ -391,14 +366,11 @@ fn cancellation_columns(
     booking: &booking::Model,
     now: DateTime<Utc>,
     reason: Option<&str>,
-) -> Vec<(booking::Column, SimpleExpr)> {
+) -> Vec<MoveColumn> {
     let fee = cancellation_fee(services, booking, now);
     vec![
-        (booking::Column::CancellationFeeMinor, Expr::value(fee)),
-        (
-            booking::Column::CancellationReason,
-            Expr::value(reason.map(|r| r.chars().take(500).collect::<String>())),
-        ),
+        MoveColumn::CancellationFeeMinor(fee),
+        MoveColumn::CancellationReason(reason.map(|r| r.chars().take(500).collect::<String>())),
     ]
 }
 
@@ -459,17 +431,14 @@ pub async fn open_offers(
     viewer: &Viewer,
 ) -> AppResult<Vec<(job_offer::Model, booking::Model)>> {
     viewer.require_role(&[Role::Technician])?;
-    let offers = job_offer::Entity::find()
-        .filter(job_offer::Column::TechnicianId.eq(viewer.user_id))
-        .filter(job_offer::Column::Status.eq(dispatch::offer_status::OFFERED))
-        .order_by_desc(job_offer::Column::OfferedAt)
-        .all(&services.db)
-        .await?;
+    let offers = rows::offers_of_technician(
+        &services.db,
+        viewer.user_id,
+        dispatch::offer_status::OFFERED,
+    )
+    .await?;
     let ids: Vec<Uuid> = offers.iter().map(|o| o.booking_id).collect();
-    let bookings = booking::Entity::find()
-        .filter(booking::Column::Id.is_in(ids))
-        .all(&services.db)
-        .await?;
+    let bookings = rows::by_ids(&services.db, ids).await?;
     Ok(offers
         .into_iter()
         .filter_map(|o| {

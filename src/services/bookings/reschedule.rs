@@ -2,6 +2,7 @@
 //! or booking them outside their working hours.
 
 use crate::db::begin_write;
+use crate::db::bookings::{access::by_id, reschedule as rows};
 use crate::db::entities::booking;
 use crate::domain::booking_state::{Role as ActorRole, Status};
 use crate::error::{AppError, AppResult};
@@ -10,8 +11,6 @@ use crate::services::bookings::events::{self, ChangeKind};
 use crate::services::notifications::in_app::{self, Kind, NewNotification};
 use crate::services::{Effects, Services, Viewer, technicians::technician};
 use chrono::{DateTime, Duration, Utc};
-use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
 /// Statuses in which the start can still move: nobody has set off yet.
@@ -102,27 +101,13 @@ pub async fn reschedule(
     }
     let txn = begin_write(&services.db).await?;
     let mut effects = Effects::default();
-    let changed = booking::Entity::update_many()
-        .col_expr(
-            booking::Column::ScheduledStart,
-            Expr::value(Some(new_start)),
-        )
-        .col_expr(
-            booking::Column::Version,
-            Expr::col(booking::Column::Version).add(1),
-        )
-        .col_expr(booking::Column::UpdatedAt, Expr::value(now))
-        .filter(booking::Column::Id.eq(booking.id))
-        .filter(booking::Column::Version.eq(booking.version))
-        .exec(&txn)
-        .await?;
-    if changed.rows_affected != 1 {
+    let changed = rows::set_start(&txn, booking.id, booking.version, new_start, now).await?;
+    if changed != 1 {
         return Err(AppError::Conflict(
             "the booking changed meanwhile; reload it and try again".into(),
         ));
     }
-    let after = booking::Entity::find_by_id(booking.id)
-        .one(&txn)
+    let after = by_id(&txn, booking.id)
         .await?
         .ok_or_else(|| AppError::NotFound("booking".into()))?;
     events::publish(&txn, &mut effects, &after, ChangeKind::Schedule).await?;
@@ -161,12 +146,7 @@ async fn check_free(
     new_start: DateTime<Utc>,
 ) -> AppResult<()> {
     let new_end = new_start + Duration::minutes(booking.estimated_duration_minutes as i64);
-    let others = booking::Entity::find()
-        .filter(booking::Column::TechnicianId.eq(technician))
-        .filter(booking::Column::Id.ne(booking.id))
-        .filter(booking::Column::Status.is_in(COMMITTED.iter().map(|s| s.as_str())))
-        .all(&services.db)
-        .await?;
+    let others = rows::others_in_statuses(&services.db, technician, booking.id, &COMMITTED).await?;
     if others.iter().any(|other| {
         let (start, end) = window(other);
         overlaps(new_start, new_end, start, end)

@@ -3,7 +3,9 @@
 //! opens; the booking's event; the chat's status line; the other party's notification. Every use case
 //! moves a booking through [`apply`], so no move skips an effect and none runs one twice.
 
-use crate::db::entities::{booking, job_offer, technician_profile};
+use crate::db::bookings::flow::MoveColumn;
+use crate::db::bookings::status_change::{self as rows, JobCounter};
+use crate::db::entities::booking;
 use crate::domain::booking_state::Status;
 use crate::domain::technician::availability;
 use crate::error::AppResult;
@@ -15,8 +17,7 @@ use crate::services::matching::search;
 use crate::services::money::holds;
 use crate::services::notifications::in_app::{self, Kind, NewNotification};
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Expr, ExprTrait, SimpleExpr};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter};
+use sea_orm::ConnectionTrait;
 use uuid::Uuid;
 
 /// Moves a booking (see `flow::apply`) and runs what the move sets off, in the caller's transaction.
@@ -30,9 +31,9 @@ pub async fn apply(
     to: Status,
     actor: Actor,
     reason: Option<&str>,
-    extra: Vec<(booking::Column, SimpleExpr)>,
+    columns: Vec<MoveColumn>,
 ) -> AppResult<booking::Model> {
-    let transition = flow::apply(txn, now, before, to, actor, reason, extra).await?;
+    let transition = flow::apply(txn, now, before, to, actor, reason, columns).await?;
     run_effects(txn, effects, now, &transition).await?;
     Ok(transition.after)
 }
@@ -74,27 +75,19 @@ async fn technician_effects(
     };
     let from = before.status;
     let counter = match (from, to) {
-        (_, Status::Completed) => Some(technician_profile::Column::JobsCompleted),
-        (Status::Accepted, Status::Rejected) => Some(technician_profile::Column::JobsWithdrawn),
+        (_, Status::Completed) => Some(JobCounter::Completed),
+        (Status::Accepted, Status::Rejected) => Some(JobCounter::Withdrawn),
         _ => None,
     };
-    if let Some(column) = counter {
-        technician_profile::Entity::update_many()
-            .col_expr(column, Expr::col(column).add(1))
-            .filter(technician_profile::Column::Id.eq(technician))
-            .exec(txn)
-            .await?;
+    if let Some(counter) = counter {
+        rows::add_to_counter(txn, technician, counter).await?;
     }
     if to == Status::Accepted {
         set_availability(txn, technician, None, availability::BUSY, now).await?;
         search::directory_changed(txn, effects, technician).await?;
     } else if from.technician_is_busy() && !to.technician_is_busy() {
-        let still_busy = booking::Entity::find()
-            .filter(booking::Column::TechnicianId.eq(technician))
-            .filter(booking::Column::Id.ne(before.id))
-            .filter(booking::Column::Status.is_in(busy_statuses()))
-            .count(txn)
-            .await?;
+        let still_busy =
+            rows::count_other_in_statuses(txn, technician, before.id, busy_statuses()).await?;
         if still_busy == 0 {
             set_availability(
                 txn,
@@ -115,14 +108,7 @@ async fn technician_effects(
             Status::Rejected => "REJECTED",
             _ => "WITHDRAWN",
         };
-        job_offer::Entity::update_many()
-            .col_expr(job_offer::Column::Status, Expr::value(offer_status))
-            .col_expr(job_offer::Column::RespondedAt, Expr::value(now))
-            .filter(job_offer::Column::BookingId.eq(before.id))
-            .filter(job_offer::Column::TechnicianId.eq(technician))
-            .filter(job_offer::Column::Status.eq("OFFERED"))
-            .exec(txn)
-            .await?;
+        rows::answer_open_offer(txn, before.id, technician, offer_status, now).await?;
     }
     Ok(())
 }
@@ -147,14 +133,7 @@ async fn set_availability(
     to: &str,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
-    let mut update = technician_profile::Entity::update_many()
-        .col_expr(technician_profile::Column::Availability, Expr::value(to))
-        .col_expr(technician_profile::Column::UpdatedAt, Expr::value(now))
-        .filter(technician_profile::Column::Id.eq(technician));
-    if let Some(from) = from {
-        update = update.filter(technician_profile::Column::Availability.eq(from));
-    }
-    update.exec(txn).await?;
+    rows::set_availability(txn, technician, from, to, now).await?;
     Ok(())
 }
 

@@ -4,15 +4,14 @@
 //! update, so no job runs twice.
 
 use crate::db::begin_write;
-use crate::db::entities::{booking, job_offer};
+use crate::db::bookings::access::by_id;
+use crate::db::bookings::timers as rows;
 use crate::domain::booking_state::Status;
 use crate::error::AppResult;
 use crate::services::bookings::dispatch::offer_status;
 use crate::services::bookings::flow::Actor;
 use crate::services::bookings::status_change;
 use crate::services::{Effects, Services, bookings::requests};
-use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
@@ -63,33 +62,23 @@ pub async fn run_due(services: &Services) -> AppResult<usize> {
 
 async fn expire_offers(services: &Services) -> AppResult<usize> {
     let now = services.clock.now();
-    let due = job_offer::Entity::find()
-        .filter(job_offer::Column::Status.eq(offer_status::OFFERED))
-        .filter(job_offer::Column::ExpiresAt.lt(now))
-        .limit(BATCH)
-        .all(&services.db)
-        .await?;
+    let due = rows::offers_expired(&services.db, offer_status::OFFERED, now, BATCH).await?;
     let mut handled = 0;
     for offer in due {
         let txn = begin_write(&services.db).await?;
         // The claim: only one replica turns this offer from OFFERED to EXPIRED.
-        let claimed = job_offer::Entity::update_many()
-            .col_expr(
-                job_offer::Column::Status,
-                Expr::value(offer_status::EXPIRED),
-            )
-            .col_expr(job_offer::Column::RespondedAt, Expr::value(now))
-            .filter(job_offer::Column::Id.eq(offer.id))
-            .filter(job_offer::Column::Status.eq(offer_status::OFFERED))
-            .exec(&txn)
-            .await?;
-        let Some(current) = booking::Entity::find_by_id(offer.booking_id)
-            .one(&txn)
-            .await?
-        else {
+        let claimed = rows::close_offer(
+            &txn,
+            offer.id,
+            offer_status::OFFERED,
+            offer_status::EXPIRED,
+            now,
+        )
+        .await?;
+        let Some(current) = by_id(&txn, offer.booking_id).await? else {
             continue;
         };
-        if claimed.rows_affected != 1
+        if claimed != 1
             || current.status != Status::Assigned
             || current.technician_id != Some(offer.technician_id)
         {
@@ -120,12 +109,7 @@ async fn expire_offers(services: &Services) -> AppResult<usize> {
 async fn auto_verify(services: &Services) -> AppResult<usize> {
     let now = services.clock.now();
     let cutoff = now - chrono::Duration::seconds(services.config.bookings.auto_verify_secs);
-    let due = booking::Entity::find()
-        .filter(booking::Column::Status.eq(Status::Completed))
-        .filter(booking::Column::CompletedAt.lt(cutoff))
-        .limit(BATCH)
-        .all(&services.db)
-        .await?;
+    let due = rows::completed_before(&services.db, cutoff, BATCH).await?;
     let mut handled = 0;
     for current in due {
         let txn = begin_write(&services.db).await?;

@@ -1,8 +1,9 @@
 //! Reading a conversation: pages of messages by sequence number, delivered/read receipts kept as
 //! per-participant high-water marks, and unread counts.
 
-use crate::db::entities::{booking, chat_receipt, message};
-use crate::db::{begin_write, sql::stmt};
+use crate::db::begin_write;
+use crate::db::chat::history as rows;
+use crate::db::entities::message;
 use crate::domain::chat::MessageKind;
 use crate::error::{AppError, AppResult};
 use crate::realtime::{Topic, outbox};
@@ -10,9 +11,7 @@ use crate::services::chat::conversation::{Conversation, conversation};
 use crate::services::chat::events::{ChatBusEvent, ChatEvent};
 use crate::services::{Effects, Services, Viewer};
 use chrono::{DateTime, Utc};
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
-};
+use sea_orm::ConnectionTrait;
 use std::collections::HashMap;
 use uuid::Uuid;
 
@@ -44,12 +43,9 @@ impl Receipts {
 }
 
 pub async fn receipts(db: &impl ConnectionTrait, booking_id: Uuid) -> AppResult<Receipts> {
-    let rows = chat_receipt::Entity::find()
-        .filter(chat_receipt::Column::BookingId.eq(booking_id))
-        .all(db)
-        .await?;
+    let receipts = rows::receipts(db, booking_id).await?;
     Ok(Receipts {
-        marks: rows
+        marks: receipts
             .into_iter()
             .map(|r| (r.user_id, (r.delivered_seq, r.read_seq)))
             .collect(),
@@ -59,10 +55,7 @@ pub async fn receipts(db: &impl ConnectionTrait, booking_id: Uuid) -> AppResult<
 /// Reads a page of the conversation. What a participant reads counts as delivered to them.
 /// How many messages a conversation holds, in one statement. Callers check access.
 pub async fn count(db: &impl ConnectionTrait, booking_id: Uuid) -> AppResult<u64> {
-    Ok(message::Entity::find()
-        .filter(message::Column::BookingId.eq(booking_id))
-        .count(db)
-        .await?)
+    Ok(rows::count(db, booking_id).await?)
 }
 
 pub async fn list(
@@ -72,38 +65,24 @@ pub async fn list(
     window: Window,
 ) -> AppResult<(Conversation, MessagePage)> {
     let conversation = conversation(services, viewer, booking_id).await?;
-    let base = message::Entity::find().filter(message::Column::BookingId.eq(booking_id));
     let page = match window {
         Window::Forward { after, first } => {
-            let mut rows = base
-                .filter(message::Column::Seq.gt(after))
-                .order_by_asc(message::Column::Seq)
-                .limit(first + 1)
-                .all(&services.db)
-                .await?;
-            let has_next = rows.len() as u64 > first;
-            rows.truncate(usize::try_from(first).unwrap_or(usize::MAX));
+            let mut items = rows::after_seq(&services.db, booking_id, after, first + 1).await?;
+            let has_next = items.len() as u64 > first;
+            items.truncate(usize::try_from(first).unwrap_or(usize::MAX));
             MessagePage {
-                items: rows,
+                items,
                 has_next,
                 has_previous: after > 0,
             }
         }
         Window::Backward { before, last } => {
-            let mut query = base;
-            if let Some(before) = before {
-                query = query.filter(message::Column::Seq.lt(before));
-            }
-            let mut rows = query
-                .order_by_desc(message::Column::Seq)
-                .limit(last + 1)
-                .all(&services.db)
-                .await?;
-            let has_previous = rows.len() as u64 > last;
-            rows.truncate(usize::try_from(last).unwrap_or(usize::MAX));
-            rows.reverse();
+            let mut items = rows::before_seq(&services.db, booking_id, before, last + 1).await?;
+            let has_previous = items.len() as u64 > last;
+            items.truncate(usize::try_from(last).unwrap_or(usize::MAX));
+            items.reverse();
             MessagePage {
-                items: rows,
+                items,
                 has_next: before.is_some(),
                 has_previous,
             }
@@ -128,7 +107,7 @@ pub async fn find(
     viewer: &Viewer,
     id: Uuid,
 ) -> AppResult<Option<(Conversation, message::Model)>> {
-    let Some(row) = message::Entity::find_by_id(id).one(&services.db).await? else {
+    let Some(row) = rows::message_by_id(&services.db, id).await? else {
         return Ok(None);
     };
     match conversation(services, viewer, row.booking_id).await {
@@ -149,29 +128,11 @@ pub async fn advance(
 ) -> AppResult<(bool, bool)> {
     // Reading implies receiving.
     let delivered = delivered.max(read);
-    let backend = db.get_database_backend();
-    let before = chat_receipt::Entity::find()
-        .filter(chat_receipt::Column::BookingId.eq(booking_id))
-        .filter(chat_receipt::Column::UserId.eq(user_id))
-        .one(db)
-        .await?;
+    let before = rows::receipt(db, booking_id, user_id).await?;
     let Some(before) = before else {
-        let inserted = db
-            .execute_raw(stmt(
-                backend,
-                "INSERT INTO chat_receipts (id, booking_id, user_id, delivered_seq, read_seq, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $6) ON CONFLICT (booking_id, user_id) DO NOTHING",
-                [
-                    Uuid::now_v7().into(),
-                    booking_id.into(),
-                    user_id.into(),
-                    delivered.into(),
-                    read.into(),
-                    now.into(),
-                ],
-            ))
-            .await?;
-        if inserted.rows_affected() == 1 {
+        let inserted =
+            rows::insert_receipt_if_absent(db, booking_id, user_id, delivered, read, now).await?;
+        if inserted == 1 {
             return Ok((delivered > 0, read > 0));
         }
         // Someone else created the row meanwhile; raise it like any other.
@@ -181,21 +142,7 @@ pub async fn advance(
         return Ok((false, false));
     }
     // Conditional on the marks still being lower, so concurrent raises never move one back.
-    db.execute_raw(stmt(
-        backend,
-        "UPDATE chat_receipts SET \
-         delivered_seq = CASE WHEN delivered_seq < $3 THEN $3 ELSE delivered_seq END, \
-         read_seq = CASE WHEN read_seq < $4 THEN $4 ELSE read_seq END, updated_at = $5 \
-         WHERE booking_id = $1 AND user_id = $2",
-        [
-            booking_id.into(),
-            user_id.into(),
-            delivered.into(),
-            read.into(),
-            now.into(),
-        ],
-    ))
-    .await?;
+    rows::raise_receipt(db, booking_id, user_id, delivered, read, now).await?;
     Ok((delivered > before.delivered_seq, read > before.read_seq))
 }
 
@@ -239,8 +186,7 @@ pub async fn mark_read(
             "read receipts belong to the customer and the technician".into(),
         ));
     }
-    let target = message::Entity::find_by_id(up_to_message)
-        .one(&services.db)
+    let target = rows::message_by_id(&services.db, up_to_message)
         .await?
         .filter(|m| m.booking_id == booking_id)
         .ok_or_else(|| {
@@ -293,24 +239,15 @@ async fn publish(
 
 /// The booking's current version, which receipts carry like every other conversation event.
 async fn version_of(db: &impl ConnectionTrait, booking_id: Uuid) -> AppResult<i32> {
-    Ok(booking::Entity::find_by_id(booking_id)
-        .select_only()
-        .column(booking::Column::Version)
-        .into_tuple::<i32>()
-        .one(db)
-        .await?
-        .unwrap_or(0))
+    Ok(rows::booking_version(db, booking_id).await?.unwrap_or(0))
 }
 
 /// The newest message's sequence number, 0 before the first.
 pub async fn last_sequence(db: &impl ConnectionTrait, booking_id: Uuid) -> AppResult<i64> {
-    Ok(
-        crate::db::entities::conversation::Entity::find_by_id(booking_id)
-            .one(db)
-            .await?
-            .map(|c| c.last_seq)
-            .unwrap_or(0),
-    )
+    Ok(rows::conversation(db, booking_id)
+        .await?
+        .map(|c| c.last_seq)
+        .unwrap_or(0))
 }
 
 /// Messages from others the user has not read in one conversation. SYSTEM lines are the job's
@@ -320,43 +257,10 @@ pub async fn unread_count(
     booking_id: Uuid,
     user_id: Uuid,
 ) -> AppResult<i64> {
-    let backend = db.get_database_backend();
-    let row = db
-        .query_one_raw(stmt(
-            backend,
-            "SELECT COUNT(*) AS n FROM messages m \
-             LEFT JOIN chat_receipts r ON r.booking_id = m.booking_id AND r.user_id = $2 \
-             WHERE m.booking_id = $1 AND m.kind <> $3 AND m.sender_id <> $2 \
-             AND m.seq > COALESCE(r.read_seq, 0)",
-            [
-                booking_id.into(),
-                user_id.into(),
-                MessageKind::System.as_str().into(),
-            ],
-        ))
-        .await?;
-    Ok(row
-        .map(|r| r.try_get::<i64>("", "n"))
-        .transpose()?
-        .unwrap_or(0))
+    Ok(rows::unread_count(db, booking_id, user_id, MessageKind::System.as_str()).await?)
 }
 
 /// Unread messages across every conversation the user takes part in.
 pub async fn total_unread(db: &impl ConnectionTrait, user_id: Uuid) -> AppResult<i64> {
-    let backend = db.get_database_backend();
-    let row = db
-        .query_one_raw(stmt(
-            backend,
-            "SELECT COUNT(*) AS n FROM messages m \
-             JOIN bookings b ON b.id = m.booking_id \
-             LEFT JOIN chat_receipts r ON r.booking_id = m.booking_id AND r.user_id = $1 \
-             WHERE (b.customer_id = $1 OR b.technician_id = $1) AND m.kind <> $2 \
-             AND m.sender_id <> $1 AND m.seq > COALESCE(r.read_seq, 0)",
-            [user_id.into(), MessageKind::System.as_str().into()],
-        ))
-        .await?;
-    Ok(row
-        .map(|r| r.try_get::<i64>("", "n"))
-        .transpose()?
-        .unwrap_or(0))
+    Ok(rows::total_unread(db, user_id, MessageKind::System.as_str()).await?)
 }

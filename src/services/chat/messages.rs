@@ -1,8 +1,9 @@
 //! Booking chat: sending messages (idempotent by client id, persisted before they are published),
 //! the SYSTEM timeline lines, typing, attachments and retention. Who takes part is `conversation`'s.
 
+use crate::db::chat::messages as rows;
 use crate::db::entities::{booking, message};
-use crate::db::{begin_write, is_unique_violation, sql::stmt};
+use crate::db::{begin_write, is_unique_violation};
 use crate::domain::booking_state::{Role as ActorRole, Status};
 use crate::domain::chat::{self as rules, MessageDraft, MessageKind};
 use crate::error::{AppError, AppResult};
@@ -14,9 +15,7 @@ use crate::services::platform::storage::{self, LinkKind};
 use crate::services::{Effects, Services, Viewer};
 use chrono::{DateTime, Utc};
 use object_store::path::Path as StorePath;
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, TransactionTrait,
-};
+use sea_orm::{ConnectionTrait, TransactionTrait};
 use uuid::Uuid;
 
 fn close_after(services: &Services) -> chrono::Duration {
@@ -188,12 +187,7 @@ async fn find_resend(
     let Some(client_id) = client_message_id else {
         return Ok(None);
     };
-    Ok(message::Entity::find()
-        .filter(message::Column::BookingId.eq(booking_id))
-        .filter(message::Column::SenderId.eq(sender))
-        .filter(message::Column::ClientMessageId.eq(client_id.as_str()))
-        .one(db)
-        .await?)
+    Ok(rows::by_client_id(db, booking_id, sender, client_id).await?)
 }
 
 async fn store_image(
@@ -224,21 +218,11 @@ async fn insert(
     booking_version: i32,
     mut row: message::Model,
 ) -> AppResult<message::Model> {
-    let backend = txn.get_database_backend();
-    // The upsert takes the conversation's row lock, so messages are numbered in commit order.
-    let counter = txn
-        .query_one_raw(stmt(
-            backend,
-            "INSERT INTO conversations (id, last_seq, created_at, updated_at) VALUES ($1, 1, $2, $2) \
-             ON CONFLICT (id) DO UPDATE SET last_seq = conversations.last_seq + 1, updated_at = $2 \
-             RETURNING last_seq",
-            [row.booking_id.into(), row.created_at.into()],
-        ))
+    // The counter's upsert takes the conversation's row lock, so messages are numbered in commit order.
+    row.seq = rows::next_seq(txn, row.booking_id, row.created_at)
         .await?
         .ok_or_else(|| AppError::internal(anyhow::anyhow!("message counter returned no row")))?;
-    row.seq = counter.try_get("", "last_seq")?;
-    let active: message::ActiveModel = row.clone().into();
-    message::Entity::insert(active).exec(txn).await?;
+    rows::insert(txn, row.clone()).await?;
     outbox::enqueue(
         txn,
         Topic::Chat(row.booking_id),
@@ -341,9 +325,7 @@ pub async fn open_attachment(
             "this download link is invalid or has expired".into(),
         ));
     }
-    let row = message::Entity::find_by_id(message_id)
-        .one(&services.db)
-        .await?;
+    let row = rows::by_id(&services.db, message_id).await?;
     let (Some(key), Some(content_type)) = (
         row.as_ref().and_then(|r| r.attachment_key.clone()),
         row.as_ref().and_then(|r| r.attachment_type.clone()),
@@ -367,11 +349,7 @@ pub async fn purge_expired(services: &Services) -> AppResult<usize> {
         services.clock.now() - chrono::Duration::days(services.config.realtime.chat_retention_days);
     let mut purged = 0;
     loop {
-        let batch = message::Entity::find()
-            .filter(message::Column::CreatedAt.lt(cutoff))
-            .limit(500)
-            .all(&services.db)
-            .await?;
+        let batch = rows::created_before(&services.db, cutoff, 500).await?;
         if batch.is_empty() {
             return Ok(purged);
         }
@@ -383,10 +361,7 @@ pub async fn purge_expired(services: &Services) -> AppResult<usize> {
         }
         let ids: Vec<Uuid> = batch.iter().map(|m| m.id).collect();
         let txn = services.db.begin().await?;
-        message::Entity::delete_many()
-            .filter(message::Column::Id.is_in(ids))
-            .exec(&txn)
-            .await?;
+        rows::delete(&txn, ids).await?;
         txn.commit().await?;
         purged += batch.len();
     }

@@ -2,9 +2,9 @@
 //! on every replica) and ranking nearby technicians for a customer with the explainable score.
 
 use crate::db::entities::{
-    availability_exception, customer_preference, technician_block, technician_profile,
-    technician_skill, working_hours,
+    availability_exception, technician_profile, technician_skill, working_hours,
 };
+use crate::db::matching::{directory as directory_rows, search as rows};
 use crate::domain::account::Role;
 use crate::domain::geo::{DEFAULT_MINUTES_PER_KM, eta_minutes, validate_lat_lng};
 use crate::domain::matching::{MatchFacts, MatchScore, Weights, score};
@@ -17,7 +17,7 @@ use crate::services::matching::directory::{Candidate, LivePosition, MatchingInde
 use crate::services::{Effects, Services, Viewer, catalogue::categories};
 use chrono::{DateTime, NaiveDate, Utc};
 use futures_util::StreamExt;
-use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use sea_orm::{ConnectionTrait, DatabaseConnection};
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
 use tokio_util::sync::CancellationToken;
@@ -96,35 +96,22 @@ pub fn exception_from(row: &availability_exception::Model) -> Option<Exception> 
 
 /// One technician's matching facts from the database, or None when they cannot be matched now.
 pub async fn load_candidate(db: &impl ConnectionTrait, id: Uuid) -> AppResult<Option<Candidate>> {
-    let Some(profile) = technician_profile::Entity::find_by_id(id).one(db).await? else {
+    let Some(profile) = directory_rows::profile(db, id).await? else {
         return Ok(None);
     };
-    let skills = technician_skill::Entity::find()
-        .filter(technician_skill::Column::TechnicianId.eq(id))
-        .all(db)
-        .await?;
-    let hours = working_hours::Entity::find()
-        .filter(working_hours::Column::TechnicianId.eq(id))
-        .all(db)
-        .await?;
-    let exceptions = availability_exception::Entity::find()
-        .filter(availability_exception::Column::TechnicianId.eq(id))
-        .all(db)
-        .await?;
+    let skills = directory_rows::skills_of(db, id).await?;
+    let hours = directory_rows::hours_of(db, id).await?;
+    let exceptions = directory_rows::exceptions_of(db, id).await?;
     Ok(candidate_from(profile, skills, hours, exceptions))
 }
 
 /// Builds the directory from every approved, available technician.
 pub async fn load_index(db: &DatabaseConnection) -> AppResult<MatchingIndex> {
-    let profiles = technician_profile::Entity::find()
-        .filter(technician_profile::Column::KycStatus.eq(kyc_status::APPROVED))
-        .filter(technician_profile::Column::Availability.eq(availability::AVAILABLE))
-        .all(db)
-        .await?;
+    let profiles =
+        directory_rows::profiles_with(db, kyc_status::APPROVED, availability::AVAILABLE).await?;
     let ids: HashSet<Uuid> = profiles.iter().map(|p| p.id).collect();
     let mut skills: HashMap<Uuid, Vec<technician_skill::Model>> = HashMap::new();
-    for row in technician_skill::Entity::find()
-        .all(db)
+    for row in directory_rows::all_skills(db)
         .await?
         .into_iter()
         .filter(|s| ids.contains(&s.technician_id))
@@ -132,8 +119,7 @@ pub async fn load_index(db: &DatabaseConnection) -> AppResult<MatchingIndex> {
         skills.entry(row.technician_id).or_default().push(row);
     }
     let mut hours: HashMap<Uuid, Vec<working_hours::Model>> = HashMap::new();
-    for row in working_hours::Entity::find()
-        .all(db)
+    for row in directory_rows::all_hours(db)
         .await?
         .into_iter()
         .filter(|h| ids.contains(&h.technician_id))
@@ -141,8 +127,7 @@ pub async fn load_index(db: &DatabaseConnection) -> AppResult<MatchingIndex> {
         hours.entry(row.technician_id).or_default().push(row);
     }
     let mut exceptions: HashMap<Uuid, Vec<availability_exception::Model>> = HashMap::new();
-    for row in availability_exception::Entity::find()
-        .all(db)
+    for row in directory_rows::all_exceptions(db)
         .await?
         .into_iter()
         .filter(|e| ids.contains(&e.technician_id))
@@ -300,14 +285,7 @@ pub fn weights_to_json(w: &Weights) -> String {
 
 /// The platform's weights (admin setting), or the defaults.
 pub async fn platform_weights(db: &impl ConnectionTrait) -> AppResult<Weights> {
-    let row = db
-        .query_one_raw(crate::db::sql::stmt(
-            db.get_database_backend(),
-            "SELECT value FROM settings WHERE key = $1",
-            [WEIGHTS_KEY.into()],
-        ))
-        .await?;
-    let raw: Option<String> = row.map(|r| r.try_get("", "value")).transpose()?;
+    let raw = rows::setting(db, WEIGHTS_KEY).await?;
     Ok(raw
         .as_deref()
         .and_then(weights_from_json)
@@ -331,11 +309,12 @@ pub async fn set_platform_weights(
     viewer.require_role(&[Role::Admin])?;
     check_weights(&weights)?;
     let db = &services.db;
-    db.execute_raw(crate::db::sql::stmt(
-        db.get_database_backend(),
-        "INSERT INTO settings (key, value, updated_at) VALUES ($1, $2, $3) ON CONFLICT (key) DO UPDATE SET value = $2, updated_at = $3",
-        [WEIGHTS_KEY.into(), weights_to_json(&weights).into(), services.clock.now().into()],
-    ))
+    rows::put_setting(
+        db,
+        WEIGHTS_KEY,
+        weights_to_json(&weights),
+        services.clock.now(),
+    )
     .await?;
     Ok(weights)
 }
@@ -352,12 +331,12 @@ pub async fn set_customer_weights(
     }
     let now = services.clock.now();
     let db = &services.db;
-    db.execute_raw(crate::db::sql::stmt(
-        db.get_database_backend(),
-        "INSERT INTO customer_preferences (id, matching_weights, created_at, updated_at) VALUES ($1, $2, $3, $3) \
-         ON CONFLICT (id) DO UPDATE SET matching_weights = $2, updated_at = $3",
-        [viewer.user_id.into(), weights.as_ref().map(weights_to_json).into(), now.into()],
-    ))
+    rows::put_customer_weights(
+        db,
+        viewer.user_id,
+        weights.as_ref().map(weights_to_json),
+        now,
+    )
     .await?;
     Ok(weights)
 }
@@ -366,9 +345,7 @@ pub async fn customer_weights(
     db: &impl ConnectionTrait,
     customer: Uuid,
 ) -> AppResult<Option<Weights>> {
-    let row = customer_preference::Entity::find_by_id(customer)
-        .one(db)
-        .await?;
+    let row = rows::customer_preference(db, customer).await?;
     Ok(row
         .and_then(|r| r.matching_weights)
         .as_deref()
@@ -488,9 +465,7 @@ pub async fn rank(
         Some(own) => own,
         None => platform_weights(&services.db).await?,
     };
-    let blocked: HashSet<Uuid> = technician_block::Entity::find()
-        .filter(technician_block::Column::CustomerId.eq(search.customer))
-        .all(&services.db)
+    let blocked: HashSet<Uuid> = rows::blocks_of(&services.db, search.customer)
         .await?
         .into_iter()
         .map(|b| b.technician_id)

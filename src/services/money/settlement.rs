@@ -2,6 +2,7 @@
 //! what a cancellation keeps and refunds, and dispute outcomes. Held earnings are `holds`'s and
 //! refunds through each payment's own gateway are `refunds`'s.
 
+use crate::db::bookings::flow::MoveColumn;
 use crate::db::entities::booking;
 use crate::db::money::holds as hold_store;
 use crate::domain::booking_state::Status;
@@ -17,7 +18,6 @@ use crate::services::money::refunds::{self, refund_escrow};
 use crate::services::{Effects, Services};
 use chrono::{DateTime, Utc};
 use sea_orm::ConnectionTrait;
-use sea_orm::sea_query::Expr;
 
 /// Postings without the zero lines (a tax of 0 is no movement).
 fn nonzero(postings: Vec<Posting>) -> Vec<Posting> {
@@ -62,7 +62,7 @@ pub async fn settle(
         Status::Paid,
         Actor::system(),
         None,
-        vec![(booking::Column::PaidAt, Expr::value(now))],
+        vec![MoveColumn::PaidAt(now)],
     )
     .await?;
     invoices::invoice_paid_booking(txn, services, effects, now, &paid).await?;

@@ -8,8 +8,9 @@
 //! point and then follows the bus, so no replica depends on having seen earlier points itself.
 
 use crate::db::batch;
+use crate::db::bookings::access::by_id as booking_by_id;
 use crate::db::entities::{booking, tracking_head, tracking_point};
-use crate::db::sql::stmt;
+use crate::db::tracking::positions::{self as rows, HeadMove};
 use crate::db::{begin_write, is_unique_violation};
 use crate::domain::booking_state::{self, Role as ActorRole, Status, TransitionRequest};
 use crate::domain::geo::haversine_km;
@@ -23,8 +24,7 @@ use crate::services::technicians::technician::{self, PositionReport};
 use crate::services::{Effects, Services, Viewer};
 use chrono::{DateTime, Utc};
 use futures_util::{FutureExt, Stream, StreamExt};
-use sea_orm::sea_query::{Expr, Query};
-use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use sea_orm::ConnectionTrait;
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -228,7 +228,7 @@ pub async fn tracked_booking(
     }
     // Subscribed before reading, so a change committed in between still invalidates the entry.
     let changes = services.bus.subscribe(&Topic::Booking(id).key());
-    let Some(row) = booking::Entity::find_by_id(id).one(&services.db).await? else {
+    let Some(row) = booking_by_id(&services.db, id).await? else {
         return Ok(None);
     };
     let booking = Arc::new(row);
@@ -394,8 +394,7 @@ fn refusal_error(refusal: Refusal) -> AppError {
 }
 
 async fn load_head(services: &Services, booking_id: Uuid) -> AppResult<Option<StoredHead>> {
-    Ok(tracking_head::Entity::find_by_id(booking_id)
-        .one(&services.db)
+    Ok(rows::head(&services.db, booking_id)
         .await?
         .map(|row| StoredHead {
             head: Head {
@@ -417,45 +416,48 @@ async fn swap_head(
     now: DateTime<Utc>,
 ) -> AppResult<bool> {
     let Some(prev) = prev else {
-        let row = tracking_head::ActiveModel {
-            booking_id: Set(booking.id),
-            technician_id: Set(booking.technician_id.unwrap_or_default()),
-            lat: Set(report.lat),
-            lng: Set(report.lng),
-            accuracy_m: Set(report.accuracy_m),
-            heading_deg: Set(report.heading_deg),
-            speed_kmh: Set(report.speed_kmh),
-            recorded_ms: Set(next.recorded_ms),
-            accepted_ms: Set(next.accepted_ms),
-            trail_ms: Set(next.trail_ms),
-            created_at: Set(now),
-            updated_at: Set(now),
+        let row = tracking_head::Model {
+            booking_id: booking.id,
+            technician_id: booking.technician_id.unwrap_or_default(),
+            lat: report.lat,
+            lng: report.lng,
+            accuracy_m: report.accuracy_m,
+            heading_deg: report.heading_deg,
+            speed_kmh: report.speed_kmh,
+            recorded_ms: next.recorded_ms,
+            accepted_ms: next.accepted_ms,
+            trail_ms: next.trail_ms,
+            created_at: now,
+            updated_at: now,
         };
-        return match tracking_head::Entity::insert(row).exec(&services.db).await {
+        return match rows::insert_head(&services.db, row).await {
             Ok(_) => Ok(true),
             // The first point arrived on two replicas at once; the loser re-judges.
             Err(e) if is_unique_violation(&e) => Ok(false),
             Err(e) => Err(e.into()),
         };
     };
-    use tracking_head::Column;
-    let swapped = tracking_head::Entity::update_many()
-        .col_expr(Column::TechnicianId, Expr::value(booking.technician_id))
-        .col_expr(Column::Lat, Expr::value(report.lat))
-        .col_expr(Column::Lng, Expr::value(report.lng))
-        .col_expr(Column::AccuracyM, Expr::value(report.accuracy_m))
-        .col_expr(Column::HeadingDeg, Expr::value(report.heading_deg))
-        .col_expr(Column::SpeedKmh, Expr::value(report.speed_kmh))
-        .col_expr(Column::RecordedMs, Expr::value(next.recorded_ms))
-        .col_expr(Column::AcceptedMs, Expr::value(next.accepted_ms))
-        .col_expr(Column::TrailMs, Expr::value(next.trail_ms))
-        .col_expr(Column::UpdatedAt, Expr::value(now))
-        .filter(Column::BookingId.eq(booking.id))
-        .filter(Column::RecordedMs.eq(prev.recorded_ms))
-        .filter(Column::AcceptedMs.eq(prev.accepted_ms))
-        .exec(&services.db)
-        .await?;
-    Ok(swapped.rows_affected == 1)
+    let next = HeadMove {
+        technician_id: booking.technician_id,
+        lat: report.lat,
+        lng: report.lng,
+        accuracy_m: report.accuracy_m,
+        heading_deg: report.heading_deg,
+        speed_kmh: report.speed_kmh,
+        recorded_ms: next.recorded_ms,
+        accepted_ms: next.accepted_ms,
+        trail_ms: next.trail_ms,
+        at: now,
+    };
+    let swapped = rows::swap_head(
+        &services.db,
+        booking.id,
+        prev.recorded_ms,
+        prev.accepted_ms,
+        next,
+    )
+    .await?;
+    Ok(swapped == 1)
 }
 
 /// Distance to the job and ETA at the configured travel speed, for a reading on `booking`.
@@ -499,7 +501,7 @@ async fn publish(bus: &EventBus, point: &TrackingPoint) {
 /// Someone moving the booking first (the technician, a cancellation) simply wins.
 async fn mark_arrived(services: &Services, booking_id: Uuid, now: DateTime<Utc>) -> AppResult<()> {
     let txn = begin_write(&services.db).await?;
-    let Some(current) = booking::Entity::find_by_id(booking_id).one(&txn).await? else {
+    let Some(current) = booking_by_id(&txn, booking_id).await? else {
         return Ok(());
     };
     let from = current.status;
@@ -549,22 +551,20 @@ async fn store_trail_point(
     recorded_at: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
-    let row = tracking_point::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        booking_id: Set(booking_id),
-        technician_id: Set(technician_id),
-        lat: Set(report.lat),
-        lng: Set(report.lng),
-        accuracy_m: Set(report.accuracy_m),
-        heading_deg: Set(report.heading_deg),
-        speed_kmh: Set(report.speed_kmh),
-        recorded_at: Set(recorded_at),
-        created_at: Set(now),
-        updated_at: Set(now),
+    let row = tracking_point::Model {
+        id: Uuid::now_v7(),
+        booking_id,
+        technician_id,
+        lat: report.lat,
+        lng: report.lng,
+        accuracy_m: report.accuracy_m,
+        heading_deg: report.heading_deg,
+        speed_kmh: report.speed_kmh,
+        recorded_at,
+        created_at: now,
+        updated_at: now,
     };
-    tracking_point::Entity::insert(row)
-        .exec(&services.db)
-        .await?;
+    rows::insert_point(&services.db, row).await?;
     Ok(())
 }
 
@@ -578,24 +578,8 @@ pub async fn trails_of(
     if jobs.is_empty() {
         return Ok(HashMap::new());
     }
-    let mut values: Vec<sea_orm::Value> =
-        jobs.iter().map(|(booking, _)| (*booking).into()).collect();
-    let placeholders: Vec<String> = (1..=values.len()).map(|i| format!("${i}")).collect();
-    values.push((MAX_TRAIL_POINTS as i64).into());
-    let sql = format!(
-        "SELECT id, booking_id, technician_id, lat, lng, accuracy_m, heading_deg, speed_kmh, \
-                recorded_at, created_at, updated_at \
-         FROM (SELECT p.*, ROW_NUMBER() OVER \
-                 (PARTITION BY booking_id, technician_id ORDER BY recorded_at DESC) AS newest \
-               FROM tracking_points p WHERE booking_id IN ({})) ranked \
-         WHERE newest <= ${} ORDER BY recorded_at",
-        placeholders.join(", "),
-        values.len()
-    );
-    let rows = tracking_point::Entity::find()
-        .from_raw_sql(stmt(db.get_database_backend(), &sql, values))
-        .all(db)
-        .await?;
+    let bookings: Vec<Uuid> = jobs.iter().map(|(booking, _)| *booking).collect();
+    let rows = rows::recent_points(db, &bookings, MAX_TRAIL_POINTS).await?;
     let wanted: HashSet<(Uuid, Uuid)> = jobs.iter().copied().collect();
     let rows = rows
         .into_iter()
@@ -630,8 +614,7 @@ pub async fn latest(
     services: &Services,
     booking: &booking::Model,
 ) -> AppResult<Option<TrackingPoint>> {
-    let Some(row) = tracking_head::Entity::find_by_id(booking.id)
-        .one(&services.db)
+    let Some(row) = rows::head(&services.db, booking.id)
         .await?
         .filter(|row| Some(row.technician_id) == booking.technician_id)
     else {
@@ -694,21 +677,8 @@ pub async fn purge_expired(services: &Services) -> AppResult<usize> {
     let cutoff_ms = rules::trail_cutoff_ms(now_ms, services.config.realtime.trail_retention_days);
     let cutoff = DateTime::from_timestamp_millis(cutoff_ms).unwrap_or_default();
     let finals: Vec<&str> = rules::final_statuses().iter().map(|s| s.as_str()).collect();
-    let expired = Query::select()
-        .column(booking::Column::Id)
-        .from(booking::Entity)
-        .and_where(booking::Column::Status.is_in(finals))
-        .and_where(booking::Column::StatusChangedAt.lt(cutoff))
-        .to_owned();
-    let points = tracking_point::Entity::delete_many()
-        .filter(tracking_point::Column::BookingId.in_subquery(expired.clone()))
-        .exec(&services.db)
-        .await?;
-    tracking_head::Entity::delete_many()
-        .filter(tracking_head::Column::BookingId.in_subquery(expired))
-        .exec(&services.db)
-        .await?;
-    Ok(usize::try_from(points.rows_affected).unwrap_or(usize::MAX))
+    let points = rows::purge_for_statuses_before(&services.db, finals, cutoff).await?;
+    Ok(usize::try_from(points).unwrap_or(usize::MAX))
 }
 
 #[cfg(test)]

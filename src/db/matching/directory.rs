@@ -1,0 +1,79 @@
+//! Directory loading's queries: technicians' profiles, skills, working hours and exceptions, for one
+//! technician or for every approved, available one.
+
+use crate::db::entities::{
+    availability_exception, technician_profile, technician_skill, working_hours,
+};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
+use uuid::Uuid;
+
+/// A technician's profile by id.
+pub async fn profile(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+) -> Result<Option<technician_profile::Model>, DbErr> {
+    technician_profile::Entity::find_by_id(id).one(db).await
+}
+
+/// A technician's skills.
+pub async fn skills_of(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+) -> Result<Vec<technician_skill::Model>, DbErr> {
+    technician_skill::Entity::find()
+        .filter(technician_skill::Column::TechnicianId.eq(id))
+        .all(db)
+        .await
+}
+
+/// A technician's weekly working hours.
+pub async fn hours_of(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+) -> Result<Vec<working_hours::Model>, DbErr> {
+    working_hours::Entity::find()
+        .filter(working_hours::Column::TechnicianId.eq(id))
+        .all(db)
+        .await
+}
+
+/// A technician's availability exceptions.
+pub async fn exceptions_of(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+) -> Result<Vec<availability_exception::Model>, DbErr> {
+    availability_exception::Entity::find()
+        .filter(availability_exception::Column::TechnicianId.eq(id))
+        .all(db)
+        .await
+}
+
+/// Profiles with the given KYC status and availability.
+pub async fn profiles_with(
+    db: &impl ConnectionTrait,
+    kyc_status: &str,
+    availability: &str,
+) -> Result<Vec<technician_profile::Model>, DbErr> {
+    technician_profile::Entity::find()
+        .filter(technician_profile::Column::KycStatus.eq(kyc_status))
+        .filter(technician_profile::Column::Availability.eq(availability))
+        .all(db)
+        .await
+}
+
+/// Every technician's skills.
+pub async fn all_skills(db: &impl ConnectionTrait) -> Result<Vec<technician_skill::Model>, DbErr> {
+    technician_skill::Entity::find().all(db).await
+}
+
+/// Every technician's working hours.
+pub async fn all_hours(db: &impl ConnectionTrait) -> Result<Vec<working_hours::Model>, DbErr> {
+    working_hours::Entity::find().all(db).await
+}
+
+/// Every technician's availability exceptions.
+pub async fn all_exceptions(
+    db: &impl ConnectionTrait,
+) -> Result<Vec<availability_exception::Model>, DbErr> {
+    availability_exception::Entity::find().all(db).await
+}

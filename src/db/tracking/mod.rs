@@ -1,0 +1,3 @@
+//! Tracking's queries: a booking's head (its last accepted point), its stored trail and their purge.
+
+pub mod positions;
