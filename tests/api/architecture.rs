@@ -1,6 +1,6 @@
 //! The shape of the code, checked: no module of `src/` imports itself round a loop, so every wing can
-//! be read and changed from the bottom up; `graphql/` runs no SQL of its own; and `domain/` imports
-//! only pure crates.
+//! be read and changed from the bottom up; `graphql/` runs no SQL of its own; `services/` builds no
+//! queries (they live in `db/<wing>/`); and `domain/` imports only pure crates.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -351,6 +351,90 @@ fn the_domain_check_tells_pure_crates_from_the_rest() {
             "tokio::time",
             "tokio::sync::Mutex"
         ]
+    );
+}
+
+/// What a use case may name of sea-orm: connections and transactions, which it opens, passes on and
+/// commits. Everything that builds or runs a query (entities' `Entity`/`Column`/`ActiveModel`,
+/// query traits, `sea_query`, raw statements) lives in `db/`.
+const SERVICES_MAY_NAME_OF_SEA_ORM: &[&str] = &[
+    "sea_orm::ConnectionTrait",
+    "sea_orm::TransactionTrait",
+    "sea_orm::DatabaseConnection",
+    "sea_orm::DatabaseTransaction",
+    "sea_orm::DbErr",
+    "sea_orm::TransactionError",
+    "sea_orm::AccessMode",
+    "sea_orm::IsolationLevel",
+];
+
+/// Every path in `source` that builds or runs a query: sea-orm beyond connections and transactions,
+/// raw statements, and an entity's query handles.
+fn query_names(source: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    for statement in source.split(';') {
+        let trimmed = statement.trim();
+        let tree = trimmed
+            .strip_prefix("pub use ")
+            .or_else(|| trimmed.strip_prefix("pub(crate) use "))
+            .or_else(|| trimmed.strip_prefix("use "));
+        let paths = match tree {
+            Some(tree) => expand_use(tree),
+            None => statement
+                .split(|c: char| !(c.is_alphanumeric() || c == '_' || c == ':'))
+                .map(str::to_string)
+                .collect(),
+        };
+        names.extend(paths.into_iter().filter(|path| {
+            let path = path.trim_start_matches("::");
+            let sea_orm = (path == "sea_orm" || path.starts_with("sea_orm::"))
+                && !SERVICES_MAY_NAME_OF_SEA_ORM.contains(&path);
+            let handle = path
+                .split("::")
+                .any(|part| matches!(part, "Entity" | "Column" | "ActiveModel" | "sea_query"));
+            sea_orm || handle || path.starts_with("crate::db::sql")
+        }));
+    }
+    names.sort();
+    names.dedup();
+    names
+}
+
+#[test]
+fn services_build_no_queries_of_their_own() {
+    let offenders: Vec<String> = modules()
+        .into_iter()
+        .filter(|(module, _)| module.starts_with("services::"))
+        .filter_map(|(module, path)| {
+            let names = query_names(&shipped_source(&path));
+            (!names.is_empty()).then(|| format!("  {module}: {}", names.join(", ")))
+        })
+        .collect();
+    assert!(
+        offenders.is_empty(),
+        "services/ builds queries; move them into db/<wing>/:\n{}",
+        offenders.join("\n")
+    );
+}
+
+#[test]
+fn the_query_check_tells_transactions_from_queries() {
+    assert!(query_names("use sea_orm::{ConnectionTrait, TransactionTrait};").is_empty());
+    assert!(query_names("let txn = crate::db::begin_write(&services.db).await?;").is_empty());
+    assert!(
+        query_names("use crate::db::entities::booking; let b: booking::Model = row;").is_empty()
+    );
+    assert_eq!(
+        query_names("use sea_orm::{ConnectionTrait, EntityTrait, sea_query::Expr};"),
+        vec!["sea_orm::EntityTrait", "sea_orm::sea_query::Expr"]
+    );
+    assert_eq!(
+        query_names("let row = booking::Entity::find_by_id(id).one(db).await?;"),
+        vec!["booking::Entity::find_by_id"]
+    );
+    assert_eq!(
+        query_names("let s = crate::db::sql::stmt(backend, SQL, []);"),
+        vec!["crate::db::sql::stmt"]
     );
 }
 
