@@ -1,10 +1,10 @@
 //! What a customer's request for a job must say before it is priced and dispatched: its texts, a
-//! point on the globe, a budget in one currency, a start that is neither past nor too far ahead (or
-//! none, for urgent work) and a plausible duration.
+//! budget in one currency, a start that is neither past nor too far ahead (or none, for urgent
+//! work) and a plausible duration. Its point and amounts arrive parsed.
 
 use super::bounds::check_not_too_far;
 use super::geo::LatLng;
-use super::money::{Currency, Money};
+use super::money::Money;
 use super::pricing::Priority;
 use super::refusal::{Refusal, refuse};
 use super::text::bounded;
@@ -23,15 +23,15 @@ pub struct RequestDraft<'a> {
     pub title: &'a str,
     pub description: &'a str,
     pub address: &'a str,
-    pub location: (f64, f64),
+    pub location: LatLng,
     pub priority: Priority,
-    pub budget_min: (i64, &'a str),
-    pub budget_max: (i64, &'a str),
+    pub budget_min: Money,
+    pub budget_max: Money,
     pub scheduled_start: Option<DateTime<Utc>>,
     pub estimated_duration_minutes: i32,
 }
 
-/// A request that passed every rule: texts trimmed, the point and the budget parsed.
+/// A request that passed every rule, its texts trimmed.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CheckedRequest {
     pub title: String,
@@ -49,31 +49,13 @@ fn text(value: &str, field: &'static str, chars: RangeInclusive<usize>) -> Resul
     bounded(value, *chars.start(), *chars.end()).map_err(|r| refuse(field, r.message(field)))
 }
 
-fn currency(code: &str, field: &'static str) -> Result<Currency, Refusal> {
-    Currency::parse(code).map_err(|p| refuse(field, format!("currency {}", p.message())))
-}
-
-/// Checks a request in the order a form reads: texts, place, budget, time, duration. The first
-/// rule broken is the answer.
+/// Checks a request in the order a form reads: texts, budget, time, duration. The first rule
+/// broken is the answer.
 pub fn check(draft: &RequestDraft<'_>, now: DateTime<Utc>) -> Result<CheckedRequest, Refusal> {
     let title = text(draft.title, "title", TITLE_CHARS)?;
     let description = text(draft.description, "description", DESCRIPTION_CHARS)?;
     let address = text(draft.address, "address", ADDRESS_CHARS)?;
-    let location = LatLng::new(draft.location.0, draft.location.1).map_err(|e| {
-        let field = match e.field() {
-            "lat" => "location.lat",
-            _ => "location.lng",
-        };
-        refuse(field, e.to_string())
-    })?;
-    let min = Money::new(
-        draft.budget_min.0,
-        currency(draft.budget_min.1, "budgetMin.currency")?,
-    );
-    let max = Money::new(
-        draft.budget_max.0,
-        currency(draft.budget_max.1, "budgetMax.currency")?,
-    );
+    let (min, max) = (draft.budget_min, draft.budget_max);
     if min.amount_minor < 0 {
         return Err(refuse("budgetMin.amountMinor", "budget cannot be negative"));
     }
@@ -115,7 +97,7 @@ pub fn check(draft: &RequestDraft<'_>, now: DateTime<Utc>) -> Result<CheckedRequ
         title,
         description,
         address,
-        location,
+        location: draft.location,
         priority: draft.priority,
         budget_min: min,
         budget_max: max,
@@ -127,10 +109,15 @@ pub fn check(draft: &RequestDraft<'_>, now: DateTime<Utc>) -> Result<CheckedRequ
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::money::Currency;
     use chrono::Duration;
 
     fn now() -> DateTime<Utc> {
         "2026-11-02T09:00:00Z".parse().unwrap()
+    }
+
+    fn kes(amount_minor: i64) -> Money {
+        Money::new(amount_minor, Currency::parse("KES").unwrap())
     }
 
     fn draft() -> RequestDraft<'static> {
@@ -138,10 +125,10 @@ mod tests {
             title: "  Kitchen sink leaking ",
             description: "",
             address: "Ngong Road 14",
-            location: (-1.2999, 36.7828),
+            location: LatLng::new(-1.2999, 36.7828).unwrap(),
             priority: Priority::Medium,
-            budget_min: (200_000, "kes"),
-            budget_max: (500_000, "KES"),
+            budget_min: kes(200_000),
+            budget_max: kes(500_000),
             scheduled_start: Some(now() + Duration::hours(3)),
             estimated_duration_minutes: 90,
         }
@@ -159,7 +146,7 @@ mod tests {
     #[test]
     fn each_rule_names_the_field_it_refuses() {
         type Edit = fn(&mut RequestDraft<'static>);
-        let cases: [(Edit, &str, &str); 16] = [
+        let cases: [(Edit, &str, &str); 12] = [
             (
                 |d| d.title = "ab",
                 "title",
@@ -181,37 +168,17 @@ mod tests {
                 "address must be 3 to 300 characters",
             ),
             (
-                |d| d.location = (91.0, 0.0),
-                "location.lat",
-                "lat must be a number from -90 to 90",
-            ),
-            (
-                |d| d.location = (0.0, 181.0),
-                "location.lng",
-                "lng must be a number from -180",
-            ),
-            (
-                |d| d.budget_min = (1, "KE"),
-                "budgetMin.currency",
-                "currency must be a three-letter ISO 4217 code",
-            ),
-            (
-                |d| d.budget_max = (1, "XYZ"),
-                "budgetMax.currency",
-                "currency XYZ is not an ISO 4217 currency code",
-            ),
-            (
-                |d| d.budget_min = (-1, "KES"),
+                |d| d.budget_min = kes(-1),
                 "budgetMin.amountMinor",
                 "budget cannot be negative",
             ),
             (
-                |d| d.budget_max = (500_000, "INR"),
+                |d| d.budget_max = Money::new(500_000, Currency::parse("INR").unwrap()),
                 "budgetMax.currency",
                 "both budgets must be in one currency",
             ),
             (
-                |d| d.budget_min = (600_000, "KES"),
+                |d| d.budget_min = kes(600_000),
                 "budgetMax.amountMinor",
                 "budgetMin must not exceed budgetMax",
             ),
@@ -260,7 +227,7 @@ mod tests {
         let mut d = draft();
         d.estimated_duration_minutes = 15;
         d.scheduled_start = Some(now());
-        d.budget_min = (500_000, "KES");
+        d.budget_min = kes(500_000);
         assert!(check(&d, now()).is_ok());
         d.estimated_duration_minutes = 720;
         assert!(check(&d, now()).is_ok());

@@ -1,6 +1,8 @@
 //! Shared GraphQL inputs and helpers: coordinates, money and Relay connections.
 
-use crate::error::AppResult;
+use crate::domain::geo::LatLng;
+use crate::domain::money::{self, Currency};
+use crate::error::{AppError, AppResult};
 use crate::services::platform::pagination::{Slice, encode_cursor};
 use async_graphql::connection::{Connection, Edge};
 use async_graphql::{InputObject, Object, OutputType, SimpleObject};
@@ -16,10 +18,33 @@ pub struct LatLngInput {
     pub lng: f64,
 }
 
+impl LatLngInput {
+    /// The point, parsed where it enters: off the globe is BAD_USER_INPUT at `<field>.lat` or
+    /// `<field>.lng`.
+    pub fn parse(self, field: &str) -> AppResult<LatLng> {
+        LatLng::new(self.lat, self.lng)
+            .map_err(|e| AppError::bad_input(format!("{field}.{}", e.field()), e.to_string()))
+    }
+}
+
 #[derive(InputObject, Clone, Debug)]
 pub struct MoneyInput {
     pub amount_minor: i64,
     pub currency: String,
+}
+
+impl MoneyInput {
+    /// The amount in a currency ISO 4217 lists, parsed where it enters: any other code is
+    /// BAD_USER_INPUT at `<field>.currency`. Whether the amount suits its use is the service's rule.
+    pub fn parse(self, field: &str) -> AppResult<money::Money> {
+        let currency = Currency::parse(&self.currency).map_err(|problem| {
+            AppError::bad_input(
+                format!("{field}.currency"),
+                format!("currency {}", problem.message()),
+            )
+        })?;
+        Ok(money::Money::new(self.amount_minor, currency))
+    }
 }
 
 /// An amount in integer minor units of an ISO 4217 currency, with a display string.
@@ -95,4 +120,54 @@ where
             .map(|item| Edge::new(encode_cursor(id(&item)), node(item))),
     );
     connection
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn field_of(error: AppError) -> String {
+        match error {
+            AppError::BadInput { field, .. } => field,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn points_and_amounts_are_parsed_where_they_enter() {
+        let point = LatLngInput {
+            lat: -1.3,
+            lng: 36.8,
+        }
+        .parse("location")
+        .unwrap();
+        assert_eq!((point.lat(), point.lng()), (-1.3, 36.8));
+        let off = LatLngInput {
+            lat: -1.3,
+            lng: 200.0,
+        }
+        .parse("baseLocation");
+        assert_eq!(field_of(off.unwrap_err()), "baseLocation.lng");
+        let off = LatLngInput {
+            lat: f64::NAN,
+            lng: 0.0,
+        }
+        .parse("addresses[1].location");
+        assert_eq!(field_of(off.unwrap_err()), "addresses[1].location.lat");
+
+        let money = |currency: &str| MoneyInput {
+            amount_minor: 1_250,
+            currency: currency.into(),
+        };
+        let kes = money(" kes").parse("budgetMin").unwrap();
+        assert_eq!((kes.amount_minor, kes.currency.code()), (1_250, "KES"));
+        for bad in ["KE", "XYZ", "XAU", ""] {
+            let refused = money(bad).parse("lineItems[2].unitPrice").unwrap_err();
+            assert_eq!(
+                field_of(refused),
+                "lineItems[2].unitPrice.currency",
+                "{bad:?}"
+            );
+        }
+    }
 }

@@ -222,7 +222,7 @@ fn no_module_imports_itself_round_a_loop() {
 }
 
 /// What `graphql/` may name of the database layer. Resolvers call services; queries live in
-/// `services/` (and `db/`). So a file under `src/graphql` never names `sea_orm` at all: no import,
+/// `db/`. So a file under `src/graphql` never names `sea_orm` at all: no import,
 /// no qualified path, hence no query builder, no `EntityTrait`/`ConnectionTrait` methods (a trait
 /// method needs its trait in scope) and no raw statements. Of `crate::db` it may name only
 /// `entities` (the row types its GraphQL objects wrap; without sea_orm's traits they cannot be
@@ -240,9 +240,9 @@ fn names_database_layer(path: &str) -> bool {
     path == "sea_orm" || path.starts_with("sea_orm::") || (of_db && !allowed)
 }
 
-/// Every path in `source` that names the database layer: `use` trees expanded, then every other
-/// path written in the code.
-fn database_layer_names(source: &str) -> Vec<String> {
+/// Every path written in `source`, sorted and once each: `use` trees expanded, then every other
+/// path in the code (`booking::Entity::find`, `crate::db::begin_write`).
+fn paths_named(source: &str) -> Vec<String> {
     let mut names = Vec::new();
     for statement in source.split(';') {
         let trimmed = statement.trim();
@@ -250,18 +250,27 @@ fn database_layer_names(source: &str) -> Vec<String> {
             .strip_prefix("pub use ")
             .or_else(|| trimmed.strip_prefix("pub(crate) use "))
             .or_else(|| trimmed.strip_prefix("use "));
-        let paths = match tree {
-            Some(tree) => expand_use(tree),
-            None => statement
-                .split(|c: char| !(c.is_alphanumeric() || c == '_' || c == ':'))
-                .map(str::to_string)
-                .collect(),
-        };
-        names.extend(paths.into_iter().filter(|p| names_database_layer(p)));
+        match tree {
+            Some(tree) => names.extend(expand_use(tree)),
+            None => names.extend(
+                statement
+                    .split(|c: char| !(c.is_alphanumeric() || c == '_' || c == ':'))
+                    .filter(|word| !word.is_empty())
+                    .map(str::to_string),
+            ),
+        }
     }
     names.sort();
     names.dedup();
     names
+}
+
+/// Every path in `source` that names the database layer.
+fn database_layer_names(source: &str) -> Vec<String> {
+    paths_named(source)
+        .into_iter()
+        .filter(|p| names_database_layer(p))
+        .collect()
 }
 
 #[test]
@@ -371,21 +380,9 @@ const SERVICES_MAY_NAME_OF_SEA_ORM: &[&str] = &[
 /// Every path in `source` that builds or runs a query: sea-orm beyond connections and transactions,
 /// raw statements, and an entity's query handles.
 fn query_names(source: &str) -> Vec<String> {
-    let mut names = Vec::new();
-    for statement in source.split(';') {
-        let trimmed = statement.trim();
-        let tree = trimmed
-            .strip_prefix("pub use ")
-            .or_else(|| trimmed.strip_prefix("pub(crate) use "))
-            .or_else(|| trimmed.strip_prefix("use "));
-        let paths = match tree {
-            Some(tree) => expand_use(tree),
-            None => statement
-                .split(|c: char| !(c.is_alphanumeric() || c == '_' || c == ':'))
-                .map(str::to_string)
-                .collect(),
-        };
-        names.extend(paths.into_iter().filter(|path| {
+    paths_named(source)
+        .into_iter()
+        .filter(|path| {
             let path = path.trim_start_matches("::");
             let sea_orm = (path == "sea_orm" || path.starts_with("sea_orm::"))
                 && !SERVICES_MAY_NAME_OF_SEA_ORM.contains(&path);
@@ -393,11 +390,8 @@ fn query_names(source: &str) -> Vec<String> {
                 .split("::")
                 .any(|part| matches!(part, "Entity" | "Column" | "ActiveModel" | "sea_query"));
             sea_orm || handle || path.starts_with("crate::db::sql")
-        }));
-    }
-    names.sort();
-    names.dedup();
-    names
+        })
+        .collect()
 }
 
 #[test]

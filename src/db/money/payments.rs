@@ -44,21 +44,6 @@ pub async fn one_of_kind_in(
         .await
 }
 
-/// The booking's payments not of `kind` in one of `statuses`, in no particular order.
-pub async fn not_of_kind_in(
-    db: &impl ConnectionTrait,
-    booking_id: Uuid,
-    kind: &str,
-    statuses: &[&str],
-) -> Result<Vec<payment::Model>, DbErr> {
-    payment::Entity::find()
-        .filter(payment::Column::BookingId.eq(booking_id))
-        .filter(payment::Column::Kind.ne(kind))
-        .filter(payment::Column::Status.is_in(statuses.iter().copied()))
-        .all(db)
-        .await
-}
-
 /// The booking's payments not of `kind` in one of `statuses`, newest first.
 pub async fn not_of_kind_in_newest_first(
     db: &impl ConnectionTrait,

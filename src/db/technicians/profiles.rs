@@ -1,6 +1,8 @@
 //! A technician's profile fields, skills and certifications, and technicians loaded with their accounts.
 
 use crate::db::entities::{certification, technician_profile, technician_skill, user};
+use crate::domain::geo::LatLng;
+use crate::domain::money::Money;
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, JoinType,
@@ -38,9 +40,9 @@ pub struct Changes {
     pub bio: Option<String>,
     pub years_of_experience: Option<i32>,
     /// Amount in minor units and its currency, written together.
-    pub hourly_rate: Option<(i64, String)>,
+    pub hourly_rate: Option<Money>,
     pub service_radius_km: Option<f64>,
-    pub base_location: Option<(f64, f64)>,
+    pub base_location: Option<LatLng>,
     pub time_zone: Option<String>,
 }
 
@@ -58,16 +60,16 @@ pub async fn update_profile(
     if let Some(years) = changes.years_of_experience {
         active.years_of_experience = Set(years);
     }
-    if let Some((amount, currency)) = changes.hourly_rate {
-        active.hourly_rate_minor = Set(amount);
-        active.currency = Set(currency);
+    if let Some(rate) = changes.hourly_rate {
+        active.hourly_rate_minor = Set(rate.amount_minor);
+        active.currency = Set(rate.currency.code().to_string());
     }
     if let Some(radius) = changes.service_radius_km {
         active.service_radius_km = Set(radius);
     }
-    if let Some((lat, lng)) = changes.base_location {
-        active.base_lat = Set(Some(lat));
-        active.base_lng = Set(Some(lng));
+    if let Some(point) = changes.base_location {
+        active.base_lat = Set(Some(point.lat()));
+        active.base_lng = Set(Some(point.lng()));
     }
     if let Some(tz) = changes.time_zone {
         active.time_zone = Set(tz);

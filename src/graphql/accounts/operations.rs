@@ -1,5 +1,6 @@
 //! Account queries and mutations: sign-up, sign-in, sessions, profile, email verification, password reset and two-factor.
 
+use crate::error::AppResult;
 use crate::graphql::accounts::password_guard::PasswordWork;
 use crate::graphql::accounts::types::*;
 use crate::graphql::common::{Counted, TotalCount, connection};
@@ -113,7 +114,13 @@ impl AccountMutation {
         };
         let addresses = input
             .addresses
-            .map(|list| list.into_iter().map(Into::into).collect());
+            .map(|list| {
+                list.into_iter()
+                    .enumerate()
+                    .map(|(i, address)| address.parse(i))
+                    .collect::<AppResult<Vec<_>>>()
+            })
+            .transpose()?;
         let update = ProfileUpdate {
             full_name: input.full_name,
             phone,

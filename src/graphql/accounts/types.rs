@@ -2,6 +2,7 @@
 
 use crate::db::entities::{address, login_attempt, user};
 use crate::domain::account;
+use crate::error::AppResult;
 use crate::graphql::common::LatLngInput;
 use crate::graphql::ids::{self, Kind};
 use crate::graphql::loaders::{self, AddressesOfUser};
@@ -175,17 +176,23 @@ pub struct AddressInput {
     pub is_default: bool,
 }
 
-impl From<AddressInput> for AddressChange {
-    fn from(a: AddressInput) -> Self {
-        AddressChange {
-            label: a.label,
-            line: a.line,
-            city: a.city,
-            region: a.region,
-            postal_code: a.postal_code,
-            location: a.location.map(|l| (l.lat, l.lng)),
-            is_default: a.is_default,
-        }
+impl AddressInput {
+    /// The address as the service takes it, its point parsed: off the globe is BAD_USER_INPUT at
+    /// `addresses[<position>].location.lat` or `.lng`.
+    pub fn parse(self, position: usize) -> AppResult<AddressChange> {
+        let location = self
+            .location
+            .map(|l| l.parse(&format!("addresses[{position}].location")))
+            .transpose()?;
+        Ok(AddressChange {
+            label: self.label,
+            line: self.line,
+            city: self.city,
+            region: self.region,
+            postal_code: self.postal_code,
+            location,
+            is_default: self.is_default,
+        })
     }
 }
 

@@ -1,6 +1,7 @@
 //! Booking extras over GraphQL: the queries and mutations for quotes, rescheduling, disputes and
 //! dashboards. The types they return are in `extras`.
 
+use crate::error::AppResult;
 use crate::graphql::bookings::extras::*;
 use crate::graphql::bookings::types::Booking;
 use crate::graphql::common::Money;
@@ -85,13 +86,16 @@ impl BookingExtrasMutation {
         let line_items = input
             .line_items
             .into_iter()
-            .map(|l| LineItemInput {
-                kind: l.kind.as_str().into(),
-                description: l.description,
-                quantity: l.quantity,
-                unit_price: (l.unit_price.amount_minor, l.unit_price.currency),
+            .enumerate()
+            .map(|(i, l)| {
+                Ok(LineItemInput {
+                    kind: l.kind.as_str().into(),
+                    description: l.description,
+                    quantity: l.quantity,
+                    unit_price: l.unit_price.parse(&format!("lineItems[{i}].unitPrice"))?,
+                })
             })
-            .collect();
+            .collect::<AppResult<_>>()?;
         let new = NewQuote {
             line_items,
             valid_until: input.valid_until,

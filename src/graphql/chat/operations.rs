@@ -178,7 +178,7 @@ impl ChatMutation {
             kind: input.kind.into(),
             body: input.body,
             image,
-            location: input.location.map(|l| (l.lat, l.lng)),
+            location: input.location.map(|l| l.parse("location")).transpose()?,
             client_message_id: input.client_message_id,
         };
         let services = services(ctx);

@@ -208,10 +208,10 @@ impl MatchingQuery {
         let viewer = viewer(ctx).await?;
         let request = MatchRequest {
             category: input.category,
-            location: (input.location.lat, input.location.lng),
+            location: input.location.parse("location")?,
             radius_km: input.radius_km,
             priority: input.priority.into(),
-            budget: input.budget.map(|m| (m.amount_minor, m.currency)),
+            budget: input.budget.map(|m| m.parse("budget")).transpose()?,
             preferred_start: input.preferred_start,
             first: input.first,
         };

@@ -181,7 +181,7 @@ impl PaymentMutation {
             booking_id,
             kind: input.kind.into(),
             method: input.method.into(),
-            amount: input.amount.map(|m| (m.amount_minor, m.currency)),
+            amount: input.amount.map(|m| m.parse("amount")).transpose()?,
             phone: input.phone,
             idempotency_key: input.idempotency_key,
         };

@@ -241,8 +241,7 @@ impl WithdrawalMutation {
     ) -> Result<Withdrawal> {
         let viewer = viewer(ctx).await?;
         let request = service::WithdrawalRequest {
-            amount_minor: input.amount.amount_minor,
-            currency: input.amount.currency,
+            amount: input.amount.parse("amount")?,
             pin: input.pin,
             idempotency_key: input.idempotency_key,
         };

@@ -153,7 +153,10 @@ impl TechnicianMutation {
         let change = ProfileChange {
             bio: input.bio,
             years_of_experience: input.years_of_experience,
-            hourly_rate: input.hourly_rate.map(|m| (m.amount_minor, m.currency)),
+            hourly_rate: input
+                .hourly_rate
+                .map(|m| m.parse("hourlyRate"))
+                .transpose()?,
             service_radius_km: input.service_radius_km,
             skills: input.skills.map(|list| {
                 list.into_iter()
@@ -172,7 +175,10 @@ impl TechnicianMutation {
                     })
                     .collect()
             }),
-            base_location: input.base_location.map(|l| (l.lat, l.lng)),
+            base_location: input
+                .base_location
+                .map(|l| l.parse("baseLocation"))
+                .transpose()?,
             time_zone: input.time_zone,
         };
         profiles::update(services(ctx), &viewer, change).await?;

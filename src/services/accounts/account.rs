@@ -7,6 +7,7 @@ use crate::db::{begin_write, is_unique_violation};
 use crate::domain::account::{
     Email, FieldError, Phone, Role, ThrottlePolicy, check_full_name, check_password,
 };
+use crate::domain::geo::LatLng;
 use crate::error::{AppError, AppResult};
 use crate::services::accounts::rate_limits::Action;
 use crate::services::accounts::sessions::{self, ClientInfo, TokenPair};
@@ -469,7 +470,7 @@ pub struct AddressInput {
     pub city: String,
     pub region: Option<String>,
     pub postal_code: Option<String>,
-    pub location: Option<(f64, f64)>,
+    pub location: Option<LatLng>,
     pub is_default: bool,
 }
 
@@ -565,14 +566,6 @@ fn validate_addresses(
                         .map(|v| text(&v, name, max))
                         .transpose()
                 };
-            if let Some((lat, lng)) = a.location {
-                crate::domain::geo::validate_lat_lng(lat, lng).map_err(|e| {
-                    AppError::bad_input(
-                        format!("addresses[{i}].location.{}", e.field()),
-                        e.to_string(),
-                    )
-                })?;
-            }
             Ok(address::Model {
                 id: Uuid::now_v7(),
                 user_id,
@@ -581,8 +574,8 @@ fn validate_addresses(
                 city: text(&a.city, "city", 100)?,
                 region: optional(a.region, "region", 100)?,
                 postal_code: optional(a.postal_code, "postalCode", 20)?,
-                lat: a.location.map(|l| l.0),
-                lng: a.location.map(|l| l.1),
+                lat: a.location.map(LatLng::lat),
+                lng: a.location.map(LatLng::lng),
                 // A lone address is the default whether or not the client said so.
                 is_default: a.is_default || only_one,
                 position: i,

@@ -10,12 +10,13 @@ use crate::db::bookings::access::by_id as booking_by_id;
 use crate::db::bookings::quotes::{self as rows, Response};
 use crate::db::entities::{booking, quote};
 use crate::domain::booking_state::{Role as ActorRole, Status};
+use crate::domain::money::Money;
 use crate::domain::pricing::price_for_base;
 use crate::error::{AppError, AppResult};
 use crate::services::bookings::access::{actor_role, visible as visible_booking};
 use crate::services::bookings::events::{self, ChangeKind};
 use crate::services::notifications::in_app::{self, Kind, NewNotification};
-use crate::services::{Effects, Services, Viewer, catalogue::categories};
+use crate::services::{Effects, Services, Viewer};
 use chrono::{DateTime, Utc};
 use sea_orm::ConnectionTrait;
 use serde::{Deserialize, Serialize};
@@ -54,7 +55,7 @@ pub struct LineItemInput {
     pub kind: String,
     pub description: String,
     pub quantity: i32,
-    pub unit_price: (i64, String),
+    pub unit_price: Money,
 }
 
 pub struct NewQuote {
@@ -117,8 +118,8 @@ fn checked_items(items: Vec<LineItemInput>, currency: &str) -> AppResult<(Vec<Li
                 format!("quantity must be 1 to {MAX_QUANTITY}"),
             ));
         }
-        let (amount, raw_currency) = item.unit_price;
-        if categories::check_currency(&raw_currency, &field("unitPrice.currency"))? != currency {
+        let amount = item.unit_price.amount_minor;
+        if item.unit_price.currency.code() != currency {
             return Err(AppError::bad_input(
                 field("unitPrice.currency"),
                 format!("every price must be in the booking's currency, {currency}"),
@@ -396,13 +397,14 @@ pub async fn of_bookings(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::money::Currency;
 
     fn line(quantity: i32, amount: i64, currency: &str) -> LineItemInput {
         LineItemInput {
             kind: "LABOUR".into(),
             description: "Replace washer".into(),
             quantity,
-            unit_price: (amount, currency.into()),
+            unit_price: Money::new(amount, Currency::parse(currency).unwrap()),
         }
     }
 

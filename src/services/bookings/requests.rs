@@ -10,6 +10,8 @@ use crate::db::is_unique_violation;
 use crate::domain::account::Role;
 use crate::domain::booking_state::{self, Role as ActorRole, Status, TransitionRequest};
 use crate::domain::cancellation::cancellation_fee_bp;
+use crate::domain::geo::LatLng;
+use crate::domain::money::Money;
 use crate::domain::pricing::{Priority, apply_bp, price_for_duration};
 use crate::domain::service_request::{self, RequestDraft};
 use crate::domain::technician::kyc_status;
@@ -34,10 +36,10 @@ pub struct NewRequest {
     pub title: String,
     pub description: String,
     pub address: String,
-    pub location: (f64, f64),
+    pub location: LatLng,
     pub priority: Priority,
-    pub budget_min: (i64, String),
-    pub budget_max: (i64, String),
+    pub budget_min: Money,
+    pub budget_max: Money,
     pub scheduled_start: Option<DateTime<Utc>>,
     pub estimated_duration_minutes: i32,
     pub technician_id: Option<Uuid>,
@@ -69,8 +71,8 @@ pub async fn create(
             address: &request.address,
             location: request.location,
             priority: request.priority,
-            budget_min: (request.budget_min.0, &request.budget_min.1),
-            budget_max: (request.budget_max.0, &request.budget_max.1),
+            budget_min: request.budget_min,
+            budget_max: request.budget_max,
             scheduled_start: request.scheduled_start,
             estimated_duration_minutes: request.estimated_duration_minutes,
         },

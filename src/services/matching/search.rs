@@ -6,8 +6,9 @@ use crate::db::entities::{
 };
 use crate::db::matching::{directory as directory_rows, search as rows};
 use crate::domain::account::Role;
-use crate::domain::geo::{DEFAULT_MINUTES_PER_KM, eta_minutes, validate_lat_lng};
+use crate::domain::geo::{DEFAULT_MINUTES_PER_KM, LatLng, eta_minutes};
 use crate::domain::matching::{MatchFacts, MatchScore, Weights, score};
+use crate::domain::money::Money;
 use crate::domain::pricing::{Priority, apply_bp};
 use crate::domain::schedule::{Exception, ExceptionKind, Interval, works_at};
 use crate::domain::technician::{availability, kyc_status};
@@ -354,10 +355,10 @@ pub async fn customer_weights(
 
 pub struct MatchRequest {
     pub category: String,
-    pub location: (f64, f64),
+    pub location: LatLng,
     pub radius_km: Option<f64>,
     pub priority: Priority,
-    pub budget: Option<(i64, String)>,
+    pub budget: Option<Money>,
     pub preferred_start: Option<DateTime<Utc>>,
     pub first: Option<i32>,
 }
@@ -391,9 +392,6 @@ pub async fn match_technicians(
     request: MatchRequest,
 ) -> AppResult<Vec<TechnicianMatch>> {
     viewer.require_role(&[Role::Customer, Role::Admin, Role::Support])?;
-    let (lat, lng) = request.location;
-    validate_lat_lng(lat, lng)
-        .map_err(|e| AppError::bad_input(format!("location.{}", e.field()), e.to_string()))?;
     let radius = request.radius_km.unwrap_or(DEFAULT_SEARCH_RADIUS_KM);
     if !radius.is_finite() || radius <= 0.0 || radius > MAX_SEARCH_RADIUS_KM {
         return Err(AppError::bad_input(
@@ -408,17 +406,14 @@ pub async fn match_technicians(
             format!("first must be between 1 and {MAX_MATCHES}"),
         ));
     }
-    let budget = match &request.budget {
-        Some((amount, _)) if *amount < 0 => {
+    let budget = match request.budget {
+        Some(budget) if budget.amount_minor < 0 => {
             return Err(AppError::bad_input(
                 "budget.amountMinor",
                 "budget cannot be negative",
             ));
         }
-        Some((amount, currency)) => Some((
-            *amount,
-            categories::check_currency(currency, "budget.currency")?,
-        )),
+        Some(budget) => Some((budget.amount_minor, budget.currency.code().to_string())),
         None => None,
     };
     if let Some(at) = request.preferred_start {
@@ -432,7 +427,7 @@ pub async fn match_technicians(
     let search = Search {
         customer: viewer.user_id,
         category: category.id,
-        point: (lat, lng),
+        point: (request.location.lat(), request.location.lng()),
         radius_km: radius,
         priority: request.priority,
         budget,

@@ -9,6 +9,7 @@ use crate::db::money::payments as store;
 use crate::domain::account::Role;
 use crate::domain::booking_state::Status;
 use crate::domain::ledger::{AccountKey, Posting};
+use crate::domain::money::Money;
 use crate::domain::payments::{
     Due, Method, PaymentKind, PaymentStatus, Refusal, amount_due, cancellation_split,
     method_allowed, mpesa_phone, mpesa_shillings,
@@ -35,7 +36,7 @@ pub struct PayRequest {
     pub kind: PaymentKind,
     pub method: Method,
     /// Only for tips (minor units, currency); every other amount is the server's to compute.
-    pub amount: Option<(i64, String)>,
+    pub amount: Option<Money>,
     pub phone: Option<String>,
     pub idempotency_key: String,
 }
@@ -50,7 +51,7 @@ impl PayRequest {
             self.method.as_str(),
             self.amount
                 .as_ref()
-                .map(|(a, c)| format!("{a} {c}"))
+                .map(|m| format!("{} {}", m.amount_minor, m.currency))
                 .unwrap_or_default(),
             self.phone.as_deref().unwrap_or_default()
         )
@@ -185,15 +186,15 @@ pub async fn pay(
         request.phone = Some(mpesa_phone(request.phone.as_deref()).map_err(refusal)?);
     }
     let due = due_of(&services.db, &booking).await?;
-    if let Some((_, currency)) = &request.amount
-        && currency.trim().to_uppercase() != booking.currency
+    if let Some(tip) = &request.amount
+        && tip.currency.code() != booking.currency
     {
         return Err(AppError::bad_input(
             "amount.currency",
             format!("this booking is paid in {}", booking.currency),
         ));
     }
-    let tip = request.amount.as_ref().map(|(a, _)| *a);
+    let tip = request.amount.map(|m| m.amount_minor);
     let amount = match amount_due(request.kind, due, tip) {
         Ok(amount) => amount,
         Err(refused) => {

@@ -21,7 +21,7 @@ pub const PAID_IN: [PaymentStatus; 2] =
 
 /// What the customer has paid in for the job (tips aside) and not been given back.
 pub async fn net_paid_in(db: &impl ConnectionTrait, booking_id: Uuid) -> AppResult<i64> {
-    Ok(store::not_of_kind_in(
+    Ok(store::not_of_kind_in_newest_first(
         db,
         booking_id,
         PaymentKind::Tip.as_str(),

@@ -11,6 +11,7 @@ use crate::db::entities::withdrawal;
 use crate::db::money::withdrawals as store;
 use crate::domain::account::Role;
 use crate::domain::ledger::{AccountKey, Posting};
+use crate::domain::money::Money;
 use crate::domain::payouts::{
     PayoutDetails, PayoutKind, Refusal, WithdrawalStatus, check_amount, check_idempotency_key,
 };
@@ -39,8 +40,7 @@ fn refusal(r: Refusal) -> AppError {
 /// What a technician asks to withdraw.
 #[derive(Debug, Clone)]
 pub struct WithdrawalRequest {
-    pub amount_minor: i64,
-    pub currency: String,
+    pub amount: Money,
     pub pin: String,
     pub idempotency_key: String,
 }
@@ -63,15 +63,14 @@ pub async fn request(
 ) -> AppResult<withdrawal::Model> {
     viewer.require_role(&[Role::Technician])?;
     check_idempotency_key(&input.idempotency_key).map_err(refusal)?;
-    let currency =
-        crate::services::catalogue::categories::check_currency(&input.currency, "amount.currency")?;
+    let currency = input.amount.currency.code().to_string();
     check_amount(
-        input.amount_minor,
+        input.amount.amount_minor,
         services.config.payouts.min_withdrawal_minor,
     )
     .map_err(refusal)?;
     withdrawal_pins::verify(services, viewer.user_id, &input.pin).await?;
-    let print = fingerprint(input.amount_minor, &currency);
+    let print = fingerprint(input.amount.amount_minor, &currency);
     if let Some(existing) = by_key(&services.db, viewer.user_id, &input.idempotency_key).await? {
         return same_request(existing, &print);
     }
@@ -89,7 +88,7 @@ pub async fn request(
     let gateway = gateway_for(services, details.kind());
     // B2C sends whole shillings only; refusing now beats a payout that can only fail later.
     if gateway.name() == "MPESA" {
-        crate::domain::payments::mpesa_shillings(input.amount_minor, &currency)
+        crate::domain::payments::mpesa_shillings(input.amount.amount_minor, &currency)
             .map_err(|r| AppError::bad_input("amount", r.message))?;
     }
     let sealed = services.vault.seal(
@@ -104,7 +103,7 @@ pub async fn request(
         &withdrawal::Model {
             id,
             technician_id: viewer.user_id,
-            amount_minor: input.amount_minor,
+            amount_minor: input.amount.amount_minor,
             currency: currency.clone(),
             status: WithdrawalStatus::Pending,
             method_kind: details.kind().as_str().into(),
@@ -143,11 +142,11 @@ pub async fn request(
             postings: vec![
                 Posting {
                     account: AccountKey::technician_available(viewer.user_id, &currency),
-                    amount_minor: -input.amount_minor,
+                    amount_minor: -input.amount.amount_minor,
                 },
                 Posting {
                     account: AccountKey::payout_in_flight(viewer.user_id, &currency),
-                    amount_minor: input.amount_minor,
+                    amount_minor: input.amount.amount_minor,
                 },
             ],
         },

@@ -5,7 +5,6 @@ use crate::db::begin_write;
 use crate::db::entities::{certification, technician_profile, technician_skill, user};
 use crate::db::technicians::{profiles as db_profiles, technician as db_technician};
 use crate::domain::account::Role;
-use crate::domain::geo::validate_lat_lng;
 use crate::error::{AppError, AppResult};
 use crate::services::technicians::technician::{
     CertificationChange, MAX_BIO_CHARS, MAX_CERTIFICATIONS, MAX_SKILLS, ProfileChange,
@@ -169,27 +168,15 @@ pub async fn update(
         .years_of_experience
         .map(|y| check_years(y, "yearsOfExperience"))
         .transpose()?;
-    let rate = match change.hourly_rate {
-        Some((amount, currency)) => {
-            if !(0..=10_000_000_000).contains(&amount) {
-                return Err(AppError::bad_input(
-                    "hourlyRate.amountMinor",
-                    "hourly rate must be between 0 and 10,000,000,000 minor units",
-                ));
-            }
-            Some((
-                amount,
-                categories::check_currency(&currency, "hourlyRate.currency")?,
-            ))
-        }
-        None => None,
-    };
-    let radius = change.service_radius_km.map(check_radius).transpose()?;
-    if let Some((lat, lng)) = change.base_location {
-        validate_lat_lng(lat, lng).map_err(|e| {
-            AppError::bad_input(format!("baseLocation.{}", e.field()), e.to_string())
-        })?;
+    if let Some(rate) = change.hourly_rate
+        && !(0..=10_000_000_000).contains(&rate.amount_minor)
+    {
+        return Err(AppError::bad_input(
+            "hourlyRate.amountMinor",
+            "hourly rate must be between 0 and 10,000,000,000 minor units",
+        ));
     }
+    let radius = change.service_radius_km.map(check_radius).transpose()?;
     let time_zone = change
         .time_zone
         .as_deref()
@@ -211,7 +198,7 @@ pub async fn update(
     let changes = db_profiles::Changes {
         bio,
         years_of_experience: years,
-        hourly_rate: rate,
+        hourly_rate: change.hourly_rate,
         service_radius_km: radius,
         base_location: change.base_location,
         time_zone,

@@ -6,7 +6,8 @@ use crate::db::entities::technician_profile;
 use crate::db::entities::{availability_exception, technician_block, working_hours};
 use crate::db::technicians::technician as db_technician;
 use crate::domain::account::Role;
-use crate::domain::geo::validate_lat_lng;
+use crate::domain::geo::{LatLng, validate_lat_lng};
+use crate::domain::money::Money;
 use crate::domain::schedule::{Interval, validate_week, works_at};
 use crate::domain::technician::{availability, kyc_status};
 use crate::domain::tracking::validate_motion;
@@ -64,11 +65,11 @@ pub async fn create_profile(
 pub struct ProfileChange {
     pub bio: Option<String>,
     pub years_of_experience: Option<i32>,
-    pub hourly_rate: Option<(i64, String)>,
+    pub hourly_rate: Option<Money>,
     pub service_radius_km: Option<f64>,
     pub skills: Option<Vec<SkillChange>>,
     pub certifications: Option<Vec<CertificationChange>>,
-    pub base_location: Option<(f64, f64)>,
+    pub base_location: Option<LatLng>,
     pub time_zone: Option<String>,
 }
 
