@@ -491,12 +491,18 @@ async fn a_payment_over_the_request_budget_is_answered_at_once_and_still_complet
 
     // The mutation was not cut off halfway: retrying with the key finds the intent Stripe created.
     let mut status = Value::Null;
+    // On a loaded machine a retry may itself run over the 300 ms budget; that answer is the same
+    // REQUEST_TIMEOUT and the next retry goes on from where it got.
     for _ in 0..100 {
-        let retry = s.ok(customer.token(), PAY_STRIPE, input.clone()).await;
-        status = retry["payBooking"]["status"].clone();
-        if status == "PENDING" {
-            assert_eq!(retry["payBooking"]["clientSecret"], CLIENT_SECRET);
-            break;
+        let retry = s.gql(customer.token(), PAY_STRIPE, input.clone()).await;
+        if let Some(errors) = retry.get("errors") {
+            assert_eq!(code(&errors[0]), "REQUEST_TIMEOUT", "{retry}");
+        } else {
+            status = retry["data"]["payBooking"]["status"].clone();
+            if status == "PENDING" {
+                assert_eq!(retry["data"]["payBooking"]["clientSecret"], CLIENT_SECRET);
+                break;
+            }
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
