@@ -7,6 +7,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use fundi::config::Config;
+use fundi::domain::geo::LatLng;
+use fundi::domain::money::Currency;
 use fundi::graphql::build_schema;
 use fundi::graphql::context::RequestAuth;
 use fundi::services::accounts::sessions::ClientInfo;
@@ -31,11 +33,12 @@ impl Rng {
     }
 }
 
-fn point(rng: &mut Rng) -> (f64, f64) {
-    (
+fn point(rng: &mut Rng) -> LatLng {
+    LatLng::new(
         CENTRE.0 + (rng.next() * 2.0 - 1.0) * HALF_SPAN_DEG,
         CENTRE.1 + (rng.next() * 2.0 - 1.0) * HALF_SPAN_DEG,
     )
+    .unwrap()
 }
 
 fn city(count: usize, categories: &[Uuid], rng: &mut Rng) -> MatchingIndex {
@@ -43,13 +46,9 @@ fn city(count: usize, categories: &[Uuid], rng: &mut Rng) -> MatchingIndex {
     let candidates = (0..count)
         .map(|i| {
             let base = point(rng);
-            let live = (i % 3 == 0).then(|| {
-                let p = point(rng);
-                LivePosition {
-                    lat: p.0,
-                    lng: p.1,
-                    at: now,
-                }
+            let live = (i % 3 == 0).then(|| LivePosition {
+                point: point(rng),
+                at: now,
             });
             let skills = (0..1 + i % 3)
                 .map(|k| {
@@ -69,7 +68,7 @@ fn city(count: usize, categories: &[Uuid], rng: &mut Rng) -> MatchingIndex {
                 rating_average: 3.0 + (i % 20) as f64 / 10.0,
                 rating_count: u32::try_from(i % 80).unwrap(),
                 hourly_rate_minor: 80_000 + (i % 50) as i64 * 2_000,
-                currency: "KES".into(),
+                currency: Currency::parse("KES").unwrap(),
                 median_response_secs: Some(60 + u32::try_from(i % 900).unwrap()),
                 completion_rate: Some(0.7 + (i % 30) as f64 / 100.0),
                 time_zone: chrono_tz::Africa::Nairobi,
@@ -184,7 +183,8 @@ async fn main() {
             let p = point(&mut rng);
             let query = format!(
                 "{{ matchTechnicians(input: {{category: \"plumbing\", location: {{lat: {}, lng: {}}}, radiusKm: 10, first: 10}}) {{ score band distanceKm etaMinutes quotedHourlyRate {{ formatted }} factors {{ factor score }} }} }}",
-                p.0, p.1
+                p.lat(),
+                p.lng()
             );
             let request = async_graphql::Request::new(query).data(RequestAuth::from_bearer(
                 Some(&bearer),
@@ -208,12 +208,10 @@ async fn main() {
         let wall = Instant::now();
         for i in 0..updates {
             let id = Uuid::from_u128((i % count) as u128 + 1);
-            let p = point(&mut rng);
             services.matching.move_live(
                 id,
                 LivePosition {
-                    lat: p.0,
-                    lng: p.1,
+                    point: point(&mut rng),
                     at: chrono::Utc::now(),
                 },
             );

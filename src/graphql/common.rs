@@ -66,6 +66,12 @@ impl Money {
     }
 }
 
+impl From<money::Money> for Money {
+    fn from(money: money::Money) -> Money {
+        Money::new(money.amount_minor, money.currency.code())
+    }
+}
+
 /// A Relay connection with `totalCount` beside `edges` and `pageInfo`.
 pub type Counted<N> = Connection<String, N, TotalCount>;
 

@@ -123,7 +123,7 @@ impl TechnicianMatch {
     }
     /// The technician's hourly rate with the priority surge (+10% HIGH, +20% URGENT).
     async fn quoted_hourly_rate(&self) -> Money {
-        Money::new(self.0.quoted_hourly_rate.0, &self.0.quoted_hourly_rate.1)
+        self.0.quoted_hourly_rate.into()
     }
     async fn factors(&self) -> Vec<MatchFactor> {
         self.0

@@ -5,7 +5,8 @@ use crate::db::bookings::dispatch as rows;
 use crate::db::bookings::flow::MoveColumn;
 use crate::db::entities::booking;
 use crate::domain::booking_state::Status;
-use crate::error::AppResult;
+use crate::domain::geo::LatLng;
+use crate::error::{AppError, AppResult};
 use crate::realtime::{Topic, outbox};
 use crate::services::bookings::flow::Actor;
 use crate::services::bookings::status_change;
@@ -37,7 +38,7 @@ pub async fn candidates(
     let search = Search {
         customer: booking.customer_id,
         category: booking.category_id,
-        point: (booking.lat, booking.lng),
+        point: LatLng::new(booking.lat, booking.lng).map_err(AppError::internal)?,
         radius_km: search::MAX_SEARCH_RADIUS_KM,
         priority: booking.priority,
         budget: None,

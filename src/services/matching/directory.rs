@@ -1,7 +1,8 @@
 //! The in-memory matching directory: every matchable technician's facts, indexed by base and by live
 //! position so a search visits only technicians near the customer.
 
-use crate::domain::geo::haversine_km;
+use crate::domain::geo::LatLng;
+use crate::domain::money::Currency;
 use crate::domain::schedule::{Exception, Interval};
 use crate::services::matching::spatial_index::{IndexedTechnician, TechnicianIndex};
 use chrono::{DateTime, Utc};
@@ -14,8 +15,7 @@ pub const LIVE_POSITION_TTL_SECS: i64 = 15 * 60;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct LivePosition {
-    pub lat: f64,
-    pub lng: f64,
+    pub point: LatLng,
     pub at: DateTime<Utc>,
 }
 
@@ -23,7 +23,7 @@ pub struct LivePosition {
 #[derive(Debug, Clone)]
 pub struct Candidate {
     pub id: Uuid,
-    pub base: Option<(f64, f64)>,
+    pub base: Option<LatLng>,
     pub live: Option<LivePosition>,
     pub service_radius_km: f64,
     /// (category id, years in that category)
@@ -32,7 +32,7 @@ pub struct Candidate {
     pub rating_average: f64,
     pub rating_count: u32,
     pub hourly_rate_minor: i64,
-    pub currency: String,
+    pub currency: Currency,
     pub median_response_secs: Option<u32>,
     pub completion_rate: Option<f64>,
     pub time_zone: chrono_tz::Tz,
@@ -42,22 +42,22 @@ pub struct Candidate {
 
 impl Candidate {
     /// Where the technician is for matching: a fresh live position, else the base location.
-    pub fn position(&self, now: DateTime<Utc>) -> Option<(f64, f64)> {
+    pub fn position(&self, now: DateTime<Utc>) -> Option<LatLng> {
         match self.live {
             Some(live) if (now - live.at).num_seconds() <= LIVE_POSITION_TTL_SECS => {
-                Some((live.lat, live.lng))
+                Some(live.point)
             }
             _ => self.base,
         }
     }
 
-    fn indexed(&self, (lat, lng): (f64, f64)) -> IndexedTechnician {
+    fn indexed(&self, at: LatLng) -> IndexedTechnician {
         let mut categories: Vec<Uuid> = self.skills.iter().map(|(c, _)| *c).collect();
         categories.sort();
         IndexedTechnician {
             id: self.id,
-            lat,
-            lng,
+            lat: at.lat(),
+            lng: at.lng(),
             service_radius_km: self.service_radius_km,
             categories,
         }
@@ -82,7 +82,7 @@ impl MatchingIndex {
         let by_live = TechnicianIndex::bulk_load(
             candidates
                 .iter()
-                .filter_map(|c| c.live.map(|l| c.indexed((l.lat, l.lng))))
+                .filter_map(|c| c.live.map(|l| c.indexed(l.point)))
                 .collect(),
         );
         let map = candidates
@@ -108,7 +108,7 @@ impl MatchingIndex {
         }
         match candidate.live {
             Some(l) => {
-                let _ = self.by_live.upsert(candidate.indexed((l.lat, l.lng)));
+                let _ = self.by_live.upsert(candidate.indexed(l.point));
             }
             None => {
                 self.by_live.remove(candidate.id);
@@ -144,9 +144,7 @@ impl MatchingIndex {
         }
         let mut updated = (**current).clone();
         updated.live = Some(position);
-        let _ = self
-            .by_live
-            .upsert(updated.indexed((position.lat, position.lng)));
+        let _ = self.by_live.upsert(updated.indexed(position.point));
         candidates.insert(id, Arc::new(updated));
         true
     }
@@ -197,7 +195,7 @@ impl MatchingIndex {
     /// whose own service radius reaches it, nearest first, at most `limit`.
     pub fn near(
         &self,
-        point: (f64, f64),
+        point: LatLng,
         radius_km: f64,
         category: Uuid,
         limit: usize,
@@ -205,13 +203,13 @@ impl MatchingIndex {
     ) -> Vec<(Arc<Candidate>, f64)> {
         let mut ids: Vec<Uuid> = self
             .by_base
-            .nearest(point.0, point.1, radius_km, Some(category), limit)
+            .nearest(point.lat(), point.lng(), radius_km, Some(category), limit)
             .into_iter()
             .map(|(t, _)| t.id)
             .collect();
         ids.extend(
             self.by_live
-                .nearest(point.0, point.1, radius_km, Some(category), limit)
+                .nearest(point.lat(), point.lng(), radius_km, Some(category), limit)
                 .into_iter()
                 .map(|(t, _)| t.id),
         );
@@ -225,7 +223,7 @@ impl MatchingIndex {
             .into_iter()
             .filter_map(|id| candidates.get(&id).cloned())
             .filter_map(|c| {
-                let distance = haversine_km(point, c.position(now)?);
+                let distance = point.km_to(c.position(now)?);
                 (distance <= radius_km && distance <= c.service_radius_km).then_some((c, distance))
             })
             .collect();
@@ -241,7 +239,7 @@ mod tests {
 
     fn candidate(
         id: u128,
-        base: Option<(f64, f64)>,
+        base: Option<LatLng>,
         live: Option<LivePosition>,
         category: Uuid,
     ) -> Candidate {
@@ -255,7 +253,7 @@ mod tests {
             rating_average: 0.0,
             rating_count: 0,
             hourly_rate_minor: 100_000,
-            currency: "KES".into(),
+            currency: Currency::parse("KES").unwrap(),
             median_response_secs: None,
             completion_rate: None,
             time_zone: chrono_tz::Africa::Nairobi,
@@ -264,38 +262,42 @@ mod tests {
         }
     }
 
-    const NAIROBI: (f64, f64) = (-1.2921, 36.8219);
+    fn at(lat: f64, lng: f64) -> LatLng {
+        LatLng::new(lat, lng).unwrap()
+    }
+
+    fn nairobi() -> LatLng {
+        at(-1.2921, 36.8219)
+    }
 
     #[test]
     fn a_fresh_live_position_wins_and_a_stale_one_falls_back_to_base() {
         let now = Utc::now();
         let category = Uuid::from_u128(99);
-        let far = (-1.60, 36.80);
+        let far = at(-1.60, 36.80);
         let fresh = LivePosition {
-            lat: NAIROBI.0,
-            lng: NAIROBI.1,
+            point: nairobi(),
             at: now,
         };
         let index = MatchingIndex::default();
         index.put(candidate(1, Some(far), Some(fresh), category));
         assert_eq!(
-            index.near(NAIROBI, 5.0, category, 10, now).len(),
+            index.near(nairobi(), 5.0, category, 10, now).len(),
             1,
             "found by its fresh live position"
         );
         let later = now + chrono::Duration::minutes(16);
         assert!(
-            index.near(NAIROBI, 5.0, category, 10, later).is_empty(),
+            index.near(nairobi(), 5.0, category, 10, later).is_empty(),
             "stale: it is at its far base again"
         );
 
         let stale_far = LivePosition {
-            lat: far.0,
-            lng: far.1,
+            point: far,
             at: now - chrono::Duration::minutes(30),
         };
-        index.put(candidate(2, Some(NAIROBI), Some(stale_far), category));
-        let found = index.near(NAIROBI, 5.0, category, 10, later);
+        index.put(candidate(2, Some(nairobi()), Some(stale_far), category));
+        let found = index.near(nairobi(), 5.0, category, 10, later);
         assert_eq!(found.len(), 1);
         assert_eq!(
             found[0].0.id,
@@ -313,19 +315,17 @@ mod tests {
             1,
             None,
             Some(LivePosition {
-                lat: NAIROBI.0,
-                lng: NAIROBI.1,
+                point: nairobi(),
                 at: now,
             }),
             category,
         ));
         let older = LivePosition {
-            lat: 0.0,
-            lng: 0.0,
+            point: at(0.0, 0.0),
             at: now - chrono::Duration::seconds(5),
         };
         assert!(!index.move_live(Uuid::from_u128(1), older));
-        assert_eq!(index.near(NAIROBI, 1.0, category, 10, now).len(), 1);
+        assert_eq!(index.near(nairobi(), 1.0, category, 10, now).len(), 1);
     }
 
     #[test]
@@ -334,6 +334,6 @@ mod tests {
         let category = Uuid::from_u128(99);
         let index = MatchingIndex::default();
         index.put(candidate(1, None, None, category));
-        assert!(index.near(NAIROBI, 50.0, category, 10, now).is_empty());
+        assert!(index.near(nairobi(), 50.0, category, 10, now).is_empty());
     }
 }

@@ -8,7 +8,7 @@ use crate::db::matching::{directory as directory_rows, search as rows};
 use crate::domain::account::Role;
 use crate::domain::geo::{DEFAULT_MINUTES_PER_KM, LatLng, eta_minutes};
 use crate::domain::matching::{MatchFacts, MatchScore, Weights, score};
-use crate::domain::money::Money;
+use crate::domain::money::{Currency, Money};
 use crate::domain::pricing::{Priority, apply_bp};
 use crate::domain::schedule::{Exception, ExceptionKind, Interval, works_at};
 use crate::domain::technician::{availability, kyc_status};
@@ -37,13 +37,22 @@ fn candidate_from(
         return None;
     }
     let live = match (profile.live_lat, profile.live_lng, profile.live_at) {
-        (Some(lat), Some(lng), Some(at)) => Some(LivePosition { lat, lng, at }),
+        (Some(lat), Some(lng), Some(at)) => {
+            stored_point(profile.id, "live", lat, lng).map(|point| LivePosition { point, at })
+        }
         _ => None,
     };
-    let base = profile.base_lat.zip(profile.base_lng);
+    let base = profile
+        .base_lat
+        .zip(profile.base_lng)
+        .and_then(|(lat, lng)| stored_point(profile.id, "base", lat, lng));
     if base.is_none() && live.is_none() {
         return None;
     }
+    let Ok(currency) = Currency::parse(&profile.currency) else {
+        tracing::warn!(technician = %profile.id, currency = %profile.currency, "unknown stored currency: not matchable");
+        return None;
+    };
     let finished = profile.jobs_completed + profile.jobs_withdrawn + profile.jobs_cancelled;
     Some(Candidate {
         id: profile.id,
@@ -58,7 +67,7 @@ fn candidate_from(
         rating_average: profile.rating_average,
         rating_count: profile.rating_count.max(0) as u32,
         hourly_rate_minor: profile.hourly_rate_minor,
-        currency: profile.currency,
+        currency,
         median_response_secs: profile.median_response_secs.map(|s| s.max(0) as u32),
         completion_rate: crate::domain::badges::completion_rate(
             profile.jobs_completed.max(0) as u32,
@@ -80,6 +89,14 @@ fn candidate_from(
             .collect(),
         exceptions: exceptions.iter().filter_map(exception_from).collect(),
     })
+}
+
+/// A stored point, checked: coordinates are validated on the way in, so one off the globe was
+/// written by hand; the technician is matched as if it were absent, and the operator is told.
+fn stored_point(technician: Uuid, which: &str, lat: f64, lng: f64) -> Option<LatLng> {
+    LatLng::new(lat, lng)
+        .inspect_err(|e| tracing::warn!(%technician, which, error = %e, "stored position ignored"))
+        .ok()
 }
 
 pub fn exception_from(row: &availability_exception::Model) -> Option<Exception> {
@@ -192,17 +209,16 @@ pub async fn refresh_local(services: &Services, technician_id: Uuid) -> AppResul
 pub async fn publish_position(
     services: &Services,
     technician_id: Uuid,
-    lat: f64,
-    lng: f64,
+    point: LatLng,
     at: DateTime<Utc>,
 ) {
     services
         .matching
-        .move_live(technician_id, LivePosition { lat, lng, at });
+        .move_live(technician_id, LivePosition { point, at });
     let payload = match serde_json::to_value(PositionEvent {
         technician_id,
-        lat,
-        lng,
+        lat: point.lat(),
+        lng: point.lng(),
         at,
     }) {
         Ok(payload) => payload,
@@ -243,8 +259,10 @@ pub fn spawn_listener(services: Services, shutdown: CancellationToken) {
                 },
                 item = positions.next() => match item {
                     Some(SubscriptionItem::Message(message)) => {
-                        if let Ok(p) = serde_json::from_value::<PositionEvent>(message.payload.clone()) {
-                            services.matching.move_live(p.technician_id, LivePosition { lat: p.lat, lng: p.lng, at: p.at });
+                        if let Ok(p) = serde_json::from_value::<PositionEvent>(message.payload.clone())
+                            && let Ok(point) = LatLng::new(p.lat, p.lng)
+                        {
+                            services.matching.move_live(p.technician_id, LivePosition { point, at: p.at });
                         }
                     }
                     // Positions are superseded every few seconds; a lag only means resubscribing.
@@ -366,7 +384,7 @@ pub struct MatchRequest {
 pub struct TechnicianMatch {
     pub technician_id: Uuid,
     /// The technician's hourly rate with the request's priority surge applied.
-    pub quoted_hourly_rate: (i64, String),
+    pub quoted_hourly_rate: Money,
     pub distance_km: f64,
     pub eta_minutes: u32,
     pub score: MatchScore,
@@ -413,8 +431,7 @@ pub async fn match_technicians(
                 "budget cannot be negative",
             ));
         }
-        Some(budget) => Some((budget.amount_minor, budget.currency.code().to_string())),
-        None => None,
+        budget => budget,
     };
     if let Some(at) = request.preferred_start {
         crate::services::platform::validation::not_too_far(
@@ -427,7 +444,7 @@ pub async fn match_technicians(
     let search = Search {
         customer: viewer.user_id,
         category: category.id,
-        point: (request.location.lat(), request.location.lng()),
+        point: request.location,
         radius_km: radius,
         priority: request.priority,
         budget,
@@ -441,10 +458,10 @@ pub async fn match_technicians(
 pub struct Search {
     pub customer: Uuid,
     pub category: Uuid,
-    pub point: (f64, f64),
+    pub point: LatLng,
     pub radius_km: f64,
     pub priority: Priority,
-    pub budget: Option<(i64, String)>,
+    pub budget: Option<Money>,
     pub preferred_start: Option<DateTime<Utc>>,
     pub first: usize,
 }
@@ -494,9 +511,8 @@ pub async fn rank(
                 // A budget in another currency says nothing about this rate.
                 budget_minor: search
                     .budget
-                    .as_ref()
-                    .filter(|(_, cur)| *cur == c.currency)
-                    .map(|(amount, _)| *amount),
+                    .filter(|budget| budget.currency == c.currency)
+                    .map(|budget| budget.amount_minor),
                 median_response_seconds: c.median_response_secs,
                 completion_rate: c.completion_rate,
                 hired_before: false,
@@ -505,7 +521,7 @@ pub async fn rank(
             let quoted = c.hourly_rate_minor + apply_bp(c.hourly_rate_minor, surge).unwrap_or(0);
             TechnicianMatch {
                 technician_id: c.id,
-                quoted_hourly_rate: (quoted, c.currency.clone()),
+                quoted_hourly_rate: Money::new(quoted, c.currency),
                 distance_km,
                 eta_minutes: eta_minutes(distance_km, DEFAULT_MINUTES_PER_KM),
                 score: score(&facts, &weights),

@@ -402,7 +402,10 @@ pub async fn record_position(
     if updated != 1 {
         return Err(AppError::NotFound("technician".into()));
     }
-    search::publish_position(services, technician_id, report.lat, report.lng, now).await;
+    // Checked by `check_report` on the way in, so this is the same point, as matching's type.
+    let point = LatLng::new(report.lat, report.lng)
+        .map_err(|e| AppError::bad_input(e.field(), e.to_string()))?;
+    search::publish_position(services, technician_id, point, now).await;
     Ok(())
 }
 
