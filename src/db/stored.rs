@@ -120,6 +120,13 @@ stored_as_text!(
     crate::domain::account::Role,
 );
 
+// Technicians and notifications: KYC, availability, schedule exceptions and in-app notifications.
+stored_as_text!(
+    crate::domain::technician::KycStatus,
+    crate::domain::technician::DocumentKind,
+    crate::domain::technician::Availability,
+);
+
 #[cfg(test)]
 mod tests {
     use crate::domain::payouts::WithdrawalStatus;

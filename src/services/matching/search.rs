@@ -11,7 +11,7 @@ use crate::domain::matching::{MatchFacts, MatchScore, Weights, score};
 use crate::domain::money::Money;
 use crate::domain::pricing::{Priority, apply_bp};
 use crate::domain::schedule::{Exception, ExceptionKind, Interval, works_at};
-use crate::domain::technician::{availability, kyc_status};
+use crate::domain::technician::{Availability, KycStatus};
 use crate::error::{AppError, AppResult};
 use crate::realtime::{BusMessage, SubscriptionItem, Topic, outbox};
 use crate::services::matching::directory::{Candidate, LivePosition, MatchingIndex};
@@ -30,8 +30,8 @@ fn candidate_from(
     hours: Vec<working_hours::Model>,
     exceptions: Vec<availability_exception::Model>,
 ) -> Option<Candidate> {
-    let matchable = profile.kyc_status == kyc_status::APPROVED
-        && profile.availability == availability::AVAILABLE
+    let matchable = profile.kyc_status == KycStatus::Approved
+        && profile.availability == Availability::Available
         && !skills.is_empty();
     if !matchable {
         return None;
@@ -109,7 +109,7 @@ pub async fn load_candidate(db: &impl ConnectionTrait, id: Uuid) -> AppResult<Op
 /// Builds the directory from every approved, available technician.
 pub async fn load_index(db: &DatabaseConnection) -> AppResult<MatchingIndex> {
     let profiles =
-        directory_rows::profiles_with(db, kyc_status::APPROVED, availability::AVAILABLE).await?;
+        directory_rows::profiles_with(db, KycStatus::Approved, Availability::Available).await?;
     let ids: HashSet<Uuid> = profiles.iter().map(|p| p.id).collect();
     let mut skills: HashMap<Uuid, Vec<technician_skill::Model>> = HashMap::new();
     for row in directory_rows::all_skills(db)
