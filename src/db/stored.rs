@@ -125,6 +125,7 @@ stored_as_text!(
     crate::domain::technician::KycStatus,
     crate::domain::technician::DocumentKind,
     crate::domain::technician::Availability,
+    crate::domain::schedule::ExceptionType,
 );
 
 #[cfg(test)]

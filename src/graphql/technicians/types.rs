@@ -4,7 +4,7 @@ use crate::db::entities::{
     availability_exception, service_category, technician_profile, working_hours,
 };
 use crate::domain::badges::{self, BadgePolicy, TechnicianRecord as BadgeRecord};
-use crate::domain::schedule::format_clock;
+use crate::domain::schedule::{ExceptionType, format_clock};
 use crate::domain::technician::{Availability, KycStatus as StoredKycStatus};
 use crate::graphql::common::{LatLngInput, Money, MoneyInput};
 use crate::graphql::ids::{self, Kind};
@@ -132,7 +132,7 @@ impl AvailabilityException {
         &self.0.date
     }
     async fn day_off(&self) -> bool {
-        self.0.kind == "DAY_OFF"
+        self.0.kind == ExceptionType::DayOff
     }
     async fn start(&self) -> Option<String> {
         self.0.start_minute.map(|m| format_clock(m as u32))

@@ -10,7 +10,7 @@ use crate::domain::geo::{DEFAULT_MINUTES_PER_KM, LatLng, eta_minutes};
 use crate::domain::matching::{MatchFacts, MatchScore, Weights, score};
 use crate::domain::money::Money;
 use crate::domain::pricing::{Priority, apply_bp};
-use crate::domain::schedule::{Exception, ExceptionKind, Interval, works_at};
+use crate::domain::schedule::{Exception, ExceptionKind, ExceptionType, Interval, works_at};
 use crate::domain::technician::{Availability, KycStatus};
 use crate::error::{AppError, AppResult};
 use crate::realtime::{BusMessage, SubscriptionItem, Topic, outbox};
@@ -84,9 +84,9 @@ fn candidate_from(
 
 pub fn exception_from(row: &availability_exception::Model) -> Option<Exception> {
     let date = NaiveDate::parse_from_str(&row.date, "%Y-%m-%d").ok()?;
-    let kind = match (row.kind.as_str(), row.start_minute, row.end_minute) {
-        ("DAY_OFF", _, _) => ExceptionKind::DayOff,
-        ("EXTRA_HOURS", Some(start), Some(end)) => ExceptionKind::ExtraHours {
+    let kind = match (row.kind, row.start_minute, row.end_minute) {
+        (ExceptionType::DayOff, _, _) => ExceptionKind::DayOff,
+        (ExceptionType::ExtraHours, Some(start), Some(end)) => ExceptionKind::ExtraHours {
             start_minute: start as u32,
             end_minute: end as u32,
         },

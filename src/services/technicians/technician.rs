@@ -8,7 +8,7 @@ use crate::db::technicians::technician as db_technician;
 use crate::domain::account::Role;
 use crate::domain::geo::{LatLng, validate_lat_lng};
 use crate::domain::money::Money;
-use crate::domain::schedule::{Interval, validate_week, works_at};
+use crate::domain::schedule::{ExceptionType, Interval, validate_week, works_at};
 use crate::domain::technician::{Availability, KycStatus};
 use crate::domain::tracking::validate_motion;
 use crate::error::AppError;
@@ -255,7 +255,7 @@ pub async fn add_exception(
     let date = chrono::NaiveDate::parse_from_str(change.date.trim(), "%Y-%m-%d")
         .map_err(|_| AppError::bad_input("date", "date must be YYYY-MM-DD"))?;
     let (kind, start, end) = if change.day_off {
-        ("DAY_OFF", None, None)
+        (ExceptionType::DayOff, None, None)
     } else {
         let (Some(start), Some(end)) = (change.start_minute, change.end_minute) else {
             return Err(AppError::bad_input(
@@ -269,7 +269,11 @@ pub async fn add_exception(
                 "start must be before end, within the day",
             ));
         }
-        ("EXTRA_HOURS", Some(start as i32), Some(end as i32))
+        (
+            ExceptionType::ExtraHours,
+            Some(start as i32),
+            Some(end as i32),
+        )
     };
     let note = change
         .note
@@ -283,7 +287,7 @@ pub async fn add_exception(
             id: Uuid::now_v7(),
             technician_id: viewer.user_id,
             date: date.format("%Y-%m-%d").to_string(),
-            kind: kind.into(),
+            kind,
             start_minute: start,
             end_minute: end,
             note,
