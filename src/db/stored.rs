@@ -126,6 +126,7 @@ stored_as_text!(
     crate::domain::technician::DocumentKind,
     crate::domain::technician::Availability,
     crate::domain::schedule::ExceptionType,
+    crate::domain::notifications::Kind,
 );
 
 #[cfg(test)]
