@@ -37,6 +37,7 @@ use fundi::db::entities::{booking, session, technician_profile, tracking_head, u
 use fundi::domain::account::Role;
 use fundi::domain::booking_state::Status;
 use fundi::domain::pricing::Priority;
+use fundi::domain::technician::{Availability, KycStatus};
 use fundi::graphql::ids::{self, Kind};
 use futures_util::{SinkExt, StreamExt};
 use sea_orm::{ActiveValue::Set, ConnectionTrait, EntityTrait, Statement, TransactionTrait};
@@ -443,9 +444,9 @@ async fn seed(
             base_lat: Set(Some(job.0)),
             base_lng: Set(Some(job.1)),
             time_zone: Set("Africa/Nairobi".into()),
-            kyc_status: Set("APPROVED".into()),
+            kyc_status: Set(KycStatus::Approved),
             // What the platform sets while a job is active.
-            availability: Set("BUSY".into()),
+            availability: Set(Availability::Busy),
             live_lat: Set(None),
             live_lng: Set(None),
             live_accuracy_m: Set(None),

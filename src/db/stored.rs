@@ -120,6 +120,15 @@ stored_as_text!(
     crate::domain::account::Role,
 );
 
+// Technicians and notifications: KYC, availability, schedule exceptions and in-app notifications.
+stored_as_text!(
+    crate::domain::technician::KycStatus,
+    crate::domain::technician::DocumentKind,
+    crate::domain::technician::Availability,
+    crate::domain::schedule::ExceptionType,
+    crate::domain::notifications::Kind,
+);
+
 #[cfg(test)]
 mod tests {
     use crate::domain::payouts::WithdrawalStatus;

@@ -13,6 +13,7 @@ pub mod invoices;
 pub mod ledger;
 pub mod matching;
 pub mod money;
+pub mod notifications;
 pub mod payments;
 pub mod payouts;
 pub mod pricing;

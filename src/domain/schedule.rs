@@ -21,6 +21,29 @@ pub enum ExceptionKind {
     ExtraHours { start_minute: u32, end_minute: u32 },
 }
 
+/// What a stored exception is, without its hours: the name in its `kind` column. Extra hours keep
+/// their minutes in columns of their own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExceptionType {
+    DayOff,
+    ExtraHours,
+}
+
+impl ExceptionType {
+    pub const ALL: [ExceptionType; 2] = [ExceptionType::DayOff, ExceptionType::ExtraHours];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExceptionType::DayOff => "DAY_OFF",
+            ExceptionType::ExtraHours => "EXTRA_HOURS",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<ExceptionType> {
+        Self::ALL.into_iter().find(|t| t.as_str() == name)
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Exception {
     pub date: NaiveDate,
@@ -113,6 +136,15 @@ pub fn format_clock(minutes: u32) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn exception_types_round_trip_through_their_stored_names() {
+        for kind in ExceptionType::ALL {
+            assert_eq!(ExceptionType::parse(kind.as_str()), Some(kind));
+        }
+        assert_eq!(ExceptionType::parse("HOLIDAY"), None);
+        assert_eq!(ExceptionType::parse("day_off"), None);
+    }
 
     fn at(date: &str, time: &str) -> NaiveDateTime {
         NaiveDateTime::parse_from_str(&format!("{date} {time}"), "%Y-%m-%d %H:%M").unwrap()

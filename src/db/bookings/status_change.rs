@@ -2,6 +2,7 @@
 //! availability, the count of a technician's other active jobs, and answering open offers.
 
 use crate::db::entities::{booking, job_offer, technician_profile};
+use crate::domain::technician::Availability;
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter};
@@ -51,8 +52,8 @@ pub async fn count_other_in_statuses(
 pub async fn set_availability(
     db: &impl ConnectionTrait,
     technician: Uuid,
-    from: Option<&str>,
-    to: &str,
+    from: Option<Availability>,
+    to: Availability,
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
     let mut update = technician_profile::Entity::update_many()

@@ -1,5 +1,6 @@
 //! The `availability_exceptions` table.
 
+use crate::domain::schedule::ExceptionType;
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
@@ -9,7 +10,7 @@ pub struct Model {
     pub id: Uuid,
     pub technician_id: Uuid,
     pub date: String,
-    pub kind: String,
+    pub kind: ExceptionType,
     pub start_minute: Option<i32>,
     pub end_minute: Option<i32>,
     pub note: Option<String>,

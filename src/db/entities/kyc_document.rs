@@ -1,5 +1,6 @@
 //! The `kyc_documents` table.
 
+use crate::domain::technician::DocumentKind;
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
@@ -9,7 +10,7 @@ pub struct Model {
     pub id: Uuid,
     pub technician_id: Uuid,
     pub submission_id: Uuid,
-    pub kind: String,
+    pub kind: DocumentKind,
     pub storage_key: String,
     pub content_type: String,
     pub size_bytes: i64,

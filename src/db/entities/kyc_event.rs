@@ -1,5 +1,6 @@
 //! The `kyc_events` table.
 
+use crate::domain::technician::KycStatus;
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
@@ -8,8 +9,8 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
     pub technician_id: Uuid,
-    pub from_status: Option<String>,
-    pub to_status: String,
+    pub from_status: Option<KycStatus>,
+    pub to_status: KycStatus,
     pub actor_id: Option<Uuid>,
     pub note: Option<String>,
     pub created_at: DateTimeUtc,

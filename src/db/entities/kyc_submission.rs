@@ -1,5 +1,6 @@
 //! The `kyc_submissions` table.
 
+use crate::domain::technician::KycStatus;
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
@@ -8,7 +9,7 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
     pub technician_id: Uuid,
-    pub status: String,
+    pub status: KycStatus,
     pub feedback: Option<String>,
     pub reviewed_by: Option<Uuid>,
     pub reviewed_at: Option<DateTimeUtc>,

@@ -1,5 +1,6 @@
 //! The `notifications` table.
 
+use crate::domain::notifications::Kind;
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
@@ -8,7 +9,7 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
     pub user_id: Uuid,
-    pub kind: String,
+    pub kind: Kind,
     pub title: String,
     pub body: String,
     pub data: Option<String>,

@@ -1,5 +1,6 @@
 //! The `technician_profiles` table.
 
+use crate::domain::technician::{Availability, KycStatus};
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
@@ -15,8 +16,8 @@ pub struct Model {
     pub base_lat: Option<f64>,
     pub base_lng: Option<f64>,
     pub time_zone: String,
-    pub kyc_status: String,
-    pub availability: String,
+    pub kyc_status: KycStatus,
+    pub availability: Availability,
     pub live_lat: Option<f64>,
     pub live_lng: Option<f64>,
     pub live_accuracy_m: Option<f64>,

@@ -4,6 +4,7 @@
 use crate::db::entities::{
     availability_exception, technician_profile, technician_skill, working_hours,
 };
+use crate::domain::technician::{Availability, KycStatus};
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
@@ -51,8 +52,8 @@ pub async fn exceptions_of(
 /// Profiles with the given KYC status and availability.
 pub async fn profiles_with(
     db: &impl ConnectionTrait,
-    kyc_status: &str,
-    availability: &str,
+    kyc_status: KycStatus,
+    availability: Availability,
 ) -> Result<Vec<technician_profile::Model>, DbErr> {
     technician_profile::Entity::find()
         .filter(technician_profile::Column::KycStatus.eq(kyc_status))

@@ -1,6 +1,7 @@
 //! KYC rows: the profile's KYC status, submissions, their documents and the history of changes.
 
 use crate::db::entities::{kyc_document, kyc_event, kyc_submission, technician_profile};
+use crate::domain::technician::KycStatus;
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
@@ -13,8 +14,8 @@ use uuid::Uuid;
 pub async fn set_status_if(
     db: &impl ConnectionTrait,
     technician_id: Uuid,
-    from: &str,
-    to: &str,
+    from: KycStatus,
+    to: KycStatus,
     now: DateTime<Utc>,
 ) -> Result<u64, DbErr> {
     let moved = technician_profile::Entity::update_many()
@@ -69,7 +70,7 @@ pub async fn latest_submission_of(
 /// A decision as written to a submission.
 #[derive(Debug, Clone)]
 pub struct DecisionRow {
-    pub status: String,
+    pub status: KycStatus,
     pub feedback: Option<String>,
     pub reviewed_by: Uuid,
 }
@@ -78,7 +79,7 @@ pub struct DecisionRow {
 pub async fn decide_if(
     db: &impl ConnectionTrait,
     id: Uuid,
-    from: &str,
+    from: KycStatus,
     decision: DecisionRow,
     now: DateTime<Utc>,
 ) -> Result<u64, DbErr> {
@@ -111,7 +112,7 @@ pub async fn submission_by_id(
 /// Submissions with a status and ids above `after`, oldest first, at most `limit`.
 pub async fn with_status(
     db: &impl ConnectionTrait,
-    status: &str,
+    status: KycStatus,
     after: Option<Uuid>,
     limit: u64,
 ) -> Result<Vec<kyc_submission::Model>, DbErr> {
@@ -128,7 +129,7 @@ pub async fn with_status(
 }
 
 /// How many submissions have a status, in one statement.
-pub async fn count_with_status(db: &impl ConnectionTrait, status: &str) -> Result<u64, DbErr> {
+pub async fn count_with_status(db: &impl ConnectionTrait, status: KycStatus) -> Result<u64, DbErr> {
     kyc_submission::Entity::find()
         .filter(kyc_submission::Column::Status.eq(status))
         .count(db)

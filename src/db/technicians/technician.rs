@@ -4,6 +4,7 @@
 use crate::db::entities::{
     availability_exception, technician_block, technician_profile, working_hours,
 };
+use crate::domain::technician::Availability;
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
@@ -35,8 +36,8 @@ pub async fn profile_by_id(
 pub async fn set_availability_if(
     db: &impl ConnectionTrait,
     technician_id: Uuid,
-    from: &str,
-    to: &str,
+    from: Availability,
+    to: Availability,
     now: DateTime<Utc>,
 ) -> Result<u64, DbErr> {
     let changed = technician_profile::Entity::update_many()

@@ -21,7 +21,7 @@ impl Notification {
     }
     /// What happened, e.g. EMAIL_VERIFIED, PASSWORD_CHANGED, NEW_SIGN_IN.
     async fn kind(&self) -> &str {
-        &self.0.kind
+        self.0.kind.as_str()
     }
     async fn title(&self) -> &str {
         &self.0.title

@@ -2,7 +2,7 @@
 //! decisions, and documents with short-lived download links.
 
 use crate::db::entities::kyc_event;
-use crate::domain::technician::kyc_status;
+use crate::domain::technician::DocumentKind;
 use crate::error::{AppError, AppResult};
 use crate::graphql::accounts::types::User;
 use crate::graphql::common::{Counted, TotalCount, connection};
@@ -17,20 +17,6 @@ use crate::services::technicians::kyc::{
 };
 use async_graphql::{Context, Enum, ID, Object, Result, Upload};
 use chrono::{DateTime, Utc};
-
-/// The stored status as the one `KycStatus` enum of the schema (shared with the technician profile).
-/// A name no variant has is an error naming `row` (what holds it), never a default.
-fn status_of(raw: &str, row: impl std::fmt::Display) -> AppResult<KycStatus> {
-    match raw {
-        kyc_status::NOT_SUBMITTED => Ok(KycStatus::NotSubmitted),
-        kyc_status::UNDER_REVIEW => Ok(KycStatus::UnderReview),
-        kyc_status::APPROVED => Ok(KycStatus::Approved),
-        kyc_status::REJECTED => Ok(KycStatus::Rejected),
-        _ => Err(AppError::internal(anyhow::anyhow!(
-            "unknown KYC status {raw:?} stored in {row}"
-        ))),
-    }
-}
 
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
 pub enum KycDecision {
@@ -48,6 +34,7 @@ impl From<KycDecision> for Decision {
 }
 
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+#[graphql(remote = "DocumentKind")]
 pub enum KycDocumentKind {
     GovernmentId,
     Selfie,
@@ -61,17 +48,8 @@ impl KycDocument {
     pub async fn id(&self) -> ID {
         ids::encode(Kind::KycDocument, self.0.row.id)
     }
-    async fn kind(&self) -> Result<KycDocumentKind> {
-        match kyc_service::DocumentKind::parse(&self.0.row.kind) {
-            Some(kyc_service::DocumentKind::Selfie) => Ok(KycDocumentKind::Selfie),
-            Some(kyc_service::DocumentKind::GovernmentId) => Ok(KycDocumentKind::GovernmentId),
-            None => Err(AppError::internal(anyhow::anyhow!(
-                "unknown KYC document kind {:?} stored in KYC document {}",
-                self.0.row.kind,
-                self.0.row.id
-            ))
-            .into()),
-        }
+    async fn kind(&self) -> KycDocumentKind {
+        self.0.row.kind.into()
     }
     /// The type found in the file's bytes: image/jpeg, image/png or application/pdf.
     async fn content_type(&self) -> &str {
@@ -108,9 +86,8 @@ impl KycSubmission {
     async fn technician(&self) -> Option<User> {
         self.0.technician.clone().map(User)
     }
-    async fn status(&self) -> Result<KycStatus> {
-        let row = format!("KYC submission {}", self.0.row.id);
-        Ok(status_of(&self.0.row.status, row)?)
+    async fn status(&self) -> KycStatus {
+        self.0.row.status.into()
     }
     /// Why the documents were rejected (or a note with an approval).
     async fn feedback(&self) -> Option<&str> {
@@ -133,20 +110,11 @@ pub struct KycEvent(pub kyc_event::Model);
 #[Object]
 impl KycEvent {
     #[graphql(name = "fromStatus")]
-    async fn previous_status(&self) -> Result<Option<KycStatus>> {
-        let row = format!("KYC event {}", self.0.id);
-        Ok(self
-            .0
-            .from_status
-            .as_deref()
-            .map(|raw| status_of(raw, &row))
-            .transpose()?)
+    async fn previous_status(&self) -> Option<KycStatus> {
+        self.0.from_status.map(Into::into)
     }
-    async fn to_status(&self) -> Result<KycStatus> {
-        Ok(status_of(
-            &self.0.to_status,
-            format!("KYC event {}", self.0.id),
-        )?)
+    async fn to_status(&self) -> KycStatus {
+        self.0.to_status.into()
     }
     async fn note(&self) -> Option<&str> {
         self.0.note.as_deref()
@@ -161,8 +129,8 @@ pub struct KycOverview(pub Overview);
 
 #[Object]
 impl KycOverview {
-    async fn status(&self) -> Result<KycStatus> {
-        Ok(status_of(&self.0.status, "the technician's profile")?)
+    async fn status(&self) -> KycStatus {
+        self.0.status.into()
     }
     async fn latest_submission(&self) -> Option<KycSubmission> {
         self.0.latest.clone().map(KycSubmission)

@@ -1,7 +1,7 @@
 //! Technician queries and mutations: catalogue, profiles, availability, working hours, position and blocks.
 
 use crate::domain::schedule::parse_clock;
-use crate::domain::technician::kyc_status;
+use crate::domain::technician::KycStatus;
 use crate::error::AppError;
 use crate::graphql::context::{services, viewer};
 use crate::graphql::ids::{self, Kind};
@@ -31,7 +31,7 @@ pub async fn technician_view(ctx: &Context<'_>, id: Uuid) -> Result<Option<Techn
         return Ok(None);
     };
     let private = sees_private(viewer.as_ref(), id);
-    if !private && record.profile.kyc_status != kyc_status::APPROVED {
+    if !private && record.profile.kyc_status != KycStatus::Approved {
         return Ok(None);
     }
     Ok(Some(Technician { record, private }))

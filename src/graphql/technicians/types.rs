@@ -4,8 +4,8 @@ use crate::db::entities::{
     availability_exception, service_category, technician_profile, working_hours,
 };
 use crate::domain::badges::{self, BadgePolicy, TechnicianRecord as BadgeRecord};
-use crate::domain::schedule::format_clock;
-use crate::domain::technician::{availability, kyc_status};
+use crate::domain::schedule::{ExceptionType, format_clock};
+use crate::domain::technician::{Availability, KycStatus as StoredKycStatus};
 use crate::graphql::common::{LatLngInput, Money, MoneyInput};
 use crate::graphql::ids::{self, Kind};
 use crate::graphql::loaders::{
@@ -44,7 +44,8 @@ impl ServiceCategory {
     }
 }
 
-#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "StoredKycStatus")]
 pub enum KycStatus {
     NotSubmitted,
     UnderReview,
@@ -52,18 +53,8 @@ pub enum KycStatus {
     Rejected,
 }
 
-impl KycStatus {
-    fn parse(raw: &str) -> KycStatus {
-        match raw {
-            kyc_status::UNDER_REVIEW => KycStatus::UnderReview,
-            kyc_status::APPROVED => KycStatus::Approved,
-            kyc_status::REJECTED => KycStatus::Rejected,
-            _ => KycStatus::NotSubmitted,
-        }
-    }
-}
-
-#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "Availability")]
 pub enum TechnicianAvailability {
     Available,
     Offline,
@@ -141,7 +132,7 @@ impl AvailabilityException {
         &self.0.date
     }
     async fn day_off(&self) -> bool {
-        self.0.kind == "DAY_OFF"
+        self.0.kind == ExceptionType::DayOff
     }
     async fn start(&self) -> Option<String> {
         self.0.start_minute.map(|m| format_clock(m as u32))
@@ -238,11 +229,7 @@ impl Technician {
         Ok(rows.iter().map(WorkingHours::from).collect())
     }
     async fn availability(&self) -> TechnicianAvailability {
-        match self.profile().availability.as_str() {
-            availability::AVAILABLE => TechnicianAvailability::Available,
-            availability::BUSY => TechnicianAvailability::Busy,
-            _ => TechnicianAvailability::Offline,
-        }
+        self.profile().availability.into()
     }
     async fn rating_average(&self) -> f64 {
         self.profile().rating_average
@@ -280,8 +267,7 @@ impl Technician {
             .collect()
     }
     async fn kyc_status(&self) -> Option<KycStatus> {
-        self.private
-            .then(|| KycStatus::parse(&self.profile().kyc_status))
+        self.private.then(|| self.profile().kyc_status.into())
     }
     async fn email(&self) -> Option<&str> {
         self.private.then_some(self.record.user.email.as_str())

@@ -14,7 +14,7 @@ use crate::domain::geo::LatLng;
 use crate::domain::money::Money;
 use crate::domain::pricing::{Priority, apply_bp, price_for_duration};
 use crate::domain::service_request::{self, RequestDraft};
-use crate::domain::technician::kyc_status;
+use crate::domain::technician::KycStatus;
 use crate::error::{AppError, AppResult};
 use crate::services::bookings::access::{actor_role, visible};
 use crate::services::bookings::flow::{self, Actor, transition_error};
@@ -196,7 +196,7 @@ async fn direct_technician(
         .await?
         .ok_or_else(unavailable)?;
     let skilled = rows::has_skill(&services.db, technician, category).await?;
-    if profile.kyc_status != kyc_status::APPROVED || !skilled {
+    if profile.kyc_status != KycStatus::Approved || !skilled {
         return Err(unavailable());
     }
     Ok(profile)

@@ -7,7 +7,7 @@ use crate::db::bookings::flow::MoveColumn;
 use crate::db::bookings::status_change::{self as rows, JobCounter};
 use crate::db::entities::booking;
 use crate::domain::booking_state::Status;
-use crate::domain::technician::availability;
+use crate::domain::technician::Availability;
 use crate::error::AppResult;
 use crate::services::Effects;
 use crate::services::bookings::events::{self, ChangeKind};
@@ -83,7 +83,7 @@ async fn technician_effects(
         rows::add_to_counter(txn, technician, counter).await?;
     }
     if to == Status::Accepted {
-        set_availability(txn, technician, None, availability::BUSY, now).await?;
+        set_availability(txn, technician, None, Availability::Busy, now).await?;
         search::directory_changed(txn, effects, technician).await?;
     } else if from.technician_is_busy() && !to.technician_is_busy() {
         let still_busy =
@@ -92,8 +92,8 @@ async fn technician_effects(
             set_availability(
                 txn,
                 technician,
-                Some(availability::BUSY),
-                availability::AVAILABLE,
+                Some(Availability::Busy),
+                Availability::Available,
                 now,
             )
             .await?;
@@ -129,8 +129,8 @@ pub fn busy_statuses() -> Vec<&'static str> {
 async fn set_availability(
     txn: &impl ConnectionTrait,
     technician: Uuid,
-    from: Option<&str>,
-    to: &str,
+    from: Option<Availability>,
+    to: Availability,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
     rows::set_availability(txn, technician, from, to, now).await?;

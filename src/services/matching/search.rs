@@ -10,8 +10,8 @@ use crate::domain::geo::{DEFAULT_MINUTES_PER_KM, LatLng, eta_minutes};
 use crate::domain::matching::{MatchFacts, MatchScore, Weights, score};
 use crate::domain::money::{Currency, Money};
 use crate::domain::pricing::{Priority, apply_bp};
-use crate::domain::schedule::{Exception, ExceptionKind, Interval, works_at};
-use crate::domain::technician::{availability, kyc_status};
+use crate::domain::schedule::{Exception, ExceptionKind, ExceptionType, Interval, works_at};
+use crate::domain::technician::{Availability, KycStatus};
 use crate::error::{AppError, AppResult};
 use crate::realtime::{BusMessage, SubscriptionItem, Topic, outbox};
 use crate::services::matching::directory::{Candidate, LivePosition, MatchingIndex};
@@ -30,8 +30,8 @@ fn candidate_from(
     hours: Vec<working_hours::Model>,
     exceptions: Vec<availability_exception::Model>,
 ) -> Option<Candidate> {
-    let matchable = profile.kyc_status == kyc_status::APPROVED
-        && profile.availability == availability::AVAILABLE
+    let matchable = profile.kyc_status == KycStatus::Approved
+        && profile.availability == Availability::Available
         && !skills.is_empty();
     if !matchable {
         return None;
@@ -101,9 +101,9 @@ fn stored_point(technician: Uuid, which: &str, lat: f64, lng: f64) -> Option<Lat
 
 pub fn exception_from(row: &availability_exception::Model) -> Option<Exception> {
     let date = NaiveDate::parse_from_str(&row.date, "%Y-%m-%d").ok()?;
-    let kind = match (row.kind.as_str(), row.start_minute, row.end_minute) {
-        ("DAY_OFF", _, _) => ExceptionKind::DayOff,
-        ("EXTRA_HOURS", Some(start), Some(end)) => ExceptionKind::ExtraHours {
+    let kind = match (row.kind, row.start_minute, row.end_minute) {
+        (ExceptionType::DayOff, _, _) => ExceptionKind::DayOff,
+        (ExceptionType::ExtraHours, Some(start), Some(end)) => ExceptionKind::ExtraHours {
             start_minute: start as u32,
             end_minute: end as u32,
         },
@@ -126,7 +126,7 @@ pub async fn load_candidate(db: &impl ConnectionTrait, id: Uuid) -> AppResult<Op
 /// Builds the directory from every approved, available technician.
 pub async fn load_index(db: &DatabaseConnection) -> AppResult<MatchingIndex> {
     let profiles =
-        directory_rows::profiles_with(db, kyc_status::APPROVED, availability::AVAILABLE).await?;
+        directory_rows::profiles_with(db, KycStatus::Approved, Availability::Available).await?;
     let ids: HashSet<Uuid> = profiles.iter().map(|p| p.id).collect();
     let mut skills: HashMap<Uuid, Vec<technician_skill::Model>> = HashMap::new();
     for row in directory_rows::all_skills(db)

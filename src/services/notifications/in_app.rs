@@ -11,48 +11,16 @@ use sea_orm::ConnectionTrait;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-/// What kind of thing happened; clients switch on it to pick an icon or a screen.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    EmailVerified,
-    PasswordChanged,
-    NewSignIn,
-    TwoFactorChanged,
-    KycSubmitted,
-    KycApproved,
-    KycRejected,
-    BookingUpdate,
-    QuoteUpdate,
-    PayoutMethodChanged,
-    WithdrawalUpdate,
-    RefundUpdate,
-}
-
-impl Kind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Kind::EmailVerified => "EMAIL_VERIFIED",
-            Kind::PasswordChanged => "PASSWORD_CHANGED",
-            Kind::NewSignIn => "NEW_SIGN_IN",
-            Kind::TwoFactorChanged => "TWO_FACTOR_CHANGED",
-            Kind::KycSubmitted => "KYC_SUBMITTED",
-            Kind::KycApproved => "KYC_APPROVED",
-            Kind::KycRejected => "KYC_REJECTED",
-            Kind::BookingUpdate => "BOOKING_UPDATE",
-            Kind::QuoteUpdate => "QUOTE_UPDATE",
-            Kind::PayoutMethodChanged => "PAYOUT_METHOD_CHANGED",
-            Kind::WithdrawalUpdate => "WITHDRAWAL_UPDATE",
-            Kind::RefundUpdate => "REFUND_UPDATE",
-        }
-    }
-}
+// Every service that notifies names the kind from here, beside `create`.
+pub use crate::domain::notifications::Kind;
 
 /// A notification as db_notifications and as carried on the bus.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct NotificationView {
     pub id: Uuid,
     pub user_id: Uuid,
-    pub kind: String,
+    #[serde(with = "crate::db::stored::by_name")]
+    pub kind: Kind,
     pub title: String,
     pub body: String,
     pub data: Option<serde_json::Value>,
@@ -111,7 +79,7 @@ pub async fn create(
     let row = notification::Model {
         id: Uuid::now_v7(),
         user_id,
-        kind: new.kind.as_str().into(),
+        kind: new.kind,
         title: new.title,
         body: new.body,
         data: new.data.map(|d| d.to_string()),
@@ -179,4 +147,53 @@ pub async fn mark_read(
 
 pub async fn unread_count(db: &impl ConnectionTrait, user_id: Uuid) -> AppResult<u64> {
     Ok(db_notifications::count_unread(db, user_id).await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// A `notificationAdded` payload as the release before the kind was an enum wrote it.
+    fn recorded() -> serde_json::Value {
+        json!({
+            "id": "01966a4e-0000-7000-8000-000000000101",
+            "user_id": "01966a4e-0000-7000-8000-0000000000c1",
+            "kind": "KYC_APPROVED",
+            "title": "Identity verified",
+            "body": "Your documents were approved. Customers can now be matched with you.",
+            "data": { "kycStatus": "APPROVED" },
+            "read_at": null,
+            "created_at": "2026-11-02T09:30:00Z"
+        })
+    }
+
+    #[test]
+    fn a_notification_on_the_bus_is_written_and_read_as_before() {
+        let view = NotificationView {
+            id: "01966a4e-0000-7000-8000-000000000101".parse().unwrap(),
+            user_id: "01966a4e-0000-7000-8000-0000000000c1".parse().unwrap(),
+            kind: Kind::KycApproved,
+            title: "Identity verified".into(),
+            body: "Your documents were approved. Customers can now be matched with you.".into(),
+            data: Some(json!({ "kycStatus": "APPROVED" })),
+            read_at: None,
+            created_at: "2026-11-02T09:30:00Z".parse().unwrap(),
+        };
+        assert_eq!(serde_json::to_value(&view).unwrap(), recorded());
+        assert_eq!(
+            serde_json::from_value::<NotificationView>(recorded()).unwrap(),
+            view
+        );
+    }
+
+    #[test]
+    fn a_notification_of_an_unknown_kind_is_not_read() {
+        let mut payload = recorded();
+        payload["kind"] = json!("KYC_PENDING");
+        let error = serde_json::from_value::<NotificationView>(payload)
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("\"KYC_PENDING\""), "{error}");
+    }
 }

@@ -5,7 +5,7 @@ use crate::db::entities::{technician_profile, technician_skill, user, working_ho
 use crate::db::platform::demo as db_demo;
 use crate::db::technicians::{profiles as db_profiles, technician as db_technician};
 use crate::domain::account::Role;
-use crate::domain::technician::{availability, kyc_status};
+use crate::domain::technician::{Availability, KycStatus};
 use crate::domain::whole;
 use crate::error::{AppError, AppResult};
 use crate::services::{Services, accounts::passwords, catalogue::categories};
@@ -186,13 +186,12 @@ pub async fn seed(services: &Services, centre: (f64, f64), force: bool) -> AppRe
             base_lat: Some(base.0),
             base_lng: Some(base.1),
             time_zone: "Africa/Nairobi".into(),
-            kyc_status: kyc_status::APPROVED.into(),
+            kyc_status: KycStatus::Approved,
             availability: if i % 3 == 2 {
-                availability::OFFLINE
+                Availability::Offline
             } else {
-                availability::AVAILABLE
-            }
-            .into(),
+                Availability::Available
+            },
             live_lat: online.then(|| base.0 + (rng.next() - 0.5) * 0.02),
             live_lng: online.then(|| base.1 + (rng.next() - 0.5) * 0.02),
             live_accuracy_m: online.then_some(15.0),

@@ -9,7 +9,7 @@ use crate::db::begin_write;
 use crate::db::entities::{kyc_document, kyc_event, kyc_submission, user};
 use crate::db::technicians::{kyc as db_kyc, technician as db_technician};
 use crate::domain::account::Role;
-use crate::domain::technician::kyc_status;
+use crate::domain::technician::{DocumentKind, KycStatus};
 use crate::error::{AppError, AppResult};
 use crate::services::notifications::in_app::{self, Kind, NewNotification};
 use crate::services::platform::pagination::{Page, Slice};
@@ -24,52 +24,17 @@ use uuid::Uuid;
 /// Longest feedback an administrator may give, in characters.
 pub const MAX_FEEDBACK_CHARS: usize = 2000;
 
-/// Which document a file is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DocumentKind {
-    GovernmentId,
-    Selfie,
-}
-
-impl DocumentKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DocumentKind::GovernmentId => "GOVERNMENT_ID",
-            DocumentKind::Selfie => "SELFIE",
-        }
-    }
-
-    pub fn parse(raw: &str) -> Option<DocumentKind> {
-        [DocumentKind::GovernmentId, DocumentKind::Selfie]
-            .into_iter()
-            .find(|k| k.as_str() == raw)
-    }
-
-    fn file_stem(self) -> &'static str {
-        match self {
-            DocumentKind::GovernmentId => "government-id",
-            DocumentKind::Selfie => "selfie",
-        }
-    }
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Decision {
     Approve,
     Reject,
 }
 
-/// A submission may be made for the first time, or again after a rejection; never while one is
-/// under review or once approved.
-pub fn may_submit(status: &str) -> bool {
-    status == kyc_status::NOT_SUBMITTED || status == kyc_status::REJECTED
-}
-
 /// The state a decision leads to, and the feedback to keep: a rejection must say why.
 pub fn decide(
     decision: Decision,
     feedback: Option<&str>,
-) -> AppResult<(&'static str, Option<String>)> {
+) -> AppResult<(KycStatus, Option<String>)> {
     let feedback = feedback.map(str::trim).filter(|f| !f.is_empty());
     if let Some(text) = feedback
         && text.chars().count() > MAX_FEEDBACK_CHARS
@@ -80,8 +45,8 @@ pub fn decide(
         ));
     }
     match (decision, feedback) {
-        (Decision::Approve, feedback) => Ok((kyc_status::APPROVED, feedback.map(Into::into))),
-        (Decision::Reject, Some(text)) => Ok((kyc_status::REJECTED, Some(text.into()))),
+        (Decision::Approve, feedback) => Ok((KycStatus::Approved, feedback.map(Into::into))),
+        (Decision::Reject, Some(text)) => Ok((KycStatus::Rejected, Some(text.into()))),
         (Decision::Reject, None) => Err(AppError::bad_input(
             "feedback",
             "say why the documents are rejected, so the technician can fix them",
@@ -112,7 +77,7 @@ pub struct SubmissionView {
 
 /// A technician's own view: the current status, the latest submission and every change.
 pub struct Overview {
-    pub status: String,
+    pub status: KycStatus,
     pub latest: Option<SubmissionView>,
     pub history: Vec<kyc_event::Model>,
 }
@@ -130,8 +95,8 @@ pub async fn submit(
     let profile = db_technician::profile_by_id(&services.db, viewer.user_id)
         .await?
         .ok_or_else(|| AppError::NotFound("technician profile".into()))?;
-    if !may_submit(&profile.kyc_status) {
-        return Err(conflict_for(&profile.kyc_status));
+    if !profile.kyc_status.may_submit() {
+        return Err(conflict_for(profile.kyc_status));
     }
     let now = services.clock.now();
     let submission_id = Uuid::now_v7();
@@ -159,14 +124,14 @@ pub async fn submit(
         }
     }
     let from = profile.kyc_status;
-    let submission =
-        match record_submission(services, viewer, &from, submission_id, rows, now).await {
-            Ok(submission) => submission,
-            Err(e) => {
-                discard(services, &keys).await;
-                return Err(e);
-            }
-        };
+    let submission = match record_submission(services, viewer, from, submission_id, rows, now).await
+    {
+        Ok(submission) => submission,
+        Err(e) => {
+            discard(services, &keys).await;
+            return Err(e);
+        }
+    };
     // Committed: from here on a failure must not touch the stored files.
     let mut views = complete(services, vec![submission], now).await?;
     Ok(views.remove(0))
@@ -184,7 +149,7 @@ fn document_row(
         id,
         technician_id,
         submission_id,
-        kind: kind.as_str().into(),
+        kind,
         storage_key: format!("kyc/{technician_id}/{id}"),
         content_type: checked.doc_type.content_type().into(),
         size_bytes: checked.size(),
@@ -207,7 +172,7 @@ async fn discard(services: &Services, keys: &[StorePath]) {
 async fn record_submission(
     services: &Services,
     viewer: &Viewer,
-    from: &str,
+    from: KycStatus,
     submission_id: Uuid,
     documents: Vec<kyc_document::Model>,
     now: DateTime<Utc>,
@@ -215,7 +180,7 @@ async fn record_submission(
     let txn = begin_write(&services.db).await?;
     // Conditional on the status just read: of two submissions racing, exactly one moves it.
     let moved =
-        db_kyc::set_status_if(&txn, viewer.user_id, from, kyc_status::UNDER_REVIEW, now).await?;
+        db_kyc::set_status_if(&txn, viewer.user_id, from, KycStatus::UnderReview, now).await?;
     if moved != 1 {
         return Err(AppError::Conflict(
             "the KYC status changed meanwhile; reload and try again".into(),
@@ -226,7 +191,7 @@ async fn record_submission(
         kyc_submission::Model {
             id: submission_id,
             technician_id: viewer.user_id,
-            status: kyc_status::UNDER_REVIEW.into(),
+            status: KycStatus::UnderReview,
             feedback: None,
             reviewed_by: None,
             reviewed_at: None,
@@ -243,14 +208,14 @@ async fn record_submission(
         &txn,
         viewer.user_id,
         from,
-        kyc_status::UNDER_REVIEW,
+        KycStatus::UnderReview,
         viewer.user_id,
         None,
         now,
     )
     .await?;
     let note = NewNotification {
-        data: Some(serde_json::json!({ "kycStatus": kyc_status::UNDER_REVIEW })),
+        data: Some(serde_json::json!({ "kycStatus": KycStatus::UnderReview.as_str() })),
         ..NewNotification::new(
             viewer.user_id,
             Kind::KycSubmitted,
@@ -267,8 +232,8 @@ async fn record_submission(
 async fn record_event(
     txn: &impl ConnectionTrait,
     technician_id: Uuid,
-    from: &str,
-    to: &str,
+    from: KycStatus,
+    to: KycStatus,
     actor: Uuid,
     note: Option<String>,
     now: DateTime<Utc>,
@@ -276,8 +241,8 @@ async fn record_event(
     let row = kyc_event::Model {
         id: Uuid::now_v7(),
         technician_id,
-        from_status: Some(from.into()),
-        to_status: to.into(),
+        from_status: Some(from),
+        to_status: to,
         actor_id: Some(actor),
         note,
         created_at: now,
@@ -287,11 +252,11 @@ async fn record_event(
     Ok(())
 }
 
-fn conflict_for(status: &str) -> AppError {
+fn conflict_for(status: KycStatus) -> AppError {
     AppError::Conflict(match status {
-        kyc_status::UNDER_REVIEW => "your documents are already under review".into(),
-        kyc_status::APPROVED => "your identity is already verified".into(),
-        other => format!("KYC cannot be submitted while {other}"),
+        KycStatus::UnderReview => "your documents are already under review".into(),
+        KycStatus::Approved => "your identity is already verified".into(),
+        other => format!("KYC cannot be submitted while {}", other.as_str()),
     })
 }
 
@@ -312,20 +277,20 @@ pub async fn review(
         .ok_or_else(|| AppError::NotFound("technician".into()))?;
     let latest = db_kyc::latest_submission_of(&txn, technician_id)
         .await?
-        .filter(|s| s.status == kyc_status::UNDER_REVIEW)
+        .filter(|s| s.status == KycStatus::UnderReview)
         .ok_or_else(|| {
             AppError::Conflict("this technician has no KYC submission under review".into())
         })?;
     // Conditional on the status, so of two administrators deciding at once exactly one succeeds.
     let decision_row = db_kyc::DecisionRow {
-        status: to.into(),
+        status: to,
         feedback: feedback.clone(),
         reviewed_by: viewer.user_id,
     };
     let decided =
-        db_kyc::decide_if(&txn, latest.id, kyc_status::UNDER_REVIEW, decision_row, now).await?;
+        db_kyc::decide_if(&txn, latest.id, KycStatus::UnderReview, decision_row, now).await?;
     let profile_moved =
-        db_kyc::set_status_if(&txn, technician_id, kyc_status::UNDER_REVIEW, to, now).await?;
+        db_kyc::set_status_if(&txn, technician_id, KycStatus::UnderReview, to, now).await?;
     if decided != 1 || profile_moved != 1 {
         return Err(AppError::Conflict(
             "this submission was already decided".into(),
@@ -334,7 +299,7 @@ pub async fn review(
     record_event(
         &txn,
         technician_id,
-        kyc_status::UNDER_REVIEW,
+        KycStatus::UnderReview,
         to,
         viewer.user_id,
         feedback.clone(),
@@ -360,7 +325,7 @@ pub async fn review(
         ),
     };
     let note = NewNotification {
-        data: Some(serde_json::json!({ "kycStatus": to })),
+        data: Some(serde_json::json!({ "kycStatus": to.as_str() })),
         ..note
     };
     in_app::create(&txn, &mut effects, now, note).await?;
@@ -388,7 +353,7 @@ pub async fn queue(
     viewer.require_role(&[Role::Admin, Role::Support])?;
     let rows = db_kyc::with_status(
         &services.db,
-        kyc_status::UNDER_REVIEW,
+        KycStatus::UnderReview,
         page.after,
         page.limit + 1,
     )
@@ -404,7 +369,7 @@ pub async fn queue(
 /// How many submissions wait for review, in one statement. ADMIN and SUPPORT.
 pub async fn queue_count(services: &Services, viewer: &Viewer) -> AppResult<u64> {
     viewer.require_role(&[Role::Admin, Role::Support])?;
-    Ok(db_kyc::count_with_status(&services.db, kyc_status::UNDER_REVIEW).await?)
+    Ok(db_kyc::count_with_status(&services.db, KycStatus::UnderReview).await?)
 }
 
 /// The technician's own KYC state.
@@ -542,15 +507,7 @@ pub async fn open_download(
     let extension = storage::DocumentType::from_content_type(&row.content_type)
         .map(|t| t.extension())
         .unwrap_or("bin");
-    let stem = DocumentKind::parse(&row.kind)
-        .ok_or_else(|| {
-            AppError::internal(anyhow::anyhow!(
-                "unknown KYC document kind {:?} stored in KYC document {}",
-                row.kind,
-                row.id
-            ))
-        })?
-        .file_stem();
+    let stem = row.kind.file_stem();
     storage::open(
         services.storage.as_ref(),
         &row.storage_key,
@@ -566,22 +523,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn submissions_are_allowed_first_and_after_a_rejection_only() {
-        assert!(may_submit(kyc_status::NOT_SUBMITTED));
-        assert!(may_submit(kyc_status::REJECTED));
-        assert!(!may_submit(kyc_status::UNDER_REVIEW));
-        assert!(!may_submit(kyc_status::APPROVED));
-    }
-
-    #[test]
     fn a_rejection_needs_feedback_and_an_approval_does_not() {
         assert_eq!(
             decide(Decision::Approve, None).unwrap(),
-            (kyc_status::APPROVED, None)
+            (KycStatus::Approved, None)
         );
         assert_eq!(
             decide(Decision::Reject, Some("  photo is blurred ")).unwrap(),
-            (kyc_status::REJECTED, Some("photo is blurred".into()))
+            (KycStatus::Rejected, Some("photo is blurred".into()))
         );
         for feedback in [None, Some(""), Some("   ")] {
             assert!(matches!(
@@ -591,13 +540,5 @@ mod tests {
         }
         let long = "x".repeat(MAX_FEEDBACK_CHARS + 1);
         assert!(decide(Decision::Approve, Some(&long)).is_err());
-    }
-
-    #[test]
-    fn document_kinds_round_trip() {
-        for kind in [DocumentKind::GovernmentId, DocumentKind::Selfie] {
-            assert_eq!(DocumentKind::parse(kind.as_str()), Some(kind));
-        }
-        assert_eq!(DocumentKind::parse("PASSPORT"), None);
     }
 }

@@ -8,8 +8,8 @@ use crate::db::technicians::technician as db_technician;
 use crate::domain::account::Role;
 use crate::domain::geo::{LatLng, validate_lat_lng};
 use crate::domain::money::Money;
-use crate::domain::schedule::{Interval, validate_week, works_at};
-use crate::domain::technician::{availability, kyc_status};
+use crate::domain::schedule::{ExceptionType, Interval, validate_week, works_at};
+use crate::domain::technician::{Availability, KycStatus};
 use crate::domain::tracking::validate_motion;
 use crate::error::AppError;
 use crate::error::AppResult;
@@ -39,8 +39,8 @@ pub async fn create_profile(
         base_lat: None,
         base_lng: None,
         time_zone: DEFAULT_TIME_ZONE.into(),
-        kyc_status: kyc_status::NOT_SUBMITTED.into(),
-        availability: availability::OFFLINE.into(),
+        kyc_status: KycStatus::NotSubmitted,
+        availability: Availability::Offline,
         live_lat: None,
         live_lng: None,
         live_accuracy_m: None,
@@ -107,31 +107,26 @@ pub async fn set_availability(
     viewer.require_role(&[Role::Technician])?;
     let now = services.clock.now();
     let current = profile(&services.db, viewer.user_id).await?;
-    if available && current.kyc_status != kyc_status::APPROVED {
+    if available && current.kyc_status != KycStatus::Approved {
         return Err(AppError::Forbidden(
             "only technicians whose KYC is approved can become available".into(),
         ));
     }
-    if current.availability == availability::BUSY {
+    if current.availability == Availability::Busy {
         return Err(AppError::Conflict(
             "you are on an active job; availability returns when it ends".into(),
         ));
     }
     let target = if available {
-        availability::AVAILABLE
+        Availability::Available
     } else {
-        availability::OFFLINE
+        Availability::Offline
     };
     let txn = begin_write(&services.db).await?;
     // Conditional on the state we read, so a job starting meanwhile (BUSY) is not overwritten.
-    let changed = db_technician::set_availability_if(
-        &txn,
-        viewer.user_id,
-        &current.availability,
-        target,
-        now,
-    )
-    .await?;
+    let changed =
+        db_technician::set_availability_if(&txn, viewer.user_id, current.availability, target, now)
+            .await?;
     if changed != 1 {
         return Err(AppError::Conflict(
             "availability changed meanwhile; try again".into(),
@@ -260,7 +255,7 @@ pub async fn add_exception(
     let date = chrono::NaiveDate::parse_from_str(change.date.trim(), "%Y-%m-%d")
         .map_err(|_| AppError::bad_input("date", "date must be YYYY-MM-DD"))?;
     let (kind, start, end) = if change.day_off {
-        ("DAY_OFF", None, None)
+        (ExceptionType::DayOff, None, None)
     } else {
         let (Some(start), Some(end)) = (change.start_minute, change.end_minute) else {
             return Err(AppError::bad_input(
@@ -274,7 +269,11 @@ pub async fn add_exception(
                 "start must be before end, within the day",
             ));
         }
-        ("EXTRA_HOURS", Some(start as i32), Some(end as i32))
+        (
+            ExceptionType::ExtraHours,
+            Some(start as i32),
+            Some(end as i32),
+        )
     };
     let note = change
         .note
@@ -288,7 +287,7 @@ pub async fn add_exception(
             id: Uuid::now_v7(),
             technician_id: viewer.user_id,
             date: date.format("%Y-%m-%d").to_string(),
-            kind: kind.into(),
+            kind,
             start_minute: start,
             end_minute: end,
             note,
