@@ -82,9 +82,15 @@ pub async fn build_services(
     crate::services::catalogue::categories::seed_defaults(&db, clock.now())
         .await
         .map_err(|e| anyhow::anyhow!("seeding categories: {}", e.message()))?;
+    let loading = std::time::Instant::now();
     let matching = crate::services::matching::search::load_index(&db)
         .await
         .map_err(|e| anyhow::anyhow!("loading technicians: {}", e.message()))?;
+    tracing::info!(
+        technicians = matching.len(),
+        millis = loading.elapsed().as_millis(),
+        "matching index loaded"
+    );
     let config_payout_key = config.payouts.encryption_key.clone();
     let rate_limits = crate::services::accounts::rate_limits::RateLimits::new(
         &config.abuse,

@@ -67,6 +67,29 @@ async fn only_approved_available_skilled_reachable_unblocked_technicians_are_mat
         Some(&blocked.id),
         "unblocked, and nearer, so first"
     );
+
+    // The directory a replica loads at start-up (the database filters the rows) holds exactly the
+    // technicians the running one was kept current with: the approved, available ones with a
+    // position, whatever their distance, reach or skill.
+    let live = s
+        .services()
+        .matching
+        .ids()
+        .into_iter()
+        .collect::<std::collections::BTreeSet<_>>();
+    let loaded = fundi::services::matching::search::load_index(&s.services().db)
+        .await
+        .unwrap();
+    let loaded = loaded
+        .ids()
+        .into_iter()
+        .collect::<std::collections::BTreeSet<_>>();
+    assert_eq!(loaded, live);
+    assert_eq!(
+        loaded.len(),
+        5,
+        "good, far, short reach, electrician, blocked"
+    );
 }
 
 #[tokio::test]

@@ -5,6 +5,7 @@ use crate::db::entities::{
     availability_exception, technician_profile, technician_skill, working_hours,
 };
 use crate::domain::technician::{Availability, KycStatus};
+use sea_orm::sea_query::{Query, SelectStatement};
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
@@ -62,19 +63,58 @@ pub async fn profiles_with(
         .await
 }
 
-/// Every technician's skills.
-pub async fn all_skills(db: &impl ConnectionTrait) -> Result<Vec<technician_skill::Model>, DbErr> {
-    technician_skill::Entity::find().all(db).await
+/// The ids of matchable profiles, as a subquery: what the loaders below filter by, so rows of
+/// technicians who cannot be matched never leave the database.
+fn matchable_ids(kyc_status: KycStatus, availability: Availability) -> SelectStatement {
+    Query::select()
+        .column(technician_profile::Column::Id)
+        .from(technician_profile::Entity)
+        .and_where(technician_profile::Column::KycStatus.eq(kyc_status))
+        .and_where(technician_profile::Column::Availability.eq(availability))
+        .to_owned()
 }
 
-/// Every technician's working hours.
-pub async fn all_hours(db: &impl ConnectionTrait) -> Result<Vec<working_hours::Model>, DbErr> {
-    working_hours::Entity::find().all(db).await
-}
-
-/// Every technician's availability exceptions.
-pub async fn all_exceptions(
+/// The skills of every technician with the given KYC status and availability.
+pub async fn skills_of_all_with(
     db: &impl ConnectionTrait,
+    kyc_status: KycStatus,
+    availability: Availability,
+) -> Result<Vec<technician_skill::Model>, DbErr> {
+    technician_skill::Entity::find()
+        .filter(
+            technician_skill::Column::TechnicianId
+                .in_subquery(matchable_ids(kyc_status, availability)),
+        )
+        .all(db)
+        .await
+}
+
+/// The weekly working hours of every technician with the given KYC status and availability.
+pub async fn hours_of_all_with(
+    db: &impl ConnectionTrait,
+    kyc_status: KycStatus,
+    availability: Availability,
+) -> Result<Vec<working_hours::Model>, DbErr> {
+    working_hours::Entity::find()
+        .filter(
+            working_hours::Column::TechnicianId
+                .in_subquery(matchable_ids(kyc_status, availability)),
+        )
+        .all(db)
+        .await
+}
+
+/// The availability exceptions of every technician with the given KYC status and availability.
+pub async fn exceptions_of_all_with(
+    db: &impl ConnectionTrait,
+    kyc_status: KycStatus,
+    availability: Availability,
 ) -> Result<Vec<availability_exception::Model>, DbErr> {
-    availability_exception::Entity::find().all(db).await
+    availability_exception::Entity::find()
+        .filter(
+            availability_exception::Column::TechnicianId
+                .in_subquery(matchable_ids(kyc_status, availability)),
+        )
+        .all(db)
+        .await
 }

@@ -123,35 +123,40 @@ pub async fn load_candidate(db: &impl ConnectionTrait, id: Uuid) -> AppResult<Op
     Ok(candidate_from(profile, skills, hours, exceptions))
 }
 
-/// Builds the directory from every approved, available technician.
+/// Builds the directory from every approved, available technician. Only their rows are read: the
+/// filtering is done by the database, not here.
 pub async fn load_index(db: &DatabaseConnection) -> AppResult<MatchingIndex> {
-    let profiles =
-        directory_rows::profiles_with(db, KycStatus::Approved, Availability::Available).await?;
-    let ids: HashSet<Uuid> = profiles.iter().map(|p| p.id).collect();
-    let mut skills: HashMap<Uuid, Vec<technician_skill::Model>> = HashMap::new();
-    for row in directory_rows::all_skills(db)
-        .await?
-        .into_iter()
-        .filter(|s| ids.contains(&s.technician_id))
-    {
-        skills.entry(row.technician_id).or_default().push(row);
+    let (kyc, available) = (KycStatus::Approved, Availability::Available);
+    let profiles = directory_rows::profiles_with(db, kyc, available).await?;
+    let skills = by_technician(
+        directory_rows::skills_of_all_with(db, kyc, available).await?,
+        |row| row.technician_id,
+    );
+    let hours = by_technician(
+        directory_rows::hours_of_all_with(db, kyc, available).await?,
+        |row| row.technician_id,
+    );
+    let exceptions = by_technician(
+        directory_rows::exceptions_of_all_with(db, kyc, available).await?,
+        |row| row.technician_id,
+    );
+    Ok(index_of(profiles, skills, hours, exceptions))
+}
+
+fn by_technician<T>(rows: Vec<T>, owner: impl Fn(&T) -> Uuid) -> HashMap<Uuid, Vec<T>> {
+    let mut grouped: HashMap<Uuid, Vec<T>> = HashMap::new();
+    for row in rows {
+        grouped.entry(owner(&row)).or_default().push(row);
     }
-    let mut hours: HashMap<Uuid, Vec<working_hours::Model>> = HashMap::new();
-    for row in directory_rows::all_hours(db)
-        .await?
-        .into_iter()
-        .filter(|h| ids.contains(&h.technician_id))
-    {
-        hours.entry(row.technician_id).or_default().push(row);
-    }
-    let mut exceptions: HashMap<Uuid, Vec<availability_exception::Model>> = HashMap::new();
-    for row in directory_rows::all_exceptions(db)
-        .await?
-        .into_iter()
-        .filter(|e| ids.contains(&e.technician_id))
-    {
-        exceptions.entry(row.technician_id).or_default().push(row);
-    }
+    grouped
+}
+
+fn index_of(
+    profiles: Vec<technician_profile::Model>,
+    mut skills: HashMap<Uuid, Vec<technician_skill::Model>>,
+    mut hours: HashMap<Uuid, Vec<working_hours::Model>>,
+    mut exceptions: HashMap<Uuid, Vec<availability_exception::Model>>,
+) -> MatchingIndex {
     let candidates = profiles
         .into_iter()
         .filter_map(|p| {
@@ -164,7 +169,7 @@ pub async fn load_index(db: &DatabaseConnection) -> AppResult<MatchingIndex> {
             )
         })
         .collect();
-    Ok(MatchingIndex::bulk(candidates))
+    MatchingIndex::bulk(candidates)
 }
 
 #[derive(Serialize, Deserialize)]
