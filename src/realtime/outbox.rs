@@ -5,6 +5,7 @@ use super::message::BusMessage;
 use super::topics::Topic;
 use crate::db::{lease, sql::stmt};
 use chrono::Utc;
+use futures_util::StreamExt;
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr};
 use std::sync::Arc;
@@ -68,9 +69,14 @@ const LEASE_TTL_DELTA: chrono::TimeDelta =
         None => panic!("the lease TTL fits a TimeDelta"),
     };
 
+/// How often the relay looks for rows without being asked. Rows committed on this replica kick it at
+/// once, and a replica that does not hold the lease announces its rows on the bus
+/// (`Topic::OutboxWritten`), so this only takes over the lease from a replica that stopped and
+/// retries after a bus outage. Rare, so that an idle replica barely touches the database.
+const FALLBACK_POLL: Duration = Duration::from_secs(3);
+
 /// Moves committed outbox rows onto the bus, in id order, from one replica at a time (a lease), so
-/// each topic's events arrive in sequence. Services `kick` it after commit; it also polls, which picks
-/// up rows committed by other replicas and retries after a bus outage.
+/// each topic's events arrive in sequence. Services `kick` it after commit.
 #[derive(Clone)]
 pub struct OutboxRelay {
     kick: Arc<Notify>,
@@ -89,6 +95,17 @@ impl OutboxRelay {
     }
 }
 
+/// Why the relay is looking now.
+#[derive(Clone, Copy, PartialEq)]
+enum Wake {
+    /// This replica committed rows.
+    Kicked,
+    /// Another replica announced rows it committed.
+    Announced,
+    /// The fallback poll, or start-up.
+    Polled,
+}
+
 async fn run(
     db: DatabaseConnection,
     bus: EventBus,
@@ -98,48 +115,90 @@ async fn run(
     let holder = Uuid::now_v7();
     let mut held_until: Option<std::time::Instant> = None;
     let mut last_cleanup = std::time::Instant::now();
+    let mut announcements = bus.subscribe(&Topic::OutboxWritten.key());
+    // Start-up looks at once: rows a stopped replica left behind go out without waiting for a poll.
+    let mut wake = Wake::Polled;
     loop {
-        tokio::select! {
-            _ = kick.notified() => {}
-            _ = tokio::time::sleep(Duration::from_millis(250)) => {}
-            _ = shutdown.cancelled() => return,
-        }
-        if !bus.ready_for_durable() {
-            continue;
-        }
-        // Renew the lease only when half of it is used up, not on every commit: the relay runs after
-        // each one, and a write per run would double its cost under load.
-        let renew = held_until.is_none_or(|until| {
-            until.saturating_duration_since(std::time::Instant::now()) < LEASE_TTL / 2
-        });
-        if renew {
-            match lease::acquire(&db, LEASE, holder, Utc::now(), LEASE_TTL_DELTA).await {
-                Ok(true) => held_until = Some(std::time::Instant::now() + LEASE_TTL),
-                Ok(false) => {
-                    held_until = None;
-                    continue;
-                }
-                Err(e) => {
-                    held_until = None;
-                    tracing::warn!(error = %e, "outbox relay cannot take its lease");
-                    continue;
-                }
+        if bus.ready_for_durable() {
+            let holding = held_until.is_some_and(|until| until > std::time::Instant::now());
+            // Another replica's rows are its lease holder's business; one that does not hold the
+            // lease leaves them to the holder, or to its own next poll should the holder be gone.
+            if holding || wake != Wake::Announced {
+                held_until = relay_once(&db, &bus, holder, held_until, wake).await;
             }
-        }
-        if let Err(e) = relay_pending(&db, &bus).await {
-            tracing::warn!(error = %e, "outbox relay paused; will retry");
         }
         if last_cleanup.elapsed() > Duration::from_secs(3600) {
             last_cleanup = std::time::Instant::now();
-            let cutoff = Utc::now() - chrono::Duration::days(1);
-            let cleanup = Query::delete()
-                .from_table("outbox")
-                .and_where(Expr::col("published_at").lt(cutoff))
-                .to_owned();
-            if let Err(e) = db.execute(&cleanup).await {
-                tracing::warn!(error = %e, "outbox cleanup failed");
+            clean_up(&db).await;
+        }
+        wake = tokio::select! {
+            _ = kick.notified() => Wake::Kicked,
+            item = announcements.next() => {
+                if item.is_none() {
+                    // A subscription ends after falling behind; anything missed is found by looking now.
+                    announcements = bus.subscribe(&Topic::OutboxWritten.key());
+                }
+                Wake::Announced
+            }
+            _ = tokio::time::sleep(FALLBACK_POLL) => Wake::Polled,
+            _ = shutdown.cancelled() => return,
+        };
+    }
+}
+
+/// One pass: renews or takes the lease when needed and relays; returns until when the lease is held.
+/// Rows this replica committed while another holds the lease are announced to the holder.
+async fn relay_once(
+    db: &DatabaseConnection,
+    bus: &EventBus,
+    holder: Uuid,
+    mut held_until: Option<std::time::Instant>,
+    wake: Wake,
+) -> Option<std::time::Instant> {
+    // Renew the lease only when half of it is used up, not on every commit: the relay runs after
+    // each one, and a write per run would double its cost under load.
+    let renew = held_until.is_none_or(|until| {
+        until.saturating_duration_since(std::time::Instant::now()) < LEASE_TTL / 2
+    });
+    if renew {
+        match lease::acquire(db, LEASE, holder, Utc::now(), LEASE_TTL_DELTA).await {
+            Ok(true) => held_until = Some(std::time::Instant::now() + LEASE_TTL),
+            Ok(false) => {
+                if wake == Wake::Kicked {
+                    announce(bus).await;
+                }
+                return None;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "outbox relay cannot take its lease");
+                return None;
             }
         }
+    }
+    if let Err(e) = relay_pending(db, bus).await {
+        tracing::warn!(error = %e, "outbox relay paused; will retry");
+    }
+    held_until
+}
+
+/// Tells the replica holding the lease that rows are waiting. Best effort: its fallback poll finds
+/// them if this is lost.
+async fn announce(bus: &EventBus) {
+    let message = BusMessage::new(Topic::OutboxWritten.key(), None, serde_json::Value::Null);
+    if let Err(e) = bus.publish(message).await {
+        tracing::debug!(error = %e, "outbox rows not announced; the lease holder's poll finds them");
+    }
+}
+
+/// Deletes rows published more than a day ago.
+async fn clean_up(db: &DatabaseConnection) {
+    let cutoff = Utc::now() - chrono::Duration::days(1);
+    let cleanup = Query::delete()
+        .from_table("outbox")
+        .and_where(Expr::col("published_at").lt(cutoff))
+        .to_owned();
+    if let Err(e) = db.execute(&cleanup).await {
+        tracing::warn!(error = %e, "outbox cleanup failed");
     }
 }
 

@@ -21,6 +21,8 @@ pub enum Topic {
     /// One account's sessions ending (logout, password change, refresh-token reuse), so every
     /// replica closes the WebSockets bound to them.
     AccountSessions(Uuid),
+    /// A replica committed outbox rows while another holds the relay's lease (live only).
+    OutboxWritten,
 }
 
 impl Topic {
@@ -34,6 +36,7 @@ impl Topic {
             Topic::Chat(booking) => format!("booking.{booking}.chat"),
             Topic::Tracking(booking) => format!("booking.{booking}.tracking"),
             Topic::AccountSessions(user) => format!("user.{user}.sessions"),
+            Topic::OutboxWritten => "outbox.written".into(),
         }
     }
 }
