@@ -129,6 +129,14 @@ stored_as_text!(
     crate::domain::notifications::Kind,
 );
 
+// Bookings: dispatch, offers, quotes and disputes.
+stored_as_text!(
+    crate::domain::dispatch::DispatchMode,
+    crate::domain::dispatch::OfferStatus,
+    crate::domain::quotes::QuoteStatus,
+    crate::domain::disputes::DisputeStatus,
+);
+
 #[cfg(test)]
 mod tests {
     use crate::domain::payouts::WithdrawalStatus;
