@@ -11,6 +11,7 @@ pub mod dispatch;
 pub mod disputes;
 pub mod earnings;
 pub mod geo;
+pub mod holds;
 pub mod invoices;
 pub mod ledger;
 pub mod matching;
