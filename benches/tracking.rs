@@ -36,6 +36,7 @@ use fundi::config::Config;
 use fundi::db::entities::{booking, session, technician_profile, tracking_head, user};
 use fundi::domain::account::Role;
 use fundi::domain::booking_state::Status;
+use fundi::domain::dispatch::DispatchMode;
 use fundi::domain::pricing::Priority;
 use fundi::domain::technician::{Availability, KycStatus};
 use fundi::graphql::ids::{self, Kind};
@@ -481,7 +482,7 @@ async fn seed(
             status: Set(Status::EnRoute),
             version: Set(4),
             start_code: Set("1234".into()),
-            dispatch_mode: Set("DIRECT".into()),
+            dispatch_mode: Set(DispatchMode::Direct),
             price_base: Set(100_000),
             price_surge: Set(0),
             price_platform_fee: Set(10_000),

@@ -129,6 +129,25 @@ stored_as_text!(
     crate::domain::notifications::Kind,
 );
 
+// Bookings: dispatch, offers, quotes and disputes.
+stored_as_text!(
+    crate::domain::dispatch::DispatchMode,
+    crate::domain::dispatch::OfferStatus,
+    crate::domain::quotes::QuoteStatus,
+    crate::domain::disputes::DisputeStatus,
+);
+
+// Money: invoices, holds, refunds, payout methods, unmatched receipts and provider webhooks.
+stored_as_text!(
+    crate::domain::invoices::InvoiceKind,
+    crate::domain::holds::HoldStatus,
+    crate::domain::payments::RefundTransferStatus,
+    crate::domain::payments::WebhookProvider,
+    crate::domain::payouts::PayoutKind,
+    crate::domain::unmatched::Provider,
+    crate::domain::unmatched::ReceiptStatus,
+);
+
 #[cfg(test)]
 mod tests {
     use crate::domain::payouts::WithdrawalStatus;

@@ -5,6 +5,28 @@ pub fn number(year: i32, sequence: i64) -> String {
     format!("FND-{year}-{sequence:06}")
 }
 
+/// What a document is: the invoice of a paid job, or a credit note for a refund.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InvoiceKind {
+    Invoice,
+    CreditNote,
+}
+
+impl InvoiceKind {
+    pub const ALL: [InvoiceKind; 2] = [InvoiceKind::Invoice, InvoiceKind::CreditNote];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InvoiceKind::Invoice => "INVOICE",
+            InvoiceKind::CreditNote => "CREDIT_NOTE",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<InvoiceKind> {
+        Self::ALL.into_iter().find(|k| k.as_str() == name)
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LineKind {
     Labour,
@@ -76,6 +98,16 @@ pub fn credit_note(description: &str, refunded: i64) -> Totals {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn kinds_round_trip_and_unknown_ones_parse_to_none() {
+        for kind in InvoiceKind::ALL {
+            assert_eq!(InvoiceKind::parse(kind.as_str()), Some(kind));
+        }
+        for unknown in ["invoice", "RECEIPT", ""] {
+            assert_eq!(InvoiceKind::parse(unknown), None);
+        }
+    }
 
     #[test]
     fn numbers_are_zero_padded_per_year() {

@@ -32,6 +32,26 @@ pub enum PaymentStatus {
     PartiallyRefunded,
 }
 
+/// Where an M-Pesa refund is on its way back to the phone that paid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefundTransferStatus {
+    /// Booked, waiting for the worker to send it.
+    Pending,
+    /// Sent to Daraja; its result has not come yet.
+    Processing,
+    Completed,
+    /// M-Pesa refused it; staff send it by hand.
+    Failed,
+}
+
+/// Whose signed events a webhook record dedupes. Stored in lower case, as they always were, unlike
+/// the upper-case names of payment methods and receipt providers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WebhookProvider {
+    Stripe,
+    Razorpay,
+}
+
 macro_rules! names {
     ($ty:ty { $($variant:ident => $name:literal),+ $(,)? }) => {
         impl $ty {
@@ -58,6 +78,13 @@ names!(PaymentStatus {
     Refunded => "REFUNDED",
     PartiallyRefunded => "PARTIALLY_REFUNDED",
 });
+names!(RefundTransferStatus {
+    Pending => "PENDING",
+    Processing => "PROCESSING",
+    Completed => "COMPLETED",
+    Failed => "FAILED",
+});
+names!(WebhookProvider { Stripe => "stripe", Razorpay => "razorpay" });
 
 pub use super::refusal::{Refusal, refuse};
 
@@ -364,6 +391,15 @@ mod tests {
         for s in PaymentStatus::ALL {
             assert_eq!(PaymentStatus::parse(s.as_str()), Some(*s));
         }
+        for s in RefundTransferStatus::ALL {
+            assert_eq!(RefundTransferStatus::parse(s.as_str()), Some(*s));
+        }
+        for p in WebhookProvider::ALL {
+            assert_eq!(WebhookProvider::parse(p.as_str()), Some(*p));
+        }
+        assert_eq!(PaymentStatus::parse("succeeded"), None);
+        assert_eq!(RefundTransferStatus::parse("CANCELLED"), None);
+        assert_eq!(WebhookProvider::parse("STRIPE"), None);
         assert!(method_allowed(Method::Cash, PaymentKind::Deposit).is_err());
         assert!(method_allowed(Method::Cash, PaymentKind::Balance).is_ok());
     }

@@ -13,6 +13,8 @@ pub enum PayoutKind {
 }
 
 impl PayoutKind {
+    pub const ALL: [PayoutKind; 3] = [PayoutKind::Mpesa, PayoutKind::Upi, PayoutKind::BankTransfer];
+
     pub fn as_str(self) -> &'static str {
         match self {
             PayoutKind::Mpesa => "MPESA",
@@ -22,9 +24,7 @@ impl PayoutKind {
     }
 
     pub fn parse(raw: &str) -> Option<PayoutKind> {
-        [PayoutKind::Mpesa, PayoutKind::Upi, PayoutKind::BankTransfer]
-            .into_iter()
-            .find(|k| k.as_str() == raw)
+        Self::ALL.into_iter().find(|k| k.as_str() == raw)
     }
 }
 
@@ -498,6 +498,16 @@ mod tests {
         for status in WithdrawalStatus::ALL {
             assert_eq!(WithdrawalStatus::parse(status.as_str()), Some(status));
             assert_eq!(status.is_final(), status.next().is_empty());
+        }
+    }
+
+    #[test]
+    fn payout_kinds_round_trip_and_unknown_ones_parse_to_none() {
+        for kind in PayoutKind::ALL {
+            assert_eq!(PayoutKind::parse(kind.as_str()), Some(kind));
+        }
+        for unknown in ["mpesa", "BANK", ""] {
+            assert_eq!(PayoutKind::parse(unknown), None);
         }
     }
 

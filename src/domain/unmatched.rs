@@ -6,7 +6,6 @@
 use super::booking_state::Status;
 use super::payments::{Due, Method, PaymentKind, Refusal, refuse};
 use std::collections::BTreeMap;
-use std::fmt;
 
 /// Which provider reported the money; the same names as the payment methods.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,11 +35,8 @@ impl Provider {
         }
     }
 
-    pub fn parse(raw: &str) -> Result<Provider, UnknownName> {
-        Self::ALL
-            .into_iter()
-            .find(|p| p.as_str() == raw)
-            .ok_or_else(|| UnknownName(raw.to_string()))
+    pub fn parse(raw: &str) -> Option<Provider> {
+        Self::ALL.into_iter().find(|p| p.as_str() == raw)
     }
 }
 
@@ -51,18 +47,6 @@ pub enum ReceiptStatus {
     Attached,
     Refunded,
 }
-
-/// A stored name no variant has: a corrupt row, reported rather than guessed at.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UnknownName(pub String);
-
-impl fmt::Display for UnknownName {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "unknown name {:?}", self.0)
-    }
-}
-
-impl std::error::Error for UnknownName {}
 
 impl ReceiptStatus {
     pub const ALL: [ReceiptStatus; 3] = [
@@ -79,11 +63,8 @@ impl ReceiptStatus {
         }
     }
 
-    pub fn parse(raw: &str) -> Result<ReceiptStatus, UnknownName> {
-        Self::ALL
-            .into_iter()
-            .find(|s| s.as_str() == raw)
-            .ok_or_else(|| UnknownName(raw.to_string()))
+    pub fn parse(raw: &str) -> Option<ReceiptStatus> {
+        Self::ALL.into_iter().find(|s| s.as_str() == raw)
     }
 
     /// Only an OPEN receipt moves, and only once: a resolved one is never reopened, so its money
@@ -217,18 +198,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn names_round_trip_and_unknown_ones_are_errors() {
+    fn names_round_trip_and_unknown_ones_parse_to_none() {
         for s in ReceiptStatus::ALL {
-            assert_eq!(ReceiptStatus::parse(s.as_str()), Ok(s));
+            assert_eq!(ReceiptStatus::parse(s.as_str()), Some(s));
         }
         for p in Provider::ALL {
-            assert_eq!(Provider::parse(p.as_str()), Ok(p));
+            assert_eq!(Provider::parse(p.as_str()), Some(p));
         }
-        assert_eq!(
-            ReceiptStatus::parse("open"),
-            Err(UnknownName("open".into()))
-        );
-        assert!(Provider::parse("CASH").is_err());
+        assert_eq!(ReceiptStatus::parse("open"), None);
+        assert_eq!(Provider::parse("CASH"), None);
     }
 
     #[test]

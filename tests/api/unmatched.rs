@@ -447,3 +447,40 @@ async fn ledger_verify_reports_unmatched_funds_that_disagree_with_the_open_recei
         "{verdict}"
     );
 }
+
+#[tokio::test]
+async fn a_receipt_stored_with_an_unknown_status_is_an_error_naming_it_not_an_open_one() {
+    use fundi::db::entities::unmatched_receipt::{Column, Entity};
+    let s = TestServer::start().await;
+    let admin = staff(&s, "um-corrupt@example.com", Role::Admin).await;
+    kept(&s, "CORRUPT0001", 1_000).await;
+    let db = &s.services().db;
+    let id = Entity::find()
+        .filter(Column::ProviderReference.eq("CORRUPT0001"))
+        .one(db)
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    Entity::update_many()
+        .col_expr(Column::Status, sea_orm::sea_query::Expr::value("LOST"))
+        .filter(Column::Id.eq(id))
+        .exec(db)
+        .await
+        .unwrap();
+
+    let error = Entity::find_by_id(id)
+        .one(db)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("ReceiptStatus"), "{error}");
+    assert!(error.contains("\"LOST\""), "{error}");
+    assert!(error.contains(&id.to_string()), "{error}");
+    // Staff are told something is wrong rather than shown the receipt as waiting for them.
+    let listed = s.err(admin.token(), LIST, json!({"status": null})).await;
+    assert_eq!(
+        listed["extensions"]["code"], "INTERNAL_SERVER_ERROR",
+        "{listed}"
+    );
+}

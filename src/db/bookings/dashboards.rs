@@ -1,6 +1,7 @@
 //! Dashboards' queries: a customer's or a technician's bookings, and a technician's offers by status.
 
 use crate::db::entities::{booking, job_offer};
+use crate::domain::dispatch::OfferStatus;
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter};
 use uuid::Uuid;
 
@@ -30,7 +31,7 @@ pub async fn for_technician(
 pub async fn count_offers(
     db: &impl ConnectionTrait,
     technician: Uuid,
-    status: &str,
+    status: OfferStatus,
 ) -> Result<u64, DbErr> {
     job_offer::Entity::find()
         .filter(job_offer::Column::TechnicianId.eq(technician))
@@ -43,7 +44,7 @@ pub async fn count_offers(
 pub async fn offers_in_statuses(
     db: &impl ConnectionTrait,
     technician: Uuid,
-    statuses: &[&str],
+    statuses: &[OfferStatus],
 ) -> Result<Vec<job_offer::Model>, DbErr> {
     job_offer::Entity::find()
         .filter(job_offer::Column::TechnicianId.eq(technician))

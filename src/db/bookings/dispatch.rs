@@ -1,6 +1,7 @@
 //! Dispatch's queries: a booking's job offers, queued, offered and read back in rank order.
 
 use crate::db::entities::job_offer;
+use crate::domain::dispatch::OfferStatus;
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
@@ -14,7 +15,7 @@ pub async fn insert_offer(
     booking: Uuid,
     technician: Uuid,
     rank: i32,
-    status: &str,
+    status: OfferStatus,
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
     job_offer::Entity::insert(job_offer::ActiveModel {
@@ -22,7 +23,7 @@ pub async fn insert_offer(
         booking_id: Set(booking),
         technician_id: Set(technician),
         rank: Set(rank),
-        status: Set(status.into()),
+        status: Set(status),
         offered_at: Set(None),
         expires_at: Set(None),
         responded_at: Set(None),
@@ -38,7 +39,7 @@ pub async fn insert_offer(
 pub async fn first_by_rank(
     db: &impl ConnectionTrait,
     booking: Uuid,
-    status: &str,
+    status: OfferStatus,
 ) -> Result<Option<job_offer::Model>, DbErr> {
     job_offer::Entity::find()
         .filter(job_offer::Column::BookingId.eq(booking))
@@ -53,7 +54,7 @@ pub async fn mark_offered(
     db: &impl ConnectionTrait,
     booking: Uuid,
     technician: Uuid,
-    status: &str,
+    status: OfferStatus,
     now: DateTime<Utc>,
     expires: DateTime<Utc>,
 ) -> Result<(), DbErr> {

@@ -2,6 +2,7 @@
 //! compare-and-set on its status.
 
 use crate::db::entities::dispute;
+use crate::domain::disputes::DisputeStatus;
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
@@ -30,7 +31,7 @@ pub async fn insert(db: &impl ConnectionTrait, dispute: dispute::Model) -> Resul
 pub async fn latest_in_status(
     db: &impl ConnectionTrait,
     booking: Uuid,
-    status: &str,
+    status: DisputeStatus,
 ) -> Result<Option<dispute::Model>, DbErr> {
     dispute::Entity::find()
         .filter(dispute::Column::BookingId.eq(booking))
@@ -43,7 +44,7 @@ pub async fn latest_in_status(
 /// What resolving a dispute records.
 #[derive(Debug, Clone)]
 pub struct Resolved {
-    pub status: &'static str,
+    pub status: DisputeStatus,
     pub outcome: &'static str,
     pub customer_refund_percent: Option<i32>,
     pub note: Option<String>,
@@ -55,7 +56,7 @@ pub struct Resolved {
 pub async fn resolve(
     db: &impl ConnectionTrait,
     id: Uuid,
-    from: &str,
+    from: DisputeStatus,
     resolved: Resolved,
 ) -> Result<u64, DbErr> {
     let changed = dispute::Entity::update_many()

@@ -3,6 +3,7 @@
 
 use crate::db::entities::{booking, quote};
 use crate::domain::pricing::PriceBreakdown;
+use crate::domain::quotes::QuoteStatus;
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
@@ -14,8 +15,8 @@ use uuid::Uuid;
 pub async fn set_status_for_booking(
     db: &impl ConnectionTrait,
     booking: Uuid,
-    from: &str,
-    to: &str,
+    from: QuoteStatus,
+    to: QuoteStatus,
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
     quote::Entity::update_many()
@@ -47,8 +48,8 @@ pub struct Response {
 pub async fn set_status(
     db: &impl ConnectionTrait,
     id: Uuid,
-    from: &str,
-    to: &str,
+    from: QuoteStatus,
+    to: QuoteStatus,
     now: DateTime<Utc>,
     response: Option<Response>,
 ) -> Result<u64, DbErr> {

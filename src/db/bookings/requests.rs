@@ -6,6 +6,7 @@ use crate::db::entities::{
     booking, booking_event, job_offer, technician_profile, technician_skill,
 };
 use crate::domain::booking_state::Status;
+use crate::domain::dispatch::OfferStatus;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbErr, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter,
     QueryOrder, QuerySelect, Select,
@@ -123,7 +124,7 @@ pub async fn events_for_bookings(
 pub async fn offers_of_technician(
     db: &impl ConnectionTrait,
     technician: Uuid,
-    status: &str,
+    status: OfferStatus,
 ) -> Result<Vec<job_offer::Model>, DbErr> {
     job_offer::Entity::find()
         .filter(job_offer::Column::TechnicianId.eq(technician))

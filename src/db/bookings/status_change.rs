@@ -2,6 +2,7 @@
 //! availability, the count of a technician's other active jobs, and answering open offers.
 
 use crate::db::entities::{booking, job_offer, technician_profile};
+use crate::domain::dispatch::OfferStatus;
 use crate::domain::technician::Availability;
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait};
@@ -72,7 +73,7 @@ pub async fn answer_open_offer(
     db: &impl ConnectionTrait,
     booking_id: Uuid,
     technician: Uuid,
-    status: &str,
+    status: OfferStatus,
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
     job_offer::Entity::update_many()
@@ -80,7 +81,7 @@ pub async fn answer_open_offer(
         .col_expr(job_offer::Column::RespondedAt, Expr::value(now))
         .filter(job_offer::Column::BookingId.eq(booking_id))
         .filter(job_offer::Column::TechnicianId.eq(technician))
-        .filter(job_offer::Column::Status.eq("OFFERED"))
+        .filter(job_offer::Column::Status.eq(OfferStatus::Offered))
         .exec(db)
         .await?;
     Ok(())

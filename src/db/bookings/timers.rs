@@ -3,6 +3,7 @@
 
 use crate::db::entities::{booking, job_offer};
 use crate::domain::booking_state::Status;
+use crate::domain::dispatch::OfferStatus;
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect};
@@ -11,7 +12,7 @@ use uuid::Uuid;
 /// Up to `limit` offers in `status` that expired before `now`.
 pub async fn offers_expired(
     db: &impl ConnectionTrait,
-    status: &str,
+    status: OfferStatus,
     now: DateTime<Utc>,
     limit: u64,
 ) -> Result<Vec<job_offer::Model>, DbErr> {
@@ -27,8 +28,8 @@ pub async fn offers_expired(
 pub async fn close_offer(
     db: &impl ConnectionTrait,
     id: Uuid,
-    from: &str,
-    to: &str,
+    from: OfferStatus,
+    to: OfferStatus,
     now: DateTime<Utc>,
 ) -> Result<u64, DbErr> {
     let closed = job_offer::Entity::update_many()

@@ -1,6 +1,7 @@
 //! The `bookings` table.
 
 use crate::domain::booking_state::Status;
+use crate::domain::dispatch::DispatchMode;
 use crate::domain::pricing::Priority;
 use sea_orm::entity::prelude::*;
 
@@ -28,7 +29,8 @@ pub struct Model {
     pub status: Status,
     pub version: i32,
     pub start_code: String,
-    pub dispatch_mode: String,
+    #[serde(with = "crate::db::stored::by_name")]
+    pub dispatch_mode: DispatchMode,
     pub price_base: i64,
     pub price_surge: i64,
     pub price_platform_fee: i64,

@@ -1,5 +1,6 @@
 //! The `disputes` table.
 
+use crate::domain::disputes::DisputeStatus;
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
@@ -11,7 +12,7 @@ pub struct Model {
     pub opened_by: Uuid,
     pub reason: String,
     pub details: String,
-    pub status: String,
+    pub status: DisputeStatus,
     pub outcome: Option<String>,
     pub customer_refund_percent: Option<i32>,
     pub resolution_note: Option<String>,

@@ -1,6 +1,7 @@
 //! The `earnings_holds` table: a technician's pending earnings from one booking and when they become
 //! available (HELD, FROZEN by a dispute, AVAILABLE, or REVERSED).
 
+use crate::domain::holds::HoldStatus;
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
@@ -12,7 +13,7 @@ pub struct Model {
     pub booking_id: Uuid,
     pub amount_minor: i64,
     pub currency: String,
-    pub status: String,
+    pub status: HoldStatus,
     pub available_at: DateTimeUtc,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

@@ -1,5 +1,6 @@
 //! The `invoices` table: invoices of paid jobs and credit notes of refunds, with their lines as JSON.
 
+use crate::domain::invoices::InvoiceKind;
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
@@ -8,7 +9,7 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
     pub number: String,
-    pub kind: String,
+    pub kind: InvoiceKind,
     pub source_key: String,
     pub booking_id: Uuid,
     pub payment_id: Option<Uuid>,

@@ -1,5 +1,6 @@
 //! The `job_offers` table.
 
+use crate::domain::dispatch::OfferStatus;
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
@@ -10,7 +11,7 @@ pub struct Model {
     pub booking_id: Uuid,
     pub technician_id: Uuid,
     pub rank: i32,
-    pub status: String,
+    pub status: OfferStatus,
     pub offered_at: Option<DateTimeUtc>,
     pub expires_at: Option<DateTimeUtc>,
     pub responded_at: Option<DateTimeUtc>,

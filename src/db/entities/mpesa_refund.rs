@@ -1,5 +1,6 @@
 //! The `mpesa_refunds` table: a refund of an M-Pesa payment on its way back to the payer by B2C.
 
+use crate::domain::payments::RefundTransferStatus;
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
@@ -11,7 +12,7 @@ pub struct Model {
     pub amount_minor: i64,
     pub currency: String,
     pub phone: String,
-    pub status: String,
+    pub status: RefundTransferStatus,
     pub reference: String,
     pub gateway_reference: Option<String>,
     pub failure_reason: Option<String>,

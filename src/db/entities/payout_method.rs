@@ -1,5 +1,6 @@
 //! The `payout_methods` table: how each technician is paid, sealed, with its masked form and change hold.
 
+use crate::domain::payouts::PayoutKind;
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
@@ -8,7 +9,7 @@ pub struct Model {
     /// The technician's user id.
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
-    pub kind: String,
+    pub kind: PayoutKind,
     pub details_sealed: String,
     pub masked: String,
     pub hold_until: Option<DateTimeUtc>,

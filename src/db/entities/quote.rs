@@ -1,5 +1,6 @@
 //! The `quotes` table.
 
+use crate::domain::quotes::QuoteStatus;
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
@@ -9,7 +10,7 @@ pub struct Model {
     pub id: Uuid,
     pub booking_id: Uuid,
     pub technician_id: Uuid,
-    pub status: String,
+    pub status: QuoteStatus,
     pub line_items: String,
     pub subtotal_minor: i64,
     pub currency: String,

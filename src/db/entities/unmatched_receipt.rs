@@ -1,6 +1,7 @@
 //! The `unmatched_receipts` table: money a provider reported that matched no payment, until staff
 //! attach it to a booking or refund it.
 
+use crate::domain::unmatched::{Provider, ReceiptStatus};
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
@@ -8,7 +9,7 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
-    pub provider: String,
+    pub provider: Provider,
     pub provider_reference: String,
     pub phone: Option<String>,
     pub amount_minor: i64,
@@ -16,7 +17,7 @@ pub struct Model {
     pub near_payment_id: Option<Uuid>,
     pub detail: Option<String>,
     pub received_at: DateTimeUtc,
-    pub status: String,
+    pub status: ReceiptStatus,
     pub resolved_by: Option<Uuid>,
     pub resolved_at: Option<DateTimeUtc>,
     pub attached_booking_id: Option<Uuid>,

@@ -1,5 +1,6 @@
 //! The `webhook_events` table: provider events already applied, unique by (provider, event_id).
 
+use crate::domain::payments::WebhookProvider;
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
@@ -7,7 +8,7 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
-    pub provider: String,
+    pub provider: WebhookProvider,
     pub event_id: String,
     pub received_at: DateTimeUtc,
     pub created_at: DateTimeUtc,

@@ -1,6 +1,6 @@
 //! The `withdrawals` table: a technician's request to be paid out, and where it is in its life.
 
-use crate::domain::payouts::WithdrawalStatus;
+use crate::domain::payouts::{PayoutKind, WithdrawalStatus};
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
@@ -12,7 +12,7 @@ pub struct Model {
     pub amount_minor: i64,
     pub currency: String,
     pub status: WithdrawalStatus,
-    pub method_kind: String,
+    pub method_kind: PayoutKind,
     pub method_masked: String,
     pub destination_sealed: String,
     pub gateway: String,

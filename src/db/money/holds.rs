@@ -1,6 +1,7 @@
 //! earnings_holds: a technician's share of a paid job, held until the hold period is over.
 
 use crate::db::entities::earnings_hold;
+use crate::domain::holds::HoldStatus;
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
@@ -21,8 +22,8 @@ pub async fn insert(db: &impl ConnectionTrait, held: earnings_hold::Model) -> Re
 pub async fn set_status_for_booking(
     db: &impl ConnectionTrait,
     booking_id: Uuid,
-    from: &str,
-    to: &str,
+    from: HoldStatus,
+    to: HoldStatus,
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
     earnings_hold::Entity::update_many()
@@ -38,7 +39,7 @@ pub async fn set_status_for_booking(
 /// Up to 100 holds in `status` available at or before `now`, soonest first.
 pub async fn due(
     db: &impl ConnectionTrait,
-    status: &str,
+    status: HoldStatus,
     now: DateTime<Utc>,
 ) -> Result<Vec<earnings_hold::Model>, DbErr> {
     earnings_hold::Entity::find()
@@ -54,8 +55,8 @@ pub async fn due(
 pub async fn set_status(
     db: &impl ConnectionTrait,
     id: Uuid,
-    from: &str,
-    to: &str,
+    from: HoldStatus,
+    to: HoldStatus,
     now: DateTime<Utc>,
 ) -> Result<u64, DbErr> {
     let claimed = earnings_hold::Entity::update_many()
@@ -72,7 +73,7 @@ pub async fn set_status(
 pub async fn for_booking(
     db: &impl ConnectionTrait,
     booking_id: Uuid,
-    status: &str,
+    status: HoldStatus,
 ) -> Result<Vec<earnings_hold::Model>, DbErr> {
     earnings_hold::Entity::find()
         .filter(earnings_hold::Column::BookingId.eq(booking_id))
@@ -86,13 +87,13 @@ pub async fn set_amount(
     db: &impl ConnectionTrait,
     held: &earnings_hold::Model,
     amount_minor: i64,
-    status: Option<&str>,
+    status: Option<HoldStatus>,
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
     let mut active: earnings_hold::ActiveModel = held.clone().into();
     active.amount_minor = Set(amount_minor);
     if let Some(status) = status {
-        active.status = Set(status.into());
+        active.status = Set(status);
     }
     active.updated_at = Set(now);
     sea_orm::ActiveModelTrait::update(active, db).await?;

@@ -3,6 +3,7 @@
 
 use crate::db::entities::invoice;
 use crate::db::sql::stmt;
+use crate::domain::invoices::InvoiceKind;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbErr, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder,
 };
@@ -63,7 +64,7 @@ pub async fn of_bookings(
 pub async fn one_of_kind_before(
     db: &impl ConnectionTrait,
     booking_id: Uuid,
-    kind: &str,
+    kind: InvoiceKind,
     before: Uuid,
 ) -> Result<Option<invoice::Model>, DbErr> {
     invoice::Entity::find()

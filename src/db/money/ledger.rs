@@ -2,6 +2,7 @@
 //! transactions and postings; account balances move by one conditional UPDATE each.
 
 use crate::db::sql::stmt;
+use crate::domain::unmatched::ReceiptStatus;
 use chrono::{DateTime, Utc};
 use sea_orm::{
     AccessMode, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
@@ -437,7 +438,7 @@ pub async fn posted_by_currency(
 /// Per currency, what the unmatched receipts in `status` add up to.
 pub async fn unmatched_receipts_by_currency(
     db: &impl ConnectionTrait,
-    status: &str,
+    status: ReceiptStatus,
 ) -> Result<Vec<(String, i64)>, DbErr> {
     let rows = db
         .query_all_raw(stmt(

@@ -1,6 +1,7 @@
 //! mpesa_refunds: refunds sent back to the payer's phone with M-Pesa B2C, and where each is.
 
 use crate::db::entities::mpesa_refund;
+use crate::domain::payments::RefundTransferStatus;
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
@@ -20,7 +21,7 @@ pub async fn insert(
 /// Up to `limit` refunds in `status`, oldest first.
 pub async fn in_status(
     db: &impl ConnectionTrait,
-    status: &str,
+    status: RefundTransferStatus,
     limit: u64,
 ) -> Result<Vec<mpesa_refund::Model>, DbErr> {
     mpesa_refund::Entity::find()
@@ -35,8 +36,8 @@ pub async fn in_status(
 pub async fn set_status(
     db: &impl ConnectionTrait,
     id: Uuid,
-    from: &str,
-    to: &str,
+    from: RefundTransferStatus,
+    to: RefundTransferStatus,
     now: DateTime<Utc>,
 ) -> Result<u64, DbErr> {
     Ok(mpesa_refund::Entity::update_many()
@@ -54,7 +55,7 @@ pub async fn set_gateway_reference(
     db: &impl ConnectionTrait,
     id: Uuid,
     reference: String,
-    status: &str,
+    status: RefundTransferStatus,
 ) -> Result<(), DbErr> {
     mpesa_refund::Entity::update_many()
         .col_expr(
@@ -82,11 +83,11 @@ pub async fn by_reference(
 /// How a refund ended: completed with the gateway's reference, or failed with a reason.
 pub enum Ending {
     Completed {
-        status: &'static str,
+        status: RefundTransferStatus,
         gateway_reference: String,
     },
     Failed {
-        status: &'static str,
+        status: RefundTransferStatus,
         reason: String,
     },
 }
@@ -95,7 +96,7 @@ pub enum Ending {
 pub async fn finish(
     db: &impl ConnectionTrait,
     id: Uuid,
-    from: &str,
+    from: RefundTransferStatus,
     ending: Ending,
     now: DateTime<Utc>,
 ) -> Result<u64, DbErr> {
@@ -127,7 +128,7 @@ pub async fn finish(
 /// Up to 50 refunds in `status` not touched since `before`, least recently touched first.
 pub async fn stale(
     db: &impl ConnectionTrait,
-    status: &str,
+    status: RefundTransferStatus,
     before: DateTime<Utc>,
 ) -> Result<Vec<mpesa_refund::Model>, DbErr> {
     mpesa_refund::Entity::find()
@@ -144,7 +145,7 @@ pub async fn stale(
 pub async fn touch_stale(
     db: &impl ConnectionTrait,
     reference: &str,
-    status: &str,
+    status: RefundTransferStatus,
     now: DateTime<Utc>,
     before: DateTime<Utc>,
 ) -> Result<u64, DbErr> {

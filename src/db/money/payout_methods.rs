@@ -1,6 +1,7 @@
 //! payout_methods: a technician's sealed payout details, one row per technician.
 
 use crate::db::entities::payout_method;
+use crate::domain::payouts::PayoutKind;
 use chrono::{DateTime, Utc};
 use sea_orm::{ActiveValue::Set, ConnectionTrait, DbErr, EntityTrait, IntoActiveModel};
 use uuid::Uuid;
@@ -25,7 +26,7 @@ pub async fn insert(
 
 /// What replaces a technician's payout method.
 pub struct Replacement {
-    pub kind: String,
+    pub kind: PayoutKind,
     pub details_sealed: String,
     pub masked: String,
     pub hold_until: Option<DateTime<Utc>>,

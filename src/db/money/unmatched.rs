@@ -2,6 +2,7 @@
 //! attached to a booking or refunded.
 
 use crate::db::entities::unmatched_receipt;
+use crate::domain::unmatched::ReceiptStatus;
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
@@ -37,7 +38,7 @@ pub async fn by_id(
     unmatched_receipt::Entity::find_by_id(id).one(db).await
 }
 
-fn listed(status: Option<&str>) -> Select<unmatched_receipt::Entity> {
+fn listed(status: Option<ReceiptStatus>) -> Select<unmatched_receipt::Entity> {
     let mut query = unmatched_receipt::Entity::find();
     if let Some(status) = status {
         query = query.filter(unmatched_receipt::Column::Status.eq(status));
@@ -48,7 +49,7 @@ fn listed(status: Option<&str>) -> Select<unmatched_receipt::Entity> {
 /// Up to `limit` receipts, in one status when given, with ids below `after`, newest first.
 pub async fn list(
     db: &impl ConnectionTrait,
-    status: Option<&str>,
+    status: Option<ReceiptStatus>,
     after: Option<Uuid>,
     limit: u64,
 ) -> Result<Vec<unmatched_receipt::Model>, DbErr> {
@@ -64,7 +65,7 @@ pub async fn list(
 }
 
 /// How many receipts [`list`] pages through with the same filter.
-pub async fn count(db: &impl ConnectionTrait, status: Option<&str>) -> Result<u64, DbErr> {
+pub async fn count(db: &impl ConnectionTrait, status: Option<ReceiptStatus>) -> Result<u64, DbErr> {
     listed(status).count(db).await
 }
 
@@ -82,8 +83,8 @@ pub struct Resolution {
 pub async fn resolve(
     db: &impl ConnectionTrait,
     id: Uuid,
-    from: &str,
-    to: &str,
+    from: ReceiptStatus,
+    to: ReceiptStatus,
     r: Resolution,
 ) -> Result<u64, DbErr> {
     let mut update = unmatched_receipt::Entity::update_many()

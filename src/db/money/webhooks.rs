@@ -1,12 +1,13 @@
 //! webhook_events: the provider events already applied, one row per provider and event id.
 
 use crate::db::entities::webhook_event;
+use crate::domain::payments::WebhookProvider;
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, IntoActiveModel, QueryFilter};
 
 /// The record of this provider's event.
 pub async fn find(
     db: &impl ConnectionTrait,
-    provider: &str,
+    provider: WebhookProvider,
     event_id: &str,
 ) -> Result<Option<webhook_event::Model>, DbErr> {
     webhook_event::Entity::find()

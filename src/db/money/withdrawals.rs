@@ -60,7 +60,7 @@ pub async fn insert(db: &impl ConnectionTrait, w: &withdrawal::Model) -> Result<
                 w.amount_minor.into(),
                 w.currency.clone().into(),
                 w.status.as_str().into(),
-                w.method_kind.clone().into(),
+                w.method_kind.into(),
                 w.method_masked.clone().into(),
                 w.destination_sealed.clone().into(),
                 w.gateway.clone().into(),

@@ -46,6 +46,7 @@ pub struct QuoteInput {
 }
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "crate::domain::quotes::QuoteStatus")]
 pub enum QuoteStatus {
     /// Waiting for the customer's answer.
     Open,
@@ -58,6 +59,7 @@ pub enum QuoteStatus {
 }
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "crate::domain::disputes::DisputeStatus")]
 pub enum DisputeStatus {
     Open,
     Resolved,
@@ -93,13 +95,7 @@ impl Quote {
         ids::encode(Kind::Booking, self.0.booking_id)
     }
     async fn status(&self) -> QuoteStatus {
-        match self.0.status.as_str() {
-            quotes::status::ACCEPTED => QuoteStatus::Accepted,
-            quotes::status::REJECTED => QuoteStatus::Rejected,
-            quotes::status::SUPERSEDED => QuoteStatus::Superseded,
-            quotes::status::EXPIRED => QuoteStatus::Expired,
-            _ => QuoteStatus::Open,
-        }
+        self.0.status.into()
     }
     async fn line_items(&self) -> Vec<QuoteLineItem> {
         let money = |amount| Money::new(amount, &self.0.currency);
@@ -174,11 +170,7 @@ impl Dispute {
         &self.0.details
     }
     async fn status(&self) -> DisputeStatus {
-        if self.0.status == disputes::status::RESOLVED {
-            DisputeStatus::Resolved
-        } else {
-            DisputeStatus::Open
-        }
+        self.0.status.into()
     }
     /// Set once resolved.
     async fn outcome(&self) -> Option<DisputeOutcome> {

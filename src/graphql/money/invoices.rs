@@ -1,12 +1,12 @@
 //! Invoices and credit notes of a booking, as its customer, its technician and staff see them.
 
 use crate::db::entities::invoice;
-use crate::domain::invoices::Line;
+use crate::domain::invoices::{InvoiceKind, Line};
 use crate::graphql::accounts::person::Person;
 use crate::graphql::common::Money;
 use crate::graphql::context::{services, viewer};
 use crate::graphql::ids::{self, Kind};
-use crate::services::money::invoices::{self as service, kind};
+use crate::services::money::invoices as service;
 use async_graphql::{Context, ID, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 
@@ -28,7 +28,7 @@ impl Invoice {
     }
     /// INVOICE or CREDIT_NOTE.
     async fn kind(&self) -> &str {
-        &self.0.kind
+        self.0.kind.as_str()
     }
     async fn booking_id(&self) -> ID {
         ids::encode(Kind::Booking, self.0.booking_id)
@@ -96,7 +96,7 @@ impl InvoiceQuery {
         let documents = service::for_booking(services(ctx), &viewer, uuid).await?;
         Ok(documents
             .into_iter()
-            .find(|d| d.kind == kind::INVOICE)
+            .find(|d| d.kind == InvoiceKind::Invoice)
             .map(Invoice))
     }
 }

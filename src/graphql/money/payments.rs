@@ -7,7 +7,6 @@ use crate::graphql::common::{Money, MoneyInput};
 use crate::graphql::context::{services, viewer};
 use crate::graphql::ids::{self, Kind};
 use crate::graphql::loaders::{self, RefundsOfPayment};
-use crate::services::money::mpesa_refunds::RefundTransferStatus;
 use crate::services::money::payments::{self as service, PayRequest};
 use async_graphql::{Context, Enum, ID, InputObject, Object, Result};
 use chrono::{DateTime, Utc};
@@ -121,6 +120,7 @@ impl Payment {
 }
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "rules::RefundTransferStatus")]
 pub enum MpesaRefundStatus {
     /// Booked; about to be sent.
     Pending,
@@ -144,16 +144,11 @@ impl MpesaRefund {
         Money::new(self.0.amount_minor, &self.0.currency)
     }
     async fn status(&self) -> MpesaRefundStatus {
-        match self.0.status.as_str() {
-            s if s == RefundTransferStatus::Processing.as_str() => MpesaRefundStatus::Processing,
-            s if s == RefundTransferStatus::Completed.as_str() => MpesaRefundStatus::Completed,
-            s if s == RefundTransferStatus::Failed.as_str() => MpesaRefundStatus::Failed,
-            _ => MpesaRefundStatus::Pending,
-        }
+        self.0.status.into()
     }
     /// M-Pesa's receipt, once the money has reached the phone.
     async fn receipt(&self) -> Option<&str> {
-        (self.0.status == RefundTransferStatus::Completed.as_str())
+        (self.0.status == rules::RefundTransferStatus::Completed)
             .then_some(self.0.gateway_reference.as_deref())
             .flatten()
     }

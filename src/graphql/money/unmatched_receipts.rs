@@ -2,8 +2,7 @@
 //! ADMIN and SUPPORT, and attached to a booking or refunded by an ADMIN.
 
 use crate::db::entities::unmatched_receipt;
-use crate::domain::unmatched::{Provider, ReceiptStatus, UnknownName};
-use crate::error::AppError;
+use crate::domain::unmatched::ReceiptStatus;
 use crate::graphql::common::{Counted, Money, TotalCount, connection};
 use crate::graphql::context::{services, viewer};
 use crate::graphql::ids::{self, Kind};
@@ -48,9 +47,9 @@ impl UnmatchedReceipt {
     async fn id(&self) -> ID {
         ids::encode(Kind::UnmatchedReceipt, self.0.id)
     }
-    async fn provider(&self) -> Result<Option<PaymentMethod>> {
-        let provider = Provider::parse(&self.0.provider).map_err(|e| stored(&self.0, e))?;
-        Ok(Some(provider.method().into()))
+    async fn provider(&self) -> Option<PaymentMethod> {
+        // Always known; the field stays nullable as the schema has always had it.
+        Some(self.0.provider.method().into())
     }
     /// The M-Pesa receipt number, the Stripe payment intent or the Razorpay payment id.
     async fn provider_reference(&self) -> &str {
@@ -63,9 +62,8 @@ impl UnmatchedReceipt {
     async fn amount(&self) -> Money {
         Money::new(self.0.amount_minor, &self.0.currency)
     }
-    async fn status(&self) -> Result<UnmatchedReceiptStatus> {
-        let status = ReceiptStatus::parse(&self.0.status).map_err(|e| stored(&self.0, e))?;
-        Ok(status.into())
+    async fn status(&self) -> UnmatchedReceiptStatus {
+        self.0.status.into()
     }
     /// The payment the event named or resembled, e.g. the FAILED payment of a prompt that timed out.
     async fn near_payment_id(&self) -> Option<ID> {
@@ -171,9 +169,4 @@ impl UnmatchedReceiptMutation {
             service::refund(services(ctx), &viewer, receipt, input.note.as_deref()).await?,
         ))
     }
-}
-
-/// A stored name no variant has is an error naming the row, never a default.
-fn stored(row: &unmatched_receipt::Model, e: UnknownName) -> AppError {
-    AppError::internal(anyhow::anyhow!("unmatched receipt {}: {e}", row.id))
 }

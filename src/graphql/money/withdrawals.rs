@@ -14,30 +14,11 @@ use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject
 use chrono::{DateTime, Utc};
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "rules::PayoutKind")]
 pub enum PayoutMethodKind {
     Mpesa,
     Upi,
     BankTransfer,
-}
-
-impl From<PayoutMethodKind> for rules::PayoutKind {
-    fn from(k: PayoutMethodKind) -> Self {
-        match k {
-            PayoutMethodKind::Mpesa => rules::PayoutKind::Mpesa,
-            PayoutMethodKind::Upi => rules::PayoutKind::Upi,
-            PayoutMethodKind::BankTransfer => rules::PayoutKind::BankTransfer,
-        }
-    }
-}
-
-impl From<rules::PayoutKind> for PayoutMethodKind {
-    fn from(k: rules::PayoutKind) -> Self {
-        match k {
-            rules::PayoutKind::Mpesa => PayoutMethodKind::Mpesa,
-            rules::PayoutKind::Upi => PayoutMethodKind::Upi,
-            rules::PayoutKind::BankTransfer => PayoutMethodKind::BankTransfer,
-        }
-    }
 }
 
 /// How the technician is paid; only the fields of `kind` may be given.
@@ -111,7 +92,8 @@ impl Withdrawal {
         &self.0.method_masked
     }
     async fn method_kind(&self) -> Option<PayoutMethodKind> {
-        rules::PayoutKind::parse(&self.0.method_kind).map(Into::into)
+        // Always known; the field stays nullable as the schema has always had it.
+        Some(self.0.method_kind.into())
     }
     /// Fundi's unique reference, e.g. WD-0193A4F2C1D8.
     async fn reference(&self) -> &str {

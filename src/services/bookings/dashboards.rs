@@ -4,8 +4,8 @@ use crate::db::bookings::dashboards as rows;
 use crate::db::entities::booking;
 use crate::domain::account::Role;
 use crate::domain::booking_state::Status;
+use crate::domain::dispatch::OfferStatus;
 use crate::error::AppResult;
-use crate::services::bookings::dispatch::offer_status;
 use crate::services::{Services, Viewer};
 use chrono::Duration;
 use std::collections::HashMap;
@@ -88,8 +88,7 @@ pub async fn technician(services: &Services, viewer: &Viewer) -> AppResult<Techn
     viewer.require_role(&[Role::Technician])?;
     let db = &services.db;
     let now = services.clock.now();
-    let offers_waiting =
-        rows::count_offers(db, viewer.user_id, offer_status::OFFERED).await? as i64;
+    let offers_waiting = rows::count_offers(db, viewer.user_id, OfferStatus::Offered).await? as i64;
     let jobs = rows::for_technician(db, viewer.user_id).await?;
     let active_jobs = jobs
         .iter()
@@ -107,21 +106,21 @@ pub async fn technician(services: &Services, viewer: &Viewer) -> AppResult<Techn
         db,
         viewer.user_id,
         &[
-            offer_status::ACCEPTED,
-            offer_status::REJECTED,
-            offer_status::EXPIRED,
+            OfferStatus::Accepted,
+            OfferStatus::Rejected,
+            OfferStatus::Expired,
         ],
     )
     .await?;
     let accepted = answered
         .iter()
-        .filter(|o| o.status == offer_status::ACCEPTED)
+        .filter(|o| o.status == OfferStatus::Accepted)
         .count();
     let acceptance_rate = (!answered.is_empty()).then(|| accepted as f64 / answered.len() as f64);
     // Expired offers were never answered, so they say nothing about how fast the technician responds.
     let seconds: Vec<i64> = answered
         .iter()
-        .filter(|o| o.status != offer_status::EXPIRED)
+        .filter(|o| o.status != OfferStatus::Expired)
         .filter_map(|o| Some((o.responded_at? - o.offered_at?).num_seconds()))
         .collect();
     Ok(TechnicianDashboard {

@@ -5,6 +5,7 @@ use crate::db::bookings::dispatch as rows;
 use crate::db::bookings::flow::MoveColumn;
 use crate::db::entities::booking;
 use crate::domain::booking_state::Status;
+use crate::domain::dispatch::{DispatchMode, OfferStatus};
 use crate::domain::geo::LatLng;
 use crate::error::{AppError, AppResult};
 use crate::realtime::{Topic, outbox};
@@ -17,17 +18,7 @@ use sea_orm::ConnectionTrait;
 use std::collections::HashSet;
 use uuid::Uuid;
 
-pub const DIRECT: &str = "DIRECT";
-pub const AUTOMATIC: &str = "AUTOMATIC";
 pub const NO_TECHNICIAN_AVAILABLE: &str = "NO_TECHNICIAN_AVAILABLE";
-
-pub mod offer_status {
-    pub const QUEUED: &str = "QUEUED";
-    pub const OFFERED: &str = "OFFERED";
-    pub const ACCEPTED: &str = "ACCEPTED";
-    pub const REJECTED: &str = "REJECTED";
-    pub const EXPIRED: &str = "EXPIRED";
-}
 
 /// The best technicians for a booking, leaving out those already asked.
 pub async fn candidates(
@@ -73,10 +64,10 @@ pub async fn begin(
     booking: &booking::Model,
     queue: &[Uuid],
 ) -> AppResult<booking::Model> {
-    if booking.dispatch_mode == DIRECT
+    if booking.dispatch_mode == DispatchMode::Direct
         && let Some(technician) = booking.technician_id
     {
-        insert_offer(txn, booking.id, technician, 0, offer_status::QUEUED, now).await?;
+        insert_offer(txn, booking.id, technician, 0, OfferStatus::Queued, now).await?;
         return offer(
             txn,
             services,
@@ -89,15 +80,7 @@ pub async fn begin(
         .await;
     }
     for (rank, technician) in (1..).zip(queue) {
-        insert_offer(
-            txn,
-            booking.id,
-            *technician,
-            rank,
-            offer_status::QUEUED,
-            now,
-        )
-        .await?;
+        insert_offer(txn, booking.id, *technician, rank, OfferStatus::Queued, now).await?;
     }
     let matching = status_change::apply(
         txn,
@@ -118,7 +101,7 @@ async fn insert_offer(
     booking: Uuid,
     technician: Uuid,
     rank: i32,
-    status: &str,
+    status: OfferStatus,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
     rows::insert_offer(txn, booking, technician, rank, status, now).await?;
@@ -133,7 +116,7 @@ pub async fn offer_next(
     now: DateTime<Utc>,
     booking: &booking::Model,
 ) -> AppResult<booking::Model> {
-    let next = rows::first_by_rank(txn, booking.id, offer_status::QUEUED).await?;
+    let next = rows::first_by_rank(txn, booking.id, OfferStatus::Queued).await?;
     match next {
         Some(next) => {
             offer(
@@ -184,7 +167,7 @@ async fn offer(
         txn,
         booking.id,
         technician,
-        offer_status::OFFERED,
+        OfferStatus::Offered,
         now,
         expires,
     )
@@ -216,19 +199,11 @@ pub async fn redispatch(
     rejected: &booking::Model,
 ) -> AppResult<booking::Model> {
     let offers = rows::offers_for_booking(txn, rejected.id).await?;
-    let queued = offers.iter().any(|o| o.status == offer_status::QUEUED);
-    if !queued && rejected.dispatch_mode == DIRECT && offers.len() == 1 {
+    let queued = offers.iter().any(|o| o.status == OfferStatus::Queued);
+    if !queued && rejected.dispatch_mode == DispatchMode::Direct && offers.len() == 1 {
         let asked: HashSet<Uuid> = offers.iter().map(|o| o.technician_id).collect();
         for (rank, technician) in (1..).zip(candidates(services, rejected, &asked).await?) {
-            insert_offer(
-                txn,
-                rejected.id,
-                technician,
-                rank,
-                offer_status::QUEUED,
-                now,
-            )
-            .await?;
+            insert_offer(txn, rejected.id, technician, rank, OfferStatus::Queued, now).await?;
         }
     }
     let extra = vec![MoveColumn::TechnicianId(None)];

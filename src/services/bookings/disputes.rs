@@ -8,6 +8,7 @@ use crate::db::bookings::flow::MoveColumn;
 use crate::db::entities::{booking, dispute};
 use crate::domain::account::Role;
 use crate::domain::booking_state::{self, Role as ActorRole, Status, TransitionRequest};
+use crate::domain::disputes::DisputeStatus;
 use crate::error::{AppError, AppResult};
 use crate::services::bookings::access::{actor_role, visible};
 use crate::services::bookings::flow::{Actor, transition_error};
@@ -18,11 +19,6 @@ use crate::services::{Effects, Services, Viewer};
 use sea_orm::ConnectionTrait;
 use std::collections::HashMap;
 use uuid::Uuid;
-
-pub mod status {
-    pub const OPEN: &str = "OPEN";
-    pub const RESOLVED: &str = "RESOLVED";
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
@@ -121,7 +117,7 @@ pub async fn open(
             opened_by: viewer.user_id,
             reason,
             details,
-            status: status::OPEN.into(),
+            status: DisputeStatus::Open,
             outcome: None,
             customer_refund_percent: None,
             resolution_note: None,
@@ -178,7 +174,7 @@ pub async fn resolve(
         paid_at: None,
     };
     booking_state::apply(from, request).map_err(|e| transition_error(e, from))?;
-    let open = rows::latest_in_status(&services.db, booking.id, status::OPEN)
+    let open = rows::latest_in_status(&services.db, booking.id, DisputeStatus::Open)
         .await?
         .ok_or_else(|| AppError::Conflict("this booking has no open dispute".into()))?;
     let txn = begin_write(&services.db).await?;
@@ -186,9 +182,9 @@ pub async fn resolve(
     let changed = rows::resolve(
         &txn,
         open.id,
-        status::OPEN,
+        DisputeStatus::Open,
         Resolved {
-            status: status::RESOLVED,
+            status: DisputeStatus::Resolved,
             outcome: resolution.outcome.as_str(),
             customer_refund_percent: percent,
             note: note.clone(),

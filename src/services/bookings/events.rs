@@ -4,6 +4,7 @@
 
 use crate::db::entities::booking;
 use crate::domain::booking_state::Status;
+use crate::domain::dispatch::DispatchMode;
 use crate::domain::pricing::Priority;
 use crate::error::{AppError, AppResult};
 use crate::realtime::{BusMessage, Topic, outbox};
@@ -64,7 +65,8 @@ pub struct BookingSnapshot {
     pub status: Status,
     pub version: i32,
     pub start_code: String,
-    pub dispatch_mode: String,
+    #[serde(with = "crate::db::stored::by_name")]
+    pub dispatch_mode: DispatchMode,
     pub price_base: i64,
     pub price_surge: i64,
     pub price_platform_fee: i64,
@@ -215,6 +217,13 @@ mod tests {
     fn a_later_format_is_skipped_not_misread() {
         let mut payload = fixture("booking_changed.v1.json");
         payload["v"] = (FORMAT + 1).into();
+        assert!(BookingChanged::from_bus(&BusMessage::new("booking", Some(9), payload)).is_none());
+    }
+
+    #[test]
+    fn an_unknown_dispatch_mode_is_not_read_as_another() {
+        let mut payload = fixture("booking_changed.v1.json");
+        payload["booking"]["dispatch_mode"] = "MANUAL".into();
         assert!(BookingChanged::from_bus(&BusMessage::new("booking", Some(9), payload)).is_none());
     }
 

@@ -12,6 +12,7 @@ use crate::db::entities::{booking, quote};
 use crate::domain::booking_state::{Role as ActorRole, Status};
 use crate::domain::money::Money;
 use crate::domain::pricing::price_for_base;
+use crate::domain::quotes::QuoteStatus;
 use crate::error::{AppError, AppResult};
 use crate::services::bookings::access::{actor_role, visible as visible_booking};
 use crate::services::bookings::events::{self, ChangeKind};
@@ -22,14 +23,6 @@ use sea_orm::ConnectionTrait;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use uuid::Uuid;
-
-pub mod status {
-    pub const OPEN: &str = "OPEN";
-    pub const ACCEPTED: &str = "ACCEPTED";
-    pub const REJECTED: &str = "REJECTED";
-    pub const SUPERSEDED: &str = "SUPERSEDED";
-    pub const EXPIRED: &str = "EXPIRED";
-}
 
 pub const MAX_LINE_ITEMS: usize = 50;
 pub const MAX_QUANTITY: i32 = 1000;
@@ -188,7 +181,7 @@ pub async fn submit(
         id: Uuid::now_v7(),
         booking_id: booking.id,
         technician_id: viewer.user_id,
-        status: status::OPEN.into(),
+        status: QuoteStatus::Open,
         line_items: serde_json::to_string(&items).map_err(AppError::internal)?,
         subtotal_minor: subtotal,
         currency: booking.currency.clone(),
@@ -201,7 +194,14 @@ pub async fn submit(
     };
     let txn = begin_write(&services.db).await?;
     let mut effects = Effects::default();
-    rows::set_status_for_booking(&txn, booking.id, status::OPEN, status::SUPERSEDED, now).await?;
+    rows::set_status_for_booking(
+        &txn,
+        booking.id,
+        QuoteStatus::Open,
+        QuoteStatus::Superseded,
+        now,
+    )
+    .await?;
     rows::insert(&txn, model.clone()).await?;
     events::publish(&txn, &mut effects, &booking, ChangeKind::Quote).await?;
     let headline = format!("New quote for {}", booking.title);
@@ -235,16 +235,16 @@ pub async fn respond(
         ));
     }
     let response = note(response, "note")?;
-    if quote.status != status::OPEN {
+    if quote.status != QuoteStatus::Open {
         return Err(AppError::Conflict(format!(
             "this quote is {} and can no longer be answered",
-            quote.status
+            quote.status.as_str()
         )));
     }
     let now = services.clock.now();
     if quote.valid_until < now {
         // Recorded so both sides see why it cannot be accepted; the answer is still a refusal.
-        set_status(&services.db, &quote, status::EXPIRED, now, None).await?;
+        set_status(&services.db, &quote, QuoteStatus::Expired, now, None).await?;
         return Err(AppError::Conflict(
             "this quote has expired; ask the technician for a new one".into(),
         ));
@@ -258,9 +258,9 @@ pub async fn respond(
     let txn = begin_write(&services.db).await?;
     let mut effects = Effects::default();
     let to = if decision == Decision::Accept {
-        status::ACCEPTED
+        QuoteStatus::Accepted
     } else {
-        status::REJECTED
+        QuoteStatus::Rejected
     };
     set_status(&txn, &quote, to, now, response.clone()).await?;
     let mut after = booking.clone();
@@ -274,7 +274,7 @@ pub async fn respond(
         "rejected"
     };
     let updated = quote::Model {
-        status: to.into(),
+        status: to,
         responded_at: Some(now),
         response_note: response,
         updated_at: now,
@@ -298,13 +298,13 @@ pub async fn respond(
 async fn set_status(
     db: &impl ConnectionTrait,
     quote: &quote::Model,
-    to: &str,
+    to: QuoteStatus,
     now: DateTime<Utc>,
     response: Option<String>,
 ) -> AppResult<()> {
     // An expired quote was never answered, so it records no response.
-    let response = (to != status::EXPIRED).then_some(Response { note: response });
-    let changed = rows::set_status(db, quote.id, status::OPEN, to, now, response).await?;
+    let response = (to != QuoteStatus::Expired).then_some(Response { note: response });
+    let changed = rows::set_status(db, quote.id, QuoteStatus::Open, to, now, response).await?;
     if changed != 1 {
         return Err(AppError::Conflict(
             "this quote changed meanwhile; reload it".into(),
@@ -349,12 +349,12 @@ async fn notify(
 ) -> AppResult<()> {
     let body = format!(
         "Quote {}: {}",
-        quote.status,
+        quote.status.as_str(),
         crate::domain::money::format(quote.subtotal_minor, &quote.currency)
     );
     let mut note = NewNotification::new(to, Kind::QuoteUpdate, title, body);
     note.data = Some(
-        serde_json::json!({"bookingId": quote.booking_id, "quoteId": quote.id, "status": quote.status}),
+        serde_json::json!({"bookingId": quote.booking_id, "quoteId": quote.id, "status": quote.status.as_str()}),
     );
     in_app::create(txn, effects, now, note).await?;
     Ok(())

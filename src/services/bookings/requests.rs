@@ -10,6 +10,7 @@ use crate::db::is_unique_violation;
 use crate::domain::account::Role;
 use crate::domain::booking_state::{self, Role as ActorRole, Status, TransitionRequest};
 use crate::domain::cancellation::cancellation_fee_bp;
+use crate::domain::dispatch::{DispatchMode, OfferStatus};
 use crate::domain::geo::LatLng;
 use crate::domain::money::Money;
 use crate::domain::pricing::{Priority, apply_bp, price_for_duration};
@@ -123,11 +124,10 @@ pub async fn create(
         version: 1,
         start_code: format!("{:04}", rand::random_range(0..10_000u32)),
         dispatch_mode: if request.technician_id.is_some() {
-            dispatch::DIRECT
+            DispatchMode::Direct
         } else {
-            dispatch::AUTOMATIC
-        }
-        .into(),
+            DispatchMode::Automatic
+        },
         price_base: price.base,
         price_surge: price.surge,
         price_platform_fee: price.platform_fee,
@@ -433,12 +433,8 @@ pub async fn open_offers(
     viewer: &Viewer,
 ) -> AppResult<Vec<(job_offer::Model, booking::Model)>> {
     viewer.require_role(&[Role::Technician])?;
-    let offers = rows::offers_of_technician(
-        &services.db,
-        viewer.user_id,
-        dispatch::offer_status::OFFERED,
-    )
-    .await?;
+    let offers =
+        rows::offers_of_technician(&services.db, viewer.user_id, OfferStatus::Offered).await?;
     let ids: Vec<Uuid> = offers.iter().map(|o| o.booking_id).collect();
     let bookings = rows::by_ids(&services.db, ids).await?;
     Ok(offers

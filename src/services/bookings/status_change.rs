@@ -7,6 +7,7 @@ use crate::db::bookings::flow::MoveColumn;
 use crate::db::bookings::status_change::{self as rows, JobCounter};
 use crate::db::entities::booking;
 use crate::domain::booking_state::Status;
+use crate::domain::dispatch::OfferStatus;
 use crate::domain::technician::Availability;
 use crate::error::AppResult;
 use crate::services::Effects;
@@ -104,9 +105,9 @@ async fn technician_effects(
         && from == Status::Assigned
     {
         let offer_status = match to {
-            Status::Accepted => "ACCEPTED",
-            Status::Rejected => "REJECTED",
-            _ => "WITHDRAWN",
+            Status::Accepted => OfferStatus::Accepted,
+            Status::Rejected => OfferStatus::Rejected,
+            _ => OfferStatus::Withdrawn,
         };
         rows::answer_open_offer(txn, before.id, technician, offer_status, now).await?;
     }

@@ -7,8 +7,8 @@ use crate::db::begin_write;
 use crate::db::bookings::access::by_id;
 use crate::db::bookings::timers as rows;
 use crate::domain::booking_state::Status;
+use crate::domain::dispatch::OfferStatus;
 use crate::error::AppResult;
-use crate::services::bookings::dispatch::offer_status;
 use crate::services::bookings::flow::Actor;
 use crate::services::bookings::status_change;
 use crate::services::{Effects, Services, bookings::requests};
@@ -62,7 +62,7 @@ pub async fn run_due(services: &Services) -> AppResult<usize> {
 
 async fn expire_offers(services: &Services) -> AppResult<usize> {
     let now = services.clock.now();
-    let due = rows::offers_expired(&services.db, offer_status::OFFERED, now, BATCH).await?;
+    let due = rows::offers_expired(&services.db, OfferStatus::Offered, now, BATCH).await?;
     let mut handled = 0;
     for offer in due {
         let txn = begin_write(&services.db).await?;
@@ -70,8 +70,8 @@ async fn expire_offers(services: &Services) -> AppResult<usize> {
         let claimed = rows::close_offer(
             &txn,
             offer.id,
-            offer_status::OFFERED,
-            offer_status::EXPIRED,
+            OfferStatus::Offered,
+            OfferStatus::Expired,
             now,
         )
         .await?;

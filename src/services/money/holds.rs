@@ -4,6 +4,7 @@
 use crate::db::begin_write;
 use crate::db::entities::{booking, earnings_hold};
 use crate::db::money::holds as store;
+use crate::domain::holds::HoldStatus;
 use crate::domain::ledger::{AccountKey, Posting};
 use crate::error::AppResult;
 use crate::services::Services;
@@ -11,13 +12,6 @@ use crate::services::money::ledger::{self, JournalEntry};
 use chrono::{DateTime, Utc};
 use sea_orm::ConnectionTrait;
 use uuid::Uuid;
-
-pub mod hold_status {
-    pub const HELD: &str = "HELD";
-    pub const FROZEN: &str = "FROZEN";
-    pub const AVAILABLE: &str = "AVAILABLE";
-    pub const REVERSED: &str = "REVERSED";
-}
 
 /// Keeps a technician's new earnings pending for the hold period, so a dispute can still reverse them.
 pub async fn hold(
@@ -37,7 +31,7 @@ pub async fn hold(
         booking_id: booking.id,
         amount_minor: amount,
         currency: booking.currency.clone(),
-        status: hold_status::HELD.into(),
+        status: HoldStatus::Held,
         available_at: now + chrono::Duration::seconds(services.config.bookings.earnings_hold_secs),
         created_at: now,
         updated_at: now,
@@ -52,7 +46,7 @@ pub async fn freeze(
     booking_id: Uuid,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
-    store::set_status_for_booking(txn, booking_id, hold_status::HELD, hold_status::FROZEN, now)
+    store::set_status_for_booking(txn, booking_id, HoldStatus::Held, HoldStatus::Frozen, now)
         .await?;
     Ok(())
 }
@@ -61,18 +55,12 @@ pub async fn freeze(
 /// update, so with several replicas running none is paid twice. Returns how many moved.
 pub async fn release_due_holds(services: &Services) -> AppResult<usize> {
     let now = services.clock.now();
-    let due = store::due(&services.db, hold_status::HELD, now).await?;
+    let due = store::due(&services.db, HoldStatus::Held, now).await?;
     let mut moved = 0;
     for held in due {
         let txn = begin_write(&services.db).await?;
-        let claimed = store::set_status(
-            &txn,
-            held.id,
-            hold_status::HELD,
-            hold_status::AVAILABLE,
-            now,
-        )
-        .await?;
+        let claimed =
+            store::set_status(&txn, held.id, HoldStatus::Held, HoldStatus::Available, now).await?;
         if claimed != 1 {
             continue;
         }

@@ -4,7 +4,7 @@
 use crate::db::batch;
 use crate::db::entities::{booking, invoice, payment, user};
 use crate::db::money::{invoices as store, payments as payment_store};
-use crate::domain::invoices::{self as rules, Totals};
+use crate::domain::invoices::{self as rules, InvoiceKind, Totals};
 use crate::domain::payments::{PaymentKind, PaymentStatus};
 use crate::error::{AppError, AppResult};
 use crate::gateways::mail::Mail;
@@ -15,11 +15,6 @@ use sea_orm::ConnectionTrait;
 use std::collections::HashMap;
 use uuid::Uuid;
 
-pub mod kind {
-    pub const INVOICE: &str = "INVOICE";
-    pub const CREDIT_NOTE: &str = "CREDIT_NOTE";
-}
-
 /// The year's next number. The upsert takes the year's row lock until the caller commits, so
 /// concurrent issuers queue, and a rolled-back issue gives its number back: no gaps, no repeats.
 async fn next_number(txn: &impl ConnectionTrait, year: i32) -> AppResult<i64> {
@@ -29,7 +24,7 @@ async fn next_number(txn: &impl ConnectionTrait, year: i32) -> AppResult<i64> {
 }
 
 struct Draft<'a> {
-    kind: &'static str,
+    kind: InvoiceKind,
     source_key: String,
     booking: &'a booking::Model,
     payment_id: Option<Uuid>,
@@ -51,7 +46,7 @@ async fn issue(
     let row = invoice::Model {
         id: Uuid::now_v7(),
         number,
-        kind: draft.kind.into(),
+        kind: draft.kind,
         source_key: draft.source_key,
         booking_id: draft.booking.id,
         payment_id: draft.payment_id,
@@ -96,7 +91,7 @@ pub async fn invoice_paid_booking(
         &tips,
     );
     let draft = Draft {
-        kind: kind::INVOICE,
+        kind: InvoiceKind::Invoice,
         source_key: format!("invoice:{}", booking.id),
         booking,
         payment_id: None,
@@ -134,7 +129,7 @@ pub async fn credit_refund(
 ) -> AppResult<invoice::Model> {
     let booking = access::load(txn, paid.booking_id).await?;
     let draft = Draft {
-        kind: kind::CREDIT_NOTE,
+        kind: InvoiceKind::CreditNote,
         source_key: format!("credit:{}:{}", paid.id, paid.refunded_minor),
         booking: &booking,
         payment_id: Some(paid.id),
@@ -229,8 +224,8 @@ pub async fn open_pdf(
     };
     // A credit note credits the booking's invoice when one was issued before it; a refund before
     // the job was invoiced (a deposit) credits no invoice.
-    let credits = if doc.kind == kind::CREDIT_NOTE {
-        store::one_of_kind_before(db, doc.booking_id, kind::INVOICE, doc.id)
+    let credits = if doc.kind == InvoiceKind::CreditNote {
+        store::one_of_kind_before(db, doc.booking_id, InvoiceKind::Invoice, doc.id)
             .await?
             .map(|i| i.number)
     } else {
@@ -240,7 +235,7 @@ pub async fn open_pdf(
     let booking_reference = doc.booking_id.to_string();
     let bytes = invoice_pdf::render(&invoice_pdf::InvoicePdf {
         number: &doc.number,
-        credit_note: doc.kind == kind::CREDIT_NOTE,
+        credit_note: doc.kind == InvoiceKind::CreditNote,
         issued_at: doc.issued_at,
         seller: seller.as_deref(),
         buyer: &buyer,

@@ -459,11 +459,9 @@ async fn unmatched_mismatch(
     db: &impl ConnectionTrait,
 ) -> AppResult<Option<crate::domain::unmatched::UnmatchedMismatch>> {
     let held = store::posted_by_currency(db, AccountKind::UnmatchedFunds.as_str()).await?;
-    let open = store::unmatched_receipts_by_currency(
-        db,
-        crate::domain::unmatched::ReceiptStatus::Open.as_str(),
-    )
-    .await?;
+    let open =
+        store::unmatched_receipts_by_currency(db, crate::domain::unmatched::ReceiptStatus::Open)
+            .await?;
     Ok(crate::domain::unmatched::first_mismatch(&held, &open))
 }
 

@@ -10,6 +10,7 @@ use crate::db::batch;
 use crate::db::begin_write;
 use crate::db::entities::{mpesa_refund, payment};
 use crate::db::money::{mpesa_refunds as store, payments as payment_store};
+use crate::domain::payments::RefundTransferStatus;
 use crate::error::AppResult;
 use crate::gateways::mpesa::STAFF_REFUND_ACTION;
 use crate::gateways::payouts::{
@@ -27,29 +28,6 @@ use uuid::Uuid;
 pub const REFERENCE_PREFIX: &str = "RF-";
 /// Most queued refunds one worker round sends.
 const BATCH: u64 = 20;
-
-/// Where a refund is on its way to the phone.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RefundTransferStatus {
-    /// Booked, waiting for the worker to send it.
-    Pending,
-    /// Sent to Daraja; its result has not come yet.
-    Processing,
-    Completed,
-    /// M-Pesa refused it; staff send it by hand.
-    Failed,
-}
-
-impl RefundTransferStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RefundTransferStatus::Pending => "PENDING",
-            RefundTransferStatus::Processing => "PROCESSING",
-            RefundTransferStatus::Completed => "COMPLETED",
-            RefundTransferStatus::Failed => "FAILED",
-        }
-    }
-}
 
 /// Whether a B2C reference names a refund rather than a withdrawal.
 pub fn is_refund_reference(reference: &str) -> bool {
@@ -88,7 +66,7 @@ pub async fn queue(
             amount_minor: amount,
             currency: paid.currency.clone(),
             phone,
-            status: RefundTransferStatus::Pending.as_str().into(),
+            status: RefundTransferStatus::Pending,
             reference: new_reference(id),
             gateway_reference: None,
             failure_reason: None,
@@ -107,16 +85,15 @@ pub async fn send_queued(services: &Services) -> AppResult<usize> {
     let Some(b2c) = services.mpesa_b2c.clone() else {
         return Ok(0);
     };
-    let queued =
-        store::in_status(&services.db, RefundTransferStatus::Pending.as_str(), BATCH).await?;
+    let queued = store::in_status(&services.db, RefundTransferStatus::Pending, BATCH).await?;
     let mut sent = 0;
     for refund in queued {
         let now = services.clock.now();
         let claimed = store::set_status(
             &services.db,
             refund.id,
-            RefundTransferStatus::Pending.as_str(),
-            RefundTransferStatus::Processing.as_str(),
+            RefundTransferStatus::Pending,
+            RefundTransferStatus::Processing,
             now,
         )
         .await?;
@@ -145,7 +122,7 @@ pub async fn send_queued(services: &Services) -> AppResult<usize> {
                         &services.db,
                         refund.id,
                         conversation,
-                        RefundTransferStatus::Processing.as_str(),
+                        RefundTransferStatus::Processing,
                     )
                     .await?;
                 }
@@ -180,18 +157,18 @@ pub async fn record_result(
     };
     let ending = match &result {
         PayoutResult::Completed { gateway_reference } => store::Ending::Completed {
-            status: RefundTransferStatus::Completed.as_str(),
+            status: RefundTransferStatus::Completed,
             gateway_reference: gateway_reference.clone(),
         },
         PayoutResult::Failed { reason } => store::Ending::Failed {
-            status: RefundTransferStatus::Failed.as_str(),
+            status: RefundTransferStatus::Failed,
             reason: reason.chars().take(500).collect::<String>(),
         },
     };
     let changed = store::finish(
         &txn,
         refund.id,
-        RefundTransferStatus::Processing.as_str(),
+        RefundTransferStatus::Processing,
         ending,
         now,
     )
@@ -257,15 +234,13 @@ pub async fn stale_processing(
     services: &Services,
     before: DateTime<Utc>,
 ) -> AppResult<Vec<String>> {
-    Ok(store::stale(
-        &services.db,
-        RefundTransferStatus::Processing.as_str(),
-        before,
+    Ok(
+        store::stale(&services.db, RefundTransferStatus::Processing, before)
+            .await?
+            .into_iter()
+            .map(|r| r.reference)
+            .collect(),
     )
-    .await?
-    .into_iter()
-    .map(|r| r.reference)
-    .collect())
 }
 
 /// Claims a stale PROCESSING refund for one status query by moving its `updated_at` to `now`;
@@ -279,7 +254,7 @@ pub async fn claim_for_query(
     let claimed = store::touch_stale(
         &services.db,
         reference,
-        RefundTransferStatus::Processing.as_str(),
+        RefundTransferStatus::Processing,
         now,
         before,
     )
@@ -287,7 +262,6 @@ pub async fn claim_for_query(
     Ok(claimed == 1)
 }
 
-/// The refunds of one payment on their way back, oldest first.
 /// Each payment's B2C refunds, oldest first, for many payments in one statement.
 pub async fn of_payments(
     db: &impl ConnectionTrait,

@@ -8,6 +8,7 @@ use crate::db::entities::{booking, payment};
 use crate::db::money::payments as store;
 use crate::domain::account::Role;
 use crate::domain::booking_state::Status;
+use crate::domain::dispatch::DispatchMode;
 use crate::domain::ledger::{AccountKey, Posting};
 use crate::domain::money::Money;
 use crate::domain::payments::{
@@ -315,7 +316,7 @@ pub async fn dispatch_queue(
 /// The technicians a deposit landing on `booking` would offer the job to (none unless it
 /// dispatches automatically), ranked outside any write transaction.
 pub async fn deposit_queue(services: &Services, booking: &booking::Model) -> AppResult<Vec<Uuid>> {
-    if booking.dispatch_mode == dispatch::AUTOMATIC {
+    if booking.dispatch_mode == DispatchMode::Automatic {
         dispatch::candidates(services, booking, &HashSet::new()).await
     } else {
         Ok(vec![])

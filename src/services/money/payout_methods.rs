@@ -23,15 +23,13 @@ pub struct PayoutMethodView {
     pub updated_at: DateTime<Utc>,
 }
 
-fn view(model: &payout_method::Model) -> AppResult<PayoutMethodView> {
-    Ok(PayoutMethodView {
-        kind: PayoutKind::parse(&model.kind).ok_or_else(|| {
-            AppError::internal(anyhow::anyhow!("unknown payout kind {}", model.kind))
-        })?,
+fn view(model: &payout_method::Model) -> PayoutMethodView {
+    PayoutMethodView {
+        kind: model.kind,
         masked: model.masked.clone(),
         hold_until: model.hold_until,
         updated_at: model.updated_at,
-    })
+    }
 }
 
 /// Sets (or replaces) the viewer's payout method. The first one applies at once; a change starts
@@ -60,7 +58,7 @@ pub async fn set(
                 &txn,
                 payout_method::Model {
                     id: viewer.user_id,
-                    kind: kind.as_str().into(),
+                    kind,
                     details_sealed: sealed,
                     masked: details.masked(),
                     hold_until: None,
@@ -76,7 +74,7 @@ pub async fn set(
                 &txn,
                 viewer.user_id,
                 store::Replacement {
-                    kind: kind.as_str().into(),
+                    kind,
                     details_sealed: sealed,
                     masked: details.masked(),
                     hold_until,
@@ -90,7 +88,7 @@ pub async fn set(
     };
     txn.commit().await?;
     services.after_commit(effects);
-    view(&model)
+    Ok(view(&model))
 }
 
 async fn tell_about_change(
@@ -139,11 +137,10 @@ async fn tell_about_change(
 /// The viewer's payout method, if they set one.
 pub async fn mine(services: &Services, viewer: &Viewer) -> AppResult<Option<PayoutMethodView>> {
     viewer.require_role(&[Role::Technician])?;
-    store::by_id(&services.db, viewer.user_id)
+    Ok(store::by_id(&services.db, viewer.user_id)
         .await?
         .as_ref()
-        .map(view)
-        .transpose()
+        .map(view))
 }
 
 /// The technician's current method with its details opened, for snapshotting into a withdrawal.

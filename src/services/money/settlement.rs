@@ -6,12 +6,13 @@ use crate::db::bookings::flow::MoveColumn;
 use crate::db::entities::booking;
 use crate::db::money::holds as hold_store;
 use crate::domain::booking_state::Status;
+use crate::domain::holds::HoldStatus;
 use crate::domain::ledger::{AccountKey, Posting, split_release};
 use crate::domain::payments::{cancellation_split, percent_of, tax_share};
 use crate::error::AppResult;
 use crate::services::bookings::flow::Actor;
 use crate::services::bookings::status_change;
-use crate::services::money::holds::{self, hold_status};
+use crate::services::money::holds;
 use crate::services::money::invoices;
 use crate::services::money::ledger::{self, JournalEntry};
 use crate::services::money::refunds::{self, refund_escrow};
@@ -171,14 +172,8 @@ pub async fn on_dispute_resolved(
     let remaining = ledger::balance(txn, &escrow_key).await?;
     release(txn, services, now, booking, remaining).await?;
     // Whatever was frozen and not taken back goes on toward availability.
-    hold_store::set_status_for_booking(
-        txn,
-        booking.id,
-        hold_status::FROZEN,
-        hold_status::HELD,
-        now,
-    )
-    .await?;
+    hold_store::set_status_for_booking(txn, booking.id, HoldStatus::Frozen, HoldStatus::Held, now)
+        .await?;
     Ok(())
 }
 
@@ -191,7 +186,7 @@ async fn claw_back(
     amount: i64,
 ) -> AppResult<()> {
     let currency = &booking.currency;
-    let frozen = hold_store::for_booking(txn, booking.id, hold_status::FROZEN).await?;
+    let frozen = hold_store::for_booking(txn, booking.id, HoldStatus::Frozen).await?;
     let mut postings = vec![Posting {
         account: AccountKey::escrow(booking.id, currency),
         amount_minor: amount,
@@ -207,7 +202,7 @@ async fn claw_back(
             amount_minor: -take,
         });
         let rest = held.amount_minor - take;
-        let reversed = (rest == 0).then_some(hold_status::REVERSED);
+        let reversed = (rest == 0).then_some(HoldStatus::Reversed);
         hold_store::set_amount(txn, held, rest, reversed, now).await?;
         left -= take;
     }

@@ -8,7 +8,7 @@ use crate::db::entities::{booking, payment, unmatched_receipt};
 use crate::db::money::{payments as payment_store, unmatched as store};
 use crate::domain::account::Role;
 use crate::domain::ledger::{AccountKey, Posting};
-use crate::domain::payments::{Method, PaymentKind, PaymentStatus, Refusal};
+use crate::domain::payments::{PaymentKind, PaymentStatus, Refusal};
 use crate::domain::unmatched::{Provider, ReceiptMoney, ReceiptStatus, attach_kind, check_move};
 use crate::error::{AppError, AppResult};
 use crate::gateways::mpesa::STAFF_REFUND_ACTION;
@@ -75,7 +75,7 @@ pub async fn record_in(
     let id = Uuid::now_v7();
     let row = unmatched_receipt::Model {
         id,
-        provider: new.provider.as_str().into(),
+        provider: new.provider,
         provider_reference: new.reference.clone(),
         phone: new.phone.clone(),
         amount_minor: new.amount_minor,
@@ -83,7 +83,7 @@ pub async fn record_in(
         near_payment_id: new.near_payment_id,
         detail: Some(new.detail.chars().take(500).collect()),
         received_at: now,
-        status: ReceiptStatus::Open.as_str().into(),
+        status: ReceiptStatus::Open,
         resolved_by: None,
         resolved_at: None,
         attached_booking_id: None,
@@ -135,10 +135,6 @@ pub async fn find(db: &impl ConnectionTrait, id: Uuid) -> AppResult<unmatched_re
         .ok_or_else(|| AppError::NotFound("unmatched receipt".into()))
 }
 
-fn status_of(row: &unmatched_receipt::Model) -> AppResult<ReceiptStatus> {
-    ReceiptStatus::parse(&row.status).map_err(AppError::internal)
-}
-
 fn listed(viewer: &Viewer) -> AppResult<()> {
     viewer.require_role(&[Role::Admin, Role::Support])
 }
@@ -151,13 +147,7 @@ pub async fn list(
     page: Page,
 ) -> AppResult<Slice<unmatched_receipt::Model>> {
     listed(viewer)?;
-    let rows = store::list(
-        &services.db,
-        status.map(|s| s.as_str()),
-        page.after,
-        page.limit + 1,
-    )
-    .await?;
+    let rows = store::list(&services.db, status, page.after, page.limit + 1).await?;
     Ok(Slice::from_probe(rows, page.limit))
 }
 
@@ -168,7 +158,7 @@ pub async fn count(
     status: Option<ReceiptStatus>,
 ) -> AppResult<u64> {
     listed(viewer)?;
-    Ok(store::count(&services.db, status.map(|s| s.as_str())).await?)
+    Ok(store::count(&services.db, status).await?)
 }
 
 fn staff_note(note: Option<&str>) -> AppResult<Option<String>> {
@@ -183,14 +173,7 @@ async fn claim(
     to: ReceiptStatus,
     resolution: store::Resolution,
 ) -> AppResult<()> {
-    let claimed = store::resolve(
-        txn,
-        receipt,
-        ReceiptStatus::Open.as_str(),
-        to.as_str(),
-        resolution,
-    )
-    .await?;
+    let claimed = store::resolve(txn, receipt, ReceiptStatus::Open, to, resolution).await?;
     if claimed != 1 {
         return Err(AppError::bad_input(
             "receiptId",
@@ -232,9 +215,7 @@ pub async fn attach(
             "the booking changed meanwhile; try again".into(),
         ));
     }
-    let method = Method::parse(&receipt.provider).ok_or_else(|| {
-        AppError::internal(anyhow::anyhow!("unknown provider {}", receipt.provider))
-    })?;
+    let method = receipt.provider.method();
     let paid = payment::Model {
         id: Uuid::now_v7(),
         booking_id: booking.id,
@@ -291,7 +272,7 @@ async fn decide(
         amount_minor: receipt.amount_minor,
         currency: receipt.currency.clone(),
     };
-    attach_kind(status_of(receipt)?, &money, &booking.currency, due).map_err(refusal)
+    attach_kind(receipt.status, &money, &booking.currency, due).map_err(refusal)
 }
 
 /// ADMIN: sends an OPEN receipt's money back to the payer. Stripe and Razorpay refund through their
@@ -307,8 +288,8 @@ pub async fn refund(
     viewer.require_role(&[Role::Admin])?;
     let note = staff_note(note)?;
     let receipt = find(&services.db, receipt_id).await?;
-    check_move(status_of(&receipt)?, ReceiptStatus::Refunded).map_err(refusal)?;
-    let provider = Provider::parse(&receipt.provider).map_err(AppError::internal)?;
+    check_move(receipt.status, ReceiptStatus::Refunded).map_err(refusal)?;
+    let provider = receipt.provider;
     let now = services.clock.now();
     let txn = begin_write(&services.db).await?;
     // Claimed before the provider is asked, so two staff never refund one receipt twice.

@@ -6,7 +6,7 @@
 use crate::db::entities::{payment, webhook_event};
 use crate::db::money::{payments as payment_store, webhooks as store};
 use crate::db::{begin_write, is_unique_violation};
-use crate::domain::payments::{Method, PaymentStatus};
+use crate::domain::payments::{Method, PaymentStatus, WebhookProvider};
 use crate::domain::unmatched::Provider;
 use crate::error::AppResult;
 use crate::gateways::payments::ChargeOutcome;
@@ -16,9 +16,6 @@ use crate::services::{Effects, Services};
 use sea_orm::ConnectionTrait;
 use serde::Deserialize;
 use uuid::Uuid;
-
-pub const STRIPE: &str = "stripe";
-pub const RAZORPAY: &str = "razorpay";
 
 /// The parts of a Stripe event this server reads.
 #[derive(Debug, Deserialize)]
@@ -84,14 +81,18 @@ async fn stripe_payment(
     Ok(payment_store::by_id_and_method(db, id, stripe).await?)
 }
 
-async fn seen(db: &impl ConnectionTrait, provider: &str, event_id: &str) -> AppResult<bool> {
+async fn seen(
+    db: &impl ConnectionTrait,
+    provider: WebhookProvider,
+    event_id: &str,
+) -> AppResult<bool> {
     Ok(store::find(db, provider, event_id).await?.is_some())
 }
 
 /// Applies a verified Stripe event once. A concurrent delivery of the same event loses on the
 /// unique (provider, event_id) index and changes nothing.
 pub async fn apply_stripe_event(services: &Services, event: &StripeEvent) -> AppResult<Applied> {
-    if seen(&services.db, STRIPE, &event.id).await? {
+    if seen(&services.db, WebhookProvider::Stripe, &event.id).await? {
         return Ok(Applied::Replayed);
     }
     let outcome = stripe_outcome(event);
@@ -109,7 +110,7 @@ pub async fn apply_stripe_event(services: &Services, event: &StripeEvent) -> App
         }
         _ => None,
     };
-    let applied = apply_once(services, STRIPE, &event.id, target).await?;
+    let applied = apply_once(services, WebhookProvider::Stripe, &event.id, target).await?;
     if applied == Applied::Ignored {
         tracing::info!(event = %event.id, kind = %event.kind, "Stripe event ignored");
     }
@@ -161,7 +162,7 @@ pub async fn apply_razorpay_event(
     event_id: &str,
     event: &RazorpayEvent,
 ) -> AppResult<Applied> {
-    if seen(&services.db, RAZORPAY, event_id).await? {
+    if seen(&services.db, WebhookProvider::Razorpay, event_id).await? {
         return Ok(Applied::Replayed);
     }
     let target = match razorpay_outcome(event) {
@@ -176,7 +177,7 @@ pub async fn apply_razorpay_event(
         },
         None => None,
     };
-    let applied = apply_once(services, RAZORPAY, event_id, target).await?;
+    let applied = apply_once(services, WebhookProvider::Razorpay, event_id, target).await?;
     if applied == Applied::Ignored {
         tracing::info!(event = %event_id, kind = %event.event, "Razorpay event ignored");
     }
@@ -235,7 +236,7 @@ enum Target {
 /// unique (provider, event_id) index and changes nothing.
 async fn apply_once(
     services: &Services,
-    provider: &str,
+    provider: WebhookProvider,
     event_id: &str,
     target: Option<Target>,
 ) -> AppResult<Applied> {
@@ -247,7 +248,7 @@ async fn apply_once(
     let txn = begin_write(&services.db).await?;
     let record = webhook_event::Model {
         id: Uuid::now_v7(),
-        provider: provider.into(),
+        provider,
         event_id: event_id.to_string(),
         received_at: now,
         created_at: now,

@@ -106,7 +106,7 @@ pub async fn request(
             amount_minor: input.amount.amount_minor,
             currency: currency.clone(),
             status: WithdrawalStatus::Pending,
-            method_kind: details.kind().as_str().into(),
+            method_kind: details.kind(),
             method_masked: details.masked(),
             destination_sealed: sealed,
             gateway: gateway.name().into(),
