@@ -286,8 +286,7 @@ async fn main() {
     let indexed = std::fs::read_to_string(&server.log)
         .unwrap_or_default()
         .lines()
-        .filter(|l| l.contains("index"))
-        .next_back()
+        .rfind(|l| l.contains("matching index loaded"))
         .unwrap_or("")
         .to_owned();
     eprintln!(
