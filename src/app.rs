@@ -19,12 +19,20 @@ use tokio_util::sync::CancellationToken;
 /// How long in-flight work gets after a stop signal before the process exits anyway.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
+/// The database pool as the settings size it.
+pub fn pool_options(config: &Config) -> crate::db::PoolOptions {
+    crate::db::PoolOptions {
+        max_connections: config.database_max_connections,
+        acquire_timeout: config.database_acquire_timeout,
+    }
+}
+
 /// Connects the database (running pending migrations), the event bus, the outbox relay, the mailer and the file store.
 pub async fn build_services(
     config: Config,
     shutdown: &CancellationToken,
 ) -> anyhow::Result<Services> {
-    let db = crate::db::connect_with(&config.database_url, config.database_acquire_timeout)
+    let db = crate::db::connect_with(&config.database_url, pool_options(&config))
         .await
         .context("FUNDI_DATABASE_URL: cannot open the database")?;
     crate::db::migrate_up(&db)

@@ -72,6 +72,11 @@ impl Config {
             data_dir,
             database_url,
             database_acquire_timeout: Duration::from_millis(s.storage.database_acquire_timeout_ms),
+            database_max_connections: s
+                .storage
+                .database_max_connections
+                .map(|n| fit("FUNDI_DATABASE_MAX_CONNECTIONS", n))
+                .transpose()?,
             redis_url,
             redis_root_cert,
             redis_channel_prefix: s.redis.redis_channel_prefix,

@@ -91,6 +91,12 @@ pub struct Storage {
     /// connection busy) the request fails with `SERVICE_UNAVAILABLE`
     #[arg(long, env = "FUNDI_DATABASE_ACQUIRE_TIMEOUT_MS", default_value = "10000", value_parser = whole(100..=120_000))]
     pub database_acquire_timeout_ms: u64,
+    /// most connections one replica (or command) opens to the database; on PostgreSQL, replicas ×
+    /// this plus every other client must stay below `max_connections` minus
+    /// `superuser_reserved_connections` (see "Sizing the connection pool")
+    /// [default: `20` for PostgreSQL, `8` for SQLite]
+    #[arg(long, env = "FUNDI_DATABASE_MAX_CONNECTIONS", value_parser = whole(1..=1000))]
+    pub database_max_connections: Option<u64>,
 }
 
 #[derive(Args, Clone, Debug)]

@@ -15,6 +15,7 @@ mod chat;
 mod chat_replicas;
 mod cli;
 mod clients;
+mod database_pool;
 mod database_tls;
 mod earnings;
 mod faults;
