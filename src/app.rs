@@ -94,6 +94,9 @@ pub async fn build_services(
         .await
         .map_err(|e| anyhow::anyhow!("loading technicians: {}", e.message()))?;
     let config_payout_key = config.payouts.encryption_key.clone();
+    let session_cache = Arc::new(crate::services::accounts::session_cache::SessionCache::new(
+        config.session_cache_entries,
+    ));
     let rate_limits = crate::services::accounts::rate_limits::RateLimits::new(
         &config.abuse,
         redis,
@@ -118,6 +121,7 @@ pub async fn build_services(
                 .context("FUNDI_PAYOUT_ENCRYPTION_KEY")?,
         ),
         rate_limits: Arc::new(rate_limits),
+        session_cache,
     };
     let sealed = crate::services::accounts::totp::seal_plain_secrets(&services.db, &services.vault)
         .await
@@ -126,6 +130,7 @@ pub async fn build_services(
         tracing::info!(sealed, "sealed two-factor secrets stored in plain text");
     }
     crate::services::matching::search::spawn_listener(services.clone(), shutdown.clone());
+    crate::services::accounts::session_cache::spawn_listener(services.clone(), shutdown.clone());
     crate::services::bookings::timers::spawn(services.clone(), shutdown.clone());
     crate::services::chat::delivery::spawn(services.clone(), shutdown.clone());
     crate::services::platform::retention::spawn(services.clone(), shutdown.clone());

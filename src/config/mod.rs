@@ -69,6 +69,8 @@ pub struct Config {
     pub data_dir_shared: bool,
     pub access_token_ttl: Duration,
     pub refresh_token_ttl: Duration,
+    /// Live sessions this replica caches; 0 turns the cache off.
+    pub session_cache_entries: usize,
     pub cors_origins: Vec<String>,
     pub max_query_depth: usize,
     pub max_query_complexity: usize,

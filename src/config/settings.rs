@@ -76,6 +76,11 @@ pub struct Server {
     /// lifetime of refresh tokens
     #[arg(long, env = "FUNDI_REFRESH_TOKEN_DAYS", default_value = "30", value_parser = whole(1..=365))]
     pub refresh_token_days: u64,
+    /// live sessions each replica keeps in memory (about 100 bytes each), so a request from a
+    /// cached session skips the database's session check; a session that ends on any replica is
+    /// forgotten by all of them through the bus; `0` turns the cache off
+    #[arg(long, env = "FUNDI_SESSION_CACHE_ENTRIES", default_value = "100000", value_parser = whole(0..=10_000_000))]
+    pub session_cache_entries: u64,
 }
 
 #[derive(Args, Clone, Debug)]

@@ -28,6 +28,7 @@ fn defaults_apply_when_nothing_is_set() {
         c.database_max_connections, None,
         "the backend's own default"
     );
+    assert_eq!(c.session_cache_entries, 100_000);
     let again = config(&[("FUNDI_DATA_DIR", dir.to_str().unwrap())]).unwrap();
     assert_eq!(
         c.jwt_secret.expose_secret(),
@@ -195,6 +196,7 @@ fn bad_values_name_their_variable() {
         ("FUNDI_DATABASE_MAX_CONNECTIONS", "0"),
         ("FUNDI_DATABASE_MAX_CONNECTIONS", "1001"),
         ("FUNDI_DATABASE_MAX_CONNECTIONS", "twenty"),
+        ("FUNDI_SESSION_CACHE_ENTRIES", "-1"),
     ] {
         let e = config(&[("FUNDI_JWT_SECRET", SECRET), (var, value)]).unwrap_err();
         assert_eq!(e.var, var, "{var}={value}");

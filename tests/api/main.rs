@@ -41,6 +41,7 @@ mod razorpay;
 mod redis;
 mod redis_tls;
 mod security;
+mod session_replicas;
 mod sessions;
 mod stripe;
 mod subscription_access;
