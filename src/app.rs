@@ -19,12 +19,20 @@ use tokio_util::sync::CancellationToken;
 /// How long in-flight work gets after a stop signal before the process exits anyway.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
+/// The database pool as the settings size it.
+pub fn pool_options(config: &Config) -> crate::db::PoolOptions {
+    crate::db::PoolOptions {
+        max_connections: config.database_max_connections,
+        acquire_timeout: config.database_acquire_timeout,
+    }
+}
+
 /// Connects the database (running pending migrations), the event bus, the outbox relay, the mailer and the file store.
 pub async fn build_services(
     config: Config,
     shutdown: &CancellationToken,
 ) -> anyhow::Result<Services> {
-    let db = crate::db::connect_with(&config.database_url, config.database_acquire_timeout)
+    let db = crate::db::connect_with(&config.database_url, pool_options(&config))
         .await
         .context("FUNDI_DATABASE_URL: cannot open the database")?;
     crate::db::migrate_up(&db)
@@ -92,6 +100,9 @@ pub async fn build_services(
         "matching index loaded"
     );
     let config_payout_key = config.payouts.encryption_key.clone();
+    let session_cache = Arc::new(crate::services::accounts::session_cache::SessionCache::new(
+        config.session_cache_entries,
+    ));
     let rate_limits = crate::services::accounts::rate_limits::RateLimits::new(
         &config.abuse,
         redis,
@@ -116,6 +127,7 @@ pub async fn build_services(
                 .context("FUNDI_PAYOUT_ENCRYPTION_KEY")?,
         ),
         rate_limits: Arc::new(rate_limits),
+        session_cache,
     };
     let sealed = crate::services::accounts::totp::seal_plain_secrets(&services.db, &services.vault)
         .await
@@ -124,6 +136,7 @@ pub async fn build_services(
         tracing::info!(sealed, "sealed two-factor secrets stored in plain text");
     }
     crate::services::matching::search::spawn_listener(services.clone(), shutdown.clone());
+    crate::services::accounts::session_cache::spawn_listener(services.clone(), shutdown.clone());
     crate::services::bookings::timers::spawn(services.clone(), shutdown.clone());
     crate::services::chat::delivery::spawn(services.clone(), shutdown.clone());
     crate::services::platform::retention::spawn(services.clone(), shutdown.clone());

@@ -180,7 +180,8 @@ fn stop_signal() -> anyhow::Result<impl Future<Output = ()>> {
 }
 
 async fn migrate(config: Config, action: MigrateAction) -> anyhow::Result<()> {
-    let db = fundi::db::connect(&config.database_url).await?;
+    let db =
+        fundi::db::connect_with(&config.database_url, fundi::app::pool_options(&config)).await?;
     match action {
         MigrateAction::Up => Migrator::up(&db, None).await?,
         MigrateAction::Down => Migrator::down(&db, Some(1)).await?,
@@ -197,7 +198,8 @@ async fn migrate(config: Config, action: MigrateAction) -> anyhow::Result<()> {
 }
 
 async fn ledger(config: Config, action: LedgerAction) -> anyhow::Result<()> {
-    let db = fundi::db::connect(&config.database_url).await?;
+    let db =
+        fundi::db::connect_with(&config.database_url, fundi::app::pool_options(&config)).await?;
     match action {
         LedgerAction::Verify => {
             let outcome = fundi::services::money::ledger::verify_snapshot(&db)

@@ -48,6 +48,8 @@ pub struct Config {
     pub database_url: String,
     /// Longest a statement waits for a pooled connection before the request fails.
     pub database_acquire_timeout: Duration,
+    /// Most connections the pool opens; None leaves it to the backend's default.
+    pub database_max_connections: Option<u32>,
     pub redis_url: Option<String>,
     /// The only roots a rediss:// server's certificate may chain to; None trusts the public web roots.
     pub redis_root_cert: Option<RootCertificates>,
@@ -67,6 +69,8 @@ pub struct Config {
     pub data_dir_shared: bool,
     pub access_token_ttl: Duration,
     pub refresh_token_ttl: Duration,
+    /// Live sessions this replica caches; 0 turns the cache off.
+    pub session_cache_entries: usize,
     pub cors_origins: Vec<String>,
     pub max_query_depth: usize,
     pub max_query_complexity: usize,

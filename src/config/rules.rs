@@ -72,6 +72,11 @@ impl Config {
             data_dir,
             database_url,
             database_acquire_timeout: Duration::from_millis(s.storage.database_acquire_timeout_ms),
+            database_max_connections: s
+                .storage
+                .database_max_connections
+                .map(|n| fit("FUNDI_DATABASE_MAX_CONNECTIONS", n))
+                .transpose()?,
             redis_url,
             redis_root_cert,
             redis_channel_prefix: s.redis.redis_channel_prefix,
@@ -90,6 +95,10 @@ impl Config {
             data_dir_shared,
             access_token_ttl: Duration::from_secs(60 * s.server.access_token_minutes),
             refresh_token_ttl: Duration::from_secs(86_400 * s.server.refresh_token_days),
+            session_cache_entries: fit(
+                "FUNDI_SESSION_CACHE_ENTRIES",
+                s.server.session_cache_entries,
+            )?,
             cors_origins: api.cors_origins.0,
             max_query_depth: fit("FUNDI_MAX_QUERY_DEPTH", api.max_query_depth)?,
             max_query_complexity: fit("FUNDI_MAX_QUERY_COMPLEXITY", api.max_query_complexity)?,

@@ -76,6 +76,11 @@ pub struct Server {
     /// lifetime of refresh tokens
     #[arg(long, env = "FUNDI_REFRESH_TOKEN_DAYS", default_value = "30", value_parser = whole(1..=365))]
     pub refresh_token_days: u64,
+    /// live sessions each replica keeps in memory (about 100 bytes each), so a request from a
+    /// cached session skips the database's session check; a session that ends on any replica is
+    /// forgotten by all of them through the bus; `0` turns the cache off
+    #[arg(long, env = "FUNDI_SESSION_CACHE_ENTRIES", default_value = "100000", value_parser = whole(0..=10_000_000))]
+    pub session_cache_entries: u64,
 }
 
 #[derive(Args, Clone, Debug)]
@@ -91,6 +96,12 @@ pub struct Storage {
     /// connection busy) the request fails with `SERVICE_UNAVAILABLE`
     #[arg(long, env = "FUNDI_DATABASE_ACQUIRE_TIMEOUT_MS", default_value = "10000", value_parser = whole(100..=120_000))]
     pub database_acquire_timeout_ms: u64,
+    /// most connections one replica (or command) opens to the database; on PostgreSQL, replicas ×
+    /// this plus every other client must stay below `max_connections` minus
+    /// `superuser_reserved_connections` (see "Sizing the connection pool")
+    /// [default: `20` for PostgreSQL, `8` for SQLite]
+    #[arg(long, env = "FUNDI_DATABASE_MAX_CONNECTIONS", value_parser = whole(1..=1000))]
+    pub database_max_connections: Option<u64>,
 }
 
 #[derive(Args, Clone, Debug)]

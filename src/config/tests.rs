@@ -24,6 +24,11 @@ fn defaults_apply_when_nothing_is_set() {
     assert!(c.introspection);
     assert_eq!(c.jwt_secret_source, SecretSource::Generated);
     assert_eq!(c.access_token_ttl, Duration::from_secs(900));
+    assert_eq!(
+        c.database_max_connections, None,
+        "the backend's own default"
+    );
+    assert_eq!(c.session_cache_entries, 100_000);
     let again = config(&[("FUNDI_DATA_DIR", dir.to_str().unwrap())]).unwrap();
     assert_eq!(
         c.jwt_secret.expose_secret(),
@@ -188,6 +193,10 @@ fn bad_values_name_their_variable() {
         ("FUNDI_REDIS_URL", "http://x"),
         ("FUNDI_SMTP_URL", "http://x"),
         ("FUNDI_ACCESS_TOKEN_MINUTES", "0"),
+        ("FUNDI_DATABASE_MAX_CONNECTIONS", "0"),
+        ("FUNDI_DATABASE_MAX_CONNECTIONS", "1001"),
+        ("FUNDI_DATABASE_MAX_CONNECTIONS", "twenty"),
+        ("FUNDI_SESSION_CACHE_ENTRIES", "-1"),
     ] {
         let e = config(&[("FUNDI_JWT_SECRET", SECRET), (var, value)]).unwrap_err();
         assert_eq!(e.var, var, "{var}={value}");
@@ -371,3 +380,19 @@ cI2RYSmCDfB6ByDYss0bivxt76R/cEACIC03b+/FmxACHpF2OcyaPlVj9kgqWwhq
 By915ofb3+1f
 -----END CERTIFICATE-----
 ";
+
+#[test]
+fn the_pool_size_is_a_setting_within_bounds() {
+    let set = |value| {
+        config(&[
+            ("FUNDI_JWT_SECRET", SECRET),
+            ("FUNDI_DATABASE_MAX_CONNECTIONS", value),
+        ])
+    };
+    assert_eq!(set("50").unwrap().database_max_connections, Some(50));
+    let e = set("5000").unwrap_err().to_string();
+    assert!(
+        e.contains("FUNDI_DATABASE_MAX_CONNECTIONS") && e.contains("between 1 and 1000"),
+        "{e}"
+    );
+}

@@ -27,18 +27,39 @@ use std::time::Duration;
 /// How long a statement waits for a pooled connection (one free, or a new one opened) by default.
 pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Opens the pool with the default acquire timeout.
+/// The pool's size and patience.
+#[derive(Debug, Clone, Copy)]
+pub struct PoolOptions {
+    /// Most connections open at once; None takes the backend's default (`default_max_connections`).
+    pub max_connections: Option<u32>,
+    /// Longest a statement waits for a connection.
+    pub acquire_timeout: Duration,
+}
+
+impl Default for PoolOptions {
+    fn default() -> Self {
+        PoolOptions {
+            max_connections: None,
+            acquire_timeout: ACQUIRE_TIMEOUT,
+        }
+    }
+}
+
+/// The pool size when none is set: PostgreSQL serves many connections at once; SQLite writes one
+/// at a time, so more connections would only queue on its lock.
+pub fn default_max_connections(url: &str) -> u32 {
+    if url.starts_with("sqlite:") { 8 } else { 20 }
+}
+
+/// Opens the pool with the default size and acquire timeout.
 pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
-    connect_with(url, ACQUIRE_TIMEOUT).await
+    connect_with(url, PoolOptions::default()).await
 }
 
 /// Opens the pool. SQLite gets WAL and a busy timeout so the embedded default copes with concurrent
-/// writers. Past `acquire_timeout` without a connection (the database unreachable, or every
+/// writers. Past the acquire timeout without a connection (the database unreachable, or every
 /// connection busy) a statement fails, and the request with it, rather than waiting on.
-pub async fn connect_with(
-    url: &str,
-    acquire_timeout: Duration,
-) -> Result<DatabaseConnection, DbErr> {
+pub async fn connect_with(url: &str, pool: PoolOptions) -> Result<DatabaseConnection, DbErr> {
     if let Some(path) = sqlite_file(url)
         && let Some(parent) = std::path::Path::new(&path).parent()
         && !parent.as_os_str().is_empty()
@@ -48,9 +69,12 @@ pub async fn connect_with(
     }
     let mut options = ConnectOptions::new(url.to_string());
     options
-        .max_connections(if url.starts_with("sqlite:") { 8 } else { 20 })
+        .max_connections(
+            pool.max_connections
+                .unwrap_or_else(|| default_max_connections(url)),
+        )
         .min_connections(1)
-        .acquire_timeout(acquire_timeout)
+        .acquire_timeout(pool.acquire_timeout)
         .sqlx_logging(false)
         .map_sqlx_sqlite_opts(|o| {
             o.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)

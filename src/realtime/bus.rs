@@ -2,14 +2,14 @@
 
 use super::hub::Hub;
 use super::message::BusMessage;
+use super::topics::TopicFamily;
 use futures_util::{Stream, StreamExt};
 use redis::AsyncCommands;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
-use tokio::sync::Mutex;
+use tokio::sync::{Mutex, watch};
 use tokio_stream::wrappers::BroadcastStream;
 use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
 use tokio_util::sync::CancellationToken;
@@ -53,6 +53,17 @@ pub const SHARED_VALUE_TIMEOUT: Duration = Duration::from_millis(250);
 /// that stops answering costs such a request at most this, however many queue for the connection.
 pub const LIVE_PUBLISH_TIMEOUT: Duration = Duration::from_millis(500);
 
+/// Whether what is published now reaches this process, and which connection brings it. State kept
+/// from the bus's messages (a cache they invalidate) is only as good as the connection it followed:
+/// a message published while the link was down, or before the current connection, never arrives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Link {
+    /// The subscriber is subscribed (always, for the in-process bus).
+    pub up: bool,
+    /// How many times the subscriber has subscribed since start; a new number means a gap before it.
+    pub connection: u64,
+}
+
 #[derive(Clone)]
 pub struct EventBus {
     inner: Arc<Inner>,
@@ -61,14 +72,13 @@ pub struct EventBus {
 struct Inner {
     hub: Hub,
     redis: Option<RedisLink>,
+    link: watch::Sender<Link>,
 }
 
 struct RedisLink {
     client: redis::Client,
     channel_prefix: String,
     publisher: Mutex<Option<redis::aio::ConnectionManager>>,
-    /// True while this process's subscriber connection is subscribed, so what is published now reaches it.
-    subscribed: AtomicBool,
 }
 
 impl EventBus {
@@ -77,6 +87,11 @@ impl EventBus {
             inner: Arc::new(Inner {
                 hub: Hub::default(),
                 redis: None,
+                // Publishing is a function call: nothing between publisher and subscriber can drop.
+                link: watch::Sender::new(Link {
+                    up: true,
+                    connection: 1,
+                }),
             }),
         }
     }
@@ -92,7 +107,10 @@ impl EventBus {
                     client,
                     channel_prefix: channel_prefix.to_string(),
                     publisher: Mutex::new(None),
-                    subscribed: AtomicBool::new(false),
+                }),
+                link: watch::Sender::new(Link {
+                    up: false,
+                    connection: 0,
                 }),
             }),
         };
@@ -106,10 +124,17 @@ impl EventBus {
 
     /// None for the in-process bus; otherwise whether the Redis subscriber is connected.
     pub fn is_redis_subscribed(&self) -> Option<bool> {
-        self.inner
-            .redis
-            .as_ref()
-            .map(|r| r.subscribed.load(Ordering::SeqCst))
+        self.inner.redis.as_ref().map(|_| self.link().up)
+    }
+
+    /// The subscriber's link now.
+    pub fn link(&self) -> Link {
+        *self.inner.link.borrow()
+    }
+
+    /// Follows the subscriber's link: told each time it goes down or comes up again.
+    pub fn watch_link(&self) -> watch::Receiver<Link> {
+        self.inner.link.subscribe()
     }
 
     /// Whether a durable publish now would reach this process's own subscribers.
@@ -174,6 +199,14 @@ impl EventBus {
             done: false,
         }
     }
+
+    /// Every topic of `family` as one stream, with the same falling-behind rule as `subscribe`.
+    pub fn subscribe_family(&self, family: TopicFamily) -> Subscription {
+        Subscription {
+            inner: BroadcastStream::new(self.inner.hub.subscribe_family(family)),
+            done: false,
+        }
+    }
 }
 
 impl RedisLink {
@@ -231,7 +264,10 @@ async fn subscriber_loop(inner: Arc<Inner>, shutdown: CancellationToken) {
             Err(_) => continue,
         };
         backoff = Duration::from_millis(100);
-        redis.subscribed.store(true, Ordering::SeqCst);
+        inner.link.send_modify(|link| {
+            link.up = true;
+            link.connection += 1;
+        });
         tracing::info!("redis subscriber connected");
         let mut messages = pubsub.on_message();
         loop {
@@ -249,7 +285,7 @@ async fn subscriber_loop(inner: Arc<Inner>, shutdown: CancellationToken) {
                 _ = shutdown.cancelled() => break,
             }
         }
-        redis.subscribed.store(false, Ordering::SeqCst);
+        inner.link.send_modify(|link| link.up = false);
         if !shutdown.is_cancelled() {
             tracing::warn!("redis subscriber disconnected; reconnecting");
         }

@@ -41,9 +41,55 @@ impl Topic {
     }
 }
 
+/// Topics of one kind followed together by one local subscriber, for what a replica keeps about
+/// all of them (its cache of live sessions follows every account's session endings).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TopicFamily {
+    /// Every `Topic::AccountSessions`.
+    AccountSessions,
+}
+
+impl TopicFamily {
+    /// Whether `key` is one of this family's topics; checked on every delivery, so no parsing.
+    pub fn contains(&self, key: &str) -> bool {
+        match self {
+            TopicFamily::AccountSessions => key.starts_with("user.") && key.ends_with(".sessions"),
+        }
+    }
+
+    /// Whom a topic of this family is about (the account, for `AccountSessions`); None for a key
+    /// outside the family.
+    pub fn subject(&self, key: &str) -> Option<Uuid> {
+        match self {
+            TopicFamily::AccountSessions => key
+                .strip_prefix("user.")?
+                .strip_suffix(".sessions")?
+                .parse()
+                .ok(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_family_knows_its_topics_and_whom_they_are_about() {
+        let id = Uuid::now_v7();
+        let family = TopicFamily::AccountSessions;
+        let key = Topic::AccountSessions(id).key();
+        assert!(family.contains(&key));
+        assert_eq!(family.subject(&key), Some(id));
+        for other in [
+            Topic::UserNotifications(id).key(),
+            Topic::Booking(id).key(),
+            Topic::TechnicianDirectory.key(),
+        ] {
+            assert!(!family.contains(&other), "{other}");
+            assert_eq!(family.subject(&other), None, "{other}");
+        }
+    }
 
     #[test]
     fn topic_keys_name_their_owner() {

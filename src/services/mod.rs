@@ -46,6 +46,8 @@ pub struct Services {
     pub vault: Arc<accounts::vault::Vault>,
     /// Per-client-address allowances for password checks and sign-ups.
     pub rate_limits: Arc<accounts::rate_limits::RateLimits>,
+    /// This replica's live sessions, so most requests skip the database's session check.
+    pub session_cache: Arc<accounts::session_cache::SessionCache>,
 }
 
 /// Work that must wait until the transaction has committed.
@@ -53,6 +55,7 @@ pub struct Services {
 pub struct Effects {
     durable_events: bool,
     mail: Vec<Mail>,
+    sessions_ended: Vec<(uuid::Uuid, accounts::sessions::SessionsEnded)>,
 }
 
 impl Effects {
@@ -64,12 +67,26 @@ impl Effects {
     pub fn mail(&mut self, mail: Mail) {
         self.mail.push(mail);
     }
+
+    /// Sessions of `user` ended: every replica's session cache must forget them.
+    pub fn sessions_ended(&mut self, user: uuid::Uuid, ended: accounts::sessions::SessionsEnded) {
+        self.sessions_ended.push((user, ended));
+    }
 }
 
 impl Services {
     /// Runs effects in the one order used everywhere: publish (relay the outbox), then notify (mail).
     /// Mail goes out in the background: a slow mail server must not hold up the API.
     pub fn after_commit(&self, effects: Effects) {
+        // Ended sessions are refused by this replica before the caller is answered, and by the
+        // others one publish later; the relay sends the same again, durably.
+        for (user, ended) in effects.sessions_ended {
+            self.session_cache.evict(user, &ended);
+            let bus = self.bus.clone();
+            tokio::spawn(async move {
+                accounts::sessions::publish_ended(&bus, user, &ended).await;
+            });
+        }
         if effects.durable_events {
             self.relay.kick();
         }

@@ -4,7 +4,7 @@ use crate::support::*;
 use base64::Engine;
 use serde_json::json;
 
-const REFRESH: &str = "mutation($t: String!) { refreshSession(refreshToken: $t) { accessToken refreshToken user { id } } }";
+pub const REFRESH: &str = "mutation($t: String!) { refreshSession(refreshToken: $t) { accessToken refreshToken user { id } } }";
 
 #[tokio::test]
 async fn refresh_rotates_the_token_pair() {
@@ -163,4 +163,138 @@ async fn access_tokens_expire_after_fifteen_minutes() {
         refreshed["refreshSession"]["accessToken"].is_string(),
         "the refresh token outlives the access token"
     );
+}
+
+pub const ME: &str = "{ me { id } }";
+pub const LOGOUT: &str = "mutation($t: String!) { logout(refreshToken: $t) }";
+pub const CHANGE: &str =
+    "mutation($c: String!, $n: String!) { changePassword(currentPassword: $c, newPassword: $n) }";
+
+/// The session an access token belongs to.
+pub fn session_of(s: &TestServer, session: &Session) -> uuid::Uuid {
+    let services = s.services();
+    services
+        .tokens
+        .verify(&session.access, services.clock.now())
+        .expect("a valid token")
+        .sid
+}
+
+/// Whether this server answers for `session` from memory now.
+pub fn cached(s: &TestServer, session: &Session) -> bool {
+    let services = s.services();
+    services
+        .session_cache
+        .serves(session_of(s, session), services.bus.link())
+}
+
+pub fn refused(body: &serde_json::Value) -> bool {
+    code(&body["errors"][0]) == "UNAUTHENTICATED"
+}
+
+#[tokio::test]
+async fn a_session_is_checked_in_the_database_once_then_from_memory() {
+    let s = TestServer::start().await;
+    let session = s.register("cached@example.com").await;
+    let (_, first) = crate::loaders::counted(&s, session.token(), ME, json!({})).await;
+    assert!(cached(&s, &session));
+    let (body, second) = crate::loaders::counted(&s, session.token(), ME, json!({})).await;
+    assert_eq!(body["data"]["me"]["id"], session.user_id.as_str(), "{body}");
+    assert_eq!(
+        second + 1,
+        first,
+        "the session check is skipped once cached"
+    );
+}
+
+#[tokio::test]
+async fn with_the_cache_off_every_request_checks_the_database_and_endings_still_hold() {
+    let s = TestServer::start_with(vec![("FUNDI_SESSION_CACHE_ENTRIES", "0".into())]).await;
+    let session = s.register("uncached@example.com").await;
+    let (_, first) = crate::loaders::counted(&s, session.token(), ME, json!({})).await;
+    let (_, second) = crate::loaders::counted(&s, session.token(), ME, json!({})).await;
+    assert_eq!(first, second);
+    assert!(!cached(&s, &session));
+    s.ok(None, LOGOUT, json!({"t": session.refresh})).await;
+    assert!(refused(&s.gql(session.token(), ME, json!({})).await));
+}
+
+#[tokio::test]
+async fn a_cached_session_is_refused_as_soon_as_it_is_logged_out_or_its_refresh_token_reused() {
+    let s = TestServer::start().await;
+    let out = s.register("cached-logout@example.com").await;
+    s.ok(out.token(), ME, json!({})).await;
+    assert!(cached(&s, &out));
+    s.ok(None, LOGOUT, json!({"t": out.refresh})).await;
+    assert!(
+        refused(&s.gql(out.token(), ME, json!({})).await),
+        "refused by the very next request"
+    );
+
+    // Forgotten by the replica that ended it before the call returns, not when the bus brings the
+    // news back (the test's runtime runs nothing else until this test awaits again).
+    let direct = s.register("cached-direct@example.com").await;
+    s.ok(direct.token(), ME, json!({})).await;
+    assert!(cached(&s, &direct));
+    fundi::services::accounts::sessions::logout(s.services(), &direct.refresh)
+        .await
+        .unwrap();
+    assert!(!cached(&s, &direct));
+
+    let first = s.register("cached-reuse@example.com").await;
+    let second = Session::from_payload(
+        &s.ok(None, REFRESH, json!({"t": first.refresh})).await["refreshSession"],
+    );
+    s.ok(second.token(), ME, json!({})).await;
+    assert!(cached(&s, &second));
+    s.err(None, REFRESH, json!({"t": first.refresh})).await;
+    assert!(refused(&s.gql(second.token(), ME, json!({})).await));
+}
+
+#[tokio::test]
+async fn a_password_change_refuses_the_other_cached_sessions_at_once() {
+    let s = TestServer::start().await;
+    let changer = s.register("cached-change@example.com").await;
+    let other = Session::from_payload(
+        &s.login("cached-change@example.com", PASSWORD).await["data"]["login"],
+    );
+    for session in [&changer, &other] {
+        s.ok(session.token(), ME, json!({})).await;
+        assert!(cached(&s, session));
+    }
+    s.ok(
+        changer.token(),
+        CHANGE,
+        json!({"c": PASSWORD, "n": "a brand new passphrase"}),
+    )
+    .await;
+    assert!(refused(&s.gql(other.token(), ME, json!({})).await));
+    assert!(
+        s.ok(changer.token(), ME, json!({})).await["me"].is_object(),
+        "the session that changed it stays"
+    );
+}
+
+#[tokio::test]
+async fn a_password_reset_refuses_every_cached_session_at_once() {
+    let s = TestServer::start().await;
+    let session = s.register("cached-reset@example.com").await;
+    s.ok(session.token(), ME, json!({})).await;
+    assert!(cached(&s, &session));
+    s.ok(
+        None,
+        "mutation($e: String!) { requestPasswordReset(email: $e) }",
+        json!({"e": "cached-reset@example.com"}),
+    )
+    .await;
+    let code = s
+        .mailed_code("cached-reset@example.com", "Reset your Fundi password")
+        .await;
+    s.ok(
+        None,
+        "mutation($input: ResetPasswordInput!) { resetPassword(input: $input) }",
+        json!({"input": {"email": "cached-reset@example.com", "code": code, "newPassword": "a fresh long passphrase"}}),
+    )
+    .await;
+    assert!(refused(&s.gql(session.token(), ME, json!({})).await));
 }

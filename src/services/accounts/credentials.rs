@@ -43,6 +43,7 @@ pub async fn change_password(
     db_credentials::set_password(&txn, account, hash, now).await?;
     sessions::revoke_all(
         &txn,
+        &mut effects,
         viewer.user_id,
         Some(viewer.session_id),
         "password changed",
@@ -218,7 +219,7 @@ pub async fn reset_password(
     let user_id = account.id;
     let address = account.email.clone();
     db_credentials::reset_password(&txn, account, hash, now).await?;
-    sessions::revoke_all(&txn, user_id, None, "password reset", now).await?;
+    sessions::revoke_all(&txn, &mut effects, user_id, None, "password reset", now).await?;
     password_changed(&txn, &mut effects, user_id, &address, now).await?;
     txn.commit().await?;
     services.after_commit(effects);

@@ -6,6 +6,7 @@ pub mod codes;
 pub mod credentials;
 pub mod passwords;
 pub mod rate_limits;
+pub mod session_cache;
 pub mod sessions;
 pub mod tokens;
 pub mod totp;

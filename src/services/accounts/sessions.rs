@@ -4,9 +4,9 @@ use crate::db::accounts::{account as db_account, sessions as db_sessions};
 use crate::db::begin_write;
 use crate::db::entities::{refresh_token, session, user};
 use crate::error::{AppError, AppResult};
-use crate::realtime::{BusMessage, Topic, outbox};
-use crate::services::Services;
+use crate::realtime::{BusMessage, EventBus, Topic, outbox};
 use crate::services::accounts::tokens::{hash_refresh_token, new_refresh_token};
+use crate::services::{Effects, Services};
 use chrono::{DateTime, Utc};
 use sea_orm::ConnectionTrait;
 use serde::{Deserialize, Serialize};
@@ -106,9 +106,10 @@ pub async fn refresh(services: &Services, presented: &str) -> AppResult<(TokenPa
     }
     let rotated = db_sessions::mark_rotated(&txn, token.id, now).await?;
     if rotated != 1 {
-        revoke_session(&txn, session.id, "refresh token reused", now).await?;
+        let mut effects = Effects::default();
+        revoke_session(&txn, &mut effects, session.id, "refresh token reused", now).await?;
         txn.commit().await?;
-        services.relay.kick();
+        services.after_commit(effects);
         tracing::warn!(session = %session.id, "refresh token reuse detected; session revoked");
         return Err(refused());
     }
@@ -126,14 +127,17 @@ pub async fn logout(services: &Services, presented: &str) -> AppResult<()> {
         db_sessions::refresh_token_by_hash(&services.db, hash_refresh_token(presented)).await?;
     if let Some(token) = token {
         let txn = begin_write(&services.db).await?;
-        revoke_session(&txn, token.session_id, "logout", services.clock.now()).await?;
+        let mut effects = Effects::default();
+        let now = services.clock.now();
+        revoke_session(&txn, &mut effects, token.session_id, "logout", now).await?;
         txn.commit().await?;
-        services.relay.kick();
+        services.after_commit(effects);
     }
     Ok(())
 }
 
-/// Told to every replica (through the outbox) when sessions end, so the WebSockets bound to them close.
+/// Told to every replica when sessions end, so the WebSockets bound to them close and their session
+/// caches forget them: through the outbox (durable), and straight after commit (at once).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "ended", rename_all = "camelCase")]
 pub enum SessionsEnded {
@@ -157,19 +161,42 @@ impl SessionsEnded {
     }
 }
 
-/// Records that sessions ended, in the caller's transaction; the caller kicks the relay after commit.
+/// Records that sessions ended, in the caller's transaction; `Services::after_commit` then evicts
+/// them here and tells the other replicas.
 async fn announce(
     db: &impl ConnectionTrait,
+    effects: &mut Effects,
     user_id: Uuid,
-    ended: &SessionsEnded,
+    ended: SessionsEnded,
 ) -> AppResult<()> {
-    let payload = serde_json::to_value(ended).map_err(AppError::internal)?;
+    let payload = serde_json::to_value(&ended).map_err(AppError::internal)?;
     outbox::enqueue(db, Topic::AccountSessions(user_id), &payload).await?;
+    effects.event();
+    effects.sessions_ended(user_id, ended);
     Ok(())
 }
 
+/// Tells every replica now that sessions ended, without waiting for the relay (whose lease may be on
+/// another replica, polling); the outbox row still follows, so a publish lost here is only late.
+pub async fn publish_ended(bus: &EventBus, user_id: Uuid, ended: &SessionsEnded) {
+    let payload = match serde_json::to_value(ended) {
+        Ok(payload) => payload,
+        Err(e) => {
+            tracing::warn!(error = %e, "session ending not encoded; the outbox will carry it");
+            return;
+        }
+    };
+    let message = BusMessage::new(Topic::AccountSessions(user_id).key(), None, payload);
+    if let Err(e) = bus.publish(message).await {
+        tracing::warn!(error = %e, "session ending not published now; the outbox will carry it");
+    }
+}
+
+/// Revokes one session, if it is live, in the caller's transaction; the caller runs `effects`
+/// after commit.
 pub async fn revoke_session(
     db: &impl ConnectionTrait,
+    effects: &mut Effects,
     session_id: Uuid,
     reason: &str,
     now: DateTime<Utc>,
@@ -181,8 +208,9 @@ pub async fn revoke_session(
     if revoked == 1 {
         announce(
             db,
+            effects,
             row.user_id,
-            &SessionsEnded::One {
+            SessionsEnded::One {
                 session: session_id,
             },
         )
@@ -191,9 +219,11 @@ pub async fn revoke_session(
     Ok(())
 }
 
-/// Revokes every live session of a user, except `keep` (the one making the change) when given.
+/// Revokes every live session of a user, except `keep` (the one making the change) when given, in the
+/// caller's transaction; the caller runs `effects` after commit.
 pub async fn revoke_all(
     db: &impl ConnectionTrait,
+    effects: &mut Effects,
     user_id: Uuid,
     keep: Option<Uuid>,
     reason: &str,
@@ -201,7 +231,7 @@ pub async fn revoke_all(
 ) -> AppResult<u64> {
     let revoked = db_sessions::revoke_all_of(db, user_id, keep, reason, now).await?;
     if revoked > 0 {
-        announce(db, user_id, &SessionsEnded::AllBut { keep }).await?;
+        announce(db, effects, user_id, SessionsEnded::AllBut { keep }).await?;
     }
     Ok(revoked)
 }
