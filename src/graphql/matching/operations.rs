@@ -125,16 +125,16 @@ impl TechnicianMatch {
     async fn quoted_hourly_rate(&self) -> Money {
         self.0.quoted_hourly_rate.into()
     }
+    // Written only when selected, and only for the matches returned.
     async fn factors(&self) -> Vec<MatchFactor> {
         self.0
-            .score
-            .factors
-            .iter()
+            .factors()
+            .into_iter()
             .map(|f| MatchFactor {
                 factor: f.factor.into(),
                 weight: f.weight as i32,
                 score: f.score,
-                explanation: f.explanation.clone(),
+                explanation: f.explanation,
             })
             .collect()
     }

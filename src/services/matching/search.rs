@@ -7,7 +7,7 @@ use crate::db::entities::{
 use crate::db::matching::{directory as directory_rows, search as rows};
 use crate::domain::account::Role;
 use crate::domain::geo::{DEFAULT_MINUTES_PER_KM, LatLng, eta_minutes};
-use crate::domain::matching::{MatchFacts, MatchScore, Weights, score};
+use crate::domain::matching::{FactorScore, MatchFacts, Total, Weights, explain, total};
 use crate::domain::money::{Currency, Money};
 use crate::domain::pricing::{Priority, apply_bp};
 use crate::domain::schedule::{Exception, ExceptionKind, Interval, works_at};
@@ -387,7 +387,18 @@ pub struct TechnicianMatch {
     pub quoted_hourly_rate: Money,
     pub distance_km: f64,
     pub eta_minutes: u32,
-    pub score: MatchScore,
+    pub score: Total,
+    /// What the score was computed from, kept so its reasons are written only if someone asks.
+    facts: MatchFacts,
+    weights: Weights,
+}
+
+impl TechnicianMatch {
+    /// Every factor of the score with its reason: computed on demand, since ranking scores every
+    /// nearby technician and most are never shown.
+    pub fn factors(&self) -> Vec<FactorScore> {
+        explain(&self.facts, &self.weights)
+    }
 }
 
 pub const DEFAULT_SEARCH_RADIUS_KM: f64 = 10.0;
@@ -524,7 +535,9 @@ pub async fn rank(
                 quoted_hourly_rate: Money::new(quoted, c.currency),
                 distance_km,
                 eta_minutes: eta_minutes(distance_km, DEFAULT_MINUTES_PER_KM),
-                score: score(&facts, &weights),
+                score: total(&facts, &weights),
+                facts,
+                weights,
             }
         })
         .collect();
