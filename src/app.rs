@@ -85,6 +85,12 @@ pub async fn build_services(
     let matching = crate::services::matching::search::load_index(&db)
         .await
         .map_err(|e| anyhow::anyhow!("loading technicians: {}", e.message()))?;
+    let active_categories = crate::services::catalogue::active::ActiveCategories::load(&db)
+        .await
+        .map_err(|e| anyhow::anyhow!("loading categories: {}", e.message()))?;
+    let search_cache = crate::services::matching::search::load_search_cache(&db)
+        .await
+        .map_err(|e| anyhow::anyhow!("loading matching weights: {}", e.message()))?;
     let config_payout_key = config.payouts.encryption_key.clone();
     let rate_limits = crate::services::accounts::rate_limits::RateLimits::new(
         &config.abuse,
@@ -101,6 +107,8 @@ pub async fn build_services(
         tokens,
         storage,
         matching: Arc::new(matching),
+        active_categories: Arc::new(active_categories),
+        search_cache: Arc::new(search_cache),
         tracking: Arc::default(),
         deliveries: Arc::default(),
         mpesa,
@@ -118,6 +126,7 @@ pub async fn build_services(
         tracing::info!(sealed, "sealed two-factor secrets stored in plain text");
     }
     crate::services::matching::search::spawn_listener(services.clone(), shutdown.clone());
+    crate::services::matching::search::spawn_cache_listener(services.clone(), shutdown.clone());
     crate::services::bookings::timers::spawn(services.clone(), shutdown.clone());
     crate::services::chat::delivery::spawn(services.clone(), shutdown.clone());
     crate::services::platform::retention::spawn(services.clone(), shutdown.clone());

@@ -6,7 +6,7 @@ use futures_util::{Stream, StreamExt};
 use redis::AsyncCommands;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 use tokio::sync::Mutex;
@@ -69,6 +69,8 @@ struct RedisLink {
     publisher: Mutex<Option<redis::aio::ConnectionManager>>,
     /// True while this process's subscriber connection is subscribed, so what is published now reaches it.
     subscribed: AtomicBool,
+    /// How many times the subscriber connection has subscribed.
+    connections: AtomicU64,
 }
 
 impl EventBus {
@@ -93,6 +95,7 @@ impl EventBus {
                     channel_prefix: channel_prefix.to_string(),
                     publisher: Mutex::new(None),
                     subscribed: AtomicBool::new(false),
+                    connections: AtomicU64::new(0),
                 }),
             }),
         };
@@ -110,6 +113,16 @@ impl EventBus {
             .redis
             .as_ref()
             .map(|r| r.subscribed.load(Ordering::SeqCst))
+    }
+
+    /// None for the in-process bus; otherwise how many times the Redis subscriber has connected.
+    /// What was published while it was away never reaches this process, so a reader that keeps
+    /// state built from events reads it afresh when this number moves, however short the gap.
+    pub fn redis_connections(&self) -> Option<u64> {
+        self.inner
+            .redis
+            .as_ref()
+            .map(|r| r.connections.load(Ordering::SeqCst))
     }
 
     /// Whether a durable publish now would reach this process's own subscribers.
@@ -232,6 +245,7 @@ async fn subscriber_loop(inner: Arc<Inner>, shutdown: CancellationToken) {
         };
         backoff = Duration::from_millis(100);
         redis.subscribed.store(true, Ordering::SeqCst);
+        redis.connections.fetch_add(1, Ordering::SeqCst);
         tracing::info!("redis subscriber connected");
         let mut messages = pubsub.on_message();
         loop {

@@ -120,13 +120,7 @@ impl TechnicianMutation {
         let viewer = viewer(ctx).await?;
         let services = services(ctx);
         Ok(ServiceCategory(
-            categories::create(
-                &services.db,
-                &viewer,
-                category_input(input),
-                services.clock.now(),
-            )
-            .await?,
+            categories::create(services, &viewer, category_input(input)).await?,
         ))
     }
 
@@ -141,14 +135,7 @@ impl TechnicianMutation {
         let uuid = ids::decode(Kind::ServiceCategory, &id, "id")?;
         let services = services(ctx);
         Ok(ServiceCategory(
-            categories::update(
-                &services.db,
-                &viewer,
-                uuid,
-                category_input(input),
-                services.clock.now(),
-            )
-            .await?,
+            categories::update(services, &viewer, uuid, category_input(input)).await?,
         ))
     }
 
