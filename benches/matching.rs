@@ -173,8 +173,9 @@ async fn main() {
             wall.elapsed(),
         );
 
-        // End to end through the GraphQL schema: token check, viewer lookup, validation, weights and
-        // blocks from the database, directory query and scoring. The technicians exist only in the
+        // End to end through the GraphQL schema: token check, viewer lookup, validation, the
+        // category, weights and blocks (from memory after the first search), directory query and
+        // scoring. The technicians exist only in the
         // directory here, so the profile of each match (one batched query) is not fetched.
         let queries = 2_000;
         let mut samples = Vec::with_capacity(queries);

@@ -99,6 +99,12 @@ pub async fn build_services(
         millis = loading.elapsed().as_millis(),
         "matching index loaded"
     );
+    let active_categories = crate::services::catalogue::active::ActiveCategories::load(&db)
+        .await
+        .map_err(|e| anyhow::anyhow!("loading categories: {}", e.message()))?;
+    let search_cache = crate::services::matching::search::load_search_cache(&db)
+        .await
+        .map_err(|e| anyhow::anyhow!("loading matching weights: {}", e.message()))?;
     let config_payout_key = config.payouts.encryption_key.clone();
     let session_cache = Arc::new(crate::services::accounts::session_cache::SessionCache::new(
         config.session_cache_entries,
@@ -118,6 +124,8 @@ pub async fn build_services(
         tokens,
         storage,
         matching: Arc::new(matching),
+        active_categories: Arc::new(active_categories),
+        search_cache: Arc::new(search_cache),
         tracking: Arc::default(),
         deliveries: Arc::default(),
         mpesa,
@@ -137,6 +145,7 @@ pub async fn build_services(
     }
     crate::services::matching::search::spawn_listener(services.clone(), shutdown.clone());
     crate::services::accounts::session_cache::spawn_listener(services.clone(), shutdown.clone());
+    crate::services::matching::search::spawn_cache_listener(services.clone(), shutdown.clone());
     crate::services::bookings::timers::spawn(services.clone(), shutdown.clone());
     crate::services::chat::delivery::spawn(services.clone(), shutdown.clone());
     crate::services::platform::retention::spawn(services.clone(), shutdown.clone());

@@ -213,32 +213,52 @@ pub struct MatchScore {
     pub factors: Vec<FactorScore>,
 }
 
-/// Scores one technician. `weights` should have passed [`Weights::validate`]; the total is
-/// divided by 100, not by the weight sum, so a bad configuration shows up rather than hides.
+/// A score's total and band without its reasons: what ranking needs.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Total {
+    /// 0-100, one decimal: sum of weight x score over 100.
+    pub total: f64,
+    pub band: Band,
+}
+
+/// Scores one technician, with the reason for every factor. `weights` should have passed
+/// [`Weights::validate`]; the total is divided by 100, not by the weight sum, so a bad
+/// configuration shows up rather than hides.
 pub fn score(facts: &MatchFacts, weights: &Weights) -> MatchScore {
-    let mut weighted_tenths: i64 = 0;
-    let factors: Vec<FactorScore> = Factor::ALL
+    let Total { total, band } = total(facts, weights);
+    MatchScore {
+        total,
+        band,
+        factors: explain(facts, weights),
+    }
+}
+
+/// The total and band [`score`] gives, without writing any reasons: ranking scores every nearby
+/// technician, and only the few it returns are ever explained.
+pub fn total(facts: &MatchFacts, weights: &Weights) -> Total {
+    let weighted_tenths: i64 = Factor::ALL
         .iter()
-        .map(|&factor| {
-            let (raw, explanation) = factor_score(factor, facts);
-            let score_tenths = tenths(raw);
-            let weight = weights.get(factor);
-            weighted_tenths += i64::from(weight) * score_tenths;
-            FactorScore {
-                factor,
-                weight,
-                score: score_tenths as f64 / 10.0,
-                explanation,
-            }
-        })
-        .collect();
+        .map(|&factor| i64::from(weights.get(factor)) * tenths(factor_value(factor, facts)))
+        .sum();
     // weight (percent) x score (tenths) / 100 = total in tenths; round half up.
     let total_tenths = (weighted_tenths + 50).div_euclid(100);
-    MatchScore {
+    Total {
         total: total_tenths as f64 / 10.0,
         band: Band::for_tenths(total_tenths),
-        factors,
     }
+}
+
+/// Every factor's weight, score and reason, in [`Factor::ALL`] order.
+pub fn explain(facts: &MatchFacts, weights: &Weights) -> Vec<FactorScore> {
+    Factor::ALL
+        .iter()
+        .map(|&factor| FactorScore {
+            factor,
+            weight: weights.get(factor),
+            score: tenths(factor_value(factor, facts)) as f64 / 10.0,
+            explanation: factor_reason(factor, facts),
+        })
+        .collect()
 }
 
 /// A 0-100 score as whole tenths, clamped so a bad fact cannot leave the scale.
@@ -249,17 +269,33 @@ fn tenths(score: f64) -> i64 {
     super::whole::saturating_i64((score.clamp(0.0, 100.0) * 10.0).round())
 }
 
-fn factor_score(factor: Factor, f: &MatchFacts) -> (f64, String) {
+/// One factor's raw 0-100 score (before rounding to tenths).
+fn factor_value(factor: Factor, f: &MatchFacts) -> f64 {
     match factor {
-        Factor::Skill => skill_score(f.has_skill, f.years_in_category),
-        Factor::Distance => distance_score(f.distance_km, f.service_radius_km),
-        Factor::Availability => availability_score(f.available_now, f.works_at_preferred_start),
-        Factor::Rating => rating_score(f.rating_average, f.rating_count),
-        Factor::Experience => experience_score(f.years_of_experience),
-        Factor::PriceVsBudget => price_score(f.hourly_rate_minor, f.budget_minor),
-        Factor::ResponseTime => response_score(f.median_response_seconds),
-        Factor::CompletionRate => completion_score(f.completion_rate),
-        Factor::CustomerPreference => preference_score(f.hired_before, f.favourited),
+        Factor::Skill => skill_value(f.has_skill, f.years_in_category),
+        Factor::Distance => distance_value(f.distance_km, f.service_radius_km),
+        Factor::Availability => availability_value(f.available_now, f.works_at_preferred_start),
+        Factor::Rating => rating_value(f.rating_average, f.rating_count),
+        Factor::Experience => experience_value(f.years_of_experience),
+        Factor::PriceVsBudget => price_value(f.hourly_rate_minor, f.budget_minor),
+        Factor::ResponseTime => response_value(f.median_response_seconds),
+        Factor::CompletionRate => completion_value(f.completion_rate),
+        Factor::CustomerPreference => preference_value(f.hired_before, f.favourited),
+    }
+}
+
+/// The plain reason shown beside one factor's score.
+fn factor_reason(factor: Factor, f: &MatchFacts) -> String {
+    match factor {
+        Factor::Skill => skill_reason(f.has_skill, f.years_in_category),
+        Factor::Distance => distance_reason(f.distance_km, f.service_radius_km),
+        Factor::Availability => availability_reason(f.available_now, f.works_at_preferred_start),
+        Factor::Rating => rating_reason(f.rating_average, f.rating_count),
+        Factor::Experience => experience_reason(f.years_of_experience),
+        Factor::PriceVsBudget => price_reason(f.hourly_rate_minor, f.budget_minor),
+        Factor::ResponseTime => response_reason(f.median_response_seconds),
+        Factor::CompletionRate => completion_reason(f.completion_rate),
+        Factor::CustomerPreference => preference_reason(f.hired_before, f.favourited),
     }
 }
 
@@ -273,101 +309,132 @@ fn plural(n: u32, one: &str, many: &str) -> String {
 
 /// Skill: 0 without the skill; offering it at all earns 60, plus 8 per year in the category,
 /// reaching 100 at 5 years (depth in the exact trade matters more than general experience).
-fn skill_score(has_skill: bool, years_in_category: u32) -> (f64, String) {
+fn skill_value(has_skill: bool, years_in_category: u32) -> f64 {
     if !has_skill {
-        return (0.0, "Does not offer this service".to_string());
+        return 0.0;
     }
-    let score = (60.0 + 8.0 * f64::from(years_in_category)).min(100.0);
-    let text = if years_in_category == 0 {
+    (60.0 + 8.0 * f64::from(years_in_category)).min(100.0)
+}
+
+fn skill_reason(has_skill: bool, years_in_category: u32) -> String {
+    if !has_skill {
+        "Does not offer this service".to_string()
+    } else if years_in_category == 0 {
         "Offers this service, new to it".to_string()
     } else {
         format!(
             "{} doing this kind of work",
             plural(years_in_category, "year", "years")
         )
-    };
-    (score, text)
+    }
 }
 
 /// Distance: 100 on the doorstep, falling linearly to 0 at the technician's own service radius.
-fn distance_score(distance_km: f64, radius_km: f64) -> (f64, String) {
+fn distance_value(distance_km: f64, radius_km: f64) -> f64 {
     let within = distance_km <= radius_km;
-    let score = if !within || distance_km.is_nan() {
+    if !within || distance_km.is_nan() {
         0.0
     } else if radius_km <= 0.0 {
         100.0
     } else {
         100.0 * (1.0 - distance_km.max(0.0) / radius_km)
-    };
-    let text = if within {
+    }
+}
+
+fn distance_reason(distance_km: f64, radius_km: f64) -> String {
+    if distance_km <= radius_km {
         format!("{distance_km:.1} km away, within their {radius_km:.0} km radius")
     } else {
         format!("{distance_km:.1} km away, outside their {radius_km:.0} km radius")
-    };
-    (score, text)
+    }
 }
 
 /// Availability: for "as soon as possible" only being available now counts. For a scheduled
 /// start, working at that time matters most (100, or 80 if offline right now); a technician who
 /// is online but does not work at that time gets 40, and one who is neither gets 0.
-fn availability_score(available_now: bool, at_preferred_start: Option<bool>) -> (f64, String) {
+fn availability_value(available_now: bool, at_preferred_start: Option<bool>) -> f64 {
     match (at_preferred_start, available_now) {
-        (None, true) => (100.0, "Available now".to_string()),
-        (None, false) => (0.0, "Not available right now".to_string()),
-        (Some(true), true) => (
-            100.0,
-            "Available now and at your preferred time".to_string(),
-        ),
-        (Some(true), false) => (80.0, "Works at your preferred time".to_string()),
-        (Some(false), true) => (
-            40.0,
-            "Available now, but not at your preferred time".to_string(),
-        ),
-        (Some(false), false) => (0.0, "Not available at your preferred time".to_string()),
+        (None, true) | (Some(true), true) => 100.0,
+        (Some(true), false) => 80.0,
+        (Some(false), true) => 40.0,
+        (None, false) | (Some(false), false) => 0.0,
     }
+}
+
+fn availability_reason(available_now: bool, at_preferred_start: Option<bool>) -> String {
+    match (at_preferred_start, available_now) {
+        (None, true) => "Available now",
+        (None, false) => "Not available right now",
+        (Some(true), true) => "Available now and at your preferred time",
+        (Some(true), false) => "Works at your preferred time",
+        (Some(false), true) => "Available now, but not at your preferred time",
+        (Some(false), false) => "Not available at your preferred time",
+    }
+    .to_string()
 }
 
 /// Rating: stars x 20 (4.8 stars is 96); no ratings yet is neutral, not zero, so new
 /// technicians can still be matched.
-fn rating_score(average: f64, count: u32) -> (f64, String) {
+fn rating_value(average: f64, count: u32) -> f64 {
     if count == 0 {
-        return (NEUTRAL_SCORE, "New technician, no ratings yet".to_string());
+        return NEUTRAL_SCORE;
     }
-    let text = format!(
+    average * 20.0
+}
+
+fn rating_reason(average: f64, count: u32) -> String {
+    if count == 0 {
+        return "New technician, no ratings yet".to_string();
+    }
+    format!(
         "Rated {average:.1} from {}",
         plural(count, "review", "reviews")
-    );
-    (average * 20.0, text)
+    )
 }
 
 /// Experience: 10 per year of trade experience, reaching 100 at 10 years.
-fn experience_score(years: u32) -> (f64, String) {
-    let score = (10.0 * f64::from(years)).min(100.0);
-    let text = if years == 0 {
+fn experience_value(years: u32) -> f64 {
+    (10.0 * f64::from(years)).min(100.0)
+}
+
+fn experience_reason(years: u32) -> String {
+    if years == 0 {
         "Less than a year of experience".to_string()
     } else {
         format!("{} of experience", plural(years, "year", "years"))
-    };
-    (score, text)
+    }
 }
 
 /// Price: 100 at or under budget, falling linearly to 0 at 50% over budget. No budget means
 /// any price is acceptable to the customer, so it scores 100.
-fn price_score(rate_minor: i64, budget_minor: Option<i64>) -> (f64, String) {
+fn price_value(rate_minor: i64, budget_minor: Option<i64>) -> f64 {
     let Some(budget) = budget_minor else {
-        return (100.0, "No budget given".to_string());
+        return 100.0;
     };
     if rate_minor <= budget {
-        return (100.0, "Rate within your budget".to_string());
+        return 100.0;
     }
     if budget <= 0 {
-        return (0.0, "Rate above your budget".to_string());
+        return 0.0;
     }
     // 100 - 200 x (rate - budget) / budget, kept in integers until the final division.
     let (rate, budget) = (i128::from(rate_minor), i128::from(budget));
-    let score = (300 * budget - 200 * rate) as f64 / budget as f64;
+    (300 * budget - 200 * rate) as f64 / budget as f64
+}
+
+fn price_reason(rate_minor: i64, budget_minor: Option<i64>) -> String {
+    let Some(budget) = budget_minor else {
+        return "No budget given".to_string();
+    };
+    if rate_minor <= budget {
+        return "Rate within your budget".to_string();
+    }
+    if budget <= 0 {
+        return "Rate above your budget".to_string();
+    }
+    let (rate, budget) = (i128::from(rate_minor), i128::from(budget));
     let over_percent = ((rate - budget) * 100 + budget / 2) / budget;
-    (score, format!("Rate {over_percent}% over your budget"))
+    format!("Rate {over_percent}% over your budget")
 }
 
 /// Seconds at or under which a reply counts as instant.
@@ -377,47 +444,64 @@ const SLOW_REPLY_SECONDS: u32 = 60 * 60;
 
 /// Response time: 100 for a median reply within 5 minutes, falling linearly to 0 at an hour;
 /// neutral without history.
-fn response_score(median_seconds: Option<u32>) -> (f64, String) {
+fn response_value(median_seconds: Option<u32>) -> f64 {
     let Some(seconds) = median_seconds else {
-        return (NEUTRAL_SCORE, "No response history yet".to_string());
+        return NEUTRAL_SCORE;
     };
-    let score = if seconds <= FAST_REPLY_SECONDS {
+    if seconds <= FAST_REPLY_SECONDS {
         100.0
     } else if seconds >= SLOW_REPLY_SECONDS {
         0.0
     } else {
         100.0 * f64::from(SLOW_REPLY_SECONDS - seconds)
             / f64::from(SLOW_REPLY_SECONDS - FAST_REPLY_SECONDS)
+    }
+}
+
+fn response_reason(median_seconds: Option<u32>) -> String {
+    let Some(seconds) = median_seconds else {
+        return "No response history yet".to_string();
     };
     let minutes = seconds.div_ceil(60).max(1);
-    let text = format!(
+    format!(
         "Usually replies within {}",
         plural(minutes, "minute", "minutes")
-    );
-    (score, text)
+    )
 }
 
 /// Completion rate: the share of accepted jobs completed, as a percentage; neutral when new.
-fn completion_score(rate: Option<f64>) -> (f64, String) {
+fn completion_value(rate: Option<f64>) -> f64 {
+    rate.map_or(NEUTRAL_SCORE, |rate| rate * 100.0)
+}
+
+fn completion_reason(rate: Option<f64>) -> String {
     match rate {
-        None => (NEUTRAL_SCORE, "No accepted jobs yet".to_string()),
-        Some(rate) => {
-            let percent = rate * 100.0;
-            (percent, format!("Completes {percent:.0}% of accepted jobs"))
-        }
+        None => "No accepted jobs yet".to_string(),
+        Some(rate) => format!("Completes {:.0}% of accepted jobs", rate * 100.0),
     }
 }
 
 /// Customer's past preference: a favourite scores 100, someone hired before 80, and no shared
 /// history is neutral (blocked technicians never reach scoring).
-fn preference_score(hired_before: bool, favourited: bool) -> (f64, String) {
+fn preference_value(hired_before: bool, favourited: bool) -> f64 {
     if favourited {
-        (100.0, "One of your favourites".to_string())
+        100.0
     } else if hired_before {
-        (80.0, "You have hired them before".to_string())
+        80.0
     } else {
-        (NEUTRAL_SCORE, "No history with you yet".to_string())
+        NEUTRAL_SCORE
     }
+}
+
+fn preference_reason(hired_before: bool, favourited: bool) -> String {
+    if favourited {
+        "One of your favourites"
+    } else if hired_before {
+        "You have hired them before"
+    } else {
+        "No history with you yet"
+    }
+    .to_string()
 }
 
 #[cfg(test)]
@@ -631,7 +715,7 @@ mod tests {
     }
 
     /// A curve's raw score as shown: rounded to one decimal.
-    fn shown((raw, _): (f64, String)) -> f64 {
+    fn shown(raw: f64) -> f64 {
         tenths(raw) as f64 / 10.0
     }
 
@@ -648,7 +732,7 @@ mod tests {
         ];
         for (has_skill, years, want) in cases {
             assert_eq!(
-                shown(skill_score(has_skill, years)),
+                shown(skill_value(has_skill, years)),
                 want,
                 "{has_skill} {years}"
             );
@@ -669,7 +753,7 @@ mod tests {
             (f64::NAN, 10.0, 0.0),
         ];
         for (km, radius, want) in cases {
-            assert_eq!(shown(distance_score(km, radius)), want, "{km} of {radius}");
+            assert_eq!(shown(distance_value(km, radius)), want, "{km} of {radius}");
         }
     }
 
@@ -685,7 +769,7 @@ mod tests {
         ];
         for (now, at_start, want) in cases {
             assert_eq!(
-                shown(availability_score(now, at_start)),
+                shown(availability_value(now, at_start)),
                 want,
                 "{now} {at_start:?}"
             );
@@ -704,7 +788,7 @@ mod tests {
         ];
         for (average, count, want) in cases {
             assert_eq!(
-                shown(rating_score(average, count)),
+                shown(rating_value(average, count)),
                 want,
                 "{average} x {count}"
             );
@@ -714,7 +798,7 @@ mod tests {
     #[test]
     fn experience_scores_10_per_year_up_to_10_years() {
         for (years, want) in [(0, 0.0), (1, 10.0), (7, 70.0), (10, 100.0), (25, 100.0)] {
-            assert_eq!(shown(experience_score(years)), want, "{years} years");
+            assert_eq!(shown(experience_value(years)), want, "{years} years");
         }
     }
 
@@ -732,7 +816,7 @@ mod tests {
         ];
         for (rate, budget, want) in cases {
             assert_eq!(
-                shown(price_score(rate, budget)),
+                shown(price_value(rate, budget)),
                 want,
                 "{rate} vs {budget:?}"
             );
@@ -752,7 +836,7 @@ mod tests {
             (None, NEUTRAL_SCORE),
         ];
         for (seconds, want) in cases {
-            assert_eq!(shown(response_score(seconds)), want, "{seconds:?}");
+            assert_eq!(shown(response_value(seconds)), want, "{seconds:?}");
         }
     }
 
@@ -765,7 +849,7 @@ mod tests {
             (None, NEUTRAL_SCORE),
         ];
         for (rate, want) in cases {
-            assert_eq!(shown(completion_score(rate)), want, "{rate:?}");
+            assert_eq!(shown(completion_value(rate)), want, "{rate:?}");
         }
     }
 
@@ -779,7 +863,7 @@ mod tests {
         ];
         for (hired_before, favourited, want) in cases {
             assert_eq!(
-                shown(preference_score(hired_before, favourited)),
+                shown(preference_value(hired_before, favourited)),
                 want,
                 "{hired_before} {favourited}"
             );
@@ -868,5 +952,86 @@ mod tests {
         };
         let m = score(&facts, &Weights::default());
         assert_eq!(m.factors[5].explanation, "Rate 20% over your budget");
+    }
+
+    fn any_facts() -> impl proptest::strategy::Strategy<Value = MatchFacts> {
+        use proptest::prelude::*;
+        (
+            (
+                any::<bool>(),
+                0u32..30,
+                -1.0f64..60.0,
+                0.0f64..50.0,
+                any::<bool>(),
+            ),
+            (
+                proptest::option::of(any::<bool>()),
+                0.0f64..6.0,
+                0u32..200,
+                0u32..40,
+            ),
+            (0i64..1_000_000, proptest::option::of(-10i64..1_000_000)),
+            (
+                proptest::option::of(0u32..10_000),
+                proptest::option::of(0.0f64..1.2),
+            ),
+            (any::<bool>(), any::<bool>()),
+        )
+            .prop_map(|(a, b, c, d, e)| MatchFacts {
+                has_skill: a.0,
+                years_in_category: a.1,
+                distance_km: a.2,
+                service_radius_km: a.3,
+                available_now: a.4,
+                works_at_preferred_start: b.0,
+                rating_average: b.1,
+                rating_count: b.2,
+                years_of_experience: b.3,
+                hourly_rate_minor: c.0,
+                budget_minor: c.1,
+                median_response_seconds: d.0,
+                completion_rate: d.1,
+                hired_before: e.0,
+                favourited: e.1,
+            })
+    }
+
+    proptest::proptest! {
+        /// Ranking uses `total` alone; the reasons shown for the few returned must add up to it.
+        #[test]
+        fn the_total_is_what_the_explained_factors_add_up_to(
+            facts in any_facts(),
+            split in proptest::collection::vec(0u32..=100, 8),
+        ) {
+            let mut weights = [0u32; 9];
+            let mut left = 100u32;
+            for (slot, share) in weights.iter_mut().zip(&split) {
+                *slot = share * left / 100;
+                left -= *slot;
+            }
+            weights[8] = left;
+            let weights = Weights {
+                skill: weights[0],
+                distance: weights[1],
+                availability: weights[2],
+                rating: weights[3],
+                experience: weights[4],
+                price_vs_budget: weights[5],
+                response_time: weights[6],
+                completion_rate: weights[7],
+                customer_preference: weights[8],
+            };
+            proptest::prop_assert_eq!(weights.validate(), Ok(()));
+            let ranked = total(&facts, &weights);
+            let shown = score(&facts, &weights);
+            proptest::prop_assert_eq!(ranked.total, shown.total);
+            proptest::prop_assert_eq!(ranked.band, shown.band);
+            let by_hand: f64 = explain(&facts, &weights)
+                .iter()
+                .map(|f| f64::from(f.weight) * f.score)
+                .sum::<f64>()
+                / 100.0;
+            proptest::prop_assert!((by_hand - ranked.total).abs() <= 0.05 + 1e-9, "{} vs {}", by_hand, ranked.total);
+        }
     }
 }

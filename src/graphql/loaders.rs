@@ -216,6 +216,17 @@ where
     ctx.data_unchecked::<Loaders>().load_one(key).await
 }
 
+/// Hands this request's loader rows a resolver already read, so later fields asking for them
+/// neither query again nor wait for a batch.
+pub async fn feed<K, I>(ctx: &Context<'_>, values: I)
+where
+    K: Send + Sync + Hash + Eq + Clone + 'static,
+    I: IntoIterator<Item = (K, <Batches as Loader<K>>::Value)>,
+    Batches: Loader<K, Error = async_graphql::Error>,
+{
+    ctx.data_unchecked::<Loaders>().feed_many(values).await;
+}
+
 /// The rows one key yields for a to-many relation; none is an empty list.
 pub async fn list<K, T>(ctx: &Context<'_>, key: K) -> async_graphql::Result<Vec<T>>
 where

@@ -127,6 +127,13 @@ impl EventBus {
         self.inner.redis.as_ref().map(|_| self.link().up)
     }
 
+    /// None for the in-process bus; otherwise how many times the Redis subscriber has connected.
+    /// What was published while it was away never reaches this process, so a reader that keeps
+    /// state built from events reads it afresh when this number moves, however short the gap.
+    pub fn redis_connections(&self) -> Option<u64> {
+        self.inner.redis.as_ref().map(|_| self.link().connection)
+    }
+
     /// The subscriber's link now.
     pub fn link(&self) -> Link {
         *self.inner.link.borrow()

@@ -10,6 +10,12 @@ pub enum Topic {
     TechnicianDirectory,
     /// Live technician positions, for every replica's matching directory.
     TechnicianPositions,
+    /// A service category was added or changed; replicas that keep the list read it again.
+    Categories,
+    /// The platform's matching weights changed; replicas read them again.
+    MatchingWeights,
+    /// One customer's own matching weights or blocks changed; replicas forget what they kept of them.
+    CustomerMatching,
     /// Every change to one booking, in order.
     Booking(Uuid),
     /// New job offers for one technician.
@@ -31,6 +37,9 @@ impl Topic {
             Topic::UserNotifications(user) => format!("user.{user}.notifications"),
             Topic::TechnicianDirectory => "technicians.directory".into(),
             Topic::TechnicianPositions => "technicians.positions".into(),
+            Topic::Categories => "catalogue.categories".into(),
+            Topic::MatchingWeights => "matching.weights".into(),
+            Topic::CustomerMatching => "matching.customers".into(),
             Topic::Booking(booking) => format!("booking.{booking}"),
             Topic::TechnicianOffers(technician) => format!("technician.{technician}.offers"),
             Topic::Chat(booking) => format!("booking.{booking}.chat"),

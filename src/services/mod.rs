@@ -34,6 +34,11 @@ pub struct Services {
     pub storage: Arc<dyn object_store::ObjectStore>,
     /// This replica's in-memory directory of matchable technicians.
     pub matching: Arc<matching::directory::MatchingIndex>,
+    /// This replica's copy of the active categories, by slug.
+    pub active_categories: Arc<catalogue::active::ActiveCategories>,
+    /// This replica's copy of what a search reads besides the directory and the categories: the
+    /// platform's weights, searching customers' own weights and blocks.
+    pub search_cache: Arc<matching::search_cache::SearchCache>,
     /// This replica's short-lived view of tracked bookings and their last accepted points.
     pub tracking: Arc<tracking::positions::Tracker>,
     /// Chat deliveries seen by this replica's subscriptions, waiting to be recorded.

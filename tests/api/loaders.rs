@@ -21,42 +21,6 @@ const MONEY: &str = "query($first: Int) { bookings(first: $first) { edges { node
 const QUOTE: &str =
     "mutation($id: ID!, $input: QuoteInput!) { submitQuote(bookingId: $id, input: $input) { id } }";
 
-/// Runs a query over HTTP and returns its body with the statement count from `Server-Timing`
-/// (development answers with it).
-pub async fn counted(
-    s: &TestServer,
-    token: Option<&str>,
-    query: &str,
-    variables: Value,
-) -> (Value, u64) {
-    let mut request = s
-        .http()
-        .post(s.url("/graphql"))
-        .json(&json!({"query": query, "variables": variables}));
-    if let Some(token) = token {
-        request = request.bearer_auth(token);
-    }
-    let response = request.send().await.expect("request sent");
-    let timing = response
-        .headers()
-        .get("server-timing")
-        .expect("a Server-Timing header")
-        .to_str()
-        .unwrap()
-        .to_string();
-    let body: Value = response.json().await.expect("JSON body");
-    (body, statements(&timing))
-}
-
-/// `db;desc="7 statements";dur=3.1` -> 7.
-fn statements(timing: &str) -> u64 {
-    let desc = timing
-        .split(';')
-        .find_map(|part| part.trim().strip_prefix("desc=\""))
-        .unwrap_or_else(|| panic!("no desc in {timing}"));
-    desc.split(' ').next().unwrap().parse().unwrap()
-}
-
 /// Copies `booking` (with its payments and quotes) `times` times straight into the database, so a
 /// long page needs no long setup; the page itself is read over HTTP.
 async fn copies(s: &TestServer, booking: uuid::Uuid, times: usize) {

@@ -196,9 +196,9 @@ pub fn refused(body: &serde_json::Value) -> bool {
 async fn a_session_is_checked_in_the_database_once_then_from_memory() {
     let s = TestServer::start().await;
     let session = s.register("cached@example.com").await;
-    let (_, first) = crate::loaders::counted(&s, session.token(), ME, json!({})).await;
+    let (_, first) = counted(&s, session.token(), ME, json!({})).await;
     assert!(cached(&s, &session));
-    let (body, second) = crate::loaders::counted(&s, session.token(), ME, json!({})).await;
+    let (body, second) = counted(&s, session.token(), ME, json!({})).await;
     assert_eq!(body["data"]["me"]["id"], session.user_id.as_str(), "{body}");
     assert_eq!(
         second + 1,
@@ -211,8 +211,8 @@ async fn a_session_is_checked_in_the_database_once_then_from_memory() {
 async fn with_the_cache_off_every_request_checks_the_database_and_endings_still_hold() {
     let s = TestServer::start_with(vec![("FUNDI_SESSION_CACHE_ENTRIES", "0".into())]).await;
     let session = s.register("uncached@example.com").await;
-    let (_, first) = crate::loaders::counted(&s, session.token(), ME, json!({})).await;
-    let (_, second) = crate::loaders::counted(&s, session.token(), ME, json!({})).await;
+    let (_, first) = counted(&s, session.token(), ME, json!({})).await;
+    let (_, second) = counted(&s, session.token(), ME, json!({})).await;
     assert_eq!(first, second);
     assert!(!cached(&s, &session));
     s.ok(None, LOGOUT, json!({"t": session.refresh})).await;

@@ -35,26 +35,6 @@ fn booking_subscriptions(booking: &Value) -> Vec<(&'static str, String)> {
     ]
 }
 
-/// Waits until every durable event written so far has gone out on the bus, so a subscription
-/// opened afterwards sees only what happens from then on (pub/sub replays nothing).
-async fn outbox_drained(s: &TestServer) {
-    use sea_orm::{ConnectionTrait, Statement};
-    let db = &s.services().db;
-    let count = Statement::from_string(
-        db.get_database_backend(),
-        "SELECT COUNT(*) AS waiting FROM outbox WHERE published_at IS NULL",
-    );
-    for _ in 0..200 {
-        let row = db.query_one_raw(count.clone()).await.unwrap().unwrap();
-        let waiting: i64 = row.try_get("", "waiting").unwrap();
-        if waiting == 0 {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("the outbox did not drain");
-}
-
 async fn open(s: &TestServer, who: &Session, subscriptions: &[(&'static str, String)]) -> WsClient {
     outbox_drained(s).await;
     let mut ws = WsClient::connect(&s.ws_url, "graphql-transport-ws").await;

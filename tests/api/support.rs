@@ -533,6 +533,63 @@ pub async fn replicas() -> (TestServer, TestServer) {
     (a, b)
 }
 
+/// Waits until every durable event written so far has gone out on the bus, so a subscription
+/// opened afterwards sees only what happens from then on (pub/sub replays nothing).
+pub async fn outbox_drained(s: &TestServer) {
+    use sea_orm::{ConnectionTrait, Statement};
+    let db = &s.services().db;
+    let count = Statement::from_string(
+        db.get_database_backend(),
+        "SELECT COUNT(*) AS waiting FROM outbox WHERE published_at IS NULL",
+    );
+    // Up to 20 s: when the replica holding the relay's lease has lost Redis, another takes the
+    // lease over only once it runs out (10 s).
+    for _ in 0..400 {
+        let row = db.query_one_raw(count.clone()).await.unwrap().unwrap();
+        let waiting: i64 = row.try_get("", "waiting").unwrap();
+        if waiting == 0 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the outbox did not drain");
+}
+
+/// Runs a query over HTTP and returns its body with the statement count from `Server-Timing`.
+pub async fn counted(
+    s: &TestServer,
+    token: Option<&str>,
+    query: &str,
+    variables: Value,
+) -> (Value, u64) {
+    let mut request = s
+        .http()
+        .post(s.url("/graphql"))
+        .json(&json!({"query": query, "variables": variables}));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let response = request.send().await.expect("request sent");
+    let timing = response
+        .headers()
+        .get("server-timing")
+        .expect("a Server-Timing header")
+        .to_str()
+        .unwrap()
+        .to_string();
+    let body: Value = response.json().await.expect("JSON body");
+    (body, statements(&timing))
+}
+
+/// `db;desc="7 statements";dur=3.1` -> 7.
+pub fn statements(timing: &str) -> u64 {
+    let desc = timing
+        .split(';')
+        .find_map(|part| part.trim().strip_prefix("desc=\""))
+        .unwrap_or_else(|| panic!("no desc in {timing}"));
+    desc.split(' ').next().unwrap().parse().unwrap()
+}
+
 /// The JSON bodies (with their Authorization headers) a mock provider received at path `at`.
 pub async fn calls(mock: &wiremock::MockServer, at: &str) -> Vec<(Value, String)> {
     mock.received_requests()

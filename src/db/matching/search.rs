@@ -1,9 +1,9 @@
 //! Search's queries: the platform's and customers' stored matching weights, and customers' blocks.
 
-use crate::db::entities::{customer_preference, technician_block};
+use crate::db::entities::customer_preference;
 use crate::db::sql::stmt;
 use chrono::{DateTime, Utc};
-use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
+use sea_orm::{ConnectionTrait, DbErr, EntityTrait};
 use uuid::Uuid;
 
 /// A platform setting's stored value.
@@ -61,13 +61,28 @@ pub async fn customer_preference(
         .await
 }
 
-/// The technicians a customer blocked.
-pub async fn blocks_of(
+/// A customer's side of a search in one statement: their stored matching weights (`None` when they
+/// saved none) and the technicians they blocked. Each block is a row with `technician_id` set; the
+/// preferences row, if any, is the one row without.
+pub async fn customer_facts(
     db: &impl ConnectionTrait,
     customer: Uuid,
-) -> Result<Vec<technician_block::Model>, DbErr> {
-    technician_block::Entity::find()
-        .filter(technician_block::Column::CustomerId.eq(customer))
-        .all(db)
-        .await
+) -> Result<(Option<String>, Vec<Uuid>), DbErr> {
+    let rows = db
+        .query_all_raw(stmt(
+            db.get_database_backend(),
+            "SELECT technician_id, NULL AS matching_weights FROM technician_blocks WHERE customer_id = $1 \
+             UNION ALL SELECT NULL, matching_weights FROM customer_preferences WHERE id = $1",
+            [customer.into()],
+        ))
+        .await?;
+    let mut weights = None;
+    let mut blocked = Vec::new();
+    for row in rows {
+        match row.try_get::<Option<Uuid>>("", "technician_id")? {
+            Some(technician) => blocked.push(technician),
+            None => weights = row.try_get::<Option<String>>("", "matching_weights")?,
+        }
+    }
+    Ok((weights, blocked))
 }

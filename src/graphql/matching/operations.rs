@@ -5,11 +5,16 @@ use crate::domain::pricing::Priority as PricingPriority;
 use crate::error::AppError;
 use crate::graphql::common::{LatLngInput, Money, MoneyInput};
 use crate::graphql::context::{services, viewer};
-use crate::graphql::technicians::operations::technician_view;
+use crate::graphql::loaders::{self, TechnicianById};
+use crate::graphql::technicians::operations::{technician_shown, technician_view};
 use crate::graphql::technicians::types::Technician;
 use crate::services::matching::search::{self as matching_service, MatchRequest};
+use crate::services::technicians::profiles::{self, TechnicianRecord};
 use async_graphql::{Context, Enum, InputObject, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
+use std::collections::HashMap;
+use std::sync::Arc;
+use uuid::Uuid;
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
 #[graphql(remote = "PricingPriority")]
@@ -98,43 +103,55 @@ pub struct MatchFactor {
     pub explanation: String,
 }
 
-pub struct TechnicianMatch(matching_service::TechnicianMatch);
+pub struct TechnicianMatch {
+    found: matching_service::TechnicianMatch,
+    /// The technician's account and profile when `matchTechnicians` read them with the matches
+    /// (`Some(None)`: no such technician any more).
+    record: Option<Option<Arc<TechnicianRecord>>>,
+}
 
 #[Object]
 impl TechnicianMatch {
     async fn technician(&self, ctx: &Context<'_>) -> Result<Technician> {
-        Ok(technician_view(ctx, self.0.technician_id)
-            .await?
-            .ok_or_else(|| AppError::NotFound("technician".into()))?)
+        let shown = match &self.record {
+            Some(record) => {
+                let viewer = viewer(ctx).await.ok();
+                record
+                    .clone()
+                    .and_then(|record| technician_shown(viewer.as_ref(), record))
+            }
+            None => technician_view(ctx, self.found.technician_id).await?,
+        };
+        Ok(shown.ok_or_else(|| AppError::NotFound("technician".into()))?)
     }
     /// 0 to 100, one decimal.
     async fn score(&self) -> f64 {
-        self.0.score.total
+        self.found.score.total
     }
     async fn band(&self) -> MatchBand {
-        self.0.score.band.into()
+        self.found.score.band.into()
     }
     /// Great-circle distance to the job.
     async fn distance_km(&self) -> f64 {
-        (self.0.distance_km * 100.0).round() / 100.0
+        (self.found.distance_km * 100.0).round() / 100.0
     }
     async fn eta_minutes(&self) -> i32 {
-        self.0.eta_minutes as i32
+        self.found.eta_minutes as i32
     }
     /// The technician's hourly rate with the priority surge (+10% HIGH, +20% URGENT).
     async fn quoted_hourly_rate(&self) -> Money {
-        self.0.quoted_hourly_rate.into()
+        self.found.quoted_hourly_rate.into()
     }
+    // Written only when selected, and only for the matches returned.
     async fn factors(&self) -> Vec<MatchFactor> {
-        self.0
-            .score
-            .factors
-            .iter()
+        self.found
+            .factors()
+            .into_iter()
             .map(|f| MatchFactor {
                 factor: f.factor.into(),
                 weight: f.weight as i32,
                 score: f.score,
-                explanation: f.explanation.clone(),
+                explanation: f.explanation,
             })
             .collect()
     }
@@ -216,7 +233,35 @@ impl MatchingQuery {
             first: input.first,
         };
         let matches = matching_service::match_technicians(services(ctx), &viewer, request).await?;
-        Ok(matches.into_iter().map(TechnicianMatch).collect())
+        // The matched technicians' accounts and profiles in one statement, read here rather than
+        // through the request's DataLoader, which would first wait out its batching window.
+        let mut records: Option<HashMap<Uuid, Arc<TechnicianRecord>>> = None;
+        if ctx.look_ahead().field("technician").exists() {
+            let ids: Vec<Uuid> = matches.iter().map(|m| m.technician_id).collect();
+            let found: HashMap<Uuid, Arc<TechnicianRecord>> =
+                profiles::load_many(&services(ctx).db, &ids)
+                    .await?
+                    .into_iter()
+                    .map(|(id, record)| (id, Arc::new(record)))
+                    .collect();
+            loaders::feed(
+                ctx,
+                found
+                    .iter()
+                    .map(|(id, record)| (TechnicianById(*id), record.clone())),
+            )
+            .await;
+            records = Some(found);
+        }
+        Ok(matches
+            .into_iter()
+            .map(|found| TechnicianMatch {
+                record: records
+                    .as_ref()
+                    .map(|records| records.get(&found.technician_id).cloned()),
+                found,
+            })
+            .collect())
     }
 
     /// The platform's weights, used for customers who set none.

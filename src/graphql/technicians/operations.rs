@@ -30,11 +30,19 @@ pub async fn technician_view(ctx: &Context<'_>, id: Uuid) -> Result<Option<Techn
     let Some(record) = loaders::one(ctx, TechnicianById(id)).await? else {
         return Ok(None);
     };
-    let private = sees_private(viewer.as_ref(), id);
+    Ok(technician_shown(viewer.as_ref(), record))
+}
+
+/// A technician already loaded, as `viewer` may see them: not yet approved, only to themselves and staff.
+pub fn technician_shown(
+    viewer: Option<&Viewer>,
+    record: Arc<TechnicianRecord>,
+) -> Option<Technician> {
+    let private = sees_private(viewer, record.profile.id);
     if !private && record.profile.kyc_status != KycStatus::Approved {
-        return Ok(None);
+        return None;
     }
-    Ok(Some(Technician { record, private }))
+    Some(Technician { record, private })
 }
 
 async fn own_view(services: &Services, viewer: &Viewer) -> Result<Technician> {
@@ -112,13 +120,7 @@ impl TechnicianMutation {
         let viewer = viewer(ctx).await?;
         let services = services(ctx);
         Ok(ServiceCategory(
-            categories::create(
-                &services.db,
-                &viewer,
-                category_input(input),
-                services.clock.now(),
-            )
-            .await?,
+            categories::create(services, &viewer, category_input(input)).await?,
         ))
     }
 
@@ -133,14 +135,7 @@ impl TechnicianMutation {
         let uuid = ids::decode(Kind::ServiceCategory, &id, "id")?;
         let services = services(ctx);
         Ok(ServiceCategory(
-            categories::update(
-                &services.db,
-                &viewer,
-                uuid,
-                category_input(input),
-                services.clock.now(),
-            )
-            .await?,
+            categories::update(services, &viewer, uuid, category_input(input)).await?,
         ))
     }
 

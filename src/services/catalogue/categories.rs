@@ -1,4 +1,5 @@
-//! The service catalogue: default categories seeded on first start, listing, and admin changes.
+//! The service catalogue: default categories seeded on first start, listing, and admin changes
+//! (each told to every replica, which read their in-memory list of active ones again).
 
 use crate::db::batch;
 use crate::db::catalogue::categories as db_categories;
@@ -7,11 +8,29 @@ use crate::db::is_unique_violation;
 use crate::domain::account::Role;
 use crate::domain::money::Currency;
 use crate::error::{AppError, AppResult};
-use crate::services::Viewer;
+use crate::realtime::{Topic, outbox};
+use crate::services::{Effects, Services, Viewer};
 use chrono::{DateTime, Utc};
 use sea_orm::ConnectionTrait;
+use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use uuid::Uuid;
+
+/// What the catalogue publishes when a category is added or changed: only that the list changed,
+/// so every replica reads its active categories (`active.rs`) again.
+#[derive(Serialize, Deserialize)]
+pub struct CategoriesChanged {
+    /// The event's format.
+    pub v: u32,
+}
+
+/// Records, in the caller's transaction, that the categories changed.
+async fn categories_changed(txn: &impl ConnectionTrait, effects: &mut Effects) -> AppResult<()> {
+    let payload = serde_json::to_value(CategoriesChanged { v: 1 }).map_err(AppError::internal)?;
+    outbox::enqueue(txn, Topic::Categories, &payload).await?;
+    effects.event();
+    Ok(())
+}
 
 /// The categories every marketplace starts with: slug, name, description, default hourly rate (KES minor units).
 const DEFAULTS: &[(&str, &str, &str, i64)] = &[
@@ -199,12 +218,12 @@ fn check_rate(value: i64, field: &str) -> AppResult<i64> {
 }
 
 pub async fn create(
-    db: &impl ConnectionTrait,
+    services: &Services,
     viewer: &Viewer,
     input: CategoryInput,
-    now: DateTime<Utc>,
 ) -> AppResult<service_category::Model> {
     viewer.require_role(&[Role::Admin])?;
+    let now = services.clock.now();
     let slug = check_slug(
         input
             .slug
@@ -240,26 +259,37 @@ pub async fn create(
         created_at: now,
         updated_at: now,
     };
-    match db_categories::insert(db, row).await {
-        Ok(created) => Ok(created),
-        Err(e) if is_unique_violation(&e) => Err(AppError::bad_input(
-            "slug",
-            "a category with this slug already exists",
-        )),
-        Err(e) => Err(e.into()),
-    }
+    let txn = crate::db::begin_write(&services.db).await?;
+    let created = match db_categories::insert(&txn, row).await {
+        Ok(created) => created,
+        Err(e) if is_unique_violation(&e) => {
+            return Err(AppError::bad_input(
+                "slug",
+                "a category with this slug already exists",
+            ));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let mut effects = Effects::default();
+    categories_changed(&txn, &mut effects).await?;
+    txn.commit().await?;
+    services.after_commit(effects);
+    // This replica's next search sees the change without waiting for the bus.
+    services.active_categories.reload(&services.db).await;
+    Ok(created)
 }
 
 /// Changes a category. Deactivating hides it from new requests and new skills; history keeps it.
 pub async fn update(
-    db: &impl ConnectionTrait,
+    services: &Services,
     viewer: &Viewer,
     id: Uuid,
     input: CategoryInput,
-    now: DateTime<Utc>,
 ) -> AppResult<service_category::Model> {
     viewer.require_role(&[Role::Admin])?;
-    let existing = find(db, id)
+    let now = services.clock.now();
+    let txn = crate::db::begin_write(&services.db).await?;
+    let existing = find(&txn, id)
         .await?
         .ok_or_else(|| AppError::NotFound("category".into()))?;
     let changes = db_categories::Changes {
@@ -284,12 +314,21 @@ pub async fn update(
             .map(|currency| check_currency(currency, "defaultHourlyRate.currency"))
             .transpose()?,
     };
-    match db_categories::update(db, existing, changes, now).await {
-        Ok(updated) => Ok(updated),
-        Err(e) if is_unique_violation(&e) => Err(AppError::bad_input(
-            "slug",
-            "a category with this slug already exists",
-        )),
-        Err(e) => Err(e.into()),
-    }
+    let updated = match db_categories::update(&txn, existing, changes, now).await {
+        Ok(updated) => updated,
+        Err(e) if is_unique_violation(&e) => {
+            return Err(AppError::bad_input(
+                "slug",
+                "a category with this slug already exists",
+            ));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let mut effects = Effects::default();
+    categories_changed(&txn, &mut effects).await?;
+    txn.commit().await?;
+    services.after_commit(effects);
+    // This replica's next search sees the change without waiting for the bus.
+    services.active_categories.reload(&services.db).await;
+    Ok(updated)
 }

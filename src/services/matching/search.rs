@@ -1,5 +1,6 @@
-//! Matching: keeping the in-memory directory current (from the database at start, then from bus events
-//! on every replica) and ranking nearby technicians for a customer with the explainable score.
+//! Matching: keeping the in-memory directory and search cache current (from the database at start,
+//! then from bus events on every replica) and ranking nearby technicians for a customer with the
+//! explainable score.
 
 use crate::db::entities::{
     availability_exception, technician_profile, technician_skill, working_hours,
@@ -7,7 +8,7 @@ use crate::db::entities::{
 use crate::db::matching::{directory as directory_rows, search as rows};
 use crate::domain::account::Role;
 use crate::domain::geo::{DEFAULT_MINUTES_PER_KM, LatLng, eta_minutes};
-use crate::domain::matching::{MatchFacts, MatchScore, Weights, score};
+use crate::domain::matching::{FactorScore, MatchFacts, Total, Weights, explain, total};
 use crate::domain::money::{Currency, Money};
 use crate::domain::pricing::{Priority, apply_bp};
 use crate::domain::schedule::{Exception, ExceptionKind, ExceptionType, Interval, works_at};
@@ -15,12 +16,15 @@ use crate::domain::technician::{Availability, KycStatus};
 use crate::error::{AppError, AppResult};
 use crate::realtime::{BusMessage, SubscriptionItem, Topic, outbox};
 use crate::services::matching::directory::{Candidate, LivePosition, MatchingIndex};
+use crate::services::matching::search_cache::{CustomerFacts, SearchCache};
 use crate::services::{Effects, Services, Viewer, catalogue::categories};
 use chrono::{DateTime, NaiveDate, Utc};
 use futures_util::StreamExt;
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
@@ -332,14 +336,22 @@ pub async fn set_platform_weights(
 ) -> AppResult<Weights> {
     viewer.require_role(&[Role::Admin])?;
     check_weights(&weights)?;
-    let db = &services.db;
+    let txn = crate::db::begin_write(&services.db).await?;
     rows::put_setting(
-        db,
+        &txn,
         WEIGHTS_KEY,
         weights_to_json(&weights),
         services.clock.now(),
     )
     .await?;
+    let payload = serde_json::to_value(WeightsChanged { v: 1 }).map_err(AppError::internal)?;
+    outbox::enqueue(&txn, Topic::MatchingWeights, &payload).await?;
+    let mut effects = Effects::default();
+    effects.event();
+    txn.commit().await?;
+    services.after_commit(effects);
+    // This replica's next search sees the change without waiting for the bus.
+    reload_platform_weights(services).await;
     Ok(weights)
 }
 
@@ -354,14 +366,19 @@ pub async fn set_customer_weights(
         check_weights(w)?;
     }
     let now = services.clock.now();
-    let db = &services.db;
+    let txn = crate::db::begin_write(&services.db).await?;
     rows::put_customer_weights(
-        db,
+        &txn,
         viewer.user_id,
         weights.as_ref().map(weights_to_json),
         now,
     )
     .await?;
+    let mut effects = Effects::default();
+    customer_changed(&txn, &mut effects, viewer.user_id).await?;
+    txn.commit().await?;
+    services.after_commit(effects);
+    services.search_cache.forget_customer(viewer.user_id);
     Ok(weights)
 }
 
@@ -392,7 +409,18 @@ pub struct TechnicianMatch {
     pub quoted_hourly_rate: Money,
     pub distance_km: f64,
     pub eta_minutes: u32,
-    pub score: MatchScore,
+    pub score: Total,
+    /// What the score was computed from, kept so its reasons are written only if someone asks.
+    facts: MatchFacts,
+    weights: Weights,
+}
+
+impl TechnicianMatch {
+    /// Every factor of the score with its reason: computed on demand, since ranking scores every
+    /// nearby technician and most are never shown.
+    pub fn factors(&self) -> Vec<FactorScore> {
+        explain(&self.facts, &self.weights)
+    }
 }
 
 pub const DEFAULT_SEARCH_RADIUS_KM: f64 = 10.0;
@@ -445,10 +473,10 @@ pub async fn match_technicians(
             services.clock.now(),
         )?;
     }
-    let category = categories::active_by_slug(&services.db, &request.category, "category").await?;
+    let category = active_category(services, &request.category).await?;
     let search = Search {
         customer: viewer.user_id,
-        category: category.id,
+        category,
         point: request.location,
         radius_km: radius,
         priority: request.priority,
@@ -478,15 +506,12 @@ pub async fn rank(
     search: &Search,
     exclude: &HashSet<Uuid>,
 ) -> AppResult<Vec<TechnicianMatch>> {
-    let weights = match customer_weights(&services.db, search.customer).await? {
+    let customer = customer_facts(services, search.customer).await?;
+    let weights = match customer.weights {
         Some(own) => own,
-        None => platform_weights(&services.db).await?,
+        None => known_platform_weights(services).await?,
     };
-    let blocked: HashSet<Uuid> = rows::blocks_of(&services.db, search.customer)
-        .await?
-        .into_iter()
-        .map(|b| b.technician_id)
-        .collect();
+    let blocked = &customer.blocked;
     let now = services.clock.now();
     let surge = services.config.bookings.pricing.surge_bp(search.priority);
     // Rank nearest-first from the spatial index, then score only those candidates.
@@ -529,7 +554,9 @@ pub async fn rank(
                 quoted_hourly_rate: Money::new(quoted, c.currency),
                 distance_km,
                 eta_minutes: eta_minutes(distance_km, DEFAULT_MINUTES_PER_KM),
-                score: score(&facts, &weights),
+                score: total(&facts, &weights),
+                facts,
+                weights,
             }
         })
         .collect();
@@ -541,4 +568,158 @@ pub async fn rank(
     });
     matches.truncate(search.first);
     Ok(matches)
+}
+
+/// The id of the active category a search names, from memory; a slug this replica does not hold
+/// as active is looked up in the database, which says why it cannot be searched (unknown, or no
+/// longer offered) or finds one added on another replica a moment ago.
+async fn active_category(services: &Services, slug: &str) -> AppResult<Uuid> {
+    if let Some(id) = services.active_categories.id_of(slug.trim()) {
+        return Ok(id);
+    }
+    Ok(categories::active_by_slug(&services.db, slug, "category")
+        .await?
+        .id)
+}
+
+/// The platform's weights from memory, or from the database while this replica does not know them.
+async fn known_platform_weights(services: &Services) -> AppResult<Weights> {
+    match services.search_cache.platform_weights() {
+        Some(weights) => Ok(weights),
+        None => platform_weights(&services.db).await,
+    }
+}
+
+/// A customer's own weights and blocks: kept from their last search, or read in one statement.
+pub async fn customer_facts(services: &Services, customer: Uuid) -> AppResult<Arc<CustomerFacts>> {
+    if let Some(kept) = services.search_cache.customer(customer) {
+        return Ok(kept);
+    }
+    let generation = services.search_cache.generation();
+    let (weights, blocked) = rows::customer_facts(&services.db, customer).await?;
+    let facts = Arc::new(CustomerFacts {
+        weights: weights.as_deref().and_then(weights_from_json),
+        blocked: blocked.into_iter().collect(),
+    });
+    services
+        .search_cache
+        .keep_customer(customer, facts.clone(), generation);
+    Ok(facts)
+}
+
+/// The search cache as the database has it now, for a replica starting up.
+pub async fn load_search_cache(db: &DatabaseConnection) -> AppResult<SearchCache> {
+    let cache = SearchCache::default();
+    cache.set_platform_weights(Some(platform_weights(db).await?));
+    Ok(cache)
+}
+
+/// Reads the platform's weights again. One reload at a time, so the last to finish read last; when
+/// it fails they are marked unknown (searches read the database) until a later one succeeds.
+pub async fn reload_platform_weights(services: &Services) {
+    let _one_at_a_time = services.search_cache.reloading_weights.lock().await;
+    match platform_weights(&services.db).await {
+        Ok(weights) => services.search_cache.set_platform_weights(Some(weights)),
+        Err(e) => {
+            tracing::warn!(error = ?e.message(), "weights not reloaded; searches read them from the database");
+            services.search_cache.set_platform_weights(None);
+        }
+    }
+}
+
+/// What the platform's weights changing looks like on the bus: only that they changed.
+#[derive(Serialize, Deserialize)]
+struct WeightsChanged {
+    /// The event's format.
+    v: u32,
+}
+
+/// One customer's weights or blocks changed.
+#[derive(Serialize, Deserialize)]
+struct CustomerChanged {
+    /// The event's format.
+    v: u32,
+    customer_id: Uuid,
+}
+
+/// Records, in the caller's transaction, that a customer's own weights or blocks changed, so every
+/// replica forgets what it kept of them. The caller also forgets them on this replica after commit.
+pub async fn customer_changed(
+    txn: &impl ConnectionTrait,
+    effects: &mut Effects,
+    customer_id: Uuid,
+) -> AppResult<()> {
+    let payload =
+        serde_json::to_value(CustomerChanged { v: 1, customer_id }).map_err(AppError::internal)?;
+    // Numbered per customer, like the directory's per-technician changes.
+    let sequence_key = format!("matching.customers.{customer_id}");
+    outbox::enqueue_sequenced(txn, Topic::CustomerMatching, &sequence_key, &payload).await?;
+    effects.event();
+    Ok(())
+}
+
+/// How often the cache listener checks that the bus is still connected, and retries reloads that failed.
+const CACHE_CHECK: Duration = Duration::from_secs(1);
+
+/// Keeps this replica's search cache and active categories in step with changes made anywhere.
+/// Whenever it may have missed some (a lagging subscription, the Redis subscriber reconnecting) it
+/// reads everything again.
+pub fn spawn_cache_listener(services: Services, shutdown: CancellationToken) {
+    let mut categories = services.bus.subscribe(&Topic::Categories.key());
+    let mut weights = services.bus.subscribe(&Topic::MatchingWeights.key());
+    let mut customers = services.bus.subscribe(&Topic::CustomerMatching.key());
+    let mut check = tokio::time::interval(CACHE_CHECK);
+    // What was loaded at start predates the Redis subscriber's first connection: the first one
+    // counts as a reconnection too.
+    let mut connections = services.bus.redis_connections().map(|_| 0);
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                item = categories.next() => {
+                    // Subscribe again before reading, so nothing committed after the read is missed.
+                    if !matches!(item, Some(SubscriptionItem::Message(_))) {
+                        categories = services.bus.subscribe(&Topic::Categories.key());
+                    }
+                    services.active_categories.reload(&services.db).await;
+                }
+                item = weights.next() => {
+                    if !matches!(item, Some(SubscriptionItem::Message(_))) {
+                        weights = services.bus.subscribe(&Topic::MatchingWeights.key());
+                    }
+                    reload_platform_weights(&services).await;
+                }
+                item = customers.next() => match item {
+                    Some(SubscriptionItem::Message(message)) => {
+                        match message.decode::<CustomerChanged>() {
+                            Some(event) => services.search_cache.forget_customer(event.customer_id),
+                            // Someone changed, but who cannot be read: forget everyone.
+                            None => services.search_cache.forget_customers(),
+                        }
+                    }
+                    Some(SubscriptionItem::Lagged { .. }) | None => {
+                        customers = services.bus.subscribe(&Topic::CustomerMatching.key());
+                        services.search_cache.forget_customers();
+                    }
+                },
+                _ = check.tick() => {
+                    let now = services.bus.redis_connections();
+                    // Events relayed while this replica's Redis subscriber was away never reach it.
+                    if now != connections {
+                        connections = now;
+                        services.search_cache.forget_customers();
+                        services.active_categories.reload(&services.db).await;
+                        reload_platform_weights(&services).await;
+                    } else {
+                        if !services.active_categories.is_known() {
+                            services.active_categories.reload(&services.db).await;
+                        }
+                        if services.search_cache.platform_weights().is_none() {
+                            reload_platform_weights(&services).await;
+                        }
+                    }
+                }
+                _ = shutdown.cancelled() => return,
+            }
+        }
+    });
 }

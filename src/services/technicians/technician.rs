@@ -423,17 +423,30 @@ pub async fn block(services: &Services, viewer: &Viewer, technician_id: Uuid) ->
         created_at: now,
         updated_at: now,
     };
-    match db_technician::insert_block(&services.db, row).await {
-        Ok(_) => Ok(()),
+    let txn = crate::db::begin_write(&services.db).await?;
+    match db_technician::insert_block(&txn, row).await {
+        Ok(_) => {}
         // Blocking twice is the same as blocking once.
-        Err(e) if crate::db::is_unique_violation(&e) => Ok(()),
-        Err(e) => Err(e.into()),
+        Err(e) if crate::db::is_unique_violation(&e) => return Ok(()),
+        Err(e) => return Err(e.into()),
     }
+    let mut effects = Effects::default();
+    search::customer_changed(&txn, &mut effects, viewer.user_id).await?;
+    txn.commit().await?;
+    services.after_commit(effects);
+    services.search_cache.forget_customer(viewer.user_id);
+    Ok(())
 }
 
 pub async fn unblock(services: &Services, viewer: &Viewer, technician_id: Uuid) -> AppResult<()> {
     viewer.require_role(&[Role::Customer])?;
-    db_technician::delete_block(&services.db, viewer.user_id, technician_id).await?;
+    let txn = crate::db::begin_write(&services.db).await?;
+    db_technician::delete_block(&txn, viewer.user_id, technician_id).await?;
+    let mut effects = Effects::default();
+    search::customer_changed(&txn, &mut effects, viewer.user_id).await?;
+    txn.commit().await?;
+    services.after_commit(effects);
+    services.search_cache.forget_customer(viewer.user_id);
     Ok(())
 }
 
