@@ -11,7 +11,7 @@ use crate::error::{AppError, AppResult};
 use crate::realtime::{Topic, outbox};
 use crate::services::{Effects, Services, Viewer};
 use chrono::{DateTime, Utc};
-use sea_orm::ConnectionTrait;
+use sea_orm::{ConnectionTrait, DbErr};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use uuid::Uuid;
@@ -260,23 +260,28 @@ pub async fn create(
         updated_at: now,
     };
     let txn = crate::db::begin_write(&services.db).await?;
-    let created = match db_categories::insert(&txn, row).await {
-        Ok(created) => created,
-        Err(e) if is_unique_violation(&e) => {
-            return Err(AppError::bad_input(
-                "slug",
-                "a category with this slug already exists",
-            ));
-        }
-        Err(e) => return Err(e.into()),
-    };
+    let created = db_categories::insert(&txn, row).await.map_err(slug_taken)?;
     let mut effects = Effects::default();
     categories_changed(&txn, &mut effects).await?;
     txn.commit().await?;
-    services.after_commit(effects);
-    // This replica's next search sees the change without waiting for the bus.
-    services.active_categories.reload(&services.db).await;
+    applied(services, effects).await;
     Ok(created)
+}
+
+/// A slug another category holds is the client's mistake, named on its field.
+fn slug_taken(e: DbErr) -> AppError {
+    if is_unique_violation(&e) {
+        AppError::bad_input("slug", "a category with this slug already exists")
+    } else {
+        e.into()
+    }
+}
+
+/// After a committed change: its events go out, and this replica's next search sees it without
+/// waiting for the bus.
+async fn applied(services: &Services, effects: Effects) {
+    services.after_commit(effects);
+    services.active_categories.reload(&services.db).await;
 }
 
 /// Changes a category. Deactivating hides it from new requests and new skills; history keeps it.
@@ -314,21 +319,12 @@ pub async fn update(
             .map(|currency| check_currency(currency, "defaultHourlyRate.currency"))
             .transpose()?,
     };
-    let updated = match db_categories::update(&txn, existing, changes, now).await {
-        Ok(updated) => updated,
-        Err(e) if is_unique_violation(&e) => {
-            return Err(AppError::bad_input(
-                "slug",
-                "a category with this slug already exists",
-            ));
-        }
-        Err(e) => return Err(e.into()),
-    };
+    let updated = db_categories::update(&txn, existing, changes, now)
+        .await
+        .map_err(slug_taken)?;
     let mut effects = Effects::default();
     categories_changed(&txn, &mut effects).await?;
     txn.commit().await?;
-    services.after_commit(effects);
-    // This replica's next search sees the change without waiting for the bus.
-    services.active_categories.reload(&services.db).await;
+    applied(services, effects).await;
     Ok(updated)
 }
