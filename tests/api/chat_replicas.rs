@@ -69,14 +69,7 @@ async fn messages_receipts_and_typing_cross_replicas() {
 #[tokio::test]
 #[ignore = "needs FUNDI_TEST_REDIS_URL: Redis cut off and restored through a local proxy"]
 async fn messages_sent_while_redis_is_down_arrive_once_it_returns_without_duplicates() {
-    let redis = require_redis();
-    let target = redis
-        .trim_start_matches("redis://")
-        .split('/')
-        .next()
-        .unwrap()
-        .to_string();
-    let proxy = Proxy::start(&target).await;
+    let proxy = Proxy::to_test_redis().await;
     let backend = Arc::new(Backend::new().await);
     let options = Options {
         redis_url: Some(format!("redis://{}", proxy.addr)),

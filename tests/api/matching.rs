@@ -629,13 +629,7 @@ async fn block(s: &TestServer, customer: &Session, tech: &Tech) {
 #[ignore = "needs FUNDI_TEST_REDIS_URL: one instance cut off from Redis through a local proxy, then restored"]
 async fn an_instance_that_missed_changes_while_cut_off_from_redis_reads_them_again() {
     let redis = require_redis();
-    let target = redis
-        .trim_start_matches("redis://")
-        .split('/')
-        .next()
-        .unwrap()
-        .to_string();
-    let proxy = Proxy::start(&target).await;
+    let proxy = Proxy::to_test_redis().await;
     let backend = std::sync::Arc::new(Backend::new().await);
     let prefix = format!("fundi-test-{}", uuid::Uuid::now_v7().simple());
     let through_proxy = Options {

@@ -26,14 +26,7 @@ async fn a_subscriber_on_one_instance_receives_what_another_instance_publishes()
 #[tokio::test]
 #[ignore = "needs FUNDI_TEST_REDIS_URL: Redis cut off and restored through a local proxy"]
 async fn events_committed_while_redis_is_down_arrive_when_it_returns() {
-    let redis = require_redis();
-    let target = redis
-        .trim_start_matches("redis://")
-        .split('/')
-        .next()
-        .unwrap()
-        .to_string();
-    let proxy = Proxy::start(&target).await;
+    let proxy = Proxy::to_test_redis().await;
     let backend = Arc::new(Backend::new().await);
     let options = Options {
         redis_url: Some(format!("redis://{}", proxy.addr)),

@@ -77,13 +77,7 @@ async fn a_session_ended_on_one_replica_is_refused_by_another_that_cached_it() {
 #[ignore = "needs FUNDI_TEST_REDIS_URL: Redis cut off and restored through a local proxy"]
 async fn a_replica_cut_off_from_redis_checks_sessions_in_the_database_and_starts_afresh() {
     let redis = require_redis();
-    let target = redis
-        .trim_start_matches("redis://")
-        .split('/')
-        .next()
-        .unwrap()
-        .to_string();
-    let proxy = Proxy::start(&target).await;
+    let proxy = Proxy::to_test_redis().await;
     let backend = Arc::new(Backend::new().await);
     let prefix = format!("fundi-test-{}", uuid::Uuid::now_v7().simple());
     let a = TestServer::start_on(

@@ -480,6 +480,18 @@ pub struct Proxy {
 }
 
 impl Proxy {
+    /// A proxy in front of the test Redis (`FUNDI_TEST_REDIS_URL`), for tests that cut it off.
+    pub async fn to_test_redis() -> Proxy {
+        let redis = require_redis();
+        let target = redis
+            .trim_start_matches("redis://")
+            .split('/')
+            .next()
+            .unwrap()
+            .to_string();
+        Proxy::start(&target).await
+    }
+
     pub async fn start(target: &str) -> Proxy {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
