@@ -1,12 +1,14 @@
 //! Timed transitions' queries: offers past their expiry, completed bookings past the verification
-//! window, and the claim that closes an expired offer once.
+//! window, when the next of each falls due, and the claim that closes an expired offer once.
 
 use crate::db::entities::{booking, job_offer};
 use crate::domain::booking_state::Status;
 use crate::domain::dispatch::OfferStatus;
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+};
 use uuid::Uuid;
 
 /// Up to `limit` offers in `status` that expired before `now`.
@@ -54,4 +56,29 @@ pub async fn completed_before(
         .limit(limit)
         .all(db)
         .await
+}
+
+/// When the first offer in `status` expires (or expired), if there is one.
+pub async fn first_offer_expiry(
+    db: &impl ConnectionTrait,
+    status: OfferStatus,
+) -> Result<Option<DateTime<Utc>>, DbErr> {
+    let first = job_offer::Entity::find()
+        .filter(job_offer::Column::Status.eq(status))
+        .filter(job_offer::Column::ExpiresAt.is_not_null())
+        .order_by_asc(job_offer::Column::ExpiresAt)
+        .one(db)
+        .await?;
+    Ok(first.and_then(|offer| offer.expires_at))
+}
+
+/// When the earliest still-COMPLETED booking was completed, if there is one.
+pub async fn first_completion(db: &impl ConnectionTrait) -> Result<Option<DateTime<Utc>>, DbErr> {
+    let first = booking::Entity::find()
+        .filter(booking::Column::Status.eq(Status::Completed))
+        .filter(booking::Column::CompletedAt.is_not_null())
+        .order_by_asc(booking::Column::CompletedAt)
+        .one(db)
+        .await?;
+    Ok(first.and_then(|booking| booking.completed_at))
 }

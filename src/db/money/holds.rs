@@ -51,6 +51,19 @@ pub async fn due(
         .await
 }
 
+/// When the first hold in `status` becomes available, if there is one.
+pub async fn first_available_at(
+    db: &impl ConnectionTrait,
+    status: HoldStatus,
+) -> Result<Option<DateTime<Utc>>, DbErr> {
+    let first = earnings_hold::Entity::find()
+        .filter(earnings_hold::Column::Status.eq(status))
+        .order_by_asc(earnings_hold::Column::AvailableAt)
+        .one(db)
+        .await?;
+    Ok(first.map(|hold| hold.available_at))
+}
+
 /// Moves one hold from `from` to `to`; rows affected.
 pub async fn set_status(
     db: &impl ConnectionTrait,

@@ -12,30 +12,110 @@ use crate::error::AppResult;
 use crate::services::bookings::flow::Actor;
 use crate::services::bookings::status_change;
 use crate::services::{Effects, Services, bookings::requests};
+use chrono::{DateTime, Utc};
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 const BATCH: u64 = 100;
 
-/// Runs the due work every second until shutdown.
+/// The longest the worker goes without looking for each kind of timed work, whatever it expects:
+/// a bound on how late it notices a clock change or a row written by hand.
+const LONGEST_WAIT: chrono::TimeDelta = chrono::TimeDelta::seconds(60);
+
+/// Runs the due work every second until shutdown. Offers, verifications and holds are looked for only
+/// when one can be due: at the first one pending, or, for ones not yet created, no sooner than the
+/// shortest time a new one waits (an offer's expiry, the verification window, the hold). So an idle
+/// replica asks the database about them about once a minute instead of every second, and nothing
+/// is handled later than before.
 pub fn spawn(services: Services, shutdown: CancellationToken) {
     tokio::spawn(async move {
+        let mut schedule = Schedule::default();
         loop {
             tokio::select! {
                 _ = tokio::time::sleep(Duration::from_secs(1)) => {}
                 _ = shutdown.cancelled() => return,
             }
-            if let Err(e) = run_due(&services).await {
+            if let Err(e) = run_scheduled(&services, &mut schedule).await {
                 tracing::warn!(error = ?e.message(), "timed booking work failed; will retry");
             }
         }
     });
 }
 
+/// When each kind of timed work can next be due, as this replica last saw it; None means now (at
+/// start, and after a failure, so it is retried on the next pass).
+#[derive(Default)]
+struct Schedule {
+    offers: Option<DateTime<Utc>>,
+    verifications: Option<DateTime<Utc>>,
+    holds: Option<DateTime<Utc>>,
+}
+
+/// The next time to look: the first pending item's time, but no later than `now` plus the shortest
+/// wait of an item created after this look (and `LONGEST_WAIT`), so none is missed.
+fn next_look(
+    now: DateTime<Utc>,
+    first_pending: Option<DateTime<Utc>>,
+    shortest_wait_secs: i64,
+) -> DateTime<Utc> {
+    let wait = chrono::TimeDelta::seconds(shortest_wait_secs.max(0)).min(LONGEST_WAIT);
+    let unseen = now + wait;
+    first_pending.map_or(unseen, |first| first.min(unseen))
+}
+
+fn due(at: Option<DateTime<Utc>>, now: DateTime<Utc>) -> bool {
+    at.is_none_or(|at| at <= now)
+}
+
+/// The worker's pass: like `run_due`, skipping the kinds that cannot be due yet.
+async fn run_scheduled(services: &Services, schedule: &mut Schedule) -> AppResult<usize> {
+    let settings = &services.config.bookings;
+    let now = services.clock.now();
+    let mut results = Vec::with_capacity(7);
+    if due(schedule.offers, now) {
+        let handled = expire_offers(services).await;
+        let first = rows::first_offer_expiry(&services.db, OfferStatus::Offered).await;
+        let shortest = settings
+            .offer_expiry_asap_secs
+            .min(settings.offer_expiry_scheduled_secs);
+        schedule.offers = first
+            .ok()
+            .filter(|_| handled.is_ok())
+            .map(|first| next_look(now, first, shortest));
+        results.push(handled);
+    }
+    if due(schedule.verifications, now) {
+        let handled = auto_verify(services).await;
+        let window = chrono::TimeDelta::seconds(settings.auto_verify_secs);
+        let first = rows::first_completion(&services.db).await;
+        schedule.verifications = first
+            .ok()
+            .filter(|_| handled.is_ok())
+            .map(|first| next_look(now, first.map(|at| at + window), settings.auto_verify_secs));
+        results.push(handled);
+    }
+    if due(schedule.holds, now) {
+        let handled = crate::services::money::holds::release_due_holds(services).await;
+        let first = crate::services::money::holds::first_release(services).await;
+        schedule.holds = first
+            .ok()
+            .filter(|_| handled.is_ok())
+            .map(|first| next_look(now, first, settings.earnings_hold_secs));
+        results.push(handled);
+    }
+    results.extend([
+        crate::services::money::mpesa_checks::check_pending(services).await,
+        crate::services::money::withdrawals::run_auto_payouts(services).await,
+        crate::services::money::mpesa_refunds::send_queued(services).await,
+        crate::services::money::payout_checks::run(services).await,
+    ]);
+    first_failure(results)
+}
+
 /// Everything due now; returns how many items were handled. Each kind of work runs even when an
 /// earlier one fails, so one stuck item cannot stop the rest; the first failure is returned.
 pub async fn run_due(services: &Services) -> AppResult<usize> {
-    let results = [
+    first_failure(vec![
         expire_offers(services).await,
         auto_verify(services).await,
         crate::services::money::holds::release_due_holds(services).await,
@@ -43,7 +123,10 @@ pub async fn run_due(services: &Services) -> AppResult<usize> {
         crate::services::money::withdrawals::run_auto_payouts(services).await,
         crate::services::money::mpesa_refunds::send_queued(services).await,
         crate::services::money::payout_checks::run(services).await,
-    ];
+    ])
+}
+
+fn first_failure(results: Vec<AppResult<usize>>) -> AppResult<usize> {
     let mut handled = 0;
     let mut first_failure = None;
     for result in results {
@@ -137,4 +220,42 @@ async fn auto_verify(services: &Services) -> AppResult<usize> {
         handled += 1;
     }
     Ok(handled)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(secs: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(1_800_000_000 + secs, 0).unwrap()
+    }
+
+    #[test]
+    fn the_next_look_is_the_first_pending_item_or_the_shortest_wait_of_a_new_one() {
+        let cases = [
+            // (first pending, shortest wait of a new item, next look)
+            (None, 120, at(60)), // nothing pending: a new item waits 120 s, capped at 60 s
+            (None, 30, at(30)),  // a new offer could expire 30 s after it is made
+            (Some(at(10)), 120, at(10)), // the first pending item comes first
+            (Some(at(90)), 120, at(60)), // a new item could still come first
+            (Some(at(-5)), 120, at(-5)), // one left over (a full batch): look again at once
+            (None, 0, at(0)),    // no wait at all (holds of 0 s): every pass
+            (None, -7, at(0)),   // a negative setting is no wait, not a look in the past
+        ];
+        for (first, shortest, expected) in cases {
+            assert_eq!(
+                next_look(at(0), first, shortest),
+                expected,
+                "{first:?} {shortest}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_kind_is_due_when_unscheduled_or_its_time_has_come() {
+        assert!(due(None, at(0)));
+        assert!(due(Some(at(0)), at(0)));
+        assert!(due(Some(at(-1)), at(0)));
+        assert!(!due(Some(at(1)), at(0)));
+    }
 }

@@ -51,6 +51,11 @@ pub async fn freeze(
     Ok(())
 }
 
+/// When the first held share becomes available, so the worker knows when to look again.
+pub async fn first_release(services: &Services) -> AppResult<Option<DateTime<Utc>>> {
+    Ok(store::first_available_at(&services.db, HoldStatus::Held).await?)
+}
+
 /// Makes held earnings whose time has come available. Each hold is claimed with a conditional
 /// update, so with several replicas running none is paid twice. Returns how many moved.
 pub async fn release_due_holds(services: &Services) -> AppResult<usize> {
