@@ -57,25 +57,27 @@ async fn build_city(db: &DatabaseConnection, technicians: usize) {
              FROM generate_series(0, {}) g",
             CATEGORIES - 1
         ),
+        // A plain table, not a temporary one: each statement may run on another pooled connection.
         format!(
-            "CREATE TEMP TABLE city AS SELECT g, gen_random_uuid() AS id, \
+            "CREATE UNLOGGED TABLE bench_city AS SELECT g, gen_random_uuid() AS id, \
                  {SOUTH} + random() * {SPAN_DEG} AS lat, {WEST} + random() * {SPAN_DEG} AS lng \
              FROM generate_series(1, {technicians}) g"
         ),
         "INSERT INTO users (id, email, phone, password_hash, full_name, role, email_verified_at, login_failures, created_at, updated_at) \
-         SELECT id, 'tech-' || g || '@bench.example', NULL, 'not-a-hash', 'Technician ' || g, 'TECHNICIAN', now(), 0, now(), now() FROM city"
+         SELECT id, 'tech-' || g || '@bench.example', NULL, 'not-a-hash', 'Technician ' || g, 'TECHNICIAN', now(), 0, now(), now() FROM bench_city"
             .to_string(),
         "INSERT INTO technician_profiles (id, bio, years_of_experience, hourly_rate_minor, currency, service_radius_km, \
              base_lat, base_lng, time_zone, kyc_status, availability, rating_average, rating_count, \
              jobs_completed, jobs_withdrawn, jobs_cancelled, created_at, updated_at) \
          SELECT id, '', g % 25, 80000 + (g % 50) * 2000, 'KES', 25.0, lat, lng, 'Africa/Nairobi', 'APPROVED', \
-             CASE WHEN g % 2 = 0 THEN 'AVAILABLE' ELSE 'OFFLINE' END, 0, 0, 0, 0, 0, now(), now() FROM city"
+             CASE WHEN g % 2 = 0 THEN 'AVAILABLE' ELSE 'OFFLINE' END, 0, 0, 0, 0, 0, now(), now() FROM bench_city"
             .to_string(),
         "INSERT INTO technician_skills (id, technician_id, category_id, years, created_at, updated_at) \
-         SELECT gen_random_uuid(), city.id, c.id, city.g % 12, now(), now() FROM city \
+         SELECT gen_random_uuid(), city.id, c.id, city.g % 12, now(), now() FROM bench_city city \
          JOIN (SELECT id, row_number() OVER (ORDER BY slug) - 1 AS n FROM service_categories WHERE slug LIKE 'bench-%') c \
            ON c.n = city.g % 10"
             .to_string(),
+        "DROP TABLE bench_city".to_string(),
         "ANALYZE".to_string(),
     ];
     for sql in statements {
