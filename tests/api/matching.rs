@@ -413,20 +413,7 @@ async fn category_weight_and_block_changes_reach_the_next_search() {
     );
 
     // A category taken out of service is refused at once, and offered again when it returns.
-    let categories = s
-        .ok(
-            admin.token(),
-            "{ serviceCategories(includeInactive: true) { id slug } }",
-            json!({}),
-        )
-        .await;
-    let plumbing = categories["serviceCategories"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["slug"] == "plumbing")
-        .unwrap()["id"]
-        .clone();
+    let plumbing = category_id(&s, &admin, "plumbing").await;
     let update = "mutation($id: ID!, $input: ServiceCategoryInput!) {
       updateServiceCategory(id: $id, input: $input) { active } }";
     s.ok(
@@ -590,20 +577,7 @@ async fn changes_made_on_one_instance_reach_searches_on_another() {
         on_b().await["data"]["matchTechnicians"][0]["score"] == 100.0
     })
     .await;
-    let categories = a
-        .ok(
-            admin.token(),
-            "{ serviceCategories { id slug } }",
-            json!({}),
-        )
-        .await;
-    let plumbing = categories["serviceCategories"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["slug"] == "plumbing")
-        .unwrap()["id"]
-        .clone();
+    let plumbing = category_id(&a, &admin, "plumbing").await;
     a.ok(
         admin.token(),
         "mutation($id: ID!) { updateServiceCategory(id: $id, input: {active: false}) { active } }",
@@ -698,4 +672,22 @@ async fn an_instance_that_missed_changes_while_cut_off_from_redis_reads_them_aga
             && found[0]["score"] == 100.0
     })
     .await;
+}
+
+/// The id of the category with `slug`, active or not, as staff see it.
+async fn category_id(s: &TestServer, admin: &Session, slug: &str) -> serde_json::Value {
+    let categories = s
+        .ok(
+            admin.token(),
+            "{ serviceCategories(includeInactive: true) { id slug } }",
+            json!({}),
+        )
+        .await;
+    categories["serviceCategories"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["slug"] == slug)
+        .unwrap()["id"]
+        .clone()
 }
