@@ -68,9 +68,35 @@ type Entry = GeomWithData<[f64; 3], Slot>;
 
 #[derive(Default)]
 struct Inner {
+    /// Every technician, for searches in any category.
     tree: RTree<Entry>,
-    /// The exact entry stored in the tree for each id: removing from an R-tree needs it.
+    /// One tree per category holding only the technicians who offer it (the same entries), so a
+    /// search for one category walks past nobody else: with one shared tree, a search for one of
+    /// ten categories visited about ten technicians for each it kept.
+    by_category: HashMap<Uuid, RTree<Entry>>,
+    /// The exact entry stored in the trees for each id: removing from an R-tree needs it.
     by_id: HashMap<Uuid, Entry>,
+}
+
+impl Inner {
+    fn insert(&mut self, entry: Entry) {
+        for &category in &entry.data.technician.categories {
+            self.by_category
+                .entry(category)
+                .or_default()
+                .insert(entry.clone());
+        }
+        self.tree.insert(entry);
+    }
+
+    fn remove(&mut self, old: &Entry) {
+        for category in &old.data.technician.categories {
+            if let Some(tree) = self.by_category.get_mut(category) {
+                tree.remove(old);
+            }
+        }
+        self.tree.remove(old);
+    }
 }
 
 #[derive(Default)]
@@ -128,10 +154,24 @@ impl TechnicianIndex {
             );
         }
         let tree = RTree::bulk_load(by_id.values().cloned().collect());
+        let mut grouped: HashMap<Uuid, Vec<Entry>> = HashMap::new();
+        for entry in by_id.values() {
+            for &category in &entry.data.technician.categories {
+                grouped.entry(category).or_default().push(entry.clone());
+            }
+        }
+        let by_category = grouped
+            .into_iter()
+            .map(|(category, entries)| (category, RTree::bulk_load(entries)))
+            .collect();
         TechnicianIndex {
             shared: Arc::new(Shared {
                 turnstile: Mutex::new(()),
-                index: RwLock::new(Inner { tree, by_id }),
+                index: RwLock::new(Inner {
+                    tree,
+                    by_category,
+                    by_id,
+                }),
             }),
         }
     }
@@ -142,9 +182,9 @@ impl TechnicianIndex {
         let mut inner = self.write();
         let inner = &mut *inner;
         if let Some(old) = inner.by_id.insert(entry.data.technician.id, entry.clone()) {
-            inner.tree.remove(&old);
+            inner.remove(&old);
         }
-        inner.tree.insert(entry);
+        inner.insert(entry);
         Ok(())
     }
 
@@ -154,7 +194,7 @@ impl TechnicianIndex {
         let inner = &mut *inner;
         match inner.by_id.remove(&id) {
             Some(old) => {
-                inner.tree.remove(&old);
+                inner.remove(&old);
                 true
             }
             None => false,
@@ -200,7 +240,14 @@ impl TechnicianIndex {
         let wanted_bit = category.map(category_bit);
         let mut found = Vec::with_capacity(limit.min(64));
         let inner = self.read();
-        for (entry, chord_2) in inner.tree.nearest_neighbor_iter_with_distance_2(&query) {
+        let tree = match category {
+            Some(category) => match inner.by_category.get(&category) {
+                Some(tree) => tree,
+                None => return Vec::new(),
+            },
+            None => &inner.tree,
+        };
+        for (entry, chord_2) in tree.nearest_neighbor_iter_with_distance_2(&query) {
             if chord_2 > stop_after {
                 break;
             }
@@ -486,9 +533,11 @@ mod tests {
         assert_eq!(index.len(), 1);
         assert_eq!(index.get(Uuid::from_u128(1)), None);
         assert_eq!(near(&index, 10.0, None, 10), vec![2]);
+        assert_eq!(near(&index, 10.0, Some(category(1)), 10), vec![2]);
         assert!(index.remove(Uuid::from_u128(2)));
         assert!(index.is_empty());
         assert!(near(&index, 10.0, None, 10).is_empty());
+        assert!(near(&index, 10.0, Some(category(1)), 10).is_empty());
     }
 
     #[test]
