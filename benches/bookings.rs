@@ -17,7 +17,6 @@ use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
-const PASSWORD: &str = "bench password long enough";
 const NAIROBI: (f64, f64) = (-1.2921, 36.8219);
 
 struct Client {
@@ -43,21 +42,7 @@ impl Client {
     }
 
     async fn register(&self, email: &str, role: &str) -> String {
-        let body: Value = self
-            .http
-            .post(&self.url)
-            .json(&json!({"query": "mutation($i: RegisterInput!) { register(input: $i) { accessToken } }",
-                "variables": {"i": {"email": email, "password": PASSWORD, "fullName": "Bench", "role": role}}}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        body["data"]["register"]["accessToken"]
-            .as_str()
-            .expect("registered")
-            .to_string()
+        common::register(&self.http, &self.url, email, role).await
     }
 }
 

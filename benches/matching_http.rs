@@ -25,12 +25,10 @@
 // A panic in a benchmark aborts the run, not a request: benches may unwrap and expect.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-// Its percentiles come from wrk; only the throwaway database is shared.
-#[allow(dead_code)]
 mod common;
 
 use sea_orm::{ConnectionTrait, DatabaseConnection};
-use serde_json::{Value, json};
+use serde_json::Value;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -163,25 +161,6 @@ impl Drop for Server {
     }
 }
 
-async fn register_customer(base: &str) -> String {
-    let response: Value = reqwest::Client::new()
-        .post(format!("{base}/graphql"))
-        .json(&json!({
-            "query": "mutation($input: RegisterInput!) { register(input: $input) { accessToken } }",
-            "variables": {"input": {"email": "customer@bench.example", "password": "bench password long enough", "fullName": "Bench Customer", "role": "CUSTOMER"}}
-        }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    response["data"]["register"]["accessToken"]
-        .as_str()
-        .unwrap_or_else(|| panic!("{response}"))
-        .to_owned()
-}
-
 /// wrk's script: a random request per call, every response checked, one JSON line of results.
 fn wrk_script(token: &str) -> String {
     format!(
@@ -301,7 +280,13 @@ async fn main() {
             format!("; log: {indexed}")
         }
     );
-    let token = register_customer(&server.base).await;
+    let token = common::register(
+        &reqwest::Client::new(),
+        &format!("{}/graphql", server.base),
+        "customer@bench.example",
+        "CUSTOMER",
+    )
+    .await;
     let script = dir.path().join("match.lua");
     std::fs::write(&script, wrk_script(&token)).unwrap();
 

@@ -1,5 +1,8 @@
 //! What the end-to-end benchmarks share: a throwaway database (SQLite in a temp dir, or a fresh
-//! PostgreSQL database when FUNDI_BENCH_DATABASE_URL is set) and percentiles.
+//! PostgreSQL database when FUNDI_BENCH_DATABASE_URL is set), sign-ups through the API and percentiles.
+
+// Each bench uses a part of this module.
+#![allow(dead_code)]
 
 use sea_orm::ConnectionTrait;
 use std::time::Duration;
@@ -42,4 +45,32 @@ pub async fn drop_database(url: &str) {
     let _ = db
         .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
         .await;
+}
+
+/// The password every bench account signs up with.
+pub const PASSWORD: &str = "bench password long enough";
+
+/// Registers an account through the API at `graphql_url` and returns its access token.
+pub async fn register(
+    http: &reqwest::Client,
+    graphql_url: &str,
+    email: &str,
+    role: &str,
+) -> String {
+    let body: serde_json::Value = http
+        .post(graphql_url)
+        .json(&serde_json::json!({
+            "query": "mutation($i: RegisterInput!) { register(input: $i) { accessToken } }",
+            "variables": {"i": {"email": email, "password": PASSWORD, "fullName": "Bench", "role": role}}
+        }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    body["data"]["register"]["accessToken"]
+        .as_str()
+        .unwrap_or_else(|| panic!("registered: {body}"))
+        .to_string()
 }
