@@ -661,3 +661,85 @@ async fn old_messages_and_their_images_are_deleted_after_ninety_days() {
         .await;
     assert!(stored.is_none(), "the image went with its message");
 }
+
+/// What one message costs the request that sends it: the booking read for access, the
+/// conversation's counter, the message, its outbox row (sequence and row in one statement on
+/// PostgreSQL) and the sender's own receipt. A client id adds the resend lookup; the sender's name
+/// and the delivery state add one statement each; a resend costs the access read and the lookup.
+#[tokio::test]
+async fn sending_a_message_runs_a_fixed_number_of_statements() {
+    let s = TestServer::start().await;
+    let j = job(&s, "chat-budget").await;
+    ok_send(&s, &j.tech.session, &j.booking, text("warm", None)).await;
+    outbox_drained(&s).await;
+    let postgres = s.services().db.get_database_backend() == sea_orm::DatabaseBackend::Postgres;
+    let write = if postgres { 5 } else { 6 };
+    let bare = "mutation($b: ID!, $input: MessageInput!) {
+      sendMessage(bookingId: $b, input: $input) { id sequence body } }";
+    let cases = [
+        (bare, None, write),
+        (bare, Some("budget-1"), write + 1),
+        (SEND, None, write + 2),
+        (SEND, Some("budget-2"), write + 3),
+    ];
+    for (query, client_id, budget) in cases {
+        for round in 0..2 {
+            let (body, statements) = counted(
+                &s,
+                j.tech.session.token(),
+                query,
+                json!({"b": j.booking, "input": text(&format!("counted {round}"), client_id)}),
+            )
+            .await;
+            assert!(body["errors"].is_null(), "{body}");
+            // The second round with a client id is a resend: the lookup finds the first message.
+            let expected = if round == 1 && client_id.is_some() {
+                if query == SEND { 4 } else { 2 }
+            } else {
+                budget
+            };
+            assert_eq!(
+                statements, expected,
+                "{query} with client id {client_id:?}, round {round}"
+            );
+        }
+    }
+}
+
+/// A burst of messages reaches a subscriber once each and in order, and the relay marks every one
+/// it sent.
+#[tokio::test]
+async fn a_burst_of_messages_arrives_once_each_in_order() {
+    let s = TestServer::start().await;
+    let j = job(&s, "chat-burst").await;
+    outbox_drained(&s).await;
+    let mut feed = chat_events(&s, &j.customer, &j.booking).await;
+    let bodies: Vec<String> = (0..60).map(|n| format!("burst {n}")).collect();
+    futures_util::future::join_all(
+        bodies
+            .iter()
+            .map(|body| ok_send(&s, &j.tech.session, &j.booking, text(body, None))),
+    )
+    .await;
+    let mut sequences = Vec::new();
+    while sequences.len() < 60 {
+        let added = next_written_message(&mut feed).await;
+        sequences.push(added["message"]["sequence"].as_i64().unwrap());
+    }
+    let mut sorted = sequences.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(sorted, sequences, "in order, once each");
+    outbox_drained(&s).await;
+    let extra = tokio::time::timeout(Duration::from_secs(1), async {
+        loop {
+            let payload = feed.next_payload(Duration::from_secs(5)).await;
+            let event = &payload["data"]["chatEvents"];
+            if event["__typename"] == "MessageAddedEvent" && event["message"]["kind"] != "SYSTEM" {
+                return payload;
+            }
+        }
+    })
+    .await;
+    assert!(extra.is_err(), "duplicate delivery: {extra:?}");
+}

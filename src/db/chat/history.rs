@@ -91,6 +91,39 @@ pub async fn raise_receipt(
     Ok(())
 }
 
+/// Creates a participant's receipt row at the given marks, or raises an existing one's where they
+/// are lower (never moving one back), in one statement.
+pub async fn raise_or_insert_receipt(
+    db: &impl ConnectionTrait,
+    booking_id: Uuid,
+    user_id: Uuid,
+    delivered: i64,
+    read: i64,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    let backend = db.get_database_backend();
+    db.execute_raw(stmt(
+        backend,
+        "INSERT INTO chat_receipts (id, booking_id, user_id, delivered_seq, read_seq, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $6) ON CONFLICT (booking_id, user_id) DO UPDATE SET \
+         delivered_seq = CASE WHEN chat_receipts.delivered_seq < excluded.delivered_seq \
+           THEN excluded.delivered_seq ELSE chat_receipts.delivered_seq END, \
+         read_seq = CASE WHEN chat_receipts.read_seq < excluded.read_seq \
+           THEN excluded.read_seq ELSE chat_receipts.read_seq END, \
+         updated_at = excluded.updated_at",
+        [
+            Uuid::now_v7().into(),
+            booking_id.into(),
+            user_id.into(),
+            delivered.max(read).into(),
+            read.into(),
+            now.into(),
+        ],
+    ))
+    .await?;
+    Ok(())
+}
+
 /// How many messages a conversation holds.
 pub async fn count(db: &impl ConnectionTrait, booking_id: Uuid) -> Result<u64, DbErr> {
     message::Entity::find()

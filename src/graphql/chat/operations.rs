@@ -181,9 +181,7 @@ impl ChatMutation {
             location: input.location.map(|l| l.parse("location")).transpose()?,
             client_message_id: input.client_message_id,
         };
-        let services = services(ctx);
-        let row = messages::send(services, &viewer, uuid, message).await?;
-        let conversation = conversation::conversation(services, &viewer, uuid).await?;
+        let (conversation, row) = messages::send(services(ctx), &viewer, uuid, message).await?;
         Ok(Message {
             row,
             context: MessageContext::new(&conversation),

@@ -146,6 +146,19 @@ pub async fn advance(
     Ok((delivered > before.delivered_seq, read > before.read_seq))
 }
 
+/// Raises the sender's own marks to the message they just wrote, in one statement; nobody is told,
+/// since a sender's receipt of their own message is news to no one.
+pub async fn advance_own(
+    db: &impl ConnectionTrait,
+    booking_id: Uuid,
+    user_id: Uuid,
+    seq: i64,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    rows::raise_or_insert_receipt(db, booking_id, user_id, seq, seq, now).await?;
+    Ok(())
+}
+
 /// Records that messages up to each given sequence reached their recipient, and tells subscribers.
 pub async fn mark_delivered(
     services: &Services,

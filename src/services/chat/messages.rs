@@ -9,7 +9,7 @@ use crate::domain::chat::{self as rules, MessageDraft, MessageKind};
 use crate::domain::geo::LatLng;
 use crate::error::{AppError, AppResult};
 use crate::realtime::{BusMessage, Topic, outbox};
-use crate::services::chat::conversation::conversation;
+use crate::services::chat::conversation::{Conversation, conversation};
 use crate::services::chat::events::{ChatBusEvent, ChatEvent};
 use crate::services::chat::history;
 use crate::services::platform::storage::{self, LinkKind};
@@ -85,13 +85,26 @@ fn check(input: NewMessage) -> AppResult<CheckedMessage> {
 }
 
 /// Sends a message. A resend with the same clientMessageId returns the first message unchanged.
+/// Returns the conversation as the viewer may use it beside the message, so the caller need not
+/// read the booking again.
 pub async fn send(
     services: &Services,
     viewer: &Viewer,
     booking_id: Uuid,
     input: NewMessage,
-) -> AppResult<message::Model> {
+) -> AppResult<(Conversation, message::Model)> {
     let conversation = conversation(services, viewer, booking_id).await?;
+    let message = send_in(services, viewer, &conversation, input).await?;
+    Ok((conversation, message))
+}
+
+async fn send_in(
+    services: &Services,
+    viewer: &Viewer,
+    conversation: &Conversation,
+    input: NewMessage,
+) -> AppResult<message::Model> {
+    let booking_id = conversation.id();
     let checked = check(input)?;
     if let Some(existing) = find_resend(
         &services.db,
@@ -134,15 +147,7 @@ pub async fn send(
         let txn = begin_write(&services.db).await?;
         let stored = insert(&txn, &mut effects, conversation.booking.version, row).await?;
         // The sender has seen what they wrote.
-        history::advance(
-            &txn,
-            booking_id,
-            viewer.user_id,
-            stored.seq,
-            stored.seq,
-            now,
-        )
-        .await?;
+        history::advance_own(&txn, booking_id, viewer.user_id, stored.seq, now).await?;
         txn.commit().await?;
         Ok::<_, AppError>(stored)
     }
