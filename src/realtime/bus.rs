@@ -64,6 +64,28 @@ pub struct Link {
     pub connection: u64,
 }
 
+/// What `shared_swap` found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SharedSwap {
+    /// The value was as expected and now is the new one.
+    Swapped,
+    /// Another writer got there first: the value as it is now (None: absent).
+    Current(Option<String>),
+}
+
+/// Compare-and-set of one string key: ARGV[1] the expected value ('' for absent), ARGV[2] the new
+/// one, ARGV[3] its time to live in milliseconds. Returns {1} or {0, current}.
+static SWAP_SCRIPT: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(|| {
+    redis::Script::new(
+        r"local current = redis.call('GET', KEYS[1])
+if (current == false and ARGV[1] == '') or current == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+  return {1}
+end
+return {0, current}",
+    )
+});
+
 #[derive(Clone)]
 pub struct EventBus {
     inner: Arc<Inner>,
@@ -198,6 +220,42 @@ impl EventBus {
             }
         };
         let _ = tokio::time::timeout(SHARED_VALUE_TIMEOUT, write).await;
+    }
+
+    /// Replaces a shared value (the same keys as `shared_get`) with `new` only if it still is
+    /// `expected` (None: absent), atomically however many replicas try at once. Redis only: None on
+    /// the in-process bus, where this process's own memory is the only copy. Waits at most
+    /// `SHARED_VALUE_TIMEOUT`; an error means the caller has to decide without Redis.
+    pub async fn shared_swap(
+        &self,
+        key: &str,
+        expected: Option<&str>,
+        new: &str,
+        ttl: Duration,
+    ) -> Option<Result<SharedSwap, BusError>> {
+        let redis = self.inner.redis.as_ref()?;
+        let key = format!("{}:kv:{key}", redis.channel_prefix);
+        let ttl_ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
+        let swap = async {
+            let mut connection = redis.publisher().await?;
+            let (swapped, current): (i64, Option<String>) = SWAP_SCRIPT
+                .key(key)
+                .arg(expected.unwrap_or(""))
+                .arg(new)
+                .arg(ttl_ms)
+                .invoke_async(&mut connection)
+                .await?;
+            Ok::<_, BusError>(if swapped == 1 {
+                SharedSwap::Swapped
+            } else {
+                SharedSwap::Current(current)
+            })
+        };
+        Some(
+            tokio::time::timeout(SHARED_VALUE_TIMEOUT, swap)
+                .await
+                .unwrap_or(Err(BusError::TimedOut(SHARED_VALUE_TIMEOUT))),
+        )
     }
 
     pub fn subscribe(&self, topic: &str) -> Subscription {

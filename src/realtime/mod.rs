@@ -6,6 +6,6 @@ pub mod message;
 pub mod outbox;
 pub mod topics;
 
-pub use bus::{EventBus, Subscription, SubscriptionItem};
+pub use bus::{EventBus, SharedSwap, Subscription, SubscriptionItem};
 pub use message::BusMessage;
 pub use topics::Topic;

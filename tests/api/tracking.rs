@@ -554,3 +554,59 @@ async fn a_location_shared_on_one_replica_reaches_a_watcher_on_another() {
     .await;
     assert_eq!(code_of(&burst), "RATE_LIMITED", "{burst}");
 }
+
+/// What one `shareLocation` may cost the database, measured on the statements the server runs per
+/// request: a point is judged and published from memory (or one Redis round trip between
+/// replicas), and only a point due in the trail (one per trail interval) writes, in one
+/// transaction: the trail point, the booking's head and the technician's matching position.
+#[tokio::test]
+async fn sharing_a_location_costs_statements_only_when_a_trail_point_is_due() {
+    let s = TestServer::start().await;
+    let (_, tech, booking) = accepted(&s, "budget").await;
+    let id = &booking["id"];
+    let token = tech.session.token();
+    let away = north_of(NAIROBI, 3.0);
+    let start = server_now(&s);
+    let vars = |at: DateTime<Utc>| json!({"id": id, "input": reading(away, at)});
+    // The booking's own events (its acceptance) are out, so none invalidates the cached booking.
+    outbox_drained(&s).await;
+    // The first point reads the booking and its stored head, then stores the trail's first point.
+    let (answer, first) = counted(&s, token, SHARE, vars(start)).await;
+    assert!(answer.get("errors").is_none(), "{answer}");
+
+    // (statements, whether the point was due in the trail) for each point after the first.
+    let mut costs = Vec::new();
+    let mut last_trail = start;
+    for i in 1..=40 {
+        next_second(&s);
+        let at = start + chrono::Duration::milliseconds(1_100 * i);
+        let (answer, statements) = counted(&s, token, SHARE, vars(at)).await;
+        assert!(answer.get("errors").is_none(), "{answer}");
+        let due = at - last_trail >= chrono::Duration::seconds(15);
+        if due {
+            last_trail = at;
+        }
+        costs.push((statements, due));
+    }
+    eprintln!("first point: {first} statements; then {costs:?}");
+    assert!(first <= 6, "first point ran {first} statements");
+    let trail_points = costs.iter().filter(|(_, due)| *due).count();
+    for (i, (statements, due)) in costs.iter().enumerate() {
+        if *due {
+            assert!(
+                *statements <= 3,
+                "trail point {} ran {statements} statements",
+                i + 1
+            );
+        } else {
+            assert_eq!(
+                *statements,
+                0,
+                "point {} between trail points ran statements",
+                i + 1
+            );
+        }
+    }
+    assert_eq!(trail_points, 2);
+    assert_eq!(stored_points(&s, &booking).await, 3);
+}

@@ -1,10 +1,10 @@
-//! Positions' queries: a booking's head row with its compare-and-set, trail points stored and read
+//! Positions' queries: a booking's head row (stored with each trail point), trail points stored and read
 //! (the most recent per booking and technician), and the purge of finished bookings' trails.
 
 use crate::db::entities::{booking, tracking_head, tracking_point};
 use crate::db::sql::stmt;
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Expr, Query};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, OnConflict, Query};
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, IntoActiveModel, QueryFilter};
 use uuid::Uuid;
 
@@ -16,59 +16,39 @@ pub async fn head(
     tracking_head::Entity::find_by_id(booking_id).one(db).await
 }
 
-/// Stores a booking's first head; a unique violation means another replica stored one first.
-pub async fn insert_head(
+/// Stores a booking's head, or moves the stored one forward to it: a head already further along
+/// (written by a replica whose transaction committed first) stays, unless it is another
+/// technician's. Rows affected: 0 when the stored head was kept.
+pub async fn upsert_head(
     db: &impl ConnectionTrait,
     head: tracking_head::Model,
-) -> Result<(), DbErr> {
-    tracking_head::Entity::insert(head.into_active_model())
-        .exec(db)
-        .await?;
-    Ok(())
-}
-
-/// What a moved head records.
-#[derive(Debug, Clone, Copy)]
-pub struct HeadMove {
-    pub technician_id: Option<Uuid>,
-    pub lat: f64,
-    pub lng: f64,
-    pub accuracy_m: Option<f64>,
-    pub heading_deg: Option<f64>,
-    pub speed_kmh: Option<f64>,
-    pub recorded_ms: i64,
-    pub accepted_ms: i64,
-    pub trail_ms: i64,
-    pub at: DateTime<Utc>,
-}
-
-/// Moves booking `booking_id`'s head to `next`, only if it still has the given recorded and
-/// accepted times. Rows affected: 0 when another replica moved it first.
-pub async fn swap_head(
-    db: &impl ConnectionTrait,
-    booking_id: Uuid,
-    prev_recorded_ms: i64,
-    prev_accepted_ms: i64,
-    next: HeadMove,
 ) -> Result<u64, DbErr> {
     use tracking_head::Column;
-    let swapped = tracking_head::Entity::update_many()
-        .col_expr(Column::TechnicianId, Expr::value(next.technician_id))
-        .col_expr(Column::Lat, Expr::value(next.lat))
-        .col_expr(Column::Lng, Expr::value(next.lng))
-        .col_expr(Column::AccuracyM, Expr::value(next.accuracy_m))
-        .col_expr(Column::HeadingDeg, Expr::value(next.heading_deg))
-        .col_expr(Column::SpeedKmh, Expr::value(next.speed_kmh))
-        .col_expr(Column::RecordedMs, Expr::value(next.recorded_ms))
-        .col_expr(Column::AcceptedMs, Expr::value(next.accepted_ms))
-        .col_expr(Column::TrailMs, Expr::value(next.trail_ms))
-        .col_expr(Column::UpdatedAt, Expr::value(next.at))
-        .filter(Column::BookingId.eq(booking_id))
-        .filter(Column::RecordedMs.eq(prev_recorded_ms))
-        .filter(Column::AcceptedMs.eq(prev_accepted_ms))
-        .exec(db)
-        .await?;
-    Ok(swapped.rows_affected)
+    let excluded = |column: Column| Expr::col((Alias::new("excluded"), column));
+    let stored = |column: Column| Expr::col((tracking_head::Entity, column));
+    let mut on_conflict = OnConflict::column(Column::BookingId);
+    on_conflict
+        .update_columns([
+            Column::TechnicianId,
+            Column::Lat,
+            Column::Lng,
+            Column::AccuracyM,
+            Column::HeadingDeg,
+            Column::SpeedKmh,
+            Column::RecordedMs,
+            Column::AcceptedMs,
+            Column::TrailMs,
+            Column::UpdatedAt,
+        ])
+        .action_and_where(
+            stored(Column::RecordedMs)
+                .lt(excluded(Column::RecordedMs))
+                .or(stored(Column::TechnicianId).ne(excluded(Column::TechnicianId))),
+        );
+    tracking_head::Entity::insert(head.into_active_model())
+        .on_conflict(on_conflict)
+        .exec_without_returning(db)
+        .await
 }
 
 /// Stores a trail point.

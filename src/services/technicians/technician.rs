@@ -382,13 +382,26 @@ pub async fn update_location(
 }
 
 /// Writes a checked position to the profile (one UPDATE, no read) and hands it to matching;
-/// `updateLocation` and live tracking both go through here.
+/// `updateLocation` goes through here, live tracking through the two halves below.
 pub async fn record_position(
     services: &Services,
     technician_id: Uuid,
     report: &PositionReport,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
+    let point = store_position(&services.db, technician_id, report, now).await?;
+    share_position(services, technician_id, point, now).await;
+    Ok(())
+}
+
+/// Writes a checked position to the profile, inside the caller's transaction if it has one; the
+/// caller shares the returned point with [`share_position`] once it is committed.
+pub async fn store_position(
+    db: &impl ConnectionTrait,
+    technician_id: Uuid,
+    report: &PositionReport,
+    now: DateTime<Utc>,
+) -> AppResult<LatLng> {
     let position = db_technician::LivePosition {
         lat: report.lat,
         lng: report.lng,
@@ -396,16 +409,22 @@ pub async fn record_position(
         heading_deg: report.heading_deg,
         speed_kmh: report.speed_kmh,
     };
-    let updated =
-        db_technician::set_live_position(&services.db, technician_id, position, now).await?;
+    let updated = db_technician::set_live_position(db, technician_id, position, now).await?;
     if updated != 1 {
         return Err(AppError::NotFound("technician".into()));
     }
     // Checked by `check_report` on the way in, so this is the same point, as matching's type.
-    let point = LatLng::new(report.lat, report.lng)
-        .map_err(|e| AppError::bad_input(e.field(), e.to_string()))?;
+    LatLng::new(report.lat, report.lng).map_err(|e| AppError::bad_input(e.field(), e.to_string()))
+}
+
+/// Hands a stored position to this replica's matching directory and every other replica's.
+pub async fn share_position(
+    services: &Services,
+    technician_id: Uuid,
+    point: LatLng,
+    now: DateTime<Utc>,
+) {
     search::publish_position(services, technician_id, point, now).await;
-    Ok(())
 }
 
 /// A customer never sees or gets matched with technicians they blocked.

@@ -1,22 +1,26 @@
 //! Live technician tracking: sharing a position on an active booking (checked, ordered, rate-limited,
 //! published live), the arrival geofence, the thinned trail and its retention, and watching it.
 //!
-//! Per point the database sees one compare-and-set of the booking's head row, because order and
-//! rate must hold across replicas; the bus publish follows at once. The booking itself comes from a
-//! short-lived per-replica cache, and only one point per trail interval costs an INSERT plus the
-//! technician's profile position. A subscriber on any replica reads the head row for the latest
-//! point and then follows the bus, so no replica depends on having seen earlier points itself.
+//! A point costs the database nothing unless it is due in the trail. Order and rate are decided on
+//! the booking's head: between replicas (Redis bus) by one atomic compare-and-set of a shared
+//! value in Redis, which also serves the latest point to watchers on any replica; with the
+//! in-process bus there is one process and its memory decides. The head row in the database is
+//! written with each trail point (one per trail interval, in one transaction with the point and
+//! the technician's matching position), and is where a replica starts from when neither memory
+//! nor Redis knows the booking. The booking itself comes from a per-replica cache that the
+//! booking's own change events invalidate, and the bus publish follows at once.
 
 use crate::db::batch;
+use crate::db::begin_write;
 use crate::db::bookings::access::by_id as booking_by_id;
 use crate::db::entities::{booking, tracking_head, tracking_point};
-use crate::db::tracking::positions::{self as rows, HeadMove};
-use crate::db::{begin_write, is_unique_violation};
+use crate::db::tracking::positions as rows;
 use crate::domain::booking_state::{self, Role as ActorRole, Status, TransitionRequest};
 use crate::domain::geo::haversine_km;
 use crate::domain::tracking::{self as rules, Admission, Head, PointRules, Refusal};
 use crate::error::{AppError, AppResult};
-use crate::realtime::{BusMessage, EventBus, Subscription, SubscriptionItem, Topic};
+use crate::realtime::bus::Link;
+use crate::realtime::{BusMessage, EventBus, SharedSwap, Subscription, SubscriptionItem, Topic};
 use crate::services::bookings::access;
 use crate::services::bookings::flow::Actor;
 use crate::services::bookings::status_change;
@@ -37,6 +41,14 @@ use uuid::Uuid;
 /// that event is lost (Redis away, a lagging subscription) does the TTL decide: a point may then be
 /// accepted, or an arrival noticed, at most this many seconds after the booking really changed.
 pub const BOOKING_CACHE_TTL_SECS: i64 = 5;
+
+/// How long a replica trusts a cached booking while the bus link it was read under has stayed up:
+/// every change since reaches it as an event then (a subscription that fell behind counts as a
+/// change), so this only bounds how long an untouched entry lives.
+pub const BOOKING_CACHE_LINKED_TTL_SECS: i64 = 300;
+
+/// How long Redis keeps a booking's head after its last point; the database row takes over after.
+const SHARED_HEAD_TTL: std::time::Duration = std::time::Duration::from_secs(3_600);
 
 /// `Booking.trail` returns at most this many points, the most recent ones.
 pub const MAX_TRAIL_POINTS: u64 = 2_000;
@@ -78,16 +90,89 @@ pub struct TrackingPoint {
     pub booking_version: i32,
 }
 
-/// A booking's head as stored, with the technician whose point it was.
-#[derive(Debug, Clone, Copy)]
+/// A booking's last accepted point with its head times and the technician whose point it was: as
+/// this replica holds it, as Redis shares it between replicas, and as the head row stores it.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 struct StoredHead {
-    head: Head,
+    #[serde(rename = "r")]
+    recorded_ms: i64,
+    #[serde(rename = "a")]
+    accepted_ms: i64,
+    #[serde(rename = "t")]
+    trail_ms: i64,
+    #[serde(rename = "tech")]
     technician_id: Uuid,
+    lat: f64,
+    lng: f64,
+    #[serde(rename = "acc")]
+    accuracy_m: Option<f64>,
+    #[serde(rename = "hdg")]
+    heading_deg: Option<f64>,
+    #[serde(rename = "spd")]
+    speed_kmh: Option<f64>,
+}
+
+impl StoredHead {
+    fn new(head: Head, technician_id: Uuid, report: &PositionReport) -> StoredHead {
+        StoredHead {
+            recorded_ms: head.recorded_ms,
+            accepted_ms: head.accepted_ms,
+            trail_ms: head.trail_ms,
+            technician_id,
+            lat: report.lat,
+            lng: report.lng,
+            accuracy_m: report.accuracy_m,
+            heading_deg: report.heading_deg,
+            speed_kmh: report.speed_kmh,
+        }
+    }
+
+    fn head(&self) -> Head {
+        Head {
+            recorded_ms: self.recorded_ms,
+            accepted_ms: self.accepted_ms,
+            trail_ms: self.trail_ms,
+        }
+    }
+
+    fn report(&self) -> PositionReport {
+        PositionReport {
+            lat: self.lat,
+            lng: self.lng,
+            accuracy_m: self.accuracy_m,
+            heading_deg: self.heading_deg,
+            speed_kmh: self.speed_kmh,
+        }
+    }
+
+    fn from_row(row: tracking_head::Model) -> StoredHead {
+        StoredHead {
+            recorded_ms: row.recorded_ms,
+            accepted_ms: row.accepted_ms,
+            trail_ms: row.trail_ms,
+            technician_id: row.technician_id,
+            lat: row.lat,
+            lng: row.lng,
+            accuracy_m: row.accuracy_m,
+            heading_deg: row.heading_deg,
+            speed_kmh: row.speed_kmh,
+        }
+    }
+}
+
+/// A head as this replica remembers it, with the exact shared value it was read or written as
+/// (the compare-and-set's expected value), when it came from Redis.
+#[derive(Clone)]
+struct HeadEntry {
+    stored: StoredHead,
+    shared: Option<Arc<str>>,
 }
 
 struct CachedBooking {
     booking: Arc<booking::Model>,
     fetched_at: DateTime<Utc>,
+    /// The bus link's connection number when the row was read (None: the link was down).
+    connection: Option<u64>,
     /// The booking's change events, subscribed before the row was read: anything waiting here
     /// means the cached row may be out of date.
     changes: Subscription,
@@ -97,7 +182,7 @@ struct CachedBooking {
 #[derive(Default)]
 pub struct Tracker {
     bookings: Mutex<Swept<CachedBooking>>,
-    heads: Mutex<Swept<StoredHead>>,
+    heads: Mutex<Swept<HeadEntry>>,
 }
 
 /// A map swept of stale entries when it has grown: at `CACHE_SWEEP_AT` entries, then again only
@@ -132,11 +217,12 @@ impl Tracker {
         id: Uuid,
         now: DateTime<Utc>,
         at_least_version: i32,
+        link: Link,
     ) -> Option<Arc<booking::Model>> {
         let mut bookings = self.bookings.lock().unwrap_or_else(PoisonError::into_inner);
         let entry = bookings.map.get_mut(&id)?;
         if entry.booking.version < at_least_version
-            || expired(entry.fetched_at, now)
+            || expired(entry, now, link)
             || saw_change(&mut entry.changes)
         {
             bookings.map.remove(&id);
@@ -150,15 +236,17 @@ impl Tracker {
         booking: Arc<booking::Model>,
         now: DateTime<Utc>,
         changes: Subscription,
+        link: Link,
     ) {
         let mut bookings = self.bookings.lock().unwrap_or_else(PoisonError::into_inner);
-        bookings.sweep_if_grown(|_, e| !expired(e.fetched_at, now));
+        bookings.sweep_if_grown(|_, e| !expired(e, now, link));
         let fetched_at = now;
         bookings.map.insert(
             booking.id,
             CachedBooking {
                 booking,
                 fetched_at,
+                connection: link.up.then_some(link.connection),
                 changes,
             },
         );
@@ -173,25 +261,57 @@ impl Tracker {
             .remove(&id);
     }
 
-    fn cached_head(&self, id: Uuid) -> Option<StoredHead> {
+    fn cached_head(&self, id: Uuid) -> Option<HeadEntry> {
         self.heads
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .map
             .get(&id)
-            .copied()
+            .cloned()
     }
 
-    fn remember_head(&self, id: Uuid, stored: StoredHead) {
+    fn remember_head(&self, id: Uuid, entry: HeadEntry) {
         let mut heads = self.heads.lock().unwrap_or_else(PoisonError::into_inner);
-        let idle_before = stored.head.accepted_ms - HEAD_CACHE_IDLE_MS;
-        heads.sweep_if_grown(|_, h| h.head.accepted_ms >= idle_before);
-        heads.map.insert(id, stored);
+        Self::put_head(&mut heads, id, entry);
+    }
+
+    fn put_head(heads: &mut Swept<HeadEntry>, id: Uuid, entry: HeadEntry) {
+        let idle_before = entry.stored.accepted_ms - HEAD_CACHE_IDLE_MS;
+        heads.sweep_if_grown(|_, h| h.stored.accepted_ms >= idle_before);
+        heads.map.insert(id, entry);
+    }
+
+    /// Judges a point on this replica's head of the booking (`loaded` when it has none) and keeps
+    /// the head it gives, in one step, so two requests for one booking cannot both be admitted.
+    fn decide<T>(
+        &self,
+        id: Uuid,
+        loaded: Option<StoredHead>,
+        judge: impl FnOnce(Option<&StoredHead>) -> AppResult<(T, StoredHead)>,
+    ) -> AppResult<T> {
+        let mut heads = self.heads.lock().unwrap_or_else(PoisonError::into_inner);
+        let current = heads.map.get(&id).map(|e| e.stored).or(loaded);
+        let (verdict, next) = judge(current.as_ref())?;
+        let entry = HeadEntry {
+            stored: next,
+            shared: None,
+        };
+        Self::put_head(&mut heads, id, entry);
+        Ok(verdict)
     }
 }
 
-fn expired(fetched_at: DateTime<Utc>, now: DateTime<Utc>) -> bool {
-    now - fetched_at >= chrono::Duration::seconds(BOOKING_CACHE_TTL_SECS)
+/// Whether a cached booking is too old to trust: after the short TTL, unless the bus link it was
+/// read under is still the same and up (then after the long one).
+fn expired(entry: &CachedBooking, now: DateTime<Utc>, link: Link) -> bool {
+    let age = now - entry.fetched_at;
+    let linked = link.up && entry.connection == Some(link.connection);
+    let ttl = if linked {
+        BOOKING_CACHE_LINKED_TTL_SECS
+    } else {
+        BOOKING_CACHE_TTL_SECS
+    };
+    age >= chrono::Duration::seconds(ttl)
 }
 
 /// Drains what is waiting on a change subscription without blocking; true if anything was.
@@ -223,7 +343,11 @@ pub async fn tracked_booking(
     at_least_version: i32,
 ) -> AppResult<Option<Arc<booking::Model>>> {
     let now = services.clock.now();
-    if let Some(booking) = services.tracking.cached_booking(id, now, at_least_version) {
+    let link = services.bus.link();
+    if let Some(booking) = services
+        .tracking
+        .cached_booking(id, now, at_least_version, link)
+    {
         return Ok(Some(booking));
     }
     // Subscribed before reading, so a change committed in between still invalidates the entry.
@@ -234,7 +358,7 @@ pub async fn tracked_booking(
     let booking = Arc::new(row);
     services
         .tracking
-        .remember_booking(booking.clone(), now, changes);
+        .remember_booking(booking.clone(), now, changes, link);
     Ok(Some(booking))
 }
 
@@ -285,7 +409,7 @@ pub async fn share(
     // Millisecond precision everywhere, so the head, the trail and the bus agree on "the same point".
     let recorded_at = to_millis(share.recorded_at);
     let now = services.clock.now();
-    let admission = admit(services, &booking, &report, recorded_at, now).await?;
+    let (admission, head) = admit(services, &booking, &report, recorded_at, now).await?;
     let point = point_for(services, &booking, &report, recorded_at);
     publish(&services.bus, &point).await;
 
@@ -297,25 +421,10 @@ pub async fn share(
     {
         tracing::warn!(%booking_id, error = ?e.message(), "arrival not recorded");
     }
-    if admission.keep_in_trail {
-        let technician_id = viewer.user_id;
-        if let Err(e) = store_trail_point(
-            services,
-            booking_id,
-            technician_id,
-            &report,
-            recorded_at,
-            now,
-        )
-        .await
-        {
-            tracing::warn!(%booking_id, error = ?e.message(), "trail point not stored");
-        }
-        // Matching only needs a coarse position for a busy technician, so the profile follows the
-        // trail's pace rather than taking a write per point.
-        if let Err(e) = technician::record_position(services, technician_id, &report, now).await {
-            tracing::warn!(%booking_id, error = ?e.message(), "technician position not updated");
-        }
+    if admission.keep_in_trail
+        && let Err(e) = store_trail_point(services, booking_id, &head, now).await
+    {
+        tracing::warn!(%booking_id, error = ?e.message(), "trail point not stored");
     }
     Ok(point)
 }
@@ -324,56 +433,112 @@ fn to_millis(at: DateTime<Utc>) -> DateTime<Utc> {
     DateTime::from_timestamp_millis(at.timestamp_millis()).unwrap_or(at)
 }
 
-/// Moves the booking's head to this point if the domain rules admit it, by compare-and-set so that
-/// two replicas taking points for one booking cannot both win.
+/// Admits the point if the domain rules allow it on the booking's head and makes it the head:
+/// between replicas through Redis, otherwise (in-process bus, or Redis not answering) in this
+/// replica's memory. Returns the admission and the new head.
 async fn admit(
     services: &Services,
     booking: &booking::Model,
     report: &PositionReport,
     recorded_at: DateTime<Utc>,
     now: DateTime<Utc>,
-) -> AppResult<Admission> {
+) -> AppResult<(Admission, StoredHead)> {
     let point_rules = PointRules::new(services.config.realtime.trail_interval_secs);
     let (recorded_ms, now_ms) = (recorded_at.timestamp_millis(), now.timestamp_millis());
-    // A cached head can only be older than the stored one (heads only move forward), so a refusal
-    // judged on it stands; an admission judged on it is confirmed by the compare-and-set.
-    let mut stored = match services.tracking.cached_head(booking.id) {
-        Some(stored) => Some(stored),
-        None => load_head(services, booking.id).await?,
-    };
     let technician_id = booking.technician_id.unwrap_or_default();
-    for _ in 0..HEAD_ATTEMPTS {
+    let judge = |stored: Option<&StoredHead>| {
         // A technician who withdrew left a head behind; the next one starts afresh on this job.
         let judged = stored
             .filter(|s| s.technician_id == technician_id)
-            .map(|s| s.head);
+            .map(StoredHead::head);
         let admission = rules::admit(judged.as_ref(), recorded_ms, now_ms, &point_rules)
             .map_err(refusal_error)?;
-        let prev = stored.map(|s| s.head);
-        if swap_head(
-            services,
-            booking,
-            prev.as_ref(),
-            &admission.head,
-            report,
-            now,
-        )
-        .await?
-        {
-            let next = StoredHead {
-                head: admission.head,
-                technician_id,
-            };
-            services.tracking.remember_head(booking.id, next);
-            return Ok(admission);
+        let next = StoredHead::new(admission.head, technician_id, report);
+        Ok::<_, AppError>((admission, next))
+    };
+    if services.bus.uses_redis()
+        && let Some(admitted) = admit_shared(services, booking.id, &judge).await?
+    {
+        return Ok(admitted);
+    }
+    let loaded = match services.tracking.cached_head(booking.id) {
+        Some(_) => None,
+        None => load_head(services, booking.id).await?,
+    };
+    services.tracking.decide(booking.id, loaded, |current| {
+        judge(current).map(|(admission, next)| ((admission, next), next))
+    })
+}
+
+fn shared_head_key(booking_id: Uuid) -> String {
+    format!("tracking.head.{booking_id}")
+}
+
+/// The admission by compare-and-set of the head Redis shares between replicas, so two replicas
+/// taking points for one booking cannot both win. None when Redis does not answer: the caller
+/// then decides on this replica's own head, as rate limits do.
+async fn admit_shared(
+    services: &Services,
+    booking_id: Uuid,
+    judge: &impl Fn(Option<&StoredHead>) -> AppResult<(Admission, StoredHead)>,
+) -> AppResult<Option<(Admission, StoredHead)>> {
+    let key = shared_head_key(booking_id);
+    // A remembered head can only be older than the shared one (heads only move forward), so a
+    // refusal judged on it stands; an admission judged on it is confirmed by the compare-and-set.
+    let (mut current, mut expected) = match services.tracking.cached_head(booking_id) {
+        Some(HeadEntry {
+            stored,
+            shared: Some(shared),
+        }) => (Some(stored), Some(shared)),
+        _ => match services.bus.shared_get(&key).await {
+            Some(value) => (parse_shared(&value), Some(Arc::from(value))),
+            None => (load_head(services, booking_id).await?, None),
+        },
+    };
+    for _ in 0..HEAD_ATTEMPTS {
+        let (admission, next) = judge(current.as_ref())?;
+        let value = match serde_json::to_string(&next) {
+            Ok(value) => value,
+            Err(e) => return Err(AppError::Internal(e.into())),
+        };
+        let swap = services
+            .bus
+            .shared_swap(&key, expected.as_deref(), &value, SHARED_HEAD_TTL)
+            .await;
+        match swap {
+            Some(Ok(SharedSwap::Swapped)) => {
+                let entry = HeadEntry {
+                    stored: next,
+                    shared: Some(Arc::from(value)),
+                };
+                services.tracking.remember_head(booking_id, entry);
+                return Ok(Some((admission, next)));
+            }
+            // Another replica accepted a point for this booking meanwhile: judge against theirs.
+            Some(Ok(SharedSwap::Current(Some(value)))) => {
+                current = parse_shared(&value);
+                expected = Some(Arc::from(value));
+            }
+            // Gone from Redis (expired, or Redis restarted): the stored row is where to start.
+            Some(Ok(SharedSwap::Current(None))) => {
+                current = load_head(services, booking_id).await?;
+                expected = None;
+            }
+            Some(Err(e)) => {
+                tracing::warn!(%booking_id, error = %e, "shared head unavailable in Redis; deciding locally");
+                return Ok(None);
+            }
+            None => return Ok(None),
         }
-        // Another replica accepted a point for this booking meanwhile: judge against theirs.
-        stored = load_head(services, booking.id).await?;
     }
     Err(AppError::RateLimited {
         message: "points for this booking are arriving faster than one per second".into(),
         retry_after_secs: 1,
     })
+}
+
+fn parse_shared(value: &str) -> Option<StoredHead> {
+    serde_json::from_str(value).ok()
 }
 
 fn refusal_error(refusal: Refusal) -> AppError {
@@ -396,68 +561,7 @@ fn refusal_error(refusal: Refusal) -> AppError {
 async fn load_head(services: &Services, booking_id: Uuid) -> AppResult<Option<StoredHead>> {
     Ok(rows::head(&services.db, booking_id)
         .await?
-        .map(|row| StoredHead {
-            head: Head {
-                recorded_ms: row.recorded_ms,
-                accepted_ms: row.accepted_ms,
-                trail_ms: row.trail_ms,
-            },
-            technician_id: row.technician_id,
-        }))
-}
-
-/// Writes `next` as the booking's head if the stored head is still `prev`; false if someone else won.
-async fn swap_head(
-    services: &Services,
-    booking: &booking::Model,
-    prev: Option<&Head>,
-    next: &Head,
-    report: &PositionReport,
-    now: DateTime<Utc>,
-) -> AppResult<bool> {
-    let Some(prev) = prev else {
-        let row = tracking_head::Model {
-            booking_id: booking.id,
-            technician_id: booking.technician_id.unwrap_or_default(),
-            lat: report.lat,
-            lng: report.lng,
-            accuracy_m: report.accuracy_m,
-            heading_deg: report.heading_deg,
-            speed_kmh: report.speed_kmh,
-            recorded_ms: next.recorded_ms,
-            accepted_ms: next.accepted_ms,
-            trail_ms: next.trail_ms,
-            created_at: now,
-            updated_at: now,
-        };
-        return match rows::insert_head(&services.db, row).await {
-            Ok(_) => Ok(true),
-            // The first point arrived on two replicas at once; the loser re-judges.
-            Err(e) if is_unique_violation(&e) => Ok(false),
-            Err(e) => Err(e.into()),
-        };
-    };
-    let next = HeadMove {
-        technician_id: booking.technician_id,
-        lat: report.lat,
-        lng: report.lng,
-        accuracy_m: report.accuracy_m,
-        heading_deg: report.heading_deg,
-        speed_kmh: report.speed_kmh,
-        recorded_ms: next.recorded_ms,
-        accepted_ms: next.accepted_ms,
-        trail_ms: next.trail_ms,
-        at: now,
-    };
-    let swapped = rows::swap_head(
-        &services.db,
-        booking.id,
-        prev.recorded_ms,
-        prev.accepted_ms,
-        next,
-    )
-    .await?;
-    Ok(swapped == 1)
+        .map(StoredHead::from_row))
 }
 
 /// Distance to the job and ETA at the configured travel speed, for a reading on `booking`.
@@ -543,28 +647,50 @@ async fn mark_arrived(services: &Services, booking_id: Uuid, now: DateTime<Utc>)
     Ok(())
 }
 
+/// Stores a trail point in one transaction with the booking's head row and the technician's
+/// matching position (which follows the trail's pace: matching only needs a coarse position for a
+/// busy technician), then shares that position with every replica's directory.
 async fn store_trail_point(
     services: &Services,
     booking_id: Uuid,
-    technician_id: Uuid,
-    report: &PositionReport,
-    recorded_at: DateTime<Utc>,
+    head: &StoredHead,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
-    let row = tracking_point::Model {
+    let recorded_at = DateTime::from_timestamp_millis(head.recorded_ms).unwrap_or(now);
+    let point = tracking_point::Model {
         id: Uuid::now_v7(),
         booking_id,
-        technician_id,
-        lat: report.lat,
-        lng: report.lng,
-        accuracy_m: report.accuracy_m,
-        heading_deg: report.heading_deg,
-        speed_kmh: report.speed_kmh,
+        technician_id: head.technician_id,
+        lat: head.lat,
+        lng: head.lng,
+        accuracy_m: head.accuracy_m,
+        heading_deg: head.heading_deg,
+        speed_kmh: head.speed_kmh,
         recorded_at,
         created_at: now,
         updated_at: now,
     };
-    rows::insert_point(&services.db, row).await?;
+    let row = tracking_head::Model {
+        booking_id,
+        technician_id: head.technician_id,
+        lat: head.lat,
+        lng: head.lng,
+        accuracy_m: head.accuracy_m,
+        heading_deg: head.heading_deg,
+        speed_kmh: head.speed_kmh,
+        recorded_ms: head.recorded_ms,
+        accepted_ms: head.accepted_ms,
+        trail_ms: head.trail_ms,
+        created_at: now,
+        updated_at: now,
+    };
+    let txn = begin_write(&services.db).await?;
+    rows::insert_point(&txn, point).await?;
+    rows::upsert_head(&txn, row).await?;
+    let position =
+        technician::store_position(&txn, head.technician_id, &head.report(), now).await?;
+    txn.commit().await?;
+    technician::share_position(services, head.technician_id, position, now).await;
     Ok(())
 }
 
@@ -609,26 +735,38 @@ pub fn trail_points(
         .collect()
 }
 
-/// The last accepted point of a booking, as stored for every replica to read.
+/// The last accepted point of a booking: the head Redis shares between replicas, or this
+/// replica's own (in-process bus), else the stored head row.
 pub async fn latest(
     services: &Services,
     booking: &booking::Model,
 ) -> AppResult<Option<TrackingPoint>> {
-    let Some(row) = rows::head(&services.db, booking.id)
-        .await?
-        .filter(|row| Some(row.technician_id) == booking.technician_id)
-    else {
+    let known = if services.bus.uses_redis() {
+        services
+            .bus
+            .shared_get(&shared_head_key(booking.id))
+            .await
+            .and_then(|value| parse_shared(&value))
+    } else {
+        services
+            .tracking
+            .cached_head(booking.id)
+            .map(|entry| entry.stored)
+    };
+    let stored = match known {
+        Some(stored) => Some(stored),
+        None => load_head(services, booking.id).await?,
+    };
+    let Some(stored) = stored.filter(|s| Some(s.technician_id) == booking.technician_id) else {
         return Ok(None);
     };
-    let report = PositionReport {
-        lat: row.lat,
-        lng: row.lng,
-        accuracy_m: row.accuracy_m,
-        heading_deg: row.heading_deg,
-        speed_kmh: row.speed_kmh,
-    };
-    let recorded_at = DateTime::from_timestamp_millis(row.recorded_ms).unwrap_or_default();
-    Ok(Some(point_for(services, booking, &report, recorded_at)))
+    let recorded_at = DateTime::from_timestamp_millis(stored.recorded_ms).unwrap_or_default();
+    Ok(Some(point_for(
+        services,
+        booking,
+        &stored.report(),
+        recorded_at,
+    )))
 }
 
 /// The technician's position on a booking for its customer, its technician and staff: the latest
