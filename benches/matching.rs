@@ -13,10 +13,39 @@ use fundi::graphql::build_schema;
 use fundi::graphql::context::RequestAuth;
 use fundi::services::accounts::sessions::ClientInfo;
 use fundi::services::matching::directory::{Candidate, LivePosition, MatchingIndex};
+use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
+
+/// The system allocator, counting the bytes it has handed out and not yet taken back, so the bench
+/// can report what the directory itself holds (RSS would add the allocator's slack and the runtime).
+struct Counting;
+
+static LIVE_BYTES: AtomicUsize = AtomicUsize::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        LIVE_BYTES.fetch_add(layout.size(), Ordering::Relaxed);
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        LIVE_BYTES.fetch_sub(layout.size(), Ordering::Relaxed);
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        LIVE_BYTES.fetch_add(new_size, Ordering::Relaxed);
+        LIVE_BYTES.fetch_sub(layout.size(), Ordering::Relaxed);
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
 
 const CENTRE: (f64, f64) = (-1.2921, 36.8219);
 /// Half of 60 km in degrees of latitude (and, near the equator, of longitude).
@@ -72,8 +101,8 @@ fn city(count: usize, categories: &[Uuid], rng: &mut Rng) -> MatchingIndex {
                 median_response_secs: Some(60 + u32::try_from(i % 900).unwrap()),
                 completion_rate: Some(0.7 + (i % 30) as f64 / 100.0),
                 time_zone: chrono_tz::Africa::Nairobi,
-                week: Vec::new(),
-                exceptions: Vec::new(),
+                week: Arc::new([]),
+                exceptions: Box::new([]),
             }
         })
         .collect();
@@ -142,10 +171,17 @@ async fn main() {
     for count in [100_000usize, 1_000_000] {
         let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
         let started = Instant::now();
+        let held_before = LIVE_BYTES.load(Ordering::Relaxed);
         let index = city(count, &categories, &mut rng);
+        let held = LIVE_BYTES
+            .load(Ordering::Relaxed)
+            .saturating_sub(held_before);
         eprintln!(
-            "seeded {count} technicians in {:.1} s",
-            started.elapsed().as_secs_f64()
+            "seeded {count} technicians in {:.1} s; the directory holds {:.1} MB, {} bytes per technician \
+             (every R-tree, map and record; a third have a live position as well as a base)",
+            started.elapsed().as_secs_f64(),
+            held as f64 / 1e6,
+            held / count,
         );
         let services = fundi::services::Services {
             matching: Arc::new(index),

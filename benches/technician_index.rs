@@ -170,7 +170,7 @@ fn together(
                     std::thread::sleep(due.saturating_duration_since(Instant::now()));
                 }
                 let started = Instant::now();
-                black_box(index.nearest(lat, lng, SEARCH_KM, Some(c), SEARCH_LIMIT));
+                black_box(index.nearest(lat, lng, SEARCH_KM, c, SEARCH_LIMIT));
                 latencies.push(started.elapsed());
             }
             latencies
@@ -226,7 +226,7 @@ fn measure(count: usize) -> Measured {
     let all_started = Instant::now();
     for &((lat, lng), c) in &queries {
         let started = Instant::now();
-        let result = index.nearest(lat, lng, SEARCH_KM, Some(c), SEARCH_LIMIT);
+        let result = index.nearest(lat, lng, SEARCH_KM, c, SEARCH_LIMIT);
         latencies.push(started.elapsed());
         found += black_box(result).len();
     }

@@ -91,7 +91,7 @@ pub async fn build_services(
         .await
         .map_err(|e| anyhow::anyhow!("seeding categories: {}", e.message()))?;
     let loading = std::time::Instant::now();
-    let matching = crate::services::matching::search::load_index(&db)
+    let matching = crate::services::matching::loading::load_index(&db)
         .await
         .map_err(|e| anyhow::anyhow!("loading technicians: {}", e.message()))?;
     tracing::info!(

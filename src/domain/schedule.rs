@@ -6,7 +6,7 @@ use chrono::{Datelike, NaiveDate, NaiveDateTime, Timelike};
 pub const MINUTES_PER_DAY: u32 = 24 * 60;
 
 /// One stretch of work on a weekday (1 = Monday .. 7 = Sunday), in minutes after local midnight.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Interval {
     pub weekday: u32,
     pub start_minute: u32,

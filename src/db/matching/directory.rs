@@ -6,7 +6,9 @@ use crate::db::entities::{
 };
 use crate::domain::technician::{Availability, KycStatus};
 use sea_orm::sea_query::{Query, SelectStatement};
-use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+};
 use uuid::Uuid;
 
 /// A technician's profile by id.
@@ -50,15 +52,24 @@ pub async fn exceptions_of(
         .await
 }
 
-/// Profiles with the given KYC status and availability.
-pub async fn profiles_with(
+/// Up to `limit` profiles with the given KYC status and availability, in id order, after `after`
+/// (from the first when None): one page of a keyset walk over a large table.
+pub async fn profiles_with_after(
     db: &impl ConnectionTrait,
     kyc_status: KycStatus,
     availability: Availability,
+    after: Option<Uuid>,
+    limit: u64,
 ) -> Result<Vec<technician_profile::Model>, DbErr> {
-    technician_profile::Entity::find()
+    let mut query = technician_profile::Entity::find()
         .filter(technician_profile::Column::KycStatus.eq(kyc_status))
-        .filter(technician_profile::Column::Availability.eq(availability))
+        .filter(technician_profile::Column::Availability.eq(availability));
+    if let Some(after) = after {
+        query = query.filter(technician_profile::Column::Id.gt(after));
+    }
+    query
+        .order_by_asc(technician_profile::Column::Id)
+        .limit(limit)
         .all(db)
         .await
 }
@@ -74,32 +85,45 @@ fn matchable_ids(kyc_status: KycStatus, availability: Availability) -> SelectSta
         .to_owned()
 }
 
-/// The skills of every technician with the given KYC status and availability.
+/// (technician, category, years) for every skill of a technician with the given KYC status and
+/// availability.
 pub async fn skills_of_all_with(
     db: &impl ConnectionTrait,
     kyc_status: KycStatus,
     availability: Availability,
-) -> Result<Vec<technician_skill::Model>, DbErr> {
+) -> Result<Vec<(Uuid, Uuid, i32)>, DbErr> {
     technician_skill::Entity::find()
+        .select_only()
+        .column(technician_skill::Column::TechnicianId)
+        .column(technician_skill::Column::CategoryId)
+        .column(technician_skill::Column::Years)
         .filter(
             technician_skill::Column::TechnicianId
                 .in_subquery(matchable_ids(kyc_status, availability)),
         )
+        .into_tuple()
         .all(db)
         .await
 }
 
-/// The weekly working hours of every technician with the given KYC status and availability.
+/// (technician, weekday, start minute, end minute) for every weekly working-hours row of a
+/// technician with the given KYC status and availability.
 pub async fn hours_of_all_with(
     db: &impl ConnectionTrait,
     kyc_status: KycStatus,
     availability: Availability,
-) -> Result<Vec<working_hours::Model>, DbErr> {
+) -> Result<Vec<(Uuid, i32, i32, i32)>, DbErr> {
     working_hours::Entity::find()
+        .select_only()
+        .column(working_hours::Column::TechnicianId)
+        .column(working_hours::Column::Weekday)
+        .column(working_hours::Column::StartMinute)
+        .column(working_hours::Column::EndMinute)
         .filter(
             working_hours::Column::TechnicianId
                 .in_subquery(matchable_ids(kyc_status, availability)),
         )
+        .into_tuple()
         .all(db)
         .await
 }

@@ -27,7 +27,7 @@ pub struct Candidate {
     pub live: Option<LivePosition>,
     pub service_radius_km: f64,
     /// (category id, years in that category)
-    pub skills: Vec<(Uuid, u32)>,
+    pub skills: Box<[(Uuid, u32)]>,
     pub years_of_experience: u32,
     pub rating_average: f64,
     pub rating_count: u32,
@@ -36,8 +36,9 @@ pub struct Candidate {
     pub median_response_secs: Option<u32>,
     pub completion_rate: Option<f64>,
     pub time_zone: chrono_tz::Tz,
-    pub week: Vec<Interval>,
-    pub exceptions: Vec<Exception>,
+    /// Shared with every technician keeping the same hours.
+    pub week: Arc<[Interval]>,
+    pub exceptions: Box<[Exception]>,
 }
 
 impl Candidate {
@@ -203,15 +204,15 @@ impl MatchingIndex {
     ) -> Vec<(Arc<Candidate>, f64)> {
         let mut ids: Vec<Uuid> = self
             .by_base
-            .nearest(point.lat(), point.lng(), radius_km, Some(category), limit)
+            .nearest(point.lat(), point.lng(), radius_km, category, limit)
             .into_iter()
-            .map(|(t, _)| t.id)
+            .map(|(id, _)| id)
             .collect();
         ids.extend(
             self.by_live
-                .nearest(point.lat(), point.lng(), radius_km, Some(category), limit)
+                .nearest(point.lat(), point.lng(), radius_km, category, limit)
                 .into_iter()
-                .map(|(t, _)| t.id),
+                .map(|(id, _)| id),
         );
         ids.sort();
         ids.dedup();
@@ -248,7 +249,7 @@ mod tests {
             base,
             live,
             service_radius_km: 10.0,
-            skills: vec![(category, 3)],
+            skills: Box::new([(category, 3)]),
             years_of_experience: 3,
             rating_average: 0.0,
             rating_count: 0,
@@ -257,8 +258,8 @@ mod tests {
             median_response_secs: None,
             completion_rate: None,
             time_zone: chrono_tz::Africa::Nairobi,
-            week: Vec::new(),
-            exceptions: Vec::new(),
+            week: Arc::new([]),
+            exceptions: Box::new([]),
         }
     }
 

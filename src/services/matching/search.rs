@@ -2,23 +2,20 @@
 //! then from bus events on every replica) and ranking nearby technicians for a customer with the
 //! explainable score.
 
-use crate::db::entities::{
-    availability_exception, technician_profile, technician_skill, working_hours,
-};
-use crate::db::matching::{directory as directory_rows, search as rows};
+use crate::db::matching::search as rows;
 use crate::domain::account::Role;
 use crate::domain::geo::{DEFAULT_MINUTES_PER_KM, LatLng, eta_minutes};
 use crate::domain::matching::{FactorScore, MatchFacts, Total, Weights, explain, total};
-use crate::domain::money::{Currency, Money};
+use crate::domain::money::Money;
 use crate::domain::pricing::{Priority, apply_bp};
-use crate::domain::schedule::{Exception, ExceptionKind, ExceptionType, Interval, works_at};
-use crate::domain::technician::{Availability, KycStatus};
+use crate::domain::schedule::works_at;
 use crate::error::{AppError, AppResult};
 use crate::realtime::{BusMessage, SubscriptionItem, Topic, outbox};
-use crate::services::matching::directory::{Candidate, LivePosition, MatchingIndex};
+use crate::services::matching::directory::{Candidate, LivePosition};
+use crate::services::matching::loading;
 use crate::services::matching::search_cache::{CustomerFacts, SearchCache};
 use crate::services::{Effects, Services, Viewer, catalogue::categories};
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 use serde::{Deserialize, Serialize};
@@ -27,154 +24,6 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
-
-fn candidate_from(
-    profile: technician_profile::Model,
-    skills: Vec<technician_skill::Model>,
-    hours: Vec<working_hours::Model>,
-    exceptions: Vec<availability_exception::Model>,
-) -> Option<Candidate> {
-    let matchable = profile.kyc_status == KycStatus::Approved
-        && profile.availability == Availability::Available
-        && !skills.is_empty();
-    if !matchable {
-        return None;
-    }
-    let live = match (profile.live_lat, profile.live_lng, profile.live_at) {
-        (Some(lat), Some(lng), Some(at)) => {
-            stored_point(profile.id, "live", lat, lng).map(|point| LivePosition { point, at })
-        }
-        _ => None,
-    };
-    let base = profile
-        .base_lat
-        .zip(profile.base_lng)
-        .and_then(|(lat, lng)| stored_point(profile.id, "base", lat, lng));
-    if base.is_none() && live.is_none() {
-        return None;
-    }
-    let Ok(currency) = Currency::parse(&profile.currency) else {
-        tracing::warn!(technician = %profile.id, currency = %profile.currency, "unknown stored currency: not matchable");
-        return None;
-    };
-    let finished = profile.jobs_completed + profile.jobs_withdrawn + profile.jobs_cancelled;
-    Some(Candidate {
-        id: profile.id,
-        base,
-        live,
-        service_radius_km: profile.service_radius_km,
-        skills: skills
-            .iter()
-            .map(|s| (s.category_id, s.years.max(0) as u32))
-            .collect(),
-        years_of_experience: profile.years_of_experience.max(0) as u32,
-        rating_average: profile.rating_average,
-        rating_count: profile.rating_count.max(0) as u32,
-        hourly_rate_minor: profile.hourly_rate_minor,
-        currency,
-        median_response_secs: profile.median_response_secs.map(|s| s.max(0) as u32),
-        completion_rate: crate::domain::badges::completion_rate(
-            profile.jobs_completed.max(0) as u32,
-            profile.jobs_withdrawn.max(0) as u32,
-            profile.jobs_cancelled.max(0) as u32,
-        )
-        .filter(|_| finished > 0),
-        time_zone: profile
-            .time_zone
-            .parse()
-            .unwrap_or(chrono_tz::Africa::Nairobi),
-        week: hours
-            .iter()
-            .map(|h| Interval {
-                weekday: h.weekday as u32,
-                start_minute: h.start_minute as u32,
-                end_minute: h.end_minute as u32,
-            })
-            .collect(),
-        exceptions: exceptions.iter().filter_map(exception_from).collect(),
-    })
-}
-
-/// A stored point, checked: coordinates are validated on the way in, so one off the globe was
-/// written by hand; the technician is matched as if it were absent, and the operator is told.
-fn stored_point(technician: Uuid, which: &str, lat: f64, lng: f64) -> Option<LatLng> {
-    LatLng::new(lat, lng)
-        .inspect_err(|e| tracing::warn!(%technician, which, error = %e, "stored position ignored"))
-        .ok()
-}
-
-pub fn exception_from(row: &availability_exception::Model) -> Option<Exception> {
-    let date = NaiveDate::parse_from_str(&row.date, "%Y-%m-%d").ok()?;
-    let kind = match (row.kind, row.start_minute, row.end_minute) {
-        (ExceptionType::DayOff, _, _) => ExceptionKind::DayOff,
-        (ExceptionType::ExtraHours, Some(start), Some(end)) => ExceptionKind::ExtraHours {
-            start_minute: start as u32,
-            end_minute: end as u32,
-        },
-        _ => return None,
-    };
-    Some(Exception { date, kind })
-}
-
-/// One technician's matching facts from the database, or None when they cannot be matched now.
-pub async fn load_candidate(db: &impl ConnectionTrait, id: Uuid) -> AppResult<Option<Candidate>> {
-    let Some(profile) = directory_rows::profile(db, id).await? else {
-        return Ok(None);
-    };
-    let skills = directory_rows::skills_of(db, id).await?;
-    let hours = directory_rows::hours_of(db, id).await?;
-    let exceptions = directory_rows::exceptions_of(db, id).await?;
-    Ok(candidate_from(profile, skills, hours, exceptions))
-}
-
-/// Builds the directory from every approved, available technician. Only their rows are read: the
-/// filtering is done by the database, not here.
-pub async fn load_index(db: &DatabaseConnection) -> AppResult<MatchingIndex> {
-    let (kyc, available) = (KycStatus::Approved, Availability::Available);
-    let profiles = directory_rows::profiles_with(db, kyc, available).await?;
-    let skills = by_technician(
-        directory_rows::skills_of_all_with(db, kyc, available).await?,
-        |row| row.technician_id,
-    );
-    let hours = by_technician(
-        directory_rows::hours_of_all_with(db, kyc, available).await?,
-        |row| row.technician_id,
-    );
-    let exceptions = by_technician(
-        directory_rows::exceptions_of_all_with(db, kyc, available).await?,
-        |row| row.technician_id,
-    );
-    Ok(index_of(profiles, skills, hours, exceptions))
-}
-
-fn by_technician<T>(rows: Vec<T>, owner: impl Fn(&T) -> Uuid) -> HashMap<Uuid, Vec<T>> {
-    let mut grouped: HashMap<Uuid, Vec<T>> = HashMap::new();
-    for row in rows {
-        grouped.entry(owner(&row)).or_default().push(row);
-    }
-    grouped
-}
-
-fn index_of(
-    profiles: Vec<technician_profile::Model>,
-    mut skills: HashMap<Uuid, Vec<technician_skill::Model>>,
-    mut hours: HashMap<Uuid, Vec<working_hours::Model>>,
-    mut exceptions: HashMap<Uuid, Vec<availability_exception::Model>>,
-) -> MatchingIndex {
-    let candidates = profiles
-        .into_iter()
-        .filter_map(|p| {
-            let id = p.id;
-            candidate_from(
-                p,
-                skills.remove(&id).unwrap_or_default(),
-                hours.remove(&id).unwrap_or_default(),
-                exceptions.remove(&id).unwrap_or_default(),
-            )
-        })
-        .collect();
-    MatchingIndex::bulk(candidates)
-}
 
 #[derive(Serialize, Deserialize)]
 struct DirectoryEvent {
@@ -207,7 +56,7 @@ pub async fn directory_changed(
 /// Reloads one technician into this replica's directory right away, so the change is visible to the
 /// next search here without waiting for the bus.
 pub async fn refresh_local(services: &Services, technician_id: Uuid) -> AppResult<()> {
-    match load_candidate(&services.db, technician_id).await? {
+    match loading::load_candidate(&services.db, technician_id).await? {
         Some(candidate) => services.matching.put(candidate),
         None => services.matching.remove(technician_id),
     }
@@ -259,7 +108,7 @@ pub fn spawn_listener(services: Services, shutdown: CancellationToken) {
                     }
                     Some(SubscriptionItem::Lagged { .. }) | None => {
                         // Missed changes: rebuild everything rather than guess which.
-                        match load_index(&services.db).await {
+                        match loading::load_index(&services.db).await {
                             Ok(fresh) => services.matching.replace_with(fresh),
                             Err(e) => tracing::warn!(error = ?e.message(), "directory rebuild failed"),
                         }

@@ -12,10 +12,11 @@
 //! great-circle distance, so the R-tree's Euclidean nearest-neighbour walk yields
 //! technicians in exact great-circle order, works the same at the poles and across the
 //! antimeridian, and can stop at the chord matching the search radius. Reported
-//! distances are haversine kilometres, the same figure as
-//! [`haversine_km`](crate::domain::geo::haversine_km).
+//! distances are great-circle kilometres worked out from that chord: the same figure as
+//! [`haversine_km`](crate::domain::geo::haversine_km) up to rounding, so a caller that
+//! needs the exact boundary checks it again with haversine (the directory does).
 
-use crate::domain::geo::{CoordinateError, EARTH_RADIUS_KM, haversine_km, validate_lat_lng};
+use crate::domain::geo::{CoordinateError, EARTH_RADIUS_KM, validate_lat_lng};
 use rstar::RTree;
 use rstar::primitives::GeomWithData;
 use std::collections::HashMap;
@@ -36,13 +37,6 @@ pub struct IndexedTechnician {
     pub categories: Vec<Uuid>,
 }
 
-impl IndexedTechnician {
-    fn offers(&self, category: Uuid) -> bool {
-        // A handful of entries: a linear scan beats a binary search and needs no sort order.
-        self.categories.contains(&category)
-    }
-}
-
 /// Why a technician was not accepted into the index. The index is left unchanged.
 #[derive(Debug, Clone, Copy, PartialEq, thiserror::Error)]
 pub enum InvalidTechnician {
@@ -52,50 +46,81 @@ pub enum InvalidTechnician {
     ServiceRadius(f64),
 }
 
-/// What the R-tree stores beside each point: enough to reject most candidates without
-/// touching the technician record, which lives elsewhere in memory.
+/// What the R-tree stores beside each point: who it is and how far they travel, enough for a
+/// search to accept or reject them and report the distance without leaving the tree. Kept small,
+/// because each technician has one per category they offer.
 #[derive(Clone, Debug, PartialEq)]
 struct Slot {
+    id: Uuid,
     /// Squared unit-sphere chord of the technician's service radius.
     reach_2: f64,
-    /// One bit per offered category (see [`category_bit`]); a clear bit rules a category out.
-    categories: u64,
-    technician: Arc<IndexedTechnician>,
 }
 
 /// One entry of the R-tree: the technician's point on the unit sphere and their slot.
 type Entry = GeomWithData<[f64; 3], Slot>;
 
+/// Where a technician is and what they offer, as given: their entries in the trees are derived
+/// from it (the same way each time), which removing or moving them needs.
+#[derive(Clone, Debug)]
+struct Placed {
+    lat: f64,
+    lng: f64,
+    service_radius_km: f64,
+    categories: Box<[Uuid]>,
+}
+
+impl Placed {
+    fn entry(&self, id: Uuid) -> Entry {
+        let slot = Slot {
+            id,
+            reach_2: chord_2_for_km(self.service_radius_km),
+        };
+        GeomWithData::new(unit_vector(self.lat, self.lng), slot)
+    }
+
+    fn technician(&self, id: Uuid) -> IndexedTechnician {
+        IndexedTechnician {
+            id,
+            lat: self.lat,
+            lng: self.lng,
+            service_radius_km: self.service_radius_km,
+            categories: self.categories.to_vec(),
+        }
+    }
+}
+
 #[derive(Default)]
 struct Inner {
-    /// Every technician, for searches in any category.
-    tree: RTree<Entry>,
-    /// One tree per category holding only the technicians who offer it (the same entries), so a
-    /// search for one category walks past nobody else: with one shared tree, a search for one of
-    /// ten categories visited about ten technicians for each it kept.
+    /// One tree per category holding only the technicians who offer it, so a search for one
+    /// category walks past nobody else: with one shared tree, a search for one of ten categories
+    /// visited about ten technicians for each it kept. A technician offering several categories
+    /// has a copy of their (small) entry in each of those trees, and no tree holds everyone.
     by_category: HashMap<Uuid, RTree<Entry>>,
-    /// The exact entry stored in the trees for each id: removing from an R-tree needs it.
-    by_id: HashMap<Uuid, Entry>,
+    /// Each technician's entry and categories: removing from an R-tree needs the exact entry.
+    by_id: HashMap<Uuid, Placed>,
 }
 
 impl Inner {
-    fn insert(&mut self, entry: Entry) {
-        for &category in &entry.data.technician.categories {
+    fn insert(&mut self, id: Uuid, placed: &Placed) {
+        let entry = placed.entry(id);
+        for &category in &placed.categories {
             self.by_category
                 .entry(category)
                 .or_default()
                 .insert(entry.clone());
         }
-        self.tree.insert(entry);
     }
 
-    fn remove(&mut self, old: &Entry) {
-        for category in &old.data.technician.categories {
+    fn remove(&mut self, id: Uuid, old: &Placed) {
+        let entry = old.entry(id);
+        for category in &old.categories {
             if let Some(tree) = self.by_category.get_mut(category) {
-                tree.remove(old);
+                tree.remove(&entry);
+                if tree.size() == 0 {
+                    self.by_category.remove(category);
+                }
             }
         }
-        self.tree.remove(old);
     }
 }
 
@@ -137,12 +162,13 @@ impl TechnicianIndex {
     /// Entries `upsert` would reject (bad coordinates or service radius) are left out and
     /// counted in a warning.
     pub fn bulk_load(items: Vec<IndexedTechnician>) -> TechnicianIndex {
-        let mut by_id: HashMap<Uuid, Entry> = HashMap::with_capacity(items.len());
+        let mut by_id: HashMap<Uuid, Placed> = HashMap::with_capacity(items.len());
         let mut rejected = 0usize;
         for technician in items {
-            match entry_for(technician) {
-                Ok(entry) => {
-                    by_id.insert(entry.data.technician.id, entry);
+            let id = technician.id;
+            match placed(technician) {
+                Ok(placed) => {
+                    by_id.insert(id, placed);
                 }
                 Err(_) => rejected += 1,
             }
@@ -153,10 +179,10 @@ impl TechnicianIndex {
                 "technicians with invalid positions left out of the index"
             );
         }
-        let tree = RTree::bulk_load(by_id.values().cloned().collect());
         let mut grouped: HashMap<Uuid, Vec<Entry>> = HashMap::new();
-        for entry in by_id.values() {
-            for &category in &entry.data.technician.categories {
+        for (&id, placed) in &by_id {
+            let entry = placed.entry(id);
+            for &category in &placed.categories {
                 grouped.entry(category).or_default().push(entry.clone());
             }
         }
@@ -167,24 +193,22 @@ impl TechnicianIndex {
         TechnicianIndex {
             shared: Arc::new(Shared {
                 turnstile: Mutex::new(()),
-                index: RwLock::new(Inner {
-                    tree,
-                    by_category,
-                    by_id,
-                }),
+                index: RwLock::new(Inner { by_category, by_id }),
             }),
         }
     }
 
     /// Adds the technician, or replaces their previous entry (position, radius, categories).
     pub fn upsert(&self, technician: IndexedTechnician) -> Result<(), InvalidTechnician> {
-        let entry = entry_for(technician)?;
+        let id = technician.id;
+        let placed = placed(technician)?;
         let mut inner = self.write();
         let inner = &mut *inner;
-        if let Some(old) = inner.by_id.insert(entry.data.technician.id, entry.clone()) {
-            inner.remove(&old);
+        if let Some(old) = inner.by_id.remove(&id) {
+            inner.remove(id, &old);
         }
-        inner.insert(entry);
+        inner.insert(id, &placed);
+        inner.by_id.insert(id, placed);
         Ok(())
     }
 
@@ -194,7 +218,7 @@ impl TechnicianIndex {
         let inner = &mut *inner;
         match inner.by_id.remove(&id) {
             Some(old) => {
-                inner.remove(&old);
+                inner.remove(id, &old);
                 true
             }
             None => false,
@@ -213,60 +237,45 @@ impl TechnicianIndex {
         self.read()
             .by_id
             .get(&id)
-            .map(|entry| IndexedTechnician::clone(&entry.data.technician))
+            .map(|placed| placed.technician(id))
     }
 
-    /// Technicians who can serve a customer at (`lat`, `lng`), nearest first, with their
-    /// haversine distance in km.
+    /// Technicians offering `category` who can serve a customer at (`lat`, `lng`), nearest
+    /// first, as (id, haversine distance in km).
     ///
     /// A technician is returned when the distance is within `max_km` and within their own
-    /// service radius, and, when `category` is given, they offer it. At most `limit` are
-    /// returned. Only technicians closer than `max_km` are visited, in distance order, and
-    /// the walk ends as soon as `limit` are found. A non-finite position or a negative or
-    /// NaN `max_km` matches no one.
+    /// service radius. At most `limit` are returned. Only technicians of the category closer
+    /// than `max_km` are visited, in distance order, and the walk ends as soon as `limit` are
+    /// found. A non-finite position or a negative or NaN `max_km` matches no one.
     pub fn nearest(
         &self,
         lat: f64,
         lng: f64,
         max_km: f64,
-        category: Option<Uuid>,
+        category: Uuid,
         limit: usize,
-    ) -> Vec<(IndexedTechnician, f64)> {
+    ) -> Vec<(Uuid, f64)> {
         if limit == 0 || !lat.is_finite() || !lng.is_finite() || max_km.is_nan() || max_km < 0.0 {
             return Vec::new();
         }
         let query = unit_vector(lat, lng);
         let stop_after = with_slack(chord_2_for_km(max_km));
-        let wanted_bit = category.map(category_bit);
         let mut found = Vec::with_capacity(limit.min(64));
         let inner = self.read();
-        let tree = match category {
-            Some(category) => match inner.by_category.get(&category) {
-                Some(tree) => tree,
-                None => return Vec::new(),
-            },
-            None => &inner.tree,
+        let Some(tree) = inner.by_category.get(&category) else {
+            return Vec::new();
         };
         for (entry, chord_2) in tree.nearest_neighbor_iter_with_distance_2(&query) {
             if chord_2 > stop_after {
                 break;
             }
             let slot = &entry.data;
-            // Cheap rejections first, from data stored inline in the tree.
-            if wanted_bit.is_some_and(|bit| slot.categories & bit == 0)
-                || chord_2 > with_slack(slot.reach_2)
-            {
+            if chord_2 > with_slack(slot.reach_2) {
                 continue;
             }
-            let technician = &slot.technician;
-            if let Some(category) = category
-                && !technician.offers(category)
-            {
-                continue;
-            }
-            let km = haversine_km((lat, lng), (technician.lat, technician.lng));
-            if km <= max_km && km <= technician.service_radius_km {
-                found.push((IndexedTechnician::clone(technician), km));
+            let km = km_for_chord_2(chord_2);
+            if km <= max_km {
+                found.push((slot.id, km));
                 if found.len() == limit {
                     break;
                 }
@@ -312,29 +321,21 @@ impl TechnicianIndex {
     }
 }
 
-fn entry_for(technician: IndexedTechnician) -> Result<Entry, InvalidTechnician> {
+fn placed(technician: IndexedTechnician) -> Result<Placed, InvalidTechnician> {
     validate_lat_lng(technician.lat, technician.lng)?;
     let radius = technician.service_radius_km;
     if !(radius.is_finite() && radius >= 0.0) {
         return Err(InvalidTechnician::ServiceRadius(radius));
     }
-    let point = unit_vector(technician.lat, technician.lng);
-    let slot = Slot {
-        reach_2: chord_2_for_km(radius),
-        categories: technician
-            .categories
-            .iter()
-            .fold(0, |bits, &c| bits | category_bit(c)),
-        technician: Arc::new(technician),
-    };
-    Ok(GeomWithData::new(point, slot))
-}
-
-/// A category's bit in [`Slot::categories`]: one of 64, chosen by hashing the id, so two
-/// categories may share a bit (the exact check follows) but a clear bit is always a "no".
-fn category_bit(category: Uuid) -> u64 {
-    let (high, low) = category.as_u64_pair();
-    1 << ((high ^ low).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 58)
+    let mut categories = technician.categories;
+    categories.sort();
+    categories.dedup();
+    Ok(Placed {
+        lat: technician.lat,
+        lng: technician.lng,
+        service_radius_km: radius,
+        categories: categories.into_boxed_slice(),
+    })
 }
 
 /// Earth-centred coordinates of a point on the unit sphere.
@@ -352,6 +353,13 @@ fn chord_2_for_km(km: f64) -> f64 {
     chord * chord
 }
 
+/// The great-circle distance, in km, of a squared unit-sphere chord: the inverse of
+/// [`chord_2_for_km`], and the same figure as haversine up to rounding.
+fn km_for_chord_2(chord_2: f64) -> f64 {
+    let half_chord = (chord_2.max(0.0).sqrt() / 2.0).min(1.0);
+    2.0 * half_chord.asin() * EARTH_RADIUS_KM
+}
+
 /// A chord bound widened a hair: rounding may put a point on either side of the exact
 /// boundary, so chord checks only skip the clearly-outside and haversine decides the rest.
 fn with_slack(chord_2: f64) -> f64 {
@@ -361,6 +369,7 @@ fn with_slack(chord_2: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::geo::haversine_km;
 
     const NAIROBI: (f64, f64) = (-1.2921, 36.8219);
     /// Degrees of latitude per km on the mean sphere.
@@ -396,8 +405,8 @@ mod tests {
         (NAIROBI.0 + km * DEG_PER_KM, NAIROBI.1)
     }
 
-    fn ids(found: &[(IndexedTechnician, f64)]) -> Vec<u128> {
-        found.iter().map(|(t, _)| t.id.as_u128()).collect()
+    fn ids(found: &[(Uuid, f64)]) -> Vec<u128> {
+        found.iter().map(|(id, _)| id.as_u128()).collect()
     }
 
     fn index_of(technicians: Vec<IndexedTechnician>) -> TechnicianIndex {
@@ -408,12 +417,7 @@ mod tests {
         index
     }
 
-    fn near(
-        index: &TechnicianIndex,
-        max_km: f64,
-        category: Option<Uuid>,
-        limit: usize,
-    ) -> Vec<u128> {
+    fn near(index: &TechnicianIndex, max_km: f64, category: Uuid, limit: usize) -> Vec<u128> {
         ids(&index.nearest(NAIROBI.0, NAIROBI.1, max_km, category, limit))
     }
 
@@ -429,7 +433,7 @@ mod tests {
                 })
                 .collect(),
         );
-        let found = index.nearest(NAIROBI.0, NAIROBI.1, 10.0, None, 10);
+        let found = index.nearest(NAIROBI.0, NAIROBI.1, 10.0, category(1), 10);
         assert_eq!(ids(&found), vec![2, 4, 1, 3]);
         for ((_, km), expected) in found.iter().zip([0.5, 1.5, 3.0, 7.0]) {
             assert!((km - expected).abs() < 1e-6, "{km} vs {expected}");
@@ -443,9 +447,9 @@ mod tests {
             technician(1, a.0, a.1, 50.0, &[1]),
             technician(2, b.0, b.1, 50.0, &[1]),
         ]);
-        assert_eq!(near(&index, 5.0, None, 10), vec![1]);
-        assert_eq!(near(&index, 5.2, None, 10), vec![1, 2]);
-        assert!(near(&index, 1.0, None, 10).is_empty());
+        assert_eq!(near(&index, 5.0, category(1), 10), vec![1]);
+        assert_eq!(near(&index, 5.2, category(1), 10), vec![1, 2]);
+        assert!(near(&index, 1.0, category(1), 10).is_empty());
     }
 
     #[test]
@@ -455,7 +459,7 @@ mod tests {
             technician(1, a.0, a.1, 2.0, &[1]), // only travels 2 km; customer is 3 km away
             technician(2, b.0, b.1, 10.0, &[1]), // travels 10 km; customer is 6 km away
         ]);
-        assert_eq!(near(&index, 20.0, None, 10), vec![2]);
+        assert_eq!(near(&index, 20.0, category(1), 10), vec![2]);
     }
 
     #[test]
@@ -466,25 +470,9 @@ mod tests {
             technician(2, b.0, b.1, 10.0, &[3]),
             technician(3, c.0, c.1, 10.0, &[2, 3]),
         ]);
-        assert_eq!(near(&index, 10.0, Some(category(2)), 10), vec![1, 3]);
-        assert_eq!(near(&index, 10.0, Some(category(3)), 10), vec![2, 3]);
-        assert!(near(&index, 10.0, Some(category(9)), 10).is_empty());
-        assert_eq!(near(&index, 10.0, None, 10), vec![1, 2, 3]);
-    }
-
-    #[test]
-    fn a_category_sharing_a_filter_bit_with_the_wanted_one_does_not_match() {
-        let wanted = Uuid::from_u128(7);
-        let lookalike = (8..)
-            .map(Uuid::from_u128)
-            .find(|&c| category_bit(c) == category_bit(wanted))
-            .unwrap();
-        let p = north(1.0);
-        let mut t = technician(1, p.0, p.1, 10.0, &[]);
-        t.categories = vec![lookalike];
-        let index = index_of(vec![t]);
-        assert!(near(&index, 10.0, Some(wanted), 10).is_empty());
-        assert_eq!(near(&index, 10.0, Some(lookalike), 10), vec![1]);
+        assert_eq!(near(&index, 10.0, category(2), 10), vec![1, 3]);
+        assert_eq!(near(&index, 10.0, category(3), 10), vec![2, 3]);
+        assert!(near(&index, 10.0, category(9), 10).is_empty());
     }
 
     #[test]
@@ -495,14 +483,14 @@ mod tests {
         index
             .upsert(technician(1, here.0, here.1, 50.0, &[1]))
             .unwrap();
-        assert_eq!(near(&index, 5.0, None, 10), vec![1]);
+        assert_eq!(near(&index, 5.0, category(1), 10), vec![1]);
 
         index
             .upsert(technician(1, far.0, far.1, 50.0, &[1]))
             .unwrap();
         assert_eq!(index.len(), 1);
-        assert!(near(&index, 5.0, None, 10).is_empty());
-        let found = index.nearest(NAIROBI.0, NAIROBI.1, 50.0, None, 10);
+        assert!(near(&index, 5.0, category(1), 10).is_empty());
+        let found = index.nearest(NAIROBI.0, NAIROBI.1, 50.0, category(1), 10);
         assert_eq!(ids(&found), vec![1]);
         assert!((found[0].1 - 40.0).abs() < 1e-6);
         assert_eq!(index.get(Uuid::from_u128(1)).unwrap().lat, far.0);
@@ -514,10 +502,10 @@ mod tests {
         let p = north(3.0);
         index.upsert(technician(1, p.0, p.1, 10.0, &[1])).unwrap();
         index.upsert(technician(1, p.0, p.1, 2.0, &[2])).unwrap();
-        assert!(near(&index, 10.0, None, 10).is_empty());
+        assert!(near(&index, 10.0, category(2), 10).is_empty());
         index.upsert(technician(1, p.0, p.1, 5.0, &[2])).unwrap();
-        assert!(near(&index, 10.0, Some(category(1)), 10).is_empty());
-        assert_eq!(near(&index, 10.0, Some(category(2)), 10), vec![1]);
+        assert!(near(&index, 10.0, category(1), 10).is_empty());
+        assert_eq!(near(&index, 10.0, category(2), 10), vec![1]);
         assert_eq!(index.len(), 1);
     }
 
@@ -532,12 +520,12 @@ mod tests {
         assert!(!index.remove(Uuid::from_u128(1)));
         assert_eq!(index.len(), 1);
         assert_eq!(index.get(Uuid::from_u128(1)), None);
-        assert_eq!(near(&index, 10.0, None, 10), vec![2]);
-        assert_eq!(near(&index, 10.0, Some(category(1)), 10), vec![2]);
+        assert_eq!(near(&index, 10.0, category(1), 10), vec![2]);
+        assert_eq!(near(&index, 10.0, category(1), 10), vec![2]);
         assert!(index.remove(Uuid::from_u128(2)));
         assert!(index.is_empty());
-        assert!(near(&index, 10.0, None, 10).is_empty());
-        assert!(near(&index, 10.0, Some(category(1)), 10).is_empty());
+        assert!(near(&index, 10.0, category(1), 10).is_empty());
+        assert!(near(&index, 10.0, category(1), 10).is_empty());
     }
 
     #[test]
@@ -547,9 +535,9 @@ mod tests {
             technician(1, p.0, p.1, 10.0, &[1]),
             technician(2, p.0, p.1, 10.0, &[1]),
         ]);
-        assert_eq!(near(&index, 5.0, None, 10).len(), 2);
+        assert_eq!(near(&index, 5.0, category(1), 10).len(), 2);
         assert!(index.remove(Uuid::from_u128(1)));
-        assert_eq!(near(&index, 5.0, None, 10), vec![2]);
+        assert_eq!(near(&index, 5.0, category(1), 10), vec![2]);
     }
 
     #[test]
@@ -562,9 +550,9 @@ mod tests {
                 })
                 .collect(),
         );
-        assert_eq!(near(&index, 10.0, None, 3), vec![1, 2, 3]);
-        assert!(near(&index, 10.0, None, 0).is_empty());
-        assert_eq!(near(&index, 10.0, None, 100).len(), 20);
+        assert_eq!(near(&index, 10.0, category(1), 3), vec![1, 2, 3]);
+        assert!(near(&index, 10.0, category(1), 0).is_empty());
+        assert_eq!(near(&index, 10.0, category(1), 100).len(), 20);
     }
 
     #[test]
@@ -573,7 +561,7 @@ mod tests {
             technician(1, 0.0, 179.99, 10.0, &[1]),
             technician(2, 0.0, 179.9, 20.0, &[1]),
         ]);
-        let found = index.nearest(0.0, -179.99, 15.0, None, 10);
+        let found = index.nearest(0.0, -179.99, 15.0, category(1), 10);
         assert_eq!(ids(&found), vec![1, 2]);
         assert!((found[0].1 - haversine_km((0.0, -179.99), (0.0, 179.99))).abs() < 1e-9);
         assert!(found[0].1 < 2.3);
@@ -612,9 +600,9 @@ mod tests {
                 .is_err()
         );
         assert_eq!(index.get(Uuid::from_u128(1)).unwrap().lat, p.0);
-        assert_eq!(near(&index, 5.0, None, 10), vec![1]);
-        assert!(near(&index, f64::NAN, None, 10).is_empty());
-        assert!(near(&index, -1.0, None, 10).is_empty());
+        assert_eq!(near(&index, 5.0, category(1), 10), vec![1]);
+        assert!(near(&index, f64::NAN, category(1), 10).is_empty());
+        assert!(near(&index, -1.0, category(1), 10).is_empty());
     }
 
     #[test]
@@ -626,7 +614,7 @@ mod tests {
             technician(1, b.0, b.1, 10.0, &[1]),
         ]);
         assert_eq!(index.len(), 1);
-        let found = index.nearest(NAIROBI.0, NAIROBI.1, 10.0, None, 10);
+        let found = index.nearest(NAIROBI.0, NAIROBI.1, 10.0, category(1), 10);
         assert_eq!(ids(&found), vec![1]);
         assert!((found[0].1 - 2.0).abs() < 1e-6);
         // A bulk-loaded index takes updates like any other.
@@ -662,12 +650,12 @@ mod tests {
         lat: f64,
         lng: f64,
         max_km: f64,
-        category: Option<Uuid>,
+        category: Uuid,
         limit: usize,
     ) -> Vec<(u128, f64)> {
         let mut hits: Vec<(u128, f64)> = all
             .iter()
-            .filter(|t| category.is_none_or(|c| t.categories.contains(&c)))
+            .filter(|t| t.categories.contains(&category))
             .map(|t| {
                 (
                     t.id.as_u128(),
@@ -716,19 +704,24 @@ mod tests {
             let lat = NAIROBI.0 + rng.range(-0.35, 0.35);
             let lng = NAIROBI.1 + rng.range(-0.35, 0.35);
             let max_km = rng.range(0.5, 40.0);
-            let category = (rng.below(3) != 0).then(|| category(rng.below(6) as u128));
+            let category = category(rng.below(5) as u128);
             let limit = [1, 5, 50, 10_000][usize::try_from(rng.below(4)).unwrap()];
-            let got: Vec<(u128, f64)> = index
-                .nearest(lat, lng, max_km, category, limit)
-                .into_iter()
-                .map(|(t, km)| (t.id.as_u128(), km))
-                .collect();
+            let got = index.nearest(lat, lng, max_km, category, limit);
             let expected = brute_force(&all, lat, lng, max_km, category, limit);
             answered += usize::from(!expected.is_empty());
+            let query =
+                format!("query ({lat}, {lng}) within {max_km} km, {category}, limit {limit}");
             assert_eq!(
-                got, expected,
-                "query ({lat}, {lng}) within {max_km} km, {category:?}, limit {limit}"
+                ids(&got),
+                expected.iter().map(|(id, _)| *id).collect::<Vec<_>>(),
+                "{query}"
             );
+            for ((_, got_km), (_, haversine)) in got.iter().zip(&expected) {
+                assert!(
+                    (got_km - haversine).abs() < 1e-9,
+                    "{query}: {got_km} vs {haversine}"
+                );
+            }
         }
         // Most queries must find someone, or the comparison above proves little.
         assert!(
@@ -756,8 +749,7 @@ mod tests {
                 let index = index.clone();
                 s.spawn(move || {
                     for _ in 0..200 {
-                        let found =
-                            index.nearest(NAIROBI.0, NAIROBI.1, 10.0, Some(category(1)), 20);
+                        let found = index.nearest(NAIROBI.0, NAIROBI.1, 10.0, category(1), 20);
                         assert!(found.windows(2).all(|w| w[0].1 <= w[1].1));
                     }
                 });

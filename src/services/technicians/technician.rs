@@ -13,7 +13,8 @@ use crate::domain::technician::{Availability, KycStatus};
 use crate::domain::tracking::validate_motion;
 use crate::error::AppError;
 use crate::error::AppResult;
-use crate::services::{Effects, Services, Viewer, matching::search};
+use crate::services::matching::{loading, search};
+use crate::services::{Effects, Services, Viewer};
 use chrono::{DateTime, Utc};
 use sea_orm::ConnectionTrait;
 use std::collections::HashMap;
@@ -344,7 +345,7 @@ pub async fn works_at_instant(
         .remove(&technician_id)
         .unwrap_or_default()
         .iter()
-        .filter_map(search::exception_from)
+        .filter_map(loading::exception_from)
         .collect();
     Ok(works_at(
         &week,
