@@ -637,3 +637,89 @@ async fn an_admin_stops_work_in_progress_through_cancel_booking() {
 fn code_of_first(answer: &Value) -> &str {
     code(&answer["errors"][0])
 }
+
+/// The requests the bookings benchmark sends, as it sends them, with each one's statement count.
+async fn lifecycle_statements(s: &TestServer) -> Vec<(String, u64)> {
+    let customer = s.register("budget-customer@example.com").await;
+    let tech = ready(s, "budget-tech@example.com", NAIROBI, json!({})).await;
+    let create =
+        "mutation($i: ServiceRequestInput!) { createServiceRequest(input: $i) { id startCode } }";
+    let pay = "mutation($i: PayBookingInput!) { payBooking(input: $i) { status } }";
+    let step = "mutation($id: ID!, $to: BookingStatus!, $code: String) { transitionBooking(id: $id, to: $to, startCode: $code) { status } }";
+    let mut counts = Vec::new();
+    let input = json!({"i": {"category": "plumbing", "title": "Budget job", "address": "Budget Street 1",
+        "location": {"lat": NAIROBI.0, "lng": NAIROBI.1}, "priority": "URGENT",
+        "budgetMin": {"amountMinor": 0, "currency": "KES"}, "budgetMax": {"amountMinor": 500000, "currency": "KES"},
+        "estimatedDurationMinutes": 60, "technicianId": tech.id, "idempotencyKey": "budget-1"}});
+    let (body, n) = counted(s, customer.token(), create, input).await;
+    counts.push(("create".to_string(), n));
+    let id = body["data"]["createServiceRequest"]["id"].clone();
+    let code = body["data"]["createServiceRequest"]["startCode"].clone();
+    let deposit = json!({"i": {"bookingId": id, "kind": "DEPOSIT", "method": "SANDBOX",
+        "idempotencyKey": "budget-deposit-1"}});
+    let (body, n) = counted(s, customer.token(), pay, deposit).await;
+    assert_eq!(body["data"]["payBooking"]["status"], "SUCCEEDED", "{body}");
+    counts.push(("pay deposit".to_string(), n));
+    for to in [
+        "ACCEPTED",
+        "EN_ROUTE",
+        "ARRIVED",
+        "IN_PROGRESS",
+        "COMPLETED",
+        "VERIFIED",
+    ] {
+        let who = if to == "VERIFIED" {
+            &customer
+        } else {
+            &tech.session
+        };
+        let code = if to == "IN_PROGRESS" {
+            code.clone()
+        } else {
+            Value::Null
+        };
+        let (body, n) = counted(
+            s,
+            who.token(),
+            step,
+            json!({"id": id, "to": to, "code": code}),
+        )
+        .await;
+        assert!(body.get("errors").is_none(), "{to}: {body}");
+        counts.push((to.to_string(), n));
+    }
+    counts
+}
+
+/// Statements per request on PostgreSQL, and the booking moves each makes: a move and its event-log
+/// line are one statement there and two on SQLite, which has no writing `WITH`. A move costs the
+/// compare-and-set with its log line (the moved row comes back from it), the booking's event, the
+/// chat's status line and the notification (each with its outbox sequence and row), and only the
+/// technician writes that change something.
+const LIFECYCLE_BUDGET: [(&str, u64, u64); 8] = [
+    ("create", 7, 0),
+    ("pay deposit", 31, 1),
+    ("ACCEPTED", 15, 1),
+    ("EN_ROUTE", 11, 1),
+    ("ARRIVED", 11, 1),
+    ("IN_PROGRESS", 8, 1),
+    ("COMPLETED", 14, 1),
+    // Verification settles at once: a second move, to PAYMENT_PENDING.
+    ("VERIFIED", 16, 2),
+];
+
+#[tokio::test]
+async fn a_booking_s_lifecycle_stays_within_its_statement_budget() {
+    let s = TestServer::start().await;
+    let sqlite = s.services().db.get_database_backend() == sea_orm::DbBackend::Sqlite;
+    let counts = lifecycle_statements(&s).await;
+    eprintln!("statements per request: {counts:?}");
+    for ((step, n), (budgeted, on_postgres, moves)) in counts.iter().zip(LIFECYCLE_BUDGET) {
+        assert_eq!(step, budgeted);
+        let budget = on_postgres + if sqlite { moves } else { 0 };
+        assert!(
+            *n <= budget,
+            "{step}: {n} statements, budget {budget}: {counts:?}"
+        );
+    }
+}

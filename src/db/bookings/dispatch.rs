@@ -35,6 +35,32 @@ pub async fn insert_offer(
     Ok(())
 }
 
+/// Inserts an offer already made: OFFERED at `now`, open until `expires`.
+pub async fn insert_open_offer(
+    db: &impl ConnectionTrait,
+    booking: Uuid,
+    technician: Uuid,
+    rank: i32,
+    now: DateTime<Utc>,
+    expires: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    job_offer::Entity::insert(job_offer::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        booking_id: Set(booking),
+        technician_id: Set(technician),
+        rank: Set(rank),
+        status: Set(OfferStatus::Offered),
+        offered_at: Set(Some(now)),
+        expires_at: Set(Some(expires)),
+        responded_at: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+    })
+    .exec(db)
+    .await?;
+    Ok(())
+}
+
 /// The booking's first offer in `status` by rank.
 pub async fn first_by_rank(
     db: &impl ConnectionTrait,

@@ -1,11 +1,14 @@
 //! The booking state machine's writes: the compare-and-set move on status and version with the
-//! columns that belong to the move, and the booking's event log.
+//! columns that belong to the move, together with the line it adds to the booking's event log.
 
 use crate::db::entities::{booking, booking_event};
 use crate::domain::booking_state::{Role as ActorRole, Status};
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, SimpleExpr};
-use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, FromQueryResult,
+    QueryFilter, QueryTrait, Statement,
+};
 use uuid::Uuid;
 
 /// A column a move sets besides status, version and its timestamps, with its new value.
@@ -38,17 +41,19 @@ impl MoveColumn {
     }
 }
 
-/// Moves booking `id` from `from` at `version` to `to`, bumping the version and setting `columns`,
-/// only if nobody changed it meanwhile. Rows affected: 1 when moved, 0 when it changed meanwhile.
-pub async fn move_status(
+/// Moves booking `from.id` from its status at its version to `to`, bumping the version and setting
+/// `columns`, only if nobody changed it meanwhile, and appends `event` to its log. Returns the booking
+/// as moved, or None when it changed meanwhile (and nothing was written). One statement on
+/// PostgreSQL (the move and the log line in one `WITH`); two on SQLite, which has no writing `WITH`.
+pub async fn move_and_log(
     db: &impl ConnectionTrait,
-    id: Uuid,
-    from: Status,
-    version: i32,
+    from: &booking::Model,
     to: Status,
     now: DateTime<Utc>,
     columns: Vec<MoveColumn>,
-) -> Result<u64, DbErr> {
+    event: NewEvent,
+) -> Result<Option<booking::Model>, DbErr> {
+    let backend = db.get_database_backend();
     let mut update = booking::Entity::update_many()
         .col_expr(booking::Column::Status, Expr::value(to))
         .col_expr(
@@ -60,13 +65,49 @@ pub async fn move_status(
     for (column, value) in columns.into_iter().map(MoveColumn::into_expr) {
         update = update.col_expr(column, value);
     }
-    let changed = update
-        .filter(booking::Column::Id.eq(id))
-        .filter(booking::Column::Status.eq(from))
-        .filter(booking::Column::Version.eq(version))
-        .exec(db)
+    let mut update = update
+        .filter(booking::Column::Id.eq(from.id))
+        .filter(booking::Column::Status.eq(from.status))
+        .filter(booking::Column::Version.eq(from.version))
+        .into_query();
+    update.returning_all();
+    let moved = backend.build(&update);
+    if backend != DbBackend::Postgres {
+        let Some(row) = db.query_one_raw(moved).await? else {
+            return Ok(None);
+        };
+        let after = booking::Model::from_query_result(&row, "")?;
+        insert_event(db, event).await?;
+        return Ok(Some(after));
+    }
+    let mut values = moved.values.map(|v| v.0).unwrap_or_default();
+    // The log line's values follow the move's own, numbered on from them.
+    let first = values.len() + 1;
+    let p = |k: usize| format!("${}", first + k);
+    let (id, from_status, to_status, actor_id, actor_role, reason, at) =
+        (p(0), p(1), p(2), p(3), p(4), p(5), p(6));
+    values.extend([
+        Uuid::now_v7().into(),
+        event.from_status.into(),
+        event.to_status.into(),
+        event.actor_id.into(),
+        event.actor_role.into(),
+        event.reason.into(),
+        event.at.into(),
+    ]);
+    let sql = format!(
+        "WITH moved AS ({}), logged AS (INSERT INTO booking_events \
+           (id, booking_id, from_status, to_status, actor_id, actor_role, reason, created_at, updated_at) \
+           SELECT {id}, moved.id, {from_status}, {to_status}, {actor_id}, {actor_role}, {reason}, {at}, {at} \
+           FROM moved) \
+         SELECT * FROM moved",
+        moved.sql
+    );
+    let row = db
+        .query_one_raw(Statement::from_sql_and_values(backend, sql, values))
         .await?;
-    Ok(changed.rows_affected)
+    row.map(|row| booking::Model::from_query_result(&row, ""))
+        .transpose()
 }
 
 /// One line of a booking's event log.

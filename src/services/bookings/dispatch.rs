@@ -67,17 +67,10 @@ pub async fn begin(
     if booking.dispatch_mode == DispatchMode::Direct
         && let Some(technician) = booking.technician_id
     {
-        insert_offer(txn, booking.id, technician, 0, OfferStatus::Queued, now).await?;
-        return offer(
-            txn,
-            services,
-            effects,
-            now,
-            booking,
-            technician,
-            Status::Assigned,
-        )
-        .await;
+        // Offered as it is inserted: one write, not a queued row and then its offer.
+        let expires = offer_expiry(services, booking, now);
+        rows::insert_open_offer(txn, booking.id, technician, 0, now, expires).await?;
+        return assign(txn, effects, now, booking, technician, expires).await;
     }
     for (rank, technician) in (1..).zip(queue) {
         insert_offer(txn, booking.id, *technician, rank, OfferStatus::Queued, now).await?;
@@ -118,18 +111,7 @@ pub async fn offer_next(
 ) -> AppResult<booking::Model> {
     let next = rows::first_by_rank(txn, booking.id, OfferStatus::Queued).await?;
     match next {
-        Some(next) => {
-            offer(
-                txn,
-                services,
-                effects,
-                now,
-                booking,
-                next.technician_id,
-                Status::Assigned,
-            )
-            .await
-        }
+        Some(next) => offer(txn, services, effects, now, booking, next.technician_id).await,
         None => {
             let reason = Some(NO_TECHNICIAN_AVAILABLE);
             let cancelled = status_change::apply(
@@ -160,7 +142,6 @@ async fn offer(
     now: DateTime<Utc>,
     booking: &booking::Model,
     technician: Uuid,
-    to: Status,
 ) -> AppResult<booking::Model> {
     let expires = offer_expiry(services, booking, now);
     rows::mark_offered(
@@ -172,12 +153,24 @@ async fn offer(
         expires,
     )
     .await?;
+    assign(txn, effects, now, booking, technician, expires).await
+}
+
+/// Moves a booking to ASSIGNED with the technician its open offer went to, and tells them.
+async fn assign(
+    txn: &impl ConnectionTrait,
+    effects: &mut Effects,
+    now: DateTime<Utc>,
+    booking: &booking::Model,
+    technician: Uuid,
+    expires: DateTime<Utc>,
+) -> AppResult<booking::Model> {
     let assigned = status_change::apply(
         txn,
         effects,
         now,
         booking,
-        to,
+        Status::Assigned,
         Actor::system(),
         None,
         vec![MoveColumn::TechnicianId(Some(technician))],

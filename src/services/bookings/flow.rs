@@ -52,37 +52,21 @@ pub(super) async fn apply(
     reason: Option<&str>,
     columns: Vec<MoveColumn>,
 ) -> AppResult<Transition> {
-    let changed = rows::move_status(
-        txn,
-        before.id,
-        before.status,
-        before.version,
-        to,
-        now,
-        columns,
-    )
-    .await?;
-    if changed != 1 {
-        return Err(AppError::Conflict(
-            "the booking changed meanwhile; reload it and try again".into(),
-        ));
-    }
-    rows::insert_event(
-        txn,
-        NewEvent {
-            booking_id: before.id,
-            from_status: Some(before.status),
-            to_status: to,
-            actor_id: actor.user_id,
-            actor_role: actor.role,
-            reason: reason.map(|r| r.chars().take(500).collect()),
-            at: now,
-        },
-    )
-    .await?;
-    let after = crate::db::bookings::access::by_id(txn, before.id)
+    let event = NewEvent {
+        booking_id: before.id,
+        from_status: Some(before.status),
+        to_status: to,
+        actor_id: actor.user_id,
+        actor_role: actor.role,
+        reason: reason.map(|r| r.chars().take(500).collect()),
+        at: now,
+    };
+    // The moved row comes back from the move itself: nothing reads the booking again.
+    let after = rows::move_and_log(txn, before, to, now, columns, event)
         .await?
-        .ok_or_else(|| AppError::NotFound("booking".into()))?;
+        .ok_or_else(|| {
+            AppError::Conflict("the booking changed meanwhile; reload it and try again".into())
+        })?;
     Ok(Transition {
         before: before.clone(),
         after,

@@ -62,7 +62,9 @@ pub async fn run_effects(
     Ok(())
 }
 
-/// BUSY while a job is accepted and under way; back to AVAILABLE once no active job remains.
+/// BUSY while a job is accepted and under way; back to AVAILABLE once no active job remains. The
+/// directory holds only available technicians, so it hears of a change only when one joins or
+/// leaves it, or when one in it finishes a job.
 async fn technician_effects(
     txn: &impl ConnectionTrait,
     effects: &mut Effects,
@@ -80,24 +82,19 @@ async fn technician_effects(
         (Status::Accepted, Status::Rejected) => Some(JobCounter::Withdrawn),
         _ => None,
     };
-    if let Some(counter) = counter {
-        rows::add_to_counter(txn, technician, counter).await?;
-    }
-    if to == Status::Accepted {
-        set_availability(txn, technician, None, Availability::Busy, now).await?;
-        search::directory_changed(txn, effects, technician).await?;
-    } else if from.technician_is_busy() && !to.technician_is_busy() {
-        let still_busy =
-            rows::count_other_in_statuses(txn, technician, before.id, busy_statuses()).await?;
-        if still_busy == 0 {
-            set_availability(
-                txn,
-                technician,
-                Some(Availability::Busy),
-                Availability::Available,
-                now,
-            )
-            .await?;
+    if from.technician_is_busy() && !to.technician_is_busy() {
+        // The counter, the check for other active jobs and the way back to AVAILABLE are one write.
+        let availability =
+            rows::job_finished(txn, technician, before.id, busy_statuses(), counter, now).await?;
+        if availability == Some(Availability::Available) {
+            search::directory_changed(txn, effects, technician).await?;
+        }
+    } else {
+        if let Some(counter) = counter {
+            rows::add_to_counter(txn, technician, counter).await?;
+        }
+        // Already BUSY with another job: nothing changes, and the directory hears nothing.
+        if to == Status::Accepted && rows::set_busy(txn, technician, now).await? {
             search::directory_changed(txn, effects, technician).await?;
         }
     }
@@ -125,17 +122,6 @@ pub fn busy_statuses() -> Vec<&'static str> {
     .iter()
     .map(|s| s.as_str())
     .collect()
-}
-
-async fn set_availability(
-    txn: &impl ConnectionTrait,
-    technician: Uuid,
-    from: Option<Availability>,
-    to: Availability,
-    now: DateTime<Utc>,
-) -> AppResult<()> {
-    rows::set_availability(txn, technician, from, to, now).await?;
-    Ok(())
 }
 
 /// Tells the other party what happened; the one who acted needs no notification.

@@ -250,7 +250,14 @@ pub async fn pay(
             }
         }
     };
-    record_outcome(services, row.id, outcome).await
+    // A direct request is offered to the technician it names: nobody to rank, so nothing to read
+    // again for it.
+    let queue = if booking.dispatch_mode == DispatchMode::Direct {
+        vec![]
+    } else {
+        dispatch_queue(services, row.id, &outcome).await?
+    };
+    record_ranked_outcome(services, row.id, outcome, &queue).await
 }
 
 fn charge_of(row: &payment::Model) -> ChargeRequest {
@@ -290,9 +297,19 @@ pub async fn record_outcome(
     outcome: ChargeOutcome,
 ) -> AppResult<payment::Model> {
     let queue = dispatch_queue(services, payment_id, &outcome).await?;
+    record_ranked_outcome(services, payment_id, outcome, &queue).await
+}
+
+/// [`record_outcome`] with the technicians a deposit would offer the job to already ranked.
+async fn record_ranked_outcome(
+    services: &Services,
+    payment_id: Uuid,
+    outcome: ChargeOutcome,
+    queue: &[Uuid],
+) -> AppResult<payment::Model> {
     let mut effects = Effects::default();
     let txn = begin_write(&services.db).await?;
-    record_outcome_in(&txn, services, &mut effects, payment_id, outcome, &queue).await?;
+    record_outcome_in(&txn, services, &mut effects, payment_id, outcome, queue).await?;
     txn.commit().await?;
     services.after_commit(effects);
     find(&services.db, payment_id).await
