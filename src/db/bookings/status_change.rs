@@ -2,6 +2,7 @@
 //! availability, the count of a technician's other active jobs, and answering open offers.
 
 use crate::db::entities::{booking, job_offer, technician_profile};
+use crate::domain::booking_state::Status;
 use crate::domain::dispatch::OfferStatus;
 use crate::domain::technician::Availability;
 use chrono::{DateTime, Utc};
@@ -39,7 +40,7 @@ pub async fn count_other_in_statuses(
     db: &impl ConnectionTrait,
     technician: Uuid,
     except: Uuid,
-    statuses: Vec<&'static str>,
+    statuses: impl IntoIterator<Item = Status>,
 ) -> Result<u64, DbErr> {
     booking::Entity::find()
         .filter(booking::Column::TechnicianId.eq(technician))
