@@ -1,5 +1,6 @@
-//! Domain enums as column values: stored as their names in text columns, read back strictly. A
-//! name the code does not know is an error naming the type, the value and the row, never a default.
+//! Domain enums and currencies as column values: stored as their names (a currency as its ISO 4217
+//! code) in text columns, read back strictly. A name the code does not know is an error naming the
+//! type, the value and the row, never a default.
 
 /// Makes a domain enum with `as_str(self) -> &'static str` and `parse(&str) -> Option<Self>` usable
 /// as an entity field, a filter value and an `ActiveModel` value. The domain stays free of sea-orm:
@@ -16,9 +17,16 @@ macro_rules! stored_as_text {
             }
         }
 
+        stored_by_name!($ty);
+    )+};
+}
+
+/// The sea-orm impls of a [`Named`] type: written as `name()`, read back through `from_name`.
+macro_rules! stored_by_name {
+    ($ty:ty) => {
         impl From<$ty> for sea_orm::Value {
             fn from(value: $ty) -> Self {
-                value.as_str().into()
+                $crate::db::stored::Named::name(value).into()
             }
         }
 
@@ -28,10 +36,12 @@ macro_rules! stored_as_text {
                 idx: I,
             ) -> Result<Self, sea_orm::TryGetError> {
                 let name = String::try_get_by(res, idx)?;
-                <$ty>::parse(&name).ok_or_else(|| {
-                    sea_orm::TryGetError::DbErr(sea_orm::DbErr::Type(
-                        $crate::db::stored::unknown(stringify!($ty), &name, res),
-                    ))
+                <$ty as $crate::db::stored::Named>::from_name(&name).ok_or_else(|| {
+                    sea_orm::TryGetError::DbErr(sea_orm::DbErr::Type($crate::db::stored::unknown(
+                        stringify!($ty),
+                        &name,
+                        res,
+                    )))
                 })
             }
         }
@@ -39,7 +49,8 @@ macro_rules! stored_as_text {
         impl sea_orm::sea_query::ValueType for $ty {
             fn try_from(value: sea_orm::Value) -> Result<Self, sea_orm::sea_query::ValueTypeErr> {
                 let name = <String as sea_orm::sea_query::ValueType>::try_from(value)?;
-                <$ty>::parse(&name).ok_or(sea_orm::sea_query::ValueTypeErr)
+                <$ty as $crate::db::stored::Named>::from_name(&name)
+                    .ok_or(sea_orm::sea_query::ValueTypeErr)
             }
 
             fn type_name() -> String {
@@ -66,11 +77,12 @@ macro_rules! stored_as_text {
                 sea_orm::ActiveValue::Set(self)
             }
         }
-    )+};
+    };
 }
 
-/// A domain enum that has a stored name: what `stored_as_text!` gives each of its types, so code
-/// generic over them (the serde helpers below) can reach `as_str` and `parse`.
+/// A domain value that has a stored name: what `stored_as_text!` gives each of its types (and
+/// [`Currency`](crate::domain::money::Currency) its code), so code generic over them (the serde
+/// helpers below) can reach `as_str` and `parse`.
 pub trait Named: Copy + Sized {
     fn name(self) -> &'static str;
     fn from_name(name: &str) -> Option<Self>;
@@ -108,6 +120,39 @@ pub fn unknown(type_name: &str, value: &str, row: &sea_orm::QueryResult) -> Stri
     format!("unknown {type_name} {value:?} stored in the row with id {id}")
 }
 
+/// Reads the stored name in `column` as a `T` when the row's own `id` column is not the row the
+/// name belongs to (a join): an unknown name is an error naming the type, the value and `row_id`.
+pub fn named_in<T: Named>(
+    row: &sea_orm::QueryResult,
+    column: &str,
+    row_id: impl std::fmt::Display,
+) -> Result<T, sea_orm::DbErr> {
+    let name: String = row.try_get("", column)?;
+    T::from_name(&name).ok_or_else(|| {
+        sea_orm::DbErr::Type(format!(
+            "unknown {} {name:?} stored in the row with id {row_id}",
+            std::any::type_name::<T>()
+        ))
+    })
+}
+
+/// A currency is stored as its ISO 4217 code and read back strictly: exactly the upper-case code of
+/// a currency money can be held in. Clients' codes are forgiving (`Currency::parse` trims and
+/// upper-cases); a stored code that is not exactly one is data to mend, so an error naming the row.
+impl Named for crate::domain::money::Currency {
+    fn name(self) -> &'static str {
+        self.code()
+    }
+
+    fn from_name(name: &str) -> Option<Self> {
+        crate::domain::money::Currency::parse(name)
+            .ok()
+            .filter(|currency| currency.code() == name)
+    }
+}
+
+stored_by_name!(crate::domain::money::Currency);
+
 stored_as_text!(
     crate::domain::payouts::WithdrawalStatus,
     crate::domain::booking_state::Status,
@@ -135,6 +180,7 @@ stored_as_text!(
     crate::domain::dispatch::OfferStatus,
     crate::domain::quotes::QuoteStatus,
     crate::domain::disputes::DisputeStatus,
+    crate::domain::disputes::Outcome,
 );
 
 // Money: invoices, holds, refunds, payout methods, unmatched receipts and provider webhooks.
@@ -144,8 +190,15 @@ stored_as_text!(
     crate::domain::payments::RefundTransferStatus,
     crate::domain::payments::WebhookProvider,
     crate::domain::payouts::PayoutKind,
+    crate::domain::payouts::Gateway,
     crate::domain::unmatched::Provider,
     crate::domain::unmatched::ReceiptStatus,
+);
+
+// The ledger: what an account is for and what a transaction records.
+stored_as_text!(
+    crate::domain::ledger::AccountKind,
+    crate::domain::ledger::TransactionKind,
 );
 
 #[cfg(test)]
@@ -155,6 +208,10 @@ mod tests {
 
     /// Reads `status` from a one-row table holding `stored`, as an entity field would.
     async fn read(stored: &str) -> Result<WithdrawalStatus, String> {
+        read_as(stored).await
+    }
+
+    async fn read_as<T: sea_orm::TryGetable>(stored: &str) -> Result<T, String> {
         let db = Database::connect("sqlite::memory:").await.unwrap();
         let backend = db.get_database_backend();
         db.execute_unprepared("CREATE TABLE t (id TEXT, status TEXT)")
@@ -172,8 +229,7 @@ mod tests {
             .await
             .unwrap()
             .unwrap();
-        row.try_get::<WithdrawalStatus>("", "status")
-            .map_err(|e| e.to_string())
+        row.try_get::<T>("", "status").map_err(|e| e.to_string())
     }
 
     #[tokio::test]
@@ -193,6 +249,27 @@ mod tests {
                 "{error}"
             );
             assert!(error.contains("WithdrawalStatus"), "{error}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_stored_currency_is_read_strictly_and_a_bad_code_names_the_row() {
+        use crate::domain::money::Currency;
+        for code in ["KES", "INR", "UGX", "USD"] {
+            let currency: Currency = read_as(code).await.unwrap();
+            assert_eq!(currency.code(), code);
+            assert_eq!(sea_orm::Value::from(currency), sea_orm::Value::from(code));
+        }
+        // What a client may send (lower case, spaces) is not what the code stores, nor are codes
+        // that are not money or not ISO 4217 at all.
+        for stored in ["kes", " KES", "XAU", "ZZZ", "KESH", ""] {
+            let error = read_as::<Currency>(stored).await.unwrap_err();
+            assert!(error.contains(&format!("{stored:?}")), "{error}");
+            assert!(error.contains("Currency"), "{error}");
+            assert!(
+                error.contains("0b6c7d2e-1f7a-4c1e-9a51-5d0e8f3b2a11"),
+                "{error}"
+            );
         }
     }
 

@@ -27,7 +27,10 @@ impl InvoiceKind {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What an invoice line is for; kept by name in the invoice's stored lines, and an unknown name
+/// there does not read back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum LineKind {
     Labour,
     Tip,
@@ -35,6 +38,8 @@ pub enum LineKind {
 }
 
 impl LineKind {
+    pub const ALL: [LineKind; 3] = [LineKind::Labour, LineKind::Tip, LineKind::Refund];
+
     pub fn as_str(self) -> &'static str {
         match self {
             LineKind::Labour => "LABOUR",
@@ -42,11 +47,15 @@ impl LineKind {
             LineKind::Refund => "REFUND",
         }
     }
+
+    pub fn parse(name: &str) -> Option<LineKind> {
+        Self::ALL.into_iter().find(|k| k.as_str() == name)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Line {
-    pub kind: String,
+    pub kind: LineKind,
     pub description: String,
     pub amount_minor: i64,
 }
@@ -63,12 +72,12 @@ pub struct Totals {
 /// The invoice of a paid job: the work at its agreed price (tax shown apart) and each tip.
 pub fn job_invoice(title: &str, total: i64, tax: i64, tips: &[i64]) -> Totals {
     let mut lines = vec![Line {
-        kind: LineKind::Labour.as_str().into(),
+        kind: LineKind::Labour,
         description: title.to_string(),
         amount_minor: total - tax,
     }];
     lines.extend(tips.iter().map(|&tip| Line {
-        kind: LineKind::Tip.as_str().into(),
+        kind: LineKind::Tip,
         description: "Tip for the technician".into(),
         amount_minor: tip,
     }));
@@ -85,7 +94,7 @@ pub fn job_invoice(title: &str, total: i64, tax: i64, tips: &[i64]) -> Totals {
 pub fn credit_note(description: &str, refunded: i64) -> Totals {
     Totals {
         lines: vec![Line {
-            kind: LineKind::Refund.as_str().into(),
+            kind: LineKind::Refund,
             description: description.to_string(),
             amount_minor: -refunded,
         }],
@@ -106,6 +115,36 @@ mod tests {
         }
         for unknown in ["invoice", "RECEIPT", ""] {
             assert_eq!(InvoiceKind::parse(unknown), None);
+        }
+    }
+
+    #[test]
+    fn line_kinds_keep_their_names_in_stored_lines_and_unknown_ones_do_not_read() {
+        let cases = [
+            (LineKind::Labour, "LABOUR"),
+            (LineKind::Tip, "TIP"),
+            (LineKind::Refund, "REFUND"),
+        ];
+        assert_eq!(cases.len(), LineKind::ALL.len());
+        for (kind, name) in cases {
+            assert_eq!(kind.as_str(), name);
+            assert_eq!(LineKind::parse(name), Some(kind));
+            let line = Line {
+                kind,
+                description: "Work".into(),
+                amount_minor: 100,
+            };
+            let stored = format!(r#"{{"kind":"{name}","description":"Work","amount_minor":100}}"#);
+            assert_eq!(serde_json::to_string(&line).unwrap(), stored);
+            assert_eq!(serde_json::from_str::<Line>(&stored).unwrap(), line);
+        }
+        for unknown in ["labour", "MATERIAL", "DISCOUNT", ""] {
+            assert_eq!(LineKind::parse(unknown), None);
+            let stored = format!(r#"{{"kind":"{unknown}","description":"x","amount_minor":1}}"#);
+            let error = serde_json::from_str::<Line>(&stored)
+                .unwrap_err()
+                .to_string();
+            assert!(error.contains(&format!("`{unknown}`")), "{error}");
         }
     }
 

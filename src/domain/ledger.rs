@@ -96,6 +96,77 @@ impl fmt::Display for AccountKind {
     }
 }
 
+/// What kind of movement a journal entry records; stored by name on the ledger transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TransactionKind {
+    /// A customer's payment into a booking's escrow.
+    Payment,
+    /// Escrow released to the technician, the platform and the tax authority.
+    Release,
+    /// Money returned to a customer.
+    Refund,
+    /// A customer's tip for the technician.
+    Tip,
+    /// Held earnings moved to available once the earnings hold has passed.
+    EarningsAvailable,
+    /// A cancelled booking's escrow split between the fee kept and the refund.
+    Cancellation,
+    /// A resolved dispute's money moved as the admin decided.
+    Dispute,
+    /// Available earnings set aside for a requested withdrawal (available -> payout in flight).
+    Withdrawal,
+    /// A withdrawal paid out (payout in flight -> the payout gateway's clearing account).
+    Payout,
+    /// A failed or cancelled withdrawal put back (payout in flight -> available).
+    WithdrawalReturned,
+    /// Money a provider collected that matched no payment (clearing -> unmatched funds).
+    Unmatched,
+}
+
+impl TransactionKind {
+    pub const ALL: [TransactionKind; 11] = [
+        TransactionKind::Payment,
+        TransactionKind::Release,
+        TransactionKind::Refund,
+        TransactionKind::Tip,
+        TransactionKind::EarningsAvailable,
+        TransactionKind::Cancellation,
+        TransactionKind::Dispute,
+        TransactionKind::Withdrawal,
+        TransactionKind::Payout,
+        TransactionKind::WithdrawalReturned,
+        TransactionKind::Unmatched,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TransactionKind::Payment => "PAYMENT",
+            TransactionKind::Release => "RELEASE",
+            TransactionKind::Refund => "REFUND",
+            TransactionKind::Tip => "TIP",
+            TransactionKind::EarningsAvailable => "EARNINGS_AVAILABLE",
+            TransactionKind::Cancellation => "CANCELLATION",
+            TransactionKind::Dispute => "DISPUTE",
+            TransactionKind::Withdrawal => "WITHDRAWAL",
+            TransactionKind::Payout => "PAYOUT",
+            TransactionKind::WithdrawalReturned => "WITHDRAWAL_RETURNED",
+            TransactionKind::Unmatched => "UNMATCHED",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<TransactionKind> {
+        TransactionKind::ALL
+            .into_iter()
+            .find(|k| k.as_str() == name)
+    }
+}
+
+impl fmt::Display for TransactionKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// Which account: its kind, its owner (the booking for escrow, the technician's user id for the
 /// technician accounts, none otherwise), the gateway for a clearing account, and its currency.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -468,6 +539,31 @@ mod tests {
 
     fn tech() -> Uuid {
         Uuid::from_u128(2)
+    }
+
+    #[test]
+    fn transaction_kinds_round_trip_the_names_stored_today() {
+        let names = [
+            "PAYMENT",
+            "RELEASE",
+            "REFUND",
+            "TIP",
+            "EARNINGS_AVAILABLE",
+            "CANCELLATION",
+            "DISPUTE",
+            "WITHDRAWAL",
+            "PAYOUT",
+            "WITHDRAWAL_RETURNED",
+            "UNMATCHED",
+        ];
+        assert_eq!(TransactionKind::ALL.map(TransactionKind::as_str), names);
+        for kind in TransactionKind::ALL {
+            assert_eq!(TransactionKind::parse(kind.as_str()), Some(kind));
+            assert_eq!(kind.to_string(), kind.as_str());
+        }
+        for unknown in ["payment", "TRANSFER", "WITHDRAWAL_RETURN", ""] {
+            assert_eq!(TransactionKind::parse(unknown), None);
+        }
     }
 
     #[test]

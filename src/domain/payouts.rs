@@ -28,6 +28,36 @@ impl PayoutKind {
     }
 }
 
+/// The payout gateway a withdrawal is paid through, stored on it and naming its clearing account:
+/// the development sandbox, Safaricom's M-Pesa B2C, or staff paying by hand.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Gateway {
+    Sandbox,
+    Mpesa,
+    Manual,
+}
+
+impl Gateway {
+    pub const ALL: [Gateway; 3] = [Gateway::Sandbox, Gateway::Mpesa, Gateway::Manual];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Gateway::Sandbox => "SANDBOX",
+            Gateway::Mpesa => "MPESA",
+            Gateway::Manual => "MANUAL",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Gateway> {
+        Self::ALL.into_iter().find(|g| g.as_str() == raw)
+    }
+
+    /// Whether it pays with no person involved, so the automatic payout job may use it.
+    pub fn is_automatic(self) -> bool {
+        !matches!(self, Gateway::Manual)
+    }
+}
+
 /// The payout details a technician sent, as plain text, before they are checked.
 #[derive(Debug, Clone, Default)]
 pub struct PayoutDetailsInput {
@@ -508,6 +538,24 @@ mod tests {
         }
         for unknown in ["mpesa", "BANK", ""] {
             assert_eq!(PayoutKind::parse(unknown), None);
+        }
+    }
+
+    #[test]
+    fn gateways_round_trip_their_stored_names_and_unknown_ones_parse_to_none() {
+        let cases = [
+            (Gateway::Sandbox, "SANDBOX", true),
+            (Gateway::Mpesa, "MPESA", true),
+            (Gateway::Manual, "MANUAL", false),
+        ];
+        assert_eq!(cases.len(), Gateway::ALL.len());
+        for (gateway, name, automatic) in cases {
+            assert_eq!(gateway.as_str(), name);
+            assert_eq!(Gateway::parse(name), Some(gateway));
+            assert_eq!(gateway.is_automatic(), automatic, "{name}");
+        }
+        for unknown in ["mpesa", "STRIPE", "B2C", ""] {
+            assert_eq!(Gateway::parse(unknown), None);
         }
     }
 

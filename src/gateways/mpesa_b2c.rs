@@ -7,6 +7,7 @@ use super::payouts::{
 };
 use crate::config::MpesaB2cSettings;
 use crate::domain::payments::{mpesa_phone, mpesa_shillings};
+use crate::domain::payouts::Gateway;
 use anyhow::anyhow;
 use async_trait::async_trait;
 use reqwest::StatusCode;
@@ -15,7 +16,7 @@ use serde_json::{Value, json};
 use std::sync::Arc;
 
 /// The gateway name stored on withdrawals paid through B2C.
-pub const NAME: &str = "MPESA";
+pub const NAME: Gateway = Gateway::Mpesa;
 const PAYMENT_PATH: &str = "/mpesa/b2c/v3/paymentrequest";
 const STATUS_PATH: &str = "/mpesa/transactionstatus/v1/query";
 /// Daraja caps Remarks and Occasion at 100 characters; these stay well inside.
@@ -267,7 +268,7 @@ pub fn parse_timeout(body: &Value) -> Option<String> {
 
 #[async_trait]
 impl PayoutGateway for MpesaB2c {
-    fn name(&self) -> &'static str {
+    fn name(&self) -> Gateway {
         NAME
     }
 

@@ -1,6 +1,7 @@
 //! Payout gateways behind one trait: the sandbox pays at once for development and tests, manual
 //! payouts wait for staff to transfer by hand, and M-Pesa B2C lives in its own module.
 
+use crate::domain::payouts::Gateway;
 use async_trait::async_trait;
 use uuid::Uuid;
 
@@ -90,8 +91,8 @@ pub enum PayoutQuery {
 
 #[async_trait]
 pub trait PayoutGateway: Send + Sync {
-    /// Stored on the withdrawal and used for its clearing account: SANDBOX, MPESA or MANUAL.
-    fn name(&self) -> &'static str;
+    /// Stored on the withdrawal and used for its clearing account.
+    fn name(&self) -> Gateway;
     async fn send(&self, request: &PayoutRequest) -> anyhow::Result<PayoutOutcome>;
     /// Asks about a payout sent earlier, by the request's reference.
     async fn query(&self, reference: &str) -> anyhow::Result<PayoutQuery>;
@@ -103,8 +104,8 @@ pub struct SandboxPayouts;
 
 #[async_trait]
 impl PayoutGateway for SandboxPayouts {
-    fn name(&self) -> &'static str {
-        "SANDBOX"
+    fn name(&self) -> Gateway {
+        Gateway::Sandbox
     }
 
     async fn send(&self, request: &PayoutRequest) -> anyhow::Result<PayoutOutcome> {
@@ -133,8 +134,8 @@ pub struct ManualPayouts;
 
 #[async_trait]
 impl PayoutGateway for ManualPayouts {
-    fn name(&self) -> &'static str {
-        "MANUAL"
+    fn name(&self) -> Gateway {
+        Gateway::Manual
     }
 
     async fn send(&self, _: &PayoutRequest) -> anyhow::Result<PayoutOutcome> {

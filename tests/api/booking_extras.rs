@@ -556,6 +556,56 @@ async fn the_customer_disputes_a_completed_job_and_only_an_admin_resolves_it() {
 }
 
 #[tokio::test]
+async fn a_dispute_stored_with_an_unknown_outcome_is_an_error_naming_it_not_an_unresolved_one() {
+    use fundi::db::entities::dispute::{Column, Entity};
+    use sea_orm::{EntityTrait, QuerySelect};
+    let s = TestServer::start().await;
+    let customer = s.register("dispute-corrupt@example.com").await;
+    let tech = ready(&s, "dispute-corrupt-tech@example.com", NAIROBI, json!({})).await;
+    let id = completed(&s, &customer, &tech, "dispute-corrupt-1").await;
+    s.ok(
+        customer.token(),
+        OPEN_DISPUTE,
+        json!({"id": id, "reason": "Still leaking"}),
+    )
+    .await;
+    let admin = admin(&s).await;
+    s.ok(
+        admin.token(),
+        RESOLVE,
+        json!({"id": id, "input": {"outcome": "REFUND_CUSTOMER"}}),
+    )
+    .await;
+    let db = &s.services().db;
+    // The only dispute in this database; its id read alone, since the whole row no longer reads.
+    let dispute: uuid::Uuid = Entity::find()
+        .select_only()
+        .column(Column::Id)
+        .into_tuple()
+        .one(db)
+        .await
+        .unwrap()
+        .unwrap();
+    Entity::update_many()
+        .col_expr(Column::Outcome, sea_orm::sea_query::Expr::value("HALVED"))
+        .exec(db)
+        .await
+        .unwrap();
+
+    let error = Entity::find_by_id(dispute)
+        .one(db)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("Outcome"), "{error}");
+    assert!(error.contains("\"HALVED\""), "{error}");
+    assert!(error.contains(&dispute.to_string()), "{error}");
+    // The customer is told something is wrong rather than shown a dispute without an outcome.
+    let shown = s.err(customer.token(), DISPUTE, json!({"id": id})).await;
+    assert_eq!(code(&shown), "INTERNAL_SERVER_ERROR", "{shown}");
+}
+
+#[tokio::test]
 async fn an_admin_can_release_to_the_technician_or_refund_the_customer() {
     let s = TestServer::start().await;
     let customer = s.register("dispute-outcomes@example.com").await;

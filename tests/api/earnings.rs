@@ -9,7 +9,7 @@ use crate::payments::{completed, pay_input, view};
 use crate::support::*;
 use chrono::{DateTime, Datelike, Duration, TimeZone, Utc};
 use fundi::domain::account::Role;
-use fundi::domain::ledger::{AccountKey, entries};
+use fundi::domain::ledger::{AccountKey, TransactionKind, entries};
 use fundi::services::money::ledger::{self, JournalEntry};
 use serde_json::{Value, json};
 
@@ -490,7 +490,7 @@ async fn earnings_are_formatted_by_their_currency_and_default_to_the_rate_curren
             &txn,
             now,
             JournalEntry {
-                kind: "TIP".into(),
+                kind: TransactionKind::Tip,
                 booking_id: None,
                 reference: Some(format!("earn-fmt-{i}")),
                 memo: None,

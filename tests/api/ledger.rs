@@ -3,7 +3,7 @@
 
 use crate::support::*;
 use fundi::domain::account::Role;
-use fundi::domain::ledger::{AccountKey, Posting, entries};
+use fundi::domain::ledger::{AccountKey, Posting, TransactionKind, entries};
 use fundi::error::AppError;
 use fundi::services::money::ledger::{self, BrokenInvariant, JournalEntry};
 use sea_orm::{ConnectionTrait, DatabaseConnection};
@@ -14,9 +14,9 @@ use uuid::Uuid;
 
 const KES: &str = "KES";
 
-fn entry(kind: &str, reference: Option<&str>, postings: Vec<Posting>) -> JournalEntry {
+fn entry(kind: TransactionKind, reference: Option<&str>, postings: Vec<Posting>) -> JournalEntry {
     JournalEntry {
-        kind: kind.into(),
+        kind,
         booking_id: None,
         reference: reference.map(Into::into),
         memo: None,
@@ -70,7 +70,7 @@ async fn a_balanced_entry_posts_and_moves_every_balance() {
     post(
         db,
         entry(
-            "PAYMENT",
+            TransactionKind::Payment,
             Some("pay-1"),
             entries::payment("SANDBOX", booking, KES, 11_600),
         ),
@@ -80,7 +80,11 @@ async fn a_balanced_entry_posts_and_moves_every_balance() {
     let split = fundi::domain::ledger::split_release(11_600, 1_600, 1_500);
     let release = post(
         db,
-        entry("RELEASE", None, entries::release(booking, tech, KES, split)),
+        entry(
+            TransactionKind::Release,
+            None,
+            entries::release(booking, tech, KES, split),
+        ),
     )
     .await
     .unwrap();
@@ -103,7 +107,7 @@ async fn a_balanced_entry_posts_and_moves_every_balance() {
     let movements = ledger::postings_for_owner(db, tech, &[]).await.unwrap();
     assert_eq!(movements.len(), 1);
     assert_eq!(movements[0].transaction_id, release);
-    assert_eq!(movements[0].transaction_kind, "RELEASE");
+    assert_eq!(movements[0].transaction_kind, TransactionKind::Release);
     assert_eq!(movements[0].amount_minor, 8_500);
     assert_eq!(
         movements[0].account,
@@ -122,7 +126,7 @@ async fn an_unbalanced_entry_is_refused_and_writes_nothing() {
         &txn,
         chrono::Utc::now(),
         entry(
-            "PAYMENT",
+            TransactionKind::Payment,
             Some("lopsided"),
             vec![
                 Posting::new(AccountKey::clearing("SANDBOX", KES), -1_000),
@@ -140,7 +144,7 @@ async fn an_unbalanced_entry_is_refused_and_writes_nothing() {
     let one_sided = post(
         db,
         entry(
-            "PAYMENT",
+            TransactionKind::Payment,
             None,
             vec![Posting::new(AccountKey::escrow(booking, KES), 0)],
         ),
@@ -159,7 +163,11 @@ async fn taking_escrow_below_zero_is_a_conflict_and_leaves_nothing() {
 
     let refused = post(
         db,
-        entry("REFUND", None, entries::refund("MPESA", booking, KES, 1)),
+        entry(
+            TransactionKind::Refund,
+            None,
+            entries::refund("MPESA", booking, KES, 1),
+        ),
     )
     .await;
     match refused {
@@ -175,7 +183,7 @@ async fn taking_escrow_below_zero_is_a_conflict_and_leaves_nothing() {
     post(
         db,
         entry(
-            "PAYMENT",
+            TransactionKind::Payment,
             None,
             entries::payment("MPESA", booking, KES, 100),
         ),
@@ -184,7 +192,11 @@ async fn taking_escrow_below_zero_is_a_conflict_and_leaves_nothing() {
     .unwrap();
     let refused = post(
         db,
-        entry("REFUND", None, entries::refund("MPESA", booking, KES, 101)),
+        entry(
+            TransactionKind::Refund,
+            None,
+            entries::refund("MPESA", booking, KES, 101),
+        ),
     )
     .await;
     assert!(matches!(refused, Err(AppError::Conflict(_))), "{refused:?}");
@@ -195,7 +207,11 @@ async fn taking_escrow_below_zero_is_a_conflict_and_leaves_nothing() {
     // Emptying it exactly is fine.
     post(
         db,
-        entry("REFUND", None, entries::refund("MPESA", booking, KES, 100)),
+        entry(
+            TransactionKind::Refund,
+            None,
+            entries::refund("MPESA", booking, KES, 100),
+        ),
     )
     .await
     .unwrap();
@@ -211,7 +227,7 @@ async fn the_same_reference_posts_once() {
     let first = post(
         db,
         entry(
-            "PAYMENT",
+            TransactionKind::Payment,
             Some("gateway-event-42"),
             entries::payment("STRIPE", booking, "USD", 5_000),
         ),
@@ -221,7 +237,7 @@ async fn the_same_reference_posts_once() {
     let again = post(
         db,
         entry(
-            "PAYMENT",
+            TransactionKind::Payment,
             Some("gateway-event-42"),
             entries::payment("STRIPE", booking, "USD", 5_000),
         ),
@@ -240,7 +256,7 @@ async fn the_same_reference_posts_once() {
         post(
             db,
             entry(
-                "PAYMENT",
+                TransactionKind::Payment,
                 None,
                 entries::payment("STRIPE", booking, "USD", 1),
             ),
@@ -264,7 +280,7 @@ async fn racing_posts_with_one_reference_post_once() {
                 post(
                     &db,
                     entry(
-                        "PAYMENT",
+                        TransactionKind::Payment,
                         Some("webhook-retry"),
                         entries::payment("MPESA", booking, KES, 400),
                     ),
@@ -297,7 +313,7 @@ async fn twenty_racing_withdrawals_of_ten_from_a_hundred_leave_exactly_zero() {
     post(
         &db,
         entry(
-            "EARNINGS_AVAILABLE",
+            TransactionKind::EarningsAvailable,
             None,
             vec![
                 Posting::new(AccountKey::clearing("CASH", KES), -100),
@@ -316,7 +332,7 @@ async fn twenty_racing_withdrawals_of_ten_from_a_hundred_leave_exactly_zero() {
                 post(
                     &db,
                     entry(
-                        "WITHDRAWAL",
+                        TransactionKind::Withdrawal,
                         Some(&format!("withdrawal-{i}")),
                         vec![
                             Posting::new(available, -10),
@@ -356,7 +372,7 @@ async fn only_admins_see_the_ledger() {
     post(
         &s.services().db,
         entry(
-            "PAYMENT",
+            TransactionKind::Payment,
             None,
             entries::payment("MPESA", booking, KES, 250_000),
         ),
@@ -420,7 +436,7 @@ async fn a_settled_booking_with_money_left_in_escrow_breaks_the_ledger() {
     post(
         db,
         entry(
-            "PAYMENT",
+            TransactionKind::Payment,
             None,
             entries::payment("SANDBOX", booking, KES, 700),
         ),
@@ -449,7 +465,7 @@ async fn a_settled_booking_with_money_left_in_escrow_breaks_the_ledger() {
     post(
         db,
         entry(
-            "REFUND",
+            TransactionKind::Refund,
             None,
             entries::refund("SANDBOX", booking, KES, 700),
         ),
@@ -491,7 +507,7 @@ async fn ledger_verify_passes_a_sound_ledger_and_names_what_broke() {
     post(
         db,
         entry(
-            "PAYMENT",
+            TransactionKind::Payment,
             None,
             entries::payment("SANDBOX", booking, KES, 1_000),
         ),
@@ -500,7 +516,11 @@ async fn ledger_verify_passes_a_sound_ledger_and_names_what_broke() {
     .unwrap();
     post(
         db,
-        entry("TIP", None, entries::tip("SANDBOX", tech, KES, 300)),
+        entry(
+            TransactionKind::Tip,
+            None,
+            entries::tip("SANDBOX", tech, KES, 300),
+        ),
     )
     .await
     .unwrap();

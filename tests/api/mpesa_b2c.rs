@@ -285,7 +285,7 @@ async fn a_b2c_payout_is_sent_and_its_success_callback_completes_it_once() {
     );
     let processing = stored(&s, &reference).await;
     assert_eq!(processing.status.as_str(), "PROCESSING");
-    assert_eq!(processing.gateway, "MPESA");
+    assert_eq!(processing.gateway.as_str(), "MPESA");
 
     let success = result(
         &reference,

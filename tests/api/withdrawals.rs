@@ -6,7 +6,7 @@ use crate::chat::staff;
 use crate::fixtures::uuid_of;
 use crate::support::*;
 use fundi::domain::account::Role;
-use fundi::domain::ledger::{AccountKey, Posting};
+use fundi::domain::ledger::{AccountKey, Posting, TransactionKind};
 use fundi::services::money::ledger::{self, JournalEntry};
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -46,7 +46,7 @@ pub async fn fund(s: &TestServer, technician: Uuid, amount: i64) {
         &txn,
         chrono::Utc::now(),
         JournalEntry {
-            kind: "EARNINGS_AVAILABLE".into(),
+            kind: TransactionKind::EarningsAvailable,
             booking_id: None,
             reference: Some(format!("fund:{}", Uuid::now_v7())),
             memo: None,

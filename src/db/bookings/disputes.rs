@@ -2,7 +2,7 @@
 //! compare-and-set on its status.
 
 use crate::db::entities::dispute;
-use crate::domain::disputes::DisputeStatus;
+use crate::domain::disputes::{DisputeStatus, Outcome};
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
@@ -45,7 +45,7 @@ pub async fn latest_in_status(
 #[derive(Debug, Clone)]
 pub struct Resolved {
     pub status: DisputeStatus,
-    pub outcome: &'static str,
+    pub outcome: Outcome,
     pub customer_refund_percent: Option<i32>,
     pub note: Option<String>,
     pub resolved_by: Uuid,

@@ -2,6 +2,7 @@
 //! availability (freed only when no other active job remains), and answering open offers.
 
 use crate::db::entities::{booking, job_offer, technician_profile};
+use crate::domain::booking_state::Status;
 use crate::domain::dispatch::OfferStatus;
 use crate::domain::technician::Availability;
 use chrono::{DateTime, Utc};
@@ -66,7 +67,7 @@ pub async fn job_finished(
     db: &impl ConnectionTrait,
     technician: Uuid,
     finished: Uuid,
-    busy: Vec<&'static str>,
+    busy: impl IntoIterator<Item = Status>,
     counter: Option<JobCounter>,
     now: DateTime<Utc>,
 ) -> Result<Option<Availability>, DbErr> {

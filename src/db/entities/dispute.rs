@@ -1,6 +1,6 @@
 //! The `disputes` table.
 
-use crate::domain::disputes::DisputeStatus;
+use crate::domain::disputes::{DisputeStatus, Outcome};
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
@@ -13,7 +13,7 @@ pub struct Model {
     pub reason: String,
     pub details: String,
     pub status: DisputeStatus,
-    pub outcome: Option<String>,
+    pub outcome: Option<Outcome>,
     pub customer_refund_percent: Option<i32>,
     pub resolution_note: Option<String>,
     pub resolved_by: Option<Uuid>,

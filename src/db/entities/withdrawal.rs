@@ -1,6 +1,6 @@
 //! The `withdrawals` table: a technician's request to be paid out, and where it is in its life.
 
-use crate::domain::payouts::{PayoutKind, WithdrawalStatus};
+use crate::domain::payouts::{Gateway, PayoutKind, WithdrawalStatus};
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
@@ -15,7 +15,7 @@ pub struct Model {
     pub method_kind: PayoutKind,
     pub method_masked: String,
     pub destination_sealed: String,
-    pub gateway: String,
+    pub gateway: Gateway,
     pub reference: String,
     pub gateway_reference: Option<String>,
     pub bank_reference: Option<String>,

@@ -2,6 +2,9 @@
 //! transactions and postings; account balances move by one conditional UPDATE each.
 
 use crate::db::sql::stmt;
+use crate::db::stored::named_in;
+use crate::domain::booking_state::Status;
+use crate::domain::ledger::{AccountKind, TransactionKind};
 use crate::domain::unmatched::ReceiptStatus;
 use chrono::{DateTime, Utc};
 use sea_orm::{
@@ -11,9 +14,9 @@ use sea_orm::{
 use uuid::Uuid;
 
 /// A ledger transaction to insert.
-pub struct NewTransaction<'a> {
+pub struct NewTransaction {
     pub id: Uuid,
-    pub kind: &'a str,
+    pub kind: TransactionKind,
     pub booking_id: Option<Uuid>,
     pub reference: Option<String>,
     pub memo: Option<String>,
@@ -24,7 +27,7 @@ pub struct NewTransaction<'a> {
 /// transaction is not aborted); rows affected.
 pub async fn insert_transaction(
     db: &impl ConnectionTrait,
-    t: NewTransaction<'_>,
+    t: NewTransaction,
 ) -> Result<u64, DbErr> {
     let inserted = db
         .execute_raw(stmt(
@@ -63,7 +66,7 @@ pub async fn transaction_id_by_reference(
 pub struct NewAccount<'a> {
     pub id: Uuid,
     pub name: &'a str,
-    pub kind: &'a str,
+    pub kind: AccountKind,
     pub owner: Option<Uuid>,
     pub gateway: Option<String>,
     pub currency: &'a str,
@@ -189,15 +192,16 @@ pub async fn balances_by_name(
         .collect()
 }
 
-/// An account as stored: its kind is the stored name, parsed by the caller.
+/// An account as stored.
 #[derive(Debug, Clone)]
 pub struct StoredAccount {
-    pub kind: String,
+    pub kind: AccountKind,
     pub owner: Option<Uuid>,
     pub gateway: Option<String>,
     pub currency: String,
 }
 
+/// The account columns of `row`; its `id` is the account's, so an unknown kind names the account.
 fn account_from_row(row: &QueryResult) -> Result<StoredAccount, DbErr> {
     Ok(StoredAccount {
         kind: row.try_get("", "kind")?,
@@ -215,7 +219,7 @@ pub async fn balances(
     let rows = db
         .query_all_raw(stmt(
             db.get_database_backend(),
-            "SELECT kind, owner_id, gateway, currency, balance_minor FROM ledger_accounts \
+            "SELECT id, kind, owner_id, gateway, currency, balance_minor FROM ledger_accounts \
              WHERE currency = $1 ORDER BY name",
             [currency.into()],
         ))
@@ -230,7 +234,7 @@ pub async fn balances(
 pub struct StoredOwnerPosting {
     pub posting_id: Uuid,
     pub transaction_id: Uuid,
-    pub transaction_kind: String,
+    pub transaction_kind: TransactionKind,
     pub booking_id: Option<Uuid>,
     pub reference: Option<String>,
     pub memo: Option<String>,
@@ -244,13 +248,13 @@ pub struct StoredOwnerPosting {
 pub async fn postings_for_owner(
     db: &impl ConnectionTrait,
     owner: Uuid,
-    kinds: &[&str],
+    kinds: &[AccountKind],
 ) -> Result<Vec<StoredOwnerPosting>, DbErr> {
     let mut values: Vec<Value> = vec![owner.into()];
     let mut sql = String::from(
         "SELECT p.id AS posting_id, p.amount_minor, p.created_at, t.id AS transaction_id, \
          t.kind AS transaction_kind, t.booking_id, t.reference, t.memo, \
-         a.kind, a.owner_id, a.gateway, a.currency \
+         a.id, a.kind, a.owner_id, a.gateway, a.currency \
          FROM ledger_postings p \
          JOIN ledger_accounts a ON a.id = p.account_id \
          JOIN ledger_transactions t ON t.id = p.transaction_id \
@@ -273,10 +277,11 @@ pub async fn postings_for_owner(
         .await?;
     rows.iter()
         .map(|row| {
+            let transaction_id: Uuid = row.try_get("", "transaction_id")?;
             Ok(StoredOwnerPosting {
                 posting_id: row.try_get("", "posting_id")?,
-                transaction_id: row.try_get("", "transaction_id")?,
-                transaction_kind: row.try_get("", "transaction_kind")?,
+                transaction_id,
+                transaction_kind: named_in(row, "transaction_kind", transaction_id)?,
                 booking_id: row.try_get("", "booking_id")?,
                 reference: row.try_get("", "reference")?,
                 memo: row.try_get("", "memo")?,
@@ -333,7 +338,7 @@ pub async fn first_unbalanced(
 /// The first account (by name) of one of `kinds` whose postings sum below zero: its name and sum.
 pub async fn first_negative(
     db: &impl ConnectionTrait,
-    kinds: &[&str],
+    kinds: &[AccountKind],
 ) -> Result<Option<(String, i64)>, DbErr> {
     let guarded: Vec<Value> = kinds.iter().map(|k| (*k).into()).collect();
     let placeholders: Vec<String> = (1..=guarded.len()).map(|i| format!("${i}")).collect();
@@ -358,11 +363,11 @@ pub async fn first_negative(
 /// `statuses`, whose postings do not sum to zero: its name, the booking's status and the sum.
 pub async fn first_escrow_not_empty(
     db: &impl ConnectionTrait,
-    escrow_kind: &str,
-    statuses: [&str; 3],
+    escrow_kind: AccountKind,
+    statuses: [Status; 3],
 ) -> Result<Option<(String, String, i64)>, DbErr> {
     let mut values: Vec<Value> = vec![escrow_kind.into()];
-    values.extend(statuses.iter().map(|s| Value::from(*s)));
+    values.extend(statuses.map(Value::from));
     let row = db
         .query_one_raw(stmt(
             db.get_database_backend(),
@@ -421,7 +426,7 @@ fn sums(rows: Vec<QueryResult>) -> Result<Vec<(String, i64)>, DbErr> {
 /// Per currency, the postings' sum over accounts of `kind` (accounts without postings count 0).
 pub async fn posted_by_currency(
     db: &impl ConnectionTrait,
-    kind: &str,
+    kind: AccountKind,
 ) -> Result<Vec<(String, i64)>, DbErr> {
     let rows = db
         .query_all_raw(stmt(
@@ -491,7 +496,7 @@ pub async fn begin_snapshot(db: &DatabaseConnection) -> Result<DatabaseTransacti
 pub async fn posting_counts_by_currency(
     db: &impl ConnectionTrait,
     owner: Uuid,
-    kinds: [&str; 3],
+    kinds: [AccountKind; 3],
 ) -> Result<Vec<(String, i64)>, DbErr> {
     let rows = db
         .query_all_raw(stmt(
@@ -526,10 +531,10 @@ pub struct SharedTransaction {
 pub async fn shared_transactions(
     db: &impl ConnectionTrait,
     owner: Uuid,
-    owner_kind: &str,
-    platform_kind: &str,
+    owner_kind: AccountKind,
+    platform_kind: AccountKind,
     currency: &str,
-    transaction_kind: &str,
+    transaction_kind: TransactionKind,
 ) -> Result<Vec<SharedTransaction>, DbErr> {
     let values: Vec<Value> = vec![
         owner.into(),

@@ -3,6 +3,7 @@
 
 use crate::db::entities::withdrawal;
 use crate::db::sql::stmt;
+use crate::domain::payouts::{Gateway, WithdrawalStatus};
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
@@ -63,7 +64,7 @@ pub async fn insert(db: &impl ConnectionTrait, w: &withdrawal::Model) -> Result<
                 w.method_kind.into(),
                 w.method_masked.clone().into(),
                 w.destination_sealed.clone().into(),
-                w.gateway.clone().into(),
+                w.gateway.into(),
                 w.reference.clone().into(),
                 w.idempotency_key.clone().into(),
                 w.request_fingerprint.clone().into(),
@@ -118,8 +119,8 @@ pub async fn count(
 /// not touched since, least recently touched first.
 pub async fn stale(
     db: &impl ConnectionTrait,
-    status: &str,
-    gateway: &str,
+    status: WithdrawalStatus,
+    gateway: Gateway,
     before: DateTime<Utc>,
 ) -> Result<Vec<withdrawal::Model>, DbErr> {
     withdrawal::Entity::find()
@@ -136,9 +137,9 @@ pub async fn stale(
 /// Up to 50 withdrawals in `status` below `max_minor` through one of `gateways`, oldest first.
 pub async fn due(
     db: &impl ConnectionTrait,
-    status: &str,
+    status: WithdrawalStatus,
     max_minor: i64,
-    gateways: Vec<&str>,
+    gateways: Vec<Gateway>,
 ) -> Result<Vec<withdrawal::Model>, DbErr> {
     withdrawal::Entity::find()
         .filter(withdrawal::Column::Status.eq(status))
@@ -155,8 +156,8 @@ pub async fn due(
 pub async fn touch_stale(
     db: &impl ConnectionTrait,
     reference: &str,
-    gateway: &str,
-    status: &str,
+    gateway: Gateway,
+    status: WithdrawalStatus,
     now: DateTime<Utc>,
     before: DateTime<Utc>,
 ) -> Result<u64, DbErr> {

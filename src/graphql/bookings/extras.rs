@@ -4,26 +4,16 @@
 use crate::db::entities::{dispute, quote};
 use crate::graphql::common::{Money, MoneyInput};
 use crate::graphql::ids::{self, Kind};
-use crate::services::bookings::disputes;
 use crate::services::bookings::quotes;
-use async_graphql::{Enum, ID, InputObject, Object, SimpleObject};
+use async_graphql::{Enum, ID, InputObject, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "crate::domain::quotes::LineKind")]
 pub enum QuoteLineKind {
     Labour,
     Material,
     Fee,
-}
-
-impl QuoteLineKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            QuoteLineKind::Labour => "LABOUR",
-            QuoteLineKind::Material => "MATERIAL",
-            QuoteLineKind::Fee => "FEE",
-        }
-    }
 }
 
 #[derive(InputObject)]
@@ -97,18 +87,18 @@ impl Quote {
     async fn status(&self) -> QuoteStatus {
         self.0.status.into()
     }
-    async fn line_items(&self) -> Vec<QuoteLineItem> {
+    async fn line_items(&self) -> Result<Vec<QuoteLineItem>> {
         let money = |amount| Money::new(amount, &self.0.currency);
-        quotes::line_items(&self.0)
+        Ok(quotes::line_items(&self.0)?
             .into_iter()
             .map(|l| QuoteLineItem {
                 total: money(l.total_minor()),
                 unit_price: money(l.unit_price_minor),
-                kind: l.kind,
+                kind: l.kind.as_str().to_owned(),
                 description: l.description,
                 quantity: l.quantity,
             })
-            .collect()
+            .collect())
     }
     /// Sum of the lines; on acceptance it becomes the booking's base price (surge, fee and tax follow).
     async fn subtotal(&self) -> Money {
@@ -132,20 +122,11 @@ impl Quote {
 }
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "crate::domain::disputes::Outcome")]
 pub enum DisputeOutcome {
     ReleaseToTechnician,
     RefundCustomer,
     Split,
-}
-
-impl From<DisputeOutcome> for disputes::Outcome {
-    fn from(o: DisputeOutcome) -> Self {
-        match o {
-            DisputeOutcome::ReleaseToTechnician => disputes::Outcome::ReleaseToTechnician,
-            DisputeOutcome::RefundCustomer => disputes::Outcome::RefundCustomer,
-            DisputeOutcome::Split => disputes::Outcome::Split,
-        }
-    }
 }
 
 #[derive(InputObject)]
@@ -174,12 +155,7 @@ impl Dispute {
     }
     /// Set once resolved.
     async fn outcome(&self) -> Option<DisputeOutcome> {
-        match self.0.outcome.as_deref()? {
-            "RELEASE_TO_TECHNICIAN" => Some(DisputeOutcome::ReleaseToTechnician),
-            "REFUND_CUSTOMER" => Some(DisputeOutcome::RefundCustomer),
-            "SPLIT" => Some(DisputeOutcome::Split),
-            _ => None,
-        }
+        self.0.outcome.map(Into::into)
     }
     async fn customer_refund_percent(&self) -> Option<i32> {
         self.0.customer_refund_percent

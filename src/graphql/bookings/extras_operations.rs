@@ -89,7 +89,7 @@ impl BookingExtrasMutation {
             .enumerate()
             .map(|(i, l)| {
                 Ok(LineItemInput {
-                    kind: l.kind.as_str().into(),
+                    kind: l.kind.into(),
                     description: l.description,
                     quantity: l.quantity,
                     unit_price: l.unit_price.parse(&format!("lineItems[{i}].unitPrice"))?,

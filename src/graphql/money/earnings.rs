@@ -213,7 +213,7 @@ fn statement(s: earnings_service::Statement) -> EarningsStatement {
         .iter()
         .map(|l| EarningsStatementLine {
             at: l.at,
-            kind: l.kind.clone(),
+            kind: l.kind.as_str().to_owned(),
             booking_id: l.booking_id.map(|b| ids::encode(Kind::Booking, b)),
             account: l.account.into(),
             amount: Money::new(l.amount_minor, c),

@@ -1,7 +1,7 @@
 //! Invoices and credit notes of a booking, as its customer, its technician and staff see them.
 
 use crate::db::entities::invoice;
-use crate::domain::invoices::{InvoiceKind, Line};
+use crate::domain::invoices::InvoiceKind;
 use crate::graphql::accounts::person::Person;
 use crate::graphql::common::Money;
 use crate::graphql::context::{services, viewer};
@@ -43,16 +43,15 @@ impl Invoice {
     async fn buyer(&self, ctx: &Context<'_>) -> Result<Option<Person>> {
         Person::load(ctx, self.0.buyer_id).await
     }
-    async fn lines(&self) -> Vec<InvoiceLine> {
-        let lines: Vec<Line> = serde_json::from_str(&self.0.lines).unwrap_or_default();
-        lines
+    async fn lines(&self) -> Result<Vec<InvoiceLine>> {
+        Ok(service::lines(&self.0)?
             .into_iter()
             .map(|l| InvoiceLine {
-                kind: l.kind,
+                kind: l.kind.as_str().to_owned(),
                 description: l.description,
                 amount: Money::new(l.amount_minor, &self.0.currency),
             })
-            .collect()
+            .collect())
     }
     async fn subtotal(&self) -> Money {
         Money::new(self.0.subtotal_minor, &self.0.currency)

@@ -108,8 +108,8 @@ impl Withdrawal {
         self.0.bank_reference.as_deref()
     }
     /// SANDBOX, MPESA or MANUAL.
-    async fn gateway(&self) -> &str {
-        &self.0.gateway
+    async fn gateway(&self) -> &'static str {
+        self.0.gateway.as_str()
     }
     async fn technician_id(&self) -> ID {
         ids::encode(Kind::User, self.0.technician_id)

@@ -8,7 +8,7 @@ use crate::db::bookings::flow::MoveColumn;
 use crate::db::entities::{booking, dispute};
 use crate::domain::account::Role;
 use crate::domain::booking_state::{self, Role as ActorRole, Status, TransitionRequest};
-use crate::domain::disputes::DisputeStatus;
+use crate::domain::disputes::{DisputeStatus, Outcome};
 use crate::error::{AppError, AppResult};
 use crate::services::bookings::access::{actor_role, visible};
 use crate::services::bookings::flow::{Actor, transition_error};
@@ -19,32 +19,6 @@ use crate::services::{Effects, Services, Viewer};
 use sea_orm::ConnectionTrait;
 use std::collections::HashMap;
 use uuid::Uuid;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
-    ReleaseToTechnician,
-    RefundCustomer,
-    Split,
-}
-
-impl Outcome {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Outcome::ReleaseToTechnician => "RELEASE_TO_TECHNICIAN",
-            Outcome::RefundCustomer => "REFUND_CUSTOMER",
-            Outcome::Split => "SPLIT",
-        }
-    }
-
-    /// Where the booking ends up: a refund closes it as REFUNDED; otherwise the technician is paid
-    /// (in full, or their share of a split).
-    pub fn target(self) -> Status {
-        match self {
-            Outcome::RefundCustomer => Status::Refunded,
-            Outcome::ReleaseToTechnician | Outcome::Split => Status::Paid,
-        }
-    }
-}
 
 pub struct Resolution {
     pub outcome: Outcome,
@@ -185,7 +159,7 @@ pub async fn resolve(
         DisputeStatus::Open,
         Resolved {
             status: DisputeStatus::Resolved,
-            outcome: resolution.outcome.as_str(),
+            outcome: resolution.outcome,
             customer_refund_percent: percent,
             note: note.clone(),
             resolved_by: viewer.user_id,

@@ -12,7 +12,7 @@ use crate::db::entities::{booking, quote};
 use crate::domain::booking_state::{Role as ActorRole, Status};
 use crate::domain::money::Money;
 use crate::domain::pricing::price_for_base;
-use crate::domain::quotes::QuoteStatus;
+use crate::domain::quotes::{LineKind, QuoteStatus};
 use crate::error::{AppError, AppResult};
 use crate::services::bookings::access::{actor_role, visible as visible_booking};
 use crate::services::bookings::events::{self, ChangeKind};
@@ -30,8 +30,7 @@ pub const MAX_QUANTITY: i32 = 1000;
 /// One priced line as stored (JSON in `quotes.line_items`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LineItem {
-    /// LABOUR, MATERIAL or FEE.
-    pub kind: String,
+    pub kind: LineKind,
     pub description: String,
     pub quantity: i32,
     pub unit_price_minor: i64,
@@ -45,7 +44,7 @@ impl LineItem {
 
 /// One line as the technician sent it, before checks; the unit price carries its currency.
 pub struct LineItemInput {
-    pub kind: String,
+    pub kind: LineKind,
     pub description: String,
     pub quantity: i32,
     pub unit_price: Money,
@@ -63,8 +62,15 @@ pub enum Decision {
     Reject,
 }
 
-pub fn line_items(quote: &quote::Model) -> Vec<LineItem> {
-    serde_json::from_str(&quote.line_items).unwrap_or_default()
+/// The quote's stored lines. Lines that do not read (an unknown kind, say) are an error naming the
+/// quote, not an empty list.
+pub fn line_items(quote: &quote::Model) -> AppResult<Vec<LineItem>> {
+    serde_json::from_str(&quote.line_items).map_err(|e| {
+        AppError::internal(anyhow::anyhow!(
+            "the line items stored on quote {} do not read: {e}",
+            quote.id
+        ))
+    })
 }
 
 fn note(value: Option<&str>, field: &str) -> AppResult<Option<String>> {
@@ -92,12 +98,6 @@ fn checked_items(items: Vec<LineItemInput>, currency: &str) -> AppResult<(Vec<Li
     let mut checked = Vec::with_capacity(items.len());
     for (i, item) in items.into_iter().enumerate() {
         let field = |name: &str| format!("lineItems[{i}].{name}");
-        if !matches!(item.kind.as_str(), "LABOUR" | "MATERIAL" | "FEE") {
-            return Err(AppError::bad_input(
-                field("kind"),
-                "kind must be LABOUR, MATERIAL or FEE",
-            ));
-        }
         let description = item.description.trim();
         if description.is_empty() || description.chars().count() > 300 {
             return Err(AppError::bad_input(
@@ -401,7 +401,7 @@ mod tests {
 
     fn line(quantity: i32, amount: i64, currency: &str) -> LineItemInput {
         LineItemInput {
-            kind: "LABOUR".into(),
+            kind: LineKind::Labour,
             description: "Replace washer".into(),
             quantity,
             unit_price: Money::new(amount, Currency::parse(currency).unwrap()),

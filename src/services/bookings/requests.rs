@@ -295,9 +295,9 @@ pub async fn transition(
     }
     if from == Status::Disputed {
         let outcome = if to == Status::Refunded {
-            crate::services::bookings::disputes::Outcome::RefundCustomer
+            crate::domain::disputes::Outcome::RefundCustomer
         } else {
-            crate::services::bookings::disputes::Outcome::ReleaseToTechnician
+            crate::domain::disputes::Outcome::ReleaseToTechnician
         };
         let resolution = crate::services::bookings::disputes::Resolution {
             outcome,

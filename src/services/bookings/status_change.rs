@@ -111,7 +111,8 @@ async fn technician_effects(
     Ok(())
 }
 
-pub fn busy_statuses() -> Vec<&'static str> {
+/// The statuses in which a booking keeps its technician busy.
+pub fn busy_statuses() -> [Status; 5] {
     [
         Status::Accepted,
         Status::EnRoute,
@@ -119,9 +120,6 @@ pub fn busy_statuses() -> Vec<&'static str> {
         Status::InProgress,
         Status::Paused,
     ]
-    .iter()
-    .map(|s| s.as_str())
-    .collect()
 }
 
 /// Tells the other party what happened; the one who acted needs no notification.

@@ -21,9 +21,9 @@ use crate::domain::booking_state::Status;
 use crate::domain::earnings::{
     Bucket, Earning, Movement, Period, RangeError, Totals, buckets, net, summarize,
 };
-use crate::domain::ledger::{AccountKey, AccountKind};
+use crate::domain::ledger::{AccountKey, AccountKind, TransactionKind};
 use crate::error::{AppError, AppResult};
-use crate::services::money::ledger::{self as ledger_service, OwnerPosting, kind};
+use crate::services::money::ledger::{self as ledger_service, OwnerPosting};
 use crate::services::technicians::technician;
 use crate::services::{Services, Viewer};
 use chrono::{DateTime, Duration, Utc};
@@ -38,11 +38,11 @@ pub const MAX_STATEMENT_DAYS: i64 = 366;
 /// Entries that move money between the technician's own accounts, or pay out what was already
 /// earned: never a change in earnings. PAYOUT never touches pending or available; it is listed so
 /// that rule does not rest on that.
-const INTERNAL: [&str; 4] = [
-    kind::EARNINGS_AVAILABLE,
-    kind::WITHDRAWAL,
-    kind::WITHDRAWAL_RETURNED,
-    kind::PAYOUT,
+const INTERNAL: [TransactionKind; 4] = [
+    TransactionKind::EarningsAvailable,
+    TransactionKind::Withdrawal,
+    TransactionKind::WithdrawalReturned,
+    TransactionKind::Payout,
 ];
 
 /// The accounts whose changes are earnings; payout in flight is money already earned.
@@ -79,7 +79,7 @@ pub struct Earnings {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StatementLine {
     pub at: DateTime<Utc>,
-    pub kind: String,
+    pub kind: TransactionKind,
     pub booking_id: Option<Uuid>,
     pub account: AccountKind,
     pub amount_minor: i64,
@@ -257,9 +257,9 @@ async fn posting_counts(
         db,
         technician,
         [
-            AccountKind::TechnicianPending.as_str(),
-            AccountKind::TechnicianAvailable.as_str(),
-            AccountKind::TechnicianPayoutInFlight.as_str(),
+            AccountKind::TechnicianPending,
+            AccountKind::TechnicianAvailable,
+            AccountKind::TechnicianPayoutInFlight,
         ],
     )
     .await?
@@ -319,10 +319,10 @@ async fn releases(
     Ok(ledger_store::shared_transactions(
         db,
         technician,
-        AccountKind::TechnicianPending.as_str(),
-        AccountKind::PlatformRevenue.as_str(),
+        AccountKind::TechnicianPending,
+        AccountKind::PlatformRevenue,
         currency,
-        kind::RELEASE,
+        TransactionKind::Release,
     )
     .await?
     .into_iter()
@@ -341,20 +341,18 @@ async fn releases(
 /// What a posting on the technician's accounts means for their earnings; None when it is not a
 /// change in earnings (an internal move, or an account outside pending and available).
 fn classify(p: &OwnerPosting, releases: &HashMap<Uuid, ReleaseInfo>) -> Option<Movement> {
-    if !EARNING_ACCOUNTS.contains(&p.account.kind)
-        || INTERNAL.contains(&p.transaction_kind.as_str())
-    {
+    if !EARNING_ACCOUNTS.contains(&p.account.kind) || INTERNAL.contains(&p.transaction_kind) {
         return None;
     }
-    let earning = match p.transaction_kind.as_str() {
-        kind::RELEASE => match (p.booking_id, releases.get(&p.transaction_id)) {
+    let earning = match p.transaction_kind {
+        TransactionKind::Release => match (p.booking_id, releases.get(&p.transaction_id)) {
             (Some(booking), Some(info)) if !info.cancellation => Earning::Job {
                 booking,
                 platform_fee_minor: info.platform_minor,
             },
             _ => Earning::Adjustment,
         },
-        kind::TIP => Earning::Tip,
+        TransactionKind::Tip => Earning::Tip,
         _ => Earning::Adjustment,
     };
     Some(Movement {
@@ -400,7 +398,7 @@ fn build_statement(
         }
         lines.push(StatementLine {
             at: p.created_at,
-            kind: p.transaction_kind.clone(),
+            kind: p.transaction_kind,
             booking_id: p.booking_id,
             account: p.account.kind,
             amount_minor: p.amount_minor,
@@ -435,7 +433,7 @@ mod tests {
 
     fn posting(
         hour: i64,
-        kind: &str,
+        kind: TransactionKind,
         transaction: u128,
         account: AccountKind,
         amount: i64,
@@ -444,7 +442,7 @@ mod tests {
         OwnerPosting {
             posting_id: Uuid::now_v7(),
             transaction_id: Uuid::from_u128(transaction),
-            transaction_kind: kind.into(),
+            transaction_kind: kind,
             booking_id: Some(Uuid::from_u128(100 + transaction)),
             reference: None,
             memo: None,
@@ -466,19 +464,19 @@ mod tests {
     /// requested, returned, requested again and paid out.
     fn history() -> Vec<OwnerPosting> {
         vec![
-            posting(1, kind::RELEASE, 1, Pending, 8_500),
-            posting(2, kind::TIP, 2, Pending, 500),
-            posting(3, kind::EARNINGS_AVAILABLE, 3, Pending, -9_000),
-            posting(3, kind::EARNINGS_AVAILABLE, 3, Available, 9_000),
-            posting(4, kind::RELEASE, 4, Pending, 1_700),
-            posting(5, kind::DISPUTE, 5, Pending, -1_000),
-            posting(6, kind::WITHDRAWAL, 6, Available, -4_000),
-            posting(6, kind::WITHDRAWAL, 6, InFlight, 4_000),
-            posting(7, kind::WITHDRAWAL_RETURNED, 7, InFlight, -4_000),
-            posting(7, kind::WITHDRAWAL_RETURNED, 7, Available, 4_000),
-            posting(8, kind::WITHDRAWAL, 8, Available, -3_000),
-            posting(8, kind::WITHDRAWAL, 8, InFlight, 3_000),
-            posting(9, kind::PAYOUT, 9, InFlight, -3_000),
+            posting(1, TransactionKind::Release, 1, Pending, 8_500),
+            posting(2, TransactionKind::Tip, 2, Pending, 500),
+            posting(3, TransactionKind::EarningsAvailable, 3, Pending, -9_000),
+            posting(3, TransactionKind::EarningsAvailable, 3, Available, 9_000),
+            posting(4, TransactionKind::Release, 4, Pending, 1_700),
+            posting(5, TransactionKind::Dispute, 5, Pending, -1_000),
+            posting(6, TransactionKind::Withdrawal, 6, Available, -4_000),
+            posting(6, TransactionKind::Withdrawal, 6, InFlight, 4_000),
+            posting(7, TransactionKind::WithdrawalReturned, 7, InFlight, -4_000),
+            posting(7, TransactionKind::WithdrawalReturned, 7, Available, 4_000),
+            posting(8, TransactionKind::Withdrawal, 8, Available, -3_000),
+            posting(8, TransactionKind::Withdrawal, 8, InFlight, 3_000),
+            posting(9, TransactionKind::Payout, 9, InFlight, -3_000),
         ]
     }
 
@@ -562,7 +560,7 @@ mod tests {
         assert_eq!(s.opening_minor, 9_000);
         assert_eq!(s.closing_minor, 9_700);
         assert_eq!(s.lines.len(), 10);
-        assert_eq!(s.lines[0].kind, kind::EARNINGS_AVAILABLE);
+        assert_eq!(s.lines[0].kind, TransactionKind::EarningsAvailable);
     }
 
     #[test]

@@ -5,7 +5,7 @@ use crate::db::begin_write;
 use crate::db::entities::{booking, earnings_hold};
 use crate::db::money::holds as store;
 use crate::domain::holds::HoldStatus;
-use crate::domain::ledger::{AccountKey, Posting};
+use crate::domain::ledger::{AccountKey, Posting, TransactionKind};
 use crate::error::AppResult;
 use crate::services::Services;
 use crate::services::money::ledger::{self, JournalEntry};
@@ -73,7 +73,7 @@ pub async fn release_due_holds(services: &Services) -> AppResult<usize> {
             &txn,
             now,
             JournalEntry {
-                kind: "EARNINGS_AVAILABLE".into(),
+                kind: TransactionKind::EarningsAvailable,
                 booking_id: Some(held.booking_id),
                 reference: Some(format!("hold:{}", held.id)),
                 memo: None,

@@ -1,7 +1,7 @@
 //! Invoice and credit-note PDFs: one pure function from a stored document's data to PDF bytes (A4,
 //! the built-in Helvetica and Courier, so no font is embedded and nothing is read from disk).
 
-use crate::domain::invoices::Line;
+use crate::domain::invoices::{Line, LineKind};
 use chrono::{DateTime, Utc};
 use pdf_writer::{Content, Finish, Name, Pdf, Rect, Ref, Str, TextStr};
 
@@ -77,7 +77,7 @@ pub fn render(doc: &InvoicePdf<'_>) -> Vec<u8> {
     for line in doc.lines {
         let wrapped = wrap(&line.description, DESCRIPTION_CHARS);
         pages.room_for(14.0 * wrapped.len() as f32);
-        pages.text(REGULAR, 10.0, MARGIN, kind_label(&line.kind));
+        pages.text(REGULAR, 10.0, MARGIN, kind_label(line.kind));
         pages.amount(MONO, 10.0, &money(line.amount_minor, doc.currency));
         for (i, part) in wrapped.iter().enumerate() {
             if i > 0 {
@@ -232,14 +232,11 @@ impl Pages {
     }
 }
 
-fn kind_label(kind: &str) -> &str {
+fn kind_label(kind: LineKind) -> &'static str {
     match kind {
-        "LABOUR" => "Labour",
-        "MATERIALS" => "Materials",
-        "FEE" => "Fee",
-        "TIP" => "Tip",
-        "REFUND" => "Refund",
-        other => other,
+        LineKind::Labour => "Labour",
+        LineKind::Tip => "Tip",
+        LineKind::Refund => "Refund",
     }
 }
 
@@ -338,12 +335,12 @@ mod tests {
     fn lines() -> Vec<Line> {
         vec![
             Line {
-                kind: "LABOUR".into(),
+                kind: LineKind::Labour,
                 description: "Leaking kitchen tap (replace washer)".into(),
                 amount_minor: 100_000,
             },
             Line {
-                kind: "TIP".into(),
+                kind: LineKind::Tip,
                 description: "Tip for the technician".into(),
                 amount_minor: 5_000,
             },
@@ -404,7 +401,7 @@ mod tests {
     #[test]
     fn a_credit_note_names_the_invoice_it_credits() {
         let refund = vec![Line {
-            kind: "REFUND".into(),
+            kind: LineKind::Refund,
             description: "Refund of the balance payment".into(),
             amount_minor: -20_000,
         }];
@@ -442,7 +439,7 @@ mod tests {
         assert_eq!(wrap("abcdefghij", 4), vec!["abcd", "efgh", "ij"]);
         let many: Vec<Line> = (0..120)
             .map(|n| Line {
-                kind: "TIP".into(),
+                kind: LineKind::Tip,
                 description: format!("Tip number {n}"),
                 amount_minor: 100,
             })

@@ -15,6 +15,17 @@ use sea_orm::ConnectionTrait;
 use std::collections::HashMap;
 use uuid::Uuid;
 
+/// The document's stored lines. Lines that do not read (an unknown kind, say) are an error naming
+/// the invoice, not an empty list.
+pub fn lines(doc: &invoice::Model) -> AppResult<Vec<rules::Line>> {
+    serde_json::from_str(&doc.lines).map_err(|e| {
+        AppError::internal(anyhow::anyhow!(
+            "the lines stored on invoice {} do not read: {e}",
+            doc.id
+        ))
+    })
+}
+
 /// The year's next number. The upsert takes the year's row lock until the caller commits, so
 /// concurrent issuers queue, and a rolled-back issue gives its number back: no gaps, no repeats.
 async fn next_number(txn: &impl ConnectionTrait, year: i32) -> AppResult<i64> {
@@ -231,7 +242,7 @@ pub async fn open_pdf(
     } else {
         None
     };
-    let lines: Vec<rules::Line> = serde_json::from_str(&doc.lines).map_err(AppError::internal)?;
+    let lines = lines(&doc)?;
     let booking_reference = doc.booking_id.to_string();
     let bytes = invoice_pdf::render(&invoice_pdf::InvoicePdf {
         number: &doc.number,

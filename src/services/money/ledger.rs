@@ -10,7 +10,9 @@
 use crate::db::money::ledger as store;
 use crate::domain::account::Role;
 use crate::domain::booking_state::Status;
-use crate::domain::ledger::{AccountKey, AccountKind, Posting, check_balanced, net_changes};
+use crate::domain::ledger::{
+    AccountKey, AccountKind, Posting, TransactionKind, check_balanced, net_changes,
+};
 use crate::error::{AppError, AppResult};
 use crate::services::{Services, Viewer};
 use chrono::{DateTime, Utc};
@@ -19,30 +21,10 @@ use std::collections::HashMap;
 use std::fmt;
 use uuid::Uuid;
 
-/// What kind of movement an entry records; stored as text on the transaction.
-pub mod kind {
-    pub const PAYMENT: &str = "PAYMENT";
-    pub const RELEASE: &str = "RELEASE";
-    pub const REFUND: &str = "REFUND";
-    pub const TIP: &str = "TIP";
-    pub const EARNINGS_AVAILABLE: &str = "EARNINGS_AVAILABLE";
-    pub const CANCELLATION: &str = "CANCELLATION";
-    pub const DISPUTE: &str = "DISPUTE";
-    /// Available earnings set aside for a requested withdrawal (available -> payout in flight).
-    pub const WITHDRAWAL: &str = "WITHDRAWAL";
-    /// A withdrawal paid out (payout in flight -> the payout gateway's clearing account).
-    pub const PAYOUT: &str = "PAYOUT";
-    /// A failed or cancelled withdrawal put back (payout in flight -> available).
-    pub const WITHDRAWAL_RETURNED: &str = "WITHDRAWAL_RETURNED";
-    /// Money a provider collected that matched no payment (clearing -> unmatched funds).
-    pub const UNMATCHED: &str = "UNMATCHED";
-}
-
 /// One journal entry to post: what it is, what it is about, and its balanced postings.
 #[derive(Debug, Clone)]
 pub struct JournalEntry {
-    /// e.g. PAYMENT, RELEASE, REFUND, TIP, EARNINGS_AVAILABLE, CANCELLATION, DISPUTE, WITHDRAWAL (see [`kind`]).
-    pub kind: String,
+    pub kind: TransactionKind,
     pub booking_id: Option<Uuid>,
     /// Unique when set: posting the same reference again returns the first transaction's id and
     /// posts nothing, so a retried payment or webhook moves money once.
@@ -77,7 +59,7 @@ pub async fn post(
         txn,
         store::NewTransaction {
             id,
-            kind: &entry.kind,
+            kind: entry.kind,
             booking_id: entry.booking_id,
             reference: entry.reference.clone(),
             memo: entry.memo.clone(),
@@ -153,7 +135,7 @@ async fn ensure_account(
         store::NewAccount {
             id,
             name: &name,
-            kind: account.kind.as_str(),
+            kind: account.kind,
             owner: account.owner,
             gateway: account.gateway.clone(),
             currency: &account.currency,
@@ -192,19 +174,13 @@ pub async fn balances_by_name(
         .collect())
 }
 
-fn account_key(stored: store::StoredAccount) -> AppResult<AccountKey> {
-    let kind = AccountKind::parse(&stored.kind).ok_or_else(|| {
-        AppError::internal(anyhow::anyhow!(
-            "unknown ledger account kind {}",
-            stored.kind
-        ))
-    })?;
-    Ok(AccountKey {
-        kind,
+fn account_key(stored: store::StoredAccount) -> AccountKey {
+    AccountKey {
+        kind: stored.kind,
         owner: stored.owner,
         gateway: stored.gateway,
         currency: stored.currency,
-    })
+    }
 }
 
 /// Every account in `currency` with its cached balance, ordered by account name.
@@ -212,11 +188,11 @@ pub async fn balances(
     db: &impl ConnectionTrait,
     currency: &str,
 ) -> AppResult<Vec<(AccountKey, i64)>> {
-    store::balances(db, &currency.to_ascii_uppercase())
+    Ok(store::balances(db, &currency.to_ascii_uppercase())
         .await?
         .into_iter()
-        .map(|(account, balance)| Ok((account_key(account)?, balance)))
-        .collect()
+        .map(|(account, balance)| (account_key(account), balance))
+        .collect())
 }
 
 /// One posting on an owner's account, with the transaction it belongs to.
@@ -224,8 +200,7 @@ pub async fn balances(
 pub struct OwnerPosting {
     pub posting_id: Uuid,
     pub transaction_id: Uuid,
-    /// The transaction's kind (PAYMENT, RELEASE, ...).
-    pub transaction_kind: String,
+    pub transaction_kind: TransactionKind,
     pub booking_id: Option<Uuid>,
     pub reference: Option<String>,
     pub memo: Option<String>,
@@ -241,24 +216,21 @@ pub async fn postings_for_owner(
     owner: Uuid,
     kinds: &[AccountKind],
 ) -> AppResult<Vec<OwnerPosting>> {
-    let kinds: Vec<&str> = kinds.iter().map(|k| k.as_str()).collect();
-    store::postings_for_owner(db, owner, &kinds)
+    Ok(store::postings_for_owner(db, owner, kinds)
         .await?
         .into_iter()
-        .map(|p| {
-            Ok(OwnerPosting {
-                posting_id: p.posting_id,
-                transaction_id: p.transaction_id,
-                transaction_kind: p.transaction_kind,
-                booking_id: p.booking_id,
-                reference: p.reference,
-                memo: p.memo,
-                account: account_key(p.account)?,
-                amount_minor: p.amount_minor,
-                created_at: p.created_at,
-            })
+        .map(|p| OwnerPosting {
+            posting_id: p.posting_id,
+            transaction_id: p.transaction_id,
+            transaction_kind: p.transaction_kind,
+            booking_id: p.booking_id,
+            reference: p.reference,
+            memo: p.memo,
+            account: account_key(p.account),
+            amount_minor: p.amount_minor,
+            created_at: p.created_at,
         })
-        .collect()
+        .collect())
 }
 
 /// What a clean ledger holds.
@@ -404,21 +376,16 @@ pub async fn verify(db: &impl ConnectionTrait) -> AppResult<Result<VerifyReport,
     }
 
     // Which kinds may not go negative comes from the domain rule, not the stored flag.
-    let guarded: Vec<&str> = AccountKind::ALL
+    let guarded: Vec<AccountKind> = AccountKind::ALL
         .into_iter()
         .filter(|k| !k.may_go_negative())
-        .map(|k| k.as_str())
         .collect();
     if let Some((account, balance)) = store::first_negative(db, &guarded).await? {
         return Ok(Err(BrokenInvariant::NegativeBalance { account, balance }));
     }
 
-    if let Some((account, booking_status, balance)) = store::first_escrow_not_empty(
-        db,
-        AccountKind::Escrow.as_str(),
-        SETTLED.map(|s| s.as_str()),
-    )
-    .await?
+    if let Some((account, booking_status, balance)) =
+        store::first_escrow_not_empty(db, AccountKind::Escrow, SETTLED).await?
     {
         return Ok(Err(BrokenInvariant::EscrowNotEmpty {
             account,
@@ -458,7 +425,7 @@ pub async fn verify(db: &impl ConnectionTrait) -> AppResult<Result<VerifyReport,
 async fn unmatched_mismatch(
     db: &impl ConnectionTrait,
 ) -> AppResult<Option<crate::domain::unmatched::UnmatchedMismatch>> {
-    let held = store::posted_by_currency(db, AccountKind::UnmatchedFunds.as_str()).await?;
+    let held = store::posted_by_currency(db, AccountKind::UnmatchedFunds).await?;
     let open =
         store::unmatched_receipts_by_currency(db, crate::domain::unmatched::ReceiptStatus::Open)
             .await?;

@@ -9,7 +9,7 @@ use crate::db::money::payments as store;
 use crate::domain::account::Role;
 use crate::domain::booking_state::Status;
 use crate::domain::dispatch::DispatchMode;
-use crate::domain::ledger::{AccountKey, Posting};
+use crate::domain::ledger::{AccountKey, Posting, TransactionKind};
 use crate::domain::money::Money;
 use crate::domain::payments::{
     Due, Method, PaymentKind, PaymentStatus, Refusal, amount_due, cancellation_split,
@@ -418,7 +418,7 @@ pub async fn on_succeeded(
             txn,
             now,
             JournalEntry {
-                kind: "TIP".into(),
+                kind: TransactionKind::Tip,
                 booking_id: Some(booking.id),
                 reference: Some(format!("payment:{}", paid.id)),
                 memo: None,
@@ -441,7 +441,7 @@ pub async fn on_succeeded(
         txn,
         now,
         JournalEntry {
-            kind: "PAYMENT".into(),
+            kind: TransactionKind::Payment,
             booking_id: Some(booking.id),
             reference: Some(format!("payment:{}", paid.id)),
             memo: Some(paid.kind.as_str().into()),

@@ -64,7 +64,7 @@ async fn claim_withdrawal(
         &services.db,
         reference,
         NAME,
-        WithdrawalStatus::Processing.as_str(),
+        WithdrawalStatus::Processing,
         now,
         before,
     )

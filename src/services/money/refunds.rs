@@ -3,7 +3,7 @@
 
 use crate::db::entities::{booking, payment};
 use crate::db::money::payments as store;
-use crate::domain::ledger::{AccountKey, Posting};
+use crate::domain::ledger::{AccountKey, Posting, TransactionKind};
 use crate::domain::payments::{Method, PaymentKind, PaymentStatus};
 use crate::error::{AppError, AppResult};
 use crate::gateways::payments::RefundOutcome;
@@ -114,7 +114,7 @@ pub async fn refund_payment(
         txn,
         now,
         JournalEntry {
-            kind: "REFUND".into(),
+            kind: TransactionKind::Refund,
             booking_id: Some(paid.booking_id),
             reference: Some(format!("refund:{}:{}", paid.id, paid.refunded_minor)),
             memo: None,

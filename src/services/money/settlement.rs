@@ -7,7 +7,7 @@ use crate::db::entities::booking;
 use crate::db::money::holds as hold_store;
 use crate::domain::booking_state::Status;
 use crate::domain::holds::HoldStatus;
-use crate::domain::ledger::{AccountKey, Posting, split_release};
+use crate::domain::ledger::{AccountKey, Posting, TransactionKind, split_release};
 use crate::domain::payments::{cancellation_split, percent_of, tax_share};
 use crate::error::AppResult;
 use crate::services::bookings::flow::Actor;
@@ -118,7 +118,7 @@ async fn release(
         txn,
         now,
         JournalEntry {
-            kind: "RELEASE".into(),
+            kind: TransactionKind::Release,
             booking_id: Some(booking.id),
             reference: Some(format!("release:{}:{}", booking.id, booking.version)),
             memo: None,
@@ -222,7 +222,7 @@ async fn claw_back(
         txn,
         now,
         JournalEntry {
-            kind: "DISPUTE".into(),
+            kind: TransactionKind::Dispute,
             booking_id: Some(booking.id),
             reference: Some(format!("clawback:{}:{}", booking.id, booking.version)),
             memo: None,

@@ -7,14 +7,14 @@ use crate::db::begin_write;
 use crate::db::entities::{booking, payment, unmatched_receipt};
 use crate::db::money::{payments as payment_store, unmatched as store};
 use crate::domain::account::Role;
-use crate::domain::ledger::{AccountKey, Posting};
+use crate::domain::ledger::{AccountKey, Posting, TransactionKind};
 use crate::domain::payments::{PaymentKind, PaymentStatus, Refusal};
 use crate::domain::unmatched::{Provider, ReceiptMoney, ReceiptStatus, attach_kind, check_move};
 use crate::error::{AppError, AppResult};
 use crate::gateways::mpesa::STAFF_REFUND_ACTION;
 use crate::gateways::payments::RefundOutcome;
 use crate::services::bookings::access;
-use crate::services::money::ledger::{self, JournalEntry, kind};
+use crate::services::money::ledger::{self, JournalEntry};
 use crate::services::money::payments::{deposit_queue, due_of, on_succeeded};
 use crate::services::money::providers::gateway_for;
 use crate::services::platform::pagination::{Page, Slice};
@@ -103,7 +103,7 @@ pub async fn record_in(
         txn,
         now,
         JournalEntry {
-            kind: kind::UNMATCHED.into(),
+            kind: TransactionKind::Unmatched,
             booking_id: None,
             reference: Some(format!("unmatched:{id}")),
             memo: Some(new.provider.as_str().into()),
@@ -333,7 +333,7 @@ pub async fn refund(
         &txn,
         now,
         JournalEntry {
-            kind: kind::REFUND.into(),
+            kind: TransactionKind::Refund,
             booking_id: None,
             reference: Some(format!("unmatched-refund:{}", receipt.id)),
             memo: Some(provider.as_str().into()),

@@ -10,10 +10,11 @@ use crate::db::begin_write;
 use crate::db::entities::withdrawal;
 use crate::db::money::withdrawals as store;
 use crate::domain::account::Role;
-use crate::domain::ledger::{AccountKey, Posting};
+use crate::domain::ledger::{AccountKey, Posting, TransactionKind};
 use crate::domain::money::Money;
 use crate::domain::payouts::{
-    PayoutDetails, PayoutKind, Refusal, WithdrawalStatus, check_amount, check_idempotency_key,
+    Gateway, PayoutDetails, PayoutKind, Refusal, WithdrawalStatus, check_amount,
+    check_idempotency_key,
 };
 use crate::error::{AppError, AppResult};
 use crate::gateways::mail::Mail;
@@ -21,7 +22,7 @@ use crate::gateways::payouts::{
     Destination, ManualPayouts, PayoutGateway, PayoutOutcome, PayoutPurpose, PayoutRequest,
     SandboxPayouts,
 };
-use crate::services::money::ledger::{self, JournalEntry, kind};
+use crate::services::money::ledger::{self, JournalEntry};
 use crate::services::notifications::in_app::{self, Kind, NewNotification};
 use crate::services::platform::pagination::{Page, Slice};
 use crate::services::{Effects, Services, Viewer, money::payout_methods, money::withdrawal_pins};
@@ -87,7 +88,7 @@ pub async fn request(
     }
     let gateway = gateway_for(services, details.kind());
     // B2C sends whole shillings only; refusing now beats a payout that can only fail later.
-    if gateway.name() == "MPESA" {
+    if gateway.name() == Gateway::Mpesa {
         crate::domain::payments::mpesa_shillings(input.amount.amount_minor, &currency)
             .map_err(|r| AppError::bad_input("amount", r.message))?;
     }
@@ -109,7 +110,7 @@ pub async fn request(
             method_kind: details.kind(),
             method_masked: details.masked(),
             destination_sealed: sealed,
-            gateway: gateway.name().into(),
+            gateway: gateway.name(),
             reference: new_reference(id),
             gateway_reference: None,
             bank_reference: None,
@@ -135,7 +136,7 @@ pub async fn request(
         &txn,
         now,
         JournalEntry {
-            kind: kind::WITHDRAWAL.into(),
+            kind: TransactionKind::Withdrawal,
             booking_id: None,
             reference: Some(format!("withdrawal:{id}:requested")),
             memo: None,
@@ -213,15 +214,15 @@ fn gateway_for(services: &Services, kind: PayoutKind) -> Arc<dyn PayoutGateway> 
     }
 }
 
-fn gateway_named(services: &Services, name: &str) -> Option<Arc<dyn PayoutGateway>> {
+/// The gateway a stored withdrawal names, when this replica has it: M-Pesa B2C only when configured.
+fn gateway_named(services: &Services, name: Gateway) -> Option<Arc<dyn PayoutGateway>> {
     match name {
-        "SANDBOX" => Some(Arc::new(SandboxPayouts)),
-        "MANUAL" => Some(Arc::new(ManualPayouts)),
-        "MPESA" => services
+        Gateway::Sandbox => Some(Arc::new(SandboxPayouts)),
+        Gateway::Manual => Some(Arc::new(ManualPayouts)),
+        Gateway::Mpesa => services
             .mpesa_b2c
             .clone()
             .map(|b2c| b2c as Arc<dyn PayoutGateway>),
-        _ => None,
     }
 }
 
@@ -379,10 +380,10 @@ pub async fn complete_manual(
         ));
     }
     let w = find_visible(services, viewer, id).await?;
-    if w.gateway != ManualPayouts.name() {
+    if w.gateway != Gateway::Manual {
         return Err(AppError::Conflict(format!(
             "this withdrawal is paid through {}, not by hand",
-            w.gateway
+            w.gateway.as_str()
         )));
     }
     let mut change = Change::to(WithdrawalStatus::Completed);
@@ -452,12 +453,12 @@ pub async fn record_payout_result(
 /// backlog of unanswered ones is worked through in turn rather than the oldest fifty forever.
 pub async fn stale_processing(
     services: &Services,
-    gateway: &str,
+    gateway: Gateway,
     sent_before: DateTime<Utc>,
 ) -> AppResult<Vec<String>> {
     Ok(store::stale(
         &services.db,
-        WithdrawalStatus::Processing.as_str(),
+        WithdrawalStatus::Processing,
         gateway,
         sent_before,
     )
@@ -475,13 +476,13 @@ pub async fn run_auto_payouts(services: &Services) -> AppResult<usize> {
     if !settings.auto_payouts {
         return Ok(0);
     }
-    let automatic: Vec<&str> = ["SANDBOX", "MPESA"]
+    let automatic: Vec<Gateway> = Gateway::ALL
         .into_iter()
-        .filter(|name| gateway_named(services, name).is_some())
+        .filter(|name| name.is_automatic() && gateway_named(services, *name).is_some())
         .collect();
     let due = store::due(
         &services.db,
-        WithdrawalStatus::Pending.as_str(),
+        WithdrawalStatus::Pending,
         settings.auto_payout_max_minor,
         automatic,
     )
@@ -524,8 +525,8 @@ async fn claim(services: &Services, w: &withdrawal::Model) -> AppResult<Option<w
 /// reached leaves it PROCESSING: the payout may have gone out, so only the gateway's own answer
 /// (callback or status query) or an admin may end it.
 async fn pay(services: &Services, w: withdrawal::Model) -> AppResult<withdrawal::Model> {
-    let Some(gateway) = gateway_named(services, &w.gateway) else {
-        tracing::warn!(withdrawal = %w.id, gateway = %w.gateway, "payout gateway not configured");
+    let Some(gateway) = gateway_named(services, w.gateway) else {
+        tracing::warn!(withdrawal = %w.id, gateway = w.gateway.as_str(), "payout gateway not configured");
         return Ok(w);
     };
     let details = payout_methods::open(services, w.technician_id, &w.destination_sealed)?;
@@ -657,13 +658,13 @@ async fn finish(
     let in_flight = AccountKey::payout_in_flight(w.technician_id, &w.currency);
     let (entry_kind, suffix, to_account) = if change.to == WithdrawalStatus::Completed {
         (
-            kind::PAYOUT,
+            TransactionKind::Payout,
             "paid",
-            AccountKey::clearing(&format!("PAYOUT_{}", w.gateway), &w.currency),
+            AccountKey::clearing(&format!("PAYOUT_{}", w.gateway.as_str()), &w.currency),
         )
     } else {
         (
-            kind::WITHDRAWAL_RETURNED,
+            TransactionKind::WithdrawalReturned,
             "returned",
             AccountKey::technician_available(w.technician_id, &w.currency),
         )
@@ -672,7 +673,7 @@ async fn finish(
         &txn,
         now,
         JournalEntry {
-            kind: entry_kind.into(),
+            kind: entry_kind,
             booking_id: None,
             reference: Some(format!("withdrawal:{}:{suffix}", w.id)),
             memo: change.failure_reason.clone(),
