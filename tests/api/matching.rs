@@ -78,7 +78,7 @@ async fn only_approved_available_skilled_reachable_unblocked_technicians_are_mat
         .ids()
         .into_iter()
         .collect::<std::collections::BTreeSet<_>>();
-    let loaded = fundi::services::matching::search::load_index(&s.services().db)
+    let loaded = fundi::services::matching::loading::load_index(&s.services().db)
         .await
         .unwrap();
     let loaded = loaded
