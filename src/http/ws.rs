@@ -33,10 +33,13 @@ use watchdog::Watchdog;
 /// A socket that has not sent connection_init by then is closed (4408, as graphql-transport-ws says).
 pub const INIT_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Bytes read from a socket at a time. tungstenite's default (128 KiB) is zero-filled on the first
-/// read, so every idle socket held 128 KiB; GraphQL messages are small, and a larger frame still
-/// gets a buffer of its own size. See benches/idle_subscriptions.rs.
-pub const READ_BUFFER_SIZE: usize = 4 * 1024;
+/// Bytes read from a socket at a time, and the read buffer every socket holds while idle.
+/// tungstenite zero-fills the whole buffer on the first read, so its default (128 KiB) cost every
+/// idle socket 128 KiB, and 4 KiB still cost 3 KB more per socket than this. The messages a
+/// client sends (`connection_init` with a token, `subscribe`, `ping`) mostly fit in one read; a
+/// larger frame still gets a buffer of its own size (up to `MAX_MESSAGE_BYTES`), read in pieces
+/// of this size. See benches/idle_subscriptions.rs.
+pub const READ_BUFFER_SIZE: usize = 1024;
 
 /// Largest message a client may send, the same cap as a JSON body over HTTP: GraphQL operations
 /// are small, and the default (64 MiB) would let one socket hold a great deal of memory.

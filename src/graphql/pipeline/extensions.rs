@@ -20,8 +20,9 @@ use async_graphql::{Request, Response, ServerError, ServerResult, ValidationResu
 use futures_util::StreamExt;
 use futures_util::stream::BoxStream;
 use std::any::TypeId;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, PoisonError, Weak};
 
 /// Request-level codes, beside the domain codes of `AppError`.
 pub const PARSE_FAILED: &str = "GRAPHQL_PARSE_FAILED";
@@ -43,6 +44,39 @@ pub struct Pipeline {
     metrics: Option<Metrics>,
     limits: Limits,
     persisted: Arc<PersistedQueries>,
+    documents: Arc<SharedDocuments>,
+}
+
+/// Query texts of subscriptions shared at most; past that, a subscription keeps its own document.
+const SHARED_DOCUMENTS: usize = 1024;
+/// Longer texts are not shared, so the texts remembered stay small.
+const SHARED_DOCUMENT_TEXT: usize = 4 * 1024;
+
+/// The parsed documents of the subscriptions running now, one per query text. The pipeline keeps
+/// an operation's document for as long as it runs, which for a subscription is as long as the
+/// client stays: subscriptions sent with the same text share one copy instead of holding one each.
+#[derive(Default)]
+struct SharedDocuments(Mutex<HashMap<String, Weak<ExecutableDocument>>>);
+
+impl SharedDocuments {
+    /// The running copy of `query`'s document if there is one, else `parsed`, remembered for the
+    /// next subscription with the same text while any holds it.
+    fn share(&self, query: &str, parsed: Arc<ExecutableDocument>) -> Arc<ExecutableDocument> {
+        if query.len() > SHARED_DOCUMENT_TEXT {
+            return parsed;
+        }
+        let mut documents = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(running) = documents.get(query).and_then(Weak::upgrade) {
+            return running;
+        }
+        if documents.len() >= SHARED_DOCUMENTS {
+            documents.retain(|_, document| document.strong_count() > 0);
+        }
+        if documents.len() < SHARED_DOCUMENTS || documents.contains_key(query) {
+            documents.insert(query.to_string(), Arc::downgrade(&parsed));
+        }
+        parsed
+    }
 }
 
 impl Pipeline {
@@ -51,6 +85,7 @@ impl Pipeline {
             metrics,
             limits,
             persisted,
+            documents: Arc::default(),
         }
     }
 }
@@ -61,6 +96,7 @@ impl ExtensionFactory for Pipeline {
             metrics: self.metrics.clone(),
             limits: self.limits,
             persisted: self.persisted.clone(),
+            documents: self.documents.clone(),
             state: Arc::default(),
         })
     }
@@ -114,6 +150,7 @@ struct PipelineExtension {
     metrics: Option<Metrics>,
     limits: Limits,
     persisted: Arc<PersistedQueries>,
+    documents: Arc<SharedDocuments>,
     state: Arc<Mutex<State>>,
 }
 
@@ -324,6 +361,11 @@ impl PipelineExtension {
         {
             flag.0.store(true, Ordering::SeqCst);
         }
+        let document = if kind == OperationType::Subscription {
+            self.documents.share(&request.query, document)
+        } else {
+            document
+        };
         Ok(Prepared {
             document,
             operation_name,
@@ -399,6 +441,7 @@ impl Extension for PipelineExtension {
             metrics: self.metrics.clone(),
             limits: self.limits,
             persisted: self.persisted.clone(),
+            documents: self.documents.clone(),
             state: self.state.clone(),
         };
         let mut first = true;
@@ -497,6 +540,36 @@ impl Drop for OpenSubscription {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn parsed(query: &str) -> Arc<ExecutableDocument> {
+        Arc::new(async_graphql::parser::parse_query(query).unwrap())
+    }
+
+    #[test]
+    fn subscriptions_with_the_same_text_share_one_document_while_one_runs() {
+        let shared = SharedDocuments::default();
+        let text = "subscription { notificationAdded { id } }";
+        let first = shared.share(text, parsed(text));
+        let second = shared.share(text, parsed(text));
+        assert!(Arc::ptr_eq(&first, &second));
+        let other = "subscription { notificationAdded { id title } }";
+        assert!(!Arc::ptr_eq(&first, &shared.share(other, parsed(other))));
+        drop((first, second));
+        let third = shared.share(text, parsed(text));
+        assert_eq!(Arc::strong_count(&third), 1, "a fresh copy once none ran");
+        assert!(Arc::ptr_eq(&third, &shared.share(text, parsed(text))));
+    }
+
+    #[test]
+    fn long_texts_are_not_shared() {
+        let shared = SharedDocuments::default();
+        let text = format!(
+            "subscription {{ notificationAdded {{ id }} }}{}",
+            " ".repeat(SHARED_DOCUMENT_TEXT)
+        );
+        let first = shared.share(&text, parsed(&text));
+        assert!(!Arc::ptr_eq(&first, &shared.share(&text, parsed(&text))));
+    }
 
     #[test]
     fn errors_without_a_code_are_internal_unless_the_engine_refused_an_argument() {
