@@ -15,8 +15,10 @@
 // A panic in a benchmark aborts the run, not a request: benches may unwrap and expect.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use futures_util::{SinkExt, StreamExt};
-use serde_json::{Value, json};
+use serde_json::json;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 use tokio_tungstenite::tungstenite::Message;
@@ -26,7 +28,6 @@ use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
-const PASSWORD: &str = "bench password long enough";
 /// Sockets per customer account: the highest `FUNDI_WS_MAX_SOCKETS_PER_ACCOUNT` allows.
 const SOCKETS_PER_ACCOUNT: usize = 1_000;
 /// Connections being opened at once.
@@ -136,21 +137,13 @@ impl Server {
     }
 
     async fn register(&self, email: &str) -> String {
-        let body: Value = self
-            .http
-            .post(format!("{}/graphql", self.base))
-            .json(&json!({"query": "mutation($i: RegisterInput!) { register(input: $i) { accessToken } }",
-                "variables": {"i": {"email": email, "password": PASSWORD, "fullName": "Bench", "role": "CUSTOMER"}}}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        body["data"]["register"]["accessToken"]
-            .as_str()
-            .unwrap_or_else(|| panic!("registered: {body}"))
-            .to_string()
+        common::register(
+            &self.http,
+            &format!("{}/graphql", self.base),
+            email,
+            "CUSTOMER",
+        )
+        .await
     }
 
     /// A gauge from /metrics.
