@@ -5,18 +5,47 @@ use crate::db::entities::{
     availability_exception, technician_profile, technician_skill, working_hours,
 };
 use crate::domain::technician::{Availability, KycStatus};
+use chrono::{DateTime, Utc};
+use futures_util::Stream;
 use sea_orm::sea_query::{Query, SelectStatement};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    ColumnTrait, ConnectionTrait, DbErr, DerivePartialModel, EntityTrait, QueryFilter, QuerySelect,
+    StreamTrait,
 };
 use uuid::Uuid;
 
-/// A technician's profile by id.
-pub async fn profile(
-    db: &impl ConnectionTrait,
-    id: Uuid,
-) -> Result<Option<technician_profile::Model>, DbErr> {
-    technician_profile::Entity::find_by_id(id).one(db).await
+/// The profile columns matching uses: the rest of a profile (its bio, the live fix's accuracy and
+/// heading, timestamps) never leaves the database when the directory is built.
+#[derive(Clone, Debug, DerivePartialModel)]
+#[sea_orm(entity = "technician_profile::Entity", from_query_result)]
+pub struct MatchingFacts {
+    pub id: Uuid,
+    pub years_of_experience: i32,
+    pub hourly_rate_minor: i64,
+    pub currency: String,
+    pub service_radius_km: f64,
+    pub base_lat: Option<f64>,
+    pub base_lng: Option<f64>,
+    pub time_zone: String,
+    pub kyc_status: KycStatus,
+    pub availability: Availability,
+    pub live_lat: Option<f64>,
+    pub live_lng: Option<f64>,
+    pub live_at: Option<DateTime<Utc>>,
+    pub rating_average: f64,
+    pub rating_count: i32,
+    pub jobs_completed: i32,
+    pub jobs_withdrawn: i32,
+    pub jobs_cancelled: i32,
+    pub median_response_secs: Option<i32>,
+}
+
+/// A technician's matching facts by id.
+pub async fn facts_of(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<MatchingFacts>, DbErr> {
+    technician_profile::Entity::find_by_id(id)
+        .into_partial_model()
+        .one(db)
+        .await
 }
 
 /// A technician's skills.
@@ -52,25 +81,20 @@ pub async fn exceptions_of(
         .await
 }
 
-/// Up to `limit` profiles with the given KYC status and availability, in id order, after `after`
-/// (from the first when None): one page of a keyset walk over a large table.
-pub async fn profiles_with_after(
-    db: &impl ConnectionTrait,
+/// The matching facts of every profile with the given KYC status and availability, streamed: one
+/// scan of the table, and rows are handed over as they arrive rather than all held at once.
+pub async fn facts_of_all_with<'a, C>(
+    db: &'a C,
     kyc_status: KycStatus,
     availability: Availability,
-    after: Option<Uuid>,
-    limit: u64,
-) -> Result<Vec<technician_profile::Model>, DbErr> {
-    let mut query = technician_profile::Entity::find()
+) -> Result<impl Stream<Item = Result<MatchingFacts, DbErr>> + Send + 'a, DbErr>
+where
+    C: ConnectionTrait + StreamTrait + Send,
+{
+    technician_profile::Entity::find()
         .filter(technician_profile::Column::KycStatus.eq(kyc_status))
-        .filter(technician_profile::Column::Availability.eq(availability));
-    if let Some(after) = after {
-        query = query.filter(technician_profile::Column::Id.gt(after));
-    }
-    query
-        .order_by_asc(technician_profile::Column::Id)
-        .limit(limit)
-        .all(db)
+        .filter(technician_profile::Column::Availability.eq(availability))
+        .stream_partial_model(db)
         .await
 }
 

@@ -1,7 +1,7 @@
 //! Reading the matching directory from the database: every approved, available technician at
 //! start-up (or after a replica missed changes), and one technician when their facts change.
 
-use crate::db::entities::{availability_exception, technician_profile};
+use crate::db::entities::availability_exception;
 use crate::db::matching::directory as rows;
 use crate::domain::geo::LatLng;
 use crate::domain::money::Currency;
@@ -10,18 +10,16 @@ use crate::domain::technician::{Availability, KycStatus};
 use crate::error::AppResult;
 use crate::services::matching::directory::{Candidate, LivePosition, MatchingIndex};
 use chrono::NaiveDate;
-use sea_orm::ConnectionTrait;
+use futures_util::TryStreamExt;
+use sea_orm::{ConnectionTrait, StreamTrait};
 use std::collections::HashMap;
+use std::pin::pin;
 use std::sync::Arc;
 use uuid::Uuid;
 
-/// Profiles are read this many at a time, so the rows of a large city never sit in memory all at
-/// once beside the directory being built from them.
-const PROFILES_PER_PAGE: u64 = 20_000;
-
 /// One technician's matching facts from the database, or None when they cannot be matched now.
 pub async fn load_candidate(db: &impl ConnectionTrait, id: Uuid) -> AppResult<Option<Candidate>> {
-    let Some(profile) = rows::profile(db, id).await? else {
+    let Some(profile) = rows::facts_of(db, id).await? else {
         return Ok(None);
     };
     let skills = rows::skills_of(db, id)
@@ -44,8 +42,12 @@ pub async fn load_candidate(db: &impl ConnectionTrait, id: Uuid) -> AppResult<Op
 }
 
 /// Builds the directory from every approved, available technician. Only their rows are read (the
-/// database filters), only the columns matching uses, and profiles a page at a time.
-pub async fn load_index(db: &impl ConnectionTrait) -> AppResult<MatchingIndex> {
+/// database filters), only the columns matching uses, and profiles streamed in one scan so the rows
+/// of a large city never sit in memory all at once beside the directory being built from them.
+pub async fn load_index<C>(db: &C) -> AppResult<MatchingIndex>
+where
+    C: ConnectionTrait + StreamTrait + Send,
+{
     let (kyc, available) = (KycStatus::Approved, Availability::Available);
     let mut skills: HashMap<Uuid, Vec<(Uuid, u32)>> = HashMap::new();
     for (technician, category, years) in rows::skills_of_all_with(db, kyc, available).await? {
@@ -73,25 +75,17 @@ pub async fn load_index(db: &impl ConnectionTrait) -> AppResult<MatchingIndex> {
     }
 
     let mut candidates = Vec::with_capacity(skills.len());
-    let mut after = None;
-    loop {
-        let page = rows::profiles_with_after(db, kyc, available, after, PROFILES_PER_PAGE).await?;
-        let complete = u64::try_from(page.len()).is_ok_and(|n| n < PROFILES_PER_PAGE);
-        after = page.last().map(|p| p.id);
-        for profile in page {
-            let id = profile.id;
-            let week = weeks.shared(hours.remove(&id).unwrap_or_default());
-            let found = candidate_from(
-                profile,
-                skills.remove(&id).unwrap_or_default(),
-                week,
-                exceptions.remove(&id).unwrap_or_default().into(),
-            );
-            candidates.extend(found);
-        }
-        if complete || after.is_none() {
-            break;
-        }
+    let mut profiles = pin!(rows::facts_of_all_with(db, kyc, available).await?);
+    while let Some(profile) = profiles.try_next().await? {
+        let id = profile.id;
+        let week = weeks.shared(hours.remove(&id).unwrap_or_default());
+        let found = candidate_from(
+            profile,
+            skills.remove(&id).unwrap_or_default(),
+            week,
+            exceptions.remove(&id).unwrap_or_default().into(),
+        );
+        candidates.extend(found);
     }
     Ok(MatchingIndex::bulk(candidates))
 }
@@ -129,7 +123,7 @@ fn interval(weekday: i32, start_minute: i32, end_minute: i32) -> Interval {
 }
 
 fn candidate_from(
-    profile: technician_profile::Model,
+    profile: rows::MatchingFacts,
     skills: Vec<(Uuid, u32)>,
     week: Arc<[Interval]>,
     exceptions: Box<[Exception]>,

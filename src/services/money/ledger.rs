@@ -83,26 +83,16 @@ pub async fn post(
     for (account, _) in &changes {
         account_ids.insert(account.name(), ensure_account(txn, account, now).await?);
     }
-    // Balances first and in name order: a refusal comes before any posting is written, and two
-    // entries over the same accounts take their row locks in the same order.
-    for (account, change) in &changes {
-        if *change == 0 {
-            continue;
-        }
-        let moved = store::move_balance(
-            txn,
-            account_ids[&account.name()],
-            *change,
-            account.may_go_negative(),
-            now,
-        )
-        .await?;
-        if moved != 1 {
-            return Err(AppError::Conflict(format!(
-                "insufficient funds in {}",
-                account.name()
-            )));
-        }
+    // Balances that may refuse first, in name order: a refusal comes before any posting is written,
+    // and two entries over the same accounts take their row locks in the same order. A clearing
+    // account never refuses but is one row every payment through its gateway moves, locked from its
+    // update until commit: it moves last (still in name order), after the postings are written.
+    let (shared, owned): (Vec<_>, Vec<_>) = changes
+        .iter()
+        .filter(|(_, change)| *change != 0)
+        .partition(|(account, _)| account.may_go_negative());
+    for (account, change) in &owned {
+        move_balance(txn, account, account_ids[&account.name()], *change, now).await?;
     }
     for posting in &entry.postings {
         store::insert_posting(
@@ -115,7 +105,28 @@ pub async fn post(
         )
         .await?;
     }
+    for (account, change) in &shared {
+        move_balance(txn, account, account_ids[&account.name()], *change, now).await?;
+    }
     Ok(id)
+}
+
+/// Moves one account's cached balance; `CONFLICT` when an account that may not go negative would.
+async fn move_balance(
+    txn: &impl ConnectionTrait,
+    account: &AccountKey,
+    id: Uuid,
+    change: i64,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    let moved = store::move_balance(txn, id, change, account.may_go_negative(), now).await?;
+    if moved != 1 {
+        return Err(AppError::Conflict(format!(
+            "insufficient funds in {}",
+            account.name()
+        )));
+    }
+    Ok(())
 }
 
 /// The account's id, creating it with a zero balance on first use. A concurrent first use of the

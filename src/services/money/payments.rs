@@ -437,35 +437,38 @@ pub async fn on_succeeded(
         .await?;
         return holds::hold(txn, services, now, &booking, technician, paid.amount_minor).await;
     }
-    ledger::post(
-        txn,
-        now,
-        JournalEntry {
-            kind: TransactionKind::Payment,
-            booking_id: Some(booking.id),
-            reference: Some(format!("payment:{}", paid.id)),
-            memo: Some(paid.kind.as_str().into()),
-            postings: vec![
-                Posting {
-                    account: clearing,
-                    amount_minor: -paid.amount_minor,
-                },
-                Posting {
-                    account: AccountKey::escrow(booking.id, &paid.currency),
-                    amount_minor: paid.amount_minor,
-                },
-            ],
-        },
-    )
-    .await?;
+    let entry = JournalEntry {
+        kind: TransactionKind::Payment,
+        booking_id: Some(booking.id),
+        reference: Some(format!("payment:{}", paid.id)),
+        memo: Some(paid.kind.as_str().into()),
+        postings: vec![
+            Posting {
+                account: clearing,
+                amount_minor: -paid.amount_minor,
+            },
+            Posting {
+                account: AccountKey::escrow(booking.id, &paid.currency),
+                amount_minor: paid.amount_minor,
+            },
+        ],
+    };
     match (kind, booking.status) {
         (PaymentKind::Deposit, Status::Pending) => {
+            // Every payment through a gateway moves its one clearing account, whose row stays
+            // locked from that update until commit: dispatch runs first so that concurrent
+            // deposits wait for each other's last statements only, not for each other's dispatch.
             dispatch::begin(txn, services, effects, now, &booking, queue).await?;
+            ledger::post(txn, now, entry).await?;
         }
         (PaymentKind::Balance, Status::PaymentPending) => {
+            // Settlement pays out what escrow holds, this payment included.
+            ledger::post(txn, now, entry).await?;
             settlement::settle(txn, services, effects, now, &booking).await?;
         }
-        _ => {}
+        _ => {
+            ledger::post(txn, now, entry).await?;
+        }
     }
     Ok(())
 }
