@@ -7,6 +7,7 @@ use crate::fixtures::*;
 use crate::support::*;
 use fundi::domain::account::Role;
 use fundi::domain::ledger::AccountKey;
+use fundi::domain::money::Currency;
 use serde_json::{Value, json};
 
 pub const VIEW: &str = "query($id: ID!) { booking(id: $id) { status escrow { amountMinor } amountDue { amountMinor }
@@ -113,17 +114,27 @@ async fn a_paid_job_releases_exactly_85_15_and_the_earnings_become_available_aft
     assert_eq!(after["escrow"]["amountMinor"], 0);
 
     let uuid = uuid_of(id.as_str().unwrap());
-    assert_eq!(balance(&s, AccountKey::escrow(uuid, "KES")).await, 0);
-    assert_eq!(balance(&s, AccountKey::platform_revenue("KES")).await, fee);
     assert_eq!(
-        balance(&s, AccountKey::technician_pending(technician(&tech), "KES")).await,
+        balance(&s, AccountKey::escrow(uuid, Currency::KES)).await,
+        0
+    );
+    assert_eq!(
+        balance(&s, AccountKey::platform_revenue(Currency::KES)).await,
+        fee
+    );
+    assert_eq!(
+        balance(
+            &s,
+            AccountKey::technician_pending(technician(&tech), Currency::KES)
+        )
+        .await,
         total - fee,
         "85% of the job price"
     );
     assert_eq!(
         balance(
             &s,
-            AccountKey::technician_available(technician(&tech), "KES")
+            AccountKey::technician_available(technician(&tech), Currency::KES)
         )
         .await,
         0
@@ -136,7 +147,7 @@ async fn a_paid_job_releases_exactly_85_15_and_the_earnings_become_available_aft
     assert_eq!(
         balance(
             &s,
-            AccountKey::technician_available(technician(&tech), "KES")
+            AccountKey::technician_available(technician(&tech), Currency::KES)
         )
         .await,
         0
@@ -154,13 +165,17 @@ async fn a_paid_job_releases_exactly_85_15_and_the_earnings_become_available_aft
     assert_eq!(
         balance(
             &s,
-            AccountKey::technician_available(technician(&tech), "KES")
+            AccountKey::technician_available(technician(&tech), Currency::KES)
         )
         .await,
         total - fee
     );
     assert_eq!(
-        balance(&s, AccountKey::technician_pending(technician(&tech), "KES")).await,
+        balance(
+            &s,
+            AccountKey::technician_pending(technician(&tech), Currency::KES)
+        )
+        .await,
         0
     );
     ledger_is_sound(&s).await;
@@ -184,7 +199,11 @@ async fn tips_go_wholly_to_the_technician_and_the_sandbox_declines_amounts_endin
     );
     assert!(declined["data"]["payBooking"]["failureReason"].is_string());
     assert_eq!(
-        balance(&s, AccountKey::technician_pending(technician(&tech), "KES")).await,
+        balance(
+            &s,
+            AccountKey::technician_pending(technician(&tech), Currency::KES)
+        )
+        .await,
         0
     );
     let tipped = pay(
@@ -198,7 +217,11 @@ async fn tips_go_wholly_to_the_technician_and_the_sandbox_declines_amounts_endin
         "{tipped}"
     );
     assert_eq!(
-        balance(&s, AccountKey::technician_pending(technician(&tech), "KES")).await,
+        balance(
+            &s,
+            AccountKey::technician_pending(technician(&tech), Currency::KES)
+        )
+        .await,
         50_000
     );
     // The server computes every amount but a tip's.
@@ -319,9 +342,12 @@ async fn cancelling_keeps_the_fee_from_escrow_and_refunds_the_rest() {
         "kept in full: {seen}"
     );
     // What was kept is split like a job.
-    let platform = balance(&s, AccountKey::platform_revenue("KES")).await;
-    let technician_share =
-        balance(&s, AccountKey::technician_pending(technician(&tech), "KES")).await;
+    let platform = balance(&s, AccountKey::platform_revenue(Currency::KES)).await;
+    let technician_share = balance(
+        &s,
+        AccountKey::technician_pending(technician(&tech), Currency::KES),
+    )
+    .await;
     assert_eq!(
         platform + technician_share,
         deposit,
@@ -355,8 +381,8 @@ async fn each_cancellation_tier_keeps_its_fee_and_refunds_the_rest() {
     let customer = s.register("pay-tiers@example.com").await;
     let tech = ready(&s, "pay-tiers-tech@example.com", NAIROBI, json!({})).await;
     let cancel = "mutation($id: ID!) { cancelBooking(id: $id, reason: \"plans changed\") { cancellationFee { amountMinor } } }";
-    let pending = AccountKey::technician_pending(technician(&tech), "KES");
-    let platform = AccountKey::platform_revenue("KES");
+    let pending = AccountKey::technician_pending(technician(&tech), Currency::KES);
+    let platform = AccountKey::platform_revenue(Currency::KES);
     let hours = chrono::Duration::hours;
     // (tier, starts in, fee by policy in basis points of the total, the deposit's status after)
     let tiers = [
@@ -437,7 +463,7 @@ async fn dispute_outcomes_move_the_money_as_decided() {
     assert_eq!(
         balance(
             &s,
-            AccountKey::technician_available(technician(&tech), "KES")
+            AccountKey::technician_available(technician(&tech), Currency::KES)
         )
         .await,
         0
@@ -464,10 +490,17 @@ async fn dispute_outcomes_move_the_money_as_decided() {
         "{seen}"
     );
     assert_eq!(
-        balance(&s, AccountKey::technician_pending(technician(&tech), "KES")).await,
+        balance(
+            &s,
+            AccountKey::technician_pending(technician(&tech), Currency::KES)
+        )
+        .await,
         0
     );
-    assert_eq!(balance(&s, AccountKey::platform_revenue("KES")).await, 0);
+    assert_eq!(
+        balance(&s, AccountKey::platform_revenue(Currency::KES)).await,
+        0
+    );
 
     // A completed job split 30/70: 30% of what was paid back, the rest released as a job.
     let tech_session = Session::from_payload(
@@ -505,9 +538,12 @@ async fn dispute_outcomes_move_the_money_as_decided() {
         .sum();
     assert_eq!(refunded, total * 30 / 100);
     let released = total - refunded;
-    let platform = balance(&s, AccountKey::platform_revenue("KES")).await;
-    let technician_share =
-        balance(&s, AccountKey::technician_pending(technician(&tech), "KES")).await;
+    let platform = balance(&s, AccountKey::platform_revenue(Currency::KES)).await;
+    let technician_share = balance(
+        &s,
+        AccountKey::technician_pending(technician(&tech), Currency::KES),
+    )
+    .await;
     assert_eq!(platform + technician_share, released);
     ledger_is_sound(&s).await;
 }

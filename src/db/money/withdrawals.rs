@@ -59,7 +59,7 @@ pub async fn insert(db: &impl ConnectionTrait, w: &withdrawal::Model) -> Result<
                 w.id.into(),
                 w.technician_id.into(),
                 w.amount_minor.into(),
-                w.currency.clone().into(),
+                w.currency.into(),
                 w.status.as_str().into(),
                 w.method_kind.into(),
                 w.method_masked.clone().into(),

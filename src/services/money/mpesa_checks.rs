@@ -5,6 +5,7 @@
 //! marked FAILED) is money on our paybill all the same: it is kept as an unmatched receipt.
 
 use crate::db::money::payments as payment_store;
+use crate::domain::money::Currency;
 use crate::domain::payments::{Method, PaymentStatus};
 use crate::domain::unmatched::Provider;
 use crate::error::AppResult;
@@ -107,7 +108,7 @@ async fn keep_unmatched(
         reference: receipt.clone(),
         phone: callback.phone.clone(),
         amount_minor: shillings.saturating_mul(100),
-        currency: "KES".into(),
+        currency: Currency::KES,
         near_payment_id,
         detail,
     };

@@ -120,11 +120,11 @@ pub async fn refund_payment(
             memo: None,
             postings: vec![
                 Posting {
-                    account: AccountKey::escrow(paid.booking_id, &paid.currency),
+                    account: AccountKey::escrow(paid.booking_id, paid.currency),
                     amount_minor: -amount,
                 },
                 Posting {
-                    account: AccountKey::clearing(paid.method.as_str(), &paid.currency),
+                    account: AccountKey::clearing(paid.method.as_str(), paid.currency),
                     amount_minor: amount,
                 },
             ],

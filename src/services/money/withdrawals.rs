@@ -46,8 +46,8 @@ pub struct WithdrawalRequest {
     pub idempotency_key: String,
 }
 
-fn fingerprint(amount_minor: i64, currency: &str) -> String {
-    format!("{amount_minor}:{currency}")
+fn fingerprint(amount: Money) -> String {
+    format!("{}:{}", amount.amount_minor, amount.currency)
 }
 
 /// A short reference people can read out: `WD-` and twelve characters from the id's random part.
@@ -64,14 +64,14 @@ pub async fn request(
 ) -> AppResult<withdrawal::Model> {
     viewer.require_role(&[Role::Technician])?;
     check_idempotency_key(&input.idempotency_key).map_err(refusal)?;
-    let currency = input.amount.currency.code().to_string();
+    let currency = input.amount.currency;
     check_amount(
         input.amount.amount_minor,
         services.config.payouts.min_withdrawal_minor,
     )
     .map_err(refusal)?;
     withdrawal_pins::verify(services, viewer.user_id, &input.pin).await?;
-    let print = fingerprint(input.amount.amount_minor, &currency);
+    let print = fingerprint(input.amount);
     if let Some(existing) = by_key(&services.db, viewer.user_id, &input.idempotency_key).await? {
         return same_request(existing, &print);
     }
@@ -89,7 +89,7 @@ pub async fn request(
     let gateway = gateway_for(services, details.kind());
     // B2C sends whole shillings only; refusing now beats a payout that can only fail later.
     if gateway.name() == Gateway::Mpesa {
-        crate::domain::payments::mpesa_shillings(input.amount.amount_minor, &currency)
+        crate::domain::payments::mpesa_shillings(input.amount.amount_minor, currency)
             .map_err(|r| AppError::bad_input("amount", r.message))?;
     }
     let sealed = services.vault.seal(
@@ -105,7 +105,7 @@ pub async fn request(
             id,
             technician_id: viewer.user_id,
             amount_minor: input.amount.amount_minor,
-            currency: currency.clone(),
+            currency,
             status: WithdrawalStatus::Pending,
             method_kind: details.kind(),
             method_masked: details.masked(),
@@ -142,11 +142,11 @@ pub async fn request(
             memo: None,
             postings: vec![
                 Posting {
-                    account: AccountKey::technician_available(viewer.user_id, &currency),
+                    account: AccountKey::technician_available(viewer.user_id, currency),
                     amount_minor: -input.amount.amount_minor,
                 },
                 Posting {
-                    account: AccountKey::payout_in_flight(viewer.user_id, &currency),
+                    account: AccountKey::payout_in_flight(viewer.user_id, currency),
                     amount_minor: input.amount.amount_minor,
                 },
             ],
@@ -159,14 +159,14 @@ pub async fn request(
             AppError::Conflict(_) => {
                 let available = ledger::balance(
                     &services.db,
-                    &AccountKey::technician_available(viewer.user_id, &currency),
+                    &AccountKey::technician_available(viewer.user_id, currency),
                 )
                 .await?;
                 AppError::bad_input(
                     "amount",
                     format!(
                         "more than your available balance of {}",
-                        crate::domain::money::format(available, &currency)
+                        Money::new(available, currency).format()
                     ),
                 )
             }
@@ -535,7 +535,7 @@ async fn pay(services: &Services, w: withdrawal::Model) -> AppResult<withdrawal:
         purpose: PayoutPurpose::Withdrawal,
         reference: w.reference.clone(),
         amount_minor: w.amount_minor,
-        currency: w.currency.clone(),
+        currency: w.currency,
         destination: destination(details),
     };
     let outcome = match gateway.send(&request).await {
@@ -655,18 +655,18 @@ async fn finish(
         txn.rollback().await?;
         return Ok(None);
     }
-    let in_flight = AccountKey::payout_in_flight(w.technician_id, &w.currency);
+    let in_flight = AccountKey::payout_in_flight(w.technician_id, w.currency);
     let (entry_kind, suffix, to_account) = if change.to == WithdrawalStatus::Completed {
         (
             TransactionKind::Payout,
             "paid",
-            AccountKey::clearing(&format!("PAYOUT_{}", w.gateway.as_str()), &w.currency),
+            AccountKey::clearing(&format!("PAYOUT_{}", w.gateway.as_str()), w.currency),
         )
     } else {
         (
             TransactionKind::WithdrawalReturned,
             "returned",
-            AccountKey::technician_available(w.technician_id, &w.currency),
+            AccountKey::technician_available(w.technician_id, w.currency),
         )
     };
     ledger::post(
@@ -706,7 +706,7 @@ async fn notify(
     w: &withdrawal::Model,
     by_email: bool,
 ) -> AppResult<()> {
-    let amount = crate::domain::money::format(w.amount_minor, &w.currency);
+    let amount = Money::new(w.amount_minor, w.currency).format();
     let (title, body) = match w.status {
         WithdrawalStatus::Pending => (
             "Withdrawal requested",
