@@ -248,14 +248,7 @@ pub async fn list(
     page: Page,
 ) -> AppResult<Slice<withdrawal::Model>> {
     let technician = listed(viewer)?;
-    let rows = store::list(
-        &services.db,
-        technician,
-        status.map(|s| s.as_str()),
-        page.after,
-        page.limit + 1,
-    )
-    .await?;
+    let rows = store::list(&services.db, technician, status, page.after, page.limit + 1).await?;
     Ok(Slice::from_probe(rows, page.limit))
 }
 
@@ -272,7 +265,7 @@ pub async fn count(
     status: Option<WithdrawalStatus>,
 ) -> AppResult<u64> {
     let technician = listed(viewer)?;
-    Ok(store::count(&services.db, technician, status.map(|s| s.as_str())).await?)
+    Ok(store::count(&services.db, technician, status).await?)
 }
 
 /// The technician cancels their own PENDING withdrawal; the money goes back to available.
@@ -504,8 +497,8 @@ async fn claim(services: &Services, w: &withdrawal::Model) -> AppResult<Option<w
     let claimed = store::set_processing(
         &txn,
         w.id,
-        WithdrawalStatus::Processing.as_str(),
-        WithdrawalStatus::Pending.as_str(),
+        WithdrawalStatus::Processing,
+        WithdrawalStatus::Pending,
         now,
     )
     .await?;
@@ -556,7 +549,7 @@ async fn pay(services: &Services, w: withdrawal::Model) -> AppResult<withdrawal:
                     &services.db,
                     w.id,
                     reference,
-                    WithdrawalStatus::Processing.as_str(),
+                    WithdrawalStatus::Processing,
                 )
                 .await?;
             }
@@ -637,13 +630,12 @@ async fn finish(
 ) -> AppResult<Option<withdrawal::Model>> {
     let now = services.clock.now();
     let txn = begin_write(&services.db).await?;
-    let from: Vec<&str> = from.iter().map(|s| s.as_str()).collect();
     let moved = store::finish(
         &txn,
         w.id,
-        &from,
+        from,
         store::Finish {
-            to: change.to.as_str(),
+            to: change.to,
             gateway_reference: change.gateway_reference.clone(),
             bank_reference: change.bank_reference.clone(),
             failure_reason: change.failure_reason.clone(),
