@@ -88,8 +88,8 @@ pub async fn invoice_paid_booking(
     let tips: Vec<i64> = payment_store::of_kind_in_status(
         txn,
         booking.id,
-        PaymentKind::Tip.as_str(),
-        PaymentStatus::Succeeded.as_str(),
+        PaymentKind::Tip,
+        PaymentStatus::Succeeded,
     )
     .await?
     .iter()

@@ -83,7 +83,7 @@ async fn timed_out_prompt(
     Ok(payment_store::newest_unreferenced(
         &services.db,
         Method::Mpesa.as_str(),
-        PaymentStatus::Failed.as_str(),
+        PaymentStatus::Failed,
         phone.as_str(),
         shillings.saturating_mul(100),
     )
@@ -129,7 +129,7 @@ pub async fn check_pending(services: &Services) -> AppResult<usize> {
     let due = payment_store::untouched_since(
         &services.db,
         Method::Mpesa.as_str(),
-        PaymentStatus::Pending.as_str(),
+        PaymentStatus::Pending,
         cutoff,
         BATCH,
     )
@@ -142,7 +142,7 @@ pub async fn check_pending(services: &Services) -> AppResult<usize> {
         let claimed = payment_store::touch_if_unchanged(
             &services.db,
             paid.id,
-            PaymentStatus::Pending.as_str(),
+            PaymentStatus::Pending,
             paid.updated_at,
             now,
         )

@@ -66,14 +66,10 @@ fn refusal(r: Refusal) -> AppError {
 /// What escrow holds for a booking and whether its deposit is in.
 pub async fn due_of(db: &impl ConnectionTrait, booking: &booking::Model) -> AppResult<Due> {
     let escrow = ledger::balance(db, &AccountKey::escrow(booking.id, booking.currency)).await?;
-    let deposit_paid = store::one_of_kind_in(
-        db,
-        booking.id,
-        PaymentKind::Deposit.as_str(),
-        &DEPOSIT_CAME_IN.map(PaymentStatus::as_str),
-    )
-    .await?
-    .is_some();
+    let deposit_paid =
+        store::one_of_kind_in(db, booking.id, PaymentKind::Deposit, &DEPOSIT_CAME_IN)
+            .await?
+            .is_some();
     Ok(due(booking, escrow, deposit_paid))
 }
 
@@ -371,10 +367,7 @@ pub async fn record_outcome_in(
     let moved = store::record_outcome(
         txn,
         payment_id,
-        &[
-            PaymentStatus::Initiated.as_str(),
-            PaymentStatus::Pending.as_str(),
-        ],
+        &[PaymentStatus::Initiated, PaymentStatus::Pending],
         store::Outcome {
             status,
             next_action,

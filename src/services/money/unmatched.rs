@@ -63,9 +63,9 @@ pub async fn record_in(
         new.provider.as_str(),
         &new.reference,
         &[
-            PaymentStatus::Succeeded.as_str(),
-            PaymentStatus::PartiallyRefunded.as_str(),
-            PaymentStatus::Refunded.as_str(),
+            PaymentStatus::Succeeded,
+            PaymentStatus::PartiallyRefunded,
+            PaymentStatus::Refunded,
         ],
     )
     .await?
