@@ -795,3 +795,52 @@ async fn providers_without_keys_are_refused_and_their_webhooks_are_not_there() {
         assert_eq!(delivered.status(), 404, "{webhook}");
     }
 }
+
+#[tokio::test]
+async fn a_payment_stored_in_an_unknown_currency_is_an_error_naming_it_not_shown_in_that_code() {
+    use fundi::db::entities::payment::{Column, Entity};
+    use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
+    const SHOWN: &str = "query($id: ID!) { booking(id: $id) { payments { amount { amountMinor currency formatted } } } }";
+    let s = TestServer::start().await;
+    let customer = s.register("pay-currency@example.com").await;
+    let tech = ready(&s, "pay-currency-tech@example.com", NAIROBI, json!({})).await;
+    let id = completed(&s, &customer, &tech, "pay-currency-01").await;
+    let shown = s.ok(customer.token(), SHOWN, json!({"id": id})).await;
+    assert_eq!(shown["booking"]["payments"][0]["amount"]["currency"], "KES");
+
+    let db = &s.services().db;
+    let booking = uuid_of(id.as_str().unwrap());
+    // The deposit, the booking's only payment; its id read alone, since the whole row will not read.
+    let payment: uuid::Uuid = Entity::find()
+        .select_only()
+        .column(Column::Id)
+        .filter(Column::BookingId.eq(booking))
+        .into_tuple()
+        .one(db)
+        .await
+        .unwrap()
+        .unwrap();
+    // Written by hand, as an operator's mistake would be: not an ISO 4217 code.
+    let written = db
+        .execute_raw(fundi::db::sql::stmt(
+            db.get_database_backend(),
+            "UPDATE payments SET currency = $1 WHERE id = $2",
+            ["KSH".into(), payment.into()],
+        ))
+        .await
+        .unwrap();
+    assert_eq!(written.rows_affected(), 1);
+
+    let error = Entity::find_by_id(payment)
+        .one(db)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("Currency"), "{error}");
+    assert!(error.contains("\"KSH\""), "{error}");
+    assert!(error.contains(&payment.to_string()), "{error}");
+    // The customer is told something is wrong, not shown the money in a code that is not one.
+    let refused = s.err(customer.token(), SHOWN, json!({"id": id})).await;
+    assert_eq!(code(&refused), "INTERNAL_SERVER_ERROR", "{refused}");
+    assert!(!refused.to_string().contains("KSH"), "{refused}");
+}
