@@ -37,6 +37,7 @@ use fundi::db::entities::{booking, session, technician_profile, tracking_head, u
 use fundi::domain::account::Role;
 use fundi::domain::booking_state::Status;
 use fundi::domain::dispatch::DispatchMode;
+use fundi::domain::money::Currency;
 use fundi::domain::pricing::Priority;
 use fundi::domain::technician::{Availability, KycStatus};
 use fundi::graphql::ids::{self, Kind};
@@ -440,7 +441,7 @@ async fn seed(
             bio: Set(String::new()),
             years_of_experience: Set(3),
             hourly_rate_minor: Set(100_000),
-            currency: Set("KES".into()),
+            currency: Set(Currency::KES),
             service_radius_km: Set(10.0),
             base_lat: Set(Some(job.0)),
             base_lng: Set(Some(job.1)),
@@ -476,7 +477,7 @@ async fn seed(
             priority: Set(Priority::Medium),
             budget_min_minor: Set(0),
             budget_max_minor: Set(500_000),
-            currency: Set("KES".into()),
+            currency: Set(Currency::KES),
             scheduled_start: Set(None),
             estimated_duration_minutes: Set(60),
             status: Set(Status::EnRoute),

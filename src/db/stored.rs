@@ -128,7 +128,22 @@ pub fn named_in<T: Named>(
     row_id: impl std::fmt::Display,
 ) -> Result<T, sea_orm::DbErr> {
     let name: String = row.try_get("", column)?;
-    T::from_name(&name).ok_or_else(|| {
+    read_name(&name, row_id)
+}
+
+/// [`named_in`] for a column that may be NULL (an outer join's): NULL is `None`, an unknown name
+/// is still an error naming the type, the value and `row_id`.
+pub fn optional_named_in<T: Named>(
+    row: &sea_orm::QueryResult,
+    column: &str,
+    row_id: impl std::fmt::Display,
+) -> Result<Option<T>, sea_orm::DbErr> {
+    let name: Option<String> = row.try_get("", column)?;
+    name.map(|name| read_name(&name, row_id)).transpose()
+}
+
+fn read_name<T: Named>(name: &str, row_id: impl std::fmt::Display) -> Result<T, sea_orm::DbErr> {
+    T::from_name(name).ok_or_else(|| {
         sea_orm::DbErr::Type(format!(
             "unknown {} {name:?} stored in the row with id {row_id}",
             std::any::type_name::<T>()

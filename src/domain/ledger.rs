@@ -6,6 +6,7 @@
 //! the gateway owes it to us) and puts it into the booking's escrow (positive). Every entry sums to
 //! zero per currency, so the whole ledger always does.
 
+use crate::domain::money::Currency;
 use crate::domain::pricing::{BP_PER_WHOLE, apply_bp};
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
@@ -174,29 +175,34 @@ pub struct AccountKey {
     pub kind: AccountKind,
     pub owner: Option<Uuid>,
     pub gateway: Option<String>,
-    pub currency: String,
+    pub currency: Currency,
 }
 
 impl AccountKey {
-    fn new(kind: AccountKind, owner: Option<Uuid>, gateway: Option<&str>, currency: &str) -> Self {
-        // Upper case on the way in, so "kes" and "KES" can never become two accounts.
+    fn new(
+        kind: AccountKind,
+        owner: Option<Uuid>,
+        gateway: Option<&str>,
+        currency: Currency,
+    ) -> Self {
+        // Upper case on the way in, so "mpesa" and "MPESA" can never become two accounts.
         AccountKey {
             kind,
             owner,
             gateway: gateway.map(str::to_ascii_uppercase),
-            currency: currency.to_ascii_uppercase(),
+            currency,
         }
     }
 
-    pub fn escrow(booking: Uuid, currency: &str) -> Self {
+    pub fn escrow(booking: Uuid, currency: Currency) -> Self {
         Self::new(AccountKind::Escrow, Some(booking), None, currency)
     }
 
-    pub fn clearing(gateway: &str, currency: &str) -> Self {
+    pub fn clearing(gateway: &str, currency: Currency) -> Self {
         Self::new(AccountKind::GatewayClearing, None, Some(gateway), currency)
     }
 
-    pub fn technician_pending(technician: Uuid, currency: &str) -> Self {
+    pub fn technician_pending(technician: Uuid, currency: Currency) -> Self {
         Self::new(
             AccountKind::TechnicianPending,
             Some(technician),
@@ -205,7 +211,7 @@ impl AccountKey {
         )
     }
 
-    pub fn technician_available(technician: Uuid, currency: &str) -> Self {
+    pub fn technician_available(technician: Uuid, currency: Currency) -> Self {
         Self::new(
             AccountKind::TechnicianAvailable,
             Some(technician),
@@ -214,7 +220,7 @@ impl AccountKey {
         )
     }
 
-    pub fn payout_in_flight(technician: Uuid, currency: &str) -> Self {
+    pub fn payout_in_flight(technician: Uuid, currency: Currency) -> Self {
         Self::new(
             AccountKind::TechnicianPayoutInFlight,
             Some(technician),
@@ -223,15 +229,15 @@ impl AccountKey {
         )
     }
 
-    pub fn platform_revenue(currency: &str) -> Self {
+    pub fn platform_revenue(currency: Currency) -> Self {
         Self::new(AccountKind::PlatformRevenue, None, None, currency)
     }
 
-    pub fn tax_collected(currency: &str) -> Self {
+    pub fn tax_collected(currency: Currency) -> Self {
         Self::new(AccountKind::TaxCollected, None, None, currency)
     }
 
-    pub fn unmatched_funds(currency: &str) -> Self {
+    pub fn unmatched_funds(currency: Currency) -> Self {
         Self::new(AccountKind::UnmatchedFunds, None, None, currency)
     }
 
@@ -248,7 +254,7 @@ impl AccountKey {
             name.push_str(gateway);
         }
         name.push(':');
-        name.push_str(&self.currency);
+        name.push_str(self.currency.code());
         name
     }
 
@@ -256,8 +262,8 @@ impl AccountKey {
         self.kind.may_go_negative()
     }
 
-    /// An owner exactly where the kind needs one, a gateway only on clearing accounts, and a
-    /// three-letter currency: anything else would be an account no rule knows how to treat.
+    /// An owner exactly where the kind needs one and a gateway only on clearing accounts: anything
+    /// else would be an account no rule knows how to treat. (Its currency is one by its type.)
     pub fn check(&self) -> Result<(), LedgerRuleError> {
         let owner_ok = self.owner.is_some() == self.kind.has_owner();
         let gateway_ok = match (&self.gateway, self.kind) {
@@ -270,9 +276,7 @@ impl AccountKey {
             (Some(_), _) => false,
             (None, _) => true,
         };
-        let currency_ok =
-            self.currency.len() == 3 && self.currency.bytes().all(|b| b.is_ascii_uppercase());
-        if owner_ok && gateway_ok && currency_ok {
+        if owner_ok && gateway_ok {
             Ok(())
         } else {
             Err(LedgerRuleError::MalformedAccount {
@@ -314,7 +318,7 @@ pub enum LedgerRuleError {
     },
     /// The lines of one currency do not add up to zero.
     Unbalanced {
-        currency: String,
+        currency: Currency,
         sum: i128,
     },
     MalformedAccount {
@@ -355,20 +359,16 @@ pub fn check_balanced(postings: &[Posting]) -> Result<(), LedgerRuleError> {
     if postings.len() < 2 {
         return Err(LedgerRuleError::TooFewPostings);
     }
-    let mut sums: BTreeMap<&str, i128> = BTreeMap::new();
+    let mut sums: BTreeMap<Currency, i128> = BTreeMap::new();
     for (index, posting) in postings.iter().enumerate() {
         if posting.amount_minor == 0 {
             return Err(LedgerRuleError::ZeroPosting { index });
         }
         posting.account.check()?;
-        *sums.entry(posting.account.currency.as_str()).or_default() +=
-            i128::from(posting.amount_minor);
+        *sums.entry(posting.account.currency).or_default() += i128::from(posting.amount_minor);
     }
     match sums.into_iter().find(|(_, sum)| *sum != 0) {
-        Some((currency, sum)) => Err(LedgerRuleError::Unbalanced {
-            currency: currency.to_string(),
-            sum,
-        }),
+        Some((currency, sum)) => Err(LedgerRuleError::Unbalanced { currency, sum }),
         None => Ok(()),
     }
 }
@@ -460,11 +460,11 @@ pub fn split_release(total: i64, tax: i64, platform_fee_bp: u32) -> ReleaseSplit
 
 /// Postings for common movements, so every caller books them the same way.
 pub mod entries {
-    use super::{AccountKey, Posting, ReleaseSplit};
+    use super::{AccountKey, Currency, Posting, ReleaseSplit};
     use uuid::Uuid;
 
     /// A customer paid `amount` for a booking through `gateway`: it moves into escrow.
-    pub fn payment(gateway: &str, booking: Uuid, currency: &str, amount: i64) -> Vec<Posting> {
+    pub fn payment(gateway: &str, booking: Uuid, currency: Currency, amount: i64) -> Vec<Posting> {
         vec![
             Posting::new(AccountKey::clearing(gateway, currency), -amount),
             Posting::new(AccountKey::escrow(booking, currency), amount),
@@ -476,7 +476,7 @@ pub mod entries {
     pub fn release(
         booking: Uuid,
         technician: Uuid,
-        currency: &str,
+        currency: Currency,
         split: ReleaseSplit,
     ) -> Vec<Posting> {
         let mut postings = vec![Posting::new(
@@ -499,7 +499,7 @@ pub mod entries {
     }
 
     /// Escrow refunded to the customer through the gateway it came from.
-    pub fn refund(gateway: &str, booking: Uuid, currency: &str, amount: i64) -> Vec<Posting> {
+    pub fn refund(gateway: &str, booking: Uuid, currency: Currency, amount: i64) -> Vec<Posting> {
         vec![
             Posting::new(AccountKey::escrow(booking, currency), -amount),
             Posting::new(AccountKey::clearing(gateway, currency), amount),
@@ -507,7 +507,7 @@ pub mod entries {
     }
 
     /// A tip goes straight to the technician's pending earnings, with no platform fee.
-    pub fn tip(gateway: &str, technician: Uuid, currency: &str, amount: i64) -> Vec<Posting> {
+    pub fn tip(gateway: &str, technician: Uuid, currency: Currency, amount: i64) -> Vec<Posting> {
         vec![
             Posting::new(AccountKey::clearing(gateway, currency), -amount),
             Posting::new(AccountKey::technician_pending(technician, currency), amount),
@@ -515,7 +515,7 @@ pub mod entries {
     }
 
     /// Earnings past the hold become withdrawable.
-    pub fn earnings_available(technician: Uuid, currency: &str, amount: i64) -> Vec<Posting> {
+    pub fn earnings_available(technician: Uuid, currency: Currency, amount: i64) -> Vec<Posting> {
         vec![
             Posting::new(
                 AccountKey::technician_pending(technician, currency),
@@ -532,6 +532,10 @@ pub mod entries {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn cur(code: &str) -> Currency {
+        Currency::parse(code).unwrap()
+    }
 
     fn booking() -> Uuid {
         Uuid::from_u128(1)
@@ -582,24 +586,27 @@ mod tests {
     #[test]
     fn account_names_are_stable() {
         assert_eq!(
-            AccountKey::escrow(booking(), "kes").name(),
+            AccountKey::escrow(booking(), Currency::KES).name(),
             format!("ESCROW:{}:KES", booking())
         );
         assert_eq!(
-            AccountKey::clearing("mpesa", "KES").name(),
+            AccountKey::clearing("mpesa", Currency::KES).name(),
             "GATEWAY_CLEARING:MPESA:KES"
         );
         assert_eq!(
-            AccountKey::technician_pending(tech(), "INR").name(),
+            AccountKey::technician_pending(tech(), cur("INR")).name(),
             format!("TECHNICIAN_PENDING:{}:INR", tech())
         );
         assert_eq!(
-            AccountKey::platform_revenue("USD").name(),
+            AccountKey::platform_revenue(cur("USD")).name(),
             "PLATFORM_REVENUE:USD"
         );
-        assert_eq!(AccountKey::tax_collected("USD").name(), "TAX_COLLECTED:USD");
         assert_eq!(
-            AccountKey::unmatched_funds("kes").name(),
+            AccountKey::tax_collected(cur("USD")).name(),
+            "TAX_COLLECTED:USD"
+        );
+        assert_eq!(
+            AccountKey::unmatched_funds(Currency::KES).name(),
             "UNMATCHED_FUNDS:KES"
         );
     }
@@ -613,10 +620,10 @@ mod tests {
 
     #[test]
     fn check_balanced_table() {
-        let escrow = || AccountKey::escrow(booking(), "KES");
-        let clearing = || AccountKey::clearing("SANDBOX", "KES");
-        let usd_clearing = || AccountKey::clearing("STRIPE", "USD");
-        let usd_revenue = || AccountKey::platform_revenue("USD");
+        let escrow = || AccountKey::escrow(booking(), Currency::KES);
+        let clearing = || AccountKey::clearing("SANDBOX", Currency::KES);
+        let usd_clearing = || AccountKey::clearing("STRIPE", cur("USD"));
+        let usd_revenue = || AccountKey::platform_revenue(cur("USD"));
         let cases: Vec<BalanceCase> = vec![
             (
                 "payment into escrow",
@@ -627,8 +634,8 @@ mod tests {
                 "three-way split",
                 vec![
                     p(escrow(), -1000),
-                    p(AccountKey::technician_pending(tech(), "KES"), 850),
-                    p(AccountKey::platform_revenue("KES"), 150),
+                    p(AccountKey::technician_pending(tech(), Currency::KES), 850),
+                    p(AccountKey::platform_revenue(Currency::KES), 150),
                 ],
                 Ok(()),
             ),
@@ -657,7 +664,7 @@ mod tests {
                 "off by one",
                 vec![p(clearing(), -1000), p(escrow(), 999)],
                 Err(LedgerRuleError::Unbalanced {
-                    currency: "KES".into(),
+                    currency: Currency::KES,
                     sum: -1,
                 }),
             ),
@@ -665,7 +672,7 @@ mod tests {
                 "balanced in total but not per currency",
                 vec![p(clearing(), -10), p(usd_revenue(), 10)],
                 Err(LedgerRuleError::Unbalanced {
-                    currency: "KES".into(),
+                    currency: Currency::KES,
                     sum: -10,
                 }),
             ),
@@ -677,7 +684,7 @@ mod tests {
                     p(clearing(), 2),
                 ],
                 Err(LedgerRuleError::Unbalanced {
-                    currency: "KES".into(),
+                    currency: Currency::KES,
                     sum: 2 * i128::from(i64::MAX) + 2,
                 }),
             ),
@@ -690,7 +697,7 @@ mod tests {
                             kind: AccountKind::Escrow,
                             owner: None,
                             gateway: None,
-                            currency: "KES".into(),
+                            currency: Currency::KES,
                         },
                         1,
                     ),
@@ -708,23 +715,13 @@ mod tests {
                             kind: AccountKind::GatewayClearing,
                             owner: None,
                             gateway: None,
-                            currency: "KES".into(),
+                            currency: Currency::KES,
                         },
                         -1,
                     ),
                 ],
                 Err(LedgerRuleError::MalformedAccount {
                     account: "GATEWAY_CLEARING:KES".into(),
-                }),
-            ),
-            (
-                "bad currency",
-                vec![
-                    p(AccountKey::clearing("SANDBOX", "KSH1"), -1),
-                    p(AccountKey::platform_revenue("KSH1"), 1),
-                ],
-                Err(LedgerRuleError::MalformedAccount {
-                    account: "GATEWAY_CLEARING:SANDBOX:KSH1".into(),
                 }),
             ),
         ];
@@ -785,24 +782,24 @@ mod tests {
         let mut balances = HashMap::new();
         apply_postings(
             &mut balances,
-            &entries::payment("SANDBOX", booking(), "KES", 100),
+            &entries::payment("SANDBOX", booking(), Currency::KES, 100),
         )
         .unwrap();
         let before = balances.clone();
         let err = apply_postings(
             &mut balances,
-            &entries::refund("SANDBOX", booking(), "KES", 101),
+            &entries::refund("SANDBOX", booking(), Currency::KES, 101),
         )
         .unwrap_err();
         assert_eq!(
             err,
             LedgerRuleError::InsufficientFunds {
-                account: AccountKey::escrow(booking(), "KES").name()
+                account: AccountKey::escrow(booking(), Currency::KES).name()
             }
         );
         assert_eq!(balances, before);
         assert_eq!(
-            balances[&AccountKey::clearing("SANDBOX", "KES")],
+            balances[&AccountKey::clearing("SANDBOX", Currency::KES)],
             -100,
             "clearing may go negative"
         );
@@ -811,7 +808,7 @@ mod tests {
     #[test]
     fn release_leaves_out_zero_parts() {
         let split = split_release(100, 0, 1_500);
-        let postings = entries::release(booking(), tech(), "KES", split);
+        let postings = entries::release(booking(), tech(), Currency::KES, split);
         assert_eq!(postings.len(), 3);
         assert_eq!(check_balanced(&postings), Ok(()));
     }
@@ -822,7 +819,7 @@ mod properties {
     use super::*;
     use proptest::prelude::*;
 
-    const CURRENCY: &str = "KES";
+    const CURRENCY: Currency = Currency::KES;
     const GATEWAYS: [&str; 3] = ["SANDBOX", "MPESA", "CASH"];
 
     /// One step of money moving, with small indexes choosing among a few bookings and technicians.

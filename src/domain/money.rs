@@ -34,6 +34,12 @@ impl CurrencyProblem {
 }
 
 impl Currency {
+    /// Kenyan shillings: the marketplace's home currency, used where nothing else names one.
+    pub const KES: Currency = Currency {
+        iso: iso_currency::Currency::KES,
+        minor_digits: 2,
+    };
+
     /// Reads a code as clients send it: surrounding spaces and letter case do not matter.
     pub fn parse(code: &str) -> Result<Currency, CurrencyProblem> {
         let code = code.trim().to_ascii_uppercase();
@@ -59,6 +65,19 @@ impl Currency {
     }
 }
 
+/// Currencies order by their codes, as people list them.
+impl Ord for Currency {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.code().cmp(other.code())
+    }
+}
+
+impl PartialOrd for Currency {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
 impl fmt::Display for Currency {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.code())
@@ -80,7 +99,8 @@ impl Money {
         }
     }
 
-    /// For people, by the currency's convention (see [`format`]).
+    /// For people, by the currency's convention: `KSh 1,234.00`, `₹1,23,456.00`, `$12.50`,
+    /// `-$3.00`; a currency without a symbol of ours gets its code as prefix.
     pub fn format(self) -> String {
         format_in(
             self.amount_minor,
@@ -88,13 +108,6 @@ impl Money {
             self.currency.minor_digits(),
         )
     }
-}
-
-/// How many minor digits a stored currency code has. Codes are checked on the way in, so an
-/// unknown one can only be data written by hand; it is shown with two digits rather than failing a
-/// receipt or a notification.
-pub fn minor_digits(code: &str) -> u32 {
-    Currency::parse(code).map_or(2, Currency::minor_digits)
 }
 
 fn symbol(currency: &str) -> Option<&'static str> {
@@ -131,12 +144,7 @@ fn group(digits: &str, indian: bool) -> String {
     out
 }
 
-/// Formats minor units for people: `KSh 1,234.00`, `₹1,23,456.00`, `$12.50`, `-$3.00`; unknown
-/// currencies get their code as prefix.
-pub fn format(amount_minor: i64, currency: &str) -> String {
-    format_in(amount_minor, currency, minor_digits(currency))
-}
-
+/// Formats minor units for people (see [`Money::format`]); INR groups its digits the Indian way.
 fn format_in(amount_minor: i64, currency: &str, digits: u32) -> String {
     let scale = 10u64.pow(digits);
     let magnitude = amount_minor.unsigned_abs();
@@ -179,7 +187,6 @@ mod tests {
             (123_456_789, "USD", "$1,234,567.89"),
         ];
         for (amount, currency, expected) in cases {
-            assert_eq!(format(amount, currency), expected, "{amount} {currency}");
             let money = Money::new(amount, Currency::parse(currency).unwrap());
             assert_eq!(money.format(), expected, "{amount} {currency}");
         }
@@ -209,8 +216,7 @@ mod tests {
     }
 
     #[test]
-    fn a_stored_code_nobody_checked_is_shown_with_two_digits() {
-        assert_eq!(minor_digits("ZZZ"), 2);
-        assert_eq!(format(1_250, "ZZZ"), "ZZZ 12.50");
+    fn the_home_currency_is_the_listed_shilling() {
+        assert_eq!(Currency::parse("KES"), Ok(Currency::KES));
     }
 }

@@ -2,6 +2,7 @@
 //! the money a cancellation keeps and returns is divided.
 
 use super::booking_state::Status;
+use super::money::Currency;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PaymentKind {
@@ -209,8 +210,8 @@ pub fn mpesa_phone(raw: Option<&str>) -> Result<String, Refusal> {
 
 /// The whole shillings M-Pesa charges for `amount_minor` cents. M-Pesa takes whole shillings only;
 /// rounding up would charge more than escrow records, so an amount with cents is refused instead.
-pub fn mpesa_shillings(amount_minor: i64, currency: &str) -> Result<i64, Refusal> {
-    if currency != "KES" {
+pub fn mpesa_shillings(amount_minor: i64, currency: Currency) -> Result<i64, Refusal> {
+    if currency != Currency::KES {
         return Err(refuse("method", "M-Pesa takes Kenyan shillings (KES) only"));
     }
     if amount_minor <= 0 || amount_minor % 100 != 0 {
@@ -430,9 +431,20 @@ mod tests {
 
     #[test]
     fn mpesa_charges_whole_shillings_only() {
-        assert_eq!(mpesa_shillings(150_000, "KES"), Ok(1_500));
-        assert_eq!(mpesa_shillings(150_050, "KES").unwrap_err().field, "amount");
-        assert_eq!(mpesa_shillings(0, "KES").unwrap_err().field, "amount");
-        assert_eq!(mpesa_shillings(150_000, "USD").unwrap_err().field, "method");
+        assert_eq!(mpesa_shillings(150_000, Currency::KES), Ok(1_500));
+        assert_eq!(
+            mpesa_shillings(150_050, Currency::KES).unwrap_err().field,
+            "amount"
+        );
+        assert_eq!(
+            mpesa_shillings(0, Currency::KES).unwrap_err().field,
+            "amount"
+        );
+        assert_eq!(
+            mpesa_shillings(150_000, Currency::parse("USD").unwrap())
+                .unwrap_err()
+                .field,
+            "method"
+        );
     }
 }

@@ -4,6 +4,7 @@
 //! the money held for them equals what is still open.
 
 use super::booking_state::Status;
+use super::money::Currency;
 use super::payments::{Due, Method, PaymentKind, Refusal, refuse};
 use std::collections::BTreeMap;
 
@@ -96,7 +97,7 @@ pub fn check_move(from: ReceiptStatus, to: ReceiptStatus) -> Result<(), Refusal>
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReceiptMoney {
     pub amount_minor: i64,
-    pub currency: String,
+    pub currency: Currency,
 }
 
 /// What attaching a receipt to a booking makes of it: a payment of this kind. The booking must be
@@ -107,14 +108,14 @@ pub struct ReceiptMoney {
 pub fn attach_kind(
     status: ReceiptStatus,
     money: &ReceiptMoney,
-    booking_currency: &str,
+    booking_currency: Currency,
     due: Due,
 ) -> Result<PaymentKind, Refusal> {
     check_move(status, ReceiptStatus::Attached)?;
     if money.amount_minor <= 0 {
         return Err(refuse("receiptId", "this receipt holds no money to attach"));
     }
-    if !money.currency.eq_ignore_ascii_case(booking_currency) {
+    if money.currency != booking_currency {
         return Err(refuse(
             "bookingId",
             format!(
@@ -255,7 +256,7 @@ mod tests {
     fn kes(amount_minor: i64) -> ReceiptMoney {
         ReceiptMoney {
             amount_minor,
-            currency: "KES".into(),
+            currency: Currency::KES,
         }
     }
 
@@ -386,6 +387,7 @@ mod tests {
             ),
         ];
         for (name, status, money, currency, due, expected) in cases {
+            let currency = Currency::parse(currency).unwrap();
             let got = attach_kind(status, &money, currency, due).map_err(|r| r.field);
             assert_eq!(got, expected, "{name}");
         }

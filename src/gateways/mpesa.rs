@@ -255,7 +255,7 @@ impl Mpesa {
 
     /// Sends the payment prompt to the customer's phone. Pending until the callback or the query.
     pub async fn stk_push(&self, request: &ChargeRequest) -> anyhow::Result<ChargeOutcome> {
-        let amount = mpesa_shillings(request.amount_minor, &request.currency)
+        let amount = mpesa_shillings(request.amount_minor, request.currency)
             .map_err(|r| anyhow!(r.message))?;
         let phone = request
             .phone

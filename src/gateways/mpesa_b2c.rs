@@ -72,7 +72,7 @@ impl MpesaB2c {
     /// The B2C payment request for `request`, or the reason M-Pesa cannot carry it.
     pub fn payment_body(&self, request: &PayoutRequest) -> Result<Value, String> {
         let amount =
-            mpesa_shillings(request.amount_minor, &request.currency).map_err(|r| r.message)?;
+            mpesa_shillings(request.amount_minor, request.currency).map_err(|r| r.message)?;
         let Destination::Mpesa { phone } = &request.destination else {
             return Err("M-Pesa pays out to M-Pesa numbers only".into());
         };
@@ -307,6 +307,7 @@ impl PayoutGateway for MpesaB2c {
 mod tests {
     use super::*;
     use crate::config::MpesaSettings;
+    use crate::domain::money::Currency;
     use uuid::Uuid;
 
     fn gateway() -> MpesaB2c {
@@ -340,7 +341,7 @@ mod tests {
             purpose: PayoutPurpose::Withdrawal,
             reference: "WD-ABC123".into(),
             amount_minor,
-            currency: currency.into(),
+            currency: Currency::parse(currency).unwrap(),
             destination,
         }
     }

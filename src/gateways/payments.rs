@@ -2,6 +2,7 @@
 //! cash is settled by the technician confirming receipt, so it never calls out. Stripe lives in
 //! its own module, as does Razorpay.
 
+use crate::domain::money::Currency;
 use crate::domain::payments::{Method, sandbox_succeeds};
 use async_trait::async_trait;
 
@@ -10,7 +11,7 @@ use async_trait::async_trait;
 pub struct ChargeRequest {
     pub payment_id: uuid::Uuid,
     pub amount_minor: i64,
-    pub currency: String,
+    pub currency: Currency,
     pub phone: Option<String>,
 }
 
@@ -128,7 +129,7 @@ mod tests {
         let request = |amount_minor| ChargeRequest {
             payment_id: uuid::Uuid::nil(),
             amount_minor,
-            currency: "KES".into(),
+            currency: Currency::KES,
             phone: None,
         };
         assert!(matches!(

@@ -1,6 +1,7 @@
 //! Payout gateways behind one trait: the sandbox pays at once for development and tests, manual
 //! payouts wait for staff to transfer by hand, and M-Pesa B2C lives in its own module.
 
+use crate::domain::money::Currency;
 use crate::domain::payouts::Gateway;
 use async_trait::async_trait;
 use uuid::Uuid;
@@ -53,7 +54,7 @@ pub struct PayoutRequest {
     /// request (B2C's OriginatorConversationID) are given this, so callbacks find it again.
     pub reference: String,
     pub amount_minor: i64,
-    pub currency: String,
+    pub currency: Currency,
     pub destination: Destination,
 }
 
@@ -157,7 +158,7 @@ mod tests {
             purpose: PayoutPurpose::Withdrawal,
             reference: "WD-TEST".into(),
             amount_minor,
-            currency: "KES".into(),
+            currency: Currency::KES,
             destination: Destination::Mpesa {
                 phone: "+254712345678".into(),
             },

@@ -92,7 +92,7 @@ impl PaymentGateway for RazorpayGateway {
         let id = request.payment_id.to_string();
         let body = json!({
             "amount": request.amount_minor,
-            "currency": request.currency.to_uppercase(),
+            "currency": request.currency.code(),
             // Razorpay caps the receipt at 40 characters: the simple UUID (32) fits.
             "receipt": request.payment_id.simple().to_string(),
             "notes": { "payment_id": id },

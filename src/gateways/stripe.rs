@@ -90,7 +90,7 @@ impl PaymentGateway for StripeGateway {
     async fn charge(&self, request: &ChargeRequest) -> anyhow::Result<ChargeOutcome> {
         let form = [
             ("amount", request.amount_minor.to_string()),
-            ("currency", request.currency.to_lowercase()),
+            ("currency", request.currency.code().to_lowercase()),
             ("metadata[payment_id]", request.payment_id.to_string()),
             ("automatic_payment_methods[enabled]", "true".to_string()),
         ];

@@ -57,18 +57,18 @@ pub struct Money {
 }
 
 impl Money {
-    pub fn new(amount_minor: i64, currency: &str) -> Money {
-        Money {
-            amount_minor,
-            currency: currency.to_string(),
-            formatted: crate::domain::money::format(amount_minor, currency),
-        }
+    pub fn new(amount_minor: i64, currency: Currency) -> Money {
+        money::Money::new(amount_minor, currency).into()
     }
 }
 
 impl From<money::Money> for Money {
     fn from(money: money::Money) -> Money {
-        Money::new(money.amount_minor, money.currency.code())
+        Money {
+            amount_minor: money.amount_minor,
+            currency: money.currency.code().to_string(),
+            formatted: money.format(),
+        }
     }
 }
 

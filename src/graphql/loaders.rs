@@ -10,6 +10,7 @@ use crate::db::entities::{
     address, availability_exception, booking_event, certification, dispute, invoice, mpesa_refund,
     payment, quote, service_category, technician_skill, tracking_point, user, working_hours,
 };
+use crate::domain::money::Currency;
 use crate::error::{AppResult, REQUEST_ID};
 use crate::services::technicians::profiles::{self, TechnicianRecord};
 use crate::services::{
@@ -108,7 +109,7 @@ relation!(
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct EscrowOfBooking {
     pub booking: Uuid,
-    pub currency: String,
+    pub currency: Currency,
 }
 
 impl Loader<EscrowOfBooking> for Batches {
@@ -119,10 +120,8 @@ impl Loader<EscrowOfBooking> for Batches {
         &self,
         keys: &[EscrowOfBooking],
     ) -> Result<HashMap<EscrowOfBooking, i64>, Self::Error> {
-        let bookings: Vec<(Uuid, String)> = keys
-            .iter()
-            .map(|k| (k.booking, k.currency.clone()))
-            .collect();
+        let bookings: Vec<(Uuid, Currency)> =
+            keys.iter().map(|k| (k.booking, k.currency)).collect();
         let found = payments::escrow_of_bookings(&self.services.db, &bookings).await?;
         Ok(keys
             .iter()

@@ -10,6 +10,7 @@ use crate::support::*;
 use chrono::{DateTime, Datelike, Duration, TimeZone, Utc};
 use fundi::domain::account::Role;
 use fundi::domain::ledger::{AccountKey, TransactionKind, entries};
+use fundi::domain::money::Currency;
 use fundi::services::money::ledger::{self, JournalEntry};
 use serde_json::{Value, json};
 
@@ -236,9 +237,13 @@ async fn daily_earnings_match_the_85_15_split_and_the_statement_reconciles() {
 
     // The balances are the ledger's.
     let (pending, available, in_payout) = (
-        balance(&s, AccountKey::technician_pending(tech.uuid, "KES")).await,
-        balance(&s, AccountKey::technician_available(tech.uuid, "KES")).await,
-        balance(&s, AccountKey::payout_in_flight(tech.uuid, "KES")).await,
+        balance(&s, AccountKey::technician_pending(tech.uuid, Currency::KES)).await,
+        balance(
+            &s,
+            AccountKey::technician_available(tech.uuid, Currency::KES),
+        )
+        .await,
+        balance(&s, AccountKey::payout_in_flight(tech.uuid, Currency::KES)).await,
     );
     assert_eq!(minor(&e["pending"]), pending);
     assert_eq!(minor(&e["available"]), available);
@@ -494,7 +499,12 @@ async fn earnings_are_formatted_by_their_currency_and_default_to_the_rate_curren
                 booking_id: None,
                 reference: Some(format!("earn-fmt-{i}")),
                 memo: None,
-                postings: entries::tip("SANDBOX", tech.uuid, currency, amount),
+                postings: entries::tip(
+                    "SANDBOX",
+                    tech.uuid,
+                    Currency::parse(currency).unwrap(),
+                    amount,
+                ),
             },
         )
         .await

@@ -4,6 +4,7 @@
 use crate::support::*;
 use fundi::domain::account::Role;
 use fundi::domain::ledger::{AccountKey, Posting, TransactionKind, entries};
+use fundi::domain::money::Currency;
 use fundi::error::AppError;
 use fundi::services::money::ledger::{self, BrokenInvariant, JournalEntry};
 use sea_orm::{ConnectionTrait, DatabaseConnection};
@@ -12,7 +13,11 @@ use std::process::Command;
 use std::sync::Arc;
 use uuid::Uuid;
 
-const KES: &str = "KES";
+const KES: Currency = Currency::KES;
+
+fn usd() -> Currency {
+    Currency::parse("USD").unwrap()
+}
 
 fn entry(kind: TransactionKind, reference: Option<&str>, postings: Vec<Posting>) -> JournalEntry {
     JournalEntry {
@@ -99,10 +104,10 @@ async fn a_balanced_entry_posts_and_moves_every_balance() {
     ] {
         assert_eq!(balance(db, &account).await, expected, "{account}");
     }
-    let all = ledger::balances(db, "kes").await.unwrap();
+    let all = ledger::balances(db, KES).await.unwrap();
     assert_eq!(all.len(), 5, "an account is created on first use only");
     assert_eq!(all.iter().map(|(_, b)| *b).sum::<i64>(), 0);
-    assert!(ledger::balances(db, "USD").await.unwrap().is_empty());
+    assert!(ledger::balances(db, usd()).await.unwrap().is_empty());
 
     let movements = ledger::postings_for_owner(db, tech, &[]).await.unwrap();
     assert_eq!(movements.len(), 1);
@@ -229,7 +234,7 @@ async fn the_same_reference_posts_once() {
         entry(
             TransactionKind::Payment,
             Some("gateway-event-42"),
-            entries::payment("STRIPE", booking, "USD", 5_000),
+            entries::payment("STRIPE", booking, usd(), 5_000),
         ),
     )
     .await
@@ -239,14 +244,14 @@ async fn the_same_reference_posts_once() {
         entry(
             TransactionKind::Payment,
             Some("gateway-event-42"),
-            entries::payment("STRIPE", booking, "USD", 5_000),
+            entries::payment("STRIPE", booking, usd(), 5_000),
         ),
     )
     .await
     .unwrap();
     assert_eq!(again, first);
     assert_eq!(
-        balance(db, &AccountKey::escrow(booking, "USD")).await,
+        balance(db, &AccountKey::escrow(booking, usd())).await,
         5_000
     );
     assert_eq!(count(db, "ledger_transactions").await, 1);
@@ -258,7 +263,7 @@ async fn the_same_reference_posts_once() {
             entry(
                 TransactionKind::Payment,
                 None,
-                entries::payment("STRIPE", booking, "USD", 1),
+                entries::payment("STRIPE", booking, usd(), 1),
             ),
         )
         .await

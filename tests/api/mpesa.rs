@@ -8,6 +8,7 @@ use crate::payments::{balance, completed, ledger_is_sound, pay_input, view};
 use crate::support::*;
 use base64::Engine;
 use fundi::domain::ledger::AccountKey;
+use fundi::domain::money::Currency;
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -212,7 +213,7 @@ async fn an_mpesa_balance_prompts_the_phone_and_a_callback_settles_it_once() {
     );
     assert!(push["AccountReference"].as_str().unwrap().len() <= 12);
 
-    let clearing = AccountKey::clearing("MPESA", "KES");
+    let clearing = AccountKey::clearing("MPESA", Currency::KES);
     assert_eq!(balance(&s, clearing.clone()).await, 0);
     let success = callback(
         0,
@@ -229,7 +230,7 @@ async fn an_mpesa_balance_prompts_the_phone_and_a_callback_settles_it_once() {
     assert_eq!(balance(&s, clearing.clone()).await, -due);
     let after = view(&s, &customer, &id).await;
     assert_eq!(after["status"], "PAID", "{after}");
-    let revenue = balance(&s, AccountKey::platform_revenue("KES")).await;
+    let revenue = balance(&s, AccountKey::platform_revenue(Currency::KES)).await;
     assert!(revenue > 0);
     ledger_is_sound(&s).await;
 
@@ -239,7 +240,7 @@ async fn an_mpesa_balance_prompts_the_phone_and_a_callback_settles_it_once() {
     assert_eq!(payment(&s, payment_id).await, settled);
     assert_eq!(balance(&s, clearing.clone()).await, -due);
     assert_eq!(
-        balance(&s, AccountKey::platform_revenue("KES")).await,
+        balance(&s, AccountKey::platform_revenue(Currency::KES)).await,
         revenue
     );
     ledger_is_sound(&s).await;
@@ -281,7 +282,10 @@ async fn a_prompt_cancelled_on_the_phone_fails_and_the_balance_stays_owed() {
     let after = view(&s, &customer, &id).await;
     assert_eq!(after["status"], "PAYMENT_PENDING");
     assert_eq!(after["amountDue"]["amountMinor"], due);
-    assert_eq!(balance(&s, AccountKey::clearing("MPESA", "KES")).await, 0);
+    assert_eq!(
+        balance(&s, AccountKey::clearing("MPESA", Currency::KES)).await,
+        0
+    );
     ledger_is_sound(&s).await;
 }
 
@@ -379,7 +383,7 @@ async fn a_prompt_without_a_callback_is_settled_by_the_status_query_after_90_sec
     assert_eq!(settled.gateway_reference.as_deref(), Some(CHECKOUT));
     assert_eq!(view(&s, &customer, &id).await["status"], "PAID");
     assert_eq!(
-        balance(&s, AccountKey::clearing("MPESA", "KES")).await,
+        balance(&s, AccountKey::clearing("MPESA", Currency::KES)).await,
         -due
     );
     // The token was fetched once and reused for the prompt and the query.
@@ -498,7 +502,10 @@ async fn a_success_callback_for_another_amount_is_not_believed() {
     assert_eq!(status, 200, "Daraja is answered, so it does not retry");
     assert_eq!(payment(&s, payment_id).await.status.as_str(), "PENDING");
     assert_eq!(view(&s, &customer, &id).await["status"], "PAYMENT_PENDING");
-    assert_eq!(balance(&s, AccountKey::clearing("MPESA", "KES")).await, 0);
+    assert_eq!(
+        balance(&s, AccountKey::clearing("MPESA", Currency::KES)).await,
+        0
+    );
 
     let exact = paid_callback(0, "ok", Some("NLJ7RT61SX"), due / 100);
     deliver(&s, TOKEN, &exact).await;
@@ -536,6 +543,9 @@ async fn a_prompt_slower_than_the_gateway_timeout_fails_the_payment_and_leaves_t
     let after = view(&s, &customer, &id).await;
     assert_eq!(after["status"], "PAYMENT_PENDING");
     assert_eq!(after["amountDue"]["amountMinor"], due);
-    assert_eq!(balance(&s, AccountKey::clearing("MPESA", "KES")).await, 0);
+    assert_eq!(
+        balance(&s, AccountKey::clearing("MPESA", Currency::KES)).await,
+        0
+    );
     ledger_is_sound(&s).await;
 }

@@ -9,6 +9,7 @@ use crate::payments::{balance, completed, ledger_is_sound, pay_input};
 use crate::support::*;
 use fundi::domain::account::Role;
 use fundi::domain::ledger::AccountKey;
+use fundi::domain::money::Currency;
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -193,7 +194,11 @@ async fn earning_technician(s: &TestServer, name: &str) -> (Tech, i64) {
     fundi::services::bookings::timers::run_due(s.services())
         .await
         .unwrap();
-    let available = balance(s, AccountKey::technician_available(tech.uuid, "KES")).await;
+    let available = balance(
+        s,
+        AccountKey::technician_available(tech.uuid, Currency::KES),
+    )
+    .await;
     assert!(available >= AMOUNT, "available {available}");
 
     let token = tech.session.token();
@@ -260,8 +265,11 @@ async fn a_b2c_payout_is_sent_and_its_success_callback_completes_it_once() {
     let (tech, available) = earning_technician(&s, "b2c-paid").await;
     let sent = sent_withdrawal(&s, &tech, "b2c-paid-wd-01").await;
     let reference = reference_of(&sent);
-    let available_after_request =
-        balance(&s, AccountKey::technician_available(tech.uuid, "KES")).await;
+    let available_after_request = balance(
+        &s,
+        AccountKey::technician_available(tech.uuid, Currency::KES),
+    )
+    .await;
     assert_eq!(available_after_request, available - AMOUNT);
 
     let payments = calls(&mock, PAYMENT_PATH).await;
@@ -300,7 +308,11 @@ async fn a_b2c_payout_is_sent_and_its_success_callback_completes_it_once() {
     assert_eq!(done.gateway_reference.as_deref(), Some(RECEIPT));
     assert_eq!(listed_status(&s, &tech, &sent["id"]).await, "COMPLETED");
     assert_eq!(
-        balance(&s, AccountKey::technician_available(tech.uuid, "KES")).await,
+        balance(
+            &s,
+            AccountKey::technician_available(tech.uuid, Currency::KES)
+        )
+        .await,
         available - AMOUNT
     );
     ledger_is_sound(&s).await;
@@ -319,7 +331,11 @@ async fn a_b2c_payout_is_sent_and_its_success_callback_completes_it_once() {
         assert_eq!(stored(&s, &reference).await, done);
     }
     assert_eq!(
-        balance(&s, AccountKey::technician_available(tech.uuid, "KES")).await,
+        balance(
+            &s,
+            AccountKey::technician_available(tech.uuid, Currency::KES)
+        )
+        .await,
         available - AMOUNT
     );
     // A result for no withdrawal at all is accepted too: Daraja would only retry it.
@@ -336,7 +352,11 @@ async fn a_failed_b2c_payout_fails_the_withdrawal_and_gives_the_money_back() {
     let sent = sent_withdrawal(&s, &tech, "b2c-failed-wd-01").await;
     let reference = reference_of(&sent);
     assert_eq!(
-        balance(&s, AccountKey::technician_available(tech.uuid, "KES")).await,
+        balance(
+            &s,
+            AccountKey::technician_available(tech.uuid, Currency::KES)
+        )
+        .await,
         available - AMOUNT
     );
 
@@ -355,7 +375,11 @@ async fn a_failed_b2c_payout_fails_the_withdrawal_and_gives_the_money_back() {
     );
     assert_eq!(listed_status(&s, &tech, &sent["id"]).await, "FAILED");
     assert_eq!(
-        balance(&s, AccountKey::technician_available(tech.uuid, "KES")).await,
+        balance(
+            &s,
+            AccountKey::technician_available(tech.uuid, Currency::KES)
+        )
+        .await,
         available,
         "the money is back in available"
     );
@@ -366,7 +390,11 @@ async fn a_failed_b2c_payout_fails_the_withdrawal_and_gives_the_money_back() {
     assert_eq!(status, 200);
     assert_eq!(stored(&s, &reference).await, failed);
     assert_eq!(
-        balance(&s, AccountKey::technician_available(tech.uuid, "KES")).await,
+        balance(
+            &s,
+            AccountKey::technician_available(tech.uuid, Currency::KES)
+        )
+        .await,
         available
     );
     ledger_is_sound(&s).await;
@@ -434,7 +462,11 @@ async fn a_timed_out_payout_stays_processing_until_the_status_query_answers() {
     assert_eq!(done.status.as_str(), "COMPLETED");
     assert_eq!(done.gateway_reference.as_deref(), Some(RECEIPT));
     assert_eq!(
-        balance(&s, AccountKey::technician_available(tech.uuid, "KES")).await,
+        balance(
+            &s,
+            AccountKey::technician_available(tech.uuid, Currency::KES)
+        )
+        .await,
         available - AMOUNT
     );
     // The status answer replayed, or the payout's own late result: accepted, nothing moves.
@@ -483,7 +515,11 @@ async fn b2c_callbacks_with_the_wrong_token_or_an_unreadable_body_change_nothing
     assert_eq!(garbage.status().as_u16(), 400);
     assert_eq!(stored(&s, &reference).await, before);
     assert_eq!(
-        balance(&s, AccountKey::technician_available(tech.uuid, "KES")).await,
+        balance(
+            &s,
+            AccountKey::technician_available(tech.uuid, Currency::KES)
+        )
+        .await,
         available - AMOUNT
     );
 
@@ -513,7 +549,11 @@ async fn a_payout_daraja_refuses_fails_at_once_and_gives_the_money_back() {
     );
     assert_eq!(calls(&mock, PAYMENT_PATH).await.len(), 1);
     assert_eq!(
-        balance(&s, AccountKey::technician_available(tech.uuid, "KES")).await,
+        balance(
+            &s,
+            AccountKey::technician_available(tech.uuid, Currency::KES)
+        )
+        .await,
         available
     );
     ledger_is_sound(&s).await;
@@ -535,7 +575,11 @@ async fn an_unreachable_daraja_leaves_the_payout_processing_with_the_money_held(
     assert_eq!(processed["status"], "PROCESSING", "{processed}");
     assert!(processed["failureReason"].is_null());
     assert_eq!(
-        balance(&s, AccountKey::technician_available(tech.uuid, "KES")).await,
+        balance(
+            &s,
+            AccountKey::technician_available(tech.uuid, Currency::KES)
+        )
+        .await,
         available - AMOUNT
     );
     let reference = reference_of(&processed);

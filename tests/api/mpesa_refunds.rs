@@ -14,6 +14,7 @@ use crate::payments::{balance, ledger_is_sound, pay_input, view};
 use crate::support::*;
 use fundi::domain::account::Role;
 use fundi::domain::ledger::AccountKey;
+use fundi::domain::money::Currency;
 use serde_json::{Value, json};
 use wiremock::{MockServer, ResponseTemplate};
 
@@ -206,7 +207,7 @@ async fn a_refund_mpesa_refuses_is_handed_to_staff_and_the_cancellation_stands()
     assert_eq!(booking["status"], "CANCELLED");
     assert_eq!(booking["escrow"]["amountMinor"], 0);
     assert_eq!(
-        balance(&s, AccountKey::clearing("MPESA", "KES")).await,
+        balance(&s, AccountKey::clearing("MPESA", Currency::KES)).await,
         0,
         "paid in and booked back out"
     );

@@ -7,6 +7,7 @@ use crate::fixtures::*;
 use crate::support::*;
 use fundi::domain::account::Role;
 use fundi::domain::ledger::AccountKey;
+use fundi::domain::money::Currency;
 use serde_json::{Value, json};
 
 pub const VIEW: &str = "query($id: ID!) { booking(id: $id) { status escrow { amountMinor } amountDue { amountMinor }
@@ -113,17 +114,27 @@ async fn a_paid_job_releases_exactly_85_15_and_the_earnings_become_available_aft
     assert_eq!(after["escrow"]["amountMinor"], 0);
 
     let uuid = uuid_of(id.as_str().unwrap());
-    assert_eq!(balance(&s, AccountKey::escrow(uuid, "KES")).await, 0);
-    assert_eq!(balance(&s, AccountKey::platform_revenue("KES")).await, fee);
     assert_eq!(
-        balance(&s, AccountKey::technician_pending(technician(&tech), "KES")).await,
+        balance(&s, AccountKey::escrow(uuid, Currency::KES)).await,
+        0
+    );
+    assert_eq!(
+        balance(&s, AccountKey::platform_revenue(Currency::KES)).await,
+        fee
+    );
+    assert_eq!(
+        balance(
+            &s,
+            AccountKey::technician_pending(technician(&tech), Currency::KES)
+        )
+        .await,
         total - fee,
         "85% of the job price"
     );
     assert_eq!(
         balance(
             &s,
-            AccountKey::technician_available(technician(&tech), "KES")
+            AccountKey::technician_available(technician(&tech), Currency::KES)
         )
         .await,
         0
@@ -136,7 +147,7 @@ async fn a_paid_job_releases_exactly_85_15_and_the_earnings_become_available_aft
     assert_eq!(
         balance(
             &s,
-            AccountKey::technician_available(technician(&tech), "KES")
+            AccountKey::technician_available(technician(&tech), Currency::KES)
         )
         .await,
         0
@@ -154,13 +165,17 @@ async fn a_paid_job_releases_exactly_85_15_and_the_earnings_become_available_aft
     assert_eq!(
         balance(
             &s,
-            AccountKey::technician_available(technician(&tech), "KES")
+            AccountKey::technician_available(technician(&tech), Currency::KES)
         )
         .await,
         total - fee
     );
     assert_eq!(
-        balance(&s, AccountKey::technician_pending(technician(&tech), "KES")).await,
+        balance(
+            &s,
+            AccountKey::technician_pending(technician(&tech), Currency::KES)
+        )
+        .await,
         0
     );
     ledger_is_sound(&s).await;
@@ -184,7 +199,11 @@ async fn tips_go_wholly_to_the_technician_and_the_sandbox_declines_amounts_endin
     );
     assert!(declined["data"]["payBooking"]["failureReason"].is_string());
     assert_eq!(
-        balance(&s, AccountKey::technician_pending(technician(&tech), "KES")).await,
+        balance(
+            &s,
+            AccountKey::technician_pending(technician(&tech), Currency::KES)
+        )
+        .await,
         0
     );
     let tipped = pay(
@@ -198,7 +217,11 @@ async fn tips_go_wholly_to_the_technician_and_the_sandbox_declines_amounts_endin
         "{tipped}"
     );
     assert_eq!(
-        balance(&s, AccountKey::technician_pending(technician(&tech), "KES")).await,
+        balance(
+            &s,
+            AccountKey::technician_pending(technician(&tech), Currency::KES)
+        )
+        .await,
         50_000
     );
     // The server computes every amount but a tip's.
@@ -319,9 +342,12 @@ async fn cancelling_keeps_the_fee_from_escrow_and_refunds_the_rest() {
         "kept in full: {seen}"
     );
     // What was kept is split like a job.
-    let platform = balance(&s, AccountKey::platform_revenue("KES")).await;
-    let technician_share =
-        balance(&s, AccountKey::technician_pending(technician(&tech), "KES")).await;
+    let platform = balance(&s, AccountKey::platform_revenue(Currency::KES)).await;
+    let technician_share = balance(
+        &s,
+        AccountKey::technician_pending(technician(&tech), Currency::KES),
+    )
+    .await;
     assert_eq!(
         platform + technician_share,
         deposit,
@@ -355,8 +381,8 @@ async fn each_cancellation_tier_keeps_its_fee_and_refunds_the_rest() {
     let customer = s.register("pay-tiers@example.com").await;
     let tech = ready(&s, "pay-tiers-tech@example.com", NAIROBI, json!({})).await;
     let cancel = "mutation($id: ID!) { cancelBooking(id: $id, reason: \"plans changed\") { cancellationFee { amountMinor } } }";
-    let pending = AccountKey::technician_pending(technician(&tech), "KES");
-    let platform = AccountKey::platform_revenue("KES");
+    let pending = AccountKey::technician_pending(technician(&tech), Currency::KES);
+    let platform = AccountKey::platform_revenue(Currency::KES);
     let hours = chrono::Duration::hours;
     // (tier, starts in, fee by policy in basis points of the total, the deposit's status after)
     let tiers = [
@@ -437,7 +463,7 @@ async fn dispute_outcomes_move_the_money_as_decided() {
     assert_eq!(
         balance(
             &s,
-            AccountKey::technician_available(technician(&tech), "KES")
+            AccountKey::technician_available(technician(&tech), Currency::KES)
         )
         .await,
         0
@@ -464,10 +490,17 @@ async fn dispute_outcomes_move_the_money_as_decided() {
         "{seen}"
     );
     assert_eq!(
-        balance(&s, AccountKey::technician_pending(technician(&tech), "KES")).await,
+        balance(
+            &s,
+            AccountKey::technician_pending(technician(&tech), Currency::KES)
+        )
+        .await,
         0
     );
-    assert_eq!(balance(&s, AccountKey::platform_revenue("KES")).await, 0);
+    assert_eq!(
+        balance(&s, AccountKey::platform_revenue(Currency::KES)).await,
+        0
+    );
 
     // A completed job split 30/70: 30% of what was paid back, the rest released as a job.
     let tech_session = Session::from_payload(
@@ -505,9 +538,12 @@ async fn dispute_outcomes_move_the_money_as_decided() {
         .sum();
     assert_eq!(refunded, total * 30 / 100);
     let released = total - refunded;
-    let platform = balance(&s, AccountKey::platform_revenue("KES")).await;
-    let technician_share =
-        balance(&s, AccountKey::technician_pending(technician(&tech), "KES")).await;
+    let platform = balance(&s, AccountKey::platform_revenue(Currency::KES)).await;
+    let technician_share = balance(
+        &s,
+        AccountKey::technician_pending(technician(&tech), Currency::KES),
+    )
+    .await;
     assert_eq!(platform + technician_share, released);
     ledger_is_sound(&s).await;
 }
@@ -758,4 +794,53 @@ async fn providers_without_keys_are_refused_and_their_webhooks_are_not_there() {
             .unwrap();
         assert_eq!(delivered.status(), 404, "{webhook}");
     }
+}
+
+#[tokio::test]
+async fn a_payment_stored_in_an_unknown_currency_is_an_error_naming_it_not_shown_in_that_code() {
+    use fundi::db::entities::payment::{Column, Entity};
+    use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
+    const SHOWN: &str = "query($id: ID!) { booking(id: $id) { payments { amount { amountMinor currency formatted } } } }";
+    let s = TestServer::start().await;
+    let customer = s.register("pay-currency@example.com").await;
+    let tech = ready(&s, "pay-currency-tech@example.com", NAIROBI, json!({})).await;
+    let id = completed(&s, &customer, &tech, "pay-currency-01").await;
+    let shown = s.ok(customer.token(), SHOWN, json!({"id": id})).await;
+    assert_eq!(shown["booking"]["payments"][0]["amount"]["currency"], "KES");
+
+    let db = &s.services().db;
+    let booking = uuid_of(id.as_str().unwrap());
+    // The deposit, the booking's only payment; its id read alone, since the whole row will not read.
+    let payment: uuid::Uuid = Entity::find()
+        .select_only()
+        .column(Column::Id)
+        .filter(Column::BookingId.eq(booking))
+        .into_tuple()
+        .one(db)
+        .await
+        .unwrap()
+        .unwrap();
+    // Written by hand, as an operator's mistake would be: not an ISO 4217 code.
+    let written = db
+        .execute_raw(fundi::db::sql::stmt(
+            db.get_database_backend(),
+            "UPDATE payments SET currency = $1 WHERE id = $2",
+            ["KSH".into(), payment.into()],
+        ))
+        .await
+        .unwrap();
+    assert_eq!(written.rows_affected(), 1);
+
+    let error = Entity::find_by_id(payment)
+        .one(db)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("Currency"), "{error}");
+    assert!(error.contains("\"KSH\""), "{error}");
+    assert!(error.contains(&payment.to_string()), "{error}");
+    // The customer is told something is wrong, not shown the money in a code that is not one.
+    let refused = s.err(customer.token(), SHOWN, json!({"id": id})).await;
+    assert_eq!(code(&refused), "INTERNAL_SERVER_ERROR", "{refused}");
+    assert!(!refused.to_string().contains("KSH"), "{refused}");
 }

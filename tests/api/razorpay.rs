@@ -10,6 +10,7 @@ use crate::support::*;
 use base64::Engine;
 use fundi::domain::account::Role;
 use fundi::domain::ledger::AccountKey;
+use fundi::domain::money::Currency;
 use fundi::gateways::razorpay::{payment_message, sign};
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path};
@@ -198,10 +199,10 @@ async fn a_razorpay_deposit_is_an_order_that_checkouts_signature_completes_and_r
     let after = view(&s, &customer, &id).await;
     assert_eq!(after["escrow"]["amountMinor"], deposit, "{after}");
     assert_ne!(after["status"], "PENDING", "the deposit sets dispatch off");
-    let escrow = AccountKey::escrow(uuid_of(id.as_str().unwrap()), "KES");
+    let escrow = AccountKey::escrow(uuid_of(id.as_str().unwrap()), Currency::KES);
     assert_eq!(balance(&s, escrow.clone()).await, deposit);
     assert_eq!(
-        balance(&s, AccountKey::clearing("RAZORPAY", "KES")).await,
+        balance(&s, AccountKey::clearing("RAZORPAY", Currency::KES)).await,
         -deposit
     );
     ledger_is_sound(&s).await;
@@ -266,7 +267,7 @@ async fn a_signed_razorpay_webhook_is_applied_once_and_forgeries_change_nothing(
     let row = payment_row(&s, payment).await;
     assert_eq!(row.status.as_str(), "SUCCEEDED");
     assert_eq!(row.gateway_reference.as_deref(), Some(RZP_PAYMENT));
-    let escrow = AccountKey::escrow(uuid_of(id.as_str().unwrap()), "KES");
+    let escrow = AccountKey::escrow(uuid_of(id.as_str().unwrap()), Currency::KES);
     assert_eq!(balance(&s, escrow.clone()).await, deposit);
     ledger_is_sound(&s).await;
 
@@ -276,7 +277,7 @@ async fn a_signed_razorpay_webhook_is_applied_once_and_forgeries_change_nothing(
     assert_eq!(deliver_signed(&s, "evt_rzp_2", &order_paid).await, 200);
     assert_eq!(balance(&s, escrow).await, deposit);
     assert_eq!(
-        balance(&s, AccountKey::clearing("RAZORPAY", "KES")).await,
+        balance(&s, AccountKey::clearing("RAZORPAY", Currency::KES)).await,
         -deposit
     );
     ledger_is_sound(&s).await;
@@ -319,7 +320,7 @@ async fn order_paid_settles_a_razorpay_balance() {
     let after = view(&s, &customer, &id).await;
     assert_eq!(after["status"], "PAID", "{after}");
     assert_eq!(after["escrow"]["amountMinor"], 0);
-    assert!(balance(&s, AccountKey::technician_pending(tech.uuid, "KES")).await > 0);
+    assert!(balance(&s, AccountKey::technician_pending(tech.uuid, Currency::KES)).await > 0);
     ledger_is_sound(&s).await;
 }
 
@@ -383,7 +384,7 @@ async fn an_order_slower_than_the_gateway_timeout_fails_the_payment_and_moves_no
     assert_eq!(after["status"], "PENDING", "no deposit, no dispatch");
     assert_eq!(after["escrow"]["amountMinor"], 0);
     assert_eq!(
-        balance(&s, AccountKey::clearing("RAZORPAY", "KES")).await,
+        balance(&s, AccountKey::clearing("RAZORPAY", Currency::KES)).await,
         0
     );
     ledger_is_sound(&s).await;

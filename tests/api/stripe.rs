@@ -8,6 +8,7 @@ use crate::payments::{balance, completed, ledger_is_sound, pay_input, view};
 use crate::support::*;
 use fundi::domain::account::Role;
 use fundi::domain::ledger::AccountKey;
+use fundi::domain::money::Currency;
 use fundi::gateways::stripe::sign;
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -238,9 +239,9 @@ async fn a_stripe_balance_waits_for_a_signed_webhook_which_is_applied_once() {
     let after = view(&s, &customer, &id).await;
     assert_eq!(after["status"], "PAID", "{after}");
     assert_eq!(after["escrow"]["amountMinor"], 0);
-    let revenue = balance(&s, AccountKey::platform_revenue("KES")).await;
-    let earned = balance(&s, AccountKey::technician_pending(tech.uuid, "KES")).await;
-    let clearing = balance(&s, AccountKey::clearing("STRIPE", "KES")).await;
+    let revenue = balance(&s, AccountKey::platform_revenue(Currency::KES)).await;
+    let earned = balance(&s, AccountKey::technician_pending(tech.uuid, Currency::KES)).await;
+    let clearing = balance(&s, AccountKey::clearing("STRIPE", Currency::KES)).await;
     assert_eq!(clearing, -due);
     assert!(revenue > 0 && earned > 0);
     ledger_is_sound(&s).await;
@@ -248,15 +249,15 @@ async fn a_stripe_balance_waits_for_a_signed_webhook_which_is_applied_once() {
     // Stripe redelivers: acknowledged, nothing posted twice.
     assert_eq!(deliver_signed(&s, &body).await, 200);
     assert_eq!(
-        balance(&s, AccountKey::platform_revenue("KES")).await,
+        balance(&s, AccountKey::platform_revenue(Currency::KES)).await,
         revenue
     );
     assert_eq!(
-        balance(&s, AccountKey::technician_pending(tech.uuid, "KES")).await,
+        balance(&s, AccountKey::technician_pending(tech.uuid, Currency::KES)).await,
         earned
     );
     assert_eq!(
-        balance(&s, AccountKey::clearing("STRIPE", "KES")).await,
+        balance(&s, AccountKey::clearing("STRIPE", Currency::KES)).await,
         clearing
     );
     ledger_is_sound(&s).await;
@@ -314,7 +315,7 @@ async fn a_stripe_deposit_is_credited_to_escrow_and_an_admin_refund_goes_through
     let after = view(&s, &customer, &id).await;
     assert_eq!(after["escrow"]["amountMinor"], deposit, "{after}");
     assert_ne!(after["status"], "PENDING", "the deposit sets dispatch off");
-    let escrow = AccountKey::escrow(uuid_of(id.as_str().unwrap()), "KES");
+    let escrow = AccountKey::escrow(uuid_of(id.as_str().unwrap()), Currency::KES);
     assert_eq!(balance(&s, escrow.clone()).await, deposit);
 
     let admin = staff(&s, "stripe-deposit-admin@example.com", Role::Admin).await;
@@ -432,8 +433,11 @@ async fn a_stripe_call_slower_than_the_gateway_timeout_fails_the_payment_and_mov
     let after = view(&s, &customer, &booking["id"]).await;
     assert_eq!(after["status"], "PENDING", "no deposit, no dispatch");
     assert_eq!(after["escrow"]["amountMinor"], 0);
-    assert_eq!(balance(&s, AccountKey::clearing("STRIPE", "KES")).await, 0);
-    let escrow = AccountKey::escrow(uuid_of(booking["id"].as_str().unwrap()), "KES");
+    assert_eq!(
+        balance(&s, AccountKey::clearing("STRIPE", Currency::KES)).await,
+        0
+    );
+    let escrow = AccountKey::escrow(uuid_of(booking["id"].as_str().unwrap()), Currency::KES);
     assert_eq!(balance(&s, escrow).await, 0);
     ledger_is_sound(&s).await;
     let admin = staff(&s, "stripe-timeout-admin@example.com", Role::Admin).await;

@@ -13,6 +13,7 @@ use crate::stripe::{deliver_signed, mock_stripe, stripe_server};
 use crate::support::*;
 use fundi::domain::account::Role;
 use fundi::domain::ledger::AccountKey;
+use fundi::domain::money::Currency;
 use fundi::domain::unmatched::Provider;
 use fundi::services::money::unmatched::{NewReceipt, record};
 use serde_json::{Value, json};
@@ -29,7 +30,7 @@ const REFUND: &str =
   id status nextAction note } }";
 
 fn unmatched_kes() -> AccountKey {
-    AccountKey::unmatched_funds("KES")
+    AccountKey::unmatched_funds(Currency::KES)
 }
 
 /// A Daraja success callback for `checkout`.
@@ -78,7 +79,7 @@ async fn kept(s: &TestServer, reference: &str, amount_minor: i64) -> String {
         reference: reference.into(),
         phone: Some(PHONE.into()),
         amount_minor,
-        currency: "KES".into(),
+        currency: Currency::KES,
         near_payment_id: None,
         detail: "test".into(),
     };
@@ -147,7 +148,7 @@ async fn mpesa_successes_no_payment_can_take_are_kept_once_and_staff_attach_or_r
     );
     assert_eq!(balance(&s, unmatched_kes()).await, due + 50_000);
     assert_eq!(
-        balance(&s, AccountKey::clearing("MPESA", "KES")).await,
+        balance(&s, AccountKey::clearing("MPESA", Currency::KES)).await,
         -(due + 50_000)
     );
     ledger_is_sound(&s).await;
@@ -226,7 +227,14 @@ async fn a_stripe_charge_no_payment_waits_for_is_kept_once_and_refunded_through_
         receipt["amount"],
         json!({"amountMinor": 2500, "currency": "USD"})
     );
-    assert_eq!(balance(&s, AccountKey::unmatched_funds("USD")).await, 2500);
+    assert_eq!(
+        balance(
+            &s,
+            AccountKey::unmatched_funds(Currency::parse("USD").unwrap())
+        )
+        .await,
+        2500
+    );
     ledger_is_sound(&s).await;
 
     // A KES booking cannot take dollars; nothing is written.
@@ -274,7 +282,14 @@ async fn a_stripe_charge_no_payment_waits_for_is_kept_once_and_refunded_through_
         refunds[0].contains("payment_intent=pi_orphan") && refunds[0].contains("amount=2500"),
         "{refunds:?}"
     );
-    assert_eq!(balance(&s, AccountKey::unmatched_funds("USD")).await, 0);
+    assert_eq!(
+        balance(
+            &s,
+            AccountKey::unmatched_funds(Currency::parse("USD").unwrap())
+        )
+        .await,
+        0
+    );
     ledger_is_sound(&s).await;
 }
 

@@ -7,6 +7,7 @@ use crate::fixtures::uuid_of;
 use crate::support::*;
 use fundi::domain::account::Role;
 use fundi::domain::ledger::{AccountKey, Posting, TransactionKind};
+use fundi::domain::money::Currency;
 use fundi::services::money::ledger::{self, JournalEntry};
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -51,8 +52,11 @@ pub async fn fund(s: &TestServer, technician: Uuid, amount: i64) {
             reference: Some(format!("fund:{}", Uuid::now_v7())),
             memo: None,
             postings: vec![
-                Posting::new(AccountKey::clearing("SANDBOX", KES), -amount),
-                Posting::new(AccountKey::technician_available(technician, KES), amount),
+                Posting::new(AccountKey::clearing("SANDBOX", Currency::KES), -amount),
+                Posting::new(
+                    AccountKey::technician_available(technician, Currency::KES),
+                    amount,
+                ),
             ],
         },
     )
@@ -139,11 +143,11 @@ async fn fifty_concurrent_withdrawals_never_overdraw() {
         assert_eq!(error["extensions"]["field"], "amount", "{refused}");
     }
     assert_eq!(
-        balance(&s, AccountKey::technician_available(id, KES)).await,
+        balance(&s, AccountKey::technician_available(id, Currency::KES)).await,
         10_000
     );
     assert_eq!(
-        balance(&s, AccountKey::payout_in_flight(id, KES)).await,
+        balance(&s, AccountKey::payout_in_flight(id, Currency::KES)).await,
         90_000
     );
     assert_sound(&s).await;
@@ -166,7 +170,7 @@ async fn a_retried_withdrawal_returns_the_first_and_moves_money_once() {
     let answers = futures_util::future::join_all(concurrent).await;
     assert!(answers.iter().all(|a| a["id"] == answers[0]["id"]));
     assert_eq!(
-        balance(&s, AccountKey::technician_available(id, KES)).await,
+        balance(&s, AccountKey::technician_available(id, Currency::KES)).await,
         65_000
     );
 
@@ -445,7 +449,7 @@ async fn withdrawals_below_the_minimum_or_without_setup_are_refused() {
         "idempotencyKey"
     );
     assert_eq!(
-        balance(&s, AccountKey::technician_available(id, KES)).await,
+        balance(&s, AccountKey::technician_available(id, Currency::KES)).await,
         100_000
     );
 
@@ -468,10 +472,13 @@ async fn a_pending_withdrawal_can_be_cancelled_and_the_money_returns() {
         .await;
     assert_eq!(cancelled["cancelWithdrawal"]["status"], "CANCELLED");
     assert_eq!(
-        balance(&s, AccountKey::technician_available(id, KES)).await,
+        balance(&s, AccountKey::technician_available(id, Currency::KES)).await,
         50_000
     );
-    assert_eq!(balance(&s, AccountKey::payout_in_flight(id, KES)).await, 0);
+    assert_eq!(
+        balance(&s, AccountKey::payout_in_flight(id, Currency::KES)).await,
+        0
+    );
     let again = s
         .gql(
             tech.token(),
@@ -520,12 +527,15 @@ async fn an_admin_pays_fails_and_completes_withdrawals() {
     assert_eq!(answer["failWithdrawal"]["failureReason"], "account closed");
 
     assert_eq!(
-        balance(&s, AccountKey::technician_available(id, KES)).await,
+        balance(&s, AccountKey::technician_available(id, Currency::KES)).await,
         180_000
     );
-    assert_eq!(balance(&s, AccountKey::payout_in_flight(id, KES)).await, 0);
     assert_eq!(
-        balance(&s, AccountKey::clearing("PAYOUT_SANDBOX", KES)).await,
+        balance(&s, AccountKey::payout_in_flight(id, Currency::KES)).await,
+        0
+    );
+    assert_eq!(
+        balance(&s, AccountKey::clearing("PAYOUT_SANDBOX", Currency::KES)).await,
         20_000
     );
     let notes = s
@@ -590,9 +600,12 @@ async fn bank_transfers_wait_for_staff_to_complete_them_by_hand() {
         done["completeManualWithdrawal"]["bankReference"],
         "NEFT-20261123-0042"
     );
-    assert_eq!(balance(&s, AccountKey::payout_in_flight(id, KES)).await, 0);
     assert_eq!(
-        balance(&s, AccountKey::clearing("PAYOUT_MANUAL", KES)).await,
+        balance(&s, AccountKey::payout_in_flight(id, Currency::KES)).await,
+        0
+    );
+    assert_eq!(
+        balance(&s, AccountKey::clearing("PAYOUT_MANUAL", Currency::KES)).await,
         40_000
     );
 
@@ -639,7 +652,7 @@ async fn a_batch_reports_each_withdrawal_on_its_own() {
     assert_eq!(results[3]["id"], "bm90LWFuLWlk");
 
     assert_eq!(
-        balance(&s, AccountKey::technician_available(id, KES)).await,
+        balance(&s, AccountKey::technician_available(id, Currency::KES)).await,
         200_000 - 20_000 - 10_000
     );
     assert_sound(&s).await;
@@ -697,7 +710,7 @@ async fn automatic_payouts_pay_small_withdrawals_and_leave_large_ones_for_an_adm
     }
     assert_eq!(status_of(&large), "PENDING");
     assert_eq!(
-        balance(&s, AccountKey::clearing("PAYOUT_SANDBOX", KES)).await,
+        balance(&s, AccountKey::clearing("PAYOUT_SANDBOX", Currency::KES)).await,
         30_000,
         "paid once each"
     );

@@ -1,20 +1,22 @@
 //! The viewer's check on a request the session cache cannot answer: a live session and its user's role, in one query.
 
 use crate::db::sql::stmt;
+use crate::db::stored::named_in;
+use crate::domain::account::Role;
 use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, DbErr};
 use uuid::Uuid;
 
 /// A live session as the viewer check reads it.
 pub struct LiveSession {
-    /// The user's role, as stored.
-    pub role: String,
+    /// The user's role.
+    pub role: Role,
     /// When the session ends unless revoked first.
     pub expires_at: DateTime<Utc>,
 }
 
-/// The role (as stored) of `user_id` and the session's end, when `session_id` is theirs, unrevoked
-/// and unexpired at `now`; None otherwise.
+/// The role of `user_id` and the session's end, when `session_id` is theirs, unrevoked and
+/// unexpired at `now`; None otherwise. An unknown stored role is an error naming the user.
 pub async fn live_session(
     db: &impl ConnectionTrait,
     session_id: Uuid,
@@ -32,7 +34,7 @@ pub async fn live_session(
         .await?;
     row.map(|row| {
         Ok(LiveSession {
-            role: row.try_get("", "role")?,
+            role: named_in(&row, "role", user_id)?,
             expires_at: row.try_get("", "expires_at")?,
         })
     })

@@ -40,7 +40,7 @@ pub async fn others_in_statuses(
     booking::Entity::find()
         .filter(booking::Column::TechnicianId.eq(technician))
         .filter(booking::Column::Id.ne(except))
-        .filter(booking::Column::Status.is_in(statuses.iter().map(|s| s.as_str())))
+        .filter(booking::Column::Status.is_in(statuses.iter().copied()))
         .all(db)
         .await
 }

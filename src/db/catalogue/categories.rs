@@ -1,6 +1,7 @@
 //! Service categories: seeded, listed, found by id or slug, created and changed.
 
 use crate::db::entities::service_category;
+use crate::domain::money::Currency;
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
@@ -86,7 +87,7 @@ pub struct Changes {
     pub description: Option<String>,
     pub active: Option<bool>,
     pub default_hourly_rate_minor: Option<i64>,
-    pub currency: Option<String>,
+    pub currency: Option<Currency>,
 }
 
 /// Writes the given changes and `updated_at` to `existing`'s row; returns the row as stored.

@@ -3,6 +3,7 @@
 
 use crate::db::entities::{booking, chat_receipt, conversation, message};
 use crate::db::sql::stmt;
+use crate::domain::chat::MessageKind;
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
@@ -201,7 +202,7 @@ pub async fn unread_count(
     db: &impl ConnectionTrait,
     booking_id: Uuid,
     user_id: Uuid,
-    skip_kind: &str,
+    skip_kind: MessageKind,
 ) -> Result<i64, DbErr> {
     let backend = db.get_database_backend();
     let row = db
@@ -224,7 +225,7 @@ pub async fn unread_count(
 pub async fn total_unread(
     db: &impl ConnectionTrait,
     user_id: Uuid,
-    skip_kind: &str,
+    skip_kind: MessageKind,
 ) -> Result<i64, DbErr> {
     let backend = db.get_database_backend();
     let row = db

@@ -2,6 +2,7 @@
 
 use crate::domain::booking_state::Status;
 use crate::domain::dispatch::DispatchMode;
+use crate::domain::money::Currency;
 use crate::domain::pricing::Priority;
 use sea_orm::entity::prelude::*;
 
@@ -22,7 +23,8 @@ pub struct Model {
     pub priority: Priority,
     pub budget_min_minor: i64,
     pub budget_max_minor: i64,
-    pub currency: String,
+    #[serde(with = "crate::db::stored::by_name")]
+    pub currency: Currency,
     pub scheduled_start: Option<DateTimeUtc>,
     pub estimated_duration_minutes: i32,
     #[serde(with = "crate::db::stored::by_name")]

@@ -2,6 +2,7 @@
 //! available (HELD, FROZEN by a dispute, AVAILABLE, or REVERSED).
 
 use crate::domain::holds::HoldStatus;
+use crate::domain::money::Currency;
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
@@ -12,7 +13,7 @@ pub struct Model {
     pub technician_id: Uuid,
     pub booking_id: Uuid,
     pub amount_minor: i64,
-    pub currency: String,
+    pub currency: Currency,
     pub status: HoldStatus,
     pub available_at: DateTimeUtc,
     pub created_at: DateTimeUtc,

@@ -1,6 +1,7 @@
 //! The `invoices` table: invoices of paid jobs and credit notes of refunds, with their lines as JSON.
 
 use crate::domain::invoices::InvoiceKind;
+use crate::domain::money::Currency;
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
@@ -15,7 +16,7 @@ pub struct Model {
     pub payment_id: Option<Uuid>,
     pub seller_id: Option<Uuid>,
     pub buyer_id: Uuid,
-    pub currency: String,
+    pub currency: Currency,
     pub lines: String,
     pub subtotal_minor: i64,
     pub tax_minor: i64,

@@ -1,5 +1,6 @@
 //! The `mpesa_refunds` table: a refund of an M-Pesa payment on its way back to the payer by B2C.
 
+use crate::domain::money::Currency;
 use crate::domain::payments::RefundTransferStatus;
 use sea_orm::entity::prelude::*;
 
@@ -10,7 +11,7 @@ pub struct Model {
     pub id: Uuid,
     pub payment_id: Uuid,
     pub amount_minor: i64,
-    pub currency: String,
+    pub currency: Currency,
     pub phone: String,
     pub status: RefundTransferStatus,
     pub reference: String,

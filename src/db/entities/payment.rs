@@ -1,5 +1,6 @@
 //! The `payments` table: money a customer pays into a booking's escrow or as a tip.
 
+use crate::domain::money::Currency;
 use crate::domain::payments::{Method, PaymentKind, PaymentStatus};
 use sea_orm::entity::prelude::*;
 
@@ -15,7 +16,7 @@ pub struct Model {
     pub status: PaymentStatus,
     pub amount_minor: i64,
     pub refunded_minor: i64,
-    pub currency: String,
+    pub currency: Currency,
     pub gateway_reference: Option<String>,
     pub next_action: Option<String>,
     pub failure_reason: Option<String>,

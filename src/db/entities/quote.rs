@@ -1,5 +1,6 @@
 //! The `quotes` table.
 
+use crate::domain::money::Currency;
 use crate::domain::quotes::QuoteStatus;
 use sea_orm::entity::prelude::*;
 
@@ -13,7 +14,7 @@ pub struct Model {
     pub status: QuoteStatus,
     pub line_items: String,
     pub subtotal_minor: i64,
-    pub currency: String,
+    pub currency: Currency,
     pub valid_until: DateTimeUtc,
     pub note: Option<String>,
     pub responded_at: Option<DateTimeUtc>,

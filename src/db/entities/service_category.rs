@@ -1,5 +1,6 @@
 //! The `service_categories` table.
 
+use crate::domain::money::Currency;
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
@@ -12,7 +13,7 @@ pub struct Model {
     pub description: String,
     pub active: bool,
     pub default_hourly_rate_minor: i64,
-    pub currency: String,
+    pub currency: Currency,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -1,5 +1,6 @@
 //! The `technician_profiles` table.
 
+use crate::domain::money::Currency;
 use crate::domain::technician::{Availability, KycStatus};
 use sea_orm::entity::prelude::*;
 
@@ -11,7 +12,7 @@ pub struct Model {
     pub bio: String,
     pub years_of_experience: i32,
     pub hourly_rate_minor: i64,
-    pub currency: String,
+    pub currency: Currency,
     pub service_radius_km: f64,
     pub base_lat: Option<f64>,
     pub base_lng: Option<f64>,

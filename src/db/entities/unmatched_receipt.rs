@@ -1,6 +1,7 @@
 //! The `unmatched_receipts` table: money a provider reported that matched no payment, until staff
 //! attach it to a booking or refund it.
 
+use crate::domain::money::Currency;
 use crate::domain::unmatched::{Provider, ReceiptStatus};
 use sea_orm::entity::prelude::*;
 
@@ -13,7 +14,7 @@ pub struct Model {
     pub provider_reference: String,
     pub phone: Option<String>,
     pub amount_minor: i64,
-    pub currency: String,
+    pub currency: Currency,
     pub near_payment_id: Option<Uuid>,
     pub detail: Option<String>,
     pub received_at: DateTimeUtc,

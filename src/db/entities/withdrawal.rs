@@ -1,5 +1,6 @@
 //! The `withdrawals` table: a technician's request to be paid out, and where it is in its life.
 
+use crate::domain::money::Currency;
 use crate::domain::payouts::{Gateway, PayoutKind, WithdrawalStatus};
 use sea_orm::entity::prelude::*;
 
@@ -10,7 +11,7 @@ pub struct Model {
     pub id: Uuid,
     pub technician_id: Uuid,
     pub amount_minor: i64,
-    pub currency: String,
+    pub currency: Currency,
     pub status: WithdrawalStatus,
     pub method_kind: PayoutKind,
     pub method_masked: String,

@@ -4,6 +4,7 @@
 use crate::db::entities::{
     availability_exception, technician_profile, technician_skill, working_hours,
 };
+use crate::domain::money::Currency;
 use crate::domain::technician::{Availability, KycStatus};
 use chrono::{DateTime, Utc};
 use futures_util::Stream;
@@ -22,7 +23,7 @@ pub struct MatchingFacts {
     pub id: Uuid,
     pub years_of_experience: i32,
     pub hourly_rate_minor: i64,
-    pub currency: String,
+    pub currency: Currency,
     pub service_radius_km: f64,
     pub base_lat: Option<f64>,
     pub base_lng: Option<f64>,

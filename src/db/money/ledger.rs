@@ -2,9 +2,10 @@
 //! transactions and postings; account balances move by one conditional UPDATE each.
 
 use crate::db::sql::stmt;
-use crate::db::stored::named_in;
+use crate::db::stored::{named_in, optional_named_in};
 use crate::domain::booking_state::Status;
 use crate::domain::ledger::{AccountKind, TransactionKind};
+use crate::domain::money::Currency;
 use crate::domain::unmatched::ReceiptStatus;
 use chrono::{DateTime, Utc};
 use sea_orm::{
@@ -69,7 +70,7 @@ pub struct NewAccount<'a> {
     pub kind: AccountKind,
     pub owner: Option<Uuid>,
     pub gateway: Option<String>,
-    pub currency: &'a str,
+    pub currency: Currency,
     pub may_go_negative: bool,
     pub now: DateTime<Utc>,
 }
@@ -198,10 +199,11 @@ pub struct StoredAccount {
     pub kind: AccountKind,
     pub owner: Option<Uuid>,
     pub gateway: Option<String>,
-    pub currency: String,
+    pub currency: Currency,
 }
 
-/// The account columns of `row`; its `id` is the account's, so an unknown kind names the account.
+/// The account columns of `row`; its `id` is the account's, so an unknown kind or currency names
+/// the account.
 fn account_from_row(row: &QueryResult) -> Result<StoredAccount, DbErr> {
     Ok(StoredAccount {
         kind: row.try_get("", "kind")?,
@@ -211,10 +213,10 @@ fn account_from_row(row: &QueryResult) -> Result<StoredAccount, DbErr> {
     })
 }
 
-/// Every account in `currency` (already upper-case) with its cached balance, ordered by account name.
+/// Every account in `currency` with its cached balance, ordered by account name.
 pub async fn balances(
     db: &impl ConnectionTrait,
-    currency: &str,
+    currency: Currency,
 ) -> Result<Vec<(StoredAccount, i64)>, DbErr> {
     let rows = db
         .query_all_raw(stmt(
@@ -492,18 +494,19 @@ pub async fn begin_snapshot(db: &DatabaseConnection) -> Result<DatabaseTransacti
     db.begin_with_options(options).await
 }
 
-/// How many postings `owner`'s accounts of the three `kinds` hold, per currency.
-pub async fn posting_counts_by_currency(
+/// How many postings each of `owner`'s accounts of the three `kinds` holds, with the account's
+/// currency; an unknown stored currency names the account.
+pub async fn posting_counts_by_account(
     db: &impl ConnectionTrait,
     owner: Uuid,
     kinds: [AccountKind; 3],
-) -> Result<Vec<(String, i64)>, DbErr> {
+) -> Result<Vec<(Currency, i64)>, DbErr> {
     let rows = db
         .query_all_raw(stmt(
             db.get_database_backend(),
-            "SELECT a.currency, COUNT(p.id) AS n FROM ledger_accounts a \
+            "SELECT a.id, a.currency, COUNT(p.id) AS n FROM ledger_accounts a \
              LEFT JOIN ledger_postings p ON p.account_id = a.id \
-             WHERE a.owner_id = $1 AND a.kind IN ($2, $3, $4) GROUP BY a.currency",
+             WHERE a.owner_id = $1 AND a.kind IN ($2, $3, $4) GROUP BY a.id, a.currency",
             [
                 owner.into(),
                 kinds[0].into(),
@@ -518,22 +521,23 @@ pub async fn posting_counts_by_currency(
 }
 
 /// One transaction of a kind that touched an owner's account: the platform's share in it and
-/// its booking's stored status.
+/// its booking's status.
 #[derive(Debug, Clone)]
 pub struct SharedTransaction {
     pub transaction_id: Uuid,
-    pub booking_status: Option<String>,
+    pub booking_status: Option<Status>,
     pub platform_minor: i64,
 }
 
 /// Every transaction of `transaction_kind` with a posting on `owner`'s account of `owner_kind`,
-/// with what it posted on accounts of `platform_kind` in `currency` and its booking's status.
+/// with what it posted on accounts of `platform_kind` in `currency` and its booking's status (an
+/// unknown stored status names the transaction).
 pub async fn shared_transactions(
     db: &impl ConnectionTrait,
     owner: Uuid,
     owner_kind: AccountKind,
     platform_kind: AccountKind,
-    currency: &str,
+    currency: Currency,
     transaction_kind: TransactionKind,
 ) -> Result<Vec<SharedTransaction>, DbErr> {
     let values: Vec<Value> = vec![
@@ -562,9 +566,10 @@ pub async fn shared_transactions(
         .await?;
     rows.iter()
         .map(|row| {
+            let transaction_id: Uuid = row.try_get("", "transaction_id")?;
             Ok(SharedTransaction {
-                transaction_id: row.try_get("", "transaction_id")?,
-                booking_status: row.try_get("", "booking_status")?,
+                transaction_id,
+                booking_status: optional_named_in(row, "booking_status", transaction_id)?,
                 platform_minor: row.try_get("", "platform_minor")?,
             })
         })

@@ -2,7 +2,7 @@
 //! and how much of each was refunded.
 
 use crate::db::entities::payment;
-use crate::domain::payments::PaymentStatus;
+use crate::domain::payments::{PaymentKind, PaymentStatus};
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
@@ -33,8 +33,8 @@ pub async fn by_key(
 pub async fn one_of_kind_in(
     db: &impl ConnectionTrait,
     booking_id: Uuid,
-    kind: &str,
-    statuses: &[&str],
+    kind: PaymentKind,
+    statuses: &[PaymentStatus],
 ) -> Result<Option<payment::Model>, DbErr> {
     payment::Entity::find()
         .filter(payment::Column::BookingId.eq(booking_id))
@@ -48,8 +48,8 @@ pub async fn one_of_kind_in(
 pub async fn not_of_kind_in_newest_first(
     db: &impl ConnectionTrait,
     booking_id: Uuid,
-    kind: &str,
-    statuses: &[&str],
+    kind: PaymentKind,
+    statuses: &[PaymentStatus],
 ) -> Result<Vec<payment::Model>, DbErr> {
     payment::Entity::find()
         .filter(payment::Column::BookingId.eq(booking_id))
@@ -97,15 +97,12 @@ pub struct Outcome {
 pub async fn record_outcome(
     db: &impl ConnectionTrait,
     id: Uuid,
-    from: &[&str],
+    from: &[PaymentStatus],
     outcome: Outcome,
     now: DateTime<Utc>,
 ) -> Result<u64, DbErr> {
     let mut update = payment::Entity::update_many()
-        .col_expr(
-            payment::Column::Status,
-            Expr::value(outcome.status.as_str()),
-        )
+        .col_expr(payment::Column::Status, Expr::value(outcome.status))
         .col_expr(
             payment::Column::NextAction,
             Expr::value(outcome.next_action),
@@ -156,8 +153,8 @@ pub async fn set_refunded(
 pub async fn of_kind_in_status(
     db: &impl ConnectionTrait,
     booking_id: Uuid,
-    kind: &str,
-    status: &str,
+    kind: PaymentKind,
+    status: PaymentStatus,
 ) -> Result<Vec<payment::Model>, DbErr> {
     payment::Entity::find()
         .filter(payment::Column::BookingId.eq(booking_id))
@@ -198,7 +195,7 @@ pub async fn by_id_and_method(
 pub async fn newest_unreferenced(
     db: &impl ConnectionTrait,
     method: &str,
-    status: &str,
+    status: PaymentStatus,
     phone: &str,
     amount_minor: i64,
 ) -> Result<Option<payment::Model>, DbErr> {
@@ -217,7 +214,7 @@ pub async fn newest_unreferenced(
 pub async fn untouched_since(
     db: &impl ConnectionTrait,
     method: &str,
-    status: &str,
+    status: PaymentStatus,
     before: DateTime<Utc>,
     limit: u64,
 ) -> Result<Vec<payment::Model>, DbErr> {
@@ -235,7 +232,7 @@ pub async fn untouched_since(
 pub async fn touch_if_unchanged(
     db: &impl ConnectionTrait,
     id: Uuid,
-    status: &str,
+    status: PaymentStatus,
     seen_updated_at: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> Result<u64, DbErr> {
@@ -254,7 +251,7 @@ pub async fn by_method_and_reference_in(
     db: &impl ConnectionTrait,
     method: &str,
     reference: &str,
-    statuses: &[&str],
+    statuses: &[PaymentStatus],
 ) -> Result<Option<payment::Model>, DbErr> {
     payment::Entity::find()
         .filter(payment::Column::Method.eq(method))

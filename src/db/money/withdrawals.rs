@@ -59,8 +59,8 @@ pub async fn insert(db: &impl ConnectionTrait, w: &withdrawal::Model) -> Result<
                 w.id.into(),
                 w.technician_id.into(),
                 w.amount_minor.into(),
-                w.currency.clone().into(),
-                w.status.as_str().into(),
+                w.currency.into(),
+                w.status.into(),
                 w.method_kind.into(),
                 w.method_masked.clone().into(),
                 w.destination_sealed.clone().into(),
@@ -75,7 +75,10 @@ pub async fn insert(db: &impl ConnectionTrait, w: &withdrawal::Model) -> Result<
     Ok(inserted.rows_affected())
 }
 
-fn listed(technician: Option<Uuid>, status: Option<&str>) -> Select<withdrawal::Entity> {
+fn listed(
+    technician: Option<Uuid>,
+    status: Option<WithdrawalStatus>,
+) -> Select<withdrawal::Entity> {
     let mut query = withdrawal::Entity::find();
     if let Some(technician) = technician {
         query = query.filter(withdrawal::Column::TechnicianId.eq(technician));
@@ -91,7 +94,7 @@ fn listed(technician: Option<Uuid>, status: Option<&str>) -> Select<withdrawal::
 pub async fn list(
     db: &impl ConnectionTrait,
     technician: Option<Uuid>,
-    status: Option<&str>,
+    status: Option<WithdrawalStatus>,
     after: Option<Uuid>,
     limit: u64,
 ) -> Result<Vec<withdrawal::Model>, DbErr> {
@@ -110,7 +113,7 @@ pub async fn list(
 pub async fn count(
     db: &impl ConnectionTrait,
     technician: Option<Uuid>,
-    status: Option<&str>,
+    status: Option<WithdrawalStatus>,
 ) -> Result<u64, DbErr> {
     listed(technician, status).count(db).await
 }
@@ -176,8 +179,8 @@ pub async fn touch_stale(
 pub async fn set_processing(
     db: &impl ConnectionTrait,
     id: Uuid,
-    to: &str,
-    from: &str,
+    to: WithdrawalStatus,
+    from: WithdrawalStatus,
     now: DateTime<Utc>,
 ) -> Result<u64, DbErr> {
     let claimed = db
@@ -196,7 +199,7 @@ pub async fn set_gateway_reference(
     db: &impl ConnectionTrait,
     id: Uuid,
     reference: String,
-    status: &str,
+    status: WithdrawalStatus,
 ) -> Result<(), DbErr> {
     db.execute_raw(stmt(
         db.get_database_backend(),
@@ -208,8 +211,8 @@ pub async fn set_gateway_reference(
 }
 
 /// A final status and what to record with it.
-pub struct Finish<'a> {
-    pub to: &'a str,
+pub struct Finish {
+    pub to: WithdrawalStatus,
     pub gateway_reference: Option<String>,
     pub bank_reference: Option<String>,
     pub failure_reason: Option<String>,
@@ -220,8 +223,8 @@ pub struct Finish<'a> {
 pub async fn finish(
     db: &impl ConnectionTrait,
     id: Uuid,
-    from: &[&str],
-    change: Finish<'_>,
+    from: &[WithdrawalStatus],
+    change: Finish,
     now: DateTime<Utc>,
 ) -> Result<u64, DbErr> {
     let mut values: Vec<Value> = vec![
@@ -234,8 +237,8 @@ pub async fn finish(
     ];
     let allowed: Vec<String> = from
         .iter()
-        .map(|s| {
-            values.push((*s).into());
+        .map(|status| {
+            values.push((*status).into());
             format!("${}", values.len())
         })
         .collect();

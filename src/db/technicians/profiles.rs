@@ -62,7 +62,7 @@ pub async fn update_profile(
     }
     if let Some(rate) = changes.hourly_rate {
         active.hourly_rate_minor = Set(rate.amount_minor);
-        active.currency = Set(rate.currency.code().to_string());
+        active.currency = Set(rate.currency);
     }
     if let Some(radius) = changes.service_radius_km {
         active.service_radius_km = Set(radius);

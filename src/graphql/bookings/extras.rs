@@ -88,7 +88,7 @@ impl Quote {
         self.0.status.into()
     }
     async fn line_items(&self) -> Result<Vec<QuoteLineItem>> {
-        let money = |amount| Money::new(amount, &self.0.currency);
+        let money = |amount| Money::new(amount, self.0.currency);
         Ok(quotes::line_items(&self.0)?
             .into_iter()
             .map(|l| QuoteLineItem {
@@ -102,7 +102,7 @@ impl Quote {
     }
     /// Sum of the lines; on acceptance it becomes the booking's base price (surge, fee and tax follow).
     async fn subtotal(&self) -> Money {
-        Money::new(self.0.subtotal_minor, &self.0.currency)
+        Money::new(self.0.subtotal_minor, self.0.currency)
     }
     async fn valid_until(&self) -> DateTime<Utc> {
         self.0.valid_until

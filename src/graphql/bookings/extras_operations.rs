@@ -41,7 +41,7 @@ impl BookingExtrasQuery {
     async fn customer_dashboard(&self, ctx: &Context<'_>) -> Result<CustomerDashboard> {
         let viewer = viewer(ctx).await?;
         let d = dashboards::customer(services(ctx), &viewer).await?;
-        let total_spent = Money::new(d.total_spent_minor, &d.currency);
+        let total_spent = Money::new(d.total_spent_minor, d.currency);
         Ok(CustomerDashboard {
             active: d.active,
             completed: d.completed,
@@ -54,7 +54,7 @@ impl BookingExtrasQuery {
     async fn technician_dashboard(&self, ctx: &Context<'_>) -> Result<TechnicianDashboard> {
         let viewer = viewer(ctx).await?;
         let d = dashboards::technician(services(ctx), &viewer).await?;
-        let c = d.net_earnings.currency.as_str();
+        let c = d.net_earnings.currency;
         Ok(TechnicianDashboard {
             offers_waiting: d.offers_waiting,
             active_jobs: d.active_jobs,

@@ -109,10 +109,10 @@ impl Booking {
         self.0.priority.into()
     }
     async fn budget_min(&self) -> Money {
-        Money::new(self.0.budget_min_minor, &self.0.currency)
+        Money::new(self.0.budget_min_minor, self.0.currency)
     }
     async fn budget_max(&self) -> Money {
-        Money::new(self.0.budget_max_minor, &self.0.currency)
+        Money::new(self.0.budget_max_minor, self.0.currency)
     }
     /// Null for as-soon-as-possible jobs.
     async fn scheduled_start(&self) -> Option<DateTime<Utc>> {
@@ -156,7 +156,7 @@ impl Booking {
         Ok(rows.into_iter().map(BookingEvent).collect())
     }
     async fn price(&self) -> PriceBreakdown {
-        let m = |amount: i64| Money::new(amount, &self.0.currency);
+        let m = |amount: i64| Money::new(amount, self.0.currency);
         PriceBreakdown {
             base: m(self.0.price_base),
             surge: m(self.0.price_surge),
@@ -221,7 +221,7 @@ impl Booking {
     /// What escrow holds for this booking now.
     async fn escrow(&self, ctx: &Context<'_>) -> Result<Money> {
         let due = self.due(ctx).await?;
-        Ok(Money::new(due.escrow, &self.0.currency))
+        Ok(Money::new(due.escrow, self.0.currency))
     }
     /// What the customer owes now: the deposit before dispatch, the rest of the total once the work
     /// is completed, otherwise nothing.
@@ -229,7 +229,7 @@ impl Booking {
         let due = self.due(ctx).await?;
         Ok(Money::new(
             crate::domain::payments::outstanding(due),
-            &self.0.currency,
+            self.0.currency,
         ))
     }
     /// The cancellation fee by the policy (free, 25%, 50% or 75% of the total by time left); set
@@ -237,7 +237,7 @@ impl Booking {
     async fn cancellation_fee(&self) -> Option<Money> {
         self.0
             .cancellation_fee_minor
-            .map(|fee| Money::new(fee, &self.0.currency))
+            .map(|fee| Money::new(fee, self.0.currency))
     }
     /// What the cancellation actually cost the customer: `cancellationFee`, capped at what escrow
     /// held (everything else paid in was refunded); set once cancelled.
@@ -247,7 +247,7 @@ impl Booking {
         }
         let paid = loaders::list(ctx, PaymentsOfBooking(self.0.id)).await?;
         let charged = payments::cancellation_fee_charged_from(&self.0, &paid);
-        Ok(charged.map(|fee| Money::new(fee, &self.0.currency)))
+        Ok(charged.map(|fee| Money::new(fee, self.0.currency)))
     }
     async fn cancellation_reason(&self) -> Option<&str> {
         self.0.cancellation_reason.as_deref()
@@ -265,7 +265,7 @@ impl Booking {
     async fn due(&self, ctx: &Context<'_>) -> Result<crate::domain::payments::Due> {
         let key = EscrowOfBooking {
             booking: self.0.id,
-            currency: self.0.currency.clone(),
+            currency: self.0.currency,
         };
         let escrow = loaders::one(ctx, key).await?.unwrap_or(0);
         let paid = loaders::list(ctx, PaymentsOfBooking(self.0.id)).await?;

@@ -181,7 +181,7 @@ impl EarningsQuery {
 }
 
 fn earnings(e: earnings_service::Earnings) -> Earnings {
-    let c = e.currency.as_str();
+    let c = e.currency;
     let series = e
         .series
         .iter()
@@ -202,12 +202,12 @@ fn earnings(e: earnings_service::Earnings) -> Earnings {
         lifetime: Money::new(e.lifetime_minor, c),
         series,
         time_zone: e.time_zone.clone(),
-        currency: e.currency.clone(),
+        currency: e.currency.code().to_string(),
     }
 }
 
 fn statement(s: earnings_service::Statement) -> EarningsStatement {
-    let c = s.currency.as_str();
+    let c = s.currency;
     let lines = s
         .lines
         .iter()
@@ -239,6 +239,6 @@ fn statement(s: earnings_service::Statement) -> EarningsStatement {
         to: s.to,
         lines,
         totals,
-        currency: s.currency.clone(),
+        currency: s.currency.code().to_string(),
     }
 }

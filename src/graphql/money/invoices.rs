@@ -49,22 +49,22 @@ impl Invoice {
             .map(|l| InvoiceLine {
                 kind: l.kind.as_str().to_owned(),
                 description: l.description,
-                amount: Money::new(l.amount_minor, &self.0.currency),
+                amount: Money::new(l.amount_minor, self.0.currency),
             })
             .collect())
     }
     async fn subtotal(&self) -> Money {
-        Money::new(self.0.subtotal_minor, &self.0.currency)
+        Money::new(self.0.subtotal_minor, self.0.currency)
     }
     /// Tax rate in basis points (1,600 = 16%).
     async fn tax_basis_points(&self) -> i32 {
         self.0.tax_bp
     }
     async fn tax(&self) -> Money {
-        Money::new(self.0.tax_minor, &self.0.currency)
+        Money::new(self.0.tax_minor, self.0.currency)
     }
     async fn total(&self) -> Money {
-        Money::new(self.0.total_minor, &self.0.currency)
+        Money::new(self.0.total_minor, self.0.currency)
     }
     async fn issued_at(&self) -> DateTime<Utc> {
         self.0.issued_at

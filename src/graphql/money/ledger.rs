@@ -44,7 +44,7 @@ impl LedgerQuery {
             .map(|(account, balance)| LedgerBalance {
                 account: account.name(),
                 kind: account.kind.as_str().to_string(),
-                balance: Money::new(balance, &account.currency),
+                balance: Money::new(balance, account.currency),
             })
             .collect())
     }

@@ -73,10 +73,10 @@ impl Payment {
         self.0.status.into()
     }
     async fn amount(&self) -> Money {
-        Money::new(self.0.amount_minor, &self.0.currency)
+        Money::new(self.0.amount_minor, self.0.currency)
     }
     async fn refunded(&self) -> Money {
-        Money::new(self.0.refunded_minor, &self.0.currency)
+        Money::new(self.0.refunded_minor, self.0.currency)
     }
     async fn gateway_reference(&self) -> Option<&str> {
         self.0.gateway_reference.as_deref()
@@ -141,7 +141,7 @@ impl MpesaRefund {
         &self.0.reference
     }
     async fn amount(&self) -> Money {
-        Money::new(self.0.amount_minor, &self.0.currency)
+        Money::new(self.0.amount_minor, self.0.currency)
     }
     async fn status(&self) -> MpesaRefundStatus {
         self.0.status.into()

@@ -60,7 +60,7 @@ impl UnmatchedReceipt {
         self.0.phone.as_deref()
     }
     async fn amount(&self) -> Money {
-        Money::new(self.0.amount_minor, &self.0.currency)
+        Money::new(self.0.amount_minor, self.0.currency)
     }
     async fn status(&self) -> UnmatchedReceiptStatus {
         self.0.status.into()

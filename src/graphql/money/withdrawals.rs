@@ -82,7 +82,7 @@ impl Withdrawal {
         ids::encode(Kind::Withdrawal, self.0.id)
     }
     async fn amount(&self) -> Money {
-        Money::new(self.0.amount_minor, &self.0.currency)
+        Money::new(self.0.amount_minor, self.0.currency)
     }
     async fn status(&self) -> WithdrawalStatus {
         self.0.status.into()

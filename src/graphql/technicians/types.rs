@@ -40,7 +40,7 @@ impl ServiceCategory {
     }
     /// Used to price a job when the technician has no rate of their own.
     async fn default_hourly_rate(&self) -> Money {
-        Money::new(self.0.default_hourly_rate_minor, &self.0.currency)
+        Money::new(self.0.default_hourly_rate_minor, self.0.currency)
     }
 }
 
@@ -189,7 +189,7 @@ impl Technician {
         self.profile().years_of_experience
     }
     async fn hourly_rate(&self) -> Money {
-        Money::new(self.profile().hourly_rate_minor, &self.profile().currency)
+        Money::new(self.profile().hourly_rate_minor, self.profile().currency)
     }
     async fn service_radius_km(&self) -> f64 {
         self.profile().service_radius_km

@@ -5,13 +5,14 @@ use crate::db::entities::booking;
 use crate::domain::account::Role;
 use crate::domain::booking_state::Status;
 use crate::domain::dispatch::OfferStatus;
+use crate::domain::money::Currency;
 use crate::error::AppResult;
 use crate::services::{Services, Viewer};
 use chrono::Duration;
 use std::collections::HashMap;
 
 /// The currency shown when a customer has no bookings yet: the marketplace's home currency.
-pub const DEFAULT_CURRENCY: &str = "KES";
+pub const DEFAULT_CURRENCY: Currency = Currency::KES;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct CustomerDashboard {
@@ -19,7 +20,7 @@ pub struct CustomerDashboard {
     pub completed: i64,
     pub cancelled: i64,
     pub total_spent_minor: i64,
-    pub currency: String,
+    pub currency: Currency,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -51,7 +52,7 @@ pub async fn customer(services: &Services, viewer: &Viewer) -> AppResult<Custome
 
 fn customer_summary(rows: &[booking::Model]) -> CustomerDashboard {
     let (mut active, mut completed, mut cancelled) = (0, 0, 0);
-    let mut uses: HashMap<&str, i64> = HashMap::new();
+    let mut uses: HashMap<Currency, i64> = HashMap::new();
     for row in rows {
         let status = row.status;
         if status == Status::Cancelled {
@@ -61,15 +62,15 @@ fn customer_summary(rows: &[booking::Model]) -> CustomerDashboard {
         } else if !status.is_final() {
             active += 1;
         }
-        *uses.entry(row.currency.as_str()).or_default() += 1;
+        *uses.entry(row.currency).or_default() += 1;
     }
     // Totals in different currencies cannot be added, so show the one the customer uses most
     // (ties broken alphabetically so the answer does not change between calls).
     let currency = uses
         .into_iter()
-        .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(a.0)))
-        .map(|(c, _)| c.to_string())
-        .unwrap_or_else(|| DEFAULT_CURRENCY.to_string());
+        .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0)))
+        .map(|(c, _)| c)
+        .unwrap_or(DEFAULT_CURRENCY);
     let total_spent_minor = rows
         .iter()
         .filter(|r| r.status == Status::Paid && r.currency == currency)

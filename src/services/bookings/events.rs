@@ -5,6 +5,7 @@
 use crate::db::entities::booking;
 use crate::domain::booking_state::Status;
 use crate::domain::dispatch::DispatchMode;
+use crate::domain::money::Currency;
 use crate::domain::pricing::Priority;
 use crate::error::{AppError, AppResult};
 use crate::realtime::{BusMessage, Topic, outbox};
@@ -58,7 +59,8 @@ pub struct BookingSnapshot {
     pub priority: Priority,
     pub budget_min_minor: i64,
     pub budget_max_minor: i64,
-    pub currency: String,
+    #[serde(with = "crate::db::stored::by_name")]
+    pub currency: Currency,
     pub scheduled_start: Option<DateTime<Utc>>,
     pub estimated_duration_minutes: i32,
     #[serde(with = "crate::db::stored::by_name")]

@@ -10,7 +10,7 @@ use crate::db::bookings::access::by_id as booking_by_id;
 use crate::db::bookings::quotes::{self as rows, Response};
 use crate::db::entities::{booking, quote};
 use crate::domain::booking_state::{Role as ActorRole, Status};
-use crate::domain::money::Money;
+use crate::domain::money::{Currency, Money};
 use crate::domain::pricing::price_for_base;
 use crate::domain::quotes::{LineKind, QuoteStatus};
 use crate::error::{AppError, AppResult};
@@ -87,7 +87,7 @@ fn note(value: Option<&str>, field: &str) -> AppResult<Option<String>> {
 }
 
 /// Checks every line and returns them with the subtotal; all amounts must be in the booking's currency.
-fn checked_items(items: Vec<LineItemInput>, currency: &str) -> AppResult<(Vec<LineItem>, i64)> {
+fn checked_items(items: Vec<LineItemInput>, currency: Currency) -> AppResult<(Vec<LineItem>, i64)> {
     if items.is_empty() || items.len() > MAX_LINE_ITEMS {
         return Err(AppError::bad_input(
             "lineItems",
@@ -112,7 +112,7 @@ fn checked_items(items: Vec<LineItemInput>, currency: &str) -> AppResult<(Vec<Li
             ));
         }
         let amount = item.unit_price.amount_minor;
-        if item.unit_price.currency.code() != currency {
+        if item.unit_price.currency != currency {
             return Err(AppError::bad_input(
                 field("unitPrice.currency"),
                 format!("every price must be in the booking's currency, {currency}"),
@@ -175,7 +175,7 @@ pub async fn submit(
         ));
     }
     crate::services::platform::validation::not_too_far(new.valid_until, "validUntil", now)?;
-    let (items, subtotal) = checked_items(new.line_items, &booking.currency)?;
+    let (items, subtotal) = checked_items(new.line_items, booking.currency)?;
     let note = note(new.note.as_deref(), "note")?;
     let model = quote::Model {
         id: Uuid::now_v7(),
@@ -184,7 +184,7 @@ pub async fn submit(
         status: QuoteStatus::Open,
         line_items: serde_json::to_string(&items).map_err(AppError::internal)?,
         subtotal_minor: subtotal,
-        currency: booking.currency.clone(),
+        currency: booking.currency,
         valid_until: new.valid_until,
         note,
         responded_at: None,
@@ -350,7 +350,7 @@ async fn notify(
     let body = format!(
         "Quote {}: {}",
         quote.status.as_str(),
-        crate::domain::money::format(quote.subtotal_minor, &quote.currency)
+        Money::new(quote.subtotal_minor, quote.currency).format()
     );
     let mut note = NewNotification::new(to, Kind::QuoteUpdate, title, body);
     note.data = Some(
@@ -397,7 +397,6 @@ pub async fn of_bookings(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::money::Currency;
 
     fn line(quantity: i32, amount: i64, currency: &str) -> LineItemInput {
         LineItemInput {
@@ -410,8 +409,11 @@ mod tests {
 
     #[test]
     fn the_subtotal_is_quantity_times_unit_price_summed() {
-        let (items, subtotal) =
-            checked_items(vec![line(2, 500, "KES"), line(1, 1000, "kes")], "KES").unwrap();
+        let (items, subtotal) = checked_items(
+            vec![line(2, 500, "KES"), line(1, 1000, "kes")],
+            Currency::KES,
+        )
+        .unwrap();
         assert_eq!(subtotal, 2000);
         assert_eq!(items[0].total_minor(), 1000);
     }
@@ -423,20 +425,23 @@ mod tests {
             other => panic!("expected bad input, got {other:?}"),
         };
         assert_eq!(
-            field(checked_items(vec![line(1, 100, "USD")], "KES")),
+            field(checked_items(vec![line(1, 100, "USD")], Currency::KES)),
             "lineItems[0].unitPrice.currency"
         );
         assert_eq!(
-            field(checked_items(vec![line(0, 100, "KES")], "KES")),
+            field(checked_items(vec![line(0, 100, "KES")], Currency::KES)),
             "lineItems[0].quantity"
         );
         assert_eq!(
-            field(checked_items(vec![line(1, -1, "KES")], "KES")),
+            field(checked_items(vec![line(1, -1, "KES")], Currency::KES)),
             "lineItems[0].unitPrice.amountMinor"
         );
-        assert_eq!(field(checked_items(vec![], "KES")), "lineItems");
+        assert_eq!(field(checked_items(vec![], Currency::KES)), "lineItems");
         assert_eq!(
-            field(checked_items(vec![line(1000, i64::MAX / 10, "KES")], "KES")),
+            field(checked_items(
+                vec![line(1000, i64::MAX / 10, "KES")],
+                Currency::KES
+            )),
             "lineItems[0].unitPrice.amountMinor"
         );
     }

@@ -85,10 +85,7 @@ pub async fn create(
             let profile = direct_technician(services, technician, category.id).await?;
             (profile.hourly_rate_minor, profile.currency)
         }
-        None => (
-            category.default_hourly_rate_minor,
-            category.currency.clone(),
-        ),
+        None => (category.default_hourly_rate_minor, category.currency),
     };
     let policy = &services.config.bookings.pricing;
     let price = price_for_duration(

@@ -107,7 +107,7 @@ pub async fn seed_defaults(db: &impl ConnectionTrait, now: DateTime<Utc>) -> App
             description: (*description).into(),
             active: true,
             default_hourly_rate_minor: *rate,
-            currency: "KES".into(),
+            currency: Currency::KES,
             created_at: now,
             updated_at: now,
         })
@@ -199,11 +199,10 @@ fn check_name(value: &str, field: &str, max: usize) -> AppResult<String> {
     crate::services::platform::validation::name(value, field, field, 1, max)
 }
 
-/// A currency a client names, as its ISO 4217 code; refused at `field` when ISO 4217 has no such
-/// money (`domain::money::Currency`).
-pub fn check_currency(value: &str, field: &str) -> AppResult<String> {
+/// A currency a client names by its ISO 4217 code; refused at `field` when ISO 4217 has no such
+/// money.
+pub fn check_currency(value: &str, field: &str) -> AppResult<Currency> {
     Currency::parse(value)
-        .map(|currency| currency.code().to_string())
         .map_err(|problem| AppError::bad_input(field, format!("currency {}", problem.message())))
 }
 
@@ -252,10 +251,12 @@ pub async fn create(
             input.default_hourly_rate_minor.unwrap_or(0),
             "defaultHourlyRate",
         )?,
-        currency: check_currency(
-            input.currency.as_deref().unwrap_or("KES"),
-            "defaultHourlyRate.currency",
-        )?,
+        currency: input
+            .currency
+            .as_deref()
+            .map(|currency| check_currency(currency, "defaultHourlyRate.currency"))
+            .transpose()?
+            .unwrap_or(Currency::KES),
         created_at: now,
         updated_at: now,
     };

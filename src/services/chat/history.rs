@@ -270,10 +270,10 @@ pub async fn unread_count(
     booking_id: Uuid,
     user_id: Uuid,
 ) -> AppResult<i64> {
-    Ok(rows::unread_count(db, booking_id, user_id, MessageKind::System.as_str()).await?)
+    Ok(rows::unread_count(db, booking_id, user_id, MessageKind::System).await?)
 }
 
 /// Unread messages across every conversation the user takes part in.
 pub async fn total_unread(db: &impl ConnectionTrait, user_id: Uuid) -> AppResult<i64> {
-    Ok(rows::total_unread(db, user_id, MessageKind::System.as_str()).await?)
+    Ok(rows::total_unread(db, user_id, MessageKind::System).await?)
 }

@@ -4,7 +4,6 @@
 use crate::db::entities::availability_exception;
 use crate::db::matching::directory as rows;
 use crate::domain::geo::LatLng;
-use crate::domain::money::Currency;
 use crate::domain::schedule::{Exception, ExceptionKind, ExceptionType, Interval};
 use crate::domain::technician::{Availability, KycStatus};
 use crate::error::AppResult;
@@ -147,10 +146,6 @@ fn candidate_from(
     if base.is_none() && live.is_none() {
         return None;
     }
-    let Ok(currency) = Currency::parse(&profile.currency) else {
-        tracing::warn!(technician = %profile.id, currency = %profile.currency, "unknown stored currency: not matchable");
-        return None;
-    };
     let count = |n: i32| u32::try_from(n).unwrap_or(0);
     let finished = profile.jobs_completed + profile.jobs_withdrawn + profile.jobs_cancelled;
     Some(Candidate {
@@ -163,7 +158,7 @@ fn candidate_from(
         rating_average: profile.rating_average,
         rating_count: count(profile.rating_count),
         hourly_rate_minor: profile.hourly_rate_minor,
-        currency,
+        currency: profile.currency,
         median_response_secs: profile.median_response_secs.map(count),
         completion_rate: crate::domain::badges::completion_rate(
             count(profile.jobs_completed),

@@ -22,6 +22,7 @@ use crate::domain::earnings::{
     Bucket, Earning, Movement, Period, RangeError, Totals, buckets, net, summarize,
 };
 use crate::domain::ledger::{AccountKey, AccountKind, TransactionKind};
+use crate::domain::money::Currency;
 use crate::error::{AppError, AppResult};
 use crate::services::money::ledger::{self as ledger_service, OwnerPosting};
 use crate::services::technicians::technician;
@@ -67,7 +68,7 @@ pub struct Balances {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Earnings {
-    pub currency: String,
+    pub currency: Currency,
     /// The IANA zone the periods were cut in.
     pub time_zone: String,
     pub balances: Balances,
@@ -99,7 +100,7 @@ pub struct AccountTotals {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Statement {
-    pub currency: String,
+    pub currency: Currency,
     pub from: DateTime<Utc>,
     pub to: DateTime<Utc>,
     /// The three accounts together.
@@ -113,7 +114,7 @@ pub struct Statement {
 /// Net earnings in the local day, week and month containing now, for the dashboard.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CurrentNet {
-    pub currency: String,
+    pub currency: Currency,
     pub today_minor: i64,
     pub this_week_minor: i64,
     pub this_month_minor: i64,
@@ -133,10 +134,10 @@ pub async fn my_earnings(
     let db = &services.db;
     let (tz, currency) = context(db, viewer.user_id, currency).await?;
     let periods = buckets(period, tz, from, to).map_err(range_error)?;
-    let movements = movements(db, viewer.user_id, &currency).await?;
+    let movements = movements(db, viewer.user_id, currency).await?;
     let totals = summarize(&periods, &movements);
     Ok(Earnings {
-        balances: balances(db, viewer.user_id, &currency).await?,
+        balances: balances(db, viewer.user_id, currency).await?,
         lifetime_minor: net(&movements),
         series: periods.into_iter().zip(totals).collect(),
         time_zone: tz.name().to_string(),
@@ -182,7 +183,7 @@ pub async fn current_net(
     now: DateTime<Utc>,
 ) -> AppResult<CurrentNet> {
     let (tz, currency) = context(db, technician, None).await?;
-    let movements = movements(db, technician, &currency).await?;
+    let movements = movements(db, technician, currency).await?;
     let current = |period: Period| {
         let start = period.start_containing(tz, now);
         let bucket = buckets(period, tz, start, start)
@@ -215,7 +216,7 @@ async fn context(
     db: &impl ConnectionTrait,
     technician: Uuid,
     asked: Option<&str>,
-) -> AppResult<(Tz, String)> {
+) -> AppResult<(Tz, Currency)> {
     let profile = technician::profile(db, technician).await?;
     // Profiles are checked on the way in; an old unparseable value falls back like matching does.
     let tz: Tz = profile
@@ -226,7 +227,7 @@ async fn context(
         Some(raw) => crate::services::catalogue::categories::check_currency(raw, "currency")?,
         None => {
             let used = posting_counts(db, technician).await?;
-            default_currency(&profile.currency, &used)
+            default_currency(profile.currency, &used)
         }
     };
     Ok((tz, currency))
@@ -234,8 +235,7 @@ async fn context(
 
 /// The currency to report in when none was asked for, from how many postings the technician's
 /// accounts have in each currency.
-fn default_currency(rate_currency: &str, used: &BTreeMap<String, i64>) -> String {
-    let rate = rate_currency.to_ascii_uppercase();
+fn default_currency(rate: Currency, used: &BTreeMap<Currency, i64>) -> Currency {
     if used.is_empty() || used.contains_key(&rate) {
         return rate;
     }
@@ -244,7 +244,7 @@ fn default_currency(rate_currency: &str, used: &BTreeMap<String, i64>) -> String
     used.iter()
         .rev()
         .max_by_key(|(_, n)| **n)
-        .map(|(c, _)| c.clone())
+        .map(|(c, _)| *c)
         .unwrap_or(rate)
 }
 
@@ -252,8 +252,8 @@ fn default_currency(rate_currency: &str, used: &BTreeMap<String, i64>) -> String
 async fn posting_counts(
     db: &impl ConnectionTrait,
     technician: Uuid,
-) -> AppResult<BTreeMap<String, i64>> {
-    Ok(ledger_store::posting_counts_by_currency(
+) -> AppResult<BTreeMap<Currency, i64>> {
+    let accounts = ledger_store::posting_counts_by_account(
         db,
         technician,
         [
@@ -262,15 +262,18 @@ async fn posting_counts(
             AccountKind::TechnicianPayoutInFlight,
         ],
     )
-    .await?
-    .into_iter()
-    .collect())
+    .await?;
+    let mut used = BTreeMap::new();
+    for (currency, postings) in accounts {
+        *used.entry(currency).or_default() += postings;
+    }
+    Ok(used)
 }
 
 async fn balances(
     db: &impl ConnectionTrait,
     technician: Uuid,
-    currency: &str,
+    currency: Currency,
 ) -> AppResult<Balances> {
     Ok(Balances {
         pending: ledger_service::balance(db, &AccountKey::technician_pending(technician, currency))
@@ -297,7 +300,7 @@ struct ReleaseInfo {
 async fn movements(
     db: &impl ConnectionTrait,
     technician: Uuid,
-    currency: &str,
+    currency: Currency,
 ) -> AppResult<Vec<Movement>> {
     let postings = ledger_service::postings_for_owner(db, technician, &EARNING_ACCOUNTS).await?;
     let releases = releases(db, technician, currency).await?;
@@ -314,7 +317,7 @@ async fn movements(
 async fn releases(
     db: &impl ConnectionTrait,
     technician: Uuid,
-    currency: &str,
+    currency: Currency,
 ) -> AppResult<HashMap<Uuid, ReleaseInfo>> {
     Ok(ledger_store::shared_transactions(
         db,
@@ -331,7 +334,7 @@ async fn releases(
             t.transaction_id,
             ReleaseInfo {
                 platform_minor: t.platform_minor,
-                cancellation: t.booking_status.as_deref() == Some(Status::Cancelled.as_str()),
+                cancellation: t.booking_status == Some(Status::Cancelled),
             },
         )
     })
@@ -364,7 +367,7 @@ fn classify(p: &OwnerPosting, releases: &HashMap<Uuid, ReleaseInfo>) -> Option<M
 
 /// Builds the statement for `[from, to)` from every posting before `to` (oldest first).
 fn build_statement(
-    currency: String,
+    currency: Currency,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
     postings: &[OwnerPosting],
@@ -450,7 +453,7 @@ mod tests {
                 kind: account,
                 owner: Some(tech),
                 gateway: None,
-                currency: "KES".into(),
+                currency: Currency::KES,
             },
             amount_minor: amount,
             created_at: at(hour),
@@ -534,7 +537,7 @@ mod tests {
     #[test]
     fn a_statement_reconciles_per_account() {
         let all = history();
-        let s = build_statement("KES".into(), at(3), at(9), &all);
+        let s = build_statement(Currency::KES, at(3), at(9), &all);
         let by_account = |k: AccountKind| *s.totals.iter().find(|t| t.account == k).unwrap();
         assert_eq!(by_account(Pending).opening_minor, 9_000);
         assert_eq!(by_account(Pending).closing_minor, 700);
@@ -565,18 +568,17 @@ mod tests {
 
     #[test]
     fn the_default_currency_is_the_one_in_use() {
-        let used = |pairs: &[(&str, i64)]| -> BTreeMap<String, i64> {
-            pairs.iter().map(|(c, n)| (c.to_string(), *n)).collect()
+        let currency = |code: &str| Currency::parse(code).unwrap();
+        let used = |pairs: &[(&str, i64)]| -> BTreeMap<Currency, i64> {
+            pairs.iter().map(|(c, n)| (currency(c), *n)).collect()
         };
-        assert_eq!(default_currency("kes", &used(&[])), "KES");
-        assert_eq!(default_currency("KES", &used(&[("INR", 3)])), "INR");
+        let kes = Currency::KES;
+        assert_eq!(default_currency(kes, &used(&[])), kes);
+        assert_eq!(default_currency(kes, &used(&[("INR", 3)])), currency("INR"));
+        assert_eq!(default_currency(kes, &used(&[("INR", 9), ("KES", 1)])), kes);
         assert_eq!(
-            default_currency("KES", &used(&[("INR", 9), ("KES", 1)])),
-            "KES"
-        );
-        assert_eq!(
-            default_currency("KES", &used(&[("USD", 2), ("INR", 2), ("EUR", 1)])),
-            "INR"
+            default_currency(kes, &used(&[("USD", 2), ("INR", 2), ("EUR", 1)])),
+            currency("INR")
         );
     }
 }

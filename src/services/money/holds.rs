@@ -30,7 +30,7 @@ pub async fn hold(
         technician_id: technician,
         booking_id: booking.id,
         amount_minor: amount,
-        currency: booking.currency.clone(),
+        currency: booking.currency,
         status: HoldStatus::Held,
         available_at: now + chrono::Duration::seconds(services.config.bookings.earnings_hold_secs),
         created_at: now,
@@ -79,13 +79,13 @@ pub async fn release_due_holds(services: &Services) -> AppResult<usize> {
                 memo: None,
                 postings: vec![
                     Posting {
-                        account: AccountKey::technician_pending(held.technician_id, &held.currency),
+                        account: AccountKey::technician_pending(held.technician_id, held.currency),
                         amount_minor: -held.amount_minor,
                     },
                     Posting {
                         account: AccountKey::technician_available(
                             held.technician_id,
-                            &held.currency,
+                            held.currency,
                         ),
                         amount_minor: held.amount_minor,
                     },

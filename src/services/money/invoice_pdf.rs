@@ -2,6 +2,7 @@
 //! the built-in Helvetica and Courier, so no font is embedded and nothing is read from disk).
 
 use crate::domain::invoices::{Line, LineKind};
+use crate::domain::money::{Currency, Money};
 use chrono::{DateTime, Utc};
 use pdf_writer::{Content, Finish, Name, Pdf, Rect, Ref, Str, TextStr};
 
@@ -16,7 +17,7 @@ pub struct InvoicePdf<'a> {
     pub buyer: &'a str,
     pub booking_reference: &'a str,
     pub lines: &'a [Line],
-    pub currency: &'a str,
+    pub currency: Currency,
     pub tax_bp: i32,
     pub subtotal_minor: i64,
     pub tax_minor: i64,
@@ -52,7 +53,7 @@ pub fn render(doc: &InvoicePdf<'_>) -> Vec<u8> {
     pages.label_value("Number", doc.number);
     pages.label_value("Issue date", &doc.issued_at.format("%Y-%m-%d").to_string());
     pages.label_value("Booking", doc.booking_reference);
-    pages.label_value("Currency", doc.currency);
+    pages.label_value("Currency", doc.currency.code());
     if doc.credit_note {
         let credited = doc
             .credits
@@ -256,8 +257,8 @@ fn percent(bp: i32) -> String {
 
 /// The amount as people read it. A currency sign the built-in fonts cannot draw (₹, ₦) gives way
 /// to the ISO code, so `INR 1,23,456.00` rather than a missing glyph.
-fn money(amount_minor: i64, currency: &str) -> String {
-    let formatted = crate::domain::money::format(amount_minor, currency);
+fn money(amount_minor: i64, currency: Currency) -> String {
+    let formatted = Money::new(amount_minor, currency).format();
     if formatted.chars().all(|c| win_ansi_byte(c).is_some()) {
         return formatted;
     }
@@ -347,7 +348,7 @@ mod tests {
         ]
     }
 
-    fn document<'a>(lines: &'a [Line], currency: &'a str) -> InvoicePdf<'a> {
+    fn document(lines: &[Line], currency: Currency) -> InvoicePdf<'_> {
         InvoicePdf {
             number: "FND-2026-000042",
             credit_note: false,
@@ -372,7 +373,7 @@ mod tests {
     #[test]
     fn an_invoice_renders_as_a_pdf_showing_its_number_parties_and_totals() {
         let lines = lines();
-        let bytes = render(&document(&lines, "KES"));
+        let bytes = render(&document(&lines, Currency::KES));
         assert!(bytes.starts_with(b"%PDF-"));
         assert!(bytes.ends_with(b"%%EOF\n") || bytes.ends_with(b"%%EOF"));
         for shown in [
@@ -393,7 +394,7 @@ mod tests {
         }
         assert_eq!(
             bytes,
-            render(&document(&lines, "KES")),
+            render(&document(&lines, Currency::KES)),
             "deterministic output"
         );
     }
@@ -405,7 +406,7 @@ mod tests {
             description: "Refund of the balance payment".into(),
             amount_minor: -20_000,
         }];
-        let mut doc = document(&refund, "KES");
+        let mut doc = document(&refund, Currency::KES);
         doc.credit_note = true;
         doc.number = "FND-2026-000043";
         doc.credits = Some("FND-2026-000042");
@@ -420,13 +421,19 @@ mod tests {
 
     #[test]
     fn a_sign_the_fonts_lack_gives_way_to_the_iso_code() {
-        assert_eq!(money(12_345_600, "INR"), "INR 1,23,456.00");
-        assert_eq!(money(-300, "NGN"), "-NGN 3.00");
-        assert_eq!(money(1_250, "EUR"), "€12.50");
-        assert_eq!(money(-300, "USD"), "-$3.00");
-        assert_eq!(money(123_400, "KES"), "KSh 1,234.00");
+        assert_eq!(
+            money(12_345_600, Currency::parse("INR").unwrap()),
+            "INR 1,23,456.00"
+        );
+        assert_eq!(money(-300, Currency::parse("NGN").unwrap()), "-NGN 3.00");
+        assert_eq!(money(1_250, Currency::parse("EUR").unwrap()), "€12.50");
+        assert_eq!(money(-300, Currency::parse("USD").unwrap()), "-$3.00");
+        assert_eq!(
+            money(123_400, Currency::parse("KES").unwrap()),
+            "KSh 1,234.00"
+        );
         let lines = lines();
-        let bytes = render(&document(&lines, "INR"));
+        let bytes = render(&document(&lines, Currency::parse("INR").unwrap()));
         assert!(contains(&bytes, b"INR 1,218.00"));
     }
 
@@ -444,7 +451,7 @@ mod tests {
                 amount_minor: 100,
             })
             .collect();
-        let bytes = render(&document(&many, "KES"));
+        let bytes = render(&document(&many, Currency::KES));
         assert!(contains(&bytes, b"/Count 3") || contains(&bytes, b"/Count 4"));
         assert!(contains(&bytes, b"Tip number 119"));
         assert!(contains(&bytes, b"FND-2026-000042 (continued)"));

@@ -63,7 +63,7 @@ async fn issue(
         payment_id: draft.payment_id,
         seller_id: draft.booking.technician_id,
         buyer_id: draft.booking.customer_id,
-        currency: draft.booking.currency.clone(),
+        currency: draft.booking.currency,
         lines: serde_json::to_string(&draft.totals.lines).map_err(AppError::internal)?,
         subtotal_minor: draft.totals.subtotal,
         tax_minor: draft.totals.tax,
@@ -88,8 +88,8 @@ pub async fn invoice_paid_booking(
     let tips: Vec<i64> = payment_store::of_kind_in_status(
         txn,
         booking.id,
-        PaymentKind::Tip.as_str(),
-        PaymentStatus::Succeeded.as_str(),
+        PaymentKind::Tip,
+        PaymentStatus::Succeeded,
     )
     .await?
     .iter()
@@ -120,7 +120,7 @@ pub async fn invoice_paid_booking(
             body: format!(
                 "Thank you for your payment.\n\nInvoice {}\nTotal: {}\n\nDownload the invoice (PDF, link valid until {}):\n{}{}\n\nThe invoice is also in the app under the booking.",
                 issued.number,
-                crate::domain::money::format(issued.total_minor, &issued.currency),
+                crate::domain::money::Money::new(issued.total_minor, issued.currency).format(),
                 link.expires_at.format("%Y-%m-%d %H:%M UTC"),
                 services.config.public_url,
                 link.url,
@@ -252,7 +252,7 @@ pub async fn open_pdf(
         buyer: &buyer,
         booking_reference: &booking_reference,
         lines: &lines,
-        currency: &doc.currency,
+        currency: doc.currency,
         tax_bp: doc.tax_bp,
         subtotal_minor: doc.subtotal_minor,
         tax_minor: doc.tax_minor,

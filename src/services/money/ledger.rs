@@ -13,6 +13,7 @@ use crate::domain::booking_state::Status;
 use crate::domain::ledger::{
     AccountKey, AccountKind, Posting, TransactionKind, check_balanced, net_changes,
 };
+use crate::domain::money::Currency;
 use crate::error::{AppError, AppResult};
 use crate::services::{Services, Viewer};
 use chrono::{DateTime, Utc};
@@ -149,7 +150,7 @@ async fn ensure_account(
             kind: account.kind,
             owner: account.owner,
             gateway: account.gateway.clone(),
-            currency: &account.currency,
+            currency: account.currency,
             may_go_negative: account.may_go_negative(),
             now,
         },
@@ -197,9 +198,9 @@ fn account_key(stored: store::StoredAccount) -> AccountKey {
 /// Every account in `currency` with its cached balance, ordered by account name.
 pub async fn balances(
     db: &impl ConnectionTrait,
-    currency: &str,
+    currency: Currency,
 ) -> AppResult<Vec<(AccountKey, i64)>> {
-    Ok(store::balances(db, &currency.to_ascii_uppercase())
+    Ok(store::balances(db, currency)
         .await?
         .into_iter()
         .map(|(account, balance)| (account_key(account), balance))
@@ -464,7 +465,7 @@ pub async fn admin_balances(
 ) -> AppResult<Vec<(AccountKey, i64)>> {
     viewer.require_role(&[Role::Admin])?;
     let currency = crate::services::catalogue::categories::check_currency(currency, "currency")?;
-    balances(&services.db, &currency).await
+    balances(&services.db, currency).await
 }
 
 /// The ledger's health for the admin console: `Ok` with counts, or the first broken invariant. ADMIN only.

@@ -5,6 +5,7 @@
 //! marked FAILED) is money on our paybill all the same: it is kept as an unmatched receipt.
 
 use crate::db::money::payments as payment_store;
+use crate::domain::money::Currency;
 use crate::domain::payments::{Method, PaymentStatus};
 use crate::domain::unmatched::Provider;
 use crate::error::AppResult;
@@ -82,7 +83,7 @@ async fn timed_out_prompt(
     Ok(payment_store::newest_unreferenced(
         &services.db,
         Method::Mpesa.as_str(),
-        PaymentStatus::Failed.as_str(),
+        PaymentStatus::Failed,
         phone.as_str(),
         shillings.saturating_mul(100),
     )
@@ -107,7 +108,7 @@ async fn keep_unmatched(
         reference: receipt.clone(),
         phone: callback.phone.clone(),
         amount_minor: shillings.saturating_mul(100),
-        currency: "KES".into(),
+        currency: Currency::KES,
         near_payment_id,
         detail,
     };
@@ -128,7 +129,7 @@ pub async fn check_pending(services: &Services) -> AppResult<usize> {
     let due = payment_store::untouched_since(
         &services.db,
         Method::Mpesa.as_str(),
-        PaymentStatus::Pending.as_str(),
+        PaymentStatus::Pending,
         cutoff,
         BATCH,
     )
@@ -141,7 +142,7 @@ pub async fn check_pending(services: &Services) -> AppResult<usize> {
         let claimed = payment_store::touch_if_unchanged(
             &services.db,
             paid.id,
-            PaymentStatus::Pending.as_str(),
+            PaymentStatus::Pending,
             paid.updated_at,
             now,
         )

@@ -64,7 +64,7 @@ pub async fn queue(
             id,
             payment_id: paid.id,
             amount_minor: amount,
-            currency: paid.currency.clone(),
+            currency: paid.currency,
             phone,
             status: RefundTransferStatus::Pending,
             reference: new_reference(id),
@@ -106,7 +106,7 @@ pub async fn send_queued(services: &Services) -> AppResult<usize> {
             purpose: PayoutPurpose::Refund,
             reference: refund.reference.clone(),
             amount_minor: refund.amount_minor,
-            currency: refund.currency.clone(),
+            currency: refund.currency,
             destination: Destination::Mpesa {
                 phone: refund.phone.clone(),
             },
@@ -198,7 +198,7 @@ async fn notify(
     let Some(paid) = payment_store::by_id(txn, refund.payment_id).await? else {
         return Ok(());
     };
-    let amount = crate::domain::money::format(refund.amount_minor, &refund.currency);
+    let amount = crate::domain::money::Money::new(refund.amount_minor, refund.currency).format();
     let (title, body, status) = match result {
         PayoutResult::Completed { gateway_reference } => (
             "Refund sent",

@@ -10,7 +10,7 @@ use crate::domain::account::Role;
 use crate::domain::booking_state::Status;
 use crate::domain::dispatch::DispatchMode;
 use crate::domain::ledger::{AccountKey, Posting, TransactionKind};
-use crate::domain::money::Money;
+use crate::domain::money::{Currency, Money};
 use crate::domain::payments::{
     Due, Method, PaymentKind, PaymentStatus, Refusal, amount_due, cancellation_split,
     method_allowed, mpesa_phone, mpesa_shillings,
@@ -65,15 +65,11 @@ fn refusal(r: Refusal) -> AppError {
 
 /// What escrow holds for a booking and whether its deposit is in.
 pub async fn due_of(db: &impl ConnectionTrait, booking: &booking::Model) -> AppResult<Due> {
-    let escrow = ledger::balance(db, &AccountKey::escrow(booking.id, &booking.currency)).await?;
-    let deposit_paid = store::one_of_kind_in(
-        db,
-        booking.id,
-        PaymentKind::Deposit.as_str(),
-        &DEPOSIT_CAME_IN.map(PaymentStatus::as_str),
-    )
-    .await?
-    .is_some();
+    let escrow = ledger::balance(db, &AccountKey::escrow(booking.id, booking.currency)).await?;
+    let deposit_paid =
+        store::one_of_kind_in(db, booking.id, PaymentKind::Deposit, &DEPOSIT_CAME_IN)
+            .await?
+            .is_some();
     Ok(due(booking, escrow, deposit_paid))
 }
 
@@ -125,11 +121,11 @@ pub fn cancellation_fee_charged_from(
 /// Escrow balances of many bookings in one statement, by booking id.
 pub async fn escrow_of_bookings(
     db: &impl ConnectionTrait,
-    bookings: &[(Uuid, String)],
+    bookings: &[(Uuid, Currency)],
 ) -> AppResult<HashMap<Uuid, i64>> {
     let accounts: Vec<AccountKey> = bookings
         .iter()
-        .map(|(id, currency)| AccountKey::escrow(*id, currency))
+        .map(|(id, currency)| AccountKey::escrow(*id, *currency))
         .collect();
     let balances = ledger::balances_by_name(db, &accounts).await?;
     Ok(bookings
@@ -188,7 +184,7 @@ pub async fn pay(
     }
     let due = due_of(&services.db, &booking).await?;
     if let Some(tip) = &request.amount
-        && tip.currency.code() != booking.currency
+        && tip.currency != booking.currency
     {
         return Err(AppError::bad_input(
             "amount.currency",
@@ -208,7 +204,7 @@ pub async fn pay(
         }
     };
     if request.method == Method::Mpesa {
-        mpesa_shillings(amount, &booking.currency).map_err(refusal)?;
+        mpesa_shillings(amount, booking.currency).map_err(refusal)?;
     }
     let now = services.clock.now();
     let row = payment::Model {
@@ -220,7 +216,7 @@ pub async fn pay(
         status: PaymentStatus::Initiated,
         amount_minor: amount,
         refunded_minor: 0,
-        currency: booking.currency.clone(),
+        currency: booking.currency,
         gateway_reference: None,
         next_action: None,
         failure_reason: None,
@@ -264,7 +260,7 @@ fn charge_of(row: &payment::Model) -> ChargeRequest {
     ChargeRequest {
         payment_id: row.id,
         amount_minor: row.amount_minor,
-        currency: row.currency.clone(),
+        currency: row.currency,
         phone: row.phone.clone(),
     }
 }
@@ -371,10 +367,7 @@ pub async fn record_outcome_in(
     let moved = store::record_outcome(
         txn,
         payment_id,
-        &[
-            PaymentStatus::Initiated.as_str(),
-            PaymentStatus::Pending.as_str(),
-        ],
+        &[PaymentStatus::Initiated, PaymentStatus::Pending],
         store::Outcome {
             status,
             next_action,
@@ -389,7 +382,7 @@ pub async fn record_outcome_in(
         == 1;
     if moved && status == PaymentStatus::Succeeded {
         let paid = find(txn, payment_id).await?;
-        let clearing = AccountKey::clearing(paid.method.as_str(), &paid.currency);
+        let clearing = AccountKey::clearing(paid.method.as_str(), paid.currency);
         on_succeeded(txn, services, effects, now, &paid, clearing, queue).await?;
     }
     Ok(moved)
@@ -428,7 +421,7 @@ pub async fn on_succeeded(
                         amount_minor: -paid.amount_minor,
                     },
                     Posting {
-                        account: AccountKey::technician_pending(technician, &paid.currency),
+                        account: AccountKey::technician_pending(technician, paid.currency),
                         amount_minor: paid.amount_minor,
                     },
                 ],
@@ -448,7 +441,7 @@ pub async fn on_succeeded(
                 amount_minor: -paid.amount_minor,
             },
             Posting {
-                account: AccountKey::escrow(booking.id, &paid.currency),
+                account: AccountKey::escrow(booking.id, paid.currency),
                 amount_minor: paid.amount_minor,
             },
         ],
@@ -512,7 +505,7 @@ pub async fn confirm_cash(
         format!("Cash payment confirmed: {}", booking.title),
         format!(
             "Your technician confirmed receiving {}",
-            crate::domain::money::format(confirmed.amount_minor, &confirmed.currency)
+            Money::new(confirmed.amount_minor, confirmed.currency).format()
         ),
     );
     note.data = Some(serde_json::json!({"bookingId": booking.id, "paymentId": confirmed.id}));
@@ -592,8 +585,7 @@ pub async fn refund(
             "this payment was refunded meanwhile; reload it".into(),
         ));
     }
-    let escrow =
-        ledger::balance(&txn, &AccountKey::escrow(paid.booking_id, &paid.currency)).await?;
+    let escrow = ledger::balance(&txn, &AccountKey::escrow(paid.booking_id, paid.currency)).await?;
     if escrow < amount {
         return Err(AppError::Conflict(
             "escrow no longer holds this much; a paid job is refunded by resolving a dispute"

@@ -21,16 +21,13 @@ pub const PAID_IN: [PaymentStatus; 2] =
 
 /// What the customer has paid in for the job (tips aside) and not been given back.
 pub async fn net_paid_in(db: &impl ConnectionTrait, booking_id: Uuid) -> AppResult<i64> {
-    Ok(store::not_of_kind_in_newest_first(
-        db,
-        booking_id,
-        PaymentKind::Tip.as_str(),
-        &PAID_IN.map(PaymentStatus::as_str),
+    Ok(
+        store::not_of_kind_in_newest_first(db, booking_id, PaymentKind::Tip, &PAID_IN)
+            .await?
+            .iter()
+            .map(|p| p.amount_minor - p.refunded_minor)
+            .sum(),
     )
-    .await?
-    .iter()
-    .map(|p| p.amount_minor - p.refunded_minor)
-    .sum())
 }
 
 /// Returns `amount` of escrow to the customer, newest payment first, each through its own gateway.
@@ -47,11 +44,8 @@ pub async fn refund_escrow(
     let paid = store::not_of_kind_in_newest_first(
         txn,
         booking.id,
-        PaymentKind::Tip.as_str(),
-        &[
-            PaymentStatus::Succeeded.as_str(),
-            PaymentStatus::PartiallyRefunded.as_str(),
-        ],
+        PaymentKind::Tip,
+        &[PaymentStatus::Succeeded, PaymentStatus::PartiallyRefunded],
     )
     .await?;
     let mut left = amount;
@@ -120,11 +114,11 @@ pub async fn refund_payment(
             memo: None,
             postings: vec![
                 Posting {
-                    account: AccountKey::escrow(paid.booking_id, &paid.currency),
+                    account: AccountKey::escrow(paid.booking_id, paid.currency),
                     amount_minor: -amount,
                 },
                 Posting {
-                    account: AccountKey::clearing(paid.method.as_str(), &paid.currency),
+                    account: AccountKey::clearing(paid.method.as_str(), paid.currency),
                     amount_minor: amount,
                 },
             ],

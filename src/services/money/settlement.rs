@@ -37,7 +37,7 @@ pub async fn settle(
     now: DateTime<Utc>,
     booking: &booking::Model,
 ) -> AppResult<booking::Model> {
-    let escrow = ledger::balance(txn, &AccountKey::escrow(booking.id, &booking.currency)).await?;
+    let escrow = ledger::balance(txn, &AccountKey::escrow(booking.id, booking.currency)).await?;
     if escrow < booking.price_total {
         if booking.status == Status::Verified {
             return status_change::apply(
@@ -88,7 +88,7 @@ async fn release(
         tax,
         services.config.bookings.pricing.platform_fee_bp,
     );
-    let currency = &booking.currency;
+    let currency = booking.currency;
     let technician = booking.technician_id;
     let (to_technician, to_platform) = match technician {
         Some(_) => (split.technician, split.platform),
@@ -140,7 +140,7 @@ pub async fn on_cancelled(
     now: DateTime<Utc>,
     booking: &booking::Model,
 ) -> AppResult<()> {
-    let escrow = ledger::balance(txn, &AccountKey::escrow(booking.id, &booking.currency)).await?;
+    let escrow = ledger::balance(txn, &AccountKey::escrow(booking.id, booking.currency)).await?;
     let fee = booking.cancellation_fee_minor.unwrap_or(0);
     let (kept, refund) = cancellation_split(fee, escrow);
     release(txn, services, now, booking, kept).await?;
@@ -158,7 +158,7 @@ pub async fn on_dispute_resolved(
     booking: &booking::Model,
     customer_refund_percent: i64,
 ) -> AppResult<()> {
-    let escrow_key = AccountKey::escrow(booking.id, &booking.currency);
+    let escrow_key = AccountKey::escrow(booking.id, booking.currency);
     // The customer gets their share of what they actually paid in, not of the price.
     let paid_in = refunds::net_paid_in(txn, booking.id).await?;
     let refund_total = percent_of(paid_in, customer_refund_percent);
@@ -185,7 +185,7 @@ async fn claw_back(
     booking: &booking::Model,
     amount: i64,
 ) -> AppResult<()> {
-    let currency = &booking.currency;
+    let currency = booking.currency;
     let frozen = hold_store::for_booking(txn, booking.id, HoldStatus::Frozen).await?;
     let mut postings = vec![Posting {
         account: AccountKey::escrow(booking.id, currency),

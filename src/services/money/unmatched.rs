@@ -8,6 +8,7 @@ use crate::db::entities::{booking, payment, unmatched_receipt};
 use crate::db::money::{payments as payment_store, unmatched as store};
 use crate::domain::account::Role;
 use crate::domain::ledger::{AccountKey, Posting, TransactionKind};
+use crate::domain::money::Currency;
 use crate::domain::payments::{PaymentKind, PaymentStatus, Refusal};
 use crate::domain::unmatched::{Provider, ReceiptMoney, ReceiptStatus, attach_kind, check_move};
 use crate::error::{AppError, AppResult};
@@ -32,7 +33,7 @@ pub struct NewReceipt {
     pub reference: String,
     pub phone: Option<String>,
     pub amount_minor: i64,
-    pub currency: String,
+    pub currency: Currency,
     /// The payment the event named or resembled, e.g. the FAILED payment of a timed-out prompt.
     pub near_payment_id: Option<Uuid>,
     /// Why it matched nothing, for staff reading the queue.
@@ -56,15 +57,15 @@ pub async fn record_in(
         tracing::error!(provider = new.provider.as_str(), reference = %new.reference, amount = new.amount_minor, "provider reported money without an amount or reference; not kept");
         return Ok(false);
     }
-    let currency = new.currency.trim().to_ascii_uppercase();
+    let currency = new.currency;
     let already_held = payment_store::by_method_and_reference_in(
         txn,
         new.provider.as_str(),
         &new.reference,
         &[
-            PaymentStatus::Succeeded.as_str(),
-            PaymentStatus::PartiallyRefunded.as_str(),
-            PaymentStatus::Refunded.as_str(),
+            PaymentStatus::Succeeded,
+            PaymentStatus::PartiallyRefunded,
+            PaymentStatus::Refunded,
         ],
     )
     .await?
@@ -79,7 +80,7 @@ pub async fn record_in(
         provider_reference: new.reference.clone(),
         phone: new.phone.clone(),
         amount_minor: new.amount_minor,
-        currency: currency.clone(),
+        currency,
         near_payment_id: new.near_payment_id,
         detail: Some(new.detail.chars().take(500).collect()),
         received_at: now,
@@ -109,10 +110,10 @@ pub async fn record_in(
             memo: Some(new.provider.as_str().into()),
             postings: vec![
                 Posting::new(
-                    AccountKey::clearing(new.provider.as_str(), &currency),
+                    AccountKey::clearing(new.provider.as_str(), currency),
                     -new.amount_minor,
                 ),
-                Posting::new(AccountKey::unmatched_funds(&currency), new.amount_minor),
+                Posting::new(AccountKey::unmatched_funds(currency), new.amount_minor),
             ],
         },
     )
@@ -225,7 +226,7 @@ pub async fn attach(
         status: PaymentStatus::Succeeded,
         amount_minor: receipt.amount_minor,
         refunded_minor: 0,
-        currency: booking.currency.clone(),
+        currency: booking.currency,
         gateway_reference: Some(receipt.provider_reference.clone()),
         next_action: None,
         failure_reason: None,
@@ -253,7 +254,7 @@ pub async fn attach(
     .await?;
     payment_store::insert(&txn, paid.clone()).await?;
     let mut effects = Effects::default();
-    let source = AccountKey::unmatched_funds(&receipt.currency);
+    let source = AccountKey::unmatched_funds(receipt.currency);
     on_succeeded(&txn, services, &mut effects, now, &paid, source, &queue).await?;
     txn.commit().await?;
     services.after_commit(effects);
@@ -270,9 +271,9 @@ async fn decide(
     let due = due_of(db, booking).await?;
     let money = ReceiptMoney {
         amount_minor: receipt.amount_minor,
-        currency: receipt.currency.clone(),
+        currency: receipt.currency,
     };
-    attach_kind(receipt.status, &money, &booking.currency, due).map_err(refusal)
+    attach_kind(receipt.status, &money, booking.currency, due).map_err(refusal)
 }
 
 /// ADMIN: sends an OPEN receipt's money back to the payer. Stripe and Razorpay refund through their
@@ -339,11 +340,11 @@ pub async fn refund(
             memo: Some(provider.as_str().into()),
             postings: vec![
                 Posting::new(
-                    AccountKey::unmatched_funds(&receipt.currency),
+                    AccountKey::unmatched_funds(receipt.currency),
                     -receipt.amount_minor,
                 ),
                 Posting::new(
-                    AccountKey::clearing(provider.as_str(), &receipt.currency),
+                    AccountKey::clearing(provider.as_str(), receipt.currency),
                     receipt.amount_minor,
                 ),
             ],

@@ -6,6 +6,7 @@
 use crate::db::entities::{payment, webhook_event};
 use crate::db::money::{payments as payment_store, webhooks as store};
 use crate::db::{begin_write, is_unique_violation};
+use crate::domain::money::Currency;
 use crate::domain::payments::{Method, PaymentStatus, WebhookProvider};
 use crate::domain::unmatched::Provider;
 use crate::error::AppResult;
@@ -189,7 +190,8 @@ fn unmatched_success(outcome: &ChargeOutcome, paid: &payment::Model) -> bool {
     matches!(outcome, ChargeOutcome::Succeeded { .. }) && paid.status == PaymentStatus::Failed
 }
 
-/// What a successful Stripe payment intent says about the money: its id, amount and currency.
+/// What a successful Stripe payment intent says about the money: its id, amount and currency. A
+/// field missing, or a currency that is not an ISO 4217 one money is held in, makes no receipt.
 fn stripe_receipt(intent: &serde_json::Value, near: Option<Uuid>) -> Option<NewReceipt> {
     let id = intent["id"].as_str()?;
     Some(NewReceipt {
@@ -199,13 +201,14 @@ fn stripe_receipt(intent: &serde_json::Value, near: Option<Uuid>) -> Option<NewR
         amount_minor: intent["amount_received"]
             .as_i64()
             .or_else(|| intent["amount"].as_i64())?,
-        currency: intent["currency"].as_str()?.to_ascii_uppercase(),
+        currency: Currency::parse(intent["currency"].as_str()?).ok()?,
         near_payment_id: near,
         detail: format!("Stripe payment intent {id} succeeded but no waiting payment has it"),
     })
 }
 
-/// What a captured Razorpay payment says about the money: its payment id, amount, currency, contact.
+/// What a captured Razorpay payment says about the money: its payment id, amount, currency,
+/// contact; read like a Stripe intent's.
 fn razorpay_receipt(event: &RazorpayEvent, near: Option<Uuid>) -> Option<NewReceipt> {
     let paid = &event.payload["payment"]["entity"];
     let id = paid["id"].as_str()?;
@@ -214,7 +217,7 @@ fn razorpay_receipt(event: &RazorpayEvent, near: Option<Uuid>) -> Option<NewRece
         reference: id.to_string(),
         phone: paid["contact"].as_str().map(str::to_string),
         amount_minor: paid["amount"].as_i64()?,
-        currency: paid["currency"].as_str()?.to_ascii_uppercase(),
+        currency: Currency::parse(paid["currency"].as_str()?).ok()?,
         near_payment_id: near,
         detail: format!(
             "Razorpay payment {id} (order {}) was captured but no waiting payment has it",

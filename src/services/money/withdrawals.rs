@@ -46,8 +46,8 @@ pub struct WithdrawalRequest {
     pub idempotency_key: String,
 }
 
-fn fingerprint(amount_minor: i64, currency: &str) -> String {
-    format!("{amount_minor}:{currency}")
+fn fingerprint(amount: Money) -> String {
+    format!("{}:{}", amount.amount_minor, amount.currency)
 }
 
 /// A short reference people can read out: `WD-` and twelve characters from the id's random part.
@@ -64,14 +64,14 @@ pub async fn request(
 ) -> AppResult<withdrawal::Model> {
     viewer.require_role(&[Role::Technician])?;
     check_idempotency_key(&input.idempotency_key).map_err(refusal)?;
-    let currency = input.amount.currency.code().to_string();
+    let currency = input.amount.currency;
     check_amount(
         input.amount.amount_minor,
         services.config.payouts.min_withdrawal_minor,
     )
     .map_err(refusal)?;
     withdrawal_pins::verify(services, viewer.user_id, &input.pin).await?;
-    let print = fingerprint(input.amount.amount_minor, &currency);
+    let print = fingerprint(input.amount);
     if let Some(existing) = by_key(&services.db, viewer.user_id, &input.idempotency_key).await? {
         return same_request(existing, &print);
     }
@@ -89,7 +89,7 @@ pub async fn request(
     let gateway = gateway_for(services, details.kind());
     // B2C sends whole shillings only; refusing now beats a payout that can only fail later.
     if gateway.name() == Gateway::Mpesa {
-        crate::domain::payments::mpesa_shillings(input.amount.amount_minor, &currency)
+        crate::domain::payments::mpesa_shillings(input.amount.amount_minor, currency)
             .map_err(|r| AppError::bad_input("amount", r.message))?;
     }
     let sealed = services.vault.seal(
@@ -105,7 +105,7 @@ pub async fn request(
             id,
             technician_id: viewer.user_id,
             amount_minor: input.amount.amount_minor,
-            currency: currency.clone(),
+            currency,
             status: WithdrawalStatus::Pending,
             method_kind: details.kind(),
             method_masked: details.masked(),
@@ -142,11 +142,11 @@ pub async fn request(
             memo: None,
             postings: vec![
                 Posting {
-                    account: AccountKey::technician_available(viewer.user_id, &currency),
+                    account: AccountKey::technician_available(viewer.user_id, currency),
                     amount_minor: -input.amount.amount_minor,
                 },
                 Posting {
-                    account: AccountKey::payout_in_flight(viewer.user_id, &currency),
+                    account: AccountKey::payout_in_flight(viewer.user_id, currency),
                     amount_minor: input.amount.amount_minor,
                 },
             ],
@@ -159,14 +159,14 @@ pub async fn request(
             AppError::Conflict(_) => {
                 let available = ledger::balance(
                     &services.db,
-                    &AccountKey::technician_available(viewer.user_id, &currency),
+                    &AccountKey::technician_available(viewer.user_id, currency),
                 )
                 .await?;
                 AppError::bad_input(
                     "amount",
                     format!(
                         "more than your available balance of {}",
-                        crate::domain::money::format(available, &currency)
+                        Money::new(available, currency).format()
                     ),
                 )
             }
@@ -248,14 +248,7 @@ pub async fn list(
     page: Page,
 ) -> AppResult<Slice<withdrawal::Model>> {
     let technician = listed(viewer)?;
-    let rows = store::list(
-        &services.db,
-        technician,
-        status.map(|s| s.as_str()),
-        page.after,
-        page.limit + 1,
-    )
-    .await?;
+    let rows = store::list(&services.db, technician, status, page.after, page.limit + 1).await?;
     Ok(Slice::from_probe(rows, page.limit))
 }
 
@@ -272,7 +265,7 @@ pub async fn count(
     status: Option<WithdrawalStatus>,
 ) -> AppResult<u64> {
     let technician = listed(viewer)?;
-    Ok(store::count(&services.db, technician, status.map(|s| s.as_str())).await?)
+    Ok(store::count(&services.db, technician, status).await?)
 }
 
 /// The technician cancels their own PENDING withdrawal; the money goes back to available.
@@ -504,8 +497,8 @@ async fn claim(services: &Services, w: &withdrawal::Model) -> AppResult<Option<w
     let claimed = store::set_processing(
         &txn,
         w.id,
-        WithdrawalStatus::Processing.as_str(),
-        WithdrawalStatus::Pending.as_str(),
+        WithdrawalStatus::Processing,
+        WithdrawalStatus::Pending,
         now,
     )
     .await?;
@@ -535,7 +528,7 @@ async fn pay(services: &Services, w: withdrawal::Model) -> AppResult<withdrawal:
         purpose: PayoutPurpose::Withdrawal,
         reference: w.reference.clone(),
         amount_minor: w.amount_minor,
-        currency: w.currency.clone(),
+        currency: w.currency,
         destination: destination(details),
     };
     let outcome = match gateway.send(&request).await {
@@ -556,7 +549,7 @@ async fn pay(services: &Services, w: withdrawal::Model) -> AppResult<withdrawal:
                     &services.db,
                     w.id,
                     reference,
-                    WithdrawalStatus::Processing.as_str(),
+                    WithdrawalStatus::Processing,
                 )
                 .await?;
             }
@@ -637,13 +630,12 @@ async fn finish(
 ) -> AppResult<Option<withdrawal::Model>> {
     let now = services.clock.now();
     let txn = begin_write(&services.db).await?;
-    let from: Vec<&str> = from.iter().map(|s| s.as_str()).collect();
     let moved = store::finish(
         &txn,
         w.id,
-        &from,
+        from,
         store::Finish {
-            to: change.to.as_str(),
+            to: change.to,
             gateway_reference: change.gateway_reference.clone(),
             bank_reference: change.bank_reference.clone(),
             failure_reason: change.failure_reason.clone(),
@@ -655,18 +647,18 @@ async fn finish(
         txn.rollback().await?;
         return Ok(None);
     }
-    let in_flight = AccountKey::payout_in_flight(w.technician_id, &w.currency);
+    let in_flight = AccountKey::payout_in_flight(w.technician_id, w.currency);
     let (entry_kind, suffix, to_account) = if change.to == WithdrawalStatus::Completed {
         (
             TransactionKind::Payout,
             "paid",
-            AccountKey::clearing(&format!("PAYOUT_{}", w.gateway.as_str()), &w.currency),
+            AccountKey::clearing(&format!("PAYOUT_{}", w.gateway.as_str()), w.currency),
         )
     } else {
         (
             TransactionKind::WithdrawalReturned,
             "returned",
-            AccountKey::technician_available(w.technician_id, &w.currency),
+            AccountKey::technician_available(w.technician_id, w.currency),
         )
     };
     ledger::post(
@@ -706,7 +698,7 @@ async fn notify(
     w: &withdrawal::Model,
     by_email: bool,
 ) -> AppResult<()> {
-    let amount = crate::domain::money::format(w.amount_minor, &w.currency);
+    let amount = Money::new(w.amount_minor, w.currency).format();
     let (title, body) = match w.status {
         WithdrawalStatus::Pending => (
             "Withdrawal requested",

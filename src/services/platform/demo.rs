@@ -181,7 +181,7 @@ pub async fn seed(services: &Services, centre: (f64, f64), force: bool) -> AppRe
             years_of_experience: years,
             hourly_rate_minor: category.default_hourly_rate_minor + i64::from(rng.below(50_000))
                 - 25_000,
-            currency: category.currency.clone(),
+            currency: category.currency,
             service_radius_km: 5.0 + (rng.next() * 20.0).round(),
             base_lat: Some(base.0),
             base_lng: Some(base.1),

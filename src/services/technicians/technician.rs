@@ -7,7 +7,7 @@ use crate::db::entities::{availability_exception, technician_block, working_hour
 use crate::db::technicians::technician as db_technician;
 use crate::domain::account::Role;
 use crate::domain::geo::{LatLng, validate_lat_lng};
-use crate::domain::money::Money;
+use crate::domain::money::{Currency, Money};
 use crate::domain::schedule::{ExceptionType, Interval, validate_week, works_at};
 use crate::domain::technician::{Availability, KycStatus};
 use crate::domain::tracking::validate_motion;
@@ -22,7 +22,7 @@ use uuid::Uuid;
 
 pub const DEFAULT_SERVICE_RADIUS_KM: f64 = 10.0;
 pub const DEFAULT_TIME_ZONE: &str = "Africa/Nairobi";
-pub const DEFAULT_CURRENCY: &str = "KES";
+pub const DEFAULT_CURRENCY: Currency = Currency::KES;
 
 /// Every technician account gets an empty profile at sign-up, offline and not yet reviewed.
 pub async fn create_profile(
@@ -35,7 +35,7 @@ pub async fn create_profile(
         bio: String::new(),
         years_of_experience: 0,
         hourly_rate_minor: 0,
-        currency: DEFAULT_CURRENCY.into(),
+        currency: DEFAULT_CURRENCY,
         service_radius_km: DEFAULT_SERVICE_RADIUS_KM,
         base_lat: None,
         base_lng: None,

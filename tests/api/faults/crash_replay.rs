@@ -13,6 +13,7 @@ use super::invariants;
 use crate::fixtures::{NAIROBI, UPDATE_PROFILE, uuid_of};
 use crate::support::{PASSWORD, Session};
 use fundi::domain::ledger::AccountKey;
+use fundi::domain::money::Currency;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use sea_orm::DatabaseConnection;
@@ -470,7 +471,7 @@ async fn eventually<F: std::future::Future<Output = bool>>(
 /// admin pays. A payout cut off after its claim stays PROCESSING: only the gateway may say whether
 /// it went out. Returns what became of each.
 async fn withdrawals(run: &mut Run, p: &People) -> Vec<String> {
-    let available = AccountKey::technician_available(p.tech_id, "KES");
+    let available = AccountKey::technician_available(p.tech_id, Currency::KES);
     // The earnings hold is 0 hours: the worker makes released earnings available within a second.
     let (db, account) = (&run.db, &available);
     eventually(

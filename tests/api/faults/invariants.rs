@@ -259,7 +259,10 @@ pub async fn withdrawals_paid_once(
     }
     let in_flight = fundi::services::money::ledger::balance(
         db,
-        &fundi::domain::ledger::AccountKey::payout_in_flight(technician, "KES"),
+        &fundi::domain::ledger::AccountKey::payout_in_flight(
+            technician,
+            fundi::domain::money::Currency::KES,
+        ),
     )
     .await
     .map_err(|e| e.message())?;
