@@ -19,6 +19,8 @@ mod m20261123_000014_create_withdrawals;
 mod m20261123_000015_create_mpesa_refunds;
 mod m20261206_000016_login_attempt_counter;
 mod m20261207_000017_create_unmatched_receipts;
+mod m20261208_000018_create_reviews;
+mod m20261208_000019_technician_rating_totals;
 
 pub struct Migrator;
 
@@ -42,6 +44,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000015_create_mpesa_refunds::Migration),
             Box::new(m20261206_000016_login_attempt_counter::Migration),
             Box::new(m20261207_000017_create_unmatched_receipts::Migration),
+            Box::new(m20261208_000018_create_reviews::Migration),
+            Box::new(m20261208_000019_technician_rating_totals::Migration),
         ]
     }
 }

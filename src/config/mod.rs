@@ -80,6 +80,7 @@ pub struct Config {
     pub persisted_queries: usize,
     pub cors_max_age: Duration,
     pub bookings: BookingSettings,
+    pub reviews: ReviewSettings,
     pub realtime: RealtimeSettings,
     /// Where uploaded files go: an S3-compatible bucket, or (None) the local data directory.
     pub s3: Option<S3Config>,
@@ -275,6 +276,15 @@ pub struct BookingSettings {
     pub pricing: crate::domain::pricing::PricingPolicy,
     pub cancellation: crate::domain::cancellation::CancellationPolicy,
 }
+/// Reviews: how long a finished job stays open for them, when the reminder goes out, and the weight
+/// of the platform's mean in a technician's Bayesian average.
+#[derive(Clone, Debug)]
+pub struct ReviewSettings {
+    pub window_secs: i64,
+    pub reminder_secs: i64,
+    pub prior_weight: u32,
+}
+
 /// Chat and live tracking: retention, closing, ETA speed, arrival geofence and trail thinning.
 #[derive(Clone, Debug)]
 pub struct RealtimeSettings {

@@ -63,6 +63,7 @@ impl Config {
         let mpesa_b2c = mpesa_b2c_settings(s.mpesa_b2c, mpesa.is_some())?;
         let payouts = payout_settings(s.payouts, environment, &data_dir)?;
         let bookings = booking_settings(s.bookings)?;
+        let reviews = review_settings(s.reviews)?;
         let realtime = realtime_settings(s.realtime)?;
         let api = s.api;
         Ok(Config {
@@ -124,6 +125,7 @@ impl Config {
                 signups_per_hour: fit("FUNDI_SIGNUPS_PER_HOUR", s.abuse.signups_per_hour)?,
             },
             bookings,
+            reviews,
             realtime,
             server_timing: s
                 .observability
@@ -152,6 +154,26 @@ fn booking_settings(b: settings::Bookings) -> Result<BookingSettings, ConfigErro
         earnings_hold_secs: 3600 * b.earnings_hold_hours as i64,
         pricing,
         cancellation: b.cancellation_tiers,
+    })
+}
+
+fn review_settings(r: settings::Reviews) -> Result<ReviewSettings, ConfigError> {
+    let window_secs = 86_400 * r.review_window_days as i64;
+    let reminder_secs = 3_600 * r.review_reminder_hours as i64;
+    // A reminder at or after the window's end would ask for a review that can no longer be written.
+    if reminder_secs >= window_secs {
+        return Err(err(
+            "FUNDI_REVIEW_REMINDER_HOURS",
+            format!(
+                "must be less than FUNDI_REVIEW_WINDOW_DAYS ({} hours)",
+                window_secs / 3_600
+            ),
+        ));
+    }
+    Ok(ReviewSettings {
+        window_secs,
+        reminder_secs,
+        prior_weight: fit("FUNDI_RATING_PRIOR_REVIEWS", r.rating_prior_reviews)?,
     })
 }
 

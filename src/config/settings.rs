@@ -41,6 +41,8 @@ pub struct Settings {
     #[command(flatten)]
     pub bookings: Bookings,
     #[command(flatten)]
+    pub reviews: Reviews,
+    #[command(flatten)]
     pub realtime: Realtime,
     #[command(flatten)]
     pub payouts: Payouts,
@@ -362,6 +364,22 @@ pub struct Bookings {
     /// fee tiers after acceptance: seconds left more than : basis points, longest first
     #[arg(long, env = "FUNDI_CANCELLATION_TIERS", default_value = "86400:0,21600:2500,7200:5000,0:7500", value_parser = cancellation_tiers)]
     pub cancellation_tiers: CancellationPolicy,
+}
+
+#[derive(Args, Clone, Debug)]
+#[command(next_help_heading = "Reviews and ratings")]
+pub struct Reviews {
+    /// each side of a paid job (or one whose dispute was resolved) may review the other this long;
+    /// reviews written so far are published when it ends
+    #[arg(long, env = "FUNDI_REVIEW_WINDOW_DAYS", default_value = "14", value_parser = whole(1..=90))]
+    pub review_window_days: u64,
+    /// whoever has not reviewed a paid job is reminded this long after payment (less than the window)
+    #[arg(long, env = "FUNDI_REVIEW_REMINDER_HOURS", default_value = "24", value_parser = whole(1..=2_159))]
+    pub review_reminder_hours: u64,
+    /// the Bayesian average ranks a technician as if they had this many more reviews at the
+    /// platform's mean, so a few five-star reviews do not outrank a long record (`0`: the plain average)
+    #[arg(long, env = "FUNDI_RATING_PRIOR_REVIEWS", default_value = "5", value_parser = whole(0..=1_000))]
+    pub rating_prior_reviews: u64,
 }
 
 #[derive(Args, Clone, Debug)]

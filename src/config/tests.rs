@@ -396,3 +396,29 @@ fn the_pool_size_is_a_setting_within_bounds() {
         "{e}"
     );
 }
+
+#[test]
+fn review_settings_default_to_14_days_a_24_hour_reminder_and_5_prior_reviews() {
+    let dir = std::env::temp_dir().join(format!("fundi-config-{}", uuid::Uuid::now_v7()));
+    let data_dir = ("FUNDI_DATA_DIR", dir.to_str().unwrap());
+    let c = config(&[data_dir, ("FUNDI_JWT_SECRET", SECRET)]).unwrap();
+    assert_eq!(c.reviews.window_secs, 14 * 86_400);
+    assert_eq!(c.reviews.reminder_secs, 24 * 3_600);
+    assert_eq!(c.reviews.prior_weight, 5);
+    let e = config(&[
+        data_dir,
+        ("FUNDI_JWT_SECRET", SECRET),
+        ("FUNDI_REVIEW_WINDOW_DAYS", "1"),
+        ("FUNDI_REVIEW_REMINDER_HOURS", "24"),
+    ])
+    .unwrap_err();
+    assert_eq!(e.var, "FUNDI_REVIEW_REMINDER_HOURS", "{e}");
+    let plain = config(&[
+        data_dir,
+        ("FUNDI_JWT_SECRET", SECRET),
+        ("FUNDI_RATING_PRIOR_REVIEWS", "0"),
+    ])
+    .unwrap();
+    assert_eq!(plain.reviews.prior_weight, 0);
+    std::fs::remove_dir_all(dir).ok();
+}

@@ -11,6 +11,7 @@ pub mod matching;
 pub mod money;
 pub mod notifications;
 pub mod platform;
+pub mod reviews;
 pub mod sql;
 pub mod stats;
 pub mod stored;

@@ -210,6 +210,12 @@ stored_as_text!(
     crate::domain::unmatched::ReceiptStatus,
 );
 
+// Reviews: who reviewed whom, and what staff did.
+stored_as_text!(
+    crate::domain::reviews::Direction,
+    crate::domain::reviews::ModerationAction,
+);
+
 // The ledger: what an account is for and what a transaction records.
 stored_as_text!(
     crate::domain::ledger::AccountKind,

@@ -16,10 +16,16 @@ pub enum Kind {
     PayoutMethodChanged,
     WithdrawalUpdate,
     RefundUpdate,
+    /// A review of the recipient was published.
+    ReviewReceived,
+    /// The reviewed technician answered the recipient's review.
+    ReviewResponse,
+    /// The recipient has not reviewed a finished job yet.
+    ReviewReminder,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 12] = [
+    pub const ALL: [Kind; 15] = [
         Kind::EmailVerified,
         Kind::PasswordChanged,
         Kind::NewSignIn,
@@ -32,6 +38,9 @@ impl Kind {
         Kind::PayoutMethodChanged,
         Kind::WithdrawalUpdate,
         Kind::RefundUpdate,
+        Kind::ReviewReceived,
+        Kind::ReviewResponse,
+        Kind::ReviewReminder,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -48,6 +57,9 @@ impl Kind {
             Kind::PayoutMethodChanged => "PAYOUT_METHOD_CHANGED",
             Kind::WithdrawalUpdate => "WITHDRAWAL_UPDATE",
             Kind::RefundUpdate => "REFUND_UPDATE",
+            Kind::ReviewReceived => "REVIEW_RECEIVED",
+            Kind::ReviewResponse => "REVIEW_RESPONSE",
+            Kind::ReviewReminder => "REVIEW_REMINDER",
         }
     }
 

@@ -22,10 +22,11 @@ pub enum Kind {
     Payment,
     Withdrawal,
     UnmatchedReceipt,
+    Review,
 }
 
 impl Kind {
-    const ALL: [Kind; 15] = [
+    const ALL: [Kind; 16] = [
         Kind::User,
         Kind::Notification,
         Kind::LoginEvent,
@@ -41,6 +42,7 @@ impl Kind {
         Kind::Payment,
         Kind::Withdrawal,
         Kind::UnmatchedReceipt,
+        Kind::Review,
     ];
 
     fn as_str(self) -> &'static str {
@@ -60,6 +62,7 @@ impl Kind {
             Kind::Payment => "Payment",
             Kind::Withdrawal => "Withdrawal",
             Kind::UnmatchedReceipt => "UnmatchedReceipt",
+            Kind::Review => "Review",
         }
     }
 

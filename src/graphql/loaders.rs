@@ -8,7 +8,8 @@
 
 use crate::db::entities::{
     address, availability_exception, booking_event, certification, dispute, invoice, mpesa_refund,
-    payment, quote, service_category, technician_skill, tracking_point, user, working_hours,
+    payment, quote, review, review_moderation, service_category, technician_skill, tracking_point,
+    user, working_hours,
 };
 use crate::domain::money::Currency;
 use crate::error::{AppResult, REQUEST_ID};
@@ -16,7 +17,7 @@ use crate::services::technicians::profiles::{self, TechnicianRecord};
 use crate::services::{
     Services, accounts::account, bookings::disputes, bookings::quotes, bookings::requests,
     catalogue::categories, money::invoices, money::mpesa_refunds, money::payments,
-    technicians::technician, tracking::positions,
+    reviews::access as reviews, technicians::technician, tracking::positions,
 };
 use async_graphql::Context;
 use async_graphql::dataloader::{DataLoader, Loader};
@@ -104,6 +105,47 @@ relation!(
 relation!(
     /// A payment's M-Pesa B2C refunds.
     RefundsOfPayment => Vec<mpesa_refund::Model>, |db, ids| mpesa_refunds::of_payments(db, &ids));
+
+relation!(
+    /// A booking's reviews, whoever may read them (fields filter by the double-blind rule).
+    ReviewsOfBooking => Vec<review::Model>, |db, ids| reviews::of_bookings(db, &ids));
+relation!(
+    /// A review by id, whoever may read it.
+    ReviewById => review::Model, |db, ids| reviews::by_ids(db, &ids));
+relation!(
+    /// A customer's rating from technicians' published reviews; none before the first.
+    CustomerRatingOf => reviews::CustomerRating, |db, ids| reviews::customer_ratings(db, &ids));
+relation!(
+    /// A review's moderation log (staff read it).
+    ModerationOfReview => Vec<review_moderation::Model>,
+    |db, ids| reviews::moderation_of(db, &ids));
+
+/// Whether a user voted a review helpful: (review, voter).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct HelpfulVoteBy(pub Uuid, pub Uuid);
+
+impl Loader<HelpfulVoteBy> for Batches {
+    type Value = bool;
+    type Error = async_graphql::Error;
+
+    async fn load(
+        &self,
+        keys: &[HelpfulVoteBy],
+    ) -> Result<HashMap<HelpfulVoteBy, bool>, Self::Error> {
+        let mut by_voter: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
+        for key in keys {
+            by_voter.entry(key.1).or_default().push(key.0);
+        }
+        let mut found = HashMap::new();
+        for (voter, reviews) in by_voter {
+            let voted = reviews::voted_by(&self.services.db, voter, &reviews).await?;
+            for review in reviews {
+                found.insert(HelpfulVoteBy(review, voter), voted.contains(&review));
+            }
+        }
+        Ok(found)
+    }
+}
 
 /// What escrow holds for a booking: its escrow account is named by booking and currency.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]

@@ -13,6 +13,7 @@ pub mod money;
 pub mod node;
 pub mod notifications;
 pub mod pipeline;
+pub mod reviews;
 pub mod technicians;
 pub mod tracking;
 pub mod uploads;
@@ -40,6 +41,7 @@ pub struct QueryRoot(
     money::ledger::LedgerQuery,
     money::withdrawals::WithdrawalQuery,
     money::unmatched_receipts::UnmatchedReceiptQuery,
+    reviews::operations::ReviewQuery,
     node::NodeQuery,
 );
 
@@ -57,6 +59,7 @@ pub struct MutationRoot(
     tracking::operations::TrackingMutation,
     money::withdrawals::WithdrawalMutation,
     money::unmatched_receipts::UnmatchedReceiptMutation,
+    reviews::operations::ReviewMutation,
 );
 
 #[derive(MergedSubscription, Default)]

@@ -9,14 +9,15 @@ use super::ids::{self, Kind};
 use super::money::payments::Payment;
 use super::money::withdrawals::Withdrawal;
 use super::notifications::operations::Notification;
+use super::reviews::types::Review;
 use super::technicians::kyc::{KycDocument, KycSubmission};
 use super::technicians::operations::technician_view;
 use super::technicians::types::{AvailabilityException, ServiceCategory, Technician};
 use crate::error::{AppError, AppResult};
 use crate::services::{
     accounts::account, bookings::access, bookings::quotes, catalogue::categories, chat::history,
-    money::payments, money::withdrawals, notifications::in_app, technicians::kyc,
-    technicians::technician,
+    money::payments, money::withdrawals, notifications::in_app, reviews::access as reviews,
+    technicians::kyc, technicians::technician,
 };
 use async_graphql::{Context, ID, Interface, Object, Result};
 
@@ -37,6 +38,7 @@ pub enum Node {
     Address(Address),
     KycSubmission(KycSubmission),
     KycDocument(KycDocument),
+    Review(Review),
 }
 
 /// A lookup that answers NOT_FOUND for an object the viewer may not see, as an absent one: both are
@@ -103,6 +105,10 @@ impl NodeQuery {
             // Money that matched no payment belongs to no user: staff read it through
             // `unmatchedReceipts`, and `node` answers as for an id that names nothing.
             Kind::UnmatchedReceipt => None,
+            // Reviews: the double-blind rule, as everywhere a review is read.
+            Kind::Review => reviews::find_visible(db, Some(&viewer), uuid)
+                .await?
+                .map(|r| Node::Review(Review(r))),
             // Messages: whoever may read the booking's conversation.
             Kind::Message => {
                 history::find(services(ctx), &viewer, uuid)

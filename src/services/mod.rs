@@ -8,6 +8,7 @@ pub mod matching;
 pub mod money;
 pub mod notifications;
 pub mod platform;
+pub mod reviews;
 pub mod technicians;
 pub mod tracking;
 

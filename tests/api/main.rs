@@ -40,6 +40,7 @@ mod production;
 mod razorpay;
 mod redis;
 mod redis_tls;
+mod reviews;
 mod security;
 mod session_replicas;
 mod sessions;

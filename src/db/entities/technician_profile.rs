@@ -31,6 +31,21 @@ pub struct Model {
     pub jobs_withdrawn: i32,
     pub jobs_cancelled: i32,
     pub median_response_secs: Option<i32>,
+    /// Stars over every counted review: `rating_average` is this over `rating_count`.
+    pub rating_sum: i64,
+    pub quality_sum: i64,
+    pub punctuality_sum: i64,
+    pub communication_sum: i64,
+    pub value_sum: i64,
+    pub professionalism_sum: i64,
+    /// How many counted reviews gave 1 to 5 stars.
+    pub stars_1: i64,
+    pub stars_2: i64,
+    pub stars_3: i64,
+    pub stars_4: i64,
+    pub stars_5: i64,
+    /// The Bayesian average ranking uses; 0 while `rating_count` is 0.
+    pub rating_bayesian: f64,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

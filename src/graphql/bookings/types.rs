@@ -4,16 +4,19 @@ use crate::db::entities::{booking, booking_event, job_offer};
 use crate::domain::booking_state::{Role as ActorRole, Status};
 use crate::graphql::accounts::person::Person;
 use crate::graphql::common::{LatLngInput, Money, MoneyInput};
-use crate::graphql::context::viewer;
+use crate::graphql::context::{services, viewer};
 use crate::graphql::ids::{self, Kind};
 use crate::graphql::loaders::{
-    self, CategoryById, DisputeOfBooking, EscrowOfBooking, EventsOfBooking, InvoicesOfBooking,
-    PaymentsOfBooking, QuotesOfBooking,
+    self, CategoryById, CustomerRatingOf, DisputeOfBooking, EscrowOfBooking, EventsOfBooking,
+    InvoicesOfBooking, PaymentsOfBooking, QuotesOfBooking, ReviewsOfBooking,
 };
 use crate::graphql::matching::operations::Priority;
+use crate::graphql::reviews::types::{CustomerRating, Review};
 use crate::graphql::technicians::operations::technician_view;
 use crate::graphql::technicians::types::{ServiceCategory, Technician};
-use crate::services::{bookings::access, bookings::requests, money::payments};
+use crate::services::{
+    bookings::access, bookings::requests, money::payments, reviews::access as reviews,
+};
 use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 
@@ -252,6 +255,24 @@ impl Booking {
     async fn cancellation_reason(&self) -> Option<&str> {
         self.0.cancellation_reason.as_deref()
     }
+    /// The reviews of this job the viewer may read: their own always; the other side's once both
+    /// have written or the window has closed.
+    async fn reviews(&self, ctx: &Context<'_>) -> Result<Vec<Review>> {
+        self.check_visible(ctx).await?;
+        let viewer = viewer(ctx).await?;
+        let rows = loaders::list(ctx, ReviewsOfBooking(self.0.id)).await?;
+        Ok(rows
+            .into_iter()
+            .filter(|r| reviews::may_read(Some(&viewer), r))
+            .map(Review)
+            .collect())
+    }
+    /// When the job stops taking reviews: set once it is paid (or its dispute is resolved).
+    async fn reviews_close_at(&self, ctx: &Context<'_>) -> Option<DateTime<Utc>> {
+        let length = chrono::Duration::seconds(services(ctx).config.reviews.window_secs);
+        crate::domain::reviews::window(self.0.status, self.0.status_changed_at, length)
+            .map(|w| w.closes_at)
+    }
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }
@@ -296,6 +317,11 @@ impl JobOffer {
     /// Answer with transitionBooking to ACCEPTED or REJECTED before this.
     async fn expires_at(&self) -> Option<DateTime<Utc>> {
         self.offer.expires_at
+    }
+    /// The customer's rating from technicians' published reviews of them.
+    async fn customer_rating(&self, ctx: &Context<'_>) -> Result<CustomerRating> {
+        let found = loaders::one(ctx, CustomerRatingOf(self.booking.customer_id)).await?;
+        Ok(CustomerRating::from_found(found))
     }
 }
 

@@ -25,6 +25,11 @@ const PUBLIC_FIELDS: &[PublicField] = &[
         same_for_everyone: false,
     },
     PublicField {
+        name: "reviews",
+        max_age_secs: 60,
+        same_for_everyone: false,
+    },
+    PublicField {
         name: "__typename",
         max_age_secs: 300,
         same_for_everyone: true,

@@ -4,6 +4,7 @@ use crate::db::entities::{
     availability_exception, service_category, technician_profile, working_hours,
 };
 use crate::domain::badges::{self, BadgePolicy, TechnicianRecord as BadgeRecord};
+use crate::domain::ratings;
 use crate::domain::schedule::{ExceptionType, format_clock};
 use crate::domain::technician::{Availability, KycStatus as StoredKycStatus};
 use crate::graphql::common::{LatLngInput, Money, MoneyInput};
@@ -161,6 +162,79 @@ pub struct LatLngPoint {
     pub lng: f64,
 }
 
+/// Average stars of each aspect customers rate.
+#[derive(SimpleObject)]
+pub struct AspectAverages {
+    pub quality: f64,
+    pub punctuality: f64,
+    pub communication: f64,
+    pub value: f64,
+    pub professionalism: f64,
+}
+
+/// How many published reviews gave a number of stars.
+#[derive(SimpleObject)]
+pub struct StarCount {
+    pub stars: i32,
+    pub count: i32,
+}
+
+/// A technician's ratings from customers' published, shown reviews (hidden ones are left out).
+#[derive(SimpleObject)]
+pub struct RatingSummary {
+    pub count: i32,
+    /// The plain average, null before the first review.
+    pub average: Option<f64>,
+    /// The average matching ranks on: the reviews plus FUNDI_RATING_PRIOR_REVIEWS imaginary ones at
+    /// the platform's mean, so a few reviews weigh less than a long record; null before the first.
+    pub bayesian_average: Option<f64>,
+    /// Null before the first review.
+    pub aspects: Option<AspectAverages>,
+    /// From 5 stars down to 1, every star listed.
+    pub distribution: Vec<StarCount>,
+}
+
+fn rating_summary(p: &technician_profile::Model) -> RatingSummary {
+    let totals = ratings::Totals {
+        count: i64::from(p.rating_count),
+        sum: p.rating_sum,
+        aspect_sums: [
+            p.quality_sum,
+            p.punctuality_sum,
+            p.communication_sum,
+            p.value_sum,
+            p.professionalism_sum,
+        ],
+        stars: [p.stars_1, p.stars_2, p.stars_3, p.stars_4, p.stars_5],
+    };
+    let summary = ratings::summary(&totals, Some(p.rating_bayesian));
+    let whole = |n: i64| i32::try_from(n).unwrap_or(i32::MAX);
+    let [quality, punctuality, communication, value, professionalism] = summary.aspect_averages;
+    let aspects = (|| {
+        Some(AspectAverages {
+            quality: quality?,
+            punctuality: punctuality?,
+            communication: communication?,
+            value: value?,
+            professionalism: professionalism?,
+        })
+    })();
+    RatingSummary {
+        count: whole(summary.count),
+        average: summary.average,
+        bayesian_average: summary.bayesian_average,
+        aspects,
+        distribution: summary
+            .distribution
+            .iter()
+            .map(|&(stars, count)| StarCount {
+                stars: i32::from(stars),
+                count: whole(count),
+            })
+            .collect(),
+    }
+}
+
 /// A technician. Contact details, exact positions, KYC and exceptions are shown only to the
 /// technician themself and to staff; everyone else sees null there.
 pub struct Technician {
@@ -236,6 +310,11 @@ impl Technician {
     }
     async fn rating_count(&self) -> i32 {
         self.profile().rating_count
+    }
+    /// Count, average, Bayesian average, aspect averages and the star distribution of customers'
+    /// published reviews.
+    async fn rating_summary(&self) -> RatingSummary {
+        rating_summary(self.profile())
     }
     async fn jobs_completed(&self) -> i32 {
         self.profile().jobs_completed

@@ -1,7 +1,8 @@
 //! Timed booking transitions: expiring unanswered offers (then re-dispatching) and verifying completed
-//! jobs the customer left unverified, making held earnings available, and asking M-Pesa about prompts
-//! whose callback never came. Safe with many replicas: each item is claimed by a conditional
-//! update, so no job runs twice.
+//! jobs the customer left unverified, making held earnings available, asking M-Pesa about prompts
+//! whose callback never came, and a finished job's review window (reminders, and publication when
+//! it closes). Safe with many replicas: each item is claimed by a conditional update, so no job
+//! runs twice.
 
 use crate::db::begin_write;
 use crate::db::bookings::access::by_id;
@@ -11,6 +12,7 @@ use crate::domain::dispatch::OfferStatus;
 use crate::error::AppResult;
 use crate::services::bookings::flow::Actor;
 use crate::services::bookings::status_change;
+use crate::services::reviews::windows as reviews;
 use crate::services::{Effects, Services, bookings::requests};
 use chrono::{DateTime, Utc};
 use std::time::Duration;
@@ -49,6 +51,7 @@ struct Schedule {
     offers: Option<DateTime<Utc>>,
     verifications: Option<DateTime<Utc>>,
     holds: Option<DateTime<Utc>>,
+    review_windows: Option<DateTime<Utc>>,
 }
 
 /// The next time to look: the first pending item's time, but no later than `now` plus the shortest
@@ -71,7 +74,7 @@ fn due(at: Option<DateTime<Utc>>, now: DateTime<Utc>) -> bool {
 async fn run_scheduled(services: &Services, schedule: &mut Schedule) -> AppResult<usize> {
     let settings = &services.config.bookings;
     let now = services.clock.now();
-    let mut results = Vec::with_capacity(7);
+    let mut results = Vec::with_capacity(9);
     if due(schedule.offers, now) {
         let handled = expire_offers(services).await;
         let first = rows::first_offer_expiry(&services.db, OfferStatus::Offered).await;
@@ -103,6 +106,22 @@ async fn run_scheduled(services: &Services, schedule: &mut Schedule) -> AppResul
             .map(|first| next_look(now, first, settings.earnings_hold_secs));
         results.push(handled);
     }
+    if due(schedule.review_windows, now) {
+        let published = reviews::publish_closed(services).await;
+        let reminded = reviews::send_reminders(services).await;
+        let first = match (
+            reviews::first_close(services).await,
+            reviews::first_reminder(services).await,
+        ) {
+            (Ok(close), Ok(reminder)) => Ok(close.into_iter().chain(reminder).min()),
+            (Err(e), _) | (_, Err(e)) => Err(e),
+        };
+        schedule.review_windows = first
+            .ok()
+            .filter(|_| published.is_ok() && reminded.is_ok())
+            .map(|first| next_look(now, first, reviews::shortest_wait_secs(services)));
+        results.extend([published, reminded]);
+    }
     results.extend([
         crate::services::money::mpesa_checks::check_pending(services).await,
         crate::services::money::withdrawals::run_auto_payouts(services).await,
@@ -119,6 +138,8 @@ pub async fn run_due(services: &Services) -> AppResult<usize> {
         expire_offers(services).await,
         auto_verify(services).await,
         crate::services::money::holds::release_due_holds(services).await,
+        reviews::publish_closed(services).await,
+        reviews::send_reminders(services).await,
         crate::services::money::mpesa_checks::check_pending(services).await,
         crate::services::money::withdrawals::run_auto_payouts(services).await,
         crate::services::money::mpesa_refunds::send_queued(services).await,

@@ -3,8 +3,10 @@
 use crate::db::begin_write;
 use crate::db::entities::{technician_profile, technician_skill, user, working_hours};
 use crate::db::platform::demo as db_demo;
+use crate::db::reviews::aggregates as db_ratings;
 use crate::db::technicians::{profiles as db_profiles, technician as db_technician};
 use crate::domain::account::Role;
+use crate::domain::ratings::{Totals, average, bayesian_average};
 use crate::domain::technician::{Availability, KycStatus};
 use crate::domain::whole;
 use crate::error::{AppError, AppResult};
@@ -64,6 +66,38 @@ const LAST: &[&str] = &[
     "Achieng", "Barasa", "Chege", "Kariuki", "Kiptoo", "Mwangi", "Njoroge", "Odhiambo", "Omondi",
     "Wafula",
 ];
+
+/// How many reviews gave 1 to 5 stars, for the `i`th demo technician: every fourth is new, the rest
+/// mostly well rated.
+fn demo_stars(rng: &mut Lcg, i: usize) -> [i64; 5] {
+    let mut stars = [0i64; 5];
+    if i.is_multiple_of(4) {
+        return stars;
+    }
+    for _ in 0..=rng.below(120) {
+        let slot = match rng.below(20) {
+            0 => 0,
+            1 => 1,
+            2..=4 => 2,
+            5..=10 => 3,
+            _ => 4,
+        };
+        stars[slot] += 1;
+    }
+    stars
+}
+
+/// Rating totals for star counts, every aspect rated as the stars were.
+fn totals_of(stars: [i64; 5]) -> Totals {
+    let count: i64 = stars.iter().sum();
+    let sum: i64 = (1..).zip(stars).map(|(s, n)| s * n).sum();
+    Totals {
+        count,
+        sum,
+        aspect_sums: [sum; 5],
+        stars,
+    }
+}
 
 fn person(rng: &mut Lcg) -> String {
     let first = FIRST[rng.index(FIRST)];
@@ -147,8 +181,18 @@ pub async fn seed(services: &Services, centre: (f64, f64), force: bool) -> AppRe
         })
         .collect();
     db_demo::insert_users(&txn, rows).await?;
+    // Ratings come from a generator of their own, so the rest of the city is drawn as before.
+    let mut ratings_rng = Lcg(rng.0 ^ 0x5EED_0F5E_ED5E_ED00);
+    let ratings: Vec<Totals> = (0..TECHNICIANS)
+        .map(|i| totals_of(demo_stars(&mut ratings_rng, i)))
+        .collect();
+    let platform = ratings
+        .iter()
+        .fold((0, 0), |(count, sum), t| (count + t.count, sum + t.sum));
+    let platform_mean = average(platform.1, platform.0);
+    let prior_weight = services.config.reviews.prior_weight;
     let mut technicians = Vec::with_capacity(TECHNICIANS);
-    for i in 0..TECHNICIANS {
+    for (i, rating) in ratings.into_iter().enumerate() {
         let id = Uuid::now_v7();
         let email = format!("tech{:03}+{tag}@demo.fundi.local", i + 1);
         let full_name = person(&mut rng);
@@ -198,16 +242,30 @@ pub async fn seed(services: &Services, centre: (f64, f64), force: bool) -> AppRe
             live_heading_deg: None,
             live_speed_kmh: None,
             live_at: online.then_some(now),
-            rating_average: if i % 4 == 0 {
-                0.0
-            } else {
-                3.5 + (rng.next() * 1.5 * 10.0).round() / 10.0
-            },
-            rating_count: if i % 4 == 0 { 0 } else { rng.below(120) },
+            rating_average: average(rating.sum, rating.count).unwrap_or(0.0),
+            rating_count: i32::try_from(rating.count).unwrap_or(i32::MAX),
             jobs_completed: rng.below(150),
             jobs_withdrawn: rng.below(5),
             jobs_cancelled: rng.below(3),
             median_response_secs: Some(60 + rng.below(1200)),
+            rating_sum: rating.sum,
+            quality_sum: rating.aspect_sums[0],
+            punctuality_sum: rating.aspect_sums[1],
+            communication_sum: rating.aspect_sums[2],
+            value_sum: rating.aspect_sums[3],
+            professionalism_sum: rating.aspect_sums[4],
+            stars_1: rating.stars[0],
+            stars_2: rating.stars[1],
+            stars_3: rating.stars[2],
+            stars_4: rating.stars[3],
+            stars_5: rating.stars[4],
+            rating_bayesian: bayesian_average(
+                rating.sum,
+                rating.count,
+                platform_mean,
+                prior_weight,
+            )
+            .unwrap_or(0.0),
             created_at: now,
             updated_at: now,
         };
@@ -248,6 +306,7 @@ pub async fn seed(services: &Services, centre: (f64, f64), force: bool) -> AppRe
             email,
         });
     }
+    db_ratings::add_to_platform(&txn, platform.0, platform.1, now).await?;
     txn.commit().await?;
     Ok(DemoLogins {
         admin,

@@ -35,6 +35,9 @@ pub enum Fixture {
     Withdrawal,
     /// A catalogue category (public, but only staff change it).
     ServiceCategory,
+    /// The technician's published review of the customer on a paid job: read only by the two of
+    /// them and staff.
+    Review,
 }
 
 use Fixture::*;
@@ -57,6 +60,7 @@ impl Fixture {
             "AvailabilityException" => AvailabilityException,
             "Withdrawal" => Withdrawal,
             "ServiceCategory" => ServiceCategory,
+            "Review" => Review,
             _ => return None,
         })
     }
@@ -76,6 +80,7 @@ const BY_NAME: &[(&str, Fixture)] = &[
     ("categoryId", ServiceCategory),
     ("documentId", KycDocument),
     ("addressId", Address),
+    ("reviewId", Review),
 ];
 
 /// Where the name (or, for `id`, the result type) does not say: operation, argument path, object.
@@ -111,6 +116,10 @@ pub const EXEMPT: &[(&str, &str)] = &[
     (
         "unblockTechnician",
         "the block list is the viewer's own; the id names a public technician",
+    ),
+    (
+        "reviews",
+        "a technician's published reviews from customers are public, like their profile",
     ),
     (
         "attachUnmatchedReceipt",

@@ -60,6 +60,7 @@ impl World {
         let tech = approved_technician(&s, &admin, &mut ids).await;
         let customer = customer(&s, &mut ids).await;
         disputed_booking(&s, &customer, &tech, &admin, &mut ids).await;
+        reviewed_booking(&s, &customer, &tech, &mut ids).await;
         active_booking(&s, &customer, &tech, &mut ids).await;
         technician_money_and_time(&s, &tech, &mut ids).await;
         let notifications = s
@@ -97,7 +98,7 @@ impl World {
     pub async fn snapshot(&self) -> Value {
         let admin = self.s.ok(
             self.admin.token(),
-            "query($active: ID!, $disputed: ID!, $tech: ID!, $withdrawal: ID!, $kyc: ID!) {
+            "query($active: ID!, $disputed: ID!, $tech: ID!, $withdrawal: ID!, $kyc: ID!, $review: ID!) {
               active: booking(id: $active) { ...state }
               disputed: booking(id: $disputed) { ...state }
               activeChat: messages(bookingId: $active, last: 50) { totalCount nodes { id body } }
@@ -105,6 +106,7 @@ impl World {
               technician(id: $tech) { availability kycStatus availabilityExceptions { id date dayOff } }
               withdrawal: node(id: $withdrawal) { ... on Withdrawal { status amount { amountMinor } failureReason } }
               kyc: node(id: $kyc) { ... on KycSubmission { status reviewedAt } }
+              review: node(id: $review) { ... on Review { rating comment hidden helpfulCount response { text } } }
               serviceCategories(includeInactive: true) { id slug name description active defaultHourlyRate { amountMinor } }
               ledgerBalances(currency: \"KES\") { account balance { amountMinor } }
               ledgerHealth { ok brokenInvariant }
@@ -123,6 +125,7 @@ impl World {
                 "tech": self.tech.id,
                 "withdrawal": self.id(Fixture::Withdrawal),
                 "kyc": self.id(Fixture::KycSubmission),
+                "review": self.id(Fixture::Review),
             }),
         );
         let customer = self.s.ok(
@@ -266,6 +269,21 @@ async fn disputed_booking(
         "{view}"
     );
     ids.insert(Fixture::DisputedBooking, string(&id));
+}
+
+/// A job paid in full, reviewed by both sides (so published); the technician's review of the
+/// customer is the fixture, read only by the two of them and staff.
+async fn reviewed_booking(
+    s: &TestServer,
+    customer: &Session,
+    tech: &Tech,
+    ids: &mut HashMap<Fixture, String>,
+) {
+    use crate::reviews::{by_customer, by_technician, ok_submit, paid_job};
+    let id = paid_job(s, customer, tech, "sec-reviewed").await;
+    ok_submit(s, customer, &id, by_customer(4, [4; 5], "Tidy work")).await;
+    let review = ok_submit(s, &tech.session, &id, by_technician(5, "Paid promptly")).await;
+    ids.insert(Fixture::Review, string(&review["id"]));
 }
 
 /// A job in progress: deposit paid, a route on record, a quote open and a conversation going.
