@@ -165,3 +165,8 @@ mod tests {
         assert!(!is_unavailable(&DbErr::Custom("bad statement".into())));
     }
 }
+
+/// A connection whose query results can be read as a stream, row by row.
+pub trait StreamingConnection: sea_orm::ConnectionTrait + sea_orm::StreamTrait + Send {}
+
+impl<T: sea_orm::ConnectionTrait + sea_orm::StreamTrait + Send> StreamingConnection for T {}

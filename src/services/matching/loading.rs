@@ -1,6 +1,7 @@
 //! Reading the matching directory from the database: every approved, available technician at
 //! start-up (or after a replica missed changes), and one technician when their facts change.
 
+use crate::db::StreamingConnection;
 use crate::db::entities::availability_exception;
 use crate::db::matching::directory as rows;
 use crate::domain::geo::LatLng;
@@ -10,7 +11,7 @@ use crate::error::AppResult;
 use crate::services::matching::directory::{Candidate, LivePosition, MatchingIndex};
 use chrono::NaiveDate;
 use futures_util::TryStreamExt;
-use sea_orm::{ConnectionTrait, StreamTrait};
+use sea_orm::ConnectionTrait;
 use std::collections::HashMap;
 use std::pin::pin;
 use std::sync::Arc;
@@ -43,10 +44,7 @@ pub async fn load_candidate(db: &impl ConnectionTrait, id: Uuid) -> AppResult<Op
 /// Builds the directory from every approved, available technician. Only their rows are read (the
 /// database filters), only the columns matching uses, and profiles streamed in one scan so the rows
 /// of a large city never sit in memory all at once beside the directory being built from them.
-pub async fn load_index<C>(db: &C) -> AppResult<MatchingIndex>
-where
-    C: ConnectionTrait + StreamTrait + Send,
-{
+pub async fn load_index(db: &impl StreamingConnection) -> AppResult<MatchingIndex> {
     let (kyc, available) = (KycStatus::Approved, Availability::Available);
     let mut skills: HashMap<Uuid, Vec<(Uuid, u32)>> = HashMap::new();
     for (technician, category, years) in rows::skills_of_all_with(db, kyc, available).await? {

@@ -446,22 +446,17 @@ pub async fn on_succeeded(
             },
         ],
     };
+    ledger::post(txn, now, entry).await?;
     match (kind, booking.status) {
         (PaymentKind::Deposit, Status::Pending) => {
-            // Every payment through a gateway moves its one clearing account, whose row stays
-            // locked from that update until commit: dispatch runs first so that concurrent
-            // deposits wait for each other's last statements only, not for each other's dispatch.
+            // After the entry: dispatch may cancel at once (nobody to offer it to), and the
+            // cancellation refunds what escrow holds, this deposit included.
             dispatch::begin(txn, services, effects, now, &booking, queue).await?;
-            ledger::post(txn, now, entry).await?;
         }
         (PaymentKind::Balance, Status::PaymentPending) => {
-            // Settlement pays out what escrow holds, this payment included.
-            ledger::post(txn, now, entry).await?;
             settlement::settle(txn, services, effects, now, &booking).await?;
         }
-        _ => {
-            ledger::post(txn, now, entry).await?;
-        }
+        _ => {}
     }
     Ok(())
 }
