@@ -149,6 +149,11 @@ pub fn is_unavailable(e: &DbErr) -> bool {
     }
 }
 
+/// A connection whose query results can be read as a stream, row by row.
+pub trait StreamingConnection: sea_orm::ConnectionTrait + sea_orm::StreamTrait + Send {}
+
+impl<T: sea_orm::ConnectionTrait + sea_orm::StreamTrait + Send> StreamingConnection for T {}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -165,8 +170,3 @@ mod tests {
         assert!(!is_unavailable(&DbErr::Custom("bad statement".into())));
     }
 }
-
-/// A connection whose query results can be read as a stream, row by row.
-pub trait StreamingConnection: sea_orm::ConnectionTrait + sea_orm::StreamTrait + Send {}
-
-impl<T: sea_orm::ConnectionTrait + sea_orm::StreamTrait + Send> StreamingConnection for T {}
