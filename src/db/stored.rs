@@ -117,7 +117,11 @@ pub fn unknown(type_name: &str, value: &str, row: &sea_orm::QueryResult) -> Stri
         .map(|id| id.to_string())
         .or_else(|_| row.try_get_by::<String, _>("id"))
         .unwrap_or_else(|_| "unknown".to_owned());
-    format!("unknown {type_name} {value:?} stored in the row with id {id}")
+    unknown_in(type_name, value, id)
+}
+
+fn unknown_in(type_name: &str, value: &str, row_id: impl std::fmt::Display) -> String {
+    format!("unknown {type_name} {value:?} stored in the row with id {row_id}")
 }
 
 /// Reads the stored name in `column` as a `T` when the row's own `id` column is not the row the
@@ -143,12 +147,8 @@ pub fn optional_named_in<T: Named>(
 }
 
 fn read_name<T: Named>(name: &str, row_id: impl std::fmt::Display) -> Result<T, sea_orm::DbErr> {
-    T::from_name(name).ok_or_else(|| {
-        sea_orm::DbErr::Type(format!(
-            "unknown {} {name:?} stored in the row with id {row_id}",
-            std::any::type_name::<T>()
-        ))
-    })
+    T::from_name(name)
+        .ok_or_else(|| sea_orm::DbErr::Type(unknown_in(std::any::type_name::<T>(), name, row_id)))
 }
 
 /// A currency is stored as its ISO 4217 code and read back strictly: exactly the upper-case code of

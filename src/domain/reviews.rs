@@ -133,12 +133,12 @@ pub struct CheckedReview {
     pub comment: Option<String>,
 }
 
-fn stars(value: i32, field: &'static str) -> Result<u8, Refusal> {
-    if STARS.contains(&value) {
-        u8::try_from(value).map_err(|_| refuse(field, format!("{field} must be 1 to 5 stars")))
-    } else {
-        Err(refuse(field, format!("{field} must be 1 to 5 stars")))
-    }
+/// A star rating sent as `field`: 1 to 5.
+pub fn stars(value: i32, field: &'static str) -> Result<u8, Refusal> {
+    u8::try_from(value)
+        .ok()
+        .filter(|_| STARS.contains(&value))
+        .ok_or_else(|| refuse(field, format!("{field} must be 1 to 5 stars")))
 }
 
 /// Checks a review for its direction: 1-5 stars; from a customer, all five aspects at 1-5 stars;

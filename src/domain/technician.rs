@@ -98,6 +98,13 @@ impl Availability {
     }
 }
 
+/// Whether a technician's profile, and what hangs off it such as their reviews, is shown to a
+/// reader: to everyone once approved; before that only to the technician and staff, who
+/// `see_private` fields.
+pub fn profile_shown(kyc: KycStatus, see_private: bool) -> bool {
+    see_private || kyc == KycStatus::Approved
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -109,6 +116,22 @@ mod tests {
         }
         assert_eq!(KycStatus::parse("PENDING"), None);
         assert_eq!(KycStatus::parse("approved"), None);
+    }
+
+    #[test]
+    fn only_approved_profiles_are_shown_to_everyone() {
+        for (kyc, public) in [
+            (KycStatus::NotSubmitted, false),
+            (KycStatus::UnderReview, false),
+            (KycStatus::Approved, true),
+            (KycStatus::Rejected, false),
+        ] {
+            assert_eq!(profile_shown(kyc, false), public, "{kyc:?} to others");
+            assert!(
+                profile_shown(kyc, true),
+                "{kyc:?} to the technician and staff"
+            );
+        }
     }
 
     #[test]

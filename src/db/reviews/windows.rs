@@ -2,7 +2,6 @@
 //! the reviews written, holding when the window closes, and claiming publication and the reminder
 //! once each whatever the number of replicas.
 
-use crate::db::entities::booking;
 use crate::db::sql::stmt;
 use crate::domain::booking_state::Status;
 use chrono::{DateTime, Utc};
@@ -204,10 +203,4 @@ pub async fn authors(db: &impl ConnectionTrait, booking: Uuid) -> Result<Vec<Uui
     rows.iter()
         .map(|row| row.try_get("", "author_id"))
         .collect()
-}
-
-/// The booking a window belongs to, as the publication needs it.
-pub async fn booking(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<booking::Model>, DbErr> {
-    use sea_orm::EntityTrait;
-    booking::Entity::find_by_id(id).one(db).await
 }

@@ -1,7 +1,7 @@
 //! Technician queries and mutations: catalogue, profiles, availability, working hours, position and blocks.
 
 use crate::domain::schedule::parse_clock;
-use crate::domain::technician::KycStatus;
+use crate::domain::technician::profile_shown;
 use crate::error::AppError;
 use crate::graphql::context::{services, viewer};
 use crate::graphql::ids::{self, Kind};
@@ -21,7 +21,7 @@ use uuid::Uuid;
 
 /// Whether `viewer` may see a technician's private fields: themself or staff.
 pub fn sees_private(viewer: Option<&Viewer>, technician_id: Uuid) -> bool {
-    viewer.is_some_and(|v| v.user_id == technician_id || v.is_staff())
+    viewer.is_some_and(|v| v.may_see_records_of(technician_id))
 }
 
 /// Loads a technician for display. Technicians not yet approved are visible only to themselves and staff.
@@ -39,10 +39,7 @@ pub fn technician_shown(
     record: Arc<TechnicianRecord>,
 ) -> Option<Technician> {
     let private = sees_private(viewer, record.profile.id);
-    if !private && record.profile.kyc_status != KycStatus::Approved {
-        return None;
-    }
-    Some(Technician { record, private })
+    profile_shown(record.profile.kyc_status, private).then_some(Technician { record, private })
 }
 
 async fn own_view(services: &Services, viewer: &Viewer) -> Result<Technician> {

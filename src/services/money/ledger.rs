@@ -88,11 +88,11 @@ pub async fn post(
     // and two entries over the same accounts take their row locks in the same order. A clearing
     // account never refuses but is one row every payment through its gateway moves, locked from its
     // update until commit: it moves last (still in name order), after the postings are written.
-    let (shared, owned): (Vec<_>, Vec<_>) = changes
+    let (never_refused, may_refuse): (Vec<_>, Vec<_>) = changes
         .iter()
         .filter(|(_, change)| *change != 0)
         .partition(|(account, _)| account.may_go_negative());
-    for (account, change) in &owned {
+    for (account, change) in &may_refuse {
         move_balance(txn, account, account_ids[&account.name()], *change, now).await?;
     }
     for posting in &entry.postings {
@@ -106,7 +106,7 @@ pub async fn post(
         )
         .await?;
     }
-    for (account, change) in &shared {
+    for (account, change) in &never_refused {
         move_balance(txn, account, account_ids[&account.name()], *change, now).await?;
     }
     Ok(id)

@@ -4,8 +4,8 @@
 use crate::db::entities::review;
 use crate::db::reviews::{listing as rows, review as db_reviews};
 use crate::db::technicians::technician as db_technician;
-use crate::domain::reviews::{Direction, STARS};
-use crate::domain::technician::KycStatus;
+use crate::domain::reviews::{Direction, stars};
+use crate::domain::technician::profile_shown;
 use crate::error::{AppError, AppResult};
 use crate::services::Viewer;
 use crate::services::platform::pagination::{Page, Slice};
@@ -29,17 +29,13 @@ async fn filter(
     viewer: Option<&Viewer>,
     request: &Request,
 ) -> AppResult<rows::Filter> {
-    if let Some(rating) = request.rating
-        && !STARS.contains(&rating)
-    {
-        return Err(AppError::bad_input("rating", "rating must be 1 to 5 stars"));
+    if let Some(rating) = request.rating {
+        stars(rating, "rating")?;
     }
     // A technician not yet approved is shown only to themself and staff, as their profile is.
     let profile = db_technician::profile_by_id(db, request.technician).await?;
-    let shown = profile.is_some_and(|p| {
-        p.kyc_status == KycStatus::Approved
-            || viewer.is_some_and(|v| v.may_see_records_of(request.technician))
-    });
+    let see_private = viewer.is_some_and(|v| v.may_see_records_of(request.technician));
+    let shown = profile.is_some_and(|p| profile_shown(p.kyc_status, see_private));
     if !shown {
         return Err(AppError::NotFound("technician".into()));
     }
